@@ -1,0 +1,73 @@
+// Composition root as a function: config → database → services → route table → servers. main.ts runs it as a process;
+// tests start the very same thing on ephemeral ports.
+import type { Config } from './config.js';
+import { openDatabase, type Database } from './db/orm.js';
+import { bootstrapAdminKey, KeyVerifier } from './auth/api-keys.service.js';
+import { Pipeline, type ServiceBinding } from './server/pipeline.js';
+import { startGrpcServer, type GrpcServer } from './server/grpc.js';
+import { startHttpServer, type HttpRoute, type HttpServer } from './server/http.js';
+import { CatalogService } from './catalog/catalog.service.js';
+import { catalogBinding } from './catalog/catalog.rpc.js';
+import { CustomerService } from './customers/customers.service.js';
+import { customerBinding } from './customers/customers.rpc.js';
+import { bind } from './server/pipeline.js';
+import { WalletService } from '../gen/tollbooth/v1/wallet_pb.js';
+import { UsageService } from '../gen/tollbooth/v1/usage_pb.js';
+import { log } from './shared/log.js';
+
+export interface App {
+  config: Config;
+  db: Database;
+  grpcPort: number;
+  httpPort: number;
+  /** A newly created first admin key, when this start created one (printed once by main). */
+  createdAdminKey: string | undefined;
+  stop(graceMs?: number): Promise<void>;
+}
+
+export async function startApp(config: Config): Promise<App> {
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
+  let grpc: GrpcServer | undefined;
+  let httpServer: HttpServer | undefined;
+  try {
+    const createdAdminKey = await bootstrapAdminKey(db.orm, config.adminKey);
+    const catalog = new CatalogService(db.orm);
+    const customers = new CustomerService(db.orm, catalog);
+    const bindings: ServiceBinding[] = [
+      catalogBinding(catalog),
+      customerBinding(customers),
+      bind(WalletService, {}),
+      bind(UsageService, {}),
+    ];
+    const pipeline = new Pipeline(new KeyVerifier(db.orm));
+    const routes: HttpRoute[] = [
+      (req, res) => {
+        if (req.method !== 'GET' || req.url !== '/healthz') return false;
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"SERVING"}');
+        return true;
+      },
+    ];
+    grpc = await startGrpcServer(pipeline, bindings, config.host, config.grpcPort);
+    httpServer = await startHttpServer(pipeline, bindings, routes, config.host, config.httpPort);
+    const started = { grpc, http: httpServer };
+    log.info('tollbooth listening', { grpcPort: grpc.port, httpPort: httpServer.port, embeddedDb: db.embedded });
+    return {
+      config,
+      db,
+      grpcPort: grpc.port,
+      httpPort: httpServer.port,
+      createdAdminKey,
+      async stop(graceMs = 10_000) {
+        started.grpc.health.setStatus('', 'NOT_SERVING');
+        // Stop accepting, let in-flight calls finish (bounded by graceMs), then close the database.
+        await Promise.all([started.grpc.close(graceMs), started.http.close(graceMs)]);
+        await db.close();
+      },
+    };
+  } catch (err) {
+    await grpc?.close(0);
+    await httpServer?.close(0);
+    await db.close();
+    throw err;
+  }
+}

@@ -1,0 +1,76 @@
+// API keys: random secrets shown once, stored only as a sha256 hash, each with scopes.
+import { createHash, randomBytes } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { ApiKeySchema, SCOPES, type ApiKey, type Scope } from './api-key.entity.js';
+import { AppError } from '../shared/errors.js';
+import { newId } from '../shared/ids.js';
+
+export interface Principal {
+  keyId: string;
+  scopes: ReadonlySet<Scope>;
+}
+
+export function hashKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+export function generateKey(): string {
+  return `tb_${randomBytes(32).toString('base64url')}`;
+}
+
+export async function createApiKey(em: EntityManager, opts: { name: string; scopes: Scope[]; key?: string }): Promise<{ id: string; key: string }> {
+  for (const s of opts.scopes) if (!SCOPES.includes(s)) throw new AppError('INVALID_ARGUMENT', `scopes: unknown scope "${s}"`, { field: 'scopes' });
+  const key = opts.key ?? generateKey();
+  const id = newId('key');
+  em.create(ApiKeySchema, { id, name: opts.name, prefix: key.slice(0, 8), hash: hashKey(key), scopes: opts.scopes, createdAt: new Date() });
+  await em.flush();
+  return { id, key };
+}
+
+/**
+ * On an empty key table create the first admin key: TOLLBOOTH_ADMIN_KEY when given, else a random one that is returned
+ * so the caller prints it once. A configured admin key is also (re)registered on every start, so it always works.
+ */
+export async function bootstrapAdminKey(orm: MikroORM, configured: string | undefined): Promise<string | undefined> {
+  const em = orm.em.fork();
+  if (configured) {
+    const hash = hashKey(configured);
+    await em.getConnection().execute(
+      `insert into api_keys (id, name, prefix, hash, scopes) values (?, 'admin (TOLLBOOTH_ADMIN_KEY)', ?, ?, '{admin}') on conflict (hash) do nothing`,
+      [newId('key'), configured.slice(0, 8), hash],
+    );
+    return undefined;
+  }
+  // Serialise first starts of several processes on one database: only one may create the first key.
+  return em.transactional(async (tx) => {
+    await tx.getConnection().execute(`select pg_advisory_xact_lock(7411001)`, [], 'all', tx.getTransactionContext());
+    const count = await tx.count(ApiKeySchema, {});
+    if (count > 0) return undefined;
+    const { key } = await createApiKey(tx, { name: 'first admin key', scopes: ['admin'] });
+    return key;
+  });
+}
+
+/** Looks keys up by hash, caching hits (and misses) for a few seconds so the hot path does not query per call. */
+export class KeyVerifier {
+  private cache = new Map<string, { principal: Principal | null; until: number }>();
+  constructor(private readonly orm: MikroORM, private readonly ttlMs = 5_000) {}
+
+  async verify(authorization: string | undefined): Promise<Principal> {
+    if (!authorization) throw new AppError('UNAUTHENTICATED', 'missing "authorization: Bearer <api key>" header');
+    const m = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
+    if (!m) throw new AppError('UNAUTHENTICATED', 'the authorization header must be "Bearer <api key>"');
+    const hash = hashKey(m[1]);
+    const now = Date.now();
+    let hit = this.cache.get(hash);
+    if (!hit || hit.until < now) {
+      const row: ApiKey | null = await this.orm.em.fork().findOne(ApiKeySchema, { hash, revokedAt: null });
+      hit = { principal: row ? { keyId: row.id, scopes: new Set(row.scopes) } : null, until: now + this.ttlMs };
+      if (this.cache.size > 10_000) this.cache.clear();
+      this.cache.set(hash, hit);
+    }
+    if (!hit.principal) throw new AppError('UNAUTHENTICATED', 'unknown or revoked API key');
+    return hit.principal;
+  }
+}

@@ -1,0 +1,83 @@
+// Environment parsed and validated once, at start. An invalid value stops the process with a message naming the variable.
+export interface Config {
+  grpcPort: number;
+  httpPort: number;
+  host: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  dbPoolSize: number;
+  redisUrl: string;
+  adminKey: string | undefined;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  publicUrl: string;
+  stripe: {
+    secretKey: string | undefined;
+    webhookSecret: string | undefined;
+    apiBase: URL | undefined;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, message: string) {
+    super(`${variable}: ${message}`);
+  }
+}
+
+const KNOWN = new Set([
+  'GRPC_PORT', 'HTTP_PORT', 'HOST', 'DATABASE_URL', 'TOLLBOOTH_DATA_DIR', 'DB_POOL_SIZE', 'REDIS_URL',
+  'TOLLBOOTH_ADMIN_KEY', 'LOG_LEVEL', 'PUBLIC_URL', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'STRIPE_API_BASE',
+]);
+
+function port(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  if (!/^\d{1,5}$/.test(raw) || Number(raw) > 65535) throw new ConfigError(name, `must be a port number 0-65535, got "${raw}"`);
+  return Number(raw);
+}
+
+function url(env: NodeJS.ProcessEnv, name: string, protocols: string[]): URL | undefined {
+  const raw = env[name];
+  if (!raw) return undefined;
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `must be a URL, got "${raw}"`);
+  }
+  if (!protocols.includes(u.protocol)) throw new ConfigError(name, `must use ${protocols.join(' or ')}, got "${u.protocol}"`);
+  return u;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Unknown TOLLBOOTH_* variables are almost always typos of a real one: refuse them rather than ignore them.
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('TOLLBOOTH_') && !KNOWN.has(name)) throw new ConfigError(name, 'unknown variable (see the configuration table in README.md)');
+  }
+  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'])?.toString();
+  url(env, 'REDIS_URL', ['redis:', 'rediss:']);
+  const adminKey = env.TOLLBOOTH_ADMIN_KEY || undefined;
+  if (adminKey !== undefined && adminKey.length < 32) throw new ConfigError('TOLLBOOTH_ADMIN_KEY', 'must be at least 32 characters');
+  const logLevel = (env.LOG_LEVEL || 'info') as Config['logLevel'];
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError('LOG_LEVEL', 'must be debug, info, warn or error');
+  const pool = env.DB_POOL_SIZE || '10';
+  if (!/^\d{1,3}$/.test(pool) || Number(pool) < 1) throw new ConfigError('DB_POOL_SIZE', `must be a whole number >= 1, got "${pool}"`);
+  const httpPort = port(env, 'HTTP_PORT', 8080);
+  const publicUrl = url(env, 'PUBLIC_URL', ['http:', 'https:'])?.toString().replace(/\/$/, '') ?? `http://localhost:${httpPort}`;
+  return {
+    grpcPort: port(env, 'GRPC_PORT', 50051),
+    httpPort,
+    host: env.HOST || '0.0.0.0',
+    databaseUrl,
+    dataDir: env.TOLLBOOTH_DATA_DIR || '.tollbooth/data',
+    dbPoolSize: Number(pool),
+    redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
+    adminKey,
+    logLevel,
+    publicUrl,
+    stripe: {
+      secretKey: env.STRIPE_SECRET_KEY || undefined,
+      webhookSecret: env.STRIPE_WEBHOOK_SECRET || undefined,
+      apiBase: url(env, 'STRIPE_API_BASE', ['http:', 'https:']),
+    },
+  };
+}

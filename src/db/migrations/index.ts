@@ -1,0 +1,4 @@
+// Every migration, in order. Append only: a migration that has shipped is never edited.
+import { Migration0001Foundation } from './0001-foundation.js';
+
+export const migrations = [{ name: '0001-foundation', class: Migration0001Foundation }];

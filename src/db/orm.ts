@@ -1,0 +1,63 @@
+// The database: MikroORM over Postgres (DATABASE_URL) or over embedded PGlite (unset). Migrations are applied at
+// start from the committed list; the schema is never auto-updated at run time.
+import { MikroORM, type Options } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import { ApiKeySchema } from '../auth/api-key.entity.js';
+import { catalogEntities } from '../catalog/catalog.entity.js';
+import { customerEntities } from '../customers/customer.entity.js';
+import { walletEntities } from '../wallets/wallet.entity.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
+import { migrations } from './migrations/index.js';
+import { log } from '../shared/log.js';
+
+export interface Database {
+  orm: MikroORM;
+  /** True when running on embedded PGlite: one connection, one process. */
+  embedded: boolean;
+  url: string;
+  close(): Promise<void>;
+}
+
+export const entities = [ApiKeySchema, ...catalogEntities, ...customerEntities, ...walletEntities];
+
+export function ormOptions(url: string, poolSize: number): Options {
+  return {
+    clientUrl: url,
+    entities,
+    extensions: [Migrator],
+    discovery: { warnWhenNoEntities: false },
+    allowGlobalContext: false,
+    debug: process.env.DB_DEBUG === '1',
+    pool: { min: poolSize === 1 ? 1 : 0, max: poolSize, idleTimeoutMillis: 30_000 },
+    migrations: { migrationsList: migrations, silent: true, transactional: true, allOrNothing: true, snapshot: false, tableName: 'tollbooth_migrations' },
+    // Decimal columns stay strings: money is turned into Decimal by the services, never into a JS number.
+  };
+}
+
+export async function openDatabase(opts: { databaseUrl?: string; dataDir: string; poolSize: number }): Promise<Database> {
+  let embedded: EmbeddedPostgres | undefined;
+  let url = opts.databaseUrl;
+  if (!url) {
+    embedded = await startEmbeddedPostgres(opts.dataDir);
+    url = embedded.url;
+    log.info('using embedded Postgres (PGlite); set DATABASE_URL to use a Postgres server', { dataDir: opts.dataDir });
+  }
+  const orm = await MikroORM.init(ormOptions(url, embedded ? 1 : opts.poolSize));
+  try {
+    const applied = await orm.getMigrator().up();
+    if (applied.length) log.info('migrations applied', { migrations: applied.map((m) => m.name) });
+  } catch (err) {
+    await orm.close(true);
+    await embedded?.close();
+    throw err;
+  }
+  return {
+    orm,
+    embedded: embedded !== undefined,
+    url,
+    async close() {
+      await orm.close(true);
+      await embedded?.close();
+    },
+  };
+}

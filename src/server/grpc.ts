@@ -1,0 +1,114 @@
+// Native gRPC over HTTP/2 with @grpc/grpc-js: the route table turned into grpc-js service definitions whose
+// (de)serializers are protobuf-es, plus standard health and reflection.
+import * as grpc from '@grpc/grpc-js';
+import { create, fromBinary, toBinary, type DescMessage, type DescMethod } from '@bufbuild/protobuf';
+import { anyPack } from '@bufbuild/protobuf/wkt';
+import { HealthImplementation } from 'grpc-health-check';
+import { ReflectionService } from '@grpc/reflection';
+import { ErrorInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
+import { StatusSchema } from '../../gen/google/rpc/status_pb.js';
+import { toWireError } from './errors.js';
+import type { Pipeline, ServiceBinding } from './pipeline.js';
+import { reflectionPackageDefinition } from './reflection.js';
+
+function serializer(schema: DescMessage) {
+  return (value: unknown) => Buffer.from(toBinary(schema, create(schema, value as never)));
+}
+function deserializer(schema: DescMessage) {
+  return (bytes: Buffer) => fromBinary(schema, bytes);
+}
+
+function grpcError(err: unknown, method: DescMethod): Partial<grpc.ServiceError> {
+  const w = toWireError(err, `${method.parent.typeName}/${method.name}`);
+  const metadata = new grpc.Metadata();
+  const status = create(StatusSchema, {
+    code: w.code,
+    message: w.message,
+    details: [anyPack(ErrorInfoSchema, create(ErrorInfoSchema, { reason: w.reason, domain: 'tollbooth.dev', metadata: w.metadata }))],
+  });
+  metadata.set('grpc-status-details-bin', Buffer.from(toBinary(StatusSchema, status)));
+  return { code: w.code, details: w.message, metadata };
+}
+
+function abortOnCancel(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>): AbortSignal {
+  const ac = new AbortController();
+  call.on('cancelled', () => ac.abort());
+  return ac.signal;
+}
+
+function authorization(md: grpc.Metadata): string | undefined {
+  const v = md.get('authorization')[0];
+  return typeof v === 'string' ? v : v?.toString();
+}
+
+export interface GrpcServer {
+  server: grpc.Server;
+  port: number;
+  health: HealthImplementation;
+  close(graceMs: number): Promise<void>;
+}
+
+export async function startGrpcServer(pipeline: Pipeline, bindings: ServiceBinding[], host: string, port: number): Promise<GrpcServer> {
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+  for (const binding of bindings) {
+    const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+    const impl: grpc.UntypedServiceImplementation = {};
+    for (const method of binding.service.methods) {
+      const streaming = method.methodKind === 'server_streaming';
+      definition[method.name] = {
+        path: `/${binding.service.typeName}/${method.name}`,
+        requestStream: false,
+        responseStream: streaming,
+        requestSerialize: serializer(method.input),
+        requestDeserialize: deserializer(method.input),
+        responseSerialize: serializer(method.output),
+        responseDeserialize: deserializer(method.output),
+        originalName: method.localName,
+      };
+      if (!streaming) {
+        impl[method.name] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+          pipeline
+            .unary(binding, method, call.request, authorization(call.metadata), abortOnCancel(call))
+            .then((res) => callback(null, res), (err) => callback(grpcError(err, method)));
+        };
+      } else {
+        impl[method.name] = async (call: grpc.ServerWritableStream<unknown, unknown>) => {
+          const signal = abortOnCancel(call);
+          try {
+            for await (const msg of pipeline.stream(binding, method, call.request, authorization(call.metadata), signal)) {
+              if (signal.aborted) break;
+              call.write(msg);
+            }
+            call.end();
+          } catch (err) {
+            if (!signal.aborted) call.emit('error', grpcError(err, method));
+          }
+        };
+      }
+    }
+    server.addService(definition, impl);
+  }
+  const health = new HealthImplementation({ '': 'SERVING', ...Object.fromEntries(bindings.map((b) => [b.service.typeName, 'SERVING'])) });
+  health.addToServer(server);
+  new ReflectionService(reflectionPackageDefinition()).addToServer(server);
+
+  const bound = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  return {
+    server,
+    port: bound,
+    health,
+    close: (graceMs: number) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
+  };
+}

@@ -1,0 +1,69 @@
+// One call pipeline for every transport: authenticate → authorise by scope → validate the request → run the handler.
+// grpc-js and connect-node both call `Pipeline.unary` / `Pipeline.stream`, so behaviour cannot drift between them.
+import type { DescMethod, DescService, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
+import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
+import type { Scope } from '../auth/api-key.entity.js';
+import type { KeyVerifier, Principal } from '../auth/api-keys.service.js';
+import { AppError } from '../shared/errors.js';
+import { validatorFor } from './validation.js';
+
+export interface CallContext {
+  principal: Principal;
+  signal: AbortSignal;
+}
+
+type Handler<M extends Pick<DescMethod, 'input' | 'output' | 'methodKind'>> = M['methodKind'] extends 'server_streaming'
+  ? (req: MessageShape<M['input']>, ctx: CallContext) => AsyncIterable<MessageInitShape<M['output']>>
+  : (req: MessageShape<M['input']>, ctx: CallContext) => Promise<MessageInitShape<M['output']>>;
+
+/** Handlers for a service; an RPC without one answers UNIMPLEMENTED. */
+export type ServiceHandlers<S> = S extends GenService<infer T extends GenServiceMethods> ? { [K in keyof T]?: Handler<T[K]> } : never;
+
+export interface ServiceBinding {
+  service: DescService;
+  handlers: Record<string, unknown>;
+}
+
+export function bind<S extends GenService<GenServiceMethods>>(service: S, handlers: ServiceHandlers<S>): ServiceBinding {
+  return { service, handlers: handlers as Record<string, unknown> };
+}
+
+/** The scope an RPC needs. `admin` may call everything. */
+export function requiredScope(method: DescMethod): Scope {
+  const full = `${method.parent.name}.${method.name}`;
+  if (full === 'UsageService.TrackEvents' || full === 'UsageService.Check') return 'ingest';
+  if (/^(Get|List|Watch)/.test(method.name)) return 'read';
+  return 'admin';
+}
+
+export class Pipeline {
+  constructor(private readonly keys: KeyVerifier) {}
+
+  private async admit(method: DescMethod, req: unknown, authorization: string | undefined): Promise<Principal> {
+    const principal = await this.keys.verify(authorization);
+    const need = requiredScope(method);
+    if (!principal.scopes.has('admin') && !principal.scopes.has(need)) {
+      throw new AppError('PERMISSION_DENIED', `${method.parent.name}.${method.name} needs an API key with scope "${need}"`);
+    }
+    validatorFor(method.input)?.(req as never);
+    return principal;
+  }
+
+  handlerOf(binding: ServiceBinding, method: DescMethod): ((req: unknown, ctx: CallContext) => unknown) | undefined {
+    return binding.handlers[method.localName] as ((req: unknown, ctx: CallContext) => unknown) | undefined;
+  }
+
+  async unary(binding: ServiceBinding, method: DescMethod, req: unknown, authorization: string | undefined, signal: AbortSignal): Promise<unknown> {
+    const principal = await this.admit(method, req, authorization);
+    const handler = this.handlerOf(binding, method);
+    if (!handler) throw new AppError('NOT_IMPLEMENTED', `${method.parent.name}.${method.name} is not implemented yet`);
+    return (await handler(req, { principal, signal })) as unknown;
+  }
+
+  async *stream(binding: ServiceBinding, method: DescMethod, req: unknown, authorization: string | undefined, signal: AbortSignal): AsyncIterable<unknown> {
+    const principal = await this.admit(method, req, authorization);
+    const handler = this.handlerOf(binding, method);
+    if (!handler) throw new AppError('NOT_IMPLEMENTED', `${method.parent.name}.${method.name} is not implemented yet`);
+    yield* handler(req, { principal, signal }) as AsyncIterable<unknown>;
+  }
+}

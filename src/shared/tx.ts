@@ -1,0 +1,35 @@
+// Transactions and raw SQL on the transaction's own connection (never a second pooled connection: with embedded
+// PGlite there is only one).
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { AppError } from './errors.js';
+
+const RETRYABLE = new Set(['40001', '40P01']);
+
+/** Run `fn` in a transaction on a fresh EntityManager, retrying serialization failures and deadlocks a few times. */
+export async function inTransaction<T>(orm: MikroORM, fn: (em: EntityManager) => Promise<T>, attempts = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await orm.em.fork().transactional(fn);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code && RETRYABLE.has(code)) {
+        if (i < attempts) {
+          await new Promise((r) => setTimeout(r, Math.random() * 10 * i));
+          continue;
+        }
+        throw new AppError('CONTENTION', 'too much contention on the same records; retry the call (it is idempotent)', {}, { cause: err });
+      }
+      throw err;
+    }
+  }
+}
+
+/** Raw SQL (knex `?` placeholders) on the EntityManager's current transaction, if any. */
+export async function query<R = Record<string, unknown>>(em: EntityManager, sql: string, params: unknown[] = []): Promise<R[]> {
+  return (await em.getConnection().execute(sql, params as never[], 'all', em.getTransactionContext())) as R[];
+}
+
+export function isUniqueViolation(err: unknown, constraint?: string): boolean {
+  const e = err as { code?: string; constraint?: string };
+  return e?.code === '23505' && (constraint === undefined || e.constraint === constraint);
+}
