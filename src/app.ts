@@ -13,7 +13,7 @@ import { customerBinding } from './customers/customers.rpc.js';
 import { bind } from './server/pipeline.js';
 import { WalletService } from '../gen/tollbooth/v1/wallet_pb.js';
 import { UsageService } from '../gen/tollbooth/v1/usage_pb.js';
-import { log } from './shared/log.js';
+import { log, setLogLevel } from './shared/log.js';
 
 export interface App {
   config: Config;
@@ -26,6 +26,7 @@ export interface App {
 }
 
 export async function startApp(config: Config): Promise<App> {
+  setLogLevel(config.logLevel);
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
   let grpc: GrpcServer | undefined;
   let httpServer: HttpServer | undefined;

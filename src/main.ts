@@ -1,7 +1,7 @@
 // The engine as a process: `npm start`. SIGTERM/SIGINT drain in-flight calls and exit 0.
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { startApp } from './app.js';
-import { log, setLogLevel } from './shared/log.js';
+import { log } from './shared/log.js';
 
 let config: Config;
 try {
@@ -13,7 +13,6 @@ try {
   }
   throw err;
 }
-setLogLevel(config.logLevel);
 
 const app = await startApp(config).catch((err: unknown) => {
   log.error('failed to start', { err });

@@ -1,0 +1,20 @@
+// Fail fast, and clearly, when the real Postgres or Redis the tests need is not there (scripts/ensure-services.sh starts them).
+import net from 'node:net';
+
+function reachable(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+    s.setTimeout(2000, () => { s.destroy(); resolve(false); });
+  });
+}
+
+export default async function setup(): Promise<void> {
+  const pg = new URL(process.env.TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres');
+  const redis = new URL(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');
+  const missing: string[] = [];
+  if (!(await reachable(pg.hostname, Number(pg.port || 5432)))) missing.push(`Postgres at ${pg.host}`);
+  if (!(await reachable(redis.hostname, Number(redis.port || 6379)))) missing.push(`Redis at ${redis.host}`);
+  if (missing.length) throw new Error(`tests need real services: ${missing.join(' and ')} not reachable; run scripts/ensure-services.sh`);
+}

@@ -1,0 +1,53 @@
+// Every RPC needs a key; scopes limit what a key may call.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CatalogService } from '../../gen/tollbooth/v1/catalog_pb.js';
+import { CustomerService } from '../../gen/tollbooth/v1/customer_pb.js';
+import { UsageService } from '../../gen/tollbooth/v1/usage_pb.js';
+import { startTestEngine, type TestEngine } from '../helpers/engine.js';
+import { imageProduct, imageProductJson, uniq } from '../helpers/fixtures.js';
+
+let engine: TestEngine;
+beforeAll(async () => {
+  engine = await startTestEngine();
+});
+afterAll(async () => engine?.stop());
+
+describe('authentication and scopes', () => {
+  it('no key → UNAUTHENTICATED on gRPC and Connect', async () => {
+    const res = await engine.fetchJson('tollbooth.v1.CatalogService/ListProducts', {}, null);
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe('unauthenticated');
+    await expect(engine.grpc(CatalogService, '').listProducts({})).rejects.toMatchObject({ code: 16 });
+  });
+
+  it('unknown key → UNAUTHENTICATED', async () => {
+    await expect(engine.grpc(CatalogService, 'tb_not-a-real-key').listProducts({})).rejects.toMatchObject({ code: 16, details: 'unknown or revoked API key' });
+  });
+
+  it('an ingest key calling CreateProduct → PERMISSION_DENIED, and it is denied before validation', async () => {
+    const ingest = await engine.key(['ingest']);
+    await expect(engine.grpc(CatalogService, ingest).createProduct(imageProduct())).rejects.toMatchObject({
+      code: 7, details: 'CatalogService.CreateProduct needs an API key with scope "admin"',
+    });
+    const res = await engine.fetchJson('tollbooth.v1.CatalogService/CreateProduct', { code: 'BAD CODE' }, ingest);
+    expect(res.status).toBe(403);
+  });
+
+  it('an ingest key may call TrackEvents and Check (they pass auth) but not reads', async () => {
+    const ingest = await engine.key(['ingest']);
+    const usage = engine.grpc(UsageService, ingest);
+    // Past auth and scope, the empty request reaches validation: INVALID_ARGUMENT, not PERMISSION_DENIED.
+    await expect(usage.check({})).rejects.toMatchObject({ code: 3 });
+    await expect(usage.trackEvents({})).rejects.toMatchObject({ code: 3 });
+    await expect(engine.grpc(CustomerService, ingest).listCustomers({})).rejects.toMatchObject({ code: 7 });
+  });
+
+  it('a read key may read but not write', async () => {
+    const read = await engine.key(['read']);
+    const code = uniq('p');
+    await engine.fetchJson('tollbooth.v1.CatalogService/CreateProduct', imageProductJson(code));
+    const got = await engine.grpc(CatalogService, read).getProduct({ ref: { case: 'code', value: code } });
+    expect(got.product?.code).toBe(code);
+    await expect(engine.grpc(CustomerService, read).createCustomer({ requestId: uniq('r') })).rejects.toMatchObject({ code: 7 });
+  });
+});
