@@ -1,0 +1,296 @@
+// The double-entry ledger's write path. Callers lock customer accounts (lockCustomerAccounts), then describe money
+// movements in a LedgerBatch, which keeps each account's running balance and sequence in memory and writes every
+// transaction, entry, balance update and grant draw-down of the batch with a handful of set-based statements.
+// Every transaction must sum to zero per asset; flush() refuses a batch that does not.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { Decimal, dec, formatAmount } from '../shared/money.js';
+import { newId } from '../shared/ids.js';
+import { query } from '../shared/tx.js';
+
+export type SystemAccountType = 'revenue' | 'funding' | 'adjustments' | 'expiry';
+export type TxnKind = 'usage' | 'adjustment' | 'hold_capture' | 'top_up' | 'refund' | 'expiry';
+
+/** System accounts are striped over this many rows so concurrent transactions rarely touch the same one. */
+export const SYSTEM_STRIPES = 16;
+
+/** A locked customer account with its running state. */
+export interface AccountState {
+  id: string;
+  customerId: string;
+  walletId: string;
+  assetCode: string;
+  balance: Decimal;
+  held: Decimal;
+  granted: Decimal;
+  sequence: bigint;
+  /** Set by LedgerBatch when it changes the account. */
+  dirty?: boolean;
+  debited?: Decimal;
+}
+
+interface AccountRow {
+  id: string;
+  customer_id: string;
+  wallet_id: string;
+  asset_code: string;
+  balance: string;
+  held: string;
+  granted: string;
+  sequence: string;
+}
+
+export function pgTextArray(values: readonly string[]): string {
+  return `{${values.map((v) => `"${v.replace(/(["\\])/g, '\\$1')}"`).join(',')}}`;
+}
+
+/**
+ * Lock (FOR UPDATE, in id order, so concurrent lockers never deadlock) the customer accounts of these customers.
+ * Expired holds on them are released on the way, so `held` is always current once locked.
+ * Returns customerId → assetCode → state.
+ */
+export async function lockCustomerAccounts(em: EntityManager, customerIds: readonly string[]): Promise<Map<string, Map<string, AccountState>>> {
+  const ids = pgTextArray([...new Set(customerIds)].sort());
+  const rows = await query<AccountRow>(
+    em,
+    `select id, customer_id, wallet_id, asset_code, balance::text, held::text, granted::text, sequence::text
+       from accounts where customer_id = any(?::text[]) and type = 'customer' order by id for update`,
+    [ids],
+  );
+  const out = new Map<string, Map<string, AccountState>>();
+  for (const r of rows) {
+    let m = out.get(r.customer_id);
+    if (!m) out.set(r.customer_id, (m = new Map()));
+    m.set(r.asset_code, {
+      id: r.id, customerId: r.customer_id, walletId: r.wallet_id, assetCode: r.asset_code,
+      balance: dec(r.balance), held: dec(r.held), granted: dec(r.granted), sequence: BigInt(r.sequence),
+    });
+  }
+  await releaseExpiredHolds(em, rows.map((r) => r.id), out);
+  return out;
+}
+
+/** Release holds whose time ran out on already-locked accounts, adjusting the in-memory `held`. */
+async function releaseExpiredHolds(em: EntityManager, accountIds: string[], states: Map<string, Map<string, AccountState>>): Promise<void> {
+  if (accountIds.length === 0) return;
+  const released = await query<{ account_id: string; amount: string }>(
+    em,
+    `with x as (
+       update holds set status = 'expired', settled_at = now()
+        where account_id = any(?::text[]) and status = 'active' and expires_at <= now()
+        returning account_id, amount)
+     select account_id, sum(amount)::text as amount from x group by account_id`,
+    [pgTextArray(accountIds)],
+  );
+  if (released.length === 0) return;
+  const byId = new Map<string, AccountState>();
+  for (const m of states.values()) for (const a of m.values()) byId.set(a.id, a);
+  for (const r of released) {
+    const a = byId.get(r.account_id)!;
+    a.held = a.held.minus(r.amount);
+    await query(em, `update accounts set held = held - ?::numeric where id = ?`, [r.amount, r.account_id]);
+  }
+}
+
+/** Create the customer's account for an asset defined after the wallet was made; returns it locked. */
+export async function ensureCustomerAccount(em: EntityManager, customerId: string, assetCode: string): Promise<AccountState> {
+  await query(
+    em,
+    `insert into accounts (id, wallet_id, customer_id, asset_code, type)
+       select ?, w.id, w.customer_id, ?, 'customer' from wallets w where w.customer_id = ? and w.name = 'default'
+     on conflict do nothing`,
+    [newId('acc'), assetCode, customerId],
+  );
+  const locked = await lockCustomerAccounts(em, [customerId]);
+  const a = locked.get(customerId)?.get(assetCode);
+  if (!a) throw new Error(`no account for ${customerId}/${assetCode}`);
+  return a;
+}
+
+interface EntryRow {
+  t: string; // transaction id
+  a: string; // account id
+  c: string; // asset code
+  m: string; // amount
+  s: string | null; // sequence
+  b: string | null; // balance after
+}
+
+export interface PostedEntry {
+  transactionId: string;
+  accountId: string;
+  assetCode: string;
+  amount: Decimal;
+  sequence: bigint;
+  balanceAfter: Decimal;
+  createdAt: Date;
+}
+
+/** Accumulates ledger transactions against locked accounts and writes them in one go. */
+export class LedgerBatch {
+  private readonly txns: { id: string; kind: TxnKind; reference: string; description: string }[] = [];
+  private readonly entries: EntryRow[] = [];
+  private readonly system = new Map<string, { type: SystemAccountType; asset: string; stripe: number; amount: Decimal }>();
+  private readonly sums = new Map<string, Decimal>();
+  private readonly touched = new Set<AccountState>();
+  readonly createdAt = new Date();
+
+  get size(): number {
+    return this.txns.length;
+  }
+
+  begin(kind: TxnKind, reference = '', description = ''): string {
+    const id = newId('txn');
+    this.txns.push({ id, kind, reference, description });
+    return id;
+  }
+
+  /** Post a signed amount to a customer account; returns the entry with its sequence and balance after. */
+  customer(txnId: string, account: AccountState, amount: Decimal): PostedEntry {
+    account.balance = account.balance.plus(amount);
+    account.sequence += 1n;
+    account.dirty = true;
+    if (amount.isNegative()) account.debited = (account.debited ?? new Decimal(0)).plus(amount.negated());
+    this.touched.add(account);
+    this.entries.push({ t: txnId, a: account.id, c: account.assetCode, m: amount.toFixed(), s: account.sequence.toString(), b: account.balance.toFixed() });
+    this.sum(txnId, account.assetCode, amount);
+    return { transactionId: txnId, accountId: account.id, assetCode: account.assetCode, amount, sequence: account.sequence, balanceAfter: account.balance, createdAt: this.createdAt };
+  }
+
+  /** Post a signed amount to a striped system account (aggregated per stripe at flush). */
+  systemEntry(txnId: string, type: SystemAccountType, assetCode: string, amount: Decimal, stripeKey: string): void {
+    const stripe = stripeOf(stripeKey);
+    const key = `${type}\u0000${assetCode}\u0000${stripe}\u0000${txnId}`;
+    const cur = this.system.get(key);
+    if (cur) cur.amount = cur.amount.plus(amount);
+    else this.system.set(key, { type, asset: assetCode, stripe, amount });
+    this.sum(txnId, assetCode, amount);
+  }
+
+  private sum(txnId: string, asset: string, amount: Decimal): void {
+    const k = `${txnId}\u0000${asset}`;
+    this.sums.set(k, (this.sums.get(k) ?? new Decimal(0)).plus(amount));
+  }
+
+  async flush(em: EntityManager): Promise<void> {
+    if (this.txns.length === 0) return;
+    for (const [k, v] of this.sums) if (!v.isZero()) throw new Error(`unbalanced ledger transaction ${k.replace('\u0000', '/')}: sums to ${v.toFixed()}`);
+
+    // System stripes: make sure they exist, then lock-free aggregate UPDATE (one row per stripe touched).
+    const perStripe = new Map<string, { type: SystemAccountType; asset: string; stripe: number; amount: Decimal; txns: { t: string; m: Decimal }[] }>();
+    for (const [key, v] of this.system) {
+      const txnId = key.split('\u0000')[3];
+      const sk = `${v.type}\u0000${v.asset}\u0000${v.stripe}`;
+      let agg = perStripe.get(sk);
+      if (!agg) perStripe.set(sk, (agg = { type: v.type, asset: v.asset, stripe: v.stripe, amount: new Decimal(0), txns: [] }));
+      agg.amount = agg.amount.plus(v.amount);
+      agg.txns.push({ t: txnId, m: v.amount });
+    }
+    const stripes = [...perStripe.values()].sort((a, b) => `${a.type}${a.asset}${a.stripe}`.localeCompare(`${b.type}${b.asset}${b.stripe}`));
+    const stripeIds = await systemAccountIds(em, stripes);
+    for (const s of stripes) {
+      const id = stripeIds.get(`${s.type}\u0000${s.asset}\u0000${s.stripe}`)!;
+      for (const t of s.txns) this.entries.push({ t: t.t, a: id, c: s.asset, m: t.m.toFixed(), s: null, b: null });
+    }
+
+    await query(
+      em,
+      `insert into ledger_transactions (id, kind, reference, description, created_at)
+         select x.id, x.kind, x.reference, x.description, ? from jsonb_to_recordset(?::jsonb) as x(id text, kind text, reference text, description text)`,
+      [this.createdAt, JSON.stringify(this.txns)],
+    );
+    await query(
+      em,
+      `insert into ledger_entries (transaction_id, account_id, asset_code, amount, sequence, balance_after, created_at)
+         select x.t, x.a, x.c, x.m, x.s, x.b, ? from jsonb_to_recordset(?::jsonb) as x(t text, a text, c text, m numeric, s bigint, b numeric)`,
+      [this.createdAt, JSON.stringify(this.entries)],
+    );
+    const accounts = [...this.touched];
+    await query(
+      em,
+      `update accounts a set balance = x.b, sequence = x.s from jsonb_to_recordset(?::jsonb) as x(id text, b numeric, s bigint) where a.id = x.id`,
+      [JSON.stringify(accounts.map((a) => ({ id: a.id, b: a.balance.toFixed(), s: a.sequence.toString() })))],
+    );
+    if (stripes.length) {
+      await query(
+        em,
+        `update accounts a set balance = a.balance + x.m from jsonb_to_recordset(?::jsonb) as x(id text, m numeric) where a.id = x.id`,
+        [JSON.stringify(stripes.map((s) => ({ id: stripeIds.get(`${s.type}\u0000${s.asset}\u0000${s.stripe}`), m: s.amount.toFixed() })))],
+      );
+    }
+    for (const a of accounts) {
+      if (a.debited && a.granted.gt(0)) await drawDownGrants(em, a, a.debited);
+      a.debited = undefined;
+      a.dirty = false;
+    }
+    await notifyWallets(em, accounts.map((a) => a.customerId));
+  }
+}
+
+/** Channel on which committed balance changes are announced (payload: customer id). Delivered only on commit. */
+export const WALLET_CHANNEL = 'tollbooth_wallet';
+
+/** Announce, at commit, that these customers' balances changed (WatchWallet streams listen for it). */
+export async function notifyWallets(em: EntityManager, customerIds: readonly string[]): Promise<void> {
+  const unique = [...new Set(customerIds)];
+  if (unique.length === 0) return;
+  await query(em, `select pg_notify('${WALLET_CHANNEL}', c) from unnest(?::text[]) as c`, [pgTextArray(unique)]);
+}
+
+function stripeOf(key: string): number {
+  let h = 0;
+  for (let i = 0; i < key.length; i++) h = (h * 31 + key.charCodeAt(i)) | 0;
+  return Math.abs(h) % SYSTEM_STRIPES;
+}
+
+const systemIdCache = new Map<string, string>();
+
+/** Ids of system stripe accounts, created on first use (ids are stable, so they are cached per process). */
+async function systemAccountIds(em: EntityManager, stripes: { type: string; asset: string; stripe: number }[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const missing = stripes.filter((s) => {
+    const id = systemIdCache.get(`${s.type}\u0000${s.asset}\u0000${s.stripe}`);
+    if (id) out.set(`${s.type}\u0000${s.asset}\u0000${s.stripe}`, id);
+    return !id;
+  });
+  if (missing.length === 0) return out;
+  const json = JSON.stringify(missing.map((s) => ({ id: newId('acc'), t: s.type, c: s.asset, s: s.stripe })));
+  await query(em, `insert into accounts (id, asset_code, type, stripe) select x.id, x.c, x.t, x.s from jsonb_to_recordset(?::jsonb) as x(id text, t text, c text, s int) on conflict do nothing`, [json]);
+  const rows = await query<{ id: string; type: string; asset_code: string; stripe: number }>(
+    em,
+    `select a.id, a.type, a.asset_code, a.stripe from accounts a join jsonb_to_recordset(?::jsonb) as x(t text, c text, s int) on a.type = x.t and a.asset_code = x.c and a.stripe = x.s where a.wallet_id is null`,
+    [json],
+  );
+  for (const r of rows) {
+    const k = `${r.type}\u0000${r.asset_code}\u0000${r.stripe}`;
+    systemIdCache.set(k, r.id);
+    out.set(k, r.id);
+  }
+  return out;
+}
+
+/** Usage and other debits draw down grants first: highest priority, then soonest expiry, then oldest. */
+async function drawDownGrants(em: EntityManager, account: AccountState, debit: Decimal): Promise<void> {
+  const grants = await query<{ id: string; remaining: string }>(
+    em,
+    `select id, remaining::text from grants where account_id = ? and remaining > 0 and expired_at is null
+      order by priority desc, expires_at asc nulls last, created_at, id for update`,
+    [account.id],
+  );
+  let left = debit;
+  const updates: { id: string; r: string }[] = [];
+  for (const g of grants) {
+    if (left.lte(0)) break;
+    const take = Decimal.min(left, dec(g.remaining));
+    left = left.minus(take);
+    updates.push({ id: g.id, r: dec(g.remaining).minus(take).toFixed() });
+  }
+  if (updates.length === 0) return;
+  const used = debit.minus(left);
+  account.granted = account.granted.minus(used);
+  await query(em, `update grants g set remaining = x.r from jsonb_to_recordset(?::jsonb) as x(id text, r numeric) where g.id = x.id`, [JSON.stringify(updates)]);
+  await query(em, `update accounts set granted = granted - ?::numeric where id = ?`, [used.toFixed(), account.id]);
+}
+
+export function fmt(d: Decimal, scale = 0): string {
+  return formatAmount(d, scale);
+}
