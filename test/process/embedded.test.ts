@@ -1,0 +1,112 @@
+// `npm start` with no setup: embedded Postgres in TOLLBOOTH_DATA_DIR, a first admin key printed once, a clean SIGTERM,
+// and data (and the key) still there on the next start.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectJson, makeTempDir, removeDir, startEngine, type StartedEngine } from './spawn.js';
+
+const KEY_LINE = /^ {2}(tb_[A-Za-z0-9_-]{43})$/gm;
+
+let dir: string;
+let dataDir: string;
+const running: StartedEngine[] = [];
+
+async function start(): Promise<StartedEngine> {
+  // No DATABASE_URL and no TOLLBOOTH_ADMIN_KEY: exactly the zero-configuration start the README promises.
+  const engine = await startEngine({ TOLLBOOTH_DATA_DIR: dataDir, LOG_LEVEL: 'info' });
+  running.push(engine);
+  return engine;
+}
+
+beforeAll(() => {
+  dir = makeTempDir('tollbooth-embedded-');
+  dataDir = path.join(dir, 'data');
+});
+
+afterAll(async () => {
+  for (const e of running) await e.kill();
+  removeDir(dir);
+});
+
+describe('embedded Postgres, first start and restart', () => {
+  let adminKey: string;
+  let productId: string;
+
+  it('prints a new admin key exactly once on the first start, serves Connect JSON and /healthz, and exits 0 on SIGTERM', async () => {
+    const engine = await start();
+    expect(engine.stdout()).toContain(`Tollbooth ready: gRPC on :${engine.grpcPort}, Connect/gRPC-Web on http://localhost:${engine.httpPort}\n`);
+    expect(engine.stderr()).toContain('using embedded Postgres (PGlite)');
+    expect(existsSync(path.join(dataDir, 'PG_VERSION'))).toBe(true);
+
+    const keys = [...engine.stdout().matchAll(KEY_LINE)].map((m) => m[1]);
+    expect(keys).toHaveLength(1);
+    adminKey = keys[0];
+    expect(engine.stdout()).toContain('First start: created an admin API key. It is shown only this once');
+
+    const health = await fetch(`${engine.baseUrl}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'SERVING' });
+
+    const created = await connectJson(
+      engine.baseUrl,
+      'tollbooth.v1.CatalogService/CreateProduct',
+      {
+        requestId: 'embedded-create-1',
+        code: 'image-gen',
+        name: 'AI Image Generation',
+        publish: true,
+        prices: [{ name: 'Images', eventType: 'image_generated', calculation: 'USAGE_CALCULATION_UNIT', rates: [{ unitPrices: [{ assetCode: 'USD', amount: '0.05' }] }] }],
+      },
+      adminKey,
+    );
+    expect(created.status).toBe(200);
+    expect(created.body.product).toMatchObject({ code: 'image-gen', name: 'AI Image Generation', version: 1, status: 'PRODUCT_STATUS_PUBLISHED' });
+    expect(created.body.product.prices).toEqual([
+      { name: 'Images', eventType: 'image_generated', calculation: 'USAGE_CALCULATION_UNIT', rates: [{ unitPrices: [{ assetCode: 'USD', amount: '0.05' }] }] },
+    ]);
+    expect(created.body.product.id).toMatch(/^prd_/);
+    productId = created.body.product.id;
+
+    // The key printed is a real admin key; a wrong one is refused.
+    const refused = await connectJson(engine.baseUrl, 'tollbooth.v1.CatalogService/ListProducts', {}, `${adminKey}x`);
+    expect(refused.status).toBe(401);
+    expect(refused.body.code).toBe('unauthenticated');
+
+    const exit = await engine.stop('SIGTERM');
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(engine.stderr()).toContain('"msg":"draining","signal":"SIGTERM"');
+  }, 90_000);
+
+  it('does not print a new key when started again on the same data directory, and still has the product', async () => {
+    expect(productId, 'the first-start test must have run').toBeDefined();
+    const engine = await start();
+    expect(engine.stdout()).toContain(`Tollbooth ready: gRPC on :${engine.grpcPort}`);
+    expect(engine.stdout()).not.toContain('First start');
+    expect(engine.stdout()).not.toMatch(/tb_/);
+
+    // The key printed on the first start still works: keys live in the database, not in the process.
+    const got = await connectJson(engine.baseUrl, 'tollbooth.v1.CatalogService/GetProduct', { code: 'image-gen' }, adminKey);
+    expect(got.status).toBe(200);
+    expect(got.body.product).toMatchObject({ id: productId, code: 'image-gen', name: 'AI Image Generation', version: 1, status: 'PRODUCT_STATUS_PUBLISHED' });
+    expect(got.body.product.prices[0].rates[0].unitPrices).toEqual([{ assetCode: 'USD', amount: '0.05' }]);
+
+    // A retried CreateProduct with the first request_id returns the original product, not a second one.
+    const retried = await connectJson(
+      engine.baseUrl,
+      'tollbooth.v1.CatalogService/CreateProduct',
+      {
+        requestId: 'embedded-create-1',
+        code: 'image-gen',
+        name: 'AI Image Generation',
+        publish: true,
+        prices: [{ name: 'Images', eventType: 'image_generated', calculation: 'USAGE_CALCULATION_UNIT', rates: [{ unitPrices: [{ assetCode: 'USD', amount: '0.05' }] }] }],
+      },
+      adminKey,
+    );
+    expect(retried.status).toBe(200);
+    expect(retried.body.product.id).toBe(productId);
+
+    const exit = await engine.stop('SIGTERM');
+    expect(exit).toEqual({ code: 0, signal: null });
+  }, 90_000);
+});
