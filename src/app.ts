@@ -12,7 +12,10 @@ import { CustomerService } from './customers/customers.service.js';
 import { customerBinding } from './customers/customers.rpc.js';
 import { bind } from './server/pipeline.js';
 import { WalletService } from '../gen/tollbooth/v1/wallet_pb.js';
-import { UsageService } from '../gen/tollbooth/v1/usage_pb.js';
+import { UsageService as UsageApi } from '../gen/tollbooth/v1/usage_pb.js';
+import { IngestService } from './usage/ingest.js';
+import { UsageService } from './usage/usage.service.js';
+import { usageHandlers } from './usage/usage.rpc.js';
 import { log, setLogLevel } from './shared/log.js';
 
 export interface App {
@@ -34,11 +37,14 @@ export async function startApp(config: Config): Promise<App> {
     const createdAdminKey = await bootstrapAdminKey(db.orm, config.adminKey);
     const catalog = new CatalogService(db.orm);
     const customers = new CustomerService(db.orm, catalog);
+    // Each flush holds one connection; leave the rest of the pool for reads and other writes. Embedded: one.
+    const ingest = new IngestService(db.orm, catalog, db.embedded ? 1 : Math.max(1, Math.min(4, config.dbPoolSize - 2)));
+    const usage = new UsageService(db.orm, catalog);
     const bindings: ServiceBinding[] = [
       catalogBinding(catalog),
       customerBinding(customers),
       bind(WalletService, {}),
-      bind(UsageService, {}),
+      bind(UsageApi, usageHandlers(ingest, usage, catalog, () => db.orm.em.fork())),
     ];
     const pipeline = new Pipeline(new KeyVerifier(db.orm));
     const routes: HttpRoute[] = [

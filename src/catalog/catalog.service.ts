@@ -33,6 +33,7 @@ export interface UpdateProductInput {
 
 export class CatalogService {
   readonly versions = new ProductVersionCache();
+  private scales = new Map<string, number>();
 
   constructor(private readonly orm: MikroORM) {}
 
@@ -79,6 +80,16 @@ export class CatalogService {
       exchangeRates: rates.filter((r) => r.assetCode === a.code).map((r) => ({ currency: r.currency, rate: dec(r.rate).toFixed() })),
       createdAt: a.createdAt,
     }));
+  }
+
+  /** Display scale of an asset (USD → 2), cached; assets are never deleted and their scale never changes. */
+  async assetScale(em: EntityManager, code: string): Promise<number> {
+    let scale = this.scales.get(code);
+    if (scale === undefined) {
+      this.scales = new Map((await em.find(AssetSchema, {})).map((a) => [a.code, a.scale]));
+      scale = this.scales.get(code) ?? 0;
+    }
+    return scale;
   }
 
   // ---- products ----

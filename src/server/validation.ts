@@ -3,12 +3,13 @@
 import type { DescMessage } from '@bufbuild/protobuf';
 import { catalogValidators } from '../catalog/catalog.validation.js';
 import { customerValidators } from '../customers/customers.validation.js';
+import { usageValidators } from '../usage/usage.validation.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Validator = (req: any) => void;
 
 const registry = new Map<string, Validator>();
-for (const table of [catalogValidators, customerValidators]) {
+for (const table of [catalogValidators, customerValidators, usageValidators]) {
   for (const [typeName, fn] of Object.entries(table)) registry.set(typeName, fn);
 }
 

@@ -144,6 +144,12 @@ export class LedgerBatch {
     return id;
   }
 
+  /** Replace a transaction's description (e.g. once the number of events it covers is known). */
+  describe(txnId: string, description: string): void {
+    const t = this.txns.find((x) => x.id === txnId);
+    if (t) t.description = description;
+  }
+
   /** Post a signed amount to a customer account; returns the entry with its sequence and balance after. */
   customer(txnId: string, account: AccountState, amount: Decimal): PostedEntry {
     account.balance = account.balance.plus(amount);

@@ -1,0 +1,331 @@
+// The ingest hot path. TrackEvents calls are queued and flushed by a few concurrent flushers; one flush handles every
+// call waiting at that moment in ONE database transaction (group commit): customers are resolved and their accounts
+// locked once (in id order, so flushers never deadlock), events are deduplicated, rated and debited in arrival order,
+// and all rows are written with a constant number of set-based statements. Under load, many calls share one commit;
+// a lone call is flushed at once.
+//
+// Exactly-once: an accepted event is a row in usage_events whose primary key (customer_id, event_id) is inserted in the
+// same transaction as its debit. Duplicates are detected up front (the lock on the customer's accounts serialises
+// every writer of that customer's events) and replay the stored result; if one ever slipped past, the unique key would
+// abort the transaction and the retry would replay it. Rejected events leave no trace, so a client may retry them
+// (e.g. after a top-up) with the same id.
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { CatalogService } from '../catalog/catalog.service.js';
+import type { ProductModel } from '../catalog/catalog.model.js';
+import type { CustomerLookup } from '../customers/customer.model.js';
+import { AppError, notFound } from '../shared/errors.js';
+import { Decimal, dec, formatAmount } from '../shared/money.js';
+import { inTransaction, query } from '../shared/tx.js';
+import { log } from '../shared/log.js';
+import { ensureCustomerAccount, LedgerBatch, lockCustomerAccounts, pgTextArray, type AccountState } from '../wallets/ledger.js';
+import { rate, type Charge } from './rating.js';
+import type { AmountModel, EventResultModel, IngestEvent, StoredResultEntry, TrackRequest } from './usage.model.js';
+
+const MAX_FUTURE_MS = 5 * 60_000;
+const MAX_EVENTS_PER_FLUSH = 5_000;
+const EVENT_ID = /^[\x21-\x7e]{1,128}$/;
+const EVENT_TYPE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/;
+
+export interface CustomerContext {
+  id: string;
+  policy: 'allow' | 'reject';
+  overdraftLimit: Decimal;
+  products: ProductModel[];
+}
+
+interface Pending {
+  req: TrackRequest;
+  resolve(results: EventResultModel[]): void;
+  reject(err: unknown): void;
+}
+
+function lookupKey(l: CustomerLookup): string {
+  return 'id' in l ? `i:${l.id}` : `e:${l.externalId}`;
+}
+
+/** Resolve customers (by id or external id) with their policy and subscribed product versions. */
+export async function loadCustomerContexts(em: EntityManager, catalog: CatalogService, lookups: CustomerLookup[]): Promise<Map<string, CustomerContext>> {
+  const ids = lookups.flatMap((l) => ('id' in l ? [l.id] : []));
+  const ext = lookups.flatMap((l) => ('externalId' in l ? [l.externalId] : []));
+  const rows = await query<{ id: string; external_id: string | null; policy: 'allow' | 'reject'; overdraft: string; versions: string[] | null }>(
+    em,
+    `select c.id, c.external_id, c.insufficient_balance_policy as policy, c.overdraft_limit::text as overdraft,
+            (select array_agg(s.product_version_id order by s.created_at) from subscriptions s where s.customer_id = c.id and s.status = 'active') as versions
+       from customers c where c.id = any(?::text[]) or c.external_id = any(?::text[])`,
+    [pgTextArray(ids), pgTextArray(ext)],
+  );
+  const out = new Map<string, CustomerContext>();
+  for (const r of rows) {
+    const products: ProductModel[] = [];
+    for (const v of r.versions ?? []) {
+      const p = await catalog.versions.get(em, v);
+      if (p) products.push(p);
+    }
+    const ctx: CustomerContext = { id: r.id, policy: r.policy, overdraftLimit: dec(r.overdraft), products };
+    out.set(`i:${r.id}`, ctx);
+    if (r.external_id) out.set(`e:${r.external_id}`, ctx);
+  }
+  return out;
+}
+
+/** Whether debiting `fee` keeps the account within the customer's policy. */
+export function coverable(ctx: CustomerContext, account: AccountState | undefined, fee: Decimal): boolean {
+  const available = account ? account.balance.minus(account.held) : new Decimal(0);
+  const floor = ctx.policy === 'reject' ? new Decimal(0) : ctx.overdraftLimit.negated();
+  return available.minus(fee).gte(floor);
+}
+
+/** Structural problems of one event: they reject that event only, never its batch. */
+function eventProblem(e: IngestEvent, now: number): string | undefined {
+  if (!EVENT_ID.test(e.id)) return 'id: must be 1-128 printable ASCII characters';
+  if (!EVENT_TYPE.test(e.eventType)) return 'event_type: must be 1-100 characters of letters, digits, ".", "_", "-", ":"';
+  if (e.subject.length > 200) return 'subject: must be at most 200 characters';
+  if (e.occurredAt && e.occurredAt.getTime() > now + MAX_FUTURE_MS) return 'occurred_at: must not be more than 5 minutes in the future';
+  const keys = Object.keys(e.data);
+  if (keys.length > 50) return 'data: at most 50 properties';
+  for (const k of keys) {
+    const v = e.data[k];
+    if (v !== null && typeof v === 'object') return `data.${k}: must be a string, number or boolean (no nesting)`;
+  }
+  return undefined;
+}
+
+interface EventRow {
+  c: string;
+  e: string;
+  t: string;
+  s: string;
+  o: string;
+  d: unknown;
+  r: StoredResultEntry[];
+  x: string | null;
+}
+
+interface RollupKey {
+  customerId: string;
+  bucket: string;
+  eventType: string;
+  productCode: string;
+  dimensionKey: string;
+}
+
+class Rollups {
+  private readonly counts = new Map<string, { key: RollupKey; count: number; quantity: Decimal; fees: Map<string, Decimal> }>();
+
+  add(customerId: string, occurredAt: Date, charge: Charge): void {
+    const bucket = new Date(Math.floor(occurredAt.getTime() / 3_600_000) * 3_600_000).toISOString();
+    const k = [customerId, bucket, charge.eventType, charge.productCode, charge.dimensionKey].join('\u0000');
+    let agg = this.counts.get(k);
+    if (!agg) {
+      agg = { key: { customerId, bucket, eventType: charge.eventType, productCode: charge.productCode, dimensionKey: charge.dimensionKey }, count: 0, quantity: new Decimal(0), fees: new Map() };
+      this.counts.set(k, agg);
+    }
+    agg.count += 1;
+    agg.quantity = agg.quantity.plus(charge.quantity);
+    for (const [asset, fee] of charge.fees) agg.fees.set(asset, (agg.fees.get(asset) ?? new Decimal(0)).plus(fee));
+  }
+
+  async write(em: EntityManager): Promise<void> {
+    if (this.counts.size === 0) return;
+    // Sorted, so two flushes upserting the same rows take their locks in the same order.
+    const aggs = [...this.counts.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
+    const rows = aggs.map((a) => ({ c: a.key.customerId, b: a.key.bucket, t: a.key.eventType, p: a.key.productCode, d: a.key.dimensionKey, n: a.count, q: a.quantity.toFixed() }));
+    await query(
+      em,
+      `insert into usage_rollups (customer_id, bucket, event_type, product_code, dimension_key, event_count, quantity)
+         select x.c, x.b, x.t, x.p, x.d, x.n, x.q from jsonb_to_recordset(?::jsonb) as x(c text, b timestamptz, t text, p text, d text, n bigint, q numeric)
+       on conflict (customer_id, bucket, event_type, product_code, dimension_key)
+       do update set event_count = usage_rollups.event_count + excluded.event_count, quantity = usage_rollups.quantity + excluded.quantity`,
+      [JSON.stringify(rows)],
+    );
+    const fees = aggs.flatMap((a) => [...a.fees.entries()].sort(([x], [y]) => (x < y ? -1 : 1)).map(([asset, amount]) => ({ c: a.key.customerId, b: a.key.bucket, t: a.key.eventType, p: a.key.productCode, d: a.key.dimensionKey, a: asset, m: amount.toFixed() })));
+    if (fees.length === 0) return;
+    await query(
+      em,
+      `insert into usage_rollup_fees (customer_id, bucket, event_type, product_code, dimension_key, asset_code, amount)
+         select x.c, x.b, x.t, x.p, x.d, x.a, x.m from jsonb_to_recordset(?::jsonb) as x(c text, b timestamptz, t text, p text, d text, a text, m numeric)
+       on conflict (customer_id, bucket, event_type, product_code, dimension_key, asset_code)
+       do update set amount = usage_rollup_fees.amount + excluded.amount`,
+      [JSON.stringify(fees)],
+    );
+  }
+}
+
+export class IngestService {
+  private readonly queue: Pending[] = [];
+  private active = 0;
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly catalog: CatalogService,
+    /** How many flushes may run at once (each holds one pooled connection). */
+    private readonly concurrency: number,
+  ) {}
+
+  track(req: TrackRequest): Promise<EventResultModel[]> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ req, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.active < this.concurrency && this.queue.length > 0) {
+      const batch: Pending[] = [];
+      let events = 0;
+      while (this.queue.length > 0 && (batch.length === 0 || events + this.queue[0].req.events.length <= MAX_EVENTS_PER_FLUSH)) {
+        const p = this.queue.shift()!;
+        events += p.req.events.length;
+        batch.push(p);
+      }
+      this.active++;
+      void this.flush(batch).finally(() => {
+        this.active--;
+        this.pump();
+      });
+    }
+  }
+
+  private async flush(batch: Pending[]): Promise<void> {
+    try {
+      const results = await inTransaction(this.orm, (em) => this.process(em, batch.map((p) => p.req)));
+      batch.forEach((p, i) => {
+        const r = results[i];
+        if (r instanceof Error) p.reject(r);
+        else p.resolve(r);
+      });
+    } catch (err) {
+      if (batch.length === 1) {
+        batch[0].reject(err);
+        return;
+      }
+      // Isolate: one call's failure must not fail the calls it happened to share a transaction with.
+      log.warn('group flush failed; retrying its calls one by one', { calls: batch.length, err });
+      for (const p of batch) await this.flush([p]);
+    }
+  }
+
+  /** One transaction for many TrackEvents calls. Returns, per call, its results or the error that call alone gets. */
+  private async process(em: EntityManager, reqs: TrackRequest[]): Promise<(EventResultModel[] | Error)[]> {
+    const now = Date.now();
+    const contexts = await loadCustomerContexts(em, this.catalog, reqs.map((r) => r.customer));
+    const out: (EventResultModel[] | Error)[] = reqs.map((r) => {
+      if (contexts.has(lookupKey(r.customer))) return [];
+      return notFound('CUSTOMER_NOT_FOUND', 'id' in r.customer ? `customer "${r.customer.id}"` : `customer with external_id "${r.customer.externalId}"`);
+    });
+    const live = reqs.map((r, i) => ({ r, i, ctx: contexts.get(lookupKey(r.customer)) })).filter((x) => x.ctx !== undefined) as { r: TrackRequest; i: number; ctx: CustomerContext }[];
+    if (live.length === 0) return out;
+    for (const x of live) {
+      if (x.r.holdId) out[x.i] = new AppError('NOT_IMPLEMENTED', 'hold_id: capturing a hold from TrackEvents is not available yet');
+    }
+    const work = live.filter((x) => !(out[x.i] instanceof Error));
+
+    const accounts = await lockCustomerAccounts(em, work.map((x) => x.ctx.id));
+
+    // Events already stored (the original results to replay).
+    const keys = work.flatMap((x) => x.r.events.filter((e) => EVENT_ID.test(e.id)).map((e) => ({ c: x.ctx.id, e: e.id })));
+    const stored = new Map<string, { result: StoredResultEntry[]; transaction_id: string | null }>();
+    if (keys.length > 0) {
+      const rows = await query<{ customer_id: string; event_id: string; result: StoredResultEntry[]; transaction_id: string | null }>(
+        em,
+        `select u.customer_id, u.event_id, u.result, u.transaction_id from usage_events u
+           join jsonb_to_recordset(?::jsonb) as x(c text, e text) on u.customer_id = x.c and u.event_id = x.e`,
+        [JSON.stringify(keys)],
+      );
+      for (const r of rows) stored.set(`${r.customer_id}\u0000${r.event_id}`, r);
+    }
+
+    const batch = new LedgerBatch();
+    const rollups = new Rollups();
+    const inserts: EventRow[] = [];
+    for (const { r, i, ctx } of work) {
+      const mine = accounts.get(ctx.id) ?? new Map<string, AccountState>();
+      accounts.set(ctx.id, mine);
+      let txnId: string | undefined;
+      let accepted = 0;
+      const results: EventResultModel[] = [];
+      for (const e of r.events) {
+        const problem = eventProblem(e, now);
+        if (problem) {
+          results.push(this.rejected(e.id, 'INVALID_EVENT', problem));
+          continue;
+        }
+        const key = `${ctx.id}\u0000${e.id}`;
+        const original = stored.get(key);
+        if (original) {
+          results.push(await this.duplicate(em, e.id, original.result, original.transaction_id));
+          continue;
+        }
+        const rating = rate(ctx.products, e.eventType, e.data);
+        if (!rating.ok) {
+          results.push(this.rejected(e.id, rating.reason, rating.message));
+          continue;
+        }
+        // All assets or none: check every fee before debiting any.
+        let short: string | undefined;
+        for (const [asset, fee] of rating.fees) {
+          if (fee.isZero()) continue;
+          if (!mine.has(asset)) mine.set(asset, await ensureCustomerAccount(em, ctx.id, asset));
+          if (!coverable(ctx, mine.get(asset), fee)) short = asset;
+        }
+        if (short) {
+          const a = mine.get(short)!;
+          results.push(this.rejected(e.id, 'INSUFFICIENT_BALANCE', `available ${short} balance ${a.balance.minus(a.held).toFixed()} cannot cover ${rating.fees.get(short)!.toFixed()} under the "${ctx.policy}" policy`));
+          continue;
+        }
+        const stash: StoredResultEntry[] = [];
+        for (const [asset, fee] of [...rating.fees.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+          if (fee.isZero()) {
+            stash.push({ a: asset, f: '0', b: (mine.get(asset)?.balance ?? new Decimal(0)).toFixed() });
+            continue;
+          }
+          txnId ??= batch.begin('usage', e.id, `usage of ${ctx.id}`);
+          const entry = batch.customer(txnId, mine.get(asset)!, fee.negated());
+          batch.systemEntry(txnId, 'revenue', asset, fee, ctx.id);
+          stash.push({ a: asset, f: fee.toFixed(), b: entry.balanceAfter.toFixed() });
+        }
+        const occurredAt = e.occurredAt ?? new Date(now);
+        const usedTxn = stash.some((s) => s.f !== '0') ? (txnId as string) : null;
+        inserts.push({ c: ctx.id, e: e.id, t: e.eventType, s: e.subject, o: occurredAt.toISOString(), d: e.data, r: stash, x: usedTxn });
+        stored.set(key, { result: stash, transaction_id: usedTxn });
+        for (const charge of rating.charges) rollups.add(ctx.id, occurredAt, charge);
+        accepted++;
+        results.push(await this.fromStored(em, e.id, 'accepted', stash, usedTxn));
+      }
+      if (txnId && accepted > 1) batch.describe(txnId, `${accepted} usage events of ${ctx.id}`);
+      out[i] = results;
+    }
+
+    if (inserts.length > 0) {
+      await query(
+        em,
+        `insert into usage_events (customer_id, event_id, event_type, subject, occurred_at, data, status, result, transaction_id)
+           select x.c, x.e, x.t, x.s, x.o, x.d, 'accepted', x.r, x.x
+             from jsonb_to_recordset(?::jsonb) as x(c text, e text, t text, s text, o timestamptz, d jsonb, r jsonb, x text)`,
+        [JSON.stringify(inserts)],
+      );
+    }
+    await batch.flush(em);
+    await rollups.write(em);
+    return out;
+  }
+
+  private rejected(eventId: string, reason: EventResultModel['reason'], message: string): EventResultModel {
+    return { eventId, status: 'rejected', reason, message, fees: [], balancesAfter: [], transactionId: '', originalAccepted: false };
+  }
+
+  private async duplicate(em: EntityManager, eventId: string, stash: StoredResultEntry[], txn: string | null): Promise<EventResultModel> {
+    return { ...(await this.fromStored(em, eventId, 'duplicate', stash, txn)), originalAccepted: true };
+  }
+
+  private async fromStored(em: EntityManager, eventId: string, status: 'accepted' | 'duplicate', stash: StoredResultEntry[], txn: string | null): Promise<EventResultModel> {
+    const fees: AmountModel[] = [];
+    const balancesAfter: AmountModel[] = [];
+    for (const s of stash) {
+      const scale = await this.catalog.assetScale(em, s.a);
+      fees.push({ assetCode: s.a, amount: formatAmount(dec(s.f), scale) });
+      balancesAfter.push({ assetCode: s.a, amount: formatAmount(dec(s.b), scale) });
+    }
+    return { eventId, status, reason: '', message: '', fees, balancesAfter, transactionId: txn ?? '', originalAccepted: status === 'accepted' };
+  }
+}

@@ -1,0 +1,99 @@
+// Rating: an event and the customer's subscribed product versions → charges. Pure functions, no I/O: the hot path
+// calls them for every event, tests call them directly.
+//
+// subscription → pinned product version → every price whose event_type matches → quantity (unit: 1; volume: the
+// numeric property) → the most specific matching rate (fewest "*") → fee per asset = quantity × unit price, rounded
+// half-even to 12 decimal places.
+import type { PriceModel, ProductModel } from '../catalog/catalog.model.js';
+import { Decimal, isDecimalString, toLedgerScale } from '../shared/money.js';
+
+export type Properties = Record<string, unknown>;
+
+export interface Charge {
+  productCode: string;
+  eventType: string;
+  /** "model=big,region=eu" — the matched dimension values, for rollups; "" for flat prices. */
+  dimensionKey: string;
+  quantity: Decimal;
+  /** asset → fee (≥ 0, 12 decimal places). */
+  fees: Map<string, Decimal>;
+}
+
+export type RatingOutcome =
+  | { ok: true; charges: Charge[]; fees: Map<string, Decimal> }
+  | { ok: false; reason: 'NO_MATCHING_PRICE' | 'INVALID_EVENT'; message: string };
+
+/** A property as the exact decimal of its shortest representation; undefined when it is not a number. */
+export function quantityOf(value: unknown): Decimal | undefined {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return undefined;
+    // String(n) is the shortest round-trip representation: 0.1 → "0.1", 1500 → "1500", 1e21 → "1e+21".
+    return new Decimal(String(value));
+  }
+  if (typeof value === 'string' && isDecimalString(value.trim())) return new Decimal(value.trim());
+  return undefined;
+}
+
+function propertyText(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return undefined;
+}
+
+/** The rate that applies to these properties: all named dimension values equal, "*" or missing match anything. */
+export function matchRate(price: PriceModel, data: Properties): { index: number; dimensionKey: string } | undefined {
+  let best: { index: number; wildcards: number } | undefined;
+  price.rates.forEach((rate, index) => {
+    let wildcards = 0;
+    for (const key of price.dimensionKeys) {
+      const want = rate.dimensions[key];
+      if (want === undefined || want === '*') {
+        wildcards++;
+        continue;
+      }
+      if (propertyText(data[key]) !== want) return;
+    }
+    if (!best || wildcards < best.wildcards) best = { index, wildcards };
+  });
+  if (!best) return undefined;
+  const dimensionKey = price.dimensionKeys.map((k) => `${k}=${propertyText(data[k]) ?? ''}`).join(',');
+  return { index: best.index, dimensionKey };
+}
+
+export function rate(products: readonly ProductModel[], eventType: string, data: Properties, quantityOverride?: Decimal): RatingOutcome {
+  const charges: Charge[] = [];
+  const fees = new Map<string, Decimal>();
+  let matchedType = false;
+  for (const product of products) {
+    for (const price of product.prices) {
+      if (price.eventType !== eventType) continue;
+      matchedType = true;
+      let quantity: Decimal;
+      if (quantityOverride !== undefined) quantity = quantityOverride;
+      else if (price.calculation === 'unit') quantity = new Decimal(1);
+      else {
+        const q = quantityOf(data[price.valueProperty]);
+        if (q === undefined) return { ok: false, reason: 'INVALID_EVENT', message: `data.${price.valueProperty} must be a number (or a decimal string) for price "${price.name}"` };
+        if (q.isNegative()) return { ok: false, reason: 'INVALID_EVENT', message: `data.${price.valueProperty} must not be negative` };
+        quantity = q;
+      }
+      const match = matchRate(price, data);
+      if (!match) continue;
+      const chargeFees = new Map<string, Decimal>();
+      for (const u of price.rates[match.index].unitPrices) {
+        const fee = toLedgerScale(quantity.times(u.amount));
+        chargeFees.set(u.assetCode, fee);
+        fees.set(u.assetCode, (fees.get(u.assetCode) ?? new Decimal(0)).plus(fee));
+      }
+      charges.push({ productCode: product.code, eventType, dimensionKey: match.dimensionKey, quantity, fees: chargeFees });
+    }
+  }
+  if (charges.length === 0) {
+    return {
+      ok: false,
+      reason: 'NO_MATCHING_PRICE',
+      message: matchedType ? `no rate of the prices for "${eventType}" matches the event's dimension values` : `no active subscription has a price for event type "${eventType}"`,
+    };
+  }
+  return { ok: true, charges, fees };
+}

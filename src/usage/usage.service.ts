@@ -1,0 +1,159 @@
+// Usage reads and the gate: Check (what would this action cost, may it happen now), ListEvents, GetUsageSummary.
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { CatalogService } from '../catalog/catalog.service.js';
+import type { CustomerLookup } from '../customers/customer.model.js';
+import { notFound } from '../shared/errors.js';
+import { Decimal, dec, formatAmount } from '../shared/money.js';
+import { decodePageToken, encodePageToken, pageSize, type PageRequest } from '../shared/page-token.js';
+import { query } from '../shared/tx.js';
+
+import { coverable, loadCustomerContexts, type CustomerContext } from './ingest.js';
+import { rate, type Properties } from './rating.js';
+import type { AmountModel, RejectReason, StoredResultEntry } from './usage.model.js';
+
+export interface CheckInput {
+  customer: CustomerLookup;
+  eventType: string;
+  data: Properties;
+  quantity: Decimal | undefined;
+}
+
+export interface CheckResult {
+  allowed: boolean;
+  reason: RejectReason | '';
+  customerId: string;
+  estimatedCost: AmountModel[];
+  available: AmountModel[];
+  /** Exact estimated fees, for a hold. */
+  fees: Map<string, Decimal>;
+}
+
+export interface RecordedEventModel {
+  customerId: string;
+  eventId: string;
+  eventType: string;
+  subject: string;
+  occurredAt: Date;
+  receivedAt: Date;
+  data: Properties;
+  result: StoredResultEntry[];
+  transactionId: string;
+}
+
+export interface SummaryBucket {
+  start: Date;
+  key: string;
+  eventCount: bigint;
+  quantity: string;
+  fees: AmountModel[];
+}
+
+export class UsageService {
+  constructor(private readonly orm: MikroORM, private readonly catalog: CatalogService) {}
+
+  async customerContext(lookup: CustomerLookup): Promise<CustomerContext> {
+    const em = this.orm.em.fork();
+    const ctx = (await loadCustomerContexts(em, this.catalog, [lookup])).get('id' in lookup ? `i:${lookup.id}` : `e:${lookup.externalId}`);
+    if (!ctx) throw notFound('CUSTOMER_NOT_FOUND', 'id' in lookup ? `customer "${lookup.id}"` : `customer with external_id "${lookup.externalId}"`);
+    return ctx;
+  }
+
+  /** Read-only: rates the would-be event and compares with available balance (expired holds excluded). */
+  async check(input: CheckInput): Promise<CheckResult> {
+    const ctx = await this.customerContext(input.customer);
+    const em = this.orm.em.fork();
+    const rating = rate(ctx.products, input.eventType, input.data, input.quantity);
+    const balances = await query<{ asset_code: string; balance: string; held: string }>(
+      em,
+      `select a.asset_code, a.balance::text,
+              (a.held - coalesce((select sum(h.amount) from holds h where h.account_id = a.id and h.status = 'active' and h.expires_at <= now()), 0))::text as held
+         from accounts a where a.customer_id = ? and a.type = 'customer'`,
+      [ctx.id],
+    );
+    const byAsset = new Map(balances.map((b) => [b.asset_code, { balance: dec(b.balance), held: dec(b.held) }]));
+    const fmt = async (asset: string, d: Decimal) => ({ assetCode: asset, amount: formatAmount(d, await this.catalog.assetScale(em, asset)) });
+    if (!rating.ok) {
+      return { allowed: false, reason: rating.reason, customerId: ctx.id, estimatedCost: [], available: [], fees: new Map() };
+    }
+    let allowed = true;
+    const estimatedCost: AmountModel[] = [];
+    const available: AmountModel[] = [];
+    for (const [asset, fee] of [...rating.fees.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const acct = byAsset.get(asset);
+      const state = acct ? { balance: acct.balance, held: acct.held } : undefined;
+      if (!fee.isZero() && !coverable(ctx, state as never, fee)) allowed = false;
+      estimatedCost.push(await fmt(asset, fee));
+      available.push(await fmt(asset, state ? state.balance.minus(state.held) : new Decimal(0)));
+    }
+    return { allowed, reason: allowed ? '' : 'INSUFFICIENT_BALANCE', customerId: ctx.id, estimatedCost, available, fees: rating.fees };
+  }
+
+  async listEvents(customer: CustomerLookup, page: PageRequest, filter: { eventType: string; start?: Date; end?: Date }): Promise<{ items: RecordedEventModel[]; nextPageToken: string }> {
+    const ctx = await this.customerContext(customer);
+    const size = pageSize(page, 100);
+    const filters = { c: ctx.id, t: filter.eventType, s: filter.start?.toISOString() ?? null, e: filter.end?.toISOString() ?? null };
+    const after = decodePageToken(page.pageToken, filters);
+    const where: string[] = ['customer_id = ?'];
+    const params: unknown[] = [ctx.id];
+    if (filter.eventType) {
+      where.push('event_type = ?');
+      params.push(filter.eventType);
+    }
+    if (filter.start) {
+      where.push('occurred_at >= ?');
+      params.push(filter.start);
+    }
+    if (filter.end) {
+      where.push('occurred_at < ?');
+      params.push(filter.end);
+    }
+    if (after) {
+      where.push('(occurred_at, event_id) < (?::timestamptz, ?)');
+      params.push(String(after[0]), String(after[1]));
+    }
+    const rows = await query<{ customer_id: string; event_id: string; event_type: string; subject: string; occurred_at: Date; received_at: Date; data: Properties; result: StoredResultEntry[]; transaction_id: string | null }>(
+      this.orm.em.fork(),
+      `select customer_id, event_id, event_type, subject, occurred_at, received_at, data, result, transaction_id from usage_events
+        where ${where.join(' and ')} order by occurred_at desc, event_id desc limit ?`,
+      [...params, size + 1],
+    );
+    const items = rows.slice(0, size).map((r) => ({
+      customerId: r.customer_id, eventId: r.event_id, eventType: r.event_type, subject: r.subject, occurredAt: new Date(r.occurred_at),
+      receivedAt: new Date(r.received_at), data: r.data, result: r.result, transactionId: r.transaction_id ?? '',
+    }));
+    const last = items[items.length - 1];
+    return { items, nextPageToken: rows.length > size ? encodePageToken([last.occurredAt.toISOString(), last.eventId], filters) : '' };
+  }
+
+  /** Totals per bucket and group, summed from the hourly rollups that ingest keeps in step (never from raw events). */
+  async summary(customer: CustomerLookup, start: Date, end: Date, groupBy: 'event_type' | 'product' | 'dimension', granularity: 'hour' | 'day'): Promise<SummaryBucket[]> {
+    const ctx = await this.customerContext(customer);
+    const em = this.orm.em.fork();
+    const keyCol = groupBy === 'product' ? 'product_code' : groupBy === 'dimension' ? 'dimension_key' : 'event_type';
+    const trunc = granularity === 'hour' ? 'hour' : 'day';
+    const counts = await query<{ b: Date; k: string; n: string; q: string }>(
+      em,
+      `select date_trunc('${trunc}', bucket, 'UTC') b, ${keyCol} k, sum(event_count)::text n, sum(quantity)::text q
+         from usage_rollups where customer_id = ? and bucket >= date_trunc('${trunc}', ?::timestamptz, 'UTC') and bucket < ?
+        group by 1, 2 order by 1, 2`,
+      [ctx.id, start, end],
+    );
+    const fees = await query<{ b: Date; k: string; a: string; m: string }>(
+      em,
+      `select date_trunc('${trunc}', bucket, 'UTC') b, ${keyCol} k, asset_code a, sum(amount)::text m
+         from usage_rollup_fees where customer_id = ? and bucket >= date_trunc('${trunc}', ?::timestamptz, 'UTC') and bucket < ?
+        group by 1, 2, 3 order by 1, 2, 3`,
+      [ctx.id, start, end],
+    );
+    const out: SummaryBucket[] = [];
+    for (const c of counts) {
+      const b = new Date(c.b);
+      const f = fees.filter((x) => new Date(x.b).getTime() === b.getTime() && x.k === c.k);
+      const feeModels: AmountModel[] = [];
+      for (const x of f) feeModels.push({ assetCode: x.a, amount: formatAmount(dec(x.m), await this.catalog.assetScale(em, x.a)) });
+      out.push({ start: b, key: c.k, eventCount: BigInt(c.n), quantity: dec(c.q).toFixed(), fees: feeModels });
+    }
+    return out;
+  }
+}
+
