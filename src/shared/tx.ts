@@ -1,6 +1,7 @@
 // Transactions and raw SQL on the transaction's own connection (never a second pooled connection: with embedded
 // PGlite there is only one).
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { Knex } from '@mikro-orm/knex';
 import { AppError } from './errors.js';
 
 const RETRYABLE = new Set(['40001', '40P01']);
@@ -24,9 +25,15 @@ export async function inTransaction<T>(orm: MikroORM, fn: (em: EntityManager) =>
   }
 }
 
-/** Raw SQL (knex `?` placeholders) on the EntityManager's current transaction, if any. */
+/**
+ * Raw SQL (`?` placeholders) on the EntityManager's current transaction, if any, else on the pool. Goes through knex's
+ * raw(), which sends the values as bind parameters; MikroORM's execute() would inline them into the SQL text, which
+ * for a flush of a thousand events means shipping and re-parsing a huge literal.
+ */
 export async function query<R = Record<string, unknown>>(em: EntityManager, sql: string, params: unknown[] = []): Promise<R[]> {
-  return (await em.getConnection().execute(sql, params as never[], 'all', em.getTransactionContext())) as R[];
+  const runner = em.getTransactionContext<Knex.Transaction>() ?? em.getKnex();
+  const res = (await runner.raw(sql, params as Knex.RawBinding[])) as { rows: R[] };
+  return res.rows;
 }
 
 export function isUniqueViolation(err: unknown, constraint?: string): boolean {
