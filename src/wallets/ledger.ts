@@ -217,10 +217,14 @@ export class LedgerBatch {
       [JSON.stringify(accounts.map((a) => ({ id: a.id, b: a.balance.toFixed(), s: a.sequence.toString() })))],
     );
     if (stripes.length) {
+      const ids = stripes.map((s) => stripeIds.get(`${s.type}\u0000${s.asset}\u0000${s.stripe}`)!);
+      // An UPDATE … FROM locks rows in join order; take the stripe locks in id order first so that two flushes
+      // touching the same stripes can never deadlock.
+      if (ids.length > 1) await query(em, `select 1 from accounts where id = any(?::text[]) order by id for update`, [pgTextArray(ids)]);
       await query(
         em,
         `update accounts a set balance = a.balance + x.m from jsonb_to_recordset(?::jsonb) as x(id text, m numeric) where a.id = x.id`,
-        [JSON.stringify(stripes.map((s) => ({ id: stripeIds.get(`${s.type}\u0000${s.asset}\u0000${s.stripe}`), m: s.amount.toFixed() })))],
+        [JSON.stringify(stripes.map((s, i) => ({ id: ids[i], m: s.amount.toFixed() })))],
       );
     }
     for (const a of accounts) {
