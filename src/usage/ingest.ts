@@ -31,6 +31,8 @@ export interface CustomerContext {
   policy: 'allow' | 'reject';
   overdraftLimit: Decimal;
   products: ProductModel[];
+  /** Unlocked balances per asset, loaded only for the read-only gate. */
+  balances?: Map<string, { balance: Decimal; held: Decimal }>;
 }
 
 interface Pending {
@@ -43,16 +45,23 @@ function lookupKey(l: CustomerLookup): string {
   return 'id' in l ? `i:${l.id}` : `e:${l.externalId}`;
 }
 
-/** Resolve customers (by id or external id) with their policy and subscribed product versions. */
-export async function loadCustomerContexts(em: EntityManager, catalog: CatalogService, lookups: CustomerLookup[]): Promise<Map<string, CustomerContext>> {
+/**
+ * Resolve customers (by id or external id) with their policy and subscribed product versions — and, for the read-only
+ * gate, their unlocked balances (held excluding holds whose time ran out) — in ONE round trip.
+ */
+export async function loadCustomerContexts(em: EntityManager, catalog: CatalogService, lookups: CustomerLookup[], withBalances = false): Promise<Map<string, CustomerContext>> {
   const ids = lookups.flatMap((l) => ('id' in l ? [l.id] : []));
   const ext = lookups.flatMap((l) => ('externalId' in l ? [l.externalId] : []));
-  const rows = await query<{ id: string; external_id: string | null; policy: 'allow' | 'reject'; overdraft: string; versions: string[] | null }>(
+  const rows = await query<{ id: string; external_id: string | null; policy: 'allow' | 'reject'; overdraft: string; versions: string[] | null; balances: { a: string; b: string; h: string }[] | null }>(
     em,
     `select c.id, c.external_id, c.insufficient_balance_policy as policy, c.overdraft_limit::text as overdraft,
-            (select array_agg(s.product_version_id order by s.created_at) from subscriptions s where s.customer_id = c.id and s.status = 'active') as versions
+            (select array_agg(s.product_version_id order by s.created_at) from subscriptions s where s.customer_id = c.id and s.status = 'active') as versions,
+            case when ?::boolean then (
+              select json_agg(json_build_object('a', a.asset_code, 'b', a.balance::text, 'h', (a.held - coalesce(
+                (select sum(h.amount) from holds h where h.account_id = a.id and h.status = 'active' and h.expires_at <= now()), 0))::text))
+                from accounts a where a.customer_id = c.id and a.type = 'customer') end as balances
        from customers c where c.id = any(?::text[]) or c.external_id = any(?::text[])`,
-    [pgTextArray(ids), pgTextArray(ext)],
+    [withBalances, pgTextArray(ids), pgTextArray(ext)],
   );
   const out = new Map<string, CustomerContext>();
   for (const r of rows) {
@@ -62,6 +71,7 @@ export async function loadCustomerContexts(em: EntityManager, catalog: CatalogSe
       if (p) products.push(p);
     }
     const ctx: CustomerContext = { id: r.id, policy: r.policy, overdraftLimit: dec(r.overdraft), products };
+    if (r.balances) ctx.balances = new Map(r.balances.map((b) => [b.a, { balance: dec(b.b), held: dec(b.h) }]));
     out.set(`i:${r.id}`, ctx);
     if (r.external_id) out.set(`e:${r.external_id}`, ctx);
   }
@@ -69,7 +79,7 @@ export async function loadCustomerContexts(em: EntityManager, catalog: CatalogSe
 }
 
 /** Whether debiting `fee` keeps the account within the customer's policy. */
-export function coverable(ctx: CustomerContext, account: AccountState | undefined, fee: Decimal): boolean {
+export function coverable(ctx: CustomerContext, account: Pick<AccountState, 'balance' | 'held'> | undefined, fee: Decimal): boolean {
   const available = account ? account.balance.minus(account.held) : new Decimal(0);
   const floor = ctx.policy === 'reject' ? new Decimal(0) : ctx.overdraftLimit.negated();
   return available.minus(fee).gte(floor);

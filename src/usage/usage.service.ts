@@ -51,26 +51,19 @@ export interface SummaryBucket {
 export class UsageService {
   constructor(private readonly orm: MikroORM, private readonly catalog: CatalogService) {}
 
-  async customerContext(lookup: CustomerLookup): Promise<CustomerContext> {
+  async customerContext(lookup: CustomerLookup, withBalances = false): Promise<CustomerContext> {
     const em = this.orm.em.fork();
-    const ctx = (await loadCustomerContexts(em, this.catalog, [lookup])).get('id' in lookup ? `i:${lookup.id}` : `e:${lookup.externalId}`);
+    const ctx = (await loadCustomerContexts(em, this.catalog, [lookup], withBalances)).get('id' in lookup ? `i:${lookup.id}` : `e:${lookup.externalId}`);
     if (!ctx) throw notFound('CUSTOMER_NOT_FOUND', 'id' in lookup ? `customer "${lookup.id}"` : `customer with external_id "${lookup.externalId}"`);
     return ctx;
   }
 
-  /** Read-only: rates the would-be event and compares with available balance (expired holds excluded). */
+  /** Read-only: rates the would-be event and compares with available balance (expired holds excluded). One query. */
   async check(input: CheckInput): Promise<CheckResult> {
-    const ctx = await this.customerContext(input.customer);
+    const ctx = await this.customerContext(input.customer, true);
     const em = this.orm.em.fork();
     const rating = rate(ctx.products, input.eventType, input.data, input.quantity);
-    const balances = await query<{ asset_code: string; balance: string; held: string }>(
-      em,
-      `select a.asset_code, a.balance::text,
-              (a.held - coalesce((select sum(h.amount) from holds h where h.account_id = a.id and h.status = 'active' and h.expires_at <= now()), 0))::text as held
-         from accounts a where a.customer_id = ? and a.type = 'customer'`,
-      [ctx.id],
-    );
-    const byAsset = new Map(balances.map((b) => [b.asset_code, { balance: dec(b.balance), held: dec(b.held) }]));
+    const byAsset = ctx.balances ?? new Map<string, { balance: Decimal; held: Decimal }>();
     const fmt = async (asset: string, d: Decimal) => ({ assetCode: asset, amount: formatAmount(d, await this.catalog.assetScale(em, asset)) });
     if (!rating.ok) {
       return { allowed: false, reason: rating.reason, customerId: ctx.id, estimatedCost: [], available: [], fees: new Map() };
@@ -79,9 +72,8 @@ export class UsageService {
     const estimatedCost: AmountModel[] = [];
     const available: AmountModel[] = [];
     for (const [asset, fee] of [...rating.fees.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const acct = byAsset.get(asset);
-      const state = acct ? { balance: acct.balance, held: acct.held } : undefined;
-      if (!fee.isZero() && !coverable(ctx, state as never, fee)) allowed = false;
+      const state = byAsset.get(asset);
+      if (!fee.isZero() && !coverable(ctx, state, fee)) allowed = false;
       estimatedCost.push(await fmt(asset, fee));
       available.push(await fmt(asset, state ? state.balance.minus(state.held) : new Decimal(0)));
     }
