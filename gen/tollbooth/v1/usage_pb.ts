@@ -23,7 +23,9 @@ export const file_tollbooth_v1_usage: GenFile = /*@__PURE__*/
  */
 export type UsageEvent = Message<"tollbooth.v1.UsageEvent"> & {
   /**
-   * Required. Client-chosen id, 1-128 characters, unique per customer: the idempotency key, kept forever.
+   * Required. Client-chosen id, 1-128 printable ASCII characters, unique per customer: the idempotency key. An
+   * accepted event's id is kept forever (a resend is DUPLICATE with the original result); a rejected event leaves no
+   * trace, so it may be sent again with the same id (e.g. after a top-up).
    *
    * @generated from field: string id = 1;
    */
@@ -137,7 +139,9 @@ export const EventResultSchema: GenMessage<EventResult> = /*@__PURE__*/
   messageDesc(file_tollbooth_v1_usage, 1);
 
 /**
- * TrackEventsRequest sends events for one customer.
+ * TrackEventsRequest sends events for one customer. Structural problems of one event (bad id, type, time, nested
+ * data) reject that event only (REJECTED, INVALID_EVENT); only a missing customer or an empty or oversized batch fail
+ * the whole call.
  *
  * @generated from message tollbooth.v1.TrackEventsRequest
  */
@@ -570,7 +574,7 @@ export enum EventStatus {
   DUPLICATE = 2,
 
   /**
-   * Not debited; see reason.
+   * Not debited and not stored; see reason. The same id may be sent again.
    *
    * @generated from enum value: EVENT_STATUS_REJECTED = 3;
    */
