@@ -1,0 +1,142 @@
+// Two load shapes. Closed loop: N workers each keep one call in flight (throughput at a given concurrency). Open loop:
+// calls are sent on a fixed clock whatever the server does, and each latency is counted from the call's SCHEDULED
+// send time, so a stall shows up in the percentiles instead of silently lowering the offered rate (coordinated omission).
+import { performance } from 'node:perf_hooks';
+
+export interface Latency {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+}
+
+export function latency(samplesMs: number[]): Latency {
+  const s = Float64Array.from(samplesMs).sort();
+  const at = (p: number) => (s.length ? s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))] : NaN);
+  let sum = 0;
+  for (const x of s) sum += x;
+  return { count: s.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), p999: at(0.999), max: s.length ? s[s.length - 1] : NaN, mean: s.length ? sum / s.length : NaN };
+}
+
+export interface LoadResult {
+  /** Length of the measured window, seconds. */
+  seconds: number;
+  /** Calls that completed OK inside the window. */
+  calls: number;
+  /** Units of work (e.g. accepted events) of those calls. */
+  units: number;
+  /** Failed calls inside the window. */
+  errors: number;
+  latency: Latency;
+  /** Everything, warm-up and drain included (for cross-checks against the database). */
+  totalCalls: number;
+  totalUnits: number;
+  totalErrors: number;
+  firstErrors: string[];
+}
+
+function errText(err: unknown): string {
+  const e = err as { code?: number; details?: string; message?: string };
+  return e?.code !== undefined ? `code ${e.code}: ${e.details ?? e.message}` : String(e?.message ?? err);
+}
+
+/**
+ * Closed loop: `inFlight` workers, each calling `call(worker)` back to back, for warm-up + measured window; a call counts
+ * in the window when it completes inside it. New calls stop at the end of the window and in-flight ones are awaited.
+ * `call` resolves to its number of units (events accepted, 1 for a plain call).
+ */
+export async function closedLoop(opts: { inFlight: number; warmupMs: number; measureMs: number; call: (worker: number) => Promise<number> }): Promise<LoadResult> {
+  const start = performance.now();
+  const w0 = start + opts.warmupMs;
+  const w1 = w0 + opts.measureMs;
+  const lat: number[] = [];
+  const r = { calls: 0, units: 0, errors: 0, totalCalls: 0, totalUnits: 0, totalErrors: 0, firstErrors: [] as string[] };
+  const worker = async (i: number) => {
+    while (performance.now() < w1) {
+      const t = performance.now();
+      try {
+        const units = await opts.call(i);
+        const end = performance.now();
+        r.totalCalls++;
+        r.totalUnits += units;
+        if (end >= w0 && end <= w1) {
+          r.calls++;
+          r.units += units;
+          lat.push(end - t);
+        }
+      } catch (err) {
+        const end = performance.now();
+        r.totalErrors++;
+        if (end >= w0 && end <= w1) r.errors++;
+        if (r.firstErrors.length < 5) r.firstErrors.push(errText(err));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: opts.inFlight }, (_, i) => worker(i)));
+  return { seconds: opts.measureMs / 1000, ...r, latency: latency(lat) };
+}
+
+export interface OpenLoopResult extends LoadResult {
+  offeredRate: number;
+  /** Worst lag between a call's scheduled time and the moment the generator actually sent it. */
+  maxSendLagMs: number;
+  /** Calls still unanswered `timeoutMs` after the last send (not in the latency figures: look at this when it is > 0). */
+  outstandingAtEnd: number;
+}
+
+/**
+ * Open loop at `rate` calls/s: the i-th call is due at t0 + i/rate. A 1 ms timer sends every call that is due (a late
+ * timer sends the backlog at once), and latency = completion − due time. Calls due in the warm-up are not measured.
+ */
+export async function openLoop(opts: { rate: number; warmupMs: number; measureMs: number; call: (i: number) => Promise<number>; timeoutMs?: number }): Promise<OpenLoopResult> {
+  const periodMs = 1000 / opts.rate;
+  const total = Math.floor(((opts.warmupMs + opts.measureMs) / 1000) * opts.rate);
+  const firstMeasured = Math.floor((opts.warmupMs / 1000) * opts.rate);
+  const t0 = performance.now() + 5;
+  const lat: number[] = [];
+  const r = { calls: 0, units: 0, errors: 0, totalCalls: 0, totalUnits: 0, totalErrors: 0, firstErrors: [] as string[] };
+  let maxLag = 0;
+  let outstanding = 0;
+  let sent = 0;
+  const pending: Promise<void>[] = [];
+  const fire = (i: number) => {
+    const due = t0 + i * periodMs;
+    maxLag = Math.max(maxLag, performance.now() - due);
+    outstanding++;
+    pending.push(
+      opts.call(i).then(
+        (units) => {
+          outstanding--;
+          r.totalCalls++;
+          r.totalUnits += units;
+          if (i >= firstMeasured) {
+            r.calls++;
+            r.units += units;
+            lat.push(performance.now() - due);
+          }
+        },
+        (err: unknown) => {
+          outstanding--;
+          r.totalErrors++;
+          if (i >= firstMeasured) r.errors++;
+          if (r.firstErrors.length < 5) r.firstErrors.push(errText(err));
+        },
+      ),
+    );
+  };
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const now = performance.now();
+      while (sent < total && t0 + sent * periodMs <= now) fire(sent++);
+      if (sent >= total) resolve();
+      else setTimeout(tick, Math.max(0, Math.min(1, t0 + sent * periodMs - now)));
+    };
+    tick();
+  });
+  // Bounded wait for stragglers; a call still unanswered after the timeout is reported, not hidden.
+  await Promise.race([Promise.all(pending), new Promise((res) => setTimeout(res, opts.timeoutMs ?? 10_000).unref())]);
+  return { seconds: opts.measureMs / 1000, ...r, latency: latency(lat), offeredRate: opts.rate, maxSendLagMs: maxLag, outstandingAtEnd: outstanding };
+}

@@ -1,0 +1,60 @@
+// After the run, the database must agree with what the load generator was told: every ACCEPTED event is one stored
+// usage event and one debit of exactly PRICE, and the ledger's invariants hold. The same for the pgbench database.
+import pg from 'pg';
+import { openDatabase } from '../../src/db/orm.js';
+import { Decimal } from '../../src/shared/money.js';
+import { checkLedgerInvariants } from '../../test/helpers/invariants.js';
+
+export interface Check {
+  name: string;
+  expected: string;
+  actual: string;
+  ok: boolean;
+}
+
+async function one<R>(url: string, sql: string, params: unknown[] = []): Promise<R> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(sql, params)).rows[0] as R;
+  } finally {
+    await c.end();
+  }
+}
+
+export async function verifyEngine(url: string, customerIds: string[], accepted: number, funding: string, price: string): Promise<{ checks: Check[]; violations: string[] }> {
+  const row = await one<{ events: string; balance: string; entries: string }>(
+    url,
+    `select (select count(*) from usage_events where customer_id = any($1))::text events,
+            (select coalesce(sum(balance), 0)::text from accounts where customer_id = any($1) and type = 'customer') balance,
+            (select count(*) from ledger_entries e join accounts a on a.id = e.account_id where a.customer_id = any($1))::text entries`,
+    [customerIds],
+  );
+  const n = customerIds.length;
+  const expectedBalance = new Decimal(funding).times(n).minus(new Decimal(price).times(accepted));
+  const checks: Check[] = [
+    { name: 'engine: usage_events rows = events ACCEPTED by the engine (all phases)', expected: String(accepted), actual: row.events, ok: Number(row.events) === accepted },
+    { name: `engine: Σ wallet balances = ${n} × ${funding} − accepted × ${price}`, expected: expectedBalance.toFixed(12), actual: row.balance, ok: new Decimal(row.balance).eq(expectedBalance) },
+    { name: 'engine: customer ledger entries = fundings + accepted events', expected: String(n + accepted), actual: row.entries, ok: Number(row.entries) === n + accepted },
+  ];
+  const db = await openDatabase({ databaseUrl: url, dataDir: '', poolSize: 1 });
+  try {
+    const report = await checkLedgerInvariants(db.orm.em.fork());
+    checks.push({ name: 'engine: ledger invariants (test/helpers/invariants.ts)', expected: '0 violations', actual: `${report.violations.length} violations (${report.transactions} txns, ${report.entries} entries)`, ok: report.violations.length === 0 });
+    return { checks, violations: report.violations };
+  } finally {
+    await db.close();
+  }
+}
+
+export async function verifyPgbench(url: string, transactions: number, price: string): Promise<Check[]> {
+  const row = await one<{ events: string; balance: string }>(
+    url,
+    `select (select count(*) from usage_events)::text events, (select coalesce(sum(balance), 0)::text from accounts where type = 'customer') balance`,
+  );
+  const expected = new Decimal(price).times(transactions).negated();
+  return [
+    { name: 'pgbench: usage_events rows = transactions pgbench reported', expected: String(transactions), actual: row.events, ok: Number(row.events) === transactions },
+    { name: `pgbench: Σ wallet balances = −transactions × ${price}`, expected: expected.toFixed(12), actual: row.balance, ok: new Decimal(row.balance).eq(expected) },
+  ];
+}

@@ -1,0 +1,282 @@
+// `npm run bench`: Tollbooth's performance goals (issue 3, "Performance") measured side by side in ONE run on this box,
+// with durable commits. It REPORTS — figures, ratios, pass/miss — and exits 0 whether or not a goal is met.
+//
+//   baseline  pgbench, one event's SQL per transaction, 1,000 wallets (and one hot wallet), 16 clients
+//   R1        batched TrackEvents (100 events/request, 1,000 wallets) events/s ÷ baseline tps        goal ≥ 10
+//   R2        batched TrackEvents on ONE wallet ÷ batched spread                                       goal ≥ 0.7
+//   R3        unary TrackEvents (1 event/call, 64 in flight) ÷ empty RPC (grpc.health.v1 Check)      goal ≥ 0.8
+//   Check     open loop at 1,000 req/s, latency from the scheduled send time                         goal p99 ≤ 5 ms
+//
+// Env: BENCH_SECONDS (measured seconds per phase, default 10), BENCH_WARMUP_SECONDS (default 2), BENCH_BATCH_INFLIGHT
+// (default 32), BENCH_CHANNELS (grpc-js connections, default 4), BENCH_PG_URL (admin URL of the Postgres server),
+// BENCH_KEEP_DB=1 (keep the bench databases), BENCH_ENGINE_ENV (extra engine env, "K=V,K=V", e.g. DB_POOL_SIZE=20).
+import { execSync } from 'node:child_process';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import pg from 'pg';
+import { EventStatus, UsageService } from '../gen/tollbooth/v1/usage_pb.js';
+import { setLogLevel } from '../src/shared/log.js';
+import { ChannelPool } from './lib/client.js';
+import { CpuSampler, type CpuShare } from './lib/cpu.js';
+import { startEngine, type EngineProcess } from './lib/engine.js';
+import { closedLoop, openLoop, type Latency, type LoadResult } from './lib/load.js';
+import { eventScript, leanScript, runPgbench, seedPgbenchWallets, type PgbenchResult } from './lib/pgbench.js';
+import { ms, n0, n2, table } from './lib/report.js';
+import { benchDbName, createCustomers, createDatabase, createProduct, EVENT_TYPE, fundWallets, migrate, PRICE, type BenchDatabase } from './lib/setup.js';
+import { verifyEngine, verifyPgbench, type Check } from './lib/verify.js';
+
+const env = (name: string, dflt: number) => {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got "${v}"`);
+  return n;
+};
+const SECONDS = env('BENCH_SECONDS', 10);
+const WARMUP = env('BENCH_WARMUP_SECONDS', 2);
+const BATCH_INFLIGHT = env('BENCH_BATCH_INFLIGHT', 32);
+const CHANNELS = env('BENCH_CHANNELS', 4);
+const WALLETS = 1000;
+const BATCH = 100;
+const UNARY_INFLIGHT = 64;
+const PGBENCH_CLIENTS = 16;
+const CHECK_RATE = 1000;
+const FUNDING = '1000000';
+const PG_ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const ADMIN_KEY = `bench-admin-key-${Date.now()}-000000000000000000`;
+const ROOT = resolve(import.meta.dirname, '..');
+const CORES = cpus().length;
+
+const say = (s: string) => process.stdout.write(`${s}\n`);
+const step = (s: string) => say(`· ${s}`);
+const sh = (cmd: string) => {
+  try {
+    return execSync(cmd, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return `(${cmd} failed)`;
+  }
+};
+
+interface Phase {
+  name: string;
+  value: number;
+  unit: string;
+  latency?: Latency;
+  cpu?: CpuShare;
+  errors: number;
+  note: string;
+}
+
+async function serverSettings(): Promise<Record<string, string>> {
+  const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await c.connect();
+  try {
+    const out: Record<string, string> = {};
+    for (const s of ['synchronous_commit', 'fsync', 'wal_sync_method', 'full_page_writes', 'shared_buffers', 'max_connections', 'server_version']) {
+      out[s] = (await c.query(`show ${s}`)).rows[0][s] as string;
+    }
+    return out;
+  } finally {
+    await c.end();
+  }
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  setLogLevel('warn');
+  say(`Tollbooth bench — ${new Date().toISOString()}  (git ${sh('git -C ' + ROOT + ' rev-parse --short HEAD')}${sh('git -C ' + ROOT + ' status --porcelain -- src') ? ', src/ has uncommitted changes' : ''})`);
+  say(`node ${process.version}, nproc ${sh('nproc')}, ${CPUS_MODEL()}`);
+  say(`uptime: ${sh('uptime')}`);
+  say(sh('top -bn1 | head -15').split('\n').map((l) => `  ${l}`).join('\n'));
+  const settings = await serverSettings();
+  say(`Postgres ${settings.server_version} at ${new URL(PG_ADMIN_URL).host}: show synchronous_commit = ${settings.synchronous_commit}; show fsync = ${settings.fsync}; wal_sync_method = ${settings.wal_sync_method}; shared_buffers = ${settings.shared_buffers}`);
+  if (settings.synchronous_commit !== 'on' || settings.fsync !== 'on') {
+    say('REFUSING TO MEASURE: commits are not durable (synchronous_commit and fsync must both be on).');
+    process.exitCode = 1;
+    return;
+  }
+  say(`phases: ${SECONDS} s measured after ${WARMUP} s warm-up; batched ${BATCH} events/request × ${BATCH_INFLIGHT} in flight; unary ${UNARY_INFLIGHT} in flight; ${CHANNELS} grpc-js connections; ${WALLETS} wallets`);
+
+  const tag = `b${Date.now().toString(36)}`;
+  const dbName = benchDbName();
+  const dbs: BenchDatabase[] = [];
+  let engine: EngineProcess | undefined;
+  let pool: ChannelPool | undefined;
+  const phases: Phase[] = [];
+  const pgbenchRuns: PgbenchResult[] = [];
+  let engineAccepted = 0;
+  const notAccepted = new Map<string, number>();
+  try {
+    // --- databases -------------------------------------------------------------------------------------------------
+    step(`creating databases ${dbName} (engine) and ${dbName}_pgb (pgbench), applying the engine's migrations`);
+    const engDb = await createDatabase(PG_ADMIN_URL, dbName);
+    dbs.push(engDb);
+    const pgbDb = await createDatabase(PG_ADMIN_URL, `${dbName}_pgb`);
+    dbs.push(pgbDb);
+    await migrate(pgbDb.url);
+    await seedPgbenchWallets(pgbDb.url, WALLETS);
+
+    // --- engine ------------------------------------------------------------------------------------------------------
+    const extraEnv = Object.fromEntries((process.env.BENCH_ENGINE_ENV ?? '').split(',').filter(Boolean).map((kv) => kv.split('=', 2) as [string, string]));
+    step(`starting the engine: node_modules/.bin/tsx src/main.ts (DATABASE_URL=…/${dbName}, LOG_LEVEL=warn${Object.keys(extraEnv).length ? `, ${process.env.BENCH_ENGINE_ENV}` : ''})`);
+    const logFile = join(tmpdir(), `tollbooth-bench-engine-${tag}.log`);
+    engine = await startEngine({ root: ROOT, databaseUrl: engDb.url, adminKey: ADMIN_KEY, logFile, extraEnv });
+    step(`engine pid ${engine.pid}, gRPC :${engine.grpcPort}; its stderr goes to ${logFile}`);
+    const eng = engine;
+    pool = new ChannelPool(`127.0.0.1:${engine.grpcPort}`, { authorization: `Bearer ${ADMIN_KEY}` }, CHANNELS);
+    const cp = pool;
+    await cp.ready();
+    const cpu = new CpuSampler(engine.pid, CORES);
+
+    step(`creating a $${PRICE}/event product and ${WALLETS} + 1 (hot) customers through the API`);
+    const product = await createProduct(cp, tag);
+    const customers = await createCustomers(cp, tag, product, WALLETS + 1);
+    const spread = customers.slice(0, WALLETS);
+    const hot = customers[WALLETS];
+    const funding = await fundWallets(cp, engDb.url, customers, FUNDING, tag);
+    step(`funded every wallet with ${FUNDING} USD via ${funding}`);
+
+    // --- phases ------------------------------------------------------------------------------------------------------
+    const warmupMs = WARMUP * 1000;
+    const measureMs = SECONDS * 1000;
+    let seq = 0;
+    const byId = (id: string) => ({ ref: { case: 'id' as const, value: id } });
+    const trackers = cp.channels.map((c) => c.unary(UsageService, 'trackEvents'));
+    const checkers = cp.channels.map((c) => c.unary(UsageService, 'check'));
+    const track = async (worker: number, customer: string, n: number): Promise<number> => {
+      const events = Array.from({ length: n }, () => ({ id: `${tag}-${seq++}`, eventType: EVENT_TYPE, subject: 'bench' }));
+      const res = await trackers[worker % trackers.length]({ customer: byId(customer), events });
+      let ok = 0;
+      for (const r of res.results) {
+        if (r.status === EventStatus.ACCEPTED) ok++;
+        else notAccepted.set(`${EventStatus[r.status]} ${r.message}`, (notAccepted.get(`${EventStatus[r.status]} ${r.message}`) ?? 0) + 1);
+      }
+      engineAccepted += ok;
+      return ok;
+    };
+    const randomWallet = () => spread[Math.floor(Math.random() * spread.length)];
+
+    const pgbench = async (name: string, script: string): Promise<PgbenchResult> => {
+      step(`${name}…`);
+      cpu.start();
+      const r = await runPgbench({ db: pgbDb.name, host: new URL(PG_ADMIN_URL).hostname, port: Number(new URL(PG_ADMIN_URL).port || 5432), user: new URL(PG_ADMIN_URL).username || 'postgres', script, clients: PGBENCH_CLIENTS, seconds: SECONDS });
+      const share = cpu.stop();
+      pgbenchRuns.push(r);
+      phases.push({ name, value: r.tps, unit: 'tps', cpu: share, errors: r.failed, note: `${n0(r.transactions)} txns, avg ${r.latencyMs} ms` });
+      say(`    ${n0(r.tps)} tps (${r.command})`);
+      return r;
+    };
+    const closed = async (name: string, unit: string, inFlight: number, call: (w: number) => Promise<number>, perCall: boolean): Promise<LoadResult> => {
+      step(`${name}…`);
+      cpu.start();
+      const r = await closedLoop({ inFlight, warmupMs, measureMs, call });
+      const share = cpu.stop();
+      const value = (perCall ? r.calls : r.units) / r.seconds;
+      phases.push({ name, value, unit, latency: r.latency, cpu: share, errors: r.errors, note: r.totalErrors ? `${r.totalErrors} errors incl. warm-up; first: ${r.firstErrors[0]}` : '' });
+      say(`    ${n0(value)} ${unit}, p50 ${ms(r.latency.p50)}, p99 ${ms(r.latency.p99)}${r.errors ? `, ${r.errors} errors (${r.firstErrors[0]})` : ''}`);
+      return r;
+    };
+
+    const base = await pgbench(`baseline: pgbench 1 event/txn, ${WALLETS} wallets, ${PGBENCH_CLIENTS} clients`, eventScript(WALLETS));
+    const batchedSpread = await closed(`batched TrackEvents, ${BATCH} ev/req, ${WALLETS} wallets, ${BATCH_INFLIGHT} in flight`, 'events/s', BATCH_INFLIGHT, (w) => track(w, randomWallet(), BATCH), false);
+    const batchedHot = await closed(`batched TrackEvents, ${BATCH} ev/req, 1 hot wallet, ${BATCH_INFLIGHT} in flight`, 'events/s', BATCH_INFLIGHT, (w) => track(w, hot, BATCH), false);
+    const baseHot = await pgbench(`baseline: pgbench 1 event/txn, 1 hot wallet, ${PGBENCH_CLIENTS} clients`, eventScript(1));
+    const lean = await pgbench(`info: pgbench UPDATE+INSERT only (no ledger rows), ${WALLETS} wallets`, leanScript(WALLETS));
+    const empty = await closed(`empty RPC: grpc.health.v1.Health/Check, ${UNARY_INFLIGHT} in flight`, 'calls/s', UNARY_INFLIGHT, (w) => cp.channels[w % cp.channels.length].health().then((s) => (s === 1 ? 1 : 0)), true);
+    const unarySpread = await closed(`unary TrackEvents, 1 ev/call, ${WALLETS} wallets, ${UNARY_INFLIGHT} in flight`, 'calls/s', UNARY_INFLIGHT, (w) => track(w, randomWallet(), 1), true);
+    const unaryHot = await closed(`unary TrackEvents, 1 ev/call, 1 hot wallet, ${UNARY_INFLIGHT} in flight`, 'calls/s', UNARY_INFLIGHT, (w) => track(w, hot, 1), true);
+
+    step(`Check, open loop at ${CHECK_RATE} req/s…`);
+    let allowed = 0;
+    cpu.start();
+    const check = await openLoop({
+      rate: CHECK_RATE, warmupMs, measureMs,
+      call: async (i) => {
+        const r = await checkers[i % checkers.length]({ customer: byId(randomWallet()), eventType: EVENT_TYPE });
+        if (r.allowed) allowed++;
+        return r.allowed ? 1 : 0;
+      },
+    });
+    const checkCpu = cpu.stop();
+    phases.push({ name: `Check, open loop ${CHECK_RATE} req/s, ${WALLETS} wallets`, value: check.calls / check.seconds, unit: 'calls/s', latency: check.latency, cpu: checkCpu, errors: check.errors, note: `max send lag ${ms(check.maxSendLagMs)}, unanswered ${check.outstandingAtEnd}, allowed ${allowed}/${check.totalCalls}` });
+    say(`    p50 ${ms(check.latency.p50)}, p99 ${ms(check.latency.p99)}, p99.9 ${ms(check.latency.p999)}, max ${ms(check.latency.max)} (generator's worst send lag ${ms(check.maxSendLagMs)})`);
+
+    // --- stop and verify -------------------------------------------------------------------------------------------
+    cp.close();
+    pool = undefined;
+    const exit = await engine.stop();
+    const levels = [...eng.levels.entries()].map(([k, v]) => `${k}: ${v}`).join(', ') || 'none';
+    engine = undefined;
+    step(`engine stopped (exit ${exit}); its log records by level: ${levels}`);
+    for (const line of eng.logLines.filter((l) => !l.includes('"level":"info"')).slice(0, 5)) say(`    ${line.slice(0, 300)}`);
+
+    step('cross-checking the databases against what the clients were told…');
+    const ver = await verifyEngine(engDb.url, customers, engineAccepted, FUNDING, PRICE);
+    const checks: Check[] = [...ver.checks, ...(await verifyPgbench(pgbDb.url, pgbenchRuns.reduce((a, r) => a + r.transactions, 0), PRICE))];
+
+    // --- report ----------------------------------------------------------------------------------------------------
+    const r1 = batchedSpread.units / batchedSpread.seconds / base.tps;
+    const spreadEv = batchedSpread.units / batchedSpread.seconds;
+    const hotEv = batchedHot.units / batchedHot.seconds;
+    const emptyRate = empty.calls / empty.seconds;
+    const r3s = unarySpread.calls / unarySpread.seconds / emptyRate;
+    const r3h = unaryHot.calls / unaryHot.seconds / emptyRate;
+    const verdict = (ok: boolean) => (ok ? 'PASS' : 'miss');
+    say('');
+    say('Phases (CPU in % of one core; this box has ' + CORES + ' cores = ' + CORES * 100 + '%):');
+    say(table(
+      ['phase', 'value', 'p50', 'p99', 'errors', 'engine', 'postgres', 'loadgen', 'other', 'idle', 'note'],
+      phases.map((p) => [
+        p.name, `${n0(p.value)} ${p.unit}`, p.latency ? ms(p.latency.p50) : '', p.latency ? ms(p.latency.p99) : '', String(p.errors),
+        ...(p.cpu ? [p.cpu.engine, p.cpu.postgres, p.cpu.loadgen, p.cpu.other, p.cpu.idle].map((x) => `${Math.round(x)}%`) : ['', '', '', '', '']), p.note,
+      ]),
+      [false, true, true, true, true, true, true, true, true, true, false],
+    ));
+    say('');
+    say('Cross-checks:');
+    say(table(['check', 'expected', 'actual', 'ok'], checks.map((c) => [c.name, c.expected, c.actual, c.ok ? 'ok' : 'MISMATCH'])));
+    for (const v of ver.violations.slice(0, 10)) say(`    violation: ${v}`);
+    if (notAccepted.size) for (const [k, v] of notAccepted) say(`    not accepted: ${v} × ${k}`);
+    say('');
+    say('Results:');
+    say(table(
+      ['figure', 'value', 'goal', 'ratio', 'result'],
+      [
+        ['baseline: pgbench 1 event/txn, 1,000 wallets', `${n0(base.tps)} tps`, '', '', ''],
+        ['baseline: pgbench 1 event/txn, 1 hot wallet', `${n0(baseHot.tps)} tps`, '', '', ''],
+        ['info: pgbench UPDATE+INSERT only, 1,000 wallets', `${n0(lean.tps)} tps`, '', '', ''],
+        ['R1 batched TrackEvents, 1,000 wallets ÷ baseline', `${n0(spreadEv)} events/s`, '≥ 10', n2(r1), verdict(r1 >= 10)],
+        ['R2 batched TrackEvents, 1 hot wallet ÷ batched spread', `${n0(hotEv)} events/s`, '≥ 0.7', n2(hotEv / spreadEv), verdict(hotEv / spreadEv >= 0.7)],
+        ['    (hot batched ÷ pgbench hot-row anchor)', '', '', n2(hotEv / baseHot.tps), ''],
+        ['empty RPC (grpc.health.v1.Health/Check), 64 in flight', `${n0(emptyRate)} calls/s`, '', '', ''],
+        [`R3 unary TrackEvents, spread ÷ empty  (p50 ${ms(unarySpread.latency.p50)}, p99 ${ms(unarySpread.latency.p99)})`, `${n0(unarySpread.calls / unarySpread.seconds)} calls/s`, '≥ 0.8', n2(r3s), verdict(r3s >= 0.8)],
+        [`R3 unary TrackEvents, hot ÷ empty  (p50 ${ms(unaryHot.latency.p50)}, p99 ${ms(unaryHot.latency.p99)})`, `${n0(unaryHot.calls / unaryHot.seconds)} calls/s`, '≥ 0.8', n2(r3h), verdict(r3h >= 0.8)],
+        [`    (empty RPC p50 ${ms(empty.latency.p50)}, p99 ${ms(empty.latency.p99)})`, '', '', '', ''],
+        [`Check p50 at ${n0(CHECK_RATE)} req/s open loop`, ms(check.latency.p50), '', '', ''],
+        [`Check p99 at ${n0(CHECK_RATE)} req/s open loop`, ms(check.latency.p99), '≤ 5 ms', '', verdict(check.latency.p99 <= 5 && check.errors === 0 && check.outstandingAtEnd === 0)],
+        ['cross-checks (events, balances, ledger invariants)', checks.every((c) => c.ok) ? 'all agree' : 'MISMATCH', 'all agree', '', verdict(checks.every((c) => c.ok))],
+      ],
+      [false, true, false, true, false],
+    ));
+    say('');
+    say(`durable: synchronous_commit = ${settings.synchronous_commit}, fsync = ${settings.fsync}. Load average at the end: ${sh('cat /proc/loadavg')}. Whole run: ${((Date.now() - t0) / 1000).toFixed(0)} s.`);
+  } finally {
+    pool?.close();
+    if (engine) await engine.stop();
+    if (process.env.BENCH_KEEP_DB === '1') say(`kept databases: ${dbs.map((d) => d.name).join(', ')}`);
+    else for (const d of dbs) await d.drop().catch((err: unknown) => say(`could not drop ${d.name}: ${String(err)}`));
+  }
+}
+
+function CPUS_MODEL(): string {
+  const c = cpus();
+  return `${c.length} × ${c[0]?.model ?? 'unknown CPU'}`;
+}
+
+main().then(
+  () => process.exit(process.exitCode ?? 0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);
