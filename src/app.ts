@@ -2,7 +2,8 @@
 // tests start the very same thing on ephemeral ports.
 import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/orm.js';
-import { bootstrapAdminKey, KeyVerifier } from './auth/api-keys.service.js';
+import { ApiKeyAdmin, bootstrapAdminKey, KeyVerifier } from './auth/api-keys.service.js';
+import { apiKeyBinding } from './auth/api-keys.rpc.js';
 import { Pipeline, type ServiceBinding } from './server/pipeline.js';
 import { startGrpcServer, type GrpcServer } from './server/grpc.js';
 import { startHttpServer, type HttpRoute, type HttpServer } from './server/http.js';
@@ -41,6 +42,7 @@ export async function startApp(config: Config): Promise<App> {
     const ingest = new IngestService(db.orm, catalog, db.embedded ? 1 : Math.max(1, Math.min(4, config.dbPoolSize - 2)));
     const usage = new UsageService(db.orm, catalog);
     const bindings: ServiceBinding[] = [
+      apiKeyBinding(new ApiKeyAdmin(db.orm)),
       catalogBinding(catalog),
       customerBinding(customers),
       bind(WalletService, {}),

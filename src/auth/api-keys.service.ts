@@ -5,6 +5,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { ApiKeySchema, SCOPES, type ApiKey, type Scope } from './api-key.entity.js';
 import { AppError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
+import { decodePageToken, encodePageToken, pageSize, type PageRequest } from '../shared/page-token.js';
 
 export interface Principal {
   keyId: string;
@@ -72,5 +73,45 @@ export class KeyVerifier {
     }
     if (!hit.principal) throw new AppError('UNAUTHENTICATED', 'unknown or revoked API key');
     return hit.principal;
+  }
+}
+
+export interface ApiKeyModel {
+  id: string;
+  name: string;
+  prefix: string;
+  scopes: Scope[];
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+
+const toModel = (k: ApiKey): ApiKeyModel => ({ id: k.id, name: k.name, prefix: k.prefix, scopes: k.scopes, createdAt: k.createdAt, revokedAt: k.revokedAt ?? null });
+
+/** API key administration (ApiKeyService). */
+export class ApiKeyAdmin {
+  constructor(private readonly orm: MikroORM) {}
+
+  async create(name: string, scopes: Scope[]): Promise<{ key: ApiKeyModel; secret: string }> {
+    const em = this.orm.em.fork();
+    const { id, key } = await createApiKey(em, { name, scopes });
+    return { key: toModel(await em.findOneOrFail(ApiKeySchema, { id })), secret: key };
+  }
+
+  async list(page: PageRequest): Promise<{ items: ApiKeyModel[]; nextPageToken: string }> {
+    const size = pageSize(page);
+    const after = decodePageToken(page.pageToken, 'keys');
+    // Ids are time-sortable, so id order is creation order.
+    const rows = await this.orm.em.fork().find(ApiKeySchema, after ? { id: { $lt: String(after[0]) } } : {}, { orderBy: { id: 'desc' }, limit: size + 1 });
+    const items = rows.slice(0, size).map(toModel);
+    return { items, nextPageToken: rows.length > size ? encodePageToken([items[items.length - 1].id], 'keys') : '' };
+  }
+
+  async revoke(id: string): Promise<ApiKeyModel> {
+    const em = this.orm.em.fork();
+    const k = await em.findOne(ApiKeySchema, { id });
+    if (!k) throw new AppError('API_KEY_NOT_FOUND', `API key "${id}" not found`);
+    k.revokedAt ??= new Date();
+    await em.flush();
+    return toModel(k);
   }
 }

@@ -24,6 +24,7 @@ export function statusOf(reason: Reason): StatusCode {
     case 'MIGRATION_NOT_FOUND':
     case 'HOLD_NOT_FOUND':
     case 'TOP_UP_NOT_FOUND':
+    case 'API_KEY_NOT_FOUND':
       return Status.NOT_FOUND;
     case 'ASSET_ALREADY_EXISTS':
     case 'PRODUCT_ALREADY_EXISTS':

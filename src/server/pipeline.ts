@@ -30,6 +30,7 @@ export function bind<S extends GenService<GenServiceMethods>>(service: S, handle
 
 /** The scope an RPC needs. `admin` may call everything. */
 export function requiredScope(method: DescMethod): Scope {
+  if (method.parent.name === 'ApiKeyService') return 'admin';
   const full = `${method.parent.name}.${method.name}`;
   if (full === 'UsageService.TrackEvents' || full === 'UsageService.Check') return 'ingest';
   if (/^(Get|List|Watch)/.test(method.name)) return 'read';

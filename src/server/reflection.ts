@@ -3,12 +3,13 @@
 import { create, toBinary, type DescFile } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import type { PackageDefinition } from '@grpc/proto-loader';
+import { file_tollbooth_v1_api_key } from '../../gen/tollbooth/v1/api_key_pb.js';
 import { file_tollbooth_v1_catalog } from '../../gen/tollbooth/v1/catalog_pb.js';
 import { file_tollbooth_v1_customer } from '../../gen/tollbooth/v1/customer_pb.js';
 import { file_tollbooth_v1_usage } from '../../gen/tollbooth/v1/usage_pb.js';
 import { file_tollbooth_v1_wallet } from '../../gen/tollbooth/v1/wallet_pb.js';
 
-export const apiFiles: DescFile[] = [file_tollbooth_v1_catalog, file_tollbooth_v1_customer, file_tollbooth_v1_wallet, file_tollbooth_v1_usage];
+export const apiFiles: DescFile[] = [file_tollbooth_v1_api_key, file_tollbooth_v1_catalog, file_tollbooth_v1_customer, file_tollbooth_v1_wallet, file_tollbooth_v1_usage];
 
 /** Every file of the API with its imports, dependencies first. */
 function orderedFiles(): DescFile[] {

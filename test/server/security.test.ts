@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CatalogService } from '../../gen/tollbooth/v1/catalog_pb.js';
 import { CustomerService } from '../../gen/tollbooth/v1/customer_pb.js';
 import { UsageService } from '../../gen/tollbooth/v1/usage_pb.js';
+import { ApiKeyScope, ApiKeyService } from '../../gen/tollbooth/v1/api_key_pb.js';
 import { startTestEngine, type TestEngine } from '../helpers/engine.js';
 import { imageProduct, imageProductJson, uniq } from '../helpers/fixtures.js';
 
@@ -49,5 +50,23 @@ describe('authentication and scopes', () => {
     const got = await engine.grpc(CatalogService, read).getProduct({ ref: { case: 'code', value: code } });
     expect(got.product?.code).toBe(code);
     await expect(engine.grpc(CustomerService, read).createCustomer({ requestId: uniq('r') })).rejects.toMatchObject({ code: 7 });
+  });
+
+  it('an admin mints an ingest key over the API, it works for TrackEvents scope only, and revoking it disables it', async () => {
+    const keys = engine.grpc(ApiKeyService);
+    const { apiKey, secret } = await keys.createApiKey({ name: 'image worker', scopes: [ApiKeyScope.INGEST] });
+    expect(apiKey).toMatchObject({ name: 'image worker', prefix: secret.slice(0, 8), scopes: [ApiKeyScope.INGEST] });
+    expect(secret).toMatch(/^tb_[A-Za-z0-9_-]{43}$/);
+    await expect(engine.grpc(UsageService, secret).check({})).rejects.toMatchObject({ code: 3 });
+    await expect(engine.grpc(ApiKeyService, secret).listApiKeys({})).rejects.toMatchObject({ code: 7 });
+    const listed = await keys.listApiKeys({ pageSize: 1000 });
+    expect(listed.apiKeys.find((k: any) => k.id === apiKey!.id)).toMatchObject({ name: 'image worker' });
+    const { apiKey: revoked } = await keys.revokeApiKey({ id: apiKey!.id });
+    expect(revoked?.revokeTime).toBeDefined();
+    await expect(keys.revokeApiKey({ id: 'key_nope' })).rejects.toMatchObject({ code: 5 });
+    await expect(keys.createApiKey({ name: 'x', scopes: [] })).rejects.toMatchObject({ code: 3, details: 'scopes: needs at least one entry' });
+    // Verified keys are cached for a few seconds; a fresh key check after that sees the revocation.
+    await new Promise((r) => setTimeout(r, 5_500));
+    await expect(engine.grpc(UsageService, secret).check({})).rejects.toMatchObject({ code: 16 });
   });
 });
