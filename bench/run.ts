@@ -9,7 +9,8 @@
 //
 // Env: BENCH_SECONDS (measured seconds per phase, default 10), BENCH_WARMUP_SECONDS (default 2), BENCH_BATCH_INFLIGHT
 // (default 32), BENCH_CHANNELS (grpc-js connections, default 4), BENCH_PG_URL (admin URL of the Postgres server),
-// BENCH_KEEP_DB=1 (keep the bench databases), BENCH_ENGINE_ENV (extra engine env, "K=V,K=V", e.g. DB_POOL_SIZE=20).
+// BENCH_KEEP_DB=1 (keep the bench databases), BENCH_ENGINE_ENV (extra engine env, "K=V,K=V", e.g. DB_POOL_SIZE=20),
+// BENCH_ENGINE_NODE_ARGS (node flags for the engine, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": tsx passes them on).
 import { execSync } from 'node:child_process';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -24,6 +25,7 @@ import { eventScript, leanScript, runPgbench, seedPgbenchWallets, type PgbenchRe
 import { ms, n0, n2, table } from './lib/report.js';
 import { benchDbName, createCustomers, createDatabase, createProduct, EVENT_TYPE, fundWallets, migrate, PRICE, type BenchDatabase } from './lib/setup.js';
 import { verifyEngine, verifyPgbench, type Check } from './lib/verify.js';
+import { WaitSampler, type WaitProfile } from './lib/waits.js';
 
 const env = (name: string, dflt: number) => {
   const v = process.env[name];
@@ -63,6 +65,9 @@ interface Phase {
   unit: string;
   latency?: Latency;
   cpu?: CpuShare;
+  waits?: WaitProfile;
+  /** Units (events, calls) over the whole phase, warm-up included: to divide by the phase's commits. */
+  totalUnits?: number;
   errors: number;
   note: string;
 }
@@ -105,6 +110,7 @@ async function main(): Promise<void> {
   const phases: Phase[] = [];
   const pgbenchRuns: PgbenchResult[] = [];
   let engineAccepted = 0;
+  let waits: WaitSampler | undefined;
   const notAccepted = new Map<string, number>();
   try {
     // --- databases -------------------------------------------------------------------------------------------------
@@ -117,16 +123,19 @@ async function main(): Promise<void> {
     await seedPgbenchWallets(pgbDb.url, WALLETS);
 
     // --- engine ------------------------------------------------------------------------------------------------------
-    const extraEnv = Object.fromEntries((process.env.BENCH_ENGINE_ENV ?? '').split(',').filter(Boolean).map((kv) => kv.split('=', 2) as [string, string]));
+    const extraEnv = Object.fromEntries((process.env.BENCH_ENGINE_ENV ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
     step(`starting the engine: node_modules/.bin/tsx src/main.ts (DATABASE_URL=…/${dbName}, LOG_LEVEL=warn${Object.keys(extraEnv).length ? `, ${process.env.BENCH_ENGINE_ENV}` : ''})`);
     const logFile = join(tmpdir(), `tollbooth-bench-engine-${tag}.log`);
-    engine = await startEngine({ root: ROOT, databaseUrl: engDb.url, adminKey: ADMIN_KEY, logFile, extraEnv });
+    engine = await startEngine({ root: ROOT, databaseUrl: engDb.url, adminKey: ADMIN_KEY, logFile, extraEnv, nodeArgs: (process.env.BENCH_ENGINE_NODE_ARGS ?? '').split(' ').filter(Boolean) });
     step(`engine pid ${engine.pid}, gRPC :${engine.grpcPort}; its stderr goes to ${logFile}`);
     const eng = engine;
     pool = new ChannelPool(`127.0.0.1:${engine.grpcPort}`, { authorization: `Bearer ${ADMIN_KEY}` }, CHANNELS);
     const cp = pool;
     await cp.ready();
     const cpu = new CpuSampler(engine.pid, CORES);
+    waits = new WaitSampler(PG_ADMIN_URL, engDb.name);
+    await waits.open();
+    const ws = waits;
 
     step(`creating a $${PRICE}/event product and ${WALLETS} + 1 (hot) customers through the API`);
     const product = await createProduct(cp, tag);
@@ -169,10 +178,12 @@ async function main(): Promise<void> {
     const closed = async (name: string, unit: string, inFlight: number, call: (w: number) => Promise<number>, perCall: boolean): Promise<LoadResult> => {
       step(`${name}…`);
       cpu.start();
+      await ws.start();
       const r = await closedLoop({ inFlight, warmupMs, measureMs, call });
       const share = cpu.stop();
+      const wp = await ws.stop();
       const value = (perCall ? r.calls : r.units) / r.seconds;
-      phases.push({ name, value, unit, latency: r.latency, cpu: share, errors: r.errors, note: r.totalErrors ? `${r.totalErrors} errors incl. warm-up; first: ${r.firstErrors[0]}` : '' });
+      phases.push({ name, value, unit, latency: r.latency, cpu: share, waits: wp, totalUnits: r.totalUnits, errors: r.errors, note: r.totalErrors ? `${r.totalErrors} errors incl. warm-up; first: ${r.firstErrors[0]}` : '' });
       say(`    ${n0(value)} ${unit}, p50 ${ms(r.latency.p50)}, p99 ${ms(r.latency.p99)}${r.errors ? `, ${r.errors} errors (${r.firstErrors[0]})` : ''}`);
       return r;
     };
@@ -186,9 +197,16 @@ async function main(): Promise<void> {
     const unarySpread = await closed(`unary TrackEvents, 1 ev/call, ${WALLETS} wallets, ${UNARY_INFLIGHT} in flight`, 'calls/s', UNARY_INFLIGHT, (w) => track(w, randomWallet(), 1), true);
     const unaryHot = await closed(`unary TrackEvents, 1 ev/call, 1 hot wallet, ${UNARY_INFLIGHT} in flight`, 'calls/s', UNARY_INFLIGHT, (w) => track(w, hot, 1), true);
 
+    const checkCall = async (i: number) => {
+      const r = await checkers[i % checkers.length]({ customer: byId(randomWallet()), eventType: EVENT_TYPE });
+      return r.allowed ? 1 : 0;
+    };
+    const checkCapacity = await closed(`info: Check capacity, closed loop, ${UNARY_INFLIGHT} in flight`, 'calls/s', UNARY_INFLIGHT, checkCall, true);
+
     step(`Check, open loop at ${CHECK_RATE} req/s…`);
     let allowed = 0;
     cpu.start();
+    await ws.start();
     const check = await openLoop({
       rate: CHECK_RATE, warmupMs, measureMs,
       call: async (i) => {
@@ -198,10 +216,13 @@ async function main(): Promise<void> {
       },
     });
     const checkCpu = cpu.stop();
-    phases.push({ name: `Check, open loop ${CHECK_RATE} req/s, ${WALLETS} wallets`, value: check.calls / check.seconds, unit: 'calls/s', latency: check.latency, cpu: checkCpu, errors: check.errors, note: `max send lag ${ms(check.maxSendLagMs)}, unanswered ${check.outstandingAtEnd}, allowed ${allowed}/${check.totalCalls}` });
+    const checkWaits = await ws.stop();
+    phases.push({ name: `Check, open loop ${CHECK_RATE} req/s, ${WALLETS} wallets`, value: check.calls / check.seconds, unit: 'calls/s', latency: check.latency, cpu: checkCpu, waits: checkWaits, errors: check.errors, note: `max send lag ${ms(check.maxSendLagMs)}, unanswered ${check.outstandingAtEnd}, allowed ${allowed}/${check.totalCalls}` });
     say(`    p50 ${ms(check.latency.p50)}, p99 ${ms(check.latency.p99)}, p99.9 ${ms(check.latency.p999)}, max ${ms(check.latency.max)} (generator's worst send lag ${ms(check.maxSendLagMs)})`);
 
     // --- stop and verify -------------------------------------------------------------------------------------------
+    await ws.close();
+    waits = undefined;
     cp.close();
     pool = undefined;
     const exit = await engine.stop();
@@ -233,6 +254,14 @@ async function main(): Promise<void> {
       [false, true, true, true, true, true, true, true, true, true, false],
     ));
     say('');
+    say("Where the engine's Postgres backends were (pg_stat_activity every 50 ms; average number of backends per sample):");
+    for (const p of phases.filter((x) => x.waits)) {
+      const w = p.waits!;
+      const perCommit = p.unit === 'events/s' || p.name.startsWith('unary TrackEvents') ? `, ${n2((p.totalUnits ?? 0) / Math.max(1, w.commits))} events/commit` : '';
+      say(`  ${p.name}  [${w.samples} samples; ${n0(w.commits)} commits${w.rollbacks ? `, ${n0(w.rollbacks)} rollbacks` : ''} in the phase incl. warm-up${perCommit}]`);
+      for (const t of p.waits!.top) say(`    ${t.avg.toFixed(2).padStart(5)}  ${t.what}`);
+    }
+    say('');
     say('Cross-checks:');
     say(table(['check', 'expected', 'actual', 'ok'], checks.map((c) => [c.name, c.expected, c.actual, c.ok ? 'ok' : 'MISMATCH'])));
     for (const v of ver.violations.slice(0, 10)) say(`    violation: ${v}`);
@@ -252,6 +281,7 @@ async function main(): Promise<void> {
         [`R3 unary TrackEvents, spread ÷ empty  (p50 ${ms(unarySpread.latency.p50)}, p99 ${ms(unarySpread.latency.p99)})`, `${n0(unarySpread.calls / unarySpread.seconds)} calls/s`, '≥ 0.8', n2(r3s), verdict(r3s >= 0.8)],
         [`R3 unary TrackEvents, hot ÷ empty  (p50 ${ms(unaryHot.latency.p50)}, p99 ${ms(unaryHot.latency.p99)})`, `${n0(unaryHot.calls / unaryHot.seconds)} calls/s`, '≥ 0.8', n2(r3h), verdict(r3h >= 0.8)],
         [`    (empty RPC p50 ${ms(empty.latency.p50)}, p99 ${ms(empty.latency.p99)})`, '', '', '', ''],
+        [`info: Check capacity, closed loop, ${UNARY_INFLIGHT} in flight (p50 ${ms(checkCapacity.latency.p50)})`, `${n0(checkCapacity.calls / checkCapacity.seconds)} calls/s`, '', '', ''],
         [`Check p50 at ${n0(CHECK_RATE)} req/s open loop`, ms(check.latency.p50), '', '', ''],
         [`Check p99 at ${n0(CHECK_RATE)} req/s open loop`, ms(check.latency.p99), '≤ 5 ms', '', verdict(check.latency.p99 <= 5 && check.errors === 0 && check.outstandingAtEnd === 0)],
         ['cross-checks (events, balances, ledger invariants)', checks.every((c) => c.ok) ? 'all agree' : 'MISMATCH', 'all agree', '', verdict(checks.every((c) => c.ok))],
@@ -261,6 +291,7 @@ async function main(): Promise<void> {
     say('');
     say(`durable: synchronous_commit = ${settings.synchronous_commit}, fsync = ${settings.fsync}. Load average at the end: ${sh('cat /proc/loadavg')}. Whole run: ${((Date.now() - t0) / 1000).toFixed(0)} s.`);
   } finally {
+    await waits?.close();
     pool?.close();
     if (engine) await engine.stop();
     if (process.env.BENCH_KEEP_DB === '1') say(`kept databases: ${dbs.map((d) => d.name).join(', ')}`);

@@ -28,7 +28,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startEngine(opts: { root: string; databaseUrl: string; adminKey: string; logFile: string; extraEnv?: Record<string, string> }): Promise<EngineProcess> {
+export async function startEngine(opts: { root: string; databaseUrl: string; adminKey: string; logFile: string; extraEnv?: Record<string, string>; nodeArgs?: string[] }): Promise<EngineProcess> {
   const [grpcPort, httpPort] = [await freePort(), await freePort()];
   // Unknown TOLLBOOTH_* variables make the engine refuse to start: pass only the ones we mean.
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TOLLBOOTH_')));
@@ -41,7 +41,7 @@ export async function startEngine(opts: { root: string; databaseUrl: string; adm
     LOG_LEVEL: 'warn',
     ...opts.extraEnv,
   });
-  const child: ChildProcess = spawn(resolve(opts.root, 'node_modules/.bin/tsx'), ['src/main.ts'], { cwd: opts.root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(resolve(opts.root, 'node_modules/.bin/tsx'), [...(opts.nodeArgs ?? []), 'src/main.ts'], { cwd: opts.root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logLines: string[] = [];
   const levels = new Map<string, number>();
   let stdout = '';

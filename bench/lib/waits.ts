@@ -1,0 +1,83 @@
+// What the engine's Postgres backends were doing during a phase: pg_stat_activity sampled every 50 ms, counted by
+// state / wait event / statement. Lock waits (Lock:transactionid, Lock:tuple) on the same rows show serialisation
+// between concurrent flushes; IO:WALSync / LWLock:WALWrite show the commit flush; ClientRead means the backend was
+// idle in transaction waiting for the engine's next statement (the engine, not Postgres, was the slow side).
+import pg from 'pg';
+
+export interface WaitProfile {
+  samples: number;
+  /** Transactions the database committed / rolled back during the phase (pg_stat_database of the engine's DB). */
+  commits: number;
+  rollbacks: number;
+  /** Average number of engine backends in each (state, wait, statement) bucket, busiest first. */
+  top: { what: string; avg: number }[];
+}
+
+export class WaitSampler {
+  private client: pg.Client | undefined;
+  private counts = new Map<string, number>();
+  private samples = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private busy = false;
+  private xact0 = { c: 0, r: 0 };
+
+  /** `url` should be another database of the same server, so the sampler's own queries are not counted as commits. */
+  constructor(private readonly url: string, private readonly datname: string) {}
+
+  private async xacts(): Promise<{ c: number; r: number }> {
+    // pg_stat_database is a snapshot per transaction; clear it so each read is fresh.
+    await this.client!.query('select pg_stat_clear_snapshot()');
+    const { rows } = await this.client!.query<{ c: string; r: string }>('select xact_commit::text c, xact_rollback::text r from pg_stat_database where datname = $1', [this.datname]);
+    return { c: Number(rows[0]?.c ?? 0), r: Number(rows[0]?.r ?? 0) };
+  }
+
+  async open(): Promise<void> {
+    this.client = new pg.Client({ connectionString: this.url, application_name: 'bench-wait-sampler' });
+    await this.client.connect();
+  }
+
+  async start(): Promise<void> {
+    this.counts.clear();
+    this.samples = 0;
+    this.xact0 = await this.xacts();
+    this.timer = setInterval(() => void this.sample(), 50);
+  }
+
+  private async sample(): Promise<void> {
+    if (this.busy || !this.client) return;
+    this.busy = true;
+    try {
+      const { rows } = await this.client.query<{ state: string; w: string; q: string }>(
+        `select coalesce(state, '') state, coalesce(wait_event_type || ':' || wait_event, 'CPU') w,
+                regexp_replace(left(query, 200), '\\s+', ' ', 'g') q
+           from pg_stat_activity where datname = $1 and pid <> pg_backend_pid() and backend_type = 'client backend' and state <> 'idle'`,
+        [this.datname],
+      );
+      this.samples++;
+      for (const r of rows) {
+        const stmt = r.q.trim().slice(0, 60);
+        const key = `${r.state === 'active' ? r.w : `${r.state} (${r.w})`} ${r.state === 'active' ? `— ${stmt}` : `— last: ${stmt}`}`;
+        this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+      }
+    } catch {
+      // sampling is best effort
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async stop(limit = 6): Promise<WaitProfile> {
+    clearInterval(this.timer);
+    while (this.busy) await new Promise((r) => setTimeout(r, 5));
+    // The stats collector publishes counters with a small delay (PGSTAT_MIN_INTERVAL, 1 s).
+    await new Promise((r) => setTimeout(r, 1100));
+    const x = await this.xacts();
+    const top = [...this.counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, limit).map(([what, n]) => ({ what, avg: n / Math.max(1, this.samples) }));
+    return { samples: this.samples, commits: x.c - this.xact0.c, rollbacks: x.r - this.xact0.r, top };
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.client?.end();
+  }
+}
