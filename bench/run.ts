@@ -10,7 +10,9 @@
 // Env: BENCH_SECONDS (measured seconds per phase, default 10), BENCH_WARMUP_SECONDS (default 2), BENCH_BATCH_INFLIGHT
 // (default 32), BENCH_CHANNELS (grpc-js connections, default 4), BENCH_PG_URL (admin URL of the Postgres server),
 // BENCH_KEEP_DB=1 (keep the bench databases), BENCH_ENGINE_ENV (extra engine env, "K=V,K=V", e.g. DB_POOL_SIZE=20),
-// BENCH_ENGINE_NODE_ARGS (node flags for the engine, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": tsx passes them on).
+// BENCH_ENGINE_NODE_ARGS (node flags for the engine, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": tsx passes them on),
+// BENCH_ONLY (a comma list of phases to run while iterating: baseline, batched, hot, lean, empty, unary, checkcap, check;
+// ratios whose two sides did not both run print n/a).
 import { execSync } from 'node:child_process';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -20,11 +22,11 @@ import { setLogLevel } from '../src/shared/log.js';
 import { ChannelPool } from './lib/client.js';
 import { CpuSampler, type CpuShare } from './lib/cpu.js';
 import { startEngine, type EngineProcess } from './lib/engine.js';
-import { closedLoop, openLoop, type Latency, type LoadResult } from './lib/load.js';
+import { closedLoop, openLoop, type Latency, type LoadResult, type OpenLoopResult } from './lib/load.js';
 import { eventScript, leanScript, runPgbench, seedPgbenchWallets, type PgbenchResult } from './lib/pgbench.js';
 import { ms, n0, n2, table } from './lib/report.js';
 import { benchDbName, createCustomers, createDatabase, createProduct, EVENT_TYPE, fundWallets, migrate, PRICE, type BenchDatabase } from './lib/setup.js';
-import { verifyEngine, verifyPgbench, type Check } from './lib/verify.js';
+import { apiKeyLookups, flushesIn, verifyEngine, verifyPgbench, type Check } from './lib/verify.js';
 import { WaitSampler, type WaitProfile } from './lib/waits.js';
 
 const env = (name: string, dflt: number) => {
@@ -38,6 +40,10 @@ const SECONDS = env('BENCH_SECONDS', 10);
 const WARMUP = env('BENCH_WARMUP_SECONDS', 2);
 const BATCH_INFLIGHT = env('BENCH_BATCH_INFLIGHT', 32);
 const CHANNELS = env('BENCH_CHANNELS', 4);
+const PHASES = ['baseline', 'batched', 'hot', 'lean', 'empty', 'unary', 'checkcap', 'check'];
+const ONLY = (process.env.BENCH_ONLY ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+for (const k of ONLY) if (!PHASES.includes(k)) throw new Error(`BENCH_ONLY: unknown phase "${k}" (phases: ${PHASES.join(', ')})`);
+const want = (phase: string) => ONLY.length === 0 || ONLY.includes(phase);
 const WALLETS = 1000;
 const BATCH = 100;
 const UNARY_INFLIGHT = 64;
@@ -66,8 +72,10 @@ interface Phase {
   latency?: Latency;
   cpu?: CpuShare;
   waits?: WaitProfile;
-  /** Units (events, calls) over the whole phase, warm-up included: to divide by the phase's commits. */
-  totalUnits?: number;
+  /** Wall-clock span of the whole phase (warm-up and drain included), to find its flushes in the database. */
+  window?: [Date, Date];
+  /** TrackEvents phases: events stored and flush transactions (distinct received_at = now() of the transaction). */
+  flushes?: { events: number; flushes: number };
   errors: number;
   note: string;
 }
@@ -178,47 +186,44 @@ async function main(): Promise<void> {
     const closed = async (name: string, unit: string, inFlight: number, call: (w: number) => Promise<number>, perCall: boolean): Promise<LoadResult> => {
       step(`${name}…`);
       cpu.start();
-      await ws.start();
+      ws.start();
+      const from = new Date();
       const r = await closedLoop({ inFlight, warmupMs, measureMs, call });
+      const to = new Date();
       const share = cpu.stop();
-      const wp = await ws.stop();
+      const wp = ws.stop();
       const value = (perCall ? r.calls : r.units) / r.seconds;
-      phases.push({ name, value, unit, latency: r.latency, cpu: share, waits: wp, totalUnits: r.totalUnits, errors: r.errors, note: r.totalErrors ? `${r.totalErrors} errors incl. warm-up; first: ${r.firstErrors[0]}` : '' });
+      phases.push({ name, value, unit, latency: r.latency, cpu: share, waits: wp, window: [from, to], errors: r.errors, note: r.totalErrors ? `${r.totalErrors} errors incl. warm-up; first: ${r.firstErrors[0]}` : '' });
       say(`    ${n0(value)} ${unit}, p50 ${ms(r.latency.p50)}, p99 ${ms(r.latency.p99)}${r.errors ? `, ${r.errors} errors (${r.firstErrors[0]})` : ''}`);
       return r;
     };
 
-    const base = await pgbench(`baseline: pgbench 1 event/txn, ${WALLETS} wallets, ${PGBENCH_CLIENTS} clients`, eventScript(WALLETS));
-    const batchedSpread = await closed(`batched TrackEvents, ${BATCH} ev/req, ${WALLETS} wallets, ${BATCH_INFLIGHT} in flight`, 'events/s', BATCH_INFLIGHT, (w) => track(w, randomWallet(), BATCH), false);
-    const batchedHot = await closed(`batched TrackEvents, ${BATCH} ev/req, 1 hot wallet, ${BATCH_INFLIGHT} in flight`, 'events/s', BATCH_INFLIGHT, (w) => track(w, hot, BATCH), false);
-    const baseHot = await pgbench(`baseline: pgbench 1 event/txn, 1 hot wallet, ${PGBENCH_CLIENTS} clients`, eventScript(1));
-    const lean = await pgbench(`info: pgbench UPDATE+INSERT only (no ledger rows), ${WALLETS} wallets`, leanScript(WALLETS));
-    const empty = await closed(`empty RPC: grpc.health.v1.Health/Check, ${UNARY_INFLIGHT} in flight`, 'calls/s', UNARY_INFLIGHT, (w) => cp.channels[w % cp.channels.length].health().then((s) => (s === 1 ? 1 : 0)), true);
-    const unarySpread = await closed(`unary TrackEvents, 1 ev/call, ${WALLETS} wallets, ${UNARY_INFLIGHT} in flight`, 'calls/s', UNARY_INFLIGHT, (w) => track(w, randomWallet(), 1), true);
-    const unaryHot = await closed(`unary TrackEvents, 1 ev/call, 1 hot wallet, ${UNARY_INFLIGHT} in flight`, 'calls/s', UNARY_INFLIGHT, (w) => track(w, hot, 1), true);
+    const base = want('baseline') ? await pgbench(`baseline: pgbench 1 event/txn, ${WALLETS} wallets, ${PGBENCH_CLIENTS} clients`, eventScript(WALLETS)) : undefined;
+    const batchedSpread = want('batched') ? await closed(`batched TrackEvents, ${BATCH} ev/req, ${WALLETS} wallets, ${BATCH_INFLIGHT} in flight`, 'events/s', BATCH_INFLIGHT, (w) => track(w, randomWallet(), BATCH), false) : undefined;
+    const batchedHot = want('hot') ? await closed(`batched TrackEvents, ${BATCH} ev/req, 1 hot wallet, ${BATCH_INFLIGHT} in flight`, 'events/s', BATCH_INFLIGHT, (w) => track(w, hot, BATCH), false) : undefined;
+    const baseHot = want('baseline') ? await pgbench(`baseline: pgbench 1 event/txn, 1 hot wallet, ${PGBENCH_CLIENTS} clients`, eventScript(1)) : undefined;
+    const lean = want('lean') ? await pgbench(`info: pgbench UPDATE+INSERT only (no ledger rows), ${WALLETS} wallets`, leanScript(WALLETS)) : undefined;
+    const empty = want('empty') ? await closed(`empty RPC: grpc.health.v1.Health/Check, ${UNARY_INFLIGHT} in flight`, 'calls/s', UNARY_INFLIGHT, (w) => cp.channels[w % cp.channels.length].health().then((s) => (s === 1 ? 1 : 0)), true) : undefined;
+    const unarySpread = want('unary') ? await closed(`unary TrackEvents, 1 ev/call, ${WALLETS} wallets, ${UNARY_INFLIGHT} in flight`, 'calls/s', UNARY_INFLIGHT, (w) => track(w, randomWallet(), 1), true) : undefined;
+    const unaryHot = want('unary') ? await closed(`unary TrackEvents, 1 ev/call, 1 hot wallet, ${UNARY_INFLIGHT} in flight`, 'calls/s', UNARY_INFLIGHT, (w) => track(w, hot, 1), true) : undefined;
 
     const checkCall = async (i: number) => {
       const r = await checkers[i % checkers.length]({ customer: byId(randomWallet()), eventType: EVENT_TYPE });
       return r.allowed ? 1 : 0;
     };
-    const checkCapacity = await closed(`info: Check capacity, closed loop, ${UNARY_INFLIGHT} in flight`, 'calls/s', UNARY_INFLIGHT, checkCall, true);
+    const checkCapacity = want('checkcap') ? await closed(`info: Check capacity, closed loop, ${UNARY_INFLIGHT} in flight`, 'calls/s', UNARY_INFLIGHT, checkCall, true) : undefined;
 
-    step(`Check, open loop at ${CHECK_RATE} req/s…`);
-    let allowed = 0;
-    cpu.start();
-    await ws.start();
-    const check = await openLoop({
-      rate: CHECK_RATE, warmupMs, measureMs,
-      call: async (i) => {
-        const r = await checkers[i % checkers.length]({ customer: byId(randomWallet()), eventType: EVENT_TYPE });
-        if (r.allowed) allowed++;
-        return r.allowed ? 1 : 0;
-      },
-    });
-    const checkCpu = cpu.stop();
-    const checkWaits = await ws.stop();
-    phases.push({ name: `Check, open loop ${CHECK_RATE} req/s, ${WALLETS} wallets`, value: check.calls / check.seconds, unit: 'calls/s', latency: check.latency, cpu: checkCpu, waits: checkWaits, errors: check.errors, note: `max send lag ${ms(check.maxSendLagMs)}, unanswered ${check.outstandingAtEnd}, allowed ${allowed}/${check.totalCalls}` });
-    say(`    p50 ${ms(check.latency.p50)}, p99 ${ms(check.latency.p99)}, p99.9 ${ms(check.latency.p999)}, max ${ms(check.latency.max)} (generator's worst send lag ${ms(check.maxSendLagMs)})`);
+    let check: OpenLoopResult | undefined;
+    if (want('check')) {
+      step(`Check, open loop at ${CHECK_RATE} req/s…`);
+      cpu.start();
+      ws.start();
+      check = await openLoop({ rate: CHECK_RATE, warmupMs, measureMs, call: checkCall });
+      const checkCpu = cpu.stop();
+      const checkWaits = ws.stop();
+      phases.push({ name: `Check, open loop ${CHECK_RATE} req/s, ${WALLETS} wallets`, value: check.calls / check.seconds, unit: 'calls/s', latency: check.latency, cpu: checkCpu, waits: checkWaits, errors: check.errors, note: `max send lag ${ms(check.maxSendLagMs)}, unanswered ${check.outstandingAtEnd}, allowed ${check.totalUnits}/${check.totalCalls}` });
+      say(`    p50 ${ms(check.latency.p50)}, p99 ${ms(check.latency.p99)}, p99.9 ${ms(check.latency.p999)}, max ${ms(check.latency.max)} (generator's worst send lag ${ms(check.maxSendLagMs)})`);
+    }
 
     // --- stop and verify -------------------------------------------------------------------------------------------
     await ws.close();
@@ -233,16 +238,21 @@ async function main(): Promise<void> {
 
     step('cross-checking the databases against what the clients were told…');
     const ver = await verifyEngine(engDb.url, customers, engineAccepted, FUNDING, PRICE);
+    for (const p of phases) if (p.window && p.name.includes('TrackEvents')) p.flushes = await flushesIn(engDb.url, customers, p.window);
+    const keyLookups = await apiKeyLookups(engDb.url);
     const checks: Check[] = [...ver.checks, ...(await verifyPgbench(pgbDb.url, pgbenchRuns.reduce((a, r) => a + r.transactions, 0), PRICE))];
 
     // --- report ----------------------------------------------------------------------------------------------------
-    const r1 = batchedSpread.units / batchedSpread.seconds / base.tps;
-    const spreadEv = batchedSpread.units / batchedSpread.seconds;
-    const hotEv = batchedHot.units / batchedHot.seconds;
-    const emptyRate = empty.calls / empty.seconds;
-    const r3s = unarySpread.calls / unarySpread.seconds / emptyRate;
-    const r3h = unaryHot.calls / unaryHot.seconds / emptyRate;
-    const verdict = (ok: boolean) => (ok ? 'PASS' : 'miss');
+    const per = (r: LoadResult | undefined, perCall: boolean) => (r ? (perCall ? r.calls : r.units) / r.seconds : NaN);
+    const spreadEv = per(batchedSpread, false);
+    const hotEv = per(batchedHot, false);
+    const emptyRate = per(empty, true);
+    const r1 = spreadEv / (base?.tps ?? NaN);
+    const r2 = hotEv / spreadEv;
+    const r3s = per(unarySpread, true) / emptyRate;
+    const r3h = per(unaryHot, true) / emptyRate;
+    const lat = (r: LoadResult | undefined) => (r ? `p50 ${ms(r.latency.p50)}, p99 ${ms(r.latency.p99)}` : 'not run');
+    const verdict = (ok: boolean, measured = true) => (!measured ? 'not run' : ok ? 'PASS' : 'miss');
     say('');
     say('Phases (CPU in % of one core; this box has ' + CORES + ' cores = ' + CORES * 100 + '%):');
     say(table(
@@ -257,33 +267,33 @@ async function main(): Promise<void> {
     say("Where the engine's Postgres backends were (pg_stat_activity every 50 ms; average number of backends per sample):");
     for (const p of phases.filter((x) => x.waits)) {
       const w = p.waits!;
-      const perCommit = p.unit === 'events/s' || p.name.startsWith('unary TrackEvents') ? `, ${n2((p.totalUnits ?? 0) / Math.max(1, w.commits))} events/commit` : '';
-      say(`  ${p.name}  [${w.samples} samples; ${n0(w.commits)} commits${w.rollbacks ? `, ${n0(w.rollbacks)} rollbacks` : ''} in the phase incl. warm-up${perCommit}]`);
+      const f = p.flushes ? `; ${n0(p.flushes.flushes)} flush transactions for ${n0(p.flushes.events)} events = ${n2(p.flushes.events / Math.max(1, p.flushes.flushes))} events/commit` : '';
+      say(`  ${p.name}  [${w.samples} samples${f}]`);
       for (const t of p.waits!.top) say(`    ${t.avg.toFixed(2).padStart(5)}  ${t.what}`);
     }
     say('');
     say('Cross-checks:');
     say(table(['check', 'expected', 'actual', 'ok'], checks.map((c) => [c.name, c.expected, c.actual, c.ok ? 'ok' : 'MISMATCH'])));
     for (const v of ver.violations.slice(0, 10)) say(`    violation: ${v}`);
+    say(`  api_keys lookups by the engine over the run: ${n0(keyLookups)} (index + seq scans; its KeyVerifier caches a key for 5 s, so ≈ ${n0((Date.now() - t0) / 5000)} if concurrent misses were coalesced)`);
     if (notAccepted.size) for (const [k, v] of notAccepted) say(`    not accepted: ${v} × ${k}`);
     say('');
     say('Results:');
     say(table(
       ['figure', 'value', 'goal', 'ratio', 'result'],
       [
-        ['baseline: pgbench 1 event/txn, 1,000 wallets', `${n0(base.tps)} tps`, '', '', ''],
-        ['baseline: pgbench 1 event/txn, 1 hot wallet', `${n0(baseHot.tps)} tps`, '', '', ''],
-        ['info: pgbench UPDATE+INSERT only, 1,000 wallets', `${n0(lean.tps)} tps`, '', '', ''],
-        ['R1 batched TrackEvents, 1,000 wallets ÷ baseline', `${n0(spreadEv)} events/s`, '≥ 10', n2(r1), verdict(r1 >= 10)],
-        ['R2 batched TrackEvents, 1 hot wallet ÷ batched spread', `${n0(hotEv)} events/s`, '≥ 0.7', n2(hotEv / spreadEv), verdict(hotEv / spreadEv >= 0.7)],
-        ['    (hot batched ÷ pgbench hot-row anchor)', '', '', n2(hotEv / baseHot.tps), ''],
-        ['empty RPC (grpc.health.v1.Health/Check), 64 in flight', `${n0(emptyRate)} calls/s`, '', '', ''],
-        [`R3 unary TrackEvents, spread ÷ empty  (p50 ${ms(unarySpread.latency.p50)}, p99 ${ms(unarySpread.latency.p99)})`, `${n0(unarySpread.calls / unarySpread.seconds)} calls/s`, '≥ 0.8', n2(r3s), verdict(r3s >= 0.8)],
-        [`R3 unary TrackEvents, hot ÷ empty  (p50 ${ms(unaryHot.latency.p50)}, p99 ${ms(unaryHot.latency.p99)})`, `${n0(unaryHot.calls / unaryHot.seconds)} calls/s`, '≥ 0.8', n2(r3h), verdict(r3h >= 0.8)],
-        [`    (empty RPC p50 ${ms(empty.latency.p50)}, p99 ${ms(empty.latency.p99)})`, '', '', '', ''],
-        [`info: Check capacity, closed loop, ${UNARY_INFLIGHT} in flight (p50 ${ms(checkCapacity.latency.p50)})`, `${n0(checkCapacity.calls / checkCapacity.seconds)} calls/s`, '', '', ''],
-        [`Check p50 at ${n0(CHECK_RATE)} req/s open loop`, ms(check.latency.p50), '', '', ''],
-        [`Check p99 at ${n0(CHECK_RATE)} req/s open loop`, ms(check.latency.p99), '≤ 5 ms', '', verdict(check.latency.p99 <= 5 && check.errors === 0 && check.outstandingAtEnd === 0)],
+        ['baseline: pgbench 1 event/txn, 1,000 wallets', `${n0(base?.tps ?? NaN)} tps`, '', '', ''],
+        ['baseline: pgbench 1 event/txn, 1 hot wallet', `${n0(baseHot?.tps ?? NaN)} tps`, '', '', ''],
+        ['info: pgbench UPDATE+INSERT only, 1,000 wallets', `${n0(lean?.tps ?? NaN)} tps`, '', '', ''],
+        ['R1 batched TrackEvents, 1,000 wallets ÷ baseline', `${n0(spreadEv)} events/s`, '≥ 10', n2(r1), verdict(r1 >= 10, Number.isFinite(r1))],
+        ['R2 batched TrackEvents, 1 hot wallet ÷ batched spread', `${n0(hotEv)} events/s`, '≥ 0.7', n2(r2), verdict(r2 >= 0.7, Number.isFinite(r2))],
+        ['    (hot batched ÷ pgbench hot-row anchor)', '', '', n2(hotEv / (baseHot?.tps ?? NaN)), ''],
+        [`empty RPC (grpc.health.v1.Health/Check), 64 in flight  (${lat(empty)})`, `${n0(emptyRate)} calls/s`, '', '', ''],
+        [`R3 unary TrackEvents, spread ÷ empty  (${lat(unarySpread)})`, `${n0(per(unarySpread, true))} calls/s`, '≥ 0.8', n2(r3s), verdict(r3s >= 0.8, Number.isFinite(r3s))],
+        [`R3 unary TrackEvents, hot ÷ empty  (${lat(unaryHot)})`, `${n0(per(unaryHot, true))} calls/s`, '≥ 0.8', n2(r3h), verdict(r3h >= 0.8, Number.isFinite(r3h))],
+        [`info: Check capacity, closed loop, 64 in flight  (${lat(checkCapacity)})`, `${n0(per(checkCapacity, true))} calls/s`, '', '', ''],
+        [`Check p50 at ${n0(CHECK_RATE)} req/s open loop`, ms(check?.latency.p50 ?? NaN), '', '', ''],
+        [`Check p99 at ${n0(CHECK_RATE)} req/s open loop`, ms(check?.latency.p99 ?? NaN), '≤ 5 ms', '', verdict(!!check && check.latency.p99 <= 5 && check.errors === 0 && check.outstandingAtEnd === 0, !!check)],
         ['cross-checks (events, balances, ledger invariants)', checks.every((c) => c.ok) ? 'all agree' : 'MISMATCH', 'all agree', '', verdict(checks.every((c) => c.ok))],
       ],
       [false, true, false, true, false],

@@ -58,3 +58,23 @@ export async function verifyPgbench(url: string, transactions: number, price: st
     { name: `pgbench: Σ wallet balances = −transactions × ${price}`, expected: expected.toFixed(12), actual: row.balance, ok: new Decimal(row.balance).eq(expected) },
   ];
 }
+
+/**
+ * Flush transactions of a phase: every row a flush inserts gets received_at = now(), which is the transaction's start
+ * time, so distinct received_at values over the phase's events count its transactions exactly.
+ */
+export async function flushesIn(url: string, customerIds: string[], window: [Date, Date]): Promise<{ events: number; flushes: number }> {
+  const r = await one<{ events: string; flushes: string }>(
+    url,
+    `select count(*)::text events, count(distinct received_at)::text flushes from usage_events
+      where customer_id = any($1) and received_at >= $2 and received_at <= $3`,
+    [customerIds, window[0], window[1]],
+  );
+  return { events: Number(r.events), flushes: Number(r.flushes) };
+}
+
+/** Scans of api_keys over the database's life (read after the engine has exited, so every backend has flushed its stats). */
+export async function apiKeyLookups(url: string): Promise<number> {
+  const r = await one<{ n: string }>(url, `select (coalesce(seq_scan, 0) + coalesce(idx_scan, 0))::text n from pg_stat_user_tables where relname = 'api_keys'`);
+  return Number(r?.n ?? 0);
+}

@@ -6,9 +6,6 @@ import pg from 'pg';
 
 export interface WaitProfile {
   samples: number;
-  /** Transactions the database committed / rolled back during the phase (pg_stat_database of the engine's DB). */
-  commits: number;
-  rollbacks: number;
   /** Average number of engine backends in each (state, wait, statement) bucket, busiest first. */
   top: { what: string; avg: number }[];
 }
@@ -19,27 +16,17 @@ export class WaitSampler {
   private samples = 0;
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
-  private xact0 = { c: 0, r: 0 };
 
-  /** `url` should be another database of the same server, so the sampler's own queries are not counted as commits. */
   constructor(private readonly url: string, private readonly datname: string) {}
-
-  private async xacts(): Promise<{ c: number; r: number }> {
-    // pg_stat_database is a snapshot per transaction; clear it so each read is fresh.
-    await this.client!.query('select pg_stat_clear_snapshot()');
-    const { rows } = await this.client!.query<{ c: string; r: string }>('select xact_commit::text c, xact_rollback::text r from pg_stat_database where datname = $1', [this.datname]);
-    return { c: Number(rows[0]?.c ?? 0), r: Number(rows[0]?.r ?? 0) };
-  }
 
   async open(): Promise<void> {
     this.client = new pg.Client({ connectionString: this.url, application_name: 'bench-wait-sampler' });
     await this.client.connect();
   }
 
-  async start(): Promise<void> {
+  start(): void {
     this.counts.clear();
     this.samples = 0;
-    this.xact0 = await this.xacts();
     this.timer = setInterval(() => void this.sample(), 50);
   }
 
@@ -66,14 +53,10 @@ export class WaitSampler {
     }
   }
 
-  async stop(limit = 6): Promise<WaitProfile> {
+  stop(limit = 6): WaitProfile {
     clearInterval(this.timer);
-    while (this.busy) await new Promise((r) => setTimeout(r, 5));
-    // The stats collector publishes counters with a small delay (PGSTAT_MIN_INTERVAL, 1 s).
-    await new Promise((r) => setTimeout(r, 1100));
-    const x = await this.xacts();
     const top = [...this.counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, limit).map(([what, n]) => ({ what, avg: n / Math.max(1, this.samples) }));
-    return { samples: this.samples, commits: x.c - this.xact0.c, rollbacks: x.r - this.xact0.r, top };
+    return { samples: this.samples, top };
   }
 
   async close(): Promise<void> {
