@@ -1,8 +1,10 @@
 // Every migration, in order. Append only: a migration that has shipped is never edited.
 import { Migration0001Foundation } from './0001-foundation.js';
 import { Migration0002Ledger } from './0002-ledger.js';
+import { Migration0004MoneyIn } from './0004-money-in.js';
 
 export const migrations = [
   { name: '0001-foundation', class: Migration0001Foundation },
   { name: '0002-ledger', class: Migration0002Ledger },
+  { name: '0004-money-in', class: Migration0004MoneyIn },
 ];

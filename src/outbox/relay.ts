@@ -1,0 +1,151 @@
+// The outbox relay: moves committed outbox rows into BullMQ (jobId = outbox id) and stamps them sent. Woken by
+// NOTIFY when it has a dedicated Postgres connection, and by a poll either way (embedded PGlite has one connection,
+// so no LISTEN there). While Redis is down nothing is sent and rows simply wait; when it returns they are added once:
+// a row is only stamped after BullMQ accepted it, and re-adding an id BullMQ already holds is a no-op.
+import pg from 'pg';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { QueueHub, QueueName } from '../queue/queues.js';
+import { log } from '../shared/log.js';
+import { query } from '../shared/tx.js';
+import { OUTBOX_CHANNEL } from './outbox.js';
+import { pgTextArray } from '../wallets/ledger.js';
+
+const BATCH = 500;
+const PRUNE_EVERY_MS = 10 * 60_000;
+
+export interface RelayOptions {
+  /** Poll interval; with LISTEN it is only a safety net. */
+  pollMs: number;
+  /** Postgres URL for a dedicated LISTEN connection; undefined on embedded PGlite. */
+  listenUrl?: string;
+  /** Sent rows older than this are deleted. */
+  keepSentMs?: number;
+}
+
+export class OutboxRelay {
+  private timer?: NodeJS.Timeout;
+  private listener?: pg.Client;
+  private listening = false;
+  private running?: Promise<void>;
+  private again = false;
+  private stopped = false;
+  private lastPrune = 0;
+  private lastFailureLog = 0;
+
+  constructor(private readonly orm: MikroORM, private readonly hub: QueueHub, private readonly opts: RelayOptions) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      void this.kick();
+      if (this.opts.listenUrl && !this.listening) void this.listen();
+    }, this.opts.pollMs);
+    this.timer.unref();
+    if (this.opts.listenUrl) void this.listen();
+    this.hub.onceReady(async () => {
+      void this.kick();
+    });
+    void this.kick();
+  }
+
+  private async listen(): Promise<void> {
+    if (this.stopped || this.listening) return;
+    this.listening = true;
+    const client = new pg.Client({ connectionString: this.opts.listenUrl });
+    client.on('error', (err) => {
+      log.warn('outbox LISTEN connection lost; polling until it is back', { err: err.message });
+      this.listening = false;
+      this.listener = undefined;
+      void client.end().catch(() => undefined);
+    });
+    client.on('notification', () => void this.kick());
+    try {
+      await client.connect();
+      await client.query(`listen ${OUTBOX_CHANNEL}`);
+      if (this.stopped) {
+        await client.end();
+        return;
+      }
+      this.listener = client;
+    } catch (err) {
+      this.listening = false;
+      log.warn('outbox LISTEN failed; polling instead', { err: (err as Error).message });
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  /** Send what is waiting now. Concurrent calls share one run (and cause one more pass if rows arrived meanwhile). */
+  kick(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = this.loop().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.again = false;
+      try {
+        while (!this.stopped && (await this.sendBatch()) === BATCH);
+        await this.prune();
+      } catch (err) {
+        this.failed(err);
+        return;
+      }
+    } while (this.again && !this.stopped);
+  }
+
+  private async sendBatch(): Promise<number> {
+    if (!this.hub.ready) return 0;
+    const em = this.orm.em.fork();
+    const rows = await query<{ id: string; queue: QueueName; name: string; payload: Record<string, unknown> }>(
+      em,
+      `select id, queue, name, payload from outbox where sent_at is null order by id limit ${BATCH}`,
+    );
+    if (rows.length === 0) return 0;
+    const byQueue = new Map<QueueName, typeof rows>();
+    for (const r of rows) byQueue.set(r.queue, [...(byQueue.get(r.queue) ?? []), r]);
+    const sent: string[] = [];
+    try {
+      for (const [name, jobs] of byQueue) {
+        const queue = this.hub.queue(name);
+        if (!queue) break;
+        await queue.addBulk(jobs.map((j) => ({ name: j.name, data: j.payload, opts: { jobId: j.id } })));
+        sent.push(...jobs.map((j) => j.id));
+      }
+    } finally {
+      // Stamp what BullMQ accepted even if a later queue failed, so it is not re-added needlessly.
+      if (sent.length) await query(em, `update outbox set sent_at = now() where id = any(?::text[])`, [pgTextArray(sent)]);
+    }
+    return rows.length;
+  }
+
+  private async prune(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastPrune < PRUNE_EVERY_MS) return;
+    this.lastPrune = now;
+    const keepMs = this.opts.keepSentMs ?? 7 * 86_400_000;
+    await query(this.orm.em.fork(), `delete from outbox where sent_at < now() - (? * interval '1 millisecond')`, [keepMs]);
+  }
+
+  private failed(err: unknown): void {
+    const now = Date.now();
+    if (now - this.lastFailureLog > 60_000) {
+      this.lastFailureLog = now;
+      log.warn('outbox relay could not send jobs; they stay in the outbox and are retried', { err: (err as Error)?.message ?? String(err) });
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.running?.catch(() => undefined);
+    const l = this.listener;
+    this.listener = undefined;
+    await l?.end().catch(() => undefined);
+  }
+}
