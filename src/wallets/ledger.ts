@@ -6,6 +6,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { Decimal, dec, formatAmount } from '../shared/money.js';
 import { newId } from '../shared/ids.js';
 import { query } from '../shared/tx.js';
+import { triggerRecharges } from '../topups/recharge-trigger.js';
 
 export type SystemAccountType = 'revenue' | 'funding' | 'adjustments' | 'expiry';
 export type TxnKind = 'usage' | 'adjustment' | 'hold_capture' | 'top_up' | 'refund' | 'expiry';
@@ -26,6 +27,8 @@ export interface AccountState {
   /** Set by LedgerBatch when it changes the account. */
   dirty?: boolean;
   debited?: Decimal;
+  /** Auto-recharge: the armed threshold (null when the account has no policy, or one is paused or in flight). */
+  rechargeThreshold?: Decimal | null;
 }
 
 interface AccountRow {
@@ -37,6 +40,7 @@ interface AccountRow {
   held: string;
   granted: string;
   sequence: string;
+  recharge_threshold: string | null;
 }
 
 export function pgTextArray(values: readonly string[]): string {
@@ -52,7 +56,8 @@ export async function lockCustomerAccounts(em: EntityManager, customerIds: reado
   const ids = pgTextArray([...new Set(customerIds)].sort());
   const rows = await query<AccountRow>(
     em,
-    `select id, customer_id, wallet_id, asset_code, balance::text, held::text, granted::text, sequence::text
+    `select id, customer_id, wallet_id, asset_code, balance::text, held::text, granted::text, sequence::text,
+            recharge_threshold::text
        from accounts where customer_id = any(?::text[]) and type = 'customer' order by id for update`,
     [ids],
   );
@@ -63,6 +68,7 @@ export async function lockCustomerAccounts(em: EntityManager, customerIds: reado
     m.set(r.asset_code, {
       id: r.id, customerId: r.customer_id, walletId: r.wallet_id, assetCode: r.asset_code,
       balance: dec(r.balance), held: dec(r.held), granted: dec(r.granted), sequence: BigInt(r.sequence),
+      rechargeThreshold: r.recharge_threshold === null ? null : dec(r.recharge_threshold),
     });
   }
   await releaseExpiredHolds(em, rows.map((r) => r.id), out);
@@ -227,11 +233,21 @@ export class LedgerBatch {
         [JSON.stringify(stripes.map((s, i) => ({ id: ids[i], m: s.amount.toFixed() })))],
       );
     }
+    // --- auto-recharge hook (src/topups/recharge-trigger.ts) --------------------------------------------------------
+    // A debit that leaves an account below its armed threshold starts a recharge in this same transaction. Accounts
+    // without auto-recharge have rechargeThreshold null and cost nothing here (no query).
+    const belowThreshold: AccountState[] = [];
     for (const a of accounts) {
+      if (a.debited && a.rechargeThreshold && a.balance.lt(a.rechargeThreshold)) belowThreshold.push(a);
       if (a.debited && a.granted.gt(0)) await drawDownGrants(em, a, a.debited);
       a.debited = undefined;
       a.dirty = false;
     }
+    if (belowThreshold.length) {
+      await triggerRecharges(em, belowThreshold.map((a) => a.id));
+      for (const a of belowThreshold) a.rechargeThreshold = null;
+    }
+    // --- end auto-recharge hook -------------------------------------------------------------------------------------
     await notifyWallets(em, accounts.map((a) => a.customerId));
   }
 }
