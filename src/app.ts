@@ -18,6 +18,9 @@ import { IngestService } from './usage/ingest.js';
 import { UsageService } from './usage/usage.service.js';
 import { usageHandlers } from './usage/usage.rpc.js';
 import { log, setLogLevel } from './shared/log.js';
+import { systemClock, type Clock } from './shared/clock.js';
+import { startMoneyIn, type MoneyIn } from './topups/money-in.js';
+import { topUpHandlers } from './topups/topups.rpc.js';
 
 export interface App {
   config: Config;
@@ -26,14 +29,22 @@ export interface App {
   httpPort: number;
   /** A newly created first admin key, when this start created one (printed once by main). */
   createdAdminKey: string | undefined;
+  /** Top-ups, auto-recharge, Stripe webhooks, outbox relay and queues. */
+  moneyIn: MoneyIn;
   stop(graceMs?: number): Promise<void>;
 }
 
-export async function startApp(config: Config): Promise<App> {
+export interface AppOptions {
+  /** Time source for time-based policies (auto-recharge cooldowns, monthly caps, reconciliation age). */
+  clock?: Clock;
+}
+
+export async function startApp(config: Config, options: AppOptions = {}): Promise<App> {
   setLogLevel(config.logLevel);
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
   let grpc: GrpcServer | undefined;
   let httpServer: HttpServer | undefined;
+  let moneyIn: MoneyIn | undefined;
   try {
     const createdAdminKey = await bootstrapAdminKey(db.orm, config.adminKey);
     const catalog = new CatalogService(db.orm);
@@ -41,11 +52,12 @@ export async function startApp(config: Config): Promise<App> {
     // Each flush holds one connection; leave the rest of the pool for reads and other writes. Embedded: one.
     const ingest = new IngestService(db.orm, catalog, db.embedded ? 1 : Math.max(1, Math.min(4, config.dbPoolSize - 2)));
     const usage = new UsageService(db.orm, catalog);
+    moneyIn = startMoneyIn(config, db, options.clock ?? systemClock);
     const bindings: ServiceBinding[] = [
       apiKeyBinding(new ApiKeyAdmin(db.orm)),
       catalogBinding(catalog),
       customerBinding(customers),
-      bind(WalletService, {}),
+      bind(WalletService, { ...topUpHandlers(moneyIn) }),
       bind(UsageApi, usageHandlers(ingest, usage, catalog, () => db.orm.em.fork())),
     ];
     const pipeline = new Pipeline(new KeyVerifier(db.orm));
@@ -55,10 +67,11 @@ export async function startApp(config: Config): Promise<App> {
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"SERVING"}');
         return true;
       },
+      ...moneyIn.routes,
     ];
     grpc = await startGrpcServer(pipeline, bindings, config.host, config.grpcPort);
     httpServer = await startHttpServer(pipeline, bindings, routes, config.host, config.httpPort);
-    const started = { grpc, http: httpServer };
+    const started = { grpc, http: httpServer, moneyIn };
     log.info('tollbooth listening', { grpcPort: grpc.port, httpPort: httpServer.port, embeddedDb: db.embedded });
     return {
       config,
@@ -66,16 +79,20 @@ export async function startApp(config: Config): Promise<App> {
       grpcPort: grpc.port,
       httpPort: httpServer.port,
       createdAdminKey,
+      moneyIn,
       async stop(graceMs = 10_000) {
         started.grpc.health.setStatus('', 'NOT_SERVING');
         // Stop accepting, let in-flight calls finish (bounded by graceMs), then close the database.
         await Promise.all([started.grpc.close(graceMs), started.http.close(graceMs)]);
+        // Then let queue workers finish their jobs (they use the database), and quit our Redis connections.
+        await started.moneyIn.stop(graceMs);
         await db.close();
       },
     };
   } catch (err) {
     await grpc?.close(0);
     await httpServer?.close(0);
+    await moneyIn?.stop(0);
     await db.close();
     throw err;
   }

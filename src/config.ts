@@ -7,6 +7,8 @@ export interface Config {
   dataDir: string;
   dbPoolSize: number;
   redisUrl: string;
+  /** BullMQ key prefix in Redis (lets several engines, or test files, share one Redis). */
+  queuePrefix: string;
   adminKey: string | undefined;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   publicUrl: string;
@@ -14,7 +16,11 @@ export interface Config {
     secretKey: string | undefined;
     webhookSecret: string | undefined;
     apiBase: URL | undefined;
+    /** Pending top-ups older than this are settled by asking Stripe (a lost webhook never loses a payment). */
+    reconcileAfterSeconds: number;
   };
+  /** Minimum time between two auto-recharge attempts on one account, after a success or a failure. */
+  autoRechargeCooldownSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -35,6 +41,13 @@ function port(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
   return Number(raw);
 }
 
+function seconds(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  if (!/^\d{1,7}$/.test(raw)) throw new ConfigError(name, `must be a whole number of seconds, got "${raw}"`);
+  return Number(raw);
+}
+
 function url(env: NodeJS.ProcessEnv, name: string, protocols: string[]): URL | undefined {
   const raw = env[name];
   if (!raw) return undefined;
@@ -46,6 +59,12 @@ function url(env: NodeJS.ProcessEnv, name: string, protocols: string[]): URL | u
   }
   if (!protocols.includes(u.protocol)) throw new ConfigError(name, `must use ${protocols.join(' or ')}, got "${u.protocol}"`);
   return u;
+}
+
+function queuePrefix(env: NodeJS.ProcessEnv): string {
+  const p = env.QUEUE_PREFIX || 'tollbooth';
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(p)) throw new ConfigError('QUEUE_PREFIX', `must be 1-64 characters of letters, digits, "_", ".", "-", got "${p}"`);
+  return p;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -71,6 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: env.TOLLBOOTH_DATA_DIR || '.tollbooth/data',
     dbPoolSize: Number(pool),
     redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
+    queuePrefix: queuePrefix(env),
     adminKey,
     logLevel,
     publicUrl,
@@ -78,6 +98,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       secretKey: env.STRIPE_SECRET_KEY || undefined,
       webhookSecret: env.STRIPE_WEBHOOK_SECRET || undefined,
       apiBase: url(env, 'STRIPE_API_BASE', ['http:', 'https:']),
+      reconcileAfterSeconds: seconds(env, 'STRIPE_RECONCILE_AFTER_SECONDS', 300),
     },
+    autoRechargeCooldownSeconds: seconds(env, 'AUTO_RECHARGE_COOLDOWN_SECONDS', 300),
   };
 }

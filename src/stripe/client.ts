@@ -1,0 +1,43 @@
+// The Stripe SDK, configured once from STRIPE_SECRET_KEY / STRIPE_API_BASE. Tollbooth only uses Stripe as the card
+// processor: every call that creates something carries an idempotency key derived from OUR record of the intent, so a
+// retry (ours or the SDK's) can never charge twice.
+import Stripe from 'stripe';
+import type { Config } from '../config.js';
+import { AppError } from '../shared/errors.js';
+
+export type StripeClient = Stripe;
+
+export function createStripeClient(config: Config['stripe']): Stripe | undefined {
+  if (!config.secretKey) return undefined;
+  const base = config.apiBase;
+  return new Stripe(config.secretKey, {
+    maxNetworkRetries: 2,
+    timeout: 30_000,
+    telemetry: false,
+    appInfo: { name: 'tollbooth' },
+    ...(base ? { host: base.hostname, port: base.port || (base.protocol === 'http:' ? 80 : 443), protocol: base.protocol === 'http:' ? 'http' : 'https' } : {}),
+  });
+}
+
+export const STRIPE_SETUP_HINT =
+  'card top-ups need Stripe: set STRIPE_SECRET_KEY (and STRIPE_WEBHOOK_SECRET, the signing secret of the endpoint that posts to /stripe/webhook)';
+
+/** The Stripe client, or FAILED_PRECONDITION saying what to configure. */
+export function requireStripe(stripe: Stripe | undefined): Stripe {
+  if (!stripe) throw new AppError('STRIPE_NOT_CONFIGURED', STRIPE_SETUP_HINT, { variable: 'STRIPE_SECRET_KEY' });
+  return stripe;
+}
+
+export function isCardError(err: unknown): err is Stripe.errors.StripeCardError {
+  return err instanceof Stripe.errors.StripeCardError;
+}
+
+/** Errors that no retry will fix (bad request, bad key, missing customer or card). */
+export function isPermanentStripeError(err: unknown): boolean {
+  return (
+    err instanceof Stripe.errors.StripeInvalidRequestError ||
+    err instanceof Stripe.errors.StripeAuthenticationError ||
+    err instanceof Stripe.errors.StripePermissionError ||
+    err instanceof Stripe.errors.StripeIdempotencyError
+  );
+}

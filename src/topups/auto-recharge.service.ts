@@ -1,0 +1,166 @@
+// Auto-recharge policies: UpdateAutoRecharge, the view GetWallet shows (autoRechargeOf), and the sweep that re-arms
+// accounts whose cooldown has ended (starting a recharge at once if the balance is still below the threshold).
+//
+// "Armed" is the state in which a debit may start a recharge: the policy is enabled, not paused, has no recharge in
+// flight and its cooldown is over. Only then does accounts.recharge_threshold hold the threshold (see
+// recharge-trigger.ts), so the debit path pays for auto-recharge only on the one debit that starts a recharge.
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { Clock } from '../shared/clock.js';
+import { utcMonth } from '../shared/clock.js';
+import { AppError, invalid } from '../shared/errors.js';
+import { dec, parseDecimal } from '../shared/money.js';
+import { inTransaction, query } from '../shared/tx.js';
+import { log } from '../shared/log.js';
+import { lockCustomerAccounts, pgTextArray } from '../wallets/ledger.js';
+import type { CustomerLookup } from '../customers/customer.model.js';
+import { requireStripe, type StripeClient } from '../stripe/client.js';
+import { conversionOf, defaultCurrencyOf } from './conversion.js';
+import { accountIdOf, resolveCustomerId } from './topups.service.js';
+import { triggerRecharges } from './recharge-trigger.js';
+import { MAY_START, type Settlement } from './settlement.js';
+import type { AccountBalanceModel, AutoRechargeInput, AutoRechargeModel } from './topup.model.js';
+
+interface PolicyRow {
+  account_id: string;
+  enabled: boolean;
+  threshold: string | null;
+  amount: string | null;
+  target_balance: string | null;
+  monthly_cap: string | null;
+  currency: string;
+  month: string;
+  month_to_date: string;
+  consecutive_failures: number;
+  paused: boolean;
+  last_failure: string;
+}
+
+const POLICY_COLUMNS = `account_id, enabled, threshold::text, amount::text, target_balance::text, monthly_cap::text, currency, month,
+  month_to_date::text, consecutive_failures, paused, last_failure`;
+
+const s = (v: string | null): string => (v === null ? '' : dec(v).toFixed());
+
+function policyModel(p: PolicyRow, now: Date): AutoRechargeModel {
+  return {
+    enabled: p.enabled, threshold: s(p.threshold), amount: s(p.amount), targetBalance: s(p.target_balance), monthlyCap: s(p.monthly_cap),
+    monthToDate: p.month === utcMonth(now) ? dec(p.month_to_date).toFixed() : '0',
+    consecutiveFailures: p.consecutive_failures, paused: p.paused, currency: p.currency, lastFailureMessage: p.last_failure,
+  };
+}
+
+/** Auto-recharge policies of these accounts (absent: never configured). For GetWallet and UpdateAutoRecharge. */
+export async function autoRechargeOf(em: EntityManager, accountIds: readonly string[], now: Date = new Date()): Promise<Map<string, AutoRechargeModel>> {
+  if (accountIds.length === 0) return new Map();
+  const rows = await query<PolicyRow>(em, `select ${POLICY_COLUMNS} from auto_recharges where account_id = any(?::text[])`, [pgTextArray([...accountIds])]);
+  return new Map(rows.map((r) => [r.account_id, policyModel(r, now)]));
+}
+
+export class AutoRechargeService {
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly stripe: StripeClient | undefined,
+    private readonly settlement: Settlement,
+    private readonly clock: Clock,
+  ) {}
+
+  async updateAutoRecharge(customer: CustomerLookup, assetCode: string, input: AutoRechargeInput): Promise<AccountBalanceModel> {
+    if (input.enabled) requireStripe(this.stripe);
+    return inTransaction(this.orm, async (em) => {
+      const customerId = await resolveCustomerId(em, customer);
+      const accountId = await accountIdOf(em, customerId, assetCode);
+      // Lock order: accounts, then the policy.
+      await lockCustomerAccounts(em, [customerId]);
+      const [existing] = await query<PolicyRow>(em, `select ${POLICY_COLUMNS} from auto_recharges where account_id = ? for update`, [accountId]);
+      // Disabling without a policy body keeps what was configured (or nothing) for a later re-enable.
+      const keep = !input.enabled && input.threshold === '' && input.amount === '' && input.targetBalance === '';
+      const v = keep
+        ? { threshold: existing?.threshold ?? null, amount: existing?.amount ?? null, target: existing?.target_balance ?? null, cap: input.monthlyCap || existing?.monthly_cap || null, currency: input.currency || existing?.currency || '' }
+        : await this.validated(em, assetCode, input);
+      await query(
+        em,
+        `insert into auto_recharges (account_id, enabled, threshold, amount, target_balance, monthly_cap, currency)
+         values (?, ?, ?, ?, ?, ?, ?)
+         on conflict (account_id) do update set
+           enabled = excluded.enabled, threshold = excluded.threshold, amount = excluded.amount, target_balance = excluded.target_balance,
+           monthly_cap = excluded.monthly_cap, currency = excluded.currency,
+           paused = case when excluded.enabled then false else auto_recharges.paused end,
+           paused_at = case when excluded.enabled then null else auto_recharges.paused_at end,
+           consecutive_failures = case when excluded.enabled and auto_recharges.paused then 0 else auto_recharges.consecutive_failures end,
+           updated_at = now()`,
+        [accountId, input.enabled, v.threshold, v.amount, v.target, v.cap || null, v.currency],
+      );
+      await this.settlement.rearm(em, accountId);
+      return this.accountBalance(em, accountId);
+    });
+  }
+
+  private async validated(em: EntityManager, assetCode: string, input: AutoRechargeInput) {
+    const f = 'auto_recharge';
+    const threshold = parseDecimal(input.threshold, `${f}.threshold`);
+    if (input.amount === '' && input.targetBalance === '') throw invalid(`${f}.amount`, 'set amount or target_balance');
+    const amount = input.amount === '' ? null : parseDecimal(input.amount, `${f}.amount`, { positive: true });
+    const target = input.targetBalance === '' ? null : parseDecimal(input.targetBalance, `${f}.target_balance`);
+    if (target && target.lte(threshold)) throw invalid(`${f}.target_balance`, `must be above the threshold ${threshold.toFixed()}`);
+    const cap = input.monthlyCap === '' ? null : parseDecimal(input.monthlyCap, `${f}.monthly_cap`, { positive: true });
+    const currency = input.currency || (await defaultCurrencyOf(em, assetCode, `${f}.currency`));
+    await conversionOf(em, assetCode, currency, `${f}.currency`);
+    return { threshold: threshold.toFixed(), amount: amount?.toFixed() ?? null, target: target?.toFixed() ?? null, cap: cap?.toFixed() ?? null, currency };
+  }
+
+  /** Policies of these accounts as of now (GetWallet, WatchWallet). */
+  async policiesOf(accountIds: readonly string[]): Promise<Map<string, AutoRechargeModel>> {
+    return autoRechargeOf(this.orm.em.fork(), accountIds, this.clock.now());
+  }
+
+  async accountBalance(em: EntityManager, accountId: string): Promise<AccountBalanceModel> {
+    const [a] = await query<{ asset_code: string; scale: number; balance: string; held: string; overdraft: string; sequence: string }>(
+      em,
+      `select a.asset_code, s.scale, a.balance::text, a.held::text, c.overdraft_limit::text as overdraft, a.sequence::text
+         from accounts a join assets s on s.code = a.asset_code join customers c on c.id = a.customer_id where a.id = ?`,
+      [accountId],
+    );
+    if (!a) throw new AppError('INVALID_ARGUMENT', `account ${accountId} vanished`);
+    const policy = (await autoRechargeOf(em, [accountId], this.clock.now())).get(accountId);
+    return {
+      accountId, assetCode: a.asset_code, scale: a.scale, balance: dec(a.balance).toFixed(), held: dec(a.held).toFixed(),
+      available: dec(a.balance).minus(a.held).toFixed(), overdraftLimit: dec(a.overdraft).toFixed(), sequence: BigInt(a.sequence), autoRecharge: policy,
+    };
+  }
+
+  /**
+   * Re-arm accounts whose cooldown has ended; where the balance is below the threshold (a declined recharge, a capped
+   * one, a policy enabled on a low balance), start the recharge now instead of waiting for the next debit. Policies
+   * whose monthly cap is used up wait for the next month. Returns how many recharges it started.
+   */
+  async sweep(): Promise<number> {
+    const now = this.clock.now();
+    const due = await query<{ account_id: string; customer_id: string }>(
+      this.orm.em.fork(),
+      `select p.account_id, a.customer_id from auto_recharges p join accounts a on a.id = p.account_id
+        where ${MAY_START} and (a.recharge_threshold is null or a.balance < a.recharge_threshold)
+        order by p.account_id limit 500`,
+      [now, utcMonth(now)],
+    );
+    let started = 0;
+    for (const d of due) {
+      try {
+        started += await inTransaction(this.orm, async (em) => {
+          const locked = await lockCustomerAccounts(em, [d.customer_id]);
+          const account = [...(locked.get(d.customer_id)?.values() ?? [])].find((a) => a.id === d.account_id);
+          const [p] = await query<{ threshold: string }>(
+            em,
+            `select p.threshold::text from auto_recharges p where p.account_id = ? and ${MAY_START} for update`,
+            [d.account_id, now, utcMonth(now)],
+          );
+          if (!account || !p) return 0;
+          if (account.balance.lt(p.threshold)) return (await triggerRecharges(em, [d.account_id])).length;
+          await query(em, `update accounts set recharge_threshold = ? where id = ?`, [p.threshold, d.account_id]);
+          return 0;
+        });
+      } catch (err) {
+        log.warn('auto-recharge sweep failed for an account; will retry', { accountId: d.account_id, err });
+      }
+    }
+    return started;
+  }
+}

@@ -1,0 +1,170 @@
+// The `recharge` queue's processor: charge the saved card for ONE threshold crossing of one account.
+//  1. In a transaction: check the crossing is still the one in flight, size the recharge (policy, balance, monthly
+//     cap), and record it as a pending top-up bound to (account, crossing) — or find the one an earlier attempt made.
+//  2. Outside any transaction: create and confirm an off-session PaymentIntent with the idempotency key
+//     "tollbooth-recharge-<account>-<crossing>", identical on every job attempt, so retries and duplicates of the job
+//     reach the same PaymentIntent.
+//  3. Settle: credit on success, count a failure on decline. "processing" is left to the webhook / reconciliation.
+import type { Job } from 'bullmq';
+import { UnrecoverableError } from 'bullmq';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type Stripe from 'stripe';
+import type { Clock } from '../shared/clock.js';
+import { utcMonth } from '../shared/clock.js';
+import { Decimal, dec } from '../shared/money.js';
+import { newId } from '../shared/ids.js';
+import { inTransaction, query } from '../shared/tx.js';
+import { log } from '../shared/log.js';
+import { isCardError, isPermanentStripeError, type StripeClient } from '../stripe/client.js';
+import { stripeCustomerOf } from '../stripe/customers.js';
+import { toMinorUnits } from '../stripe/currency.js';
+import { conversionOf, creditFor, paymentAtMost, paymentFor } from './conversion.js';
+import { findTopUp, type Settlement, type TopUpRow } from './settlement.js';
+import { TOP_UP_METADATA } from './topups.service.js';
+import type { RechargeJob } from './recharge-trigger.js';
+
+export const NO_CARD_MESSAGE = 'no saved card: the customer must complete a Checkout top-up first (it saves the card for auto-recharge)';
+
+type Plan =
+  | { kind: 'done'; why: string }
+  | { kind: 'charge'; topUp: TopUpRow; stripeCustomerId: string; paymentMethodId: string };
+
+export function rechargeIdempotencyKey(accountId: string, crossing: number): string {
+  return `tollbooth-recharge-${accountId}-${crossing}`;
+}
+
+/** How much to credit: back above the threshold even after a large debit (see AutoRecharge.amount in wallet.proto). */
+export function rechargeSize(balance: Decimal, threshold: Decimal, amount: Decimal | null, target: Decimal | null): Decimal {
+  if (target) return target.minus(balance);
+  const a = amount!;
+  const needed = threshold.minus(balance); // > 0 while below the threshold
+  if (needed.lt(0)) return a;
+  // Smallest whole multiple of the amount that takes the balance strictly above the threshold.
+  const multiples = needed.dividedBy(a).floor().plus(1);
+  return a.times(multiples);
+}
+
+export class RechargeProcessor {
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly stripe: StripeClient | undefined,
+    private readonly settlement: Settlement,
+    private readonly clock: Clock,
+  ) {}
+
+  async process(job: Job): Promise<string> {
+    const data = job.data as RechargeJob;
+    if (typeof data?.accountId !== 'string' || !Number.isInteger(data.crossing)) throw new UnrecoverableError(`malformed recharge job ${job.id}`);
+    const plan = await inTransaction(this.orm, (em) => this.plan(em, data));
+    if (plan.kind === 'done') return plan.why;
+    return this.charge(plan, data);
+  }
+
+  private async plan(em: EntityManager, { accountId, crossing }: RechargeJob): Promise<Plan> {
+    const [account] = await query<{ customer_id: string; asset_code: string; balance: string }>(
+      em,
+      `select customer_id, asset_code, balance::text from accounts where id = ? for update`,
+      [accountId],
+    );
+    if (!account) throw new UnrecoverableError(`recharge for unknown account ${accountId}`);
+    const [p] = await query<{ enabled: boolean; paused: boolean; pending_crossing: string | null; threshold: string; amount: string | null; target_balance: string | null; monthly_cap: string | null; currency: string; month: string; month_to_date: string }>(
+      em,
+      `select enabled, paused, pending_crossing::text, threshold::text, amount::text, target_balance::text, monthly_cap::text, currency, month, month_to_date::text
+         from auto_recharges where account_id = ? for update`,
+      [accountId],
+    );
+    const [existing] = await query<{ id: string }>(em, `select id from top_ups where account_id = ? and recharge_crossing = ?`, [accountId, crossing]);
+    const card = await stripeCustomerOf(em, account.customer_id);
+    if (existing) {
+      // A retry (or duplicate) of this crossing's job: finish what the first attempt recorded.
+      const t = (await findTopUp(em, { id: existing.id }))!;
+      if (t.status !== 'pending') return { kind: 'done', why: `crossing ${crossing} already ${t.status}` };
+      if (!this.stripe || !card?.paymentMethodId) {
+        await this.settlement.failed(em, t.id, this.stripe ? NO_CARD_MESSAGE : 'Stripe is not configured (STRIPE_SECRET_KEY)');
+        return { kind: 'done', why: 'cannot charge' };
+      }
+      return { kind: 'charge', topUp: t, stripeCustomerId: card.stripeCustomerId, paymentMethodId: card.paymentMethodId };
+    }
+    if (!p || p.pending_crossing === null || Number(p.pending_crossing) !== crossing) return { kind: 'done', why: `crossing ${crossing} is not in flight` };
+    if (!p.enabled || p.paused) {
+      await this.settlement.abandonAttempt(em, accountId, crossing);
+      return { kind: 'done', why: 'auto-recharge disabled or paused meanwhile' };
+    }
+    if (!this.stripe) {
+      await this.settlement.attemptFailed(em, accountId, crossing, 'Stripe is not configured (STRIPE_SECRET_KEY)', null);
+      return { kind: 'done', why: 'stripe not configured' };
+    }
+    if (!card?.paymentMethodId) {
+      await this.settlement.attemptFailed(em, accountId, crossing, NO_CARD_MESSAGE, null);
+      return { kind: 'done', why: 'no saved card' };
+    }
+
+    const now = this.clock.now();
+    const month = utcMonth(now);
+    const monthToDate = p.month === month ? dec(p.month_to_date) : new Decimal(0);
+    const conv = await conversionOf(em, account.asset_code, p.currency);
+    let credit = rechargeSize(dec(account.balance), dec(p.threshold), p.amount === null ? null : dec(p.amount), p.target_balance === null ? null : dec(p.target_balance));
+    let payment = paymentFor(credit, conv);
+    if (p.monthly_cap !== null) {
+      const room = dec(p.monthly_cap).minus(monthToDate);
+      if (creditFor(payment, conv).gt(room)) payment = paymentAtMost(room, conv);
+    }
+    credit = creditFor(payment, conv);
+    if (payment.lte(0) || credit.lte(0)) {
+      await query(em, `update auto_recharges set month = ?, month_to_date = ? where account_id = ?`, [month, monthToDate.toFixed(), accountId]);
+      await this.settlement.abandonAttempt(em, accountId, crossing);
+      log.info('auto-recharge skipped: monthly cap reached', { accountId, cap: p.monthly_cap });
+      return { kind: 'done', why: 'monthly cap reached' };
+    }
+    const id = newId('top');
+    await query(
+      em,
+      `insert into top_ups (id, customer_id, account_id, asset_code, source, status, currency, payment_amount, credit_amount, recharge_crossing)
+       values (?, ?, ?, ?, 'auto_recharge', 'pending', ?, ?, ?, ?)`,
+      [id, account.customer_id, accountId, account.asset_code, conv.currency, payment.toFixed(), credit.toFixed(), crossing],
+    );
+    // Reserve the credit against the cap now; a failure gives it back.
+    await query(em, `update auto_recharges set month = ?, month_to_date = ? where account_id = ?`, [month, monthToDate.plus(credit).toFixed(), accountId]);
+    const t = (await findTopUp(em, { id }))!;
+    return { kind: 'charge', topUp: t, stripeCustomerId: card.stripeCustomerId, paymentMethodId: card.paymentMethodId };
+  }
+
+  private async charge(plan: Extract<Plan, { kind: 'charge' }>, { accountId, crossing }: RechargeJob): Promise<string> {
+    const t = plan.topUp;
+    let pi: Stripe.PaymentIntent;
+    try {
+      pi = await this.stripe!.paymentIntents.create(
+        {
+          amount: toMinorUnits(dec(t.payment_amount), t.currency),
+          currency: t.currency.toLowerCase(),
+          customer: plan.stripeCustomerId,
+          payment_method: plan.paymentMethodId,
+          off_session: true,
+          confirm: true,
+          description: `Tollbooth auto-recharge: ${dec(t.credit_amount).toFixed()} ${t.asset_code}`,
+          metadata: { [TOP_UP_METADATA]: t.id, tollbooth_account_id: accountId, tollbooth_crossing: String(crossing) },
+        },
+        { idempotencyKey: rechargeIdempotencyKey(accountId, crossing) },
+      );
+    } catch (err) {
+      if (isCardError(err) || isPermanentStripeError(err)) {
+        const e = err as Stripe.errors.StripeError;
+        const message = isCardError(err) ? `card declined: ${e.decline_code ?? e.code ?? ''} ${e.message}`.trim() : `Stripe refused the charge: ${e.message}`;
+        await inTransaction(this.orm, (em) => this.settlement.failed(em, t.id, message, e.payment_intent?.id ?? null));
+        return 'failed';
+      }
+      throw err; // transient: BullMQ retries with backoff, same idempotency key
+    }
+    switch (pi.status) {
+      case 'succeeded':
+        await inTransaction(this.orm, (em) => this.settlement.succeeded(em, t.id, pi.id));
+        return 'succeeded';
+      case 'processing':
+        await query(this.orm.em.fork(), `update top_ups set payment_intent_id = ? where id = ? and payment_intent_id is null`, [pi.id, t.id]);
+        return 'processing';
+      default:
+        await inTransaction(this.orm, (em) => this.settlement.failed(em, t.id, pi.last_payment_error?.message ?? `payment ${pi.status.replace(/_/g, ' ')}`, pi.id));
+        return 'failed';
+    }
+  }
+}

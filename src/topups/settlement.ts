@@ -1,0 +1,223 @@
+// Settling top-ups: the only code that credits a wallet for a payment or takes a refund back. Every entry point (the
+// recharge worker, each webhook type, reconciliation) ends here, and each settlement is guarded by the top-up row,
+// locked FOR UPDATE and moved out of "pending" in the same transaction as the ledger entry: however many times and in
+// whatever order Stripe's news arrives, a payment credits the wallet once and a refund debits it once.
+//
+// Lock order everywhere in money-in: top_ups row → customer accounts → auto_recharges row.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Clock } from '../shared/clock.js';
+import { utcMonth } from '../shared/clock.js';
+import { Decimal, dec } from '../shared/money.js';
+import { query } from '../shared/tx.js';
+import { log } from '../shared/log.js';
+import { enqueue } from '../outbox/outbox.js';
+import { ensureCustomerAccount, LedgerBatch, lockCustomerAccounts, type AccountState } from '../wallets/ledger.js';
+import type { TopUpModel, TopUpSource, TopUpStatus } from './topup.model.js';
+
+/**
+ * SQL condition on auto_recharges p: a recharge may start now. Enabled, not paused, none in flight, cooldown over and
+ * monthly cap not used up. Bind parameters: now, current month ("YYYY-MM").
+ */
+export const MAY_START = `(p.enabled and not p.paused and p.pending_crossing is null and p.threshold is not null
+  and (p.cooldown_until is null or p.cooldown_until <= ?) and (p.monthly_cap is null or p.month <> ? or p.month_to_date < p.monthly_cap))`;
+
+/** Consecutive failed recharges after which a policy pauses itself. */
+export const MAX_CONSECUTIVE_FAILURES = 3;
+
+export interface TopUpRow {
+  id: string;
+  customer_id: string;
+  account_id: string;
+  asset_code: string;
+  source: TopUpSource;
+  status: TopUpStatus;
+  currency: string;
+  payment_amount: string;
+  credit_amount: string;
+  refunded_amount: string;
+  refund_debited: string;
+  redirect_url: string;
+  checkout_session_id: string | null;
+  payment_intent_id: string | null;
+  recharge_crossing: string | null;
+  failure_message: string;
+  created_at: Date | string;
+  settled_at: Date | string | null;
+  scale?: number;
+}
+
+const TOP_UP_COLUMNS = `t.id, t.customer_id, t.account_id, t.asset_code, t.source, t.status, t.currency, t.payment_amount::text, t.credit_amount::text,
+  t.refunded_amount::text, t.refund_debited::text, t.redirect_url, t.checkout_session_id, t.payment_intent_id, t.recharge_crossing::text,
+  t.failure_message, t.created_at, t.settled_at`;
+
+export async function findTopUp(em: EntityManager, by: { id?: string; paymentIntentId?: string; checkoutSessionId?: string }, lock = false): Promise<TopUpRow | undefined> {
+  const [col, val] = by.id ? ['id', by.id] : by.paymentIntentId ? ['payment_intent_id', by.paymentIntentId] : ['checkout_session_id', by.checkoutSessionId];
+  const [row] = await query<TopUpRow>(
+    em,
+    `select ${TOP_UP_COLUMNS}, a.scale from top_ups t join assets a on a.code = t.asset_code where t.${col} = ?${lock ? ' for update of t' : ''}`,
+    [val],
+  );
+  return row;
+}
+
+export function topUpModel(r: TopUpRow): TopUpModel {
+  return {
+    id: r.id, customerId: r.customer_id, accountId: r.account_id, assetCode: r.asset_code, assetScale: r.scale ?? 0, currency: r.currency,
+    paymentAmount: dec(r.payment_amount).toFixed(), creditAmount: dec(r.credit_amount).toFixed(), status: r.status, source: r.source,
+    redirectUrl: r.redirect_url, checkoutSessionId: r.checkout_session_id, paymentIntentId: r.payment_intent_id,
+    refundedAmount: dec(r.refunded_amount).toFixed(), failureMessage: r.failure_message,
+    // Raw SQL rows carry timestamps as the driver returns them (strings here).
+    createdAt: new Date(r.created_at), settledAt: r.settled_at === null ? null : new Date(r.settled_at),
+  };
+}
+
+async function lockedAccount(em: EntityManager, customerId: string, assetCode: string): Promise<AccountState> {
+  const locked = await lockCustomerAccounts(em, [customerId]);
+  return locked.get(customerId)?.get(assetCode) ?? (await ensureCustomerAccount(em, customerId, assetCode));
+}
+
+export class Settlement {
+  constructor(private readonly clock: Clock, private readonly cooldownMs: number) {}
+
+  /**
+   * Credit the wallet for a paid top-up. Returns false when it was credited before (or is unknown). A top-up we had
+   * marked failed (session expired, decline recorded) is still credited if Stripe later says it was paid.
+   */
+  async succeeded(em: EntityManager, topUpId: string, paymentIntentId: string | null): Promise<boolean> {
+    const t = await findTopUp(em, { id: topUpId }, true);
+    if (!t) return false;
+    if (t.status === 'succeeded' || t.status === 'refunded') return false;
+    const credit = dec(t.credit_amount);
+    const account = await lockedAccount(em, t.customer_id, t.asset_code);
+    const batch = new LedgerBatch();
+    const what = t.source === 'auto_recharge' ? 'auto-recharge' : 'card top-up';
+    const txn = batch.begin('top_up', t.id, `${what} of ${dec(t.payment_amount).toFixed()} ${t.currency}`);
+    batch.customer(txn, account, credit);
+    batch.systemEntry(txn, 'funding', t.asset_code, credit.negated(), t.customer_id);
+    await batch.flush(em);
+    await query(
+      em,
+      `update top_ups set status = 'succeeded', payment_intent_id = coalesce(?, payment_intent_id), transaction_id = ?, failure_message = '', settled_at = ? where id = ?`,
+      [paymentIntentId, txn, this.clock.now(), t.id],
+    );
+    if (t.source === 'auto_recharge') await this.attemptSucceeded(em, t, t.status === 'failed');
+    log.info('top-up credited', { topUpId: t.id, customerId: t.customer_id, asset: t.asset_code, credit: credit.toFixed(), source: t.source });
+    return true;
+  }
+
+  /** Record that a pending top-up's payment failed. Returns false when it was not pending. */
+  async failed(em: EntityManager, topUpId: string, message: string, paymentIntentId: string | null = null): Promise<boolean> {
+    const t = await findTopUp(em, { id: topUpId }, true);
+    if (!t || t.status !== 'pending') return false;
+    await query(
+      em,
+      `update top_ups set status = 'failed', failure_message = ?, payment_intent_id = coalesce(?, payment_intent_id), settled_at = ? where id = ?`,
+      [message.slice(0, 500), paymentIntentId, this.clock.now(), t.id],
+    );
+    if (t.source === 'auto_recharge' && t.recharge_crossing !== null) {
+      await this.attemptFailed(em, t.account_id, Number(t.recharge_crossing), message, dec(t.credit_amount));
+    }
+    log.info('top-up failed', { topUpId: t.id, customerId: t.customer_id, source: t.source, message });
+    return true;
+  }
+
+  /**
+   * Take a refund back: `refundedTotal` is Stripe's cumulative amount_refunded for the payment. Only the part not yet
+   * debited is debited, converted at the top-up's own ratio (a full refund takes back exactly the credit).
+   * Returns the amount debited now ("0" when nothing new), or undefined when the payment is not a settled top-up.
+   */
+  async refunded(em: EntityManager, topUpId: string, refundedTotal: Decimal): Promise<Decimal | undefined> {
+    const t = await findTopUp(em, { id: topUpId }, true);
+    if (!t || (t.status !== 'succeeded' && t.status !== 'refunded')) return undefined;
+    const payment = dec(t.payment_amount);
+    const credit = dec(t.credit_amount);
+    const total = Decimal.min(refundedTotal, payment);
+    if (total.lte(t.refunded_amount)) return new Decimal(0);
+    const debitTotal = total.eq(payment) ? credit : credit.times(total).dividedBy(payment).toDecimalPlaces(12, Decimal.ROUND_HALF_EVEN);
+    const debit = debitTotal.minus(t.refund_debited);
+    if (debit.gt(0)) {
+      const account = await lockedAccount(em, t.customer_id, t.asset_code);
+      // Taking back a refund must not itself charge the card again.
+      account.rechargeThreshold = null;
+      const batch = new LedgerBatch();
+      const txn = batch.begin('refund', t.id, `refund of ${total.minus(t.refunded_amount).toFixed()} ${t.currency}`);
+      batch.customer(txn, account, debit.negated());
+      batch.systemEntry(txn, 'funding', t.asset_code, debit, t.customer_id);
+      await batch.flush(em);
+    }
+    await query(em, `update top_ups set status = 'refunded', refunded_amount = ?, refund_debited = ? where id = ?`, [total.toFixed(), debitTotal.toFixed(), t.id]);
+    log.info('top-up refund debited', { topUpId: t.id, customerId: t.customer_id, debit: debit.toFixed() });
+    return Decimal.max(debit, 0);
+  }
+
+  // ---- auto-recharge policy bookkeeping ------------------------------------------------------------------------
+
+  private async attemptSucceeded(em: EntityManager, t: TopUpRow, wasFailed: boolean): Promise<void> {
+    const now = this.clock.now();
+    await query(
+      em,
+      `update auto_recharges set
+          pending_crossing = case when pending_crossing = ? then null else pending_crossing end,
+          consecutive_failures = 0, last_failure = '',
+          cooldown_until = ?,
+          month_to_date = case when ? and month = ? then month_to_date + ?::numeric else month_to_date end,
+          updated_at = now()
+        where account_id = ?`,
+      [t.recharge_crossing, new Date(now.getTime() + this.cooldownMs), wasFailed, utcMonth(now), t.credit_amount, t.account_id],
+    );
+    await this.rearm(em, t.account_id);
+  }
+
+  /** A recharge attempt failed (declined, no card, refused): count it, cool down, pause after the third. */
+  async attemptFailed(em: EntityManager, accountId: string, crossing: number, message: string, reserved: Decimal | null): Promise<void> {
+    const now = this.clock.now();
+    const [p] = await query<{ consecutive_failures: number; paused: boolean; customer_id: string; asset_code: string }>(
+      em,
+      `update auto_recharges p set
+          pending_crossing = null,
+          consecutive_failures = p.consecutive_failures + 1,
+          paused = p.paused or p.consecutive_failures + 1 >= ?,
+          paused_at = case when not p.paused and p.consecutive_failures + 1 >= ? then ? else p.paused_at end,
+          last_failure = ?,
+          cooldown_until = ?,
+          month_to_date = case when ?::numeric is not null and p.month = ? then greatest(p.month_to_date - ?::numeric, 0) else p.month_to_date end,
+          updated_at = now()
+         from accounts a
+        where p.account_id = ? and a.id = p.account_id and p.pending_crossing = ?
+      returning p.consecutive_failures, p.paused, a.customer_id, a.asset_code`,
+      [MAX_CONSECUTIVE_FAILURES, MAX_CONSECUTIVE_FAILURES, now, message.slice(0, 500), new Date(now.getTime() + this.cooldownMs),
+        reserved?.toFixed() ?? null, utcMonth(now), reserved?.toFixed() ?? null, accountId, crossing],
+    );
+    if (!p) return;
+    if (p.paused && p.consecutive_failures === MAX_CONSECUTIVE_FAILURES) {
+      log.warn('auto-recharge paused after repeated failures', { accountId, customerId: p.customer_id, asset: p.asset_code, message });
+      // For the outgoing-webhooks issue: the event is committed with the pause and waits in its queue.
+      await enqueue(em, [{
+        queue: 'outgoing-webhooks',
+        name: 'auto_recharge.paused',
+        payload: { type: 'auto_recharge.paused', customerId: p.customer_id, assetCode: p.asset_code, accountId, consecutiveFailures: p.consecutive_failures, lastFailure: message, time: now.toISOString() },
+      }]);
+    }
+  }
+
+  /** Give up a crossing without counting a failure (policy disabled or paused meanwhile, monthly cap reached). */
+  async abandonAttempt(em: EntityManager, accountId: string, crossing: number): Promise<void> {
+    await query(em, `update auto_recharges set pending_crossing = null, updated_at = now() where account_id = ? and pending_crossing = ?`, [accountId, crossing]);
+    await this.rearm(em, accountId);
+  }
+
+  /**
+   * Arm the account (copy the threshold onto it) if its policy may start a recharge now (MAY_START). Otherwise disarm
+   * it; the sweep arms it once that changes (cooldown over, new month).
+   */
+  async rearm(em: EntityManager, accountId: string): Promise<void> {
+    const now = this.clock.now();
+    await query(
+      em,
+      `update accounts a set recharge_threshold =
+          (select case when ${MAY_START} then p.threshold end from auto_recharges p where p.account_id = a.id)
+        where a.id = ?`,
+      [now, utcMonth(now), accountId],
+    );
+  }
+}

@@ -1,0 +1,37 @@
+// Request validators for the top-up and auto-recharge RPCs of WalletService (registered in src/server/validation.ts).
+import {
+  CreateTopUpRequestSchema, GetTopUpRequestSchema, UpdateAutoRechargeRequestSchema,
+  type CreateTopUpRequest, type GetTopUpRequest, type UpdateAutoRechargeRequest,
+} from '../../gen/tollbooth/v1/wallet_pb.js';
+import { invalid } from '../shared/errors.js';
+import { assetCode, CURRENCY, customerRef, decimal, httpUrl, requestId, str } from '../server/rules.js';
+import type { Validator } from '../server/validation.js';
+
+export const topUpValidators: Record<string, Validator> = {
+  [CreateTopUpRequestSchema.typeName]: (req: CreateTopUpRequest) => {
+    requestId(req.requestId);
+    customerRef(req.customer);
+    decimal(req.amount, 'amount', { positive: true, maxScale: 2 });
+    str(req.currency, 'currency', { min: 1, ...CURRENCY });
+    assetCode(req.assetCode, 'asset_code', false);
+    httpUrl(req.returnUrl, 'return_url', true);
+  },
+  [GetTopUpRequestSchema.typeName]: (req: GetTopUpRequest) => {
+    str(req.id, 'id', { min: 1, max: 64 });
+  },
+  [UpdateAutoRechargeRequestSchema.typeName]: (req: UpdateAutoRechargeRequest) => {
+    customerRef(req.customer);
+    assetCode(req.assetCode, 'asset_code');
+    const p = req.autoRecharge;
+    if (!p) throw invalid('auto_recharge', 'is required');
+    const keep = !p.enabled && p.threshold === '' && p.size.case === undefined;
+    if (!keep) {
+      decimal(p.threshold, 'auto_recharge.threshold');
+      if (p.size.case === undefined) throw invalid('auto_recharge.amount', 'set amount or target_balance');
+      if (p.size.case === 'amount') decimal(p.size.value, 'auto_recharge.amount', { positive: true });
+      else decimal(p.size.value, 'auto_recharge.target_balance');
+    }
+    decimal(p.monthlyCap, 'auto_recharge.monthly_cap', { required: false, positive: true });
+    str(p.currency, 'auto_recharge.currency', CURRENCY);
+  },
+};
