@@ -27,6 +27,8 @@ export interface AccountState {
   /** Set by LedgerBatch when it changes the account. */
   dirty?: boolean;
   debited?: Decimal;
+  /** The part of `debited` that draws down grants (an expiring grant's own remainder does not draw down others). */
+  drawsGrants?: Decimal;
   /** Auto-recharge: the armed threshold (null when the account has no policy, or one is paused or in flight). */
   rechargeThreshold?: Decimal | null;
 }
@@ -95,6 +97,8 @@ async function releaseExpiredHolds(em: EntityManager, accountIds: string[], stat
     a.held = a.held.minus(r.amount);
     await query(em, `update accounts set held = held - ?::numeric where id = ?`, [r.amount, r.account_id]);
   }
+  // held changed even if the caller posts nothing: WatchWallet streams must hear of it.
+  await notifyWallets(em, released.map((r) => byId.get(r.account_id)!.customerId));
 }
 
 /** Create the customer's account for an asset defined after the wallet was made; returns it locked. */
@@ -156,12 +160,18 @@ export class LedgerBatch {
     if (t) t.description = description;
   }
 
-  /** Post a signed amount to a customer account; returns the entry with its sequence and balance after. */
-  customer(txnId: string, account: AccountState, amount: Decimal): PostedEntry {
+  /**
+   * Post a signed amount to a customer account; returns the entry with its sequence and balance after. Debits draw
+   * down the account's grants at flush unless `drawsGrants` is false (a grant's own expiry).
+   */
+  customer(txnId: string, account: AccountState, amount: Decimal, opts: { drawsGrants?: boolean } = {}): PostedEntry {
     account.balance = account.balance.plus(amount);
     account.sequence += 1n;
     account.dirty = true;
-    if (amount.isNegative()) account.debited = (account.debited ?? new Decimal(0)).plus(amount.negated());
+    if (amount.isNegative()) {
+      account.debited = (account.debited ?? new Decimal(0)).plus(amount.negated());
+      if (opts.drawsGrants !== false) account.drawsGrants = (account.drawsGrants ?? new Decimal(0)).plus(amount.negated());
+    }
     this.touched.add(account);
     this.entries.push({ t: txnId, a: account.id, c: account.assetCode, m: amount.toFixed(), s: account.sequence.toString(), b: account.balance.toFixed() });
     this.sum(txnId, account.assetCode, amount);
@@ -239,8 +249,9 @@ export class LedgerBatch {
     const belowThreshold: AccountState[] = [];
     for (const a of accounts) {
       if (a.debited && a.rechargeThreshold && a.balance.lt(a.rechargeThreshold)) belowThreshold.push(a);
-      if (a.debited && a.granted.gt(0)) await drawDownGrants(em, a, a.debited);
+      if (a.drawsGrants && a.granted.gt(0)) await drawDownGrants(em, a, a.drawsGrants);
       a.debited = undefined;
+      a.drawsGrants = undefined;
       a.dirty = false;
     }
     if (belowThreshold.length) {
