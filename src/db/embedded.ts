@@ -7,6 +7,8 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 
 export interface EmbeddedPostgres {
   url: string;
+  /** PGlite's own notification callback (every NOTIFY its one backend delivers); see src/db/listen.ts. */
+  onNotification(cb: (channel: string, payload: string) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -18,6 +20,7 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPo
   const conn = server.getServerConn();
   return {
     url: `postgresql://postgres@${conn}/postgres`,
+    onNotification: (cb) => db.onNotification(cb),
     async close() {
       await server.stop();
       await db.close();

@@ -7,6 +7,7 @@ import { catalogEntities } from '../catalog/catalog.entity.js';
 import { customerEntities } from '../customers/customer.entity.js';
 import { walletEntities } from '../wallets/wallet.entity.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
+import { EmbeddedListener, PgListener, type Listener } from './listen.js';
 import { migrations } from './migrations/index.js';
 import { log } from '../shared/log.js';
 
@@ -15,6 +16,8 @@ export interface Database {
   /** True when running on embedded PGlite: one connection, one process. */
   embedded: boolean;
   url: string;
+  /** LISTEN on a channel for this process's subscribers (see src/db/listen.ts). */
+  listen: Listener['listen'];
   close(): Promise<void>;
 }
 
@@ -51,11 +54,16 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
     await embedded?.close();
     throw err;
   }
+  const listener: Listener = embedded
+    ? new EmbeddedListener(embedded.onNotification, (sql) => orm.em.fork().getConnection().execute(sql))
+    : new PgListener(url);
   return {
     orm,
     embedded: embedded !== undefined,
     url,
+    listen: (channel, handler, onResync) => listener.listen(channel, handler, onResync),
     async close() {
+      await listener.close();
       await orm.close(true);
       await embedded?.close();
     },
