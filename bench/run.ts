@@ -14,6 +14,7 @@
 // BENCH_ONLY (a comma list of phases to run while iterating: baseline, batched, hot, lean, empty, unary, checkcap, check;
 // ratios whose two sides did not both run print n/a).
 import { execSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
@@ -101,7 +102,11 @@ async function main(): Promise<void> {
   say(`Tollbooth bench — ${new Date().toISOString()}  (git ${sh('git -C ' + ROOT + ' rev-parse --short HEAD')}${sh('git -C ' + ROOT + ' status --porcelain -- src') ? ', src/ has uncommitted changes' : ''})`);
   say(`node ${process.version}, nproc ${sh('nproc')}, ${CPUS_MODEL()}`);
   say(`uptime: ${sh('uptime')}`);
-  say(sh('top -bn1 | head -15').split('\n').map((l) => `  ${l}`).join('\n'));
+  say(`box busy over 2 s before the run: ${await boxBusy(2000)}`);
+  // top's first frame has no interval; the second (after 1 s) is the real one.
+  const top = sh('top -bn2 -d 1 -o %CPU').split('\n');
+  const frame = top.map((l, i) => (l.startsWith('top - ') ? i : -1)).filter((i) => i >= 0).pop() ?? 0;
+  say(top.slice(frame, frame + 14).map((l) => `  ${l}`).join('\n'));
   const settings = await serverSettings();
   say(`Postgres ${settings.server_version} at ${new URL(PG_ADMIN_URL).host}: show synchronous_commit = ${settings.synchronous_commit}; show fsync = ${settings.fsync}; wal_sync_method = ${settings.wal_sync_method}; shared_buffers = ${settings.shared_buffers}`);
   if (settings.synchronous_commit !== 'on' || settings.fsync !== 'on') {
@@ -305,6 +310,8 @@ async function main(): Promise<void> {
     ));
     say('');
     say(`durable: synchronous_commit = ${settings.synchronous_commit}, fsync = ${settings.fsync}. Load average at the end: ${sh('cat /proc/loadavg')}. Whole run: ${((Date.now() - t0) / 1000).toFixed(0)} s.`);
+    const others = phases.filter((p) => p.cpu && p.cpu.other > 25);
+    if (others.length) say(`NOTE: other processes on the box used > 25% of a core during: ${others.map((p) => `${p.name} (${Math.round(p.cpu!.other)}%)`).join('; ')}. Those figures are depressed by it; compare with a quieter run.`);
   } finally {
     await waits?.close();
     pool?.close();
@@ -312,6 +319,18 @@ async function main(): Promise<void> {
     if (process.env.BENCH_KEEP_DB === '1') say(`kept databases: ${dbs.map((d) => d.name).join(', ')}`);
     else for (const d of dbs) await d.drop().catch((err: unknown) => say(`could not drop ${d.name}: ${String(err)}`));
   }
+}
+
+/** Share of all cores busy (and stolen by the hypervisor) over an interval, from /proc/stat. */
+async function boxBusy(msWindow: number): Promise<string> {
+  const read = () => readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
+  const a = read();
+  await new Promise((r) => setTimeout(r, msWindow));
+  const b = read();
+  const d = b.map((x, i) => x - a[i]);
+  const all = d.reduce((x, y) => x + y, 0) || 1;
+  const idle = d[3] + d[4];
+  return `${Math.round((100 * CORES * (all - idle)) / all)}% of ${CORES * 100}% (steal ${Math.round((100 * CORES * d[7]) / all)}%)`;
 }
 
 function CPUS_MODEL(): string {
