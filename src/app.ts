@@ -17,10 +17,16 @@ import { UsageService as UsageApi } from '../gen/tollbooth/v1/usage_pb.js';
 import { IngestService } from './usage/ingest.js';
 import { UsageService } from './usage/usage.service.js';
 import { usageHandlers } from './usage/usage.rpc.js';
+import { Wallets } from './wallets/wallets.service.js';
+import { Holds } from './wallets/holds.service.js';
+import { WalletWatch } from './wallets/watch.js';
+import { WalletSweeper } from './wallets/sweeper.js';
+import { walletHandlers, type AutoRechargeLookup } from './wallets/wallets.rpc.js';
 import { log, setLogLevel } from './shared/log.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { startMoneyIn, type MoneyIn } from './topups/money-in.js';
-import { topUpHandlers } from './topups/topups.rpc.js';
+import { autoRechargeToProto, topUpHandlers } from './topups/topups.rpc.js';
+import type { AutoRechargeService } from './topups/auto-recharge.service.js';
 
 export interface App {
   config: Config;
@@ -39,6 +45,17 @@ export interface AppOptions {
   clock?: Clock;
 }
 
+/** GetWallet and WatchWallet show each account's auto-recharge policy, which money-in owns. */
+function policiesFrom(autoRecharge: AutoRechargeService): AutoRechargeLookup {
+  return async (accounts) => {
+    const found = await autoRecharge.policiesOf(accounts.map((a) => a.accountId));
+    return new Map(accounts.flatMap((a) => {
+      const p = found.get(a.accountId);
+      return p ? [[a.accountId, autoRechargeToProto(p, a.scale)] as const] : [];
+    }));
+  };
+}
+
 export async function startApp(config: Config, options: AppOptions = {}): Promise<App> {
   setLogLevel(config.logLevel);
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
@@ -52,12 +69,16 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     // Each flush holds one connection; leave the rest of the pool for reads and other writes. Embedded: one.
     const ingest = new IngestService(db.orm, catalog, db.embedded ? 1 : Math.max(1, Math.min(4, config.dbPoolSize - 2)));
     const usage = new UsageService(db.orm, catalog);
+    const wallets = new Wallets(db.orm);
+    const holds = new Holds(db.orm);
+    const watch = new WalletWatch(db.orm, db.listen);
+    const sweeper = new WalletSweeper(db.orm);
     moneyIn = startMoneyIn(config, db, options.clock ?? systemClock);
     const bindings: ServiceBinding[] = [
       apiKeyBinding(new ApiKeyAdmin(db.orm)),
       catalogBinding(catalog),
       customerBinding(customers),
-      bind(WalletService, { ...topUpHandlers(moneyIn) }),
+      bind(WalletService, { ...walletHandlers(wallets, holds, watch, { autoRecharge: policiesFrom(moneyIn.autoRecharge) }), ...topUpHandlers(moneyIn) }),
       bind(UsageApi, usageHandlers(ingest, usage, catalog, () => db.orm.em.fork())),
     ];
     const pipeline = new Pipeline(new KeyVerifier(db.orm));
@@ -72,6 +93,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     grpc = await startGrpcServer(pipeline, bindings, config.host, config.grpcPort);
     httpServer = await startHttpServer(pipeline, bindings, routes, config.host, config.httpPort);
     const started = { grpc, http: httpServer, moneyIn };
+    sweeper.start();
     log.info('tollbooth listening', { grpcPort: grpc.port, httpPort: httpServer.port, embeddedDb: db.embedded });
     return {
       config,
@@ -82,10 +104,13 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       moneyIn,
       async stop(graceMs = 10_000) {
         started.grpc.health.setStatus('', 'NOT_SERVING');
+        // WatchWallet streams never end by themselves: end them first (UNAVAILABLE) so the servers can close at once.
+        await watch.close();
         // Stop accepting, let in-flight calls finish (bounded by graceMs), then close the database.
         await Promise.all([started.grpc.close(graceMs), started.http.close(graceMs)]);
         // Then let queue workers finish their jobs (they use the database), and quit our Redis connections.
         await started.moneyIn.stop(graceMs);
+        await sweeper.stop();
         await db.close();
       },
     };

@@ -5,13 +5,14 @@ import { apiKeyValidators } from '../auth/api-keys.validation.js';
 import { catalogValidators } from '../catalog/catalog.validation.js';
 import { customerValidators } from '../customers/customers.validation.js';
 import { usageValidators } from '../usage/usage.validation.js';
+import { walletValidators } from '../wallets/wallets.validation.js';
 import { topUpValidators } from '../topups/topups.validation.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Validator = (req: any) => void;
 
 const registry = new Map<string, Validator>();
-for (const table of [apiKeyValidators, catalogValidators, customerValidators, usageValidators, topUpValidators]) {
+for (const table of [apiKeyValidators, catalogValidators, customerValidators, usageValidators, walletValidators, topUpValidators]) {
   for (const [typeName, fn] of Object.entries(table)) registry.set(typeName, fn);
 }
 

@@ -1,0 +1,164 @@
+// Holds inside a caller's transaction. A hold is a reservation of available balance, not a ledger movement: it raises
+// accounts.held, and only a capture posts money (a 'hold_capture' transaction to 'revenue'). Holds never reach into
+// overdraft. HoldService wraps these in use cases; TrackEvents (hold_id) and Check (hold = true) call them directly.
+//
+// Every function here expects the hold's customer accounts to be LOCKED already by lockCustomerAccounts (which also
+// releases expired holds, so `held` is current) and runs on that transaction's EntityManager:
+//
+//   createHoldInTx(em, account, { amount, ttlMs, description, scale }): Promise<HoldModel>
+//       Reserve `amount` (> 0) on `account`; INSUFFICIENT_BALANCE when balance − held − amount < 0.
+//
+//   captureHoldInTx(em, batch, accounts, holdId, amount?, opts?): Promise<{ hold: HoldModel; entry?: PostedEntry }>
+//       accounts: the locked Map<assetCode, AccountState> of the customer the caller acts for (a hold of another
+//       customer is HOLD_NOT_FOUND). amount: Decimal in [0, hold amount]; undefined captures all of it.
+//       opts.post (default true) posts the captured amount in `batch` as a 'hold_capture' transaction (reference = hold
+//       id, description = opts.description or the hold's) debiting the account to 'revenue'; the caller must then
+//       batch.flush(em). With post: false only the hold is settled (status captured, captured_amount, held released):
+//       use it when the caller posts its own entries for the captured amount, e.g. per-event 'usage' transactions.
+//       Errors: HOLD_NOT_FOUND, HOLD_NOT_ACTIVE (captured, released or expired), INVALID_ARGUMENT (amount > hold).
+//
+//   releaseHoldInTx(em, accounts, holdId): Promise<HoldModel>
+//       Release without capture; a released or expired hold is returned unchanged, a captured one is HOLD_NOT_ACTIVE.
+//
+// Each announces the held change on WALLET_CHANNEL at commit.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { AppError, invalid } from '../shared/errors.js';
+import { newId } from '../shared/ids.js';
+import { Decimal, dec, formatAmount } from '../shared/money.js';
+import { query } from '../shared/tx.js';
+import { notifyWallets, type AccountState, type LedgerBatch, type PostedEntry } from './ledger.js';
+import type { HoldModel, HoldStatus } from './wallet.model.js';
+
+interface HoldRow {
+  id: string;
+  customer_id: string;
+  account_id: string;
+  asset_code: string;
+  amount: string;
+  captured_amount: string;
+  status: HoldStatus;
+  description: string;
+  expires_at: Date;
+  created_at: Date;
+  scale: number;
+  /** expires_at <= now(): time ran out though no lock has released it yet. */
+  lapsed: boolean;
+}
+
+const HOLD_COLUMNS = `h.id, h.customer_id, h.account_id, h.asset_code, h.amount::text, h.captured_amount::text, h.status, h.description,
+  h.expires_at, h.created_at, s.scale, (h.expires_at <= now()) as lapsed`;
+
+function holdModel(r: HoldRow): HoldModel {
+  return {
+    id: r.id,
+    customerId: r.customer_id,
+    assetCode: r.asset_code,
+    amount: formatAmount(dec(r.amount), r.scale),
+    capturedAmount: formatAmount(dec(r.captured_amount), r.scale),
+    status: r.status,
+    description: r.description,
+    expiresAt: new Date(r.expires_at),
+    createdAt: new Date(r.created_at),
+  };
+}
+
+/** The customer a hold belongs to (unlocked read: the caller locks that customer's accounts next), or HOLD_NOT_FOUND. */
+export async function holdOwner(em: EntityManager, holdId: string): Promise<string> {
+  const [row] = await query<{ customer_id: string }>(em, `select customer_id from holds where id = ?`, [holdId]);
+  if (!row) throw holdNotFound(holdId);
+  return row.customer_id;
+}
+
+function holdNotFound(holdId: string): AppError {
+  return new AppError('HOLD_NOT_FOUND', `hold "${holdId}" not found`, { field: 'hold_id' });
+}
+
+/** Lock the hold row; HOLD_NOT_FOUND unless it exists and is on one of these (locked) accounts. */
+async function lockHold(em: EntityManager, accounts: Map<string, AccountState>, holdId: string): Promise<{ row: HoldRow; account: AccountState }> {
+  const [row] = await query<HoldRow>(em, `select ${HOLD_COLUMNS} from holds h join assets s on s.code = h.asset_code where h.id = ? for update of h`, [holdId]);
+  const account = row ? accounts.get(row.asset_code) : undefined;
+  if (!row || !account || account.id !== row.account_id) throw holdNotFound(holdId);
+  return { row, account };
+}
+
+function notActive(row: HoldRow): AppError {
+  const state = row.status === 'active' && row.lapsed ? 'expired' : row.status;
+  return new AppError('HOLD_NOT_ACTIVE', `hold "${row.id}" is ${state}, not active`, { status: state });
+}
+
+export async function createHoldInTx(
+  em: EntityManager,
+  account: AccountState,
+  input: { amount: Decimal; ttlMs: number; description: string; scale: number },
+): Promise<HoldModel> {
+  const available = account.balance.minus(account.held);
+  if (available.minus(input.amount).isNegative()) {
+    throw new AppError(
+      'INSUFFICIENT_BALANCE',
+      `available ${account.assetCode} balance ${formatAmount(available, input.scale)} cannot cover a hold of ${formatAmount(input.amount, input.scale)} (holds never go into overdraft)`,
+      { asset_code: account.assetCode, available: available.toFixed() },
+    );
+  }
+  const [row] = await query<HoldRow>(
+    em,
+    `with h as (
+       insert into holds (id, customer_id, account_id, asset_code, amount, status, description, expires_at, created_at)
+       values (?, ?, ?, ?, ?, 'active', ?, now() + ? * interval '1 millisecond', now()) returning *)
+     select ${HOLD_COLUMNS} from h join assets s on s.code = h.asset_code`,
+    [newId('hld'), account.customerId, account.id, account.assetCode, input.amount.toFixed(), input.description, input.ttlMs],
+  );
+  account.held = account.held.plus(input.amount);
+  await query(em, `update accounts set held = held + ?::numeric where id = ?`, [input.amount.toFixed(), account.id]);
+  await notifyWallets(em, [account.customerId]);
+  return holdModel(row);
+}
+
+export async function captureHoldInTx(
+  em: EntityManager,
+  batch: LedgerBatch,
+  accounts: Map<string, AccountState>,
+  holdId: string,
+  amount?: Decimal,
+  opts: { post?: boolean; description?: string } = {},
+): Promise<{ hold: HoldModel; entry?: PostedEntry }> {
+  const { row, account } = await lockHold(em, accounts, holdId);
+  if (row.status !== 'active' || row.lapsed) throw notActive(row);
+  const held = dec(row.amount);
+  const take = amount ?? held;
+  if (take.isNegative()) throw invalid('amount', `must be at least 0, got "${take.toFixed()}"`);
+  if (take.gt(held)) throw invalid('amount', `must be at most the held ${formatAmount(held, row.scale)}, got "${take.toFixed()}"`);
+
+  account.held = account.held.minus(held);
+  await query(em, `update accounts set held = held - ?::numeric where id = ?`, [held.toFixed(), account.id]);
+  let entry: PostedEntry | undefined;
+  if (take.gt(0) && opts.post !== false) {
+    const txn = batch.begin('hold_capture', holdId, opts.description ?? row.description);
+    entry = batch.customer(txn, account, take.negated());
+    batch.systemEntry(txn, 'revenue', account.assetCode, take, account.customerId);
+  }
+  const [updated] = await query<HoldRow>(
+    em,
+    `with h as (update holds set status = 'captured', captured_amount = ?, settled_at = now() where id = ? returning *)
+     select ${HOLD_COLUMNS} from h join assets s on s.code = h.asset_code`,
+    [take.toFixed(), holdId],
+  );
+  await notifyWallets(em, [account.customerId]);
+  return { hold: holdModel(updated), entry };
+}
+
+export async function releaseHoldInTx(em: EntityManager, accounts: Map<string, AccountState>, holdId: string): Promise<HoldModel> {
+  const { row, account } = await lockHold(em, accounts, holdId);
+  // The caller's intent — no reservation left — already holds for a released or expired hold.
+  if (row.status === 'released' || row.status === 'expired') return holdModel(row);
+  if (row.status !== 'active' || row.lapsed) throw notActive(row);
+  account.held = account.held.minus(row.amount);
+  await query(em, `update accounts set held = held - ?::numeric where id = ?`, [row.amount, account.id]);
+  const [updated] = await query<HoldRow>(
+    em,
+    `with h as (update holds set status = 'released', settled_at = now() where id = ? returning *)
+     select ${HOLD_COLUMNS} from h join assets s on s.code = h.asset_code`,
+    [holdId],
+  );
+  await notifyWallets(em, [account.customerId]);
+  return holdModel(updated);
+}

@@ -1,0 +1,94 @@
+// Wallet reads and small lookups shared by the wallet, hold and watch use cases (plain SQL on the caller's EntityManager).
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { CustomerLookup } from '../customers/customer.model.js';
+import { AppError, notFound } from '../shared/errors.js';
+import { dec, formatAmount } from '../shared/money.js';
+import { query } from '../shared/tx.js';
+import type { TxnKind } from './ledger.js';
+import type { AccountBalanceModel, LedgerEntryModel } from './wallet.model.js';
+
+export interface CustomerWallet {
+  customerId: string;
+  walletId: string;
+  walletName: string;
+  /** Decimal string. */
+  overdraftLimit: string;
+}
+
+/** The customer's default wallet, or CUSTOMER_NOT_FOUND. */
+export async function findCustomerWallet(em: EntityManager, lookup: CustomerLookup): Promise<CustomerWallet> {
+  const byId = 'id' in lookup;
+  const [row] = await query<{ id: string; overdraft: string; wallet_id: string; wallet_name: string }>(
+    em,
+    `select c.id, c.overdraft_limit::text as overdraft, w.id as wallet_id, w.name as wallet_name
+       from customers c join wallets w on w.customer_id = c.id and w.name = 'default'
+      where ${byId ? 'c.id' : 'c.external_id'} = ?`,
+    [byId ? lookup.id : lookup.externalId],
+  );
+  if (!row) throw notFound('CUSTOMER_NOT_FOUND', byId ? `customer "${lookup.id}"` : `customer with external_id "${lookup.externalId}"`);
+  return { customerId: row.id, walletId: row.wallet_id, walletName: row.wallet_name, overdraftLimit: row.overdraft };
+}
+
+/** The asset's display scale, or ASSET_NOT_FOUND naming `field`. */
+export async function assetScaleOf(em: EntityManager, code: string, field: string): Promise<number> {
+  const [row] = await query<{ scale: number }>(em, `select scale from assets where code = ?`, [code]);
+  if (!row) throw new AppError('ASSET_NOT_FOUND', `${field}: asset "${code}" not found`, { field });
+  return row.scale;
+}
+
+/**
+ * Every asset's account of the wallet (zeros for an asset whose account does not exist yet), ordered by asset code.
+ * held leaves out holds whose time ran out but that no sweep or lock has released yet.
+ */
+export async function readAccounts(em: EntityManager, w: CustomerWallet): Promise<AccountBalanceModel[]> {
+  const rows = await query<{ asset_code: string; scale: number; id: string | null; balance: string; held: string; sequence: string; txn: string | null }>(
+    em,
+    `select s.code as asset_code, s.scale, a.id,
+            coalesce(a.balance, 0)::text as balance,
+            (coalesce(a.held, 0) - coalesce((select sum(h.amount) from holds h
+                where h.account_id = a.id and h.status = 'active' and h.expires_at <= now()), 0))::text as held,
+            coalesce(a.sequence, 0)::text as sequence,
+            (select e.transaction_id from ledger_entries e where e.account_id = a.id and e.sequence = a.sequence) as txn
+       from assets s left join accounts a on a.asset_code = s.code and a.wallet_id = ? and a.type = 'customer'
+      order by s.code`,
+    [w.walletId],
+  );
+  const overdraft = dec(w.overdraftLimit);
+  return rows.map((r) => {
+    const balance = dec(r.balance);
+    const held = dec(r.held);
+    return {
+      accountId: r.id ?? '',
+      assetCode: r.asset_code,
+      scale: r.scale,
+      balance: formatAmount(balance, r.scale),
+      held: formatAmount(held, r.scale),
+      available: formatAmount(balance.minus(held), r.scale),
+      overdraftLimit: formatAmount(overdraft, r.scale),
+      sequence: r.sequence,
+      lastTransactionId: r.txn ?? '',
+    };
+  });
+}
+
+/** Entries of one account's feed with sequence > after, ascending, at most `limit`. */
+export async function listEntries(em: EntityManager, accountId: string, assetCode: string, scale: number, after: bigint, limit: number): Promise<LedgerEntryModel[]> {
+  const rows = await query<{ transaction_id: string; sequence: string; amount: string; balance_after: string; created_at: Date; kind: TxnKind; reference: string; description: string }>(
+    em,
+    `select e.transaction_id, e.sequence::text, e.amount::text, e.balance_after::text, e.created_at, t.kind, t.reference, t.description
+       from ledger_entries e join ledger_transactions t on t.id = e.transaction_id
+      where e.account_id = ? and e.sequence > ? order by e.sequence limit ?`,
+    [accountId, after.toString(), limit],
+  );
+  return rows.map((r) => ({
+    transactionId: r.transaction_id,
+    sequence: r.sequence,
+    assetCode,
+    amount: formatAmount(dec(r.amount), scale),
+    balanceAfter: formatAmount(dec(r.balance_after), scale),
+    kind: r.kind,
+    reference: r.reference,
+    description: r.description,
+    createdAt: new Date(r.created_at),
+  }));
+}

@@ -1,0 +1,90 @@
+// Wallet use cases: GetWallet, ListTransactions and CreateAdjustment. Each public method owns its transaction; every
+// movement is posted through LedgerBatch on locked accounts.
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { CustomerLookup } from '../customers/customer.model.js';
+import type { Page } from '../catalog/catalog.service.js';
+import { invalid } from '../shared/errors.js';
+import { newId } from '../shared/ids.js';
+import { once } from '../shared/idempotency.js';
+import { dec } from '../shared/money.js';
+import { decodePageToken, encodePageToken, pageSize, type PageRequest } from '../shared/page-token.js';
+import { inTransaction, query } from '../shared/tx.js';
+import { ensureCustomerAccount, LedgerBatch, lockCustomerAccounts } from './ledger.js';
+import {
+  postedEntryModel,
+  type AdjustmentDirection, type AdjustmentModel, type AdjustmentReason, type LedgerEntryModel, type WalletModel,
+} from './wallet.model.js';
+import { assetScaleOf, findCustomerWallet, listEntries, readAccounts } from './wallets.repository.js';
+
+export interface CreateAdjustmentInput {
+  requestId: string;
+  customer: CustomerLookup;
+  assetCode: string;
+  /** Positive decimal string. */
+  amount: string;
+  direction: AdjustmentDirection;
+  reason: AdjustmentReason;
+  description: string;
+  /** Grants only. */
+  expiresAt: Date | null;
+  /** Grants only, 0-100. */
+  priority: number;
+}
+
+export class Wallets {
+  constructor(private readonly orm: MikroORM) {}
+
+  async getWallet(lookup: CustomerLookup): Promise<WalletModel> {
+    const em = this.orm.em.fork();
+    const w = await findCustomerWallet(em, lookup);
+    return { id: w.walletId, customerId: w.customerId, name: w.walletName, accounts: await readAccounts(em, w) };
+  }
+
+  async listTransactions(lookup: CustomerLookup, assetCode: string, afterSequence: bigint, page: PageRequest): Promise<Page<LedgerEntryModel>> {
+    const size = pageSize(page, 100, 1000);
+    const filters = { customer: lookup, assetCode };
+    const token = decodePageToken(page.pageToken, filters);
+    const after = token ? BigInt(String(token[0])) : afterSequence;
+    const em = this.orm.em.fork();
+    const w = await findCustomerWallet(em, lookup);
+    const scale = await assetScaleOf(em, assetCode, 'asset_code');
+    const [account] = await query<{ id: string }>(em, `select id from accounts where wallet_id = ? and asset_code = ? and type = 'customer'`, [w.walletId, assetCode]);
+    if (!account) return { items: [], nextPageToken: '' };
+    const rows = await listEntries(em, account.id, assetCode, scale, after, size + 1);
+    const items = rows.slice(0, size);
+    return { items, nextPageToken: rows.length > size ? encodePageToken([items[items.length - 1].sequence], filters) : '' };
+  }
+
+  async createAdjustment(input: CreateAdjustmentInput): Promise<AdjustmentModel> {
+    return inTransaction(this.orm, (em) =>
+      once(em, { scope: 'CreateAdjustment', key: input.requestId, request: input }, async () => {
+        // Checked here rather than in the validator so that a retry after the expiry time still replays.
+        if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) throw invalid('expire_time', 'must be in the future');
+        const w = await findCustomerWallet(em, input.customer);
+        const scale = await assetScaleOf(em, input.assetCode, 'amount.asset_code');
+        const locked = await lockCustomerAccounts(em, [w.customerId]);
+        const account = locked.get(w.customerId)?.get(input.assetCode) ?? (await ensureCustomerAccount(em, w.customerId, input.assetCode));
+
+        const adjustmentId = newId('adj');
+        const amount = dec(input.amount);
+        const signed = input.direction === 'credit' ? amount : amount.negated();
+        const batch = new LedgerBatch();
+        const txn = batch.begin('adjustment', adjustmentId, input.description);
+        const posted = batch.customer(txn, account, signed);
+        batch.systemEntry(txn, 'adjustments', input.assetCode, signed.negated(), w.customerId);
+        if (input.reason === 'grant') {
+          // The grant row shares the adjustment's id; granted tracks the sum of unexpired remainders.
+          await query(
+            em,
+            `insert into grants (id, account_id, amount, remaining, priority, expires_at) values (?, ?, ?, ?, ?, ?)`,
+            [adjustmentId, account.id, amount.toFixed(), amount.toFixed(), input.priority, input.expiresAt],
+          );
+          account.granted = account.granted.plus(amount);
+          await query(em, `update accounts set granted = granted + ?::numeric where id = ?`, [amount.toFixed(), account.id]);
+        }
+        await batch.flush(em);
+        return { adjustmentId, entry: postedEntryModel(posted, 'adjustment', adjustmentId, input.description, scale) };
+      }),
+    );
+  }
+}
