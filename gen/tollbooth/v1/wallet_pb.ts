@@ -134,7 +134,7 @@ export type AccountBalance = Message<"tollbooth.v1.AccountBalance"> & {
   balance: string;
 
   /**
-   * Sum of active holds.
+   * Sum of active holds (a hold whose time has run out no longer counts, even before it is swept).
    *
    * @generated from field: string held = 3;
    */
@@ -204,7 +204,7 @@ export type Wallet = Message<"tollbooth.v1.Wallet"> & {
   name: string;
 
   /**
-   * One entry per asset, ordered by asset code.
+   * One entry per asset, ordered by asset code; an asset defined after the wallet shows zeros until first used.
    *
    * @generated from field: repeated tollbooth.v1.AccountBalance accounts = 4;
    */
@@ -442,7 +442,8 @@ export type CreateAdjustmentRequest = Message<"tollbooth.v1.CreateAdjustmentRequ
   amount?: Money | undefined;
 
   /**
-   * Required. Credit or debit.
+   * Required. Credit or debit. A GRANT must be a credit. A debit may take the balance below zero (an operator's
+   * correction; the overdraft limit applies to usage only).
    *
    * @generated from field: tollbooth.v1.AdjustmentDirection direction = 4;
    */
@@ -463,7 +464,8 @@ export type CreateAdjustmentRequest = Message<"tollbooth.v1.CreateAdjustmentRequ
   description: string;
 
   /**
-   * Grants only: when the unused remainder expires; must be in the future.
+   * Grants only: when the unused remainder expires; must be in the future. It then leaves the balance through an
+   * EXPIRY entry, which never takes the balance below zero.
    *
    * @generated from field: google.protobuf.Timestamp expire_time = 7;
    */
@@ -709,7 +711,8 @@ export const CaptureHoldResponseSchema: GenMessage<CaptureHoldResponse> = /*@__P
   messageDesc(file_tollbooth_v1_wallet, 14);
 
 /**
- * ReleaseHoldRequest releases a hold.
+ * ReleaseHoldRequest releases a hold. Releasing a released or expired hold returns it unchanged; a captured hold
+ * cannot be released (FAILED_PRECONDITION, HOLD_NOT_ACTIVE).
  *
  * @generated from message tollbooth.v1.ReleaseHoldRequest
  */
@@ -736,7 +739,7 @@ export const ReleaseHoldRequestSchema: GenMessage<ReleaseHoldRequest> = /*@__PUR
  */
 export type ReleaseHoldResponse = Message<"tollbooth.v1.ReleaseHoldResponse"> & {
   /**
-   * The hold, now RELEASED.
+   * The hold, now RELEASED (or EXPIRED, unchanged, when its time had already run out).
    *
    * @generated from field: tollbooth.v1.Hold hold = 1;
    */
@@ -1437,7 +1440,8 @@ export const WalletService: GenService<{
     output: typeof UpdateAutoRechargeResponseSchema;
   },
   /**
-   * WatchWallet streams a change for every committed movement of the customer's balances.
+   * WatchWallet streams a change for every committed movement of the customer's balances. The stream has no end of its
+   * own: it ends when the client cancels, or with UNAVAILABLE when the server shuts down (watch again to resume).
    *
    * @generated from rpc tollbooth.v1.WalletService.WatchWallet
    */
