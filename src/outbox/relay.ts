@@ -1,9 +1,10 @@
-// The outbox relay: moves committed outbox rows into BullMQ (jobId = outbox id) and stamps them sent. Woken by
-// NOTIFY when it has a dedicated Postgres connection, and by a poll either way (embedded PGlite has one connection,
-// so no LISTEN there). While Redis is down nothing is sent and rows simply wait; when it returns they are added once:
-// a row is only stamped after BullMQ accepted it, and re-adding an id BullMQ already holds is a no-op.
-import pg from 'pg';
+// The outbox relay: moves committed outbox rows into BullMQ (jobId = outbox id) and stamps them sent. Woken by the
+// NOTIFY each outbox insert sends (Database.listen: a dedicated connection on a Postgres server, PGlite's own callback
+// when embedded), and by a poll as a safety net. While Redis is down nothing is sent and rows simply wait; when it
+// returns they are added once: a row is only stamped after BullMQ accepted it, and re-adding an id BullMQ already
+// holds is a no-op.
 import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Database } from '../db/orm.js';
 import type { QueueHub, QueueName } from '../queue/queues.js';
 import { log } from '../shared/log.js';
 import { query } from '../shared/tx.js';
@@ -16,15 +17,15 @@ const PRUNE_EVERY_MS = 10 * 60_000;
 export interface RelayOptions {
   /** Poll interval; with LISTEN it is only a safety net. */
   pollMs: number;
-  /** Postgres URL for a dedicated LISTEN connection; undefined on embedded PGlite. */
-  listenUrl?: string;
+  /** LISTEN for outbox notifications (wakes the relay at once instead of at the next poll). */
+  listen?: Database['listen'];
   /** Sent rows older than this are deleted. */
   keepSentMs?: number;
 }
 
 export class OutboxRelay {
   private timer?: NodeJS.Timeout;
-  private listener?: pg.Client;
+  private unlisten?: () => Promise<void>;
   private listening = false;
   private running?: Promise<void>;
   private again = false;
@@ -37,10 +38,10 @@ export class OutboxRelay {
   start(): void {
     this.timer = setInterval(() => {
       void this.kick();
-      if (this.opts.listenUrl && !this.listening) void this.listen();
+      if (this.opts.listen && !this.listening) void this.listen();
     }, this.opts.pollMs);
     this.timer.unref();
-    if (this.opts.listenUrl) void this.listen();
+    if (this.opts.listen) void this.listen();
     this.hub.onceReady(async () => {
       void this.kick();
     });
@@ -48,28 +49,16 @@ export class OutboxRelay {
   }
 
   private async listen(): Promise<void> {
-    if (this.stopped || this.listening) return;
+    if (this.stopped || this.listening || !this.opts.listen) return;
     this.listening = true;
-    const client = new pg.Client({ connectionString: this.opts.listenUrl });
-    client.on('error', (err) => {
-      log.warn('outbox LISTEN connection lost; polling until it is back', { err: err.message });
-      this.listening = false;
-      this.listener = undefined;
-      void client.end().catch(() => undefined);
-    });
-    client.on('notification', () => void this.kick());
     try {
-      await client.connect();
-      await client.query(`listen ${OUTBOX_CHANNEL}`);
-      if (this.stopped) {
-        await client.end();
-        return;
-      }
-      this.listener = client;
+      // onResync: notifications may have been missed while the listening connection was down.
+      const off = await this.opts.listen(OUTBOX_CHANNEL, () => void this.kick(), () => void this.kick());
+      if (this.stopped) await off();
+      else this.unlisten = off;
     } catch (err) {
       this.listening = false;
-      log.warn('outbox LISTEN failed; polling instead', { err: (err as Error).message });
-      await client.end().catch(() => undefined);
+      log.warn('outbox LISTEN failed; polling until it works', { err: (err as Error).message });
     }
   }
 
@@ -144,8 +133,8 @@ export class OutboxRelay {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.running?.catch(() => undefined);
-    const l = this.listener;
-    this.listener = undefined;
-    await l?.end().catch(() => undefined);
+    const off = this.unlisten;
+    this.unlisten = undefined;
+    await off?.().catch(() => undefined);
   }
 }

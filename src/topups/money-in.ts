@@ -60,7 +60,7 @@ export function startMoneyIn(config: Config, db: Database, clock: Clock): MoneyI
     });
   }
 
-  const relay = new OutboxRelay(orm, hub, { pollMs: db.embedded ? 500 : 2_000, listenUrl: db.embedded ? undefined : db.url });
+  const relay = new OutboxRelay(orm, hub, { pollMs: 2_000, listen: db.listen });
   relay.start();
 
   let sweeping: Promise<number> | undefined;

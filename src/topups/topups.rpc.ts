@@ -64,22 +64,6 @@ export function accountBalanceToProto(a: AccountBalanceModel): MessageInitShape<
   };
 }
 
-/**
- * For the wallet RPCs (GetWallet, WatchWallet): AccountBalance.auto_recharge of these accounts, formatted at each
- * account's scale. Accounts without a policy are absent.
- */
-export function autoRechargeLookup(autoRecharge: AutoRechargeService) {
-  return async (accounts: { accountId: string; scale: number }[]): Promise<Map<string, MessageInitShape<typeof AutoRechargeSchema>>> => {
-    const policies = await autoRecharge.policiesOf(accounts.map((a) => a.accountId));
-    const out = new Map<string, MessageInitShape<typeof AutoRechargeSchema>>();
-    for (const a of accounts) {
-      const p = policies.get(a.accountId);
-      if (p) out.set(a.accountId, autoRechargeToProto(p, a.scale));
-    }
-    return out;
-  };
-}
-
 export function topUpHandlers(t: { topUps: TopUpService; autoRecharge: AutoRechargeService }): ServiceHandlers<typeof WalletService> {
   return {
     async createTopUp(req) {
