@@ -4,7 +4,8 @@ import { createClient, type Client } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport } from '@connectrpc/connect-node';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import { loadConfig } from '../../src/config.js';
-import { startApp, type App } from '../../src/app.js';
+import { startApp, type App, type AppOptions } from '../../src/app.js';
+import { Redis } from 'ioredis';
 import { createApiKey } from '../../src/auth/api-keys.service.js';
 import type { Scope } from '../../src/auth/api-key.entity.js';
 import { createGrpcJsClient, type GrpcJsClient } from '../../src/client/grpc-js.js';
@@ -29,10 +30,11 @@ export interface TestEngine {
   stop(): Promise<void>;
 }
 
-export async function startTestEngine(env: Record<string, string> = {}): Promise<TestEngine> {
+export async function startTestEngine(env: Record<string, string> = {}, options: AppOptions = {}): Promise<TestEngine> {
   const db = await createTestDatabase();
-  const config = loadConfig({ DATABASE_URL: db.url, GRPC_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', TOLLBOOTH_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: 'error', ...env });
-  const app = await startApp(config);
+  // Each engine gets its own BullMQ prefix, so test files sharing one Redis never process each other's jobs.
+  const config = loadConfig({ DATABASE_URL: db.url, GRPC_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', TOLLBOOTH_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: 'error', QUEUE_PREFIX: db.name, ...env });
+  const app = await startApp(config, options);
   const grpcClients: { close(): void }[] = [];
   const auth = (key: string) => ({ authorization: `Bearer ${key}` });
   const interceptor = (key: string) => (next: any) => (req: any) => {
@@ -68,7 +70,27 @@ export async function startTestEngine(env: Record<string, string> = {}): Promise
       for (const c of grpcClients) c.close();
       await app.stop(1000);
       await db.drop();
+      await dropQueueKeys(config.redisUrl, config.queuePrefix);
     },
   };
   return engine;
+}
+
+/** Delete the engine's BullMQ keys (best effort: Redis may be down in an outage test). */
+export async function dropQueueKeys(url: string, prefix: string): Promise<void> {
+  const r = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      if (keys.length) await r.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } catch {
+    // nothing to clean, or Redis is gone
+  } finally {
+    r.disconnect();
+  }
 }

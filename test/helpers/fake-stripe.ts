@@ -1,0 +1,311 @@
+// A fake Stripe for tests: an HTTP server on 127.0.0.1 speaking Stripe's form-encoded v1 API for the endpoints
+// Tollbooth calls (customers, Checkout sessions, PaymentIntents incl. confirm + off_session, refunds, charges),
+// answering Stripe-shaped JSON, honouring Idempotency-Key like Stripe (same key → same response), able to decline
+// off-session charges, and sending webhooks signed with the SDK's own generateTestHeaderString. The real `stripe`
+// SDK talks to it through STRIPE_API_BASE.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import Stripe from 'stripe';
+
+export const FAKE_SECRET_KEY = 'sk_test_tollbooth_fake_0000000000';
+export const FAKE_WEBHOOK_SECRET = 'whsec_tollbooth_fake_0000000000000000';
+
+type Obj = Record<string, any>;
+
+const rid = (prefix: string): string => `${prefix}_${randomBytes(12).toString('hex')}`;
+const nowSec = (): number => Math.floor(Date.now() / 1000);
+
+/** Parse Stripe's bracket form encoding (a[b][0][c]=v) into nested objects and arrays. */
+export function parseForm(body: string): Obj {
+  const root: Obj = {};
+  for (const [rawKey, value] of new URLSearchParams(body)) {
+    const parts = rawKey.replace(/\]/g, '').split('[');
+    let cur: Obj = root;
+    parts.forEach((p, i) => {
+      const key = p === '' ? String(Object.keys(cur).length) : p;
+      if (i === parts.length - 1) cur[key] = value;
+      else cur = cur[key] ??= {};
+    });
+  }
+  const arrays = (v: unknown): unknown => {
+    if (!v || typeof v !== 'object') return v;
+    const o = v as Obj;
+    const keys = Object.keys(o);
+    const out: Obj = {};
+    for (const k of keys) out[k] = arrays(o[k]);
+    return keys.length > 0 && keys.every((k, i) => k === String(i)) ? keys.map((k) => out[k]) : out;
+  };
+  return arrays(root) as Obj;
+}
+
+export interface DeliverOptions {
+  /** Sign with this secret instead of the right one (forgery). */
+  secret?: string;
+  /** Signature timestamp in seconds (staleness). */
+  timestamp?: number;
+  /** Send the body with this header verbatim. */
+  signature?: string;
+}
+
+export class FakeStripe {
+  readonly customers = new Map<string, Obj>();
+  readonly sessions = new Map<string, Obj>();
+  readonly paymentIntents = new Map<string, Obj>();
+  readonly charges = new Map<string, Obj>();
+  readonly refunds = new Map<string, Obj>();
+  /** Every request that reached the API: method, path, idempotency key. */
+  readonly requests: { method: string; path: string; idempotencyKey?: string }[] = [];
+  /** Off-session confirmations are declined while true. */
+  declineOffSession = false;
+  /** Send payment_intent.* webhooks for PaymentIntents created through the API, as Stripe does. */
+  emitPaymentIntentEvents = true;
+  /** Where webhooks go (the engine's POST /stripe/webhook). */
+  webhookUrl = '';
+  /** Respond 503 to API calls while true (Stripe outage). */
+  down = false;
+  private readonly idempotent = new Map<string, { body: string; status: number; response: Obj }>();
+  private readonly deliveries: Promise<unknown>[] = [];
+  private server!: http.Server;
+  port = 0;
+
+  get apiBase(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Env for startTestEngine. */
+  env(): Record<string, string> {
+    return { STRIPE_SECRET_KEY: FAKE_SECRET_KEY, STRIPE_WEBHOOK_SECRET: FAKE_WEBHOOK_SECRET, STRIPE_API_BASE: this.apiBase };
+  }
+
+  static async start(): Promise<FakeStripe> {
+    const f = new FakeStripe();
+    f.server = http.createServer((req, res) => void f.handle(req, res));
+    await new Promise<void>((r) => f.server.listen(0, '127.0.0.1', r));
+    f.port = (f.server.address() as AddressInfo).port;
+    return f;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled(this.deliveries);
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+
+  /** Off-session PaymentIntent creations that reached the API (each distinct intent once). */
+  offSessionIntents(): Obj[] {
+    return [...this.paymentIntents.values()].filter((p) => p.off_session === true);
+  }
+
+  // ---- test controls ----------------------------------------------------------------------------------------------
+
+  /** The customer "pays" the Checkout session (by id or redirect URL): card saved, intent succeeded, session complete. */
+  async pay(sessionOrUrl: string, opts: { deliver?: boolean } = {}): Promise<Obj> {
+    const id = sessionOrUrl.includes('/') ? sessionOrUrl.split('/').pop()! : sessionOrUrl;
+    const s = this.sessions.get(id);
+    if (!s) throw new Error(`fake stripe: no session ${id}`);
+    const pm = rid('pm');
+    const pi = this.newPaymentIntent({
+      amount: s.amount_total, currency: s.currency, customer: s.customer, payment_method: pm, status: 'succeeded',
+      metadata: s.payment_intent_data?.metadata ?? {}, setup_future_usage: s.payment_intent_data?.setup_future_usage ?? null, off_session: false,
+    });
+    if (s.customer) this.customers.get(s.customer)!.invoice_settings.default_payment_method = pm;
+    Object.assign(s, { status: 'complete', payment_status: 'paid', payment_intent: pi.id });
+    const event = this.event('checkout.session.completed', this.publicSession(s));
+    if (opts.deliver !== false) await this.deliver(event);
+    return event;
+  }
+
+  /** Refund part (amount, minor units) or all of a payment; sends charge.refunded unless told not to. */
+  async refund(paymentIntentId: string, amount?: number, opts: { deliver?: boolean } = {}): Promise<Obj> {
+    const { event } = this.createRefund(paymentIntentId, amount);
+    if (opts.deliver !== false) await this.deliver(event);
+    return event;
+  }
+
+  private createRefund(paymentIntentId: string, amount?: number): { refund: Obj; event: Obj } {
+    const pi = this.paymentIntents.get(paymentIntentId);
+    if (!pi?.latest_charge) throw new Error(`fake stripe: no charge for ${paymentIntentId}`);
+    const charge = this.charges.get(pi.latest_charge)!;
+    const value = amount ?? charge.amount - charge.amount_refunded;
+    const refund = { id: rid('re'), object: 'refund', amount: value, charge: charge.id, payment_intent: pi.id, currency: charge.currency, status: 'succeeded', created: nowSec() };
+    this.refunds.set(refund.id, refund);
+    charge.amount_refunded += value;
+    charge.refunded = charge.amount_refunded >= charge.amount;
+    return { refund, event: this.event('charge.refunded', { ...charge }) };
+  }
+
+  event(type: string, object: Obj): Obj {
+    return { id: rid('evt'), object: 'event', api_version: Stripe.API_VERSION, created: nowSec(), livemode: false, pending_webhooks: 1, request: { id: null, idempotency_key: null }, type, data: { object } };
+  }
+
+  /** POST the event to the engine, signed like Stripe signs it. Returns the HTTP status. */
+  async deliver(event: Obj, opts: DeliverOptions = {}): Promise<number> {
+    if (!this.webhookUrl) throw new Error('fake stripe: webhookUrl is not set');
+    const payload = JSON.stringify(event);
+    const signature = opts.signature ?? Stripe.webhooks.generateTestHeaderString({ payload, secret: opts.secret ?? FAKE_WEBHOOK_SECRET, timestamp: opts.timestamp });
+    const res = await fetch(this.webhookUrl, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': signature }, body: payload });
+    await res.text();
+    return res.status;
+  }
+
+  // ---- the API ----------------------------------------------------------------------------------------------------
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url ?? '/', this.apiBase);
+    const send = (status: number, json: Obj) => {
+      res.writeHead(status, { 'content-type': 'application/json', 'request-id': rid('req') }).end(JSON.stringify(json));
+    };
+    if (url.pathname.startsWith('/pay/')) {
+      // The "customer's browser" on the Checkout page: paying completes the session and sends the webhook.
+      try {
+        const event = await this.pay(url.pathname.slice(5));
+        return send(200, { paid: true, event: event.id });
+      } catch (err) {
+        return send(404, { error: (err as Error).message });
+      }
+    }
+    if (req.headers.authorization !== `Bearer ${FAKE_SECRET_KEY}`) {
+      return send(401, { error: { type: 'invalid_request_error', message: 'Invalid API Key provided' } });
+    }
+    const key = req.headers['idempotency-key'] as string | undefined;
+    this.requests.push({ method: req.method ?? '', path: url.pathname, idempotencyKey: key });
+    if (this.down) return send(503, { error: { type: 'api_error', message: 'fake outage' } });
+    const scopedKey = key ? `${req.method} ${url.pathname} ${key}` : undefined;
+    if (req.method === 'POST' && scopedKey) {
+      const seen = this.idempotent.get(scopedKey);
+      if (seen) {
+        if (seen.body !== body) {
+          return send(400, { error: { type: 'idempotency_error', message: 'Keys for idempotent requests can only be used with the same parameters they were first used with.' } });
+        }
+        return send(seen.status, seen.response);
+      }
+    }
+    const params = req.method === 'POST' ? parseForm(body) : Object.fromEntries(url.searchParams);
+    const [status, response] = this.route(req.method ?? 'GET', url.pathname, params);
+    if (req.method === 'POST' && scopedKey && status !== 503) this.idempotent.set(scopedKey, { body, status, response });
+    send(status, response);
+  }
+
+  private route(method: string, path: string, p: Obj): [number, Obj] {
+    let m: RegExpMatchArray | null;
+    if (method === 'POST' && path === '/v1/customers') return [200, this.createCustomer(p)];
+    if (method === 'GET' && (m = path.match(/^\/v1\/customers\/([^/]+)$/))) return this.found(this.customers.get(m[1]), 'customer', m[1]);
+    if (method === 'POST' && path === '/v1/checkout/sessions') return this.createSession(p);
+    if (method === 'GET' && (m = path.match(/^\/v1\/checkout\/sessions\/([^/]+)$/))) {
+      const s = this.sessions.get(m[1]);
+      return this.found(s && this.publicSession(s), 'checkout.session', m[1]);
+    }
+    if (method === 'POST' && path === '/v1/payment_intents') return this.createPaymentIntent(p);
+    if (method === 'GET' && (m = path.match(/^\/v1\/payment_intents\/([^/]+)$/))) return this.found(this.paymentIntents.get(m[1]), 'payment_intent', m[1]);
+    if (method === 'GET' && (m = path.match(/^\/v1\/charges\/([^/]+)$/))) return this.found(this.charges.get(m[1]), 'charge', m[1]);
+    if (method === 'POST' && path === '/v1/refunds') {
+      if (!this.paymentIntents.get(p.payment_intent)?.latest_charge) return this.missing('payment_intent', p.payment_intent);
+      const { refund, event } = this.createRefund(p.payment_intent, p.amount ? Number(p.amount) : undefined);
+      if (this.webhookUrl) this.deliveries.push(this.deliver(event).catch(() => undefined));
+      return [200, refund];
+    }
+    return [404, { error: { type: 'invalid_request_error', message: `Unrecognized request URL (${method}: ${path})` } }];
+  }
+
+  private found(o: Obj | undefined, what: string, id: string): [number, Obj] {
+    return o ? [200, o] : this.missing(what, id);
+  }
+
+  private missing(what: string, id: string): [number, Obj] {
+    return [404, { error: { type: 'invalid_request_error', code: 'resource_missing', param: 'id', message: `No such ${what}: '${id}'` } }];
+  }
+
+  private createCustomer(p: Obj): Obj {
+    const c = {
+      id: rid('cus'), object: 'customer', created: nowSec(), livemode: false, email: p.email ?? null, name: p.name ?? null,
+      metadata: p.metadata ?? {}, invoice_settings: { default_payment_method: null },
+    };
+    this.customers.set(c.id, c);
+    return c;
+  }
+
+  private createSession(p: Obj): [number, Obj] {
+    if (p.mode !== 'payment') return [400, { error: { type: 'invalid_request_error', param: 'mode', message: 'fake supports mode=payment only' } }];
+    const item = p.line_items?.[0];
+    const unit = Number(item?.price_data?.unit_amount);
+    const qty = Number(item?.quantity ?? 1);
+    if (!item?.price_data?.currency || !Number.isInteger(unit) || unit <= 0) {
+      return [400, { error: { type: 'invalid_request_error', param: 'line_items', message: 'line_items[0][price_data] needs currency and a positive integer unit_amount' } }];
+    }
+    if (p.customer && !this.customers.has(p.customer)) return this.missing('customer', p.customer);
+    const id = `cs_test_${randomBytes(16).toString('hex')}`;
+    const s = {
+      id, object: 'checkout.session', mode: 'payment', status: 'open', payment_status: 'unpaid', created: nowSec(), livemode: false,
+      amount_total: unit * qty, amount_subtotal: unit * qty, currency: item.price_data.currency, customer: p.customer ?? null,
+      client_reference_id: p.client_reference_id ?? null, metadata: p.metadata ?? {}, success_url: p.success_url ?? null, cancel_url: p.cancel_url ?? null,
+      url: `${this.apiBase}/pay/${id}`, payment_intent: null, expires_at: nowSec() + 86_400,
+      payment_intent_data: p.payment_intent_data ?? {}, line_items_input: p.line_items,
+    };
+    this.sessions.set(id, s);
+    return [200, this.publicSession(s)];
+  }
+
+  /** The session as Stripe returns it (creation-only parameters are not echoed). */
+  private publicSession(s: Obj): Obj {
+    const { payment_intent_data: _a, line_items_input: _b, ...pub } = s;
+    return { ...pub };
+  }
+
+  private newPaymentIntent(p: Obj): Obj {
+    const id = rid('pi');
+    const pi: Obj = {
+      id, object: 'payment_intent', amount: Number(p.amount), amount_received: 0, currency: p.currency, customer: p.customer ?? null,
+      payment_method: p.payment_method ?? null, status: p.status, metadata: p.metadata ?? {}, description: p.description ?? null,
+      setup_future_usage: p.setup_future_usage ?? null, off_session: p.off_session === true, created: nowSec(), livemode: false,
+      latest_charge: null, last_payment_error: null, client_secret: `${id}_secret_x`,
+    };
+    if (p.status === 'succeeded') {
+      const ch = {
+        id: rid('ch'), object: 'charge', amount: pi.amount, amount_captured: pi.amount, amount_refunded: 0, refunded: false, currency: pi.currency,
+        customer: pi.customer, payment_intent: id, payment_method: pi.payment_method, paid: true, status: 'succeeded', created: nowSec(), metadata: {},
+      };
+      this.charges.set(ch.id, ch);
+      pi.latest_charge = ch.id;
+      pi.amount_received = pi.amount;
+    }
+    this.paymentIntents.set(id, pi);
+    return pi;
+  }
+
+  private createPaymentIntent(p: Obj): [number, Obj] {
+    const amount = Number(p.amount);
+    if (!Number.isInteger(amount) || amount <= 0) return [400, { error: { type: 'invalid_request_error', param: 'amount', message: 'amount must be a positive integer' } }];
+    if (p.customer && !this.customers.has(p.customer)) return this.missing('customer', p.customer);
+    const confirm = p.confirm === 'true';
+    const offSession = p.off_session === 'true';
+    if (confirm && !p.payment_method) return [400, { error: { type: 'invalid_request_error', param: 'payment_method', message: 'You must provide a payment_method to confirm' } }];
+    const declined = confirm && offSession && this.declineOffSession;
+    const pi = this.newPaymentIntent({
+      amount, currency: p.currency, customer: p.customer, payment_method: p.payment_method, metadata: p.metadata, description: p.description,
+      off_session: offSession, status: !confirm ? 'requires_confirmation' : declined ? 'requires_payment_method' : 'succeeded',
+    });
+    if (declined) {
+      const err = { type: 'card_error', code: 'card_declined', decline_code: 'insufficient_funds', message: 'Your card has insufficient funds.', charge: rid('ch') };
+      pi.last_payment_error = err;
+      this.emit('payment_intent.payment_failed', pi);
+      return [402, { error: { ...err, payment_intent: pi, doc_url: 'https://stripe.com/docs/error-codes/card-declined' } }];
+    }
+    if (pi.status === 'succeeded') this.emit('payment_intent.succeeded', pi);
+    return [200, pi];
+  }
+
+  private emit(type: string, object: Obj): void {
+    if (!this.emitPaymentIntentEvents || !this.webhookUrl) return;
+    const event = this.event(type, { ...object });
+    this.deliveries.push(new Promise((r) => setTimeout(r, 20)).then(() => this.deliver(event)).catch(() => undefined));
+  }
+
+  /** Wait for webhooks the fake sent on its own. */
+  async flush(): Promise<void> {
+    await Promise.allSettled(this.deliveries);
+  }
+}
