@@ -31,12 +31,12 @@ function reachable(port: number): Promise<boolean> {
 
 class RedisChild {
   private child?: ChildProcess;
-  constructor(readonly port: number) {}
+  constructor(readonly port: number, private readonly extra: string[] = []) {}
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
   async start(): Promise<void> {
-    this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...this.extra], { stdio: 'ignore' });
     await waitFor('redis-server to listen', async () => reachable(this.port), 10_000);
   }
   async kill(): Promise<void> {
@@ -107,6 +107,41 @@ describe('Redis stopped while a threshold is crossed', () => {
     expect(recharges).toEqual([{ status: 'succeeded' }]);
     // Each outbox row was handed to BullMQ once (jobId = outbox id) and then stamped.
     expect(await sql(m, `select 1 from outbox where sent_at is null`)).toHaveLength(0);
+
+    // A relay that crashed between "added" and "stamped" adds the rows again: BullMQ keeps the first job, nothing reruns.
+    const queue = m.engine.app.moneyIn.hub.queue('recharge')!;
+    const [row] = await sql<{ id: string }>(m, `select id from outbox where queue = 'recharge' and payload->>'accountId' = ?`, [accountId]);
+    const before = await queue.getJob(row.id);
+    expect(before?.finishedOn).toBeDefined();
+    await sql(m, `update outbox set sent_at = null where id = ?`, [row.id]);
+    await m.engine.app.moneyIn.relay.kick();
+    expect(await sql(m, `select 1 from outbox where sent_at is null`)).toHaveLength(0);
+    await new Promise((r) => setTimeout(r, 500));
+    const after = await queue.getJob(row.id);
+    expect(after?.finishedOn).toBe(before!.finishedOn);
+    expect(after?.attemptsMade).toBe(before!.attemptsMade);
+    expect(m.fake.offSessionIntents()).toHaveLength(1);
+  });
+});
+
+describe('Redis that may evict keys', () => {
+  it('gets a warning in the log: BullMQ needs maxmemory-policy noeviction', async () => {
+    const evicting = new RedisChild(await freePort(), ['--maxmemory-policy', 'allkeys-lru']);
+    await evicting.start();
+    const lines: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: any, ...rest: any[]) => {
+      lines.push(String(chunk));
+      return write(chunk, ...rest);
+    }) as typeof process.stderr.write;
+    const engine = await startTestEngine({ REDIS_URL: evicting.url, LOG_LEVEL: 'warn' });
+    try {
+      await waitFor('the warning', async () => lines.some((l) => l.includes('Redis maxmemory-policy is \\"allkeys-lru\\"')), 10_000);
+    } finally {
+      process.stderr.write = write;
+      await engine.stop();
+      await evicting.kill();
+    }
   });
 });
 
