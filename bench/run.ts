@@ -233,6 +233,7 @@ async function main(): Promise<void> {
       const checkWaits = ws.stop();
       phases.push({ name: `Check, open loop ${CHECK_RATE} req/s, ${WALLETS} wallets`, value: check.calls / check.seconds, unit: 'calls/s', latency: check.latency, cpu: checkCpu, waits: checkWaits, errors: check.errors, note: `max send lag ${ms(check.maxSendLagMs)}, unanswered ${check.outstandingAtEnd}, allowed ${check.totalUnits}/${check.totalCalls}` });
       say(`    p50 ${ms(check.latency.p50)}, p99 ${ms(check.latency.p99)}, p99.9 ${ms(check.latency.p999)}, max ${ms(check.latency.max)} (generator's worst send lag ${ms(check.maxSendLagMs)})`);
+      say(`    p99 per second of the window (ms): ${check.perSecondP99.map((x) => (Number.isFinite(x) ? x.toFixed(x < 10 ? 1 : 0) : '-')).join(' ')}`);
     }
 
     // --- stop and verify -------------------------------------------------------------------------------------------

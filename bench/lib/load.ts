@@ -83,6 +83,8 @@ export interface OpenLoopResult extends LoadResult {
   offeredRate: number;
   /** Worst lag between a call's scheduled time and the moment the generator actually sent it. */
   maxSendLagMs: number;
+  /** p99 latency of the calls DUE in each second of the measured window (periodic stalls show up here). */
+  perSecondP99: number[];
   /** Calls still unanswered `timeoutMs` after the last send (not in the latency figures: look at this when it is > 0). */
   outstandingAtEnd: number;
 }
@@ -97,6 +99,7 @@ export async function openLoop(opts: { rate: number; warmupMs: number; measureMs
   const firstMeasured = Math.floor((opts.warmupMs / 1000) * opts.rate);
   const t0 = performance.now() + 5;
   const lat: number[] = [];
+  const perSecond: number[][] = Array.from({ length: Math.ceil(opts.measureMs / 1000) }, () => []);
   const r = { calls: 0, units: 0, errors: 0, totalCalls: 0, totalUnits: 0, totalErrors: 0, firstErrors: [] as string[] };
   let maxLag = 0;
   let outstanding = 0;
@@ -115,7 +118,9 @@ export async function openLoop(opts: { rate: number; warmupMs: number; measureMs
           if (i >= firstMeasured) {
             r.calls++;
             r.units += units;
-            lat.push(performance.now() - due);
+            const l = performance.now() - due;
+            lat.push(l);
+            perSecond[Math.min(perSecond.length - 1, Math.floor((i - firstMeasured) / opts.rate))].push(l);
           }
         },
         (err: unknown) => {
@@ -138,5 +143,5 @@ export async function openLoop(opts: { rate: number; warmupMs: number; measureMs
   });
   // Bounded wait for stragglers; a call still unanswered after the timeout is reported, not hidden.
   await Promise.race([Promise.all(pending), new Promise((res) => setTimeout(res, opts.timeoutMs ?? 10_000).unref())]);
-  return { seconds: opts.measureMs / 1000, ...r, latency: latency(lat), offeredRate: opts.rate, maxSendLagMs: maxLag, outstandingAtEnd: outstanding };
+  return { seconds: opts.measureMs / 1000, ...r, latency: latency(lat), perSecondP99: perSecond.map((x) => latency(x).p99), offeredRate: opts.rate, maxSendLagMs: maxLag, outstandingAtEnd: outstanding };
 }
