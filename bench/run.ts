@@ -309,6 +309,7 @@ async function main(): Promise<void> {
       ],
       [false, true, false, true, false],
     ));
+    if (check) say(`Check at ${n0(CHECK_RATE)} req/s, p99 per second of the window (ms): ${check.perSecondP99.map((x) => (Number.isFinite(x) ? x.toFixed(x < 10 ? 1 : 0) : '-')).join(' ')}; unanswered after 10 s: ${check.outstandingAtEnd}`);
     say('');
     say(`durable: synchronous_commit = ${settings.synchronous_commit}, fsync = ${settings.fsync}. Load average at the end: ${sh('cat /proc/loadavg')}. Whole run: ${((Date.now() - t0) / 1000).toFixed(0)} s.`);
     const others = phases.filter((p) => p.cpu && p.cpu.other > 25);
