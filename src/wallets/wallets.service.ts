@@ -3,7 +3,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { CustomerLookup } from '../customers/customer.model.js';
 import type { Page } from '../catalog/catalog.service.js';
-import { invalid } from '../shared/errors.js';
+import { AppError, invalid } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { once } from '../shared/idempotency.js';
 import { dec } from '../shared/money.js';
@@ -31,6 +31,11 @@ export interface CreateAdjustmentInput {
   priority: number;
 }
 
+function sequenceOf(v: unknown): bigint {
+  if (typeof v !== 'string' || !/^\d{1,19}$/.test(v)) throw new AppError('INVALID_PAGE_TOKEN', 'page_token: is not a token this server issued', { field: 'page_token' });
+  return BigInt(v);
+}
+
 export class Wallets {
   constructor(private readonly orm: MikroORM) {}
 
@@ -44,7 +49,7 @@ export class Wallets {
     const size = pageSize(page, 100, 1000);
     const filters = { customer: lookup, assetCode };
     const token = decodePageToken(page.pageToken, filters);
-    const after = token ? BigInt(String(token[0])) : afterSequence;
+    const after = token ? sequenceOf(token[0]) : afterSequence;
     const em = this.orm.em.fork();
     const w = await findCustomerWallet(em, lookup);
     const scale = await assetScaleOf(em, assetCode, 'asset_code');

@@ -3,6 +3,7 @@ import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CatalogService } from '../../gen/tollbooth/v1/catalog_pb.js';
 import { AdjustmentDirection, AdjustmentReason, EntryKind, WalletService } from '../../gen/tollbooth/v1/wallet_pb.js';
+import { encodePageToken } from '../../src/shared/page-token.js';
 import { query } from '../../src/shared/tx.js';
 import { expireGrants } from '../../src/wallets/expiry.js';
 import { startTestEngine, type TestEngine } from '../helpers/engine.js';
@@ -249,6 +250,8 @@ describe('ListTransactions', () => {
 
     const other = await newCustomer(engine);
     expect(await failure(wallets.listTransactions({ customer: byId(other), assetCode: 'USD', pageSize: 2, pageToken: p1.nextPageToken }))).toMatchObject({ code: 3, reason: 'INVALID_PAGE_TOKEN' });
+    const forged = encodePageToken(['1; drop table'], { customer: { id }, assetCode: 'USD' });
+    expect(await failure(wallets.listTransactions({ customer: byId(id), assetCode: 'USD', pageToken: forged }))).toMatchObject({ code: 3, reason: 'INVALID_PAGE_TOKEN' });
     expect(await failure(wallets.listTransactions({ customer: byId(id), assetCode: 'USD', pageSize: 1001 }))).toMatchObject({ code: 3, message: 'page_size: must be between 0 and 1000, got 1001' });
     expect(await failure(wallets.listTransactions({ customer: byId(id), assetCode: 'USD', afterSequence: -1n }))).toMatchObject({ code: 3, message: 'after_sequence: must be at least 0, got -1' });
     expect(await failure(wallets.listTransactions({ customer: byId(id), assetCode: '' }))).toMatchObject({ code: 3, message: 'asset_code: is required' });
