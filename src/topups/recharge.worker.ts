@@ -99,6 +99,11 @@ export class RechargeProcessor {
       return { kind: 'done', why: 'no saved card' };
     }
 
+    if (dec(account.balance).gte(p.threshold)) {
+      // Money arrived between the trigger and now (a Checkout top-up, a credit): nothing to do for this crossing.
+      await this.settlement.abandonAttempt(em, accountId, crossing);
+      return { kind: 'done', why: 'balance is back above the threshold' };
+    }
     const now = this.clock.now();
     const month = utcMonth(now);
     const monthToDate = p.month === month ? dec(p.month_to_date) : new Decimal(0);

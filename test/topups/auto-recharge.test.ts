@@ -126,6 +126,23 @@ describe('crossing the threshold', () => {
   });
 });
 
+describe('a custom asset', () => {
+  it('is recharged in its own units and charged in the currency of its exchange rate, converted exactly', async () => {
+    afterCooldown();
+    const code = `TK${Date.now().toString(36).toUpperCase().slice(-6)}`;
+    await m.engine.grpc(CatalogService).createAsset({ requestId: uniq('asset'), asset: { code, name: 'Tokens', scale: 0, exchangeRates: [{ currency: 'USD', rate: '1000' }] } });
+    const { customerId } = await customerWithCard(m, '1.00');
+    const account = await policy(customerId, { threshold: '500', size: { case: 'amount', value: '2500' } }, code);
+    expect(account.autoRecharge).toMatchObject({ currency: 'USD', threshold: '500' });
+    await debit(m, customerId, '100', code); // 0 → −100
+    await settled(m);
+    const [t] = await rechargeTopUps(await accountIdOf(m, customerId, code));
+    expect(t).toMatchObject({ status: 'succeeded', payment_amount: '2.500000000000', credit_amount: '2500.000000000000' });
+    expect(m.fake.offSessionIntents().find((p) => p.metadata.tollbooth_top_up_id === t.id)).toMatchObject({ amount: 250, currency: 'usd' });
+    expect(await balanceOf(m.engine, customerId, code)).toBe('2400.000000000000');
+  });
+});
+
 describe('a declining card', () => {
   it('is tried at most once per cooldown, pauses after 3 declines, and causes no charge storm over a simulated hour', async () => {
     afterCooldown();

@@ -60,6 +60,24 @@ describe('POST /stripe/webhook', () => {
     await waitFor('credit', async () => (await balanceOf(m.engine, customerId)) === '20.000000000000');
   });
 
+  it('Stripe unreachable during CreateTopUp → UNAVAILABLE; the same request_id later completes the recorded top-up', async () => {
+    const customerId = await newCustomer(m);
+    const req = { requestId: uniq('top'), customer: byId(customerId), amount: '9.00', currency: 'USD', returnUrl: RETURN_URL };
+    m.fake.down = true;
+    try {
+      await expect(m.wallet.createTopUp(req)).rejects.toMatchObject({ code: 14, details: 'could not reach Stripe to create the Checkout session; retry with the same request_id' });
+    } finally {
+      m.fake.down = false;
+    }
+    const [pending] = await sql(m, `select id, status, checkout_session_id from top_ups where customer_id = ?`, [customerId]);
+    expect(pending).toMatchObject({ status: 'pending', checkout_session_id: null });
+    const { topUp } = await m.wallet.createTopUp(req);
+    expect(topUp.id).toBe(pending.id);
+    expect(topUp.redirectUrl).toContain('/pay/cs_test_');
+    expect([...m.fake.sessions.values()].filter((s) => s.client_reference_id === topUp.id)).toHaveLength(1);
+    await expect(m.wallet.createTopUp({ ...req, amount: '10.00' })).rejects.toMatchObject({ code: 6 });
+  });
+
   it('only POST is accepted', async () => {
     const res = await fetch(m.fake.webhookUrl);
     expect(res.status).toBe(405);
