@@ -146,10 +146,10 @@ async function main(): Promise<void> {
     pool = new ChannelPool(`127.0.0.1:${engine.grpcPort}`, { authorization: `Bearer ${ADMIN_KEY}` }, CHANNELS);
     const cp = pool;
     await cp.ready();
-    const cpu = new CpuSampler(engine.pid, CORES);
     waits = new WaitSampler(PG_ADMIN_URL, engDb.name);
     await waits.open();
     const ws = waits;
+    const cpu = new CpuSampler(engine.pid, CORES, () => ws.foreignBackends([engDb.name, pgbDb.name]));
 
     step(`creating a $${PRICE}/event product and ${WALLETS} + 1 (hot) customers through the API`);
     const product = await createProduct(cp, tag);

@@ -1,6 +1,7 @@
-// Who used the two cores during a phase: the engine's process tree, Postgres (every `postgres` process: backends of the
-// engine and of pgbench, walwriter, checkpointer…), this load generator (and pgbench, its child), and everything else on
-// the box — the "other" column is how we see other agents' test suites competing with the measurement.
+// Who used the two cores during a phase: the engine's process tree, Postgres (every `postgres` process — backends of the
+// engine and of pgbench, walwriter, checkpointer… — except backends serving other databases), this load generator (and
+// pgbench, its child), and everything else on the box including hypervisor steal and other databases' backends — the
+// "other" column is how we see other agents' test suites competing with the measurement.
 import { readdirSync, readFileSync } from 'node:fs';
 
 const TICK = 100; // CLK_TCK on Linux
@@ -75,7 +76,18 @@ export class CpuSampler {
   private t0 = 0;
   private total0 = { busy: 0, all: 0 };
 
-  constructor(private readonly enginePid: number, private readonly cores: number) {}
+  private foreign = new Set<number>();
+  private foreignTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * `foreignPids`, when given, returns Postgres backends serving OTHER databases (other users of this shared server,
+   * e.g. test suites): their CPU is counted as "other", not "postgres".
+   */
+  constructor(private readonly enginePid: number, private readonly cores: number, private readonly foreignPids?: () => Promise<Set<number>>) {}
+
+  private refreshForeign(): void {
+    this.foreignPids?.().then((s) => (this.foreign = s), () => undefined);
+  }
 
   private poll(): void {
     const stats = allStats();
@@ -83,7 +95,7 @@ export class CpuSampler {
     const me = descendants(stats, process.pid);
     const next = new Map<number, { cat: Category | undefined; ticks: number }>();
     for (const s of stats) {
-      const cat: Category | undefined = eng.has(s.pid) ? 'engine' : me.has(s.pid) ? 'loadgen' : s.comm === 'postgres' ? 'postgres' : undefined;
+      const cat: Category | undefined = eng.has(s.pid) ? 'engine' : me.has(s.pid) ? 'loadgen' : s.comm === 'postgres' && !this.foreign.has(s.pid) ? 'postgres' : undefined;
       const prev = this.last.get(s.pid);
       // A process born since the previous poll counts from zero.
       if (cat && this.primed) this.acc[cat] += s.ticks - (prev?.ticks ?? 0);
@@ -102,10 +114,14 @@ export class CpuSampler {
     this.total0 = totalTicks();
     this.timer = setInterval(() => this.poll(), 250);
     this.timer.unref();
+    this.refreshForeign();
+    this.foreignTimer = setInterval(() => this.refreshForeign(), 500);
+    this.foreignTimer.unref();
   }
 
   stop(): CpuShare {
     clearInterval(this.timer);
+    clearInterval(this.foreignTimer);
     this.poll();
     const secs = (Date.now() - this.t0) / 1000;
     const t = totalTicks();

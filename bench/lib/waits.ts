@@ -16,6 +16,7 @@ export class WaitSampler {
   private samples = 0;
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
+  private foreignClient: pg.Client | undefined;
 
   constructor(private readonly url: string, private readonly datname: string) {}
 
@@ -59,7 +60,22 @@ export class WaitSampler {
     return { samples: this.samples, top };
   }
 
+  /** Pids of backends connected to databases other than `mine` (other users of a shared server). */
+  async foreignBackends(mine: string[]): Promise<Set<number>> {
+    if (!this.foreignClient) {
+      this.foreignClient = new pg.Client({ connectionString: this.url, application_name: 'bench-cpu-attribution' });
+      await this.foreignClient.connect();
+    }
+    const { rows } = await this.foreignClient.query<{ pid: number }>(
+      `select pid from pg_stat_activity where backend_type = 'client backend' and datname is not null and not (datname = any($1)) and application_name not like 'bench-%'`,
+      [mine],
+    );
+    return new Set(rows.map((r) => r.pid));
+  }
+
   async close(): Promise<void> {
+    await this.foreignClient?.end();
+    this.foreignClient = undefined;
     clearInterval(this.timer);
     await this.client?.end();
   }
