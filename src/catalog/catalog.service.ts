@@ -9,6 +9,7 @@ import { once } from '../shared/idempotency.js';
 import { dec } from '../shared/money.js';
 import { decodePageToken, encodePageToken, pageSize, type PageRequest } from '../shared/page-token.js';
 import { inTransaction, isUniqueViolation } from '../shared/tx.js';
+import { createSystemAccounts } from '../wallets/ledger.js';
 
 export interface Page<T> {
   items: T[];
@@ -47,6 +48,7 @@ export class CatalogService {
           [input.code, input.name, input.scale], 'all', em.getTransactionContext(),
         );
         if (inserted.length === 0) throw new AppError('ASSET_ALREADY_EXISTS', `asset "${input.code}" already exists`, { field: 'asset.code' });
+        await createSystemAccounts(em, [input.code]);
         for (const r of input.exchangeRates) em.create(AssetExchangeRateSchema, { assetCode: input.code, currency: r.currency, rate: r.rate });
         await em.flush();
         return (await this.loadAssets(em, [input.code]))[0];

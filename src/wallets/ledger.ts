@@ -8,7 +8,8 @@ import { newId } from '../shared/ids.js';
 import { query } from '../shared/tx.js';
 import { triggerRecharges } from '../topups/recharge-trigger.js';
 
-export type SystemAccountType = 'revenue' | 'funding' | 'adjustments' | 'expiry';
+export const SYSTEM_ACCOUNT_TYPES = ['revenue', 'funding', 'adjustments', 'expiry'] as const;
+export type SystemAccountType = (typeof SYSTEM_ACCOUNT_TYPES)[number];
 export type TxnKind = 'usage' | 'adjustment' | 'hold_capture' | 'top_up' | 'refund' | 'expiry';
 
 /** System accounts are striped over this many rows so concurrent transactions rarely touch the same one. */
@@ -279,9 +280,26 @@ function stripeOf(key: string): number {
   return Math.abs(h) % SYSTEM_STRIPES;
 }
 
+/**
+ * Create every system stripe of these assets (no-op for stripes that exist). CreateAsset calls it in the asset's own
+ * transaction, so a stripe is committed before any flush can post to it; migration 0005 did the same for the assets
+ * that existed before. Ids are deterministic, so two creators converge on the same rows.
+ */
+export async function createSystemAccounts(em: EntityManager, assetCodes: readonly string[]): Promise<void> {
+  if (assetCodes.length === 0) return;
+  await query(
+    em,
+    `insert into accounts (id, asset_code, type, stripe)
+       select 'acc_sys_' || t.type || '_' || c || '_' || s, c, t.type, s
+         from unnest(?::text[]) as c, unnest(?::text[]) as t(type), generate_series(0, ${SYSTEM_STRIPES - 1}) as s
+     on conflict do nothing`,
+    [pgTextArray(assetCodes), pgTextArray(SYSTEM_ACCOUNT_TYPES)],
+  );
+}
+
+/** Ids of system stripes. Only ids read from committed rows are cached process-wide: a cached id is always postable. */
 const systemIdCache = new Map<string, string>();
 
-/** Ids of system stripe accounts, created on first use (ids are stable, so they are cached per process). */
 async function systemAccountIds(em: EntityManager, stripes: { type: string; asset: string; stripe: number }[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   const missing = stripes.filter((s) => {
@@ -290,16 +308,26 @@ async function systemAccountIds(em: EntityManager, stripes: { type: string; asse
     return !id;
   });
   if (missing.length === 0) return out;
-  const json = JSON.stringify(missing.map((s) => ({ id: newId('acc'), t: s.type, c: s.asset, s: s.stripe })));
-  await query(em, `insert into accounts (id, asset_code, type, stripe) select x.id, x.c, x.t, x.s from jsonb_to_recordset(?::jsonb) as x(id text, t text, c text, s int) on conflict do nothing`, [json]);
-  const rows = await query<{ id: string; type: string; asset_code: string; stripe: number }>(
-    em,
-    `select a.id, a.type, a.asset_code, a.stripe from accounts a join jsonb_to_recordset(?::jsonb) as x(t text, c text, s int) on a.type = x.t and a.asset_code = x.c and a.stripe = x.s where a.wallet_id is null`,
-    [json],
-  );
+  const json = JSON.stringify(missing.map((s) => ({ t: s.type, c: s.asset, s: s.stripe })));
+  const lookup = () =>
+    query<{ id: string; type: string; asset_code: string; stripe: number; mine: boolean }>(
+      em,
+      // xmin = our own transaction id means the row was inserted by this (uncommitted) transaction: not cacheable.
+      `select a.id, a.type, a.asset_code, a.stripe, (a.xmin = pg_current_xact_id()::xid) as mine
+         from accounts a join jsonb_to_recordset(?::jsonb) as x(t text, c text, s int) on a.type = x.t and a.asset_code = x.c and a.stripe = x.s
+        where a.wallet_id is null`,
+      [json],
+    );
+  let rows = await lookup();
+  if (rows.length < missing.length) {
+    // Only an asset created before migration 0005 could get here, and 0005 created its stripes; kept as a safety net.
+    // The rows inserted here belong to this transaction until it commits, so they are not cached (mine = true).
+    await createSystemAccounts(em, [...new Set(missing.map((s) => s.asset))]);
+    rows = await lookup();
+  }
   for (const r of rows) {
     const k = `${r.type}\u0000${r.asset_code}\u0000${r.stripe}`;
-    systemIdCache.set(k, r.id);
+    if (!r.mine) systemIdCache.set(k, r.id);
     out.set(k, r.id);
   }
   return out;
