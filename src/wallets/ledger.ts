@@ -282,7 +282,7 @@ function stripeOf(key: string): number {
 
 /**
  * Create every system stripe of these assets (no-op for stripes that exist). CreateAsset calls it in the asset's own
- * transaction, so a stripe is committed before any flush can post to it; migration 0005 did the same for the assets
+ * transaction, so a stripe is committed before any flush can post to it; migration 0006 did the same for the assets
  * that existed before. Ids are deterministic, so two creators converge on the same rows.
  */
 export async function createSystemAccounts(em: EntityManager, assetCodes: readonly string[]): Promise<void> {
@@ -320,7 +320,7 @@ async function systemAccountIds(em: EntityManager, stripes: { type: string; asse
     );
   let rows = await lookup();
   if (rows.length < missing.length) {
-    // Only an asset created before migration 0005 could get here, and 0005 created its stripes; kept as a safety net.
+    // CreateAsset and migration 0006 create every stripe, so this runs only if stripe rows went missing; a safety net.
     // The rows inserted here belong to this transaction until it commits, so they are not cached (mine = true).
     await createSystemAccounts(em, [...new Set(missing.map((s) => s.asset))]);
     rows = await lookup();

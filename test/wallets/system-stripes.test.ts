@@ -1,5 +1,5 @@
 // System accounts are striped; every stripe must exist and be committed before a flush can post to it. Assets get
-// their stripes when created (migration 0005 for the ones that existed before), and a stripe that is somehow missing
+// their stripes when created (migration 0006 for the ones that existed before), and a stripe that is somehow missing
 // is created inside the posting transaction without being cached for other transactions until it is committed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CatalogService } from '../../gen/tollbooth/v1/catalog_pb.js';

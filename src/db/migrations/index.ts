@@ -2,11 +2,13 @@
 import { Migration0001Foundation } from './0001-foundation.js';
 import { Migration0002Ledger } from './0002-ledger.js';
 import { Migration0004MoneyIn } from './0004-money-in.js';
-import { Migration0005SystemStripes } from './0005-system-stripes.js';
+import { Migration0005AccountLookup } from './0005-account-lookup.js';
+import { Migration0006SystemStripes } from './0006-system-stripes.js';
 
 export const migrations = [
   { name: '0001-foundation', class: Migration0001Foundation },
   { name: '0002-ledger', class: Migration0002Ledger },
   { name: '0004-money-in', class: Migration0004MoneyIn },
-  { name: '0005-system-stripes', class: Migration0005SystemStripes },
+  { name: '0005-account-lookup', class: Migration0005AccountLookup },
+  { name: '0006-system-stripes', class: Migration0006SystemStripes },
 ];

@@ -4,7 +4,7 @@ import { Migration } from '@mikro-orm/migrations';
 // needed one, and a concurrent flush could post to a stripe whose creating transaction had not committed yet
 // (bench/stripe-race.ts). From here on CreateAsset creates an asset's stripes in its own transaction, and this
 // migration creates the stripes of the assets that already exist.
-export class Migration0005SystemStripes extends Migration {
+export class Migration0006SystemStripes extends Migration {
   override async up(): Promise<void> {
     this.addSql(`
 insert into accounts (id, asset_code, type, stripe)
