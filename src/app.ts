@@ -74,14 +74,15 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const watch = new WalletWatch(db.orm, db.listen);
     const sweeper = new WalletSweeper(db.orm);
     moneyIn = startMoneyIn(config, db, options.clock ?? systemClock);
+    const verifier = new KeyVerifier(db.orm);
     const bindings: ServiceBinding[] = [
-      apiKeyBinding(new ApiKeyAdmin(db.orm)),
+      apiKeyBinding(new ApiKeyAdmin(db.orm, (hash) => verifier.forget(hash))),
       catalogBinding(catalog),
       customerBinding(customers),
       bind(WalletService, { ...walletHandlers(wallets, holds, watch, { autoRecharge: policiesFrom(moneyIn.autoRecharge) }), ...topUpHandlers(moneyIn) }),
       bind(UsageApi, usageHandlers(ingest, usage, catalog, () => db.orm.em.fork())),
     ];
-    const pipeline = new Pipeline(new KeyVerifier(db.orm));
+    const pipeline = new Pipeline(verifier);
     const routes: HttpRoute[] = [
       (req, res) => {
         if (req.method !== 'GET' || req.url !== '/healthz') return false;

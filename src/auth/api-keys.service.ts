@@ -56,6 +56,8 @@ export async function bootstrapAdminKey(orm: MikroORM, configured: string | unde
 /** Looks keys up by hash, caching hits (and misses) for a few seconds so the hot path does not query per call. */
 export class KeyVerifier {
   private cache = new Map<string, { principal: Principal | null; until: number }>();
+  /** Lookups in flight: concurrent calls with the same key when its cache entry is cold share one query. */
+  private inflight = new Map<string, Promise<{ principal: Principal | null; until: number }>>();
   constructor(private readonly orm: MikroORM, private readonly ttlMs = 5_000) {}
 
   async verify(authorization: string | undefined): Promise<Principal> {
@@ -63,16 +65,30 @@ export class KeyVerifier {
     const m = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
     if (!m) throw new AppError('UNAUTHENTICATED', 'the authorization header must be "Bearer <api key>"');
     const hash = hashKey(m[1]);
-    const now = Date.now();
     let hit = this.cache.get(hash);
-    if (!hit || hit.until < now) {
-      const row: ApiKey | null = await this.orm.em.fork().findOne(ApiKeySchema, { hash, revokedAt: null });
-      hit = { principal: row ? { keyId: row.id, scopes: new Set(row.scopes) } : null, until: now + this.ttlMs };
-      if (this.cache.size > 10_000) this.cache.clear();
-      this.cache.set(hash, hit);
-    }
+    if (!hit || hit.until < Date.now()) hit = await this.lookup(hash);
     if (!hit.principal) throw new AppError('UNAUTHENTICATED', 'unknown or revoked API key');
     return hit.principal;
+  }
+
+  private lookup(hash: string): Promise<{ principal: Principal | null; until: number }> {
+    let p = this.inflight.get(hash);
+    if (!p) {
+      p = (async () => {
+        const row: ApiKey | null = await this.orm.em.fork().findOne(ApiKeySchema, { hash, revokedAt: null });
+        const hit = { principal: row ? { keyId: row.id, scopes: new Set(row.scopes) } : null, until: Date.now() + this.ttlMs };
+        if (this.cache.size > 10_000) this.cache.clear();
+        this.cache.set(hash, hit);
+        return hit;
+      })().finally(() => this.inflight.delete(hash));
+      this.inflight.set(hash, p);
+    }
+    return p;
+  }
+
+  /** Drop a cached verification (a key revoked through this process stops working at once; elsewhere within the TTL). */
+  forget(hash: string): void {
+    this.cache.delete(hash);
   }
 }
 
@@ -89,7 +105,7 @@ const toModel = (k: ApiKey): ApiKeyModel => ({ id: k.id, name: k.name, prefix: k
 
 /** API key administration (ApiKeyService). */
 export class ApiKeyAdmin {
-  constructor(private readonly orm: MikroORM) {}
+  constructor(private readonly orm: MikroORM, private readonly onRevoke: (hash: string) => void = () => {}) {}
 
   async create(name: string, scopes: Scope[]): Promise<{ key: ApiKeyModel; secret: string }> {
     const em = this.orm.em.fork();
@@ -112,6 +128,7 @@ export class ApiKeyAdmin {
     if (!k) throw new AppError('API_KEY_NOT_FOUND', `API key "${id}" not found`);
     k.revokedAt ??= new Date();
     await em.flush();
+    this.onRevoke(k.hash);
     return toModel(k);
   }
 }
