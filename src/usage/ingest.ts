@@ -9,6 +9,11 @@
 // every writer of that customer's events) and replay the stored result; if one ever slipped past, the unique key would
 // abort the transaction and the retry would replay it. Rejected events leave no trace, so a client may retry them
 // (e.g. after a top-up) with the same id.
+//
+// A call naming a hold settles it in the same transaction: while its events are rated the hold's reservation is
+// available to them (fees in the hold's asset up to its amount are always covered), their fees are posted as usual,
+// and the hold is captured for the accepted fees in its asset (at most its amount) without a posting of its own; the
+// rest is released. A hold error fails that call only, never the group it is committed with.
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { CatalogService } from '../catalog/catalog.service.js';
 import type { ProductModel } from '../catalog/catalog.model.js';
@@ -18,6 +23,7 @@ import { Decimal, dec, formatAmount } from '../shared/money.js';
 import { inTransaction, query } from '../shared/tx.js';
 import { log } from '../shared/log.js';
 import { ensureCustomerAccount, LedgerBatch, lockCustomerAccounts, pgTextArray, type AccountState } from '../wallets/ledger.js';
+import { captureHoldInTx, inspectHoldInTx } from '../wallets/holds.js';
 import { rate, type Charge } from './rating.js';
 import type { AmountModel, EventResultModel, IngestEvent, StoredResultEntry, TrackRequest } from './usage.model.js';
 
@@ -98,6 +104,14 @@ function eventProblem(e: IngestEvent, now: number): string | undefined {
     if (v !== null && typeof v === 'object') return `data.${k}: must be a string, number or boolean (no nesting)`;
   }
   return undefined;
+}
+
+/** A TrackEvents call's active hold while its events are rated. */
+interface CallHold {
+  account: AccountState;
+  amount: Decimal;
+  /** Accepted fees of this call in the hold's asset so far. */
+  used: Decimal;
 }
 
 interface EventRow {
@@ -225,15 +239,11 @@ export class IngestService {
     });
     const live = reqs.map((r, i) => ({ r, i, ctx: contexts.get(lookupKey(r.customer)) })).filter((x) => x.ctx !== undefined) as { r: TrackRequest; i: number; ctx: CustomerContext }[];
     if (live.length === 0) return out;
-    for (const x of live) {
-      if (x.r.holdId) out[x.i] = new AppError('NOT_IMPLEMENTED', 'hold_id: capturing a hold from TrackEvents is not available yet');
-    }
-    const work = live.filter((x) => !(out[x.i] instanceof Error));
 
-    const accounts = await lockCustomerAccounts(em, work.map((x) => x.ctx.id));
+    const accounts = await lockCustomerAccounts(em, live.map((x) => x.ctx.id));
 
     // Events already stored (the original results to replay).
-    const keys = work.flatMap((x) => x.r.events.filter((e) => EVENT_ID.test(e.id)).map((e) => ({ c: x.ctx.id, e: e.id })));
+    const keys = live.flatMap((x) => x.r.events.filter((e) => EVENT_ID.test(e.id)).map((e) => ({ c: x.ctx.id, e: e.id })));
     const stored = new Map<string, { result: StoredResultEntry[]; transaction_id: string | null }>();
     if (keys.length > 0) {
       const rows = await query<{ customer_id: string; event_id: string; result: StoredResultEntry[]; transaction_id: string | null }>(
@@ -248,9 +258,20 @@ export class IngestService {
     const batch = new LedgerBatch();
     const rollups = new Rollups();
     const inserts: EventRow[] = [];
-    for (const { r, i, ctx } of work) {
+    for (const { r, i, ctx } of live) {
       const mine = accounts.get(ctx.id) ?? new Map<string, AccountState>();
       accounts.set(ctx.id, mine);
+      // hold_id: settle the hold with this call (see TrackEventsRequest.hold_id). Checked at the call's own turn, so an
+      // earlier call of the same group that settled the hold is seen; an error fails this call only, before any effect.
+      let hold: CallHold | undefined;
+      if (r.holdId) {
+        const h = await this.openHold(em, ctx, r, mine, stored, now);
+        if (h instanceof Error) {
+          out[i] = h;
+          continue;
+        }
+        hold = h;
+      }
       let txnId: string | undefined;
       let accepted = 0;
       const results: EventResultModel[] = [];
@@ -276,7 +297,10 @@ export class IngestService {
         for (const [asset, fee] of rating.fees) {
           if (fee.isZero()) continue;
           if (!mine.has(asset)) mine.set(asset, await ensureCustomerAccount(em, ctx.id, asset));
-          if (!coverable(ctx, mine.get(asset), fee)) short = asset;
+          // What is left of the hold always covers a fee; beyond it, the policy decides as for any event (the hold's
+          // reservation is released from `held` for the call, so this is exactly the excess against what is available).
+          const fromHold = hold !== undefined && asset === hold.account.assetCode && fee.lte(hold.amount.minus(hold.used));
+          if (!fromHold && !coverable(ctx, mine.get(asset), fee)) short = asset;
         }
         if (short) {
           const a = mine.get(short)!;
@@ -300,9 +324,16 @@ export class IngestService {
         stored.set(key, { result: stash, transaction_id: usedTxn });
         for (const charge of rating.charges) rollups.add(ctx.id, occurredAt, charge);
         accepted++;
+        if (hold) hold.used = hold.used.plus(rating.fees.get(hold.account.assetCode) ?? new Decimal(0));
         results.push(await this.fromStored(em, e.id, 'accepted', stash, usedTxn));
       }
       if (txnId && accepted > 1) batch.describe(txnId, `${accepted} usage events of ${ctx.id}`);
+      if (hold) {
+        // Put the reservation back (captureHoldInTx takes the whole hold off `held`, in memory and in the row), then
+        // settle it: the accepted fees were posted as usage above, so the capture posts nothing itself.
+        hold.account.held = hold.account.held.plus(hold.amount);
+        await captureHoldInTx(em, batch, mine, r.holdId, Decimal.min(hold.used, hold.amount), { post: false });
+      }
       out[i] = results;
     }
 
@@ -318,6 +349,31 @@ export class IngestService {
     await batch.flush(em);
     await rollups.write(em);
     return out;
+  }
+
+  /**
+   * Lock and check the call's hold. Active: its reservation is taken off the account's in-memory `held` for the call
+   * (the caller puts it back before capturing). Not active: a replay (no event of the call could be debited: each is a
+   * duplicate, or is rejected for a reason no balance changes) proceeds without the hold; anything else is the
+   * HOLD_NOT_ACTIVE error. HOLD_NOT_FOUND is returned, not thrown, so it fails this call only.
+   */
+  private async openHold(
+    em: EntityManager, ctx: CustomerContext, r: TrackRequest, mine: Map<string, AccountState>,
+    stored: Map<string, unknown>, now: number,
+  ): Promise<CallHold | undefined | AppError> {
+    let found: Awaited<ReturnType<typeof inspectHoldInTx>>;
+    try {
+      found = await inspectHoldInTx(em, mine, r.holdId);
+    } catch (err) {
+      if (err instanceof AppError && err.reason === 'HOLD_NOT_FOUND') return err;
+      throw err;
+    }
+    if (found.notActive) {
+      const replay = r.events.every((e) => eventProblem(e, now) !== undefined || stored.has(`${ctx.id}\u0000${e.id}`) || !rate(ctx.products, e.eventType, e.data).ok);
+      return replay ? undefined : found.notActive;
+    }
+    found.account.held = found.account.held.minus(found.amount);
+    return { account: found.account, amount: found.amount, used: new Decimal(0) };
   }
 
   private rejected(eventId: string, reason: EventResultModel['reason'], message: string): EventResultModel {

@@ -1,5 +1,5 @@
 // UsageService over the wire: proto messages ↔ usage domain models. No SQL here.
-import { timestampDate, timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { durationMs, timestampDate, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import {
   EventStatus, Granularity, RejectReason, SummaryGroupBy, UsageService as UsageApi,
@@ -9,6 +9,7 @@ import type { ServiceHandlers } from '../server/pipeline.js';
 import { lookupOf } from '../customers/customers.rpc.js';
 import { dec, formatAmount } from '../shared/money.js';
 import type { CatalogService } from '../catalog/catalog.service.js';
+import { DEFAULT_HOLD_TTL_MS } from '../wallets/holds.service.js';
 import type { IngestService } from './ingest.js';
 import type { UsageService } from './usage.service.js';
 import type { EventResultModel, RejectReason as RejectReasonModel } from './usage.model.js';
@@ -45,8 +46,11 @@ export function usageHandlers(ingest: IngestService, usage: UsageService, catalo
       return { results: results.map(eventResultToProto) };
     },
     async check(req) {
-      const r = await usage.check({ customer: lookupOf(req.customer), eventType: req.eventType, data: req.data ?? {}, quantity: req.quantity ? dec(req.quantity) : undefined });
-      return { allowed: r.allowed, reason: REASON[r.reason], estimatedCost: r.estimatedCost, available: r.available, holdId: '' };
+      const input = { customer: lookupOf(req.customer), eventType: req.eventType, data: req.data ?? {}, quantity: req.quantity ? dec(req.quantity) : undefined };
+      const r = req.hold
+        ? await usage.checkWithHold({ ...input, requestId: req.requestId, ttlMs: req.holdTtl ? durationMs(req.holdTtl) : DEFAULT_HOLD_TTL_MS })
+        : { ...(await usage.check(input)), holdId: '' };
+      return { allowed: r.allowed, reason: REASON[r.reason], estimatedCost: r.estimatedCost, available: r.available, holdId: r.holdId };
     },
     async listEvents(req) {
       const page = await usage.listEvents(lookupOf(req.customer), req, {

@@ -1,11 +1,15 @@
-// Usage reads and the gate: Check (what would this action cost, may it happen now), ListEvents, GetUsageSummary.
-import type { MikroORM } from '@mikro-orm/postgresql';
+// Usage reads and the gate: Check (what would this action cost, may it happen now; optionally reserve it as a hold),
+// ListEvents, GetUsageSummary.
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { CatalogService } from '../catalog/catalog.service.js';
 import type { CustomerLookup } from '../customers/customer.model.js';
-import { notFound } from '../shared/errors.js';
+import { invalid, notFound } from '../shared/errors.js';
+import { once } from '../shared/idempotency.js';
 import { Decimal, dec, formatAmount } from '../shared/money.js';
 import { decodePageToken, encodePageToken, pageSize, type PageRequest } from '../shared/page-token.js';
-import { query } from '../shared/tx.js';
+import { inTransaction, query } from '../shared/tx.js';
+import { createHoldInTx } from '../wallets/holds.js';
+import { lockCustomerAccounts, type AccountState } from '../wallets/ledger.js';
 
 import { coverable, loadCustomerContexts, type CustomerContext } from './ingest.js';
 import { rate, type Properties } from './rating.js';
@@ -26,6 +30,23 @@ export interface CheckResult {
   available: AmountModel[];
   /** Exact estimated fees, for a hold. */
   fees: Map<string, Decimal>;
+}
+
+/** Check with hold = true; plain JSON (it is stored for request_id replay). */
+export interface CheckHoldResult {
+  allowed: boolean;
+  reason: RejectReason | '';
+  estimatedCost: AmountModel[];
+  available: AmountModel[];
+  /** The hold made; "" when none was (not allowed, or zero cost). */
+  holdId: string;
+}
+
+/** A not-allowed answer of checkWithHold: thrown to roll back the request_id claim, then returned. */
+class Refusal extends Error {
+  constructor(readonly answer: CheckHoldResult) {
+    super('check refused');
+  }
 }
 
 export interface RecordedEventModel {
@@ -61,9 +82,57 @@ export class UsageService {
   /** Read-only: rates the would-be event and compares with available balance (expired holds excluded). One query. */
   async check(input: CheckInput): Promise<CheckResult> {
     const ctx = await this.customerContext(input.customer, true);
-    const em = this.orm.em.fork();
+    return this.estimate(this.orm.em.fork(), ctx, input, ctx.balances ?? new Map());
+  }
+
+  /**
+   * Check with hold = true: in one transaction, idempotent by request_id, the customer's accounts locked, the same
+   * estimate as check() — and when it is allowed, a hold of the estimated cost. A hold never reaches into overdraft:
+   * when available balance cannot cover the cost the answer is not allowed (INSUFFICIENT_BALANCE) and no hold is made.
+   * A zero cost is allowed without a hold (hold_id ""). A cost in more than one asset cannot be one hold:
+   * INVALID_ARGUMENT naming "hold". Only an allowed answer uses up the request_id (and is replayed to a retry); a
+   * refusal leaves no trace, so the same request_id may be sent again, e.g. after a top-up.
+   */
+  async checkWithHold(input: CheckInput & { requestId: string; ttlMs: number }): Promise<CheckHoldResult> {
+    const request = {
+      customer: input.customer, eventType: input.eventType, data: input.data, quantity: input.quantity?.toFixed() ?? '', ttlMs: input.ttlMs,
+    };
+    try {
+      return await inTransaction(this.orm, (em) =>
+        once(em, { scope: 'Check', key: input.requestId, request }, async () => {
+          const lookup = input.customer;
+          const ctx = (await loadCustomerContexts(em, this.catalog, [lookup])).get('id' in lookup ? `i:${lookup.id}` : `e:${lookup.externalId}`);
+          if (!ctx) throw notFound('CUSTOMER_NOT_FOUND', 'id' in lookup ? `customer "${lookup.id}"` : `customer with external_id "${lookup.externalId}"`);
+          const accounts = (await lockCustomerAccounts(em, [ctx.id])).get(ctx.id) ?? new Map<string, AccountState>();
+          const r = await this.estimate(em, ctx, input, accounts);
+          const answer: CheckHoldResult = { allowed: r.allowed, reason: r.reason, estimatedCost: r.estimatedCost, available: r.available, holdId: '' };
+          const costs = [...r.fees.entries()].filter(([, fee]) => !fee.isZero());
+          if (costs.length > 1) {
+            const assets = costs.map(([a]) => a).sort().join(', ');
+            throw invalid('hold', `the estimated cost is in more than one asset (${assets}); a hold reserves one asset, so create one hold per asset with CreateHold`);
+          }
+          if (!r.allowed) throw new Refusal(answer);
+          if (costs.length === 0) return answer;
+          const [asset, fee] = costs[0];
+          const account = accounts.get(asset);
+          // Holds never go into overdraft, whatever the policy allows the action itself.
+          if (!account || account.balance.minus(account.held).lt(fee)) throw new Refusal({ ...answer, allowed: false, reason: 'INSUFFICIENT_BALANCE' });
+          const hold = await createHoldInTx(em, account, {
+            amount: fee, ttlMs: input.ttlMs, description: `Check ${input.eventType}`, scale: await this.catalog.assetScale(em, asset),
+          });
+          return { ...answer, holdId: hold.id };
+        }),
+      );
+    } catch (err) {
+      // A refusal rolled back the request_id claim with everything else: it is answered, not recorded.
+      if (err instanceof Refusal) return err.answer;
+      throw err;
+    }
+  }
+
+  /** The estimate of Check: fees of the would-be event against these balances (held current). */
+  private async estimate(em: EntityManager, ctx: CustomerContext, input: CheckInput, byAsset: Map<string, Pick<AccountState, 'balance' | 'held'>>): Promise<CheckResult> {
     const rating = rate(ctx.products, input.eventType, input.data, input.quantity);
-    const byAsset = ctx.balances ?? new Map<string, { balance: Decimal; held: Decimal }>();
     const fmt = async (asset: string, d: Decimal) => ({ assetCode: asset, amount: formatAmount(d, await this.catalog.assetScale(em, asset)) });
     if (!rating.ok) {
       return { allowed: false, reason: rating.reason, customerId: ctx.id, estimatedCost: [], available: [], fees: new Map() };

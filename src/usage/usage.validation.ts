@@ -25,7 +25,9 @@ export const usageValidators: Record<string, Validator> = {
     customerRef(req.customer);
     str(req.eventType, 'event_type', { min: 1, ...EVENT_TYPE });
     decimal(req.quantity, 'quantity', { required: false, min: '0' });
+    // request_id and hold_ttl matter only with hold, but are bounded either way.
     if (req.hold) requestId(req.requestId);
+    else str(req.requestId, 'request_id', { max: 128 });
     duration(req.holdTtl, 'hold_ttl');
   },
   [ListEventsRequestSchema.typeName]: (req: ListEventsRequest) => {

@@ -17,6 +17,10 @@
 //       use it when the caller posts its own entries for the captured amount, e.g. per-event 'usage' transactions.
 //       Errors: HOLD_NOT_FOUND, HOLD_NOT_ACTIVE (captured, released or expired), INVALID_ARGUMENT (amount > hold).
 //
+//   inspectHoldInTx(em, accounts, holdId): Promise<{ account, amount, notActive? }>
+//       Lock the hold and read its account and amount without changing anything; notActive is the HOLD_NOT_ACTIVE error
+//       a capture would raise now. HOLD_NOT_FOUND as above.
+//
 //   releaseHoldInTx(em, accounts, holdId): Promise<HoldModel>
 //       Release without capture; a released or expired hold is returned unchanged, a captured one is HOLD_NOT_ACTIVE.
 //
@@ -79,6 +83,20 @@ async function lockHold(em: EntityManager, accounts: Map<string, AccountState>, 
   const account = row ? accounts.get(row.asset_code) : undefined;
   if (!row || !account || account.id !== row.account_id) throw holdNotFound(holdId);
   return { row, account };
+}
+
+/**
+ * Lock a hold of these (locked) accounts for a caller that settles it later in the same transaction (TrackEvents with
+ * hold_id): its account, exact amount and — when it is no longer active — the HOLD_NOT_ACTIVE error a capture would
+ * raise. HOLD_NOT_FOUND as captureHoldInTx. Changes nothing.
+ */
+export async function inspectHoldInTx(
+  em: EntityManager,
+  accounts: Map<string, AccountState>,
+  holdId: string,
+): Promise<{ account: AccountState; amount: Decimal; notActive?: AppError }> {
+  const { row, account } = await lockHold(em, accounts, holdId);
+  return { account, amount: dec(row.amount), notActive: row.status !== 'active' || row.lapsed ? notActive(row) : undefined };
 }
 
 function notActive(row: HoldRow): AppError {

@@ -140,8 +140,8 @@ export const EventResultSchema: GenMessage<EventResult> = /*@__PURE__*/
 
 /**
  * TrackEventsRequest sends events for one customer. Structural problems of one event (bad id, type, time, nested
- * data) reject that event only (REJECTED, INVALID_EVENT); only a missing customer or an empty or oversized batch fail
- * the whole call.
+ * data) reject that event only (REJECTED, INVALID_EVENT); only a missing customer, an unusable hold_id, or an empty or
+ * oversized batch fail the whole call.
  *
  * @generated from message tollbooth.v1.TrackEventsRequest
  */
@@ -161,7 +161,14 @@ export type TrackEventsRequest = Message<"tollbooth.v1.TrackEventsRequest"> & {
   events: UsageEvent[];
 
   /**
-   * Optional hold ("hld_…") to capture: the events' fees are debited from it and the rest is released.
+   * Optional hold ("hld_…") to capture: the events' fees are debited from it and the rest is released. The hold must be
+   * the customer's (else NOT_FOUND, HOLD_NOT_FOUND) and active (else FAILED_PRECONDITION, HOLD_NOT_ACTIVE; nothing of
+   * the call is kept). Fees in the hold's asset are covered by the hold up to its amount whatever the balance policy;
+   * beyond that, events are covered by the available balance under the customer's policy like any other. Each accepted
+   * event is posted as usual (kind USAGE, no separate HOLD_CAPTURE entry); the hold ends CAPTURED with captured_amount
+   * = the accepted fees in its asset (at most its amount), and the rest of it is released, even when that is 0.
+   * Retries are safe: when the hold is no longer active but no event of the call could be debited (each is a
+   * DUPLICATE, or is rejected as INVALID_EVENT or NO_MATCHING_PRICE), the call is answered as a replay, without error.
    *
    * @generated from field: string hold_id = 3;
    */
@@ -231,7 +238,11 @@ export type CheckRequest = Message<"tollbooth.v1.CheckRequest"> & {
   quantity: string;
 
   /**
-   * Reserve the estimated cost as a hold when allowed.
+   * Reserve the estimated cost as a hold when allowed (capture it with TrackEvents.hold_id or CaptureHold). A hold
+   * never reaches into overdraft: when the available balance cannot cover the cost the answer is allowed = false,
+   * INSUFFICIENT_BALANCE, and no hold is made, whatever the policy allows the action itself. A zero cost is allowed
+   * without a hold (empty hold_id). A cost in more than one asset cannot be one hold: INVALID_ARGUMENT naming "hold"
+   * (make one hold per asset with CreateHold instead).
    *
    * @generated from field: bool hold = 5;
    */
@@ -245,7 +256,10 @@ export type CheckRequest = Message<"tollbooth.v1.CheckRequest"> & {
   holdTtl?: Duration | undefined;
 
   /**
-   * With hold: required idempotency key, 1-128 characters.
+   * With hold: required idempotency key, 1-128 characters. An allowed answer is kept: a retry with the same request_id
+   * returns it again (same hold_id, no second hold), and the same key with a different request is ALREADY_EXISTS,
+   * REQUEST_ID_REUSED. A not-allowed answer is not kept, so the same request_id may be sent again (e.g. after a top-up).
+   * Ignored without hold.
    *
    * @generated from field: string request_id = 7;
    */
@@ -294,7 +308,7 @@ export type CheckResponse = Message<"tollbooth.v1.CheckResponse"> & {
   available: Money[];
 
   /**
-   * Id of the hold made, when hold was asked for and the check allowed it.
+   * Id of the hold made, when hold was asked for and the check allowed it; empty when the cost is zero.
    *
    * @generated from field: string hold_id = 5;
    */
