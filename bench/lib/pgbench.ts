@@ -10,8 +10,10 @@ import pg from 'pg';
 
 export const PGBENCH = process.env.PGBENCH ?? '/usr/bin/pgbench';
 const PREFIX = 'pgb';
+/** Revenue stripe 0 of USD, which the engine's migrations create (0006-system-stripes). */
+const REVENUE = 'acc_sys_revenue_USD_0';
 
-/** Customers, wallets and USD accounts with predictable ids (cus_pgb_1 … cus_pgb_N), and one revenue account. */
+/** Customers, wallets and USD accounts with predictable ids (cus_pgb_1 … cus_pgb_N); events post revenue to one stripe. */
 export async function seedPgbenchWallets(url: string, wallets: number): Promise<void> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
@@ -20,7 +22,6 @@ export async function seedPgbenchWallets(url: string, wallets: number): Promise<
     await c.query(`insert into customers (id, external_id, name) select 'cus_${PREFIX}_' || n, '${PREFIX}-' || n, 'pgbench ' || n from generate_series(1, $1::int) n`, [wallets]);
     await c.query(`insert into wallets (id, customer_id, name) select 'wal_${PREFIX}_' || n, 'cus_${PREFIX}_' || n, 'default' from generate_series(1, $1::int) n`, [wallets]);
     await c.query(`insert into accounts (id, wallet_id, customer_id, asset_code, type) select 'acc_${PREFIX}_' || n, 'wal_${PREFIX}_' || n, 'cus_${PREFIX}_' || n, 'USD', 'customer' from generate_series(1, $1::int) n`, [wallets]);
-    await c.query(`insert into accounts (id, asset_code, type, stripe) values ('acc_${PREFIX}_revenue', 'USD', 'revenue', 0)`);
     await c.query(`create sequence ${PREFIX}_event_seq`);
     await c.query('commit');
     await c.query('vacuum analyze');
@@ -44,7 +45,7 @@ INSERT INTO usage_events (customer_id, event_id, event_type, subject, occurred_a
 INSERT INTO ledger_transactions (id, kind, reference, description) VALUES ('txn_${PREFIX}_' || :n, 'usage', 'ev-' || :n, 'usage of cus_${PREFIX}_' || :w);
 INSERT INTO ledger_entries (transaction_id, account_id, asset_code, amount, sequence, balance_after) VALUES
   ('txn_${PREFIX}_' || :n, 'acc_${PREFIX}_' || :w, 'USD', -0.05, :seq, :bal),
-  ('txn_${PREFIX}_' || :n, 'acc_${PREFIX}_revenue', 'USD', 0.05, NULL, NULL);
+  ('txn_${PREFIX}_' || :n, '${REVENUE}', 'USD', 0.05, NULL, NULL);
 END;
 `;
 }

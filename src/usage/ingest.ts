@@ -28,7 +28,10 @@ import { rate, type Charge } from './rating.js';
 import type { AmountModel, EventResultModel, IngestEvent, StoredResultEntry, TrackRequest } from './usage.model.js';
 
 const MAX_FUTURE_MS = 5 * 60_000;
-const MAX_EVENTS_PER_FLUSH = 5_000;
+/** Most events one group commit takes; a larger backlog is split over concurrent flushes. */
+const MAX_EVENTS_PER_FLUSH = 1_000;
+/** Queued events it takes to start a flush beside one already running. */
+const EXTRA_FLUSH_MIN_EVENTS = 32;
 const EVENT_ID = /^[\x21-\x7e]{1,128}$/;
 const EVENT_TYPE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/;
 
@@ -58,6 +61,10 @@ function lookupKey(l: CustomerLookup): string {
 export async function loadCustomerContexts(em: EntityManager, catalog: CatalogService, lookups: CustomerLookup[], withBalances = false): Promise<Map<string, CustomerContext>> {
   const ids = lookups.flatMap((l) => ('id' in l ? [l.id] : []));
   const ext = lookups.flatMap((l) => ('externalId' in l ? [l.externalId] : []));
+  // One predicate per kind of lookup: `id = any(…) or external_id = any(…)` costs Postgres 3× the CPU of either alone
+  // (docs/performance.md), and a call names its customer one way.
+  const where = ids.length && ext.length ? 'c.id = any(?::text[]) or c.external_id = any(?::text[])' : ids.length ? 'c.id = any(?::text[])' : 'c.external_id = any(?::text[])';
+  const params = ids.length && ext.length ? [pgTextArray(ids), pgTextArray(ext)] : [pgTextArray(ids.length ? ids : ext)];
   const rows = await query<{ id: string; external_id: string | null; policy: 'allow' | 'reject'; overdraft: string; versions: string[] | null; balances: { a: string; b: string; h: string }[] | null }>(
     em,
     `select c.id, c.external_id, c.insufficient_balance_policy as policy, c.overdraft_limit::text as overdraft,
@@ -66,8 +73,8 @@ export async function loadCustomerContexts(em: EntityManager, catalog: CatalogSe
               select json_agg(json_build_object('a', a.asset_code, 'b', a.balance::text, 'h', (a.held - coalesce(
                 (select sum(h.amount) from holds h where h.account_id = a.id and h.status = 'active' and h.expires_at <= now()), 0))::text))
                 from accounts a where a.customer_id = c.id and a.type = 'customer') end as balances
-       from customers c where c.id = any(?::text[]) or c.external_id = any(?::text[])`,
-    [withBalances, pgTextArray(ids), pgTextArray(ext)],
+       from customers c where ${where}`,
+    [withBalances, ...params],
   );
   const out = new Map<string, CustomerContext>();
   for (const r of rows) {
@@ -177,6 +184,7 @@ class Rollups {
 
 export class IngestService {
   private readonly queue: Pending[] = [];
+  private queuedEvents = 0;
   private active = 0;
 
   constructor(
@@ -189,12 +197,19 @@ export class IngestService {
   track(req: TrackRequest): Promise<EventResultModel[]> {
     return new Promise((resolve, reject) => {
       this.queue.push({ req, resolve, reject });
+      this.queuedEvents += req.events.length;
       this.pump();
     });
   }
 
+  /**
+   * Start flushes. The first flush starts as soon as anything is queued; a further one only when enough events are
+   * waiting to be worth a transaction of their own. Unary calls (a few events each) therefore pile into ONE group
+   * commit instead of being spread thin over parallel transactions that contend for the same stripe and wallet locks
+   * (R3, docs/performance.md), while large batched backlogs still use every flusher.
+   */
   private pump(): void {
-    while (this.active < this.concurrency && this.queue.length > 0) {
+    while (this.queue.length > 0 && this.active < this.concurrency && (this.active === 0 || this.queuedEvents >= EXTRA_FLUSH_MIN_EVENTS)) {
       const batch: Pending[] = [];
       let events = 0;
       while (this.queue.length > 0 && (batch.length === 0 || events + this.queue[0].req.events.length <= MAX_EVENTS_PER_FLUSH)) {
@@ -202,6 +217,7 @@ export class IngestService {
         events += p.req.events.length;
         batch.push(p);
       }
+      this.queuedEvents -= events;
       this.active++;
       void this.flush(batch).finally(() => {
         this.active--;
