@@ -26,8 +26,7 @@ import { startEngine, type EngineProcess } from './lib/engine.js';
 import { closedLoop, openLoop, type Latency, type LoadResult, type OpenLoopResult } from './lib/load.js';
 import { eventScript, leanScript, runPgbench, seedPgbenchWallets, type PgbenchResult } from './lib/pgbench.js';
 import { ms, n0, n2, table } from './lib/report.js';
-import { benchDbName, createCustomers, createDatabase, createProduct, EVENT_TYPE, fundWallets, migrate, primeStripes, PRICE, type BenchDatabase } from './lib/setup.js';
-import { SYSTEM_STRIPES } from '../src/wallets/ledger.js';
+import { benchDbName, createCustomers, createDatabase, createProduct, EVENT_TYPE, fundWallets, migrate, PRICE, type BenchDatabase } from './lib/setup.js';
 import { apiKeyLookups, flushesIn, verifyEngine, verifyPgbench, type Check } from './lib/verify.js';
 import { WaitSampler, type WaitProfile } from './lib/waits.js';
 
@@ -178,10 +177,7 @@ async function main(): Promise<void> {
       return ok;
     };
     const randomWallet = () => spread[Math.floor(Math.random() * spread.length)];
-    // The revenue stripes are created on first use; concurrent first uses race (docs/performance.md), so create them
-    // before any measured phase with single events sent one at a time.
-    const primed = await primeStripes(engDb.url, 'revenue', customers.length, (i) => track(0, customers[i], 1));
-    step(`primed the revenue stripes: ${primed} single-event TrackEvents one at a time until all ${SYSTEM_STRIPES} existed`);
+    // Every system stripe exists from the migrations and CreateAsset on (0006-system-stripes), so phases start cold.
 
     const pgbench = async (name: string, script: string): Promise<PgbenchResult> => {
       step(`${name}…`);

@@ -1,14 +1,15 @@
 // Reproduction (not a test, asserts nothing): concurrent FIRST use of the striped system accounts on a fresh engine.
 // `npx tsx bench/stripe-race.ts` (env RUNS, default 6). Each run: a fresh database and engine process, 200 funded
-// customers (funding creates its stripes one call at a time, so only the revenue stripes are new), then 64 clients ×
+// customers funded 16 at a time, then 64 clients ×
 // 10 single-event TrackEvents at once. It prints, per run, INTERNAL errors the clients got and the accounts whose stored
 // balance differs from the sum of their ledger entries.
 //
-// What it shows (src/wallets/ledger.ts, systemAccountIds): a stripe's id is put in the process-wide cache by the flush
-// that inserts it, BEFORE that flush commits. A concurrent flush then posts to an account it cannot see yet: its
-// `update accounts … from jsonb_to_recordset(…)` matches no row (the stripe's balance silently misses that amount) and
-// its deferred ledger_entries → accounts foreign key fails at COMMIT (INTERNAL to the client) or — when the creator has
-// committed in between — passes, leaving stored balance ≠ Σ entries.
+// What it showed before dfb02a1 (src/wallets/ledger.ts, systemAccountIds): a stripe's id was put in the process-wide
+// cache by the flush that inserted it, BEFORE that flush committed, so a concurrent flush posted to an account it could
+// not see — the stripe's balance silently missed that amount, or the deferred ledger_entries → accounts foreign key
+// failed at COMMIT (INTERNAL to the client). Now every stripe exists from the migrations / CreateAsset on and only
+// committed ids are cached; this script should print 0 failed calls and 0 mismatched accounts in every run, and
+// test/wallets/system-stripes.test.ts pins the fix deterministically.
 import pg from 'pg';
 import { EventStatus, UsageService } from '../gen/tollbooth/v1/usage_pb.js';
 import { setLogLevel } from '../src/shared/log.js';

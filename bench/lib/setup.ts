@@ -7,7 +7,7 @@ import { AdjustmentDirection, AdjustmentReason, WalletService } from '../../gen/
 import { openDatabase } from '../../src/db/orm.js';
 import { dec } from '../../src/shared/money.js';
 import { inTransaction } from '../../src/shared/tx.js';
-import { LedgerBatch, lockCustomerAccounts, SYSTEM_STRIPES } from '../../src/wallets/ledger.js';
+import { LedgerBatch, lockCustomerAccounts } from '../../src/wallets/ledger.js';
 import type { ChannelPool } from './client.js';
 
 export const PRICE = '0.05';
@@ -83,38 +83,6 @@ export async function createCustomers(pool: ChannelPool, tag: string, productCod
   });
 }
 
-/** How many striped system accounts of a type exist. */
-export async function systemStripes(databaseUrl: string, type: string): Promise<number> {
-  const c = new pg.Client({ connectionString: databaseUrl });
-  await c.connect();
-  try {
-    const { rows } = await c.query<{ n: string }>(`select count(*)::text n from accounts where wallet_id is null and type = $1`, [type]);
-    return Number(rows[0].n);
-  } finally {
-    await c.end();
-  }
-}
-
-/**
- * Call `fn(i)` for i = 0, 1, … < n ONE AT A TIME until every stripe of a system account type exists: the engine creates
- * a stripe on first use, and concurrent first uses of a stripe race (see docs/performance.md). Returns the calls made.
- */
-export async function primeStripes(databaseUrl: string, type: string, n: number, fn: (i: number) => Promise<unknown>): Promise<number> {
-  let i = 0;
-  while (i < n) {
-    await fn(i++);
-    if (i % 8 === 0 && (await systemStripes(databaseUrl, type)) >= SYSTEM_STRIPES) break;
-  }
-  return i;
-}
-
-/** primeStripes, then the rest of the n calls `concurrency` at a time. */
-export async function primeThenPool(databaseUrl: string, type: string, n: number, concurrency: number, fn: (i: number) => Promise<unknown>): Promise<number> {
-  const sequential = await primeStripes(databaseUrl, type, n, fn);
-  await pooled(n - sequential, concurrency, (k) => fn(sequential + k));
-  return sequential;
-}
-
 /**
  * Credit every wallet with `amount` USD. Uses WalletService.CreateAdjustment when the engine implements it, else
  * posts the same ledger transaction directly through the engine's LedgerBatch (as test/helpers/money.ts does).
@@ -129,8 +97,8 @@ export async function fundWallets(pool: ChannelPool, databaseUrl: string, custom
   let probe: string;
   try {
     await adjust(0);
-    const sequential = await primeThenPool(databaseUrl, 'adjustments', customerIds.length - 1, 16, (i) => adjust(i + 1));
-    return `WalletService.CreateAdjustment (CORRECTION credit; the first ${sequential + 1} one at a time, until all ${SYSTEM_STRIPES} adjustment stripes existed)`;
+    await pooled(customerIds.length - 1, 16, (i) => adjust(i + 1));
+    return 'WalletService.CreateAdjustment (CORRECTION credit, 16 at a time)';
   } catch (err) {
     const e = err as { code?: number; details?: string };
     probe = `CreateAdjustment answered code ${e.code} (${e.details})`;
