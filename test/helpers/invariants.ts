@@ -5,6 +5,8 @@
 //     balance_after equals the previous one plus the entry's amount;
 //  4. held equals the sum of active holds, and is never negative; granted equals the sum of unexpired remainders.
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { expect } from 'vitest';
+import type { TestEngine } from './engine.js';
 import { query } from '../../src/shared/tx.js';
 
 export interface InvariantReport {
@@ -63,4 +65,12 @@ export async function checkLedgerInvariants(em: EntityManager): Promise<Invarian
   const [counts] = await query<{ t: string; e: string; a: string }>(em,
     `select (select count(*) from ledger_transactions)::text t, (select count(*) from ledger_entries)::text e, (select count(*) from accounts)::text a`);
   return { transactions: Number(counts.t), entries: Number(counts.e), accounts: Number(counts.a), violations };
+}
+
+/** The afterAll of a test file that moves money: the ledger invariants hold over everything it did, then the engine stops. */
+export async function expectSoundLedgerThenStop(engine: TestEngine | undefined): Promise<void> {
+  if (!engine) return;
+  const report = await checkLedgerInvariants(engine.app.db.orm.em.fork());
+  expect(report.violations).toEqual([]);
+  await engine.stop();
 }

@@ -10,7 +10,7 @@ import { AdjustmentDirection, AdjustmentReason, EntryKind, WalletService } from 
 import { query } from '../../src/shared/tx.js';
 import { startTestEngine, type TestEngine } from '../helpers/engine.js';
 import { imageProduct, uniq } from '../helpers/fixtures.js';
-import { checkLedgerInvariants } from '../helpers/invariants.js';
+import { expectSoundLedgerThenStop } from '../helpers/invariants.js';
 import { fund } from '../helpers/money.js';
 import { byId, failure, usd } from '../wallets/support.js';
 
@@ -32,12 +32,7 @@ beforeAll(async () => {
   await engine.connectGrpc(CatalogService).createProduct(p);
   product = p.code;
 });
-afterAll(async () => {
-  if (!engine) return;
-  const report = await checkLedgerInvariants(engine.app.db.orm.em.fork());
-  expect(report.violations).toEqual([]);
-  await engine.stop();
-});
+afterAll(() => expectSoundLedgerThenStop(engine));
 
 const em = () => engine.app.db.orm.em.fork();
 

@@ -6,7 +6,7 @@ import { EventStatus, RejectReason, UsageService } from '../../gen/tollbooth/v1/
 import { startTestEngine, type TestEngine } from '../helpers/engine.js';
 import { imageProduct, uniq } from '../helpers/fixtures.js';
 import { balanceOf, fund } from '../helpers/money.js';
-import { checkLedgerInvariants } from '../helpers/invariants.js';
+import { expectSoundLedgerThenStop } from '../helpers/invariants.js';
 
 let engine: TestEngine;
 let catalog: any;
@@ -18,13 +18,7 @@ beforeAll(async () => {
   customers = engine.grpc(CustomerService);
   usage = engine.grpc(UsageService);
 });
-afterAll(async () => {
-  if (engine) {
-    const report = await checkLedgerInvariants(engine.app.db.orm.em.fork());
-    expect(report.violations).toEqual([]);
-    await engine.stop();
-  }
-});
+afterAll(() => expectSoundLedgerThenStop(engine));
 
 const byId = (id: string) => ({ ref: { case: 'id' as const, value: id } });
 

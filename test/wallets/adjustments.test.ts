@@ -8,7 +8,7 @@ import { query } from '../../src/shared/tx.js';
 import { expireGrants } from '../../src/wallets/expiry.js';
 import { startTestEngine, type TestEngine } from '../helpers/engine.js';
 import { uniq } from '../helpers/fixtures.js';
-import { checkLedgerInvariants } from '../helpers/invariants.js';
+import { expectSoundLedgerThenStop } from '../helpers/invariants.js';
 import { byId, credit, debit, failure, newCustomer, usd } from './support.js';
 
 let engine: TestEngine;
@@ -17,12 +17,7 @@ beforeAll(async () => {
   engine = await startTestEngine();
   wallets = engine.connectGrpc(WalletService);
 });
-afterAll(async () => {
-  if (!engine) return;
-  const report = await checkLedgerInvariants(engine.app.db.orm.em.fork());
-  expect(report.violations).toEqual([]);
-  await engine.stop();
-});
+afterAll(() => expectSoundLedgerThenStop(engine));
 
 const em = () => engine.app.db.orm.em.fork();
 const inOneHour = () => timestampFromDate(new Date(Date.now() + 3_600_000));

@@ -10,7 +10,7 @@ import { LedgerBatch, lockCustomerAccounts } from '../../src/wallets/ledger.js';
 import { expireHolds } from '../../src/wallets/expiry.js';
 import { startTestEngine, type TestEngine } from '../helpers/engine.js';
 import { uniq } from '../helpers/fixtures.js';
-import { checkLedgerInvariants } from '../helpers/invariants.js';
+import { expectSoundLedgerThenStop } from '../helpers/invariants.js';
 import { byId, credit, failure, newCustomer, usd } from './support.js';
 
 let engine: TestEngine;
@@ -19,12 +19,7 @@ beforeAll(async () => {
   engine = await startTestEngine();
   wallets = engine.connectGrpc(WalletService);
 });
-afterAll(async () => {
-  if (!engine) return;
-  const report = await checkLedgerInvariants(engine.app.db.orm.em.fork());
-  expect(report.violations).toEqual([]);
-  await engine.stop();
-});
+afterAll(() => expectSoundLedgerThenStop(engine));
 
 const em = () => engine.app.db.orm.em.fork();
 

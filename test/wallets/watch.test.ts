@@ -10,7 +10,7 @@ import { ADMIN_KEY, startTestEngine, type TestEngine } from '../helpers/engine.j
 import { startApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { uniq } from '../helpers/fixtures.js';
-import { checkLedgerInvariants } from '../helpers/invariants.js';
+import { expectSoundLedgerThenStop } from '../helpers/invariants.js';
 import { query } from '../../src/shared/tx.js';
 import { byId, credit, debit, newCustomer } from './support.js';
 import { readConnect, readGrpc, type StreamReader } from './watch-support.js';
@@ -19,12 +19,7 @@ let engine: TestEngine;
 beforeAll(async () => {
   engine = await startTestEngine();
 });
-afterAll(async () => {
-  if (!engine) return;
-  const report = await checkLedgerInvariants(engine.app.db.orm.em.fork());
-  expect(report.violations).toEqual([]);
-  await engine.stop();
-});
+afterAll(() => expectSoundLedgerThenStop(engine));
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
