@@ -30,7 +30,7 @@ function grpcError(err: unknown, method: DescMethod): Partial<grpc.ServiceError>
   return { code: w.code, details: w.message, metadata };
 }
 
-function abortOnCancel(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>): AbortSignal {
+function abortOnCancel(call: grpc.ServerWritableStream<unknown, unknown>): AbortSignal {
   const ac = new AbortController();
   call.on('cancelled', () => ac.abort());
   return ac.signal;
@@ -67,9 +67,15 @@ export async function startGrpcServer(pipeline: Pipeline, bindings: ServiceBindi
       };
       if (!streaming) {
         impl[method.name] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+          const ac = new AbortController();
+          const cancel = () => ac.abort();
+          call.on('cancelled', cancel);
+          // grpc-js also reports 'cancelled' when the stream closes after the answer; aborting then is wasted work
+          // (an AbortError with a captured stack per call), so stop listening once the call is answered.
+          const done = () => call.off('cancelled', cancel);
           pipeline
-            .unary(binding, method, call.request, authorization(call.metadata), abortOnCancel(call))
-            .then((res) => callback(null, res), (err) => callback(grpcError(err, method)));
+            .unary(binding, method, call.request, authorization(call.metadata), ac.signal)
+            .then((res) => (done(), callback(null, res)), (err) => (done(), callback(grpcError(err, method))));
         };
       } else {
         impl[method.name] = async (call: grpc.ServerWritableStream<unknown, unknown>) => {
