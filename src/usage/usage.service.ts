@@ -69,8 +69,55 @@ export interface SummaryBucket {
   fees: AmountModel[];
 }
 
+/**
+ * The gate's reads, grouped: Checks that arrive while the gate's queries are all busy wait and are answered together by
+ * the next query (the lookup takes any number of customers). A lone Check goes out at once; under load one round trip
+ * serves many, which is where the gate's CPU went — a Postgres round trip costs the engine more than the rest of a
+ * Check (docs/performance.md). Read-only and unlocked, like a single Check.
+ */
+class GateReads {
+  private queue: { lookup: CustomerLookup; resolve(ctx: CustomerContext | undefined): void; reject(err: unknown): void }[] = [];
+  private active = 0;
+
+  constructor(private readonly orm: MikroORM, private readonly catalog: CatalogService, private readonly concurrency = 2) {}
+
+  load(lookup: CustomerLookup): Promise<CustomerContext | undefined> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ lookup, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.active < this.concurrency && this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_GATE_GROUP);
+      this.active++;
+      // One kind of key per query: mixing ids and external ids needs an OR that costs Postgres 3×.
+      const byKind = [batch.filter((b) => 'id' in b.lookup), batch.filter((b) => !('id' in b.lookup))].filter((g) => g.length > 0);
+      void Promise.all(byKind.map(async (group) => {
+        try {
+          const found = await loadCustomerContexts(this.orm.em.fork(), this.catalog, group.map((g) => g.lookup), true);
+          for (const g of group) g.resolve(found.get(lookupKey(g.lookup)));
+        } catch (err) {
+          for (const g of group) g.reject(err);
+        }
+      })).finally(() => {
+        this.active--;
+        this.pump();
+      });
+    }
+  }
+}
+
+const MAX_GATE_GROUP = 500;
+const lookupKey = (l: CustomerLookup) => ('id' in l ? `i:${l.id}` : `e:${l.externalId}`);
+
 export class UsageService {
-  constructor(private readonly orm: MikroORM, private readonly catalog: CatalogService) {}
+  private readonly gate: GateReads;
+
+  constructor(private readonly orm: MikroORM, private readonly catalog: CatalogService) {
+    this.gate = new GateReads(orm, catalog);
+  }
 
   async customerContext(lookup: CustomerLookup, withBalances = false): Promise<CustomerContext> {
     const em = this.orm.em.fork();
@@ -79,9 +126,11 @@ export class UsageService {
     return ctx;
   }
 
-  /** Read-only: rates the would-be event and compares with available balance (expired holds excluded). One query. */
+  /** Read-only: rates the would-be event and compares with available balance (expired holds excluded). One query, shared with concurrent Checks. */
   async check(input: CheckInput): Promise<CheckResult> {
-    const ctx = await this.customerContext(input.customer, true);
+    const lookup = input.customer;
+    const ctx = await this.gate.load(lookup);
+    if (!ctx) throw notFound('CUSTOMER_NOT_FOUND', 'id' in lookup ? `customer "${lookup.id}"` : `customer with external_id "${lookup.externalId}"`);
     return this.estimate(this.orm.em.fork(), ctx, input, ctx.balances ?? new Map());
   }
 

@@ -87,3 +87,33 @@ describe('ListEvents', () => {
     await expect(usage.listEvents({ customer: byId(), pageSize: 2, pageToken: p1.nextPageToken, eventType: 'image' })).rejects.toMatchObject({ code: 3 });
   });
 });
+
+describe('Check under concurrency', () => {
+  it('concurrent Checks of many customers, by id and by external id, each answer for their own wallet', async () => {
+    const { imageProduct } = await import('../helpers/fixtures.js');
+    const p = imageProduct(uniq('gate'), '0.25');
+    await engine.grpc(CatalogService).createProduct(p);
+    const made: { id: string; ext: string; balance: number }[] = [];
+    for (let i = 0; i < 12; i++) {
+      const ext = uniq('gate-u');
+      const { customer } = await engine.grpc(CustomerService).createCustomer({ requestId: uniq('r'), externalId: ext, productCodes: [p.code] });
+      if (i % 3 !== 0) await fund(engine, customer!.id, String(i)); // every third customer has nothing: not allowed
+      made.push({ id: customer!.id, ext, balance: i % 3 !== 0 ? i : 0 });
+    }
+    const clients = [engine.grpc(UsageService), engine.connectGrpc(UsageService)] as any[];
+    const calls = Array.from({ length: 120 }, (_, k) => {
+      const c = made[k % made.length];
+      const customer = k % 2 === 0 ? { ref: { case: 'id', value: c.id } } : { ref: { case: 'externalId', value: c.ext } };
+      return clients[k % 2].check({ customer, eventType: 'image_generated' }).then((r: any) => ({ c, r }));
+    });
+    const missing = clients[0].check({ customer: { ref: { case: 'id', value: 'cus_nobody' } }, eventType: 'image_generated' }).then(
+      () => 'answered', (err: any) => err.code,
+    );
+    for (const { c, r } of await Promise.all(calls)) {
+      expect(r.available).toEqual([expect.objectContaining({ assetCode: 'USD', amount: `${c.balance}.00` })]);
+      expect(r.estimatedCost).toEqual([expect.objectContaining({ assetCode: 'USD', amount: '0.25' })]);
+      expect(r.allowed).toBe(c.balance > 0);
+    }
+    expect(await missing).toBe(5); // NOT_FOUND for that call only
+  });
+});
