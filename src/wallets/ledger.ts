@@ -215,34 +215,40 @@ export class LedgerBatch {
       for (const t of s.txns) this.entries.push({ t: t.t, a: id, c: s.asset, m: t.m.toFixed(), s: null, b: null });
     }
 
-    await query(
-      em,
-      `insert into ledger_transactions (id, kind, reference, description, created_at)
-         select x.id, x.kind, x.reference, x.description, ? from jsonb_to_recordset(?::jsonb) as x(id text, kind text, reference text, description text)`,
-      [this.createdAt, JSON.stringify(this.txns)],
-    );
-    await query(
-      em,
-      `insert into ledger_entries (transaction_id, account_id, asset_code, amount, sequence, balance_after, created_at)
-         select x.t, x.a, x.c, x.m, x.s, x.b, ? from jsonb_to_recordset(?::jsonb) as x(t text, a text, c text, m numeric, s bigint, b numeric)`,
-      [this.createdAt, JSON.stringify(this.entries)],
-    );
     const accounts = [...this.touched];
-    await query(
+    // Transactions, entries and the customer accounts' balances in ONE statement (one round trip instead of three;
+    // the foreign keys are deferred, so the order inside it does not matter). The row count guards against posting to
+    // an account the statement cannot see.
+    const [written] = await query<{ updated: number }>(
       em,
-      `update accounts a set balance = x.b, sequence = x.s from jsonb_to_recordset(?::jsonb) as x(id text, b numeric, s bigint) where a.id = x.id`,
-      [JSON.stringify(accounts.map((a) => ({ id: a.id, b: a.balance.toFixed(), s: a.sequence.toString() })))],
+      `with t as (
+         insert into ledger_transactions (id, kind, reference, description, created_at)
+           select x.id, x.kind, x.reference, x.description, ? from jsonb_to_recordset(?::jsonb) as x(id text, kind text, reference text, description text)),
+       e as (
+         insert into ledger_entries (transaction_id, account_id, asset_code, amount, sequence, balance_after, created_at)
+           select x.t, x.a, x.c, x.m, x.s, x.b, ? from jsonb_to_recordset(?::jsonb) as x(t text, a text, c text, m numeric, s bigint, b numeric)),
+       u as (
+         update accounts a set balance = x.b, sequence = x.s from jsonb_to_recordset(?::jsonb) as x(id text, b numeric, s bigint) where a.id = x.id
+         returning 1)
+       select count(*)::int as updated from u`,
+      [
+        this.createdAt, JSON.stringify(this.txns), this.createdAt, JSON.stringify(this.entries),
+        JSON.stringify(accounts.map((a) => ({ id: a.id, b: a.balance.toFixed(), s: a.sequence.toString() }))),
+      ],
     );
+    if (written.updated !== accounts.length) throw new Error(`ledger flush updated ${written.updated} of ${accounts.length} customer accounts`);
     if (stripes.length) {
       const ids = stripes.map((s) => stripeIds.get(`${s.type}\u0000${s.asset}\u0000${s.stripe}`)!);
       // An UPDATE … FROM locks rows in join order; take the stripe locks in id order first so that two flushes
       // touching the same stripes can never deadlock.
       if (ids.length > 1) await query(em, `select 1 from accounts where id = any(?::text[]) order by id for update`, [pgTextArray(ids)]);
-      await query(
+      const [posted] = await query<{ updated: number }>(
         em,
-        `update accounts a set balance = a.balance + x.m from jsonb_to_recordset(?::jsonb) as x(id text, m numeric) where a.id = x.id`,
+        `with u as (update accounts a set balance = a.balance + x.m from jsonb_to_recordset(?::jsonb) as x(id text, m numeric) where a.id = x.id returning 1)
+         select count(*)::int as updated from u`,
         [JSON.stringify(stripes.map((s, i) => ({ id: ids[i], m: s.amount.toFixed() })))],
       );
+      if (posted.updated !== stripes.length) throw new Error(`ledger flush updated ${posted.updated} of ${stripes.length} system stripes`);
     }
     // --- auto-recharge hook (src/topups/recharge-trigger.ts) --------------------------------------------------------
     // A debit that leaves an account below its armed threshold starts a recharge in this same transaction. Accounts
