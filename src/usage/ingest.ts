@@ -182,8 +182,10 @@ class Rollups {
 }
 
 export class IngestService {
-  private readonly queue: Pending[] = [];
+  private queue: Pending[] = [];
   private queuedEvents = 0;
+  /** Customers (lookup keys) that running flushes are writing, with how many flushes. */
+  private readonly writing = new Map<string, number>();
   private active = 0;
 
   constructor(
@@ -205,20 +207,34 @@ export class IngestService {
    * Start flushes. The first flush starts as soon as anything is queued; a further one only when enough events are
    * waiting to be worth a transaction of their own. Unary calls (a few events each) therefore pile into ONE group
    * commit instead of being spread thin over parallel transactions that contend for the same stripe and wallet locks
-   * (R3, docs/performance.md), while large batched backlogs still use every flusher.
+   * (R3, docs/performance.md), while large batched backlogs still use every flusher. A flush leaves queued the calls of
+   * customers another flush is writing: they would only wait there for that flush's wallet lock (a hot customer's
+   * calls go into one flush after another, each as large as the queue allows).
    */
   private pump(): void {
     while (this.queue.length > 0 && this.active < this.concurrency && (this.active === 0 || this.queuedEvents >= EXTRA_FLUSH_MIN_EVENTS)) {
       const batch: Pending[] = [];
+      const rest: Pending[] = [];
       let events = 0;
-      while (this.queue.length > 0 && (batch.length === 0 || events + this.queue[0].req.events.length <= MAX_EVENTS_PER_FLUSH)) {
-        const p = this.queue.shift()!;
-        events += p.req.events.length;
-        batch.push(p);
+      for (const p of this.queue) {
+        const fits = batch.length === 0 || events + p.req.events.length <= MAX_EVENTS_PER_FLUSH;
+        if (fits && !this.writing.has(lookupKey(p.req.customer))) {
+          events += p.req.events.length;
+          batch.push(p);
+        } else rest.push(p);
       }
+      if (batch.length === 0) return;
+      this.queue = rest;
       this.queuedEvents -= events;
       this.active++;
+      const keys = [...new Set(batch.map((p) => lookupKey(p.req.customer)))];
+      for (const k of keys) this.writing.set(k, (this.writing.get(k) ?? 0) + 1);
       void this.flush(batch).finally(() => {
+        for (const k of keys) {
+          const n = this.writing.get(k)! - 1;
+          if (n === 0) this.writing.delete(k);
+          else this.writing.set(k, n);
+        }
         this.active--;
         this.pump();
       });
