@@ -1,5 +1,6 @@
 // Customer domain types as the services see them.
 import type { Policy, SubscriptionStatus } from './customer.entity.js';
+import { notFound, type AppError } from '../shared/errors.js';
 
 export interface SubscriptionModel {
   id: string;
@@ -27,3 +28,13 @@ export interface CustomerModel {
 }
 
 export type CustomerLookup = { id: string } | { externalId: string };
+
+/** A map key for a lookup: the same customer named the same way gives the same key. */
+export function lookupKey(l: CustomerLookup): string {
+  return 'id' in l ? `i:${l.id}` : `e:${l.externalId}`;
+}
+
+/** The CUSTOMER_NOT_FOUND error for a lookup, naming the key it was looked up by. */
+export function customerNotFound(l: CustomerLookup): AppError {
+  return notFound('CUSTOMER_NOT_FOUND', 'id' in l ? `customer "${l.id}"` : `customer with external_id "${l.externalId}"`);
+}

@@ -1,7 +1,7 @@
 // Customer use cases: customers, their default wallet and subscriptions. Each public method owns its transaction.
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { CustomerSchema, SubscriptionSchema, type Customer, type Policy, type Subscription } from './customer.entity.js';
-import type { CustomerLookup, CustomerModel, SubscriptionModel } from './customer.model.js';
+import { customerNotFound, type CustomerLookup, type CustomerModel, type SubscriptionModel } from './customer.model.js';
 import type { CatalogService } from '../catalog/catalog.service.js';
 import type { Page } from '../catalog/catalog.service.js';
 import { WalletSchema } from '../wallets/wallet.entity.js';
@@ -74,7 +74,7 @@ export class CustomerService {
   /** The customer row, or CUSTOMER_NOT_FOUND. */
   async find(em: EntityManager, lookup: CustomerLookup): Promise<Customer> {
     const row = await em.findOne(CustomerSchema, 'id' in lookup ? { id: lookup.id } : { externalId: lookup.externalId });
-    if (!row) throw notFound('CUSTOMER_NOT_FOUND', 'id' in lookup ? `customer "${lookup.id}"` : `customer with external_id "${lookup.externalId}"`);
+    if (!row) throw customerNotFound(lookup);
     return row;
   }
 

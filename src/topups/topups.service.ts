@@ -5,7 +5,7 @@
 // stored. GetTopUp reads the state.
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type Stripe from 'stripe';
-import type { CustomerLookup } from '../customers/customer.model.js';
+import { customerNotFound, type CustomerLookup } from '../customers/customer.model.js';
 import { AppError, invalid, notFound } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { once } from '../shared/idempotency.js';
@@ -37,7 +37,7 @@ export async function resolveCustomerId(em: EntityManager, lookup: CustomerLooku
     'id' in lookup ? `select id from customers where id = ?` : `select id from customers where external_id = ?`,
     ['id' in lookup ? lookup.id : lookup.externalId],
   );
-  if (!row) throw notFound('CUSTOMER_NOT_FOUND', 'id' in lookup ? `customer "${lookup.id}"` : `customer with external_id "${lookup.externalId}"`);
+  if (!row) throw customerNotFound(lookup);
   return row.id;
 }
 

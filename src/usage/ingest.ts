@@ -17,8 +17,8 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { CatalogService } from '../catalog/catalog.service.js';
 import type { ProductModel } from '../catalog/catalog.model.js';
-import type { CustomerLookup } from '../customers/customer.model.js';
-import { AppError, notFound } from '../shared/errors.js';
+import { customerNotFound, lookupKey, type CustomerLookup } from '../customers/customer.model.js';
+import { AppError } from '../shared/errors.js';
 import { Decimal, dec, formatAmount } from '../shared/money.js';
 import { inTransaction, query } from '../shared/tx.js';
 import { log } from '../shared/log.js';
@@ -48,10 +48,6 @@ interface Pending {
   req: TrackRequest;
   resolve(results: EventResultModel[]): void;
   reject(err: unknown): void;
-}
-
-function lookupKey(l: CustomerLookup): string {
-  return 'id' in l ? `i:${l.id}` : `e:${l.externalId}`;
 }
 
 /**
@@ -266,7 +262,7 @@ export class IngestService {
     const contexts = await loadCustomerContexts(em, this.catalog, reqs.map((r) => r.customer));
     const out: (EventResultModel[] | Error)[] = reqs.map((r) => {
       if (contexts.has(lookupKey(r.customer))) return [];
-      return notFound('CUSTOMER_NOT_FOUND', 'id' in r.customer ? `customer "${r.customer.id}"` : `customer with external_id "${r.customer.externalId}"`);
+      return customerNotFound(r.customer);
     });
     const live = reqs.map((r, i) => ({ r, i, ctx: contexts.get(lookupKey(r.customer)) })).filter((x) => x.ctx !== undefined) as { r: TrackRequest; i: number; ctx: CustomerContext }[];
     if (live.length === 0) return out;

@@ -2,8 +2,8 @@
 // ListEvents, GetUsageSummary.
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { CatalogService } from '../catalog/catalog.service.js';
-import type { CustomerLookup } from '../customers/customer.model.js';
-import { invalid, notFound } from '../shared/errors.js';
+import { customerNotFound, lookupKey, type CustomerLookup } from '../customers/customer.model.js';
+import { invalid } from '../shared/errors.js';
 import { once } from '../shared/idempotency.js';
 import { Decimal, dec, formatAmount } from '../shared/money.js';
 import { decodePageToken, encodePageToken, pageSize, type PageRequest } from '../shared/page-token.js';
@@ -110,7 +110,6 @@ class GateReads {
 }
 
 const MAX_GATE_GROUP = 500;
-const lookupKey = (l: CustomerLookup) => ('id' in l ? `i:${l.id}` : `e:${l.externalId}`);
 
 export class UsageService {
   private readonly gate: GateReads;
@@ -121,8 +120,8 @@ export class UsageService {
 
   async customerContext(lookup: CustomerLookup, withBalances = false): Promise<CustomerContext> {
     const em = this.orm.em.fork();
-    const ctx = (await loadCustomerContexts(em, this.catalog, [lookup], withBalances)).get('id' in lookup ? `i:${lookup.id}` : `e:${lookup.externalId}`);
-    if (!ctx) throw notFound('CUSTOMER_NOT_FOUND', 'id' in lookup ? `customer "${lookup.id}"` : `customer with external_id "${lookup.externalId}"`);
+    const ctx = (await loadCustomerContexts(em, this.catalog, [lookup], withBalances)).get(lookupKey(lookup));
+    if (!ctx) throw customerNotFound(lookup);
     return ctx;
   }
 
@@ -130,7 +129,7 @@ export class UsageService {
   async check(input: CheckInput): Promise<CheckResult> {
     const lookup = input.customer;
     const ctx = await this.gate.load(lookup);
-    if (!ctx) throw notFound('CUSTOMER_NOT_FOUND', 'id' in lookup ? `customer "${lookup.id}"` : `customer with external_id "${lookup.externalId}"`);
+    if (!ctx) throw customerNotFound(lookup);
     return this.estimate(this.orm.em.fork(), ctx, input, ctx.balances ?? new Map());
   }
 
@@ -150,8 +149,8 @@ export class UsageService {
       return await inTransaction(this.orm, (em) =>
         once(em, { scope: 'Check', key: input.requestId, request }, async () => {
           const lookup = input.customer;
-          const ctx = (await loadCustomerContexts(em, this.catalog, [lookup])).get('id' in lookup ? `i:${lookup.id}` : `e:${lookup.externalId}`);
-          if (!ctx) throw notFound('CUSTOMER_NOT_FOUND', 'id' in lookup ? `customer "${lookup.id}"` : `customer with external_id "${lookup.externalId}"`);
+          const ctx = (await loadCustomerContexts(em, this.catalog, [lookup])).get(lookupKey(lookup));
+          if (!ctx) throw customerNotFound(lookup);
           const accounts = (await lockCustomerAccounts(em, [ctx.id])).get(ctx.id) ?? new Map<string, AccountState>();
           const r = await this.estimate(em, ctx, input, accounts);
           const answer: CheckHoldResult = { allowed: r.allowed, reason: r.reason, estimatedCost: r.estimatedCost, available: r.available, holdId: '' };

@@ -1,7 +1,7 @@
 // Wallet reads and small lookups shared by the wallet, hold and watch use cases (plain SQL on the caller's EntityManager).
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { CustomerLookup } from '../customers/customer.model.js';
-import { AppError, notFound } from '../shared/errors.js';
+import { customerNotFound, type CustomerLookup } from '../customers/customer.model.js';
+import { AppError } from '../shared/errors.js';
 import { dec, formatAmount } from '../shared/money.js';
 import { query } from '../shared/tx.js';
 import type { TxnKind } from './ledger.js';
@@ -25,7 +25,7 @@ export async function findCustomerWallet(em: EntityManager, lookup: CustomerLook
       where ${byId ? 'c.id' : 'c.external_id'} = ?`,
     [byId ? lookup.id : lookup.externalId],
   );
-  if (!row) throw notFound('CUSTOMER_NOT_FOUND', byId ? `customer "${lookup.id}"` : `customer with external_id "${lookup.externalId}"`);
+  if (!row) throw customerNotFound(lookup);
   return { customerId: row.id, walletId: row.wallet_id, walletName: row.wallet_name, overdraftLimit: row.overdraft };
 }
 

@@ -21,6 +21,14 @@ afterAll(async () => {
   await engine?.stop();
 });
 
+/** The USD stripes of a system account type hold `total` between them, and the ledger invariants hold. */
+async function expectSystemTotal(type: string, total: string): Promise<void> {
+  const [row] = await query<{ total: string }>(engine.app.db.orm.em.fork(),
+    `select sum(balance)::text total from accounts where wallet_id is null and type = ? and asset_code = 'USD'`, [type]);
+  expect(row.total).toBe(total);
+  expect((await checkLedgerInvariants(engine.app.db.orm.em.fork())).violations).toEqual([]);
+}
+
 const stripesOf = async (asset: string) =>
   (await query<{ n: string }>(engine.app.db.orm.em.fork(), `select count(*)::text n from accounts where wallet_id is null and asset_code = ?`, [asset]))[0].n;
 
@@ -52,11 +60,7 @@ describe('system stripes', () => {
       ),
     );
     expect(results.flat().flatMap((r: any) => r.results).filter((r: any) => r.status !== EventStatus.ACCEPTED)).toEqual([]);
-    const [revenue] = await query<{ total: string }>(engine.app.db.orm.em.fork(),
-      `select sum(balance)::text total from accounts where wallet_id is null and type = 'revenue' and asset_code = 'USD'`);
-    expect(revenue.total).toBe('3.200000000000');
-    const report = await checkLedgerInvariants(engine.app.db.orm.em.fork());
-    expect(report.violations).toEqual([]);
+    await expectSystemTotal('revenue', '3.200000000000');
   }, 120_000);
 
   it('a stripe created by a transaction that has not committed yet is not posted to by another one', async () => {
@@ -93,10 +97,6 @@ describe('system stripes', () => {
     await new Promise((r) => setTimeout(r, 300));
     open();
     await Promise.all([first, second]);
-    const [expiry] = await query<{ total: string }>(engine.app.db.orm.em.fork(),
-      `select sum(balance)::text total from accounts where wallet_id is null and type = 'expiry' and asset_code = 'USD'`);
-    expect(expiry.total).toBe('0.640000000000');
-    const report = await checkLedgerInvariants(engine.app.db.orm.em.fork());
-    expect(report.violations).toEqual([]);
+    await expectSystemTotal('expiry', '0.640000000000');
   }, 60_000);
 });
