@@ -118,9 +118,10 @@ export class UsageService {
     this.gate = new GateReads(orm, catalog);
   }
 
-  async customerContext(lookup: CustomerLookup, withBalances = false): Promise<CustomerContext> {
+  /** The customer's policy and subscribed products (no balances), or CUSTOMER_NOT_FOUND. */
+  async customerContext(lookup: CustomerLookup): Promise<CustomerContext> {
     const em = this.orm.em.fork();
-    const ctx = (await loadCustomerContexts(em, this.catalog, [lookup], withBalances)).get(lookupKey(lookup));
+    const ctx = (await loadCustomerContexts(em, this.catalog, [lookup])).get(lookupKey(lookup));
     if (!ctx) throw customerNotFound(lookup);
     return ctx;
   }
