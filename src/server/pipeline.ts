@@ -54,11 +54,17 @@ export class Pipeline {
     return binding.handlers[method.localName] as ((req: unknown, ctx: CallContext) => unknown) | undefined;
   }
 
-  async unary(binding: ServiceBinding, method: DescMethod, req: unknown, authorization: string | undefined, signal: AbortSignal): Promise<unknown> {
+  /** `signal` is asked for only when the handler reads `ctx.signal`, so a transport can make it lazily. */
+  async unary(binding: ServiceBinding, method: DescMethod, req: unknown, authorization: string | undefined, signal: () => AbortSignal): Promise<unknown> {
     const principal = await this.admit(method, req, authorization);
     const handler = this.handlerOf(binding, method);
     if (!handler) throw new AppError('NOT_IMPLEMENTED', `${method.parent.name}.${method.name} is not implemented yet`);
-    return (await handler(req, { principal, signal })) as unknown;
+    return (await handler(req, {
+      principal,
+      get signal() {
+        return signal();
+      },
+    })) as unknown;
   }
 
   async *stream(binding: ServiceBinding, method: DescMethod, req: unknown, authorization: string | undefined, signal: AbortSignal): AsyncIterable<unknown> {
