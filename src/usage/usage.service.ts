@@ -76,12 +76,12 @@ export interface SummaryBucket {
  * Check (docs/performance.md). Read-only and unlocked, like a single Check.
  */
 class GateReads {
-  private queue: { lookup: CustomerLookup; resolve(ctx: CustomerContext | undefined): void; reject(err: unknown): void }[] = [];
+  private queue: { lookup: CustomerLookup; resolve(r: GateRead): void; reject(err: unknown): void }[] = [];
   private active = 0;
 
   constructor(private readonly orm: MikroORM, private readonly catalog: CatalogService, private readonly concurrency = 2) {}
 
-  load(lookup: CustomerLookup): Promise<CustomerContext | undefined> {
+  load(lookup: CustomerLookup): Promise<GateRead> {
     return new Promise((resolve, reject) => {
       this.queue.push({ lookup, resolve, reject });
       this.pump();
@@ -96,8 +96,9 @@ class GateReads {
       const byKind = [batch.filter((b) => 'id' in b.lookup), batch.filter((b) => !('id' in b.lookup))].filter((g) => g.length > 0);
       void Promise.all(byKind.map(async (group) => {
         try {
-          const found = await loadCustomerContexts(this.orm.em.fork(), this.catalog, group.map((g) => g.lookup), true);
-          for (const g of group) g.resolve(found.get(lookupKey(g.lookup)));
+          const em = this.orm.em.fork();
+          const found = await loadCustomerContexts(em, this.catalog, group.map((g) => g.lookup), true);
+          for (const g of group) g.resolve({ ctx: found.get(lookupKey(g.lookup)), em });
         } catch (err) {
           for (const g of group) g.reject(err);
         }
@@ -110,6 +111,12 @@ class GateReads {
 }
 
 const MAX_GATE_GROUP = 500;
+
+/** A gate read's answer, with the group's EntityManager: rating reuses it for the (rare) catalog cache miss. */
+interface GateRead {
+  ctx: CustomerContext | undefined;
+  em: EntityManager;
+}
 
 export class UsageService {
   private readonly gate: GateReads;
@@ -129,9 +136,9 @@ export class UsageService {
   /** Read-only: rates the would-be event and compares with available balance (expired holds excluded). One query, shared with concurrent Checks. */
   async check(input: CheckInput): Promise<CheckResult> {
     const lookup = input.customer;
-    const ctx = await this.gate.load(lookup);
+    const { ctx, em } = await this.gate.load(lookup);
     if (!ctx) throw customerNotFound(lookup);
-    return this.estimate(this.orm.em.fork(), ctx, input, ctx.balances ?? new Map());
+    return this.estimate(em, ctx, input, ctx.balances ?? new Map());
   }
 
   /**
