@@ -4,7 +4,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Code, ConnectError, cors, type HandlerContext } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
-import type { DescMethod } from '@bufbuild/protobuf';
+import { codeToHttpStatus, errorToJsonBytes } from '@connectrpc/connect/protocol-connect';
+import { create, fromBinary, fromJsonString, toBinary, toJsonString, type DescMethod } from '@bufbuild/protobuf';
 import { ErrorInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 import { toWireError } from './errors.js';
 import type { Pipeline, ServiceBinding } from './pipeline.js';
@@ -33,7 +34,7 @@ function connectImpl(pipeline: Pipeline, binding: ServiceBinding): Record<string
     } else {
       impl[method.localName] = async (req: unknown, ctx: HandlerContext) => {
         try {
-          return await pipeline.unary(binding, method, req, ctx.requestHeader.get('authorization') ?? undefined, ctx.signal);
+          return await pipeline.unary(binding, method, req, ctx.requestHeader.get('authorization') ?? undefined, () => ctx.signal);
         } catch (err) {
           throw connectError(err, method);
         }
@@ -41,6 +42,77 @@ function connectImpl(pipeline: Pipeline, binding: ServiceBinding): Record<string
     }
   }
   return impl;
+}
+
+const MAX_BODY = 16 * 1024 * 1024;
+const JSON_OPTIONS = { ignoreUnknownFields: true };
+
+/**
+ * The Connect protocol's plain unary call — POST, `application/proto` or `application/json`, no compression, no
+ * timeout header — answered here, with the same pipeline, the same error mapping and connect's own error encoding.
+ * Everything else (GET, compression, gRPC-Web, streams) goes to connect-node. Why: connect-node's universal handler
+ * builds async iterables, Headers, and several AbortSignals for every call, which made it costlier than the Check
+ * itself (docs/performance.md); this path reads the body, decodes, runs the pipeline and writes the answer.
+ */
+function connectUnary(pipeline: Pipeline, bindings: ServiceBinding[]): (req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean> {
+  const routes = new Map<string, { binding: ServiceBinding; method: DescMethod }>();
+  for (const binding of bindings) {
+    for (const method of binding.service.methods) if (method.methodKind === 'unary') routes.set(`/${binding.service.typeName}/${method.name}`, { binding, method });
+  }
+  const fail = (res: http.ServerResponse, err: ConnectError) => {
+    const body = errorToJsonBytes(err, undefined);
+    res.writeHead(codeToHttpStatus(err.code), { 'content-type': 'application/json', 'content-length': body.byteLength }).end(body);
+  };
+  return async (req, res) => {
+    if (req.method !== 'POST' || req.headers['content-encoding'] || req.headers['connect-timeout-ms']) return false;
+    const route = routes.get(req.url ?? '');
+    if (!route) return false;
+    const type = req.headers['content-type'];
+    const binary = type === 'application/proto';
+    if (!binary && !(type && /^application\/json(;\s*charset=utf-8)?$/i.test(type))) return false;
+    const { binding, method } = route;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_BODY) {
+        fail(res, new ConnectError(`message larger than ${MAX_BODY} bytes`, Code.ResourceExhausted));
+        return true;
+      }
+      chunks.push(chunk);
+    }
+    const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+    let input: unknown;
+    try {
+      input = binary ? fromBinary(method.input, bytes) : fromJsonString(method.input, bytes.toString('utf8'), JSON_OPTIONS);
+    } catch (err) {
+      // A body that does not decode is the client's mistake, in either format.
+      fail(res, new ConnectError(`request body: ${err instanceof Error ? err.message : String(err)}`, Code.InvalidArgument));
+      return true;
+    }
+    // As for grpc-js unary calls: the AbortSignal is made only if the handler reads it.
+    let ac: AbortController | undefined;
+    const signal = () => {
+      if (!ac) {
+        const made = (ac = new AbortController());
+        if (res.writableEnded || req.destroyed) made.abort();
+        else res.once('close', () => res.writableEnded || made.abort());
+      }
+      return ac.signal;
+    };
+    let out: Uint8Array | string;
+    try {
+      const answer = await pipeline.unary(binding, method, input, req.headers.authorization, signal);
+      const msg = create(method.output, answer as never);
+      out = binary ? toBinary(method.output, msg) : toJsonString(method.output, msg);
+    } catch (err) {
+      fail(res, connectError(err, method));
+      return true;
+    }
+    const body = typeof out === 'string' ? Buffer.from(out, 'utf8') : out;
+    res.writeHead(200, { 'content-type': binary ? 'application/proto' : 'application/json', 'content-length': body.byteLength }).end(body);
+    return true;
+  };
 }
 
 export interface HttpServer {
@@ -59,6 +131,7 @@ export async function startHttpServer(pipeline: Pipeline, bindings: ServiceBindi
       for (const b of bindings) router.service(b.service as any, connectImpl(pipeline, b) as any);
     },
   });
+  const unary = connectUnary(pipeline, bindings);
   const allowHeaders = [...cors.allowedHeaders, 'Authorization'].join(', ');
   const exposeHeaders = cors.exposedHeaders.join(', ');
   const server = http.createServer(async (req, res) => {
@@ -78,6 +151,7 @@ export async function startHttpServer(pipeline: Pipeline, bindings: ServiceBindi
       res.end(JSON.stringify({ error: toWireError(err, `${req.method} ${req.url}`).message }));
       return;
     }
+    if (await unary(req, res)) return;
     connect(req, res);
   });
   server.keepAliveTimeout = 65_000;

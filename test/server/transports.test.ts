@@ -1,9 +1,13 @@
 // One engine, three kinds of client: grpc-js (native gRPC), connect-node speaking gRPC over HTTP/2, and plain fetch
-// with Connect JSON over HTTP/1.1. The same calls must give the same results.
+// with Connect JSON over HTTP/1.1. The same calls must give the same results. Plain Connect unary calls are answered by
+// the engine's own path (src/server/http.ts), everything else by connect-node: both must look the same to a client.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toJson } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary, toJson } from '@bufbuild/protobuf';
+import { Code, ConnectError, createClient } from '@connectrpc/connect';
+import { compressionGzip, createConnectTransport } from '@connectrpc/connect-node';
+import { ErrorInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 import { CatalogService, ProductSchema } from '../../gen/tollbooth/v1/catalog_pb.js';
-import { CustomerService, CustomerSchema } from '../../gen/tollbooth/v1/customer_pb.js';
+import { CustomerService, CustomerSchema, GetCustomerRequestSchema, GetCustomerResponseSchema } from '../../gen/tollbooth/v1/customer_pb.js';
 import { startTestEngine, type TestEngine } from '../helpers/engine.js';
 import { imageProduct, imageProductJson, uniq } from '../helpers/fixtures.js';
 
@@ -87,5 +91,50 @@ describe('the same calls over every transport', () => {
     expect(res.status).toBe(404);
     expect(res.body.code).toBe('not_found');
     expect(res.body.details[0].debug.reason).toBe('CUSTOMER_NOT_FOUND');
+  });
+});
+
+describe('Connect unary over HTTP/1.1: answered directly, the rest by connect-node', () => {
+  const post = (path: string, body: Uint8Array | string, headers: Record<string, string>) =>
+    fetch(`http://127.0.0.1:${engine.app.httpPort}/${path}`, { method: 'POST', headers: { authorization: `Bearer ${engine.adminKey}`, ...headers }, body });
+
+  it('binary and JSON bodies give the same customer; a connect-node client with gzip (the connect-node path) too', async () => {
+    const { customer } = await engine.connect(CustomerService).createCustomer({ requestId: uniq('r'), externalId: uniq('u'), name: 'Bin' });
+    const req = create(GetCustomerRequestSchema, { customer: { ref: { case: 'id', value: customer!.id } } });
+    const bin = await post('tollbooth.v1.CustomerService/GetCustomer', toBinary(GetCustomerRequestSchema, req), { 'content-type': 'application/proto' });
+    expect(bin.status).toBe(200);
+    expect(bin.headers.get('content-type')).toBe('application/proto');
+    const fromBin = toJson(CustomerSchema, fromBinary(GetCustomerResponseSchema, new Uint8Array(await bin.arrayBuffer())).customer!);
+    const json = await engine.fetchJson('tollbooth.v1.CustomerService/GetCustomer', { customer: { id: customer!.id }, someFieldFromTheFuture: 1 });
+    expect(json.status).toBe(200); // unknown JSON fields are ignored, as connect-node does
+    expect(json.body.customer).toEqual(fromBin);
+    const gzip = createClient(CustomerService, createConnectTransport({
+      baseUrl: `http://127.0.0.1:${engine.app.httpPort}`, httpVersion: '1.1', sendCompression: compressionGzip, compressMinBytes: 0,
+      interceptors: [(next) => (r) => (r.header.set('authorization', `Bearer ${engine.adminKey}`), next(r))],
+    }));
+    expect(toJson(CustomerSchema, (await gzip.getCustomer({ customer: { ref: { case: 'id', value: customer!.id } } })).customer!)).toEqual(fromBin);
+  });
+
+  it('a body that does not decode is INVALID_ARGUMENT (binary and JSON), never INTERNAL', async () => {
+    const bin = await post('tollbooth.v1.CustomerService/GetCustomer', new Uint8Array([0x0a, 0xff, 0xff]), { 'content-type': 'application/proto' });
+    expect(bin.status).toBe(400);
+    expect(bin.headers.get('content-type')).toBe('application/json');
+    expect((await bin.json()) as object).toMatchObject({ code: 'invalid_argument', message: expect.stringContaining('request body') });
+    const json = await post('tollbooth.v1.CustomerService/GetCustomer', '{"customer": ', { 'content-type': 'application/json' });
+    expect(json.status).toBe(400);
+    expect(((await json.json()) as { code: string }).code).toBe('invalid_argument');
+  });
+
+  it('errors keep connect-node\'s shape: code, message and the ErrorInfo reason, also for a binary request', async () => {
+    const err = await engine.connect(CustomerService).getCustomer({ customer: { ref: { case: 'externalId', value: 'nobody-here' } } }).then(
+      () => expect.fail('GetCustomer of nobody answered'),
+      (e: unknown) => ConnectError.from(e),
+    );
+    expect(err.code).toBe(Code.NotFound);
+    expect(err.rawMessage).toBe('customer with external_id "nobody-here" not found');
+    expect(err.findDetails(ErrorInfoSchema)[0]?.reason).toBe('CUSTOMER_NOT_FOUND');
+    const noKey = await fetch(`http://127.0.0.1:${engine.app.httpPort}/tollbooth.v1.CustomerService/GetCustomer`, { method: 'POST', headers: { 'content-type': 'application/proto' }, body: new Uint8Array() });
+    expect(noKey.status).toBe(401);
+    expect(((await noKey.json()) as { code: string }).code).toBe('unauthenticated');
   });
 });
