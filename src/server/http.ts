@@ -71,17 +71,11 @@ function connectUnary(pipeline: Pipeline, bindings: ServiceBinding[]): (req: htt
     const binary = type === 'application/proto';
     if (!binary && !(type && /^application\/json(;\s*charset=utf-8)?$/i.test(type))) return false;
     const { binding, method } = route;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_BODY) {
-        fail(res, new ConnectError(`message larger than ${MAX_BODY} bytes`, Code.ResourceExhausted));
-        return true;
-      }
-      chunks.push(chunk);
+    const bytes = await readBody(req);
+    if (bytes === undefined) {
+      fail(res, new ConnectError(`message larger than ${MAX_BODY} bytes`, Code.ResourceExhausted));
+      return true;
     }
-    const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
     let input: unknown;
     try {
       input = binary ? fromBinary(method.input, bytes) : fromJsonString(method.input, bytes.toString('utf8'), JSON_OPTIONS);
@@ -113,6 +107,21 @@ function connectUnary(pipeline: Pipeline, bindings: ServiceBinding[]): (req: htt
     res.writeHead(200, { 'content-type': binary ? 'application/proto' : 'application/json', 'content-length': body.byteLength }).end(body);
     return true;
   };
+}
+
+/** The request body, or undefined past MAX_BODY (read to the end either way). Events, not `for await`: the async
+ * iterator and its end-of-stream listeners were a third of this path's garbage. */
+function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY) chunks.push(chunk);
+    });
+    req.on('end', () => resolve(size > MAX_BODY ? undefined : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
 }
 
 export interface HttpServer {
