@@ -5,13 +5,17 @@
 //   R1        batched TrackEvents (100 events/request, 1,000 wallets) events/s ÷ baseline tps        goal ≥ 10
 //   R2        batched TrackEvents on ONE wallet ÷ batched spread                                       goal ≥ 0.7
 //   R3        unary TrackEvents (1 event/call, 64 in flight) ÷ empty RPC (grpc.health.v1 Check)      goal ≥ 0.8
-//   Check     open loop at 1,000 req/s, latency from the scheduled send time                         goal p99 ≤ 5 ms
+//   Check     open loop at 1,000 req/s, latency from the scheduled send time, over gRPC (grpc-js) and over Connect
+//             (HTTP/1.1), each beside the same open loop on an empty call (the transport's floor)   goal p99 ≤ 5 ms
+//             The open loops run in a child process (bench/lib/open-loop.child.ts), away from this process's heap.
 //
 // Env: BENCH_SECONDS (measured seconds per phase, default 10), BENCH_WARMUP_SECONDS (default 2), BENCH_BATCH_INFLIGHT
 // (default 32), BENCH_CHANNELS (grpc-js connections, default 4), BENCH_PG_URL (admin URL of the Postgres server),
 // BENCH_KEEP_DB=1 (keep the bench databases), BENCH_ENGINE_ENV (extra engine env, "K=V,K=V", e.g. DB_POOL_SIZE=20),
-// BENCH_ENGINE_NODE_ARGS (node flags for the engine, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": tsx passes them on),
-// BENCH_ONLY (a comma list of phases to run while iterating: baseline, batched, hot, lean, empty, unary, checkcap, check;
+// BENCH_ENGINE_NODE_ARGS (node flags for the engine, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc": tsx
+// passes them on; the engine's stdout and stderr go to its log file), BENCH_GENERATOR_NODE_ARGS (the same for the
+// open-loop generator) with BENCH_GENERATOR_LOG (a file for its stdout/stderr, e.g. its --trace-gc lines),
+// BENCH_ONLY (a comma list of phases to run while iterating: baseline, batched, hot, lean, empty, unary, checkcap, emptyopen, check;
 // ratios whose two sides did not both run print n/a).
 import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -23,7 +27,7 @@ import { setLogLevel } from '../src/shared/log.js';
 import { ChannelPool } from './lib/client.js';
 import { CpuSampler, type CpuShare } from './lib/cpu.js';
 import { startEngine, type EngineProcess } from './lib/engine.js';
-import { closedLoop, openLoop, type Latency, type LoadResult, type OpenLoopResult } from './lib/load.js';
+import { closedLoop, openLoopInChild, type Latency, type LoadResult, type OpenLoopResult } from './lib/load.js';
 import { eventScript, leanScript, runPgbench, seedPgbenchWallets, type PgbenchResult } from './lib/pgbench.js';
 import { ms, n0, n2, table } from './lib/report.js';
 import { benchDbName, createCustomers, createDatabase, createProduct, EVENT_TYPE, fundWallets, migrate, PRICE, type BenchDatabase } from './lib/setup.js';
@@ -41,7 +45,7 @@ const SECONDS = env('BENCH_SECONDS', 10);
 const WARMUP = env('BENCH_WARMUP_SECONDS', 2);
 const BATCH_INFLIGHT = env('BENCH_BATCH_INFLIGHT', 32);
 const CHANNELS = env('BENCH_CHANNELS', 4);
-const PHASES = ['baseline', 'batched', 'hot', 'lean', 'empty', 'unary', 'checkcap', 'check'];
+const PHASES = ['baseline', 'batched', 'hot', 'lean', 'empty', 'unary', 'checkcap', 'emptyopen', 'check'];
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').map((x) => x.trim()).filter(Boolean);
 for (const k of ONLY) if (!PHASES.includes(k)) throw new Error(`BENCH_ONLY: unknown phase "${k}" (phases: ${PHASES.join(', ')})`);
 const want = (phase: string) => ONLY.length === 0 || ONLY.includes(phase);
@@ -219,18 +223,27 @@ async function main(): Promise<void> {
     };
     const checkCapacity = want('checkcap') ? await closed(`info: Check capacity, closed loop, ${UNARY_INFLIGHT} in flight`, 'calls/s', UNARY_INFLIGHT, checkCall, true) : undefined;
 
-    let check: OpenLoopResult | undefined;
-    if (want('check')) {
-      step(`Check, open loop at ${CHECK_RATE} req/s…`);
+    const open = async (name: string, transport: 'grpc' | 'connect', mode: 'empty' | 'check'): Promise<OpenLoopResult> => {
+      step(`${name}…`);
       cpu.start();
       ws.start();
-      check = await openLoop({ rate: CHECK_RATE, warmupMs, measureMs, call: checkCall });
-      const checkCpu = cpu.stop();
-      const checkWaits = ws.stop();
-      phases.push({ name: `Check, open loop ${CHECK_RATE} req/s, ${WALLETS} wallets`, value: check.calls / check.seconds, unit: 'calls/s', latency: check.latency, cpu: checkCpu, waits: checkWaits, errors: check.errors, note: `max send lag ${ms(check.maxSendLagMs)}, unanswered ${check.outstandingAtEnd}, allowed ${check.totalUnits}/${check.totalCalls}` });
-      say(`    p50 ${ms(check.latency.p50)}, p99 ${ms(check.latency.p99)}, p99.9 ${ms(check.latency.p999)}, max ${ms(check.latency.max)} (generator's worst send lag ${ms(check.maxSendLagMs)})`);
-      say(`    p99 per second of the window (ms): ${check.perSecondP99.map((x) => (Number.isFinite(x) ? x.toFixed(x < 10 ? 1 : 0) : '-')).join(' ')}`);
-    }
+      const r = await openLoopInChild(ROOT, {
+        transport, address: `127.0.0.1:${eng.grpcPort}`, httpAddress: `127.0.0.1:${eng.httpPort}`, headers: { authorization: `Bearer ${ADMIN_KEY}` },
+        channels: CHANNELS, rate: CHECK_RATE, warmupMs, measureMs, mode, customers: spread, eventType: EVENT_TYPE,
+      });
+      const share = cpu.stop();
+      const wp = ws.stop();
+      phases.push({ name, value: r.calls / r.seconds, unit: 'calls/s', latency: r.latency, cpu: share, waits: wp, errors: r.errors, note: `max send lag ${ms(r.maxSendLagMs)}, unanswered ${r.outstandingAtEnd}, units ${r.totalUnits}/${r.totalCalls}` });
+      say(`    p50 ${ms(r.latency.p50)}, p99 ${ms(r.latency.p99)}, p99.9 ${ms(r.latency.p999)}, max ${ms(r.latency.max)} (generator's worst send lag ${ms(r.maxSendLagMs)}; its GC ${ms(r.generator.gcMs)} in all, longest ${ms(r.generator.gcMaxMs)}; its event-loop delay p99 ${ms(r.generator.loopDelayP99Ms)}, max ${ms(r.generator.loopDelayMaxMs)})`);
+      say(`    p99 per second of the window (ms): ${r.perSecondP99.map((x) => (Number.isFinite(x) ? x.toFixed(x < 10 ? 1 : 0) : '-')).join(' ')}`);
+      return r;
+    };
+    // The open loops run in a child process of their own (bench/lib/open-loop.child.ts). The empty ones are the floor
+    // under the Check figures: the same generator, clock and transport with nothing behind the call.
+    const emptyOpen = want('emptyopen') ? await open(`info: empty RPC (Health/Check), gRPC, open loop ${CHECK_RATE} req/s`, 'grpc', 'empty') : undefined;
+    const check = want('check') ? await open(`Check, gRPC, open loop ${CHECK_RATE} req/s, ${WALLETS} wallets`, 'grpc', 'check') : undefined;
+    const emptyOpenConnect = want('emptyopen') ? await open(`info: empty request (GET /healthz), HTTP/1.1, open loop ${CHECK_RATE} req/s`, 'connect', 'empty') : undefined;
+    const checkConnect = want('check') ? await open(`Check, Connect over HTTP/1.1, open loop ${CHECK_RATE} req/s, ${WALLETS} wallets`, 'connect', 'check') : undefined;
 
     // --- stop and verify -------------------------------------------------------------------------------------------
     await ws.close();
@@ -284,6 +297,8 @@ async function main(): Promise<void> {
     for (const v of ver.violations.slice(0, 10)) say(`    violation: ${v}`);
     say(`  api_keys lookups by the engine over the run: ${n0(keyLookups)} (index + seq scans; its KeyVerifier caches a key for 5 s, so ≈ ${n0((Date.now() - t0) / 5000)} if concurrent misses were coalesced)`);
     if (notAccepted.size) for (const [k, v] of notAccepted) say(`    not accepted: ${v} × ${k}`);
+    const pp = (r: OpenLoopResult | undefined) => (r ? `${ms(r.latency.p50)} / ${ms(r.latency.p99)}` : 'n/a');
+    const checkVerdict = (r: OpenLoopResult | undefined) => verdict(!!r && r.latency.p99 <= 5 && r.errors === 0 && r.outstandingAtEnd === 0, !!r);
     say('');
     say('Results:');
     say(table(
@@ -299,13 +314,17 @@ async function main(): Promise<void> {
         [`R3 unary TrackEvents, spread ÷ empty  (${lat(unarySpread)})`, `${n0(per(unarySpread, true))} calls/s`, '≥ 0.8', n2(r3s), verdict(r3s >= 0.8, Number.isFinite(r3s))],
         [`R3 unary TrackEvents, hot ÷ empty  (${lat(unaryHot)})`, `${n0(per(unaryHot, true))} calls/s`, '≥ 0.8', n2(r3h), verdict(r3h >= 0.8, Number.isFinite(r3h))],
         [`info: Check capacity, closed loop, 64 in flight  (${lat(checkCapacity)})`, `${n0(per(checkCapacity, true))} calls/s`, '', '', ''],
-        [`Check p50 at ${n0(CHECK_RATE)} req/s open loop`, ms(check?.latency.p50 ?? NaN), '', '', ''],
-        [`Check p99 at ${n0(CHECK_RATE)} req/s open loop`, ms(check?.latency.p99 ?? NaN), '≤ 5 ms', '', verdict(!!check && check.latency.p99 <= 5 && check.errors === 0 && check.outstandingAtEnd === 0, !!check)],
+        [`info: empty RPC (Health/Check), gRPC, ${n0(CHECK_RATE)} req/s open loop, p50 / p99`, pp(emptyOpen), '', '', ''],
+        [`Check over gRPC (grpc-js), ${n0(CHECK_RATE)} req/s open loop, p50 / p99`, pp(check), 'p99 ≤ 5 ms', '', checkVerdict(check)],
+        [`info: empty request (GET /healthz), HTTP/1.1, ${n0(CHECK_RATE)} req/s open loop, p50 / p99`, pp(emptyOpenConnect), '', '', ''],
+        [`Check over Connect (HTTP/1.1), ${n0(CHECK_RATE)} req/s open loop, p50 / p99`, pp(checkConnect), 'p99 ≤ 5 ms', '', checkVerdict(checkConnect)],
         ['cross-checks (events, balances, ledger invariants)', checks.every((c) => c.ok) ? 'all agree' : 'MISMATCH', 'all agree', '', verdict(checks.every((c) => c.ok))],
       ],
       [false, true, false, true, false],
     ));
-    if (check) say(`Check at ${n0(CHECK_RATE)} req/s, p99 per second of the window (ms): ${check.perSecondP99.map((x) => (Number.isFinite(x) ? x.toFixed(x < 10 ? 1 : 0) : '-')).join(' ')}; unanswered after 10 s: ${check.outstandingAtEnd}`);
+    for (const [label, r] of [['gRPC', check], ['Connect', checkConnect]] as const) {
+      if (r) say(`Check over ${label} at ${n0(CHECK_RATE)} req/s, p99 per second of the window (ms): ${r.perSecondP99.map((x) => (Number.isFinite(x) ? x.toFixed(x < 10 ? 1 : 0) : '-')).join(' ')}; unanswered after 10 s: ${r.outstandingAtEnd}; generator's worst send lag ${ms(r.maxSendLagMs)}`);
+    }
     say('');
     say(`durable: synchronous_commit = ${settings.synchronous_commit}, fsync = ${settings.fsync}. Load average at the end: ${sh('cat /proc/loadavg')}. Whole run: ${((Date.now() - t0) / 1000).toFixed(0)} s.`);
     const others = phases.filter((p) => p.cpu && p.cpu.other > 25);

@@ -64,6 +64,8 @@ export async function startEngine(opts: { root: string; databaseUrl: string; adm
   await new Promise<void>((res, rej) => {
     const timer = setTimeout(() => rej(new Error(`engine did not become ready in 60 s\n${stdout}\n${logLines.join('\n')}`)), 60_000);
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      logFile.write(chunk); // e.g. --trace-gc output, with BENCH_ENGINE_NODE_ARGS
+      if (stdout.length > 1 << 16) return;
       stdout += chunk;
       if (stdout.includes('Tollbooth ready')) {
         clearTimeout(timer);

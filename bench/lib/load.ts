@@ -1,7 +1,7 @@
 // Two load shapes. Closed loop: N workers each keep one call in flight (throughput at a given concurrency). Open loop:
 // calls are sent on a fixed clock whatever the server does, and each latency is counted from the call's SCHEDULED
 // send time, so a stall shows up in the percentiles instead of silently lowering the offered rate (coordinated omission).
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 
 export interface Latency {
   count: number;
@@ -87,6 +87,8 @@ export interface OpenLoopResult extends LoadResult {
   perSecondP99: number[];
   /** Calls still unanswered `timeoutMs` after the last send (not in the latency figures: look at this when it is > 0). */
   outstandingAtEnd: number;
+  /** The generator's own hiccups over the whole loop: its GC pauses and how late its event loop ran (ms). */
+  generator: { gcMs: number; gcMaxMs: number; loopDelayP99Ms: number; loopDelayMaxMs: number };
 }
 
 /**
@@ -98,38 +100,45 @@ export async function openLoop(opts: { rate: number; warmupMs: number; measureMs
   const total = Math.floor(((opts.warmupMs + opts.measureMs) / 1000) * opts.rate);
   const firstMeasured = Math.floor((opts.warmupMs / 1000) * opts.rate);
   const t0 = performance.now() + 5;
-  const lat: number[] = [];
-  const perSecond: number[][] = Array.from({ length: Math.ceil(opts.measureMs / 1000) }, () => []);
+  // Preallocated, and no array of pending promises: the generator's own garbage is GC pauses counted as latency.
+  const latOf = new Float64Array(total).fill(NaN);
   const r = { calls: 0, units: 0, errors: 0, totalCalls: 0, totalUnits: 0, totalErrors: 0, firstErrors: [] as string[] };
   let maxLag = 0;
   let outstanding = 0;
   let sent = 0;
-  const pending: Promise<void>[] = [];
+  let drained: (() => void) | undefined;
+  const settled = () => {
+    outstanding--;
+    if (outstanding === 0 && sent >= total) drained?.();
+  };
+  const gen = { gcMs: 0, gcMaxMs: 0, loopDelayP99Ms: NaN, loopDelayMaxMs: NaN };
+  const gcs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) (gen.gcMs += e.duration), (gen.gcMaxMs = Math.max(gen.gcMaxMs, e.duration));
+  });
+  gcs.observe({ entryTypes: ['gc'] });
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
   const fire = (i: number) => {
     const due = t0 + i * periodMs;
     maxLag = Math.max(maxLag, performance.now() - due);
     outstanding++;
-    pending.push(
-      opts.call(i).then(
-        (units) => {
-          outstanding--;
-          r.totalCalls++;
-          r.totalUnits += units;
-          if (i >= firstMeasured) {
-            r.calls++;
-            r.units += units;
-            const l = performance.now() - due;
-            lat.push(l);
-            perSecond[Math.min(perSecond.length - 1, Math.floor((i - firstMeasured) / opts.rate))].push(l);
-          }
-        },
-        (err: unknown) => {
-          outstanding--;
-          r.totalErrors++;
-          if (i >= firstMeasured) r.errors++;
-          if (r.firstErrors.length < 5) r.firstErrors.push(errText(err));
-        },
-      ),
+    opts.call(i).then(
+      (units) => {
+        r.totalCalls++;
+        r.totalUnits += units;
+        if (i >= firstMeasured) {
+          r.calls++;
+          r.units += units;
+          latOf[i] = performance.now() - due;
+        }
+        settled();
+      },
+      (err: unknown) => {
+        r.totalErrors++;
+        if (i >= firstMeasured) r.errors++;
+        if (r.firstErrors.length < 5) r.firstErrors.push(errText(err));
+        settled();
+      },
     );
   };
   await new Promise<void>((resolve) => {
@@ -141,7 +150,33 @@ export async function openLoop(opts: { rate: number; warmupMs: number; measureMs
     };
     tick();
   });
+  loop.disable();
+  gcs.disconnect();
+  gen.loopDelayP99Ms = loop.percentile(99) / 1e6;
+  gen.loopDelayMaxMs = loop.max / 1e6;
   // Bounded wait for stragglers; a call still unanswered after the timeout is reported, not hidden.
-  await Promise.race([Promise.all(pending), new Promise((res) => setTimeout(res, opts.timeoutMs ?? 10_000).unref())]);
-  return { seconds: opts.measureMs / 1000, ...r, latency: latency(lat), perSecondP99: perSecond.map((x) => latency(x).p99), offeredRate: opts.rate, maxSendLagMs: maxLag, outstandingAtEnd: outstanding };
+  await Promise.race([
+    new Promise<void>((res) => (outstanding === 0 ? res() : (drained = res))),
+    new Promise((res) => setTimeout(res, opts.timeoutMs ?? 10_000).unref()),
+  ]);
+  const measured = (from: number, to: number) => Array.from(latOf.subarray(from, to)).filter((x) => !Number.isNaN(x));
+  const perSecond = Array.from({ length: Math.ceil(opts.measureMs / 1000) }, (_, k) => measured(firstMeasured + k * opts.rate, firstMeasured + (k + 1) * opts.rate));
+  return { seconds: opts.measureMs / 1000, ...r, latency: latency(measured(firstMeasured, total)), perSecondP99: perSecond.map((x) => latency(x).p99), offeredRate: opts.rate, maxSendLagMs: maxLag, outstandingAtEnd: outstanding, generator: gen };
+}
+
+/** Runs `openLoop` in its own process (bench/lib/open-loop.child.ts), so the bench's heap and samplers stay out of it. */
+export async function openLoopInChild(root: string, job: import('./open-loop.child.js').OpenLoopJob): Promise<OpenLoopResult> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(`${root}/node_modules/.bin/tsx`, ['--expose-gc', ...(process.env.BENCH_GENERATOR_NODE_ARGS ?? '').split(' ').filter(Boolean), `${root}/bench/lib/open-loop.child.ts`], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
+  child.stdin.end(JSON.stringify(job));
+  const code = await new Promise<number | null>((res) => child.once('exit', res));
+  if (code !== 0) throw new Error(`open-loop generator exited with ${code}: ${err.trim()}`);
+  // The result is the last line (node flags such as --trace-gc, via BENCH_GENERATOR_NODE_ARGS, print before it).
+  const lines = out.trim().split('\n');
+  if (process.env.BENCH_GENERATOR_LOG) (await import('node:fs')).writeFileSync(process.env.BENCH_GENERATOR_LOG, `${lines.slice(0, -1).join('\n')}\n${err}`, { flag: 'a' });
+  return JSON.parse(lines[lines.length - 1]) as OpenLoopResult;
 }

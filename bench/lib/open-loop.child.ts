@@ -1,0 +1,96 @@
+// The open-loop generator as its own process. In the bench process the generator shared its event loop and heap with
+// everything else the bench holds (phase results, 1,001 customers, the CPU and wait samplers): its GC paused it for up
+// to 17 ms at a time, and those pauses were counted as the server's latency. Here it holds only its channels and the
+// customer ids, so its own hiccups are small — and still measured and printed (OpenLoopResult.generator).
+//
+// Input: one JSON line on stdin ({ address, headers, channels, rate, warmupMs, measureMs, mode, customers, eventType }).
+// Output: one JSON line on stdout, the OpenLoopResult.
+import http from 'node:http';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { CheckRequestSchema, CheckResponseSchema, UsageService } from '../../gen/tollbooth/v1/usage_pb.js';
+import { ChannelPool } from './client.js';
+import { openLoop } from './load.js';
+
+export interface OpenLoopJob {
+  /** `grpc`: grpc-js over HTTP/2 to `address`; `connect`: the Connect protocol (binary) over HTTP/1.1 keep-alive to `httpAddress`. */
+  transport: 'grpc' | 'connect';
+  address: string;
+  httpAddress: string;
+  headers: Record<string, string>;
+  channels: number;
+  rate: number;
+  warmupMs: number;
+  measureMs: number;
+  /** `empty`: grpc.health.v1.Health/Check (gRPC) or GET /healthz (HTTP/1.1); `check`: UsageService.Check for a random one of `customers`. */
+  mode: 'empty' | 'check';
+  customers: string[];
+  eventType: string;
+}
+
+const pick = (job: OpenLoopJob) => job.customers[Math.floor(Math.random() * job.customers.length)];
+
+async function grpcCalls(job: OpenLoopJob): Promise<(i: number) => Promise<number>> {
+  const pool = new ChannelPool(job.address, job.headers, job.channels);
+  await pool.ready();
+  const checkers = pool.channels.map((c) => c.unary(UsageService, 'check'));
+  if (job.mode === 'empty') return (i) => pool.channels[i % pool.channels.length].health().then((s) => (s === 1 ? 1 : 0));
+  return async (i) => {
+    const r = await checkers[i % checkers.length]({ customer: { ref: { case: 'id', value: pick(job) } }, eventType: job.eventType });
+    return r.allowed ? 1 : 0;
+  };
+}
+
+function connectCalls(job: OpenLoopJob): (i: number) => Promise<number> {
+  // Keep-alive connections, as many as the gRPC side has channels; calls beyond that queue in the agent.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: job.channels * 4 });
+  const [host, port] = job.httpAddress.split(':');
+  if (job.mode === 'empty') {
+    return () =>
+      new Promise((resolve, reject) => {
+        const req = http.request({ agent, host, port: Number(port), path: '/healthz', method: 'GET' }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode === 200 ? 1 : 0));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+  }
+  // The Connect protocol's unary call, written out (as the gRPC empty RPC is): POST the binary message, read the binary
+  // answer; anything but 200 is an error carrying Connect's JSON error body. connect-node's own client allocates so much
+  // per call that its GC pauses, on the same two cores, dominated the tail it was supposed to measure.
+  const path = `/${UsageService.typeName}/${UsageService.method.check.name}`;
+  const headers = { ...job.headers, 'content-type': 'application/proto', 'connect-protocol-version': '1' };
+  return () =>
+    new Promise((resolve, reject) => {
+      const body = toBinary(CheckRequestSchema, create(CheckRequestSchema, { customer: { ref: { case: 'id', value: pick(job) } }, eventType: job.eventType }));
+      const req = http.request({ agent, host, port: Number(port), path, method: 'POST', headers: { ...headers, 'content-length': body.length } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const bytes = Buffer.concat(chunks);
+          if (res.statusCode !== 200) return reject(new Error(`HTTP ${res.statusCode}: ${bytes.toString('utf8').slice(0, 300)}`));
+          resolve(fromBinary(CheckResponseSchema, bytes).allowed ? 1 : 0);
+        });
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+}
+
+async function main(): Promise<void> {
+  let input = '';
+  for await (const chunk of process.stdin) input += chunk;
+  const job = JSON.parse(input) as OpenLoopJob;
+  const call = job.transport === 'grpc' ? await grpcCalls(job) : connectCalls(job);
+  // Start the clock on a clean heap: what tsx's compile and the connection set-up left behind would otherwise be
+  // collected by a long pause inside the window.
+  (globalThis as { gc?: () => void }).gc?.();
+  const result = await openLoop({ rate: job.rate, warmupMs: job.warmupMs, measureMs: job.measureMs, call });
+  // grpc-js channels and keep-alive sockets would hold the process open.
+  process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
