@@ -1,6 +1,8 @@
 // Connect (JSON and binary) and gRPC-Web over HTTP/1.1 with connect-node, for browsers and curl. Extra plain-HTTP
 // routes (health, Stripe webhooks, the billing portal) are matched first; everything else goes to the Connect router.
 import http from 'node:http';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { Code, ConnectError, cors, type HandlerContext } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
@@ -45,6 +47,17 @@ function connectImpl(pipeline: Pipeline, binding: ServiceBinding): Record<string
 }
 
 const MAX_BODY = 16 * 1024 * 1024;
+const COMPRESS_MIN_BYTES = 1024; // connect-node's default
+const gzip = promisify(zlib.gzip);
+const brotli = promisify(zlib.brotliCompress);
+
+function acceptedEncoding(accept: string | undefined): 'gzip' | 'br' | undefined {
+  for (const name of (accept ?? '').split(',')) {
+    const n = name.trim();
+    if (n === 'gzip' || n === 'br') return n;
+  }
+  return undefined;
+}
 const JSON_OPTIONS = { ignoreUnknownFields: true };
 
 /**
@@ -103,8 +116,16 @@ function connectUnary(pipeline: Pipeline, bindings: ServiceBinding[]): (req: htt
       fail(res, connectError(err, method));
       return true;
     }
-    const body = typeof out === 'string' ? Buffer.from(out, 'utf8') : out;
-    res.writeHead(200, { 'content-type': binary ? 'application/proto' : 'application/json', 'content-length': body.byteLength }).end(body);
+    let body: Uint8Array = typeof out === 'string' ? Buffer.from(out, 'utf8') : out;
+    const headers: http.OutgoingHttpHeaders = { 'content-type': binary ? 'application/proto' : 'application/json' };
+    // Compress as connect-node does: a large enough answer, in the first encoding the client lists that we offer.
+    const encoding = body.byteLength >= COMPRESS_MIN_BYTES ? acceptedEncoding(req.headers['accept-encoding']) : undefined;
+    if (encoding) {
+      body = await (encoding === 'gzip' ? gzip(body) : brotli(body));
+      headers['content-encoding'] = encoding;
+    }
+    headers['content-length'] = body.byteLength;
+    res.writeHead(200, headers).end(body);
     return true;
   };
 }

@@ -115,6 +115,20 @@ describe('Connect unary over HTTP/1.1: answered directly, the rest by connect-no
     expect(toJson(CustomerSchema, (await gzip.getCustomer({ customer: { ref: { case: 'id', value: customer!.id } } })).customer!)).toEqual(fromBin);
   });
 
+  it('compresses a large answer as connect-node does: ≥ 1 KiB, in the first encoding the client accepts', async () => {
+    for (let i = 0; i < 4; i++) expect((await engine.fetchJson('tollbooth.v1.CatalogService/CreateProduct', imageProductJson(uniq('zip')))).status).toBe(200);
+    const list = (accept: string) => post('tollbooth.v1.CatalogService/ListProducts', '{}', { 'content-type': 'application/json', 'accept-encoding': accept });
+    const zipped = await list('gzip, deflate');
+    expect(zipped.status).toBe(200);
+    expect(zipped.headers.get('content-encoding')).toBe('gzip');
+    const plain = await list('identity');
+    expect(plain.headers.get('content-encoding')).toBeNull();
+    const a = (await zipped.json()) as { products: unknown[] };
+    expect(a.products.length).toBeGreaterThanOrEqual(4);
+    expect(a).toEqual(await plain.json());
+    expect((await list('br')).headers.get('content-encoding')).toBe('br');
+  });
+
   it('a body that does not decode is INVALID_ARGUMENT (binary and JSON), never INTERNAL', async () => {
     const bin = await post('tollbooth.v1.CustomerService/GetCustomer', new Uint8Array([0x0a, 0xff, 0xff]), { 'content-type': 'application/proto' });
     expect(bin.status).toBe(400);
