@@ -84,7 +84,11 @@ function connectUnary(pipeline: Pipeline, bindings: ServiceBinding[]): (req: htt
     const binary = type === 'application/proto';
     if (!binary && !(type && /^application\/json(;\s*charset=utf-8)?$/i.test(type))) return false;
     const { binding, method } = route;
-    const bytes = await readBody(req);
+    const bytes = await readBody(req).catch(() => null);
+    if (bytes === null) {
+      res.destroy(); // the client went away mid-request: nobody to answer
+      return true;
+    }
     if (bytes === undefined) {
       fail(res, new ConnectError(`message larger than ${MAX_BODY} bytes`, Code.ResourceExhausted));
       return true;
@@ -142,6 +146,7 @@ function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
     });
     req.on('end', () => resolve(size > MAX_BODY ? undefined : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
     req.on('error', reject);
+    req.on('close', () => req.complete || reject(new Error('request aborted')));
   });
 }
 

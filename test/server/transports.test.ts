@@ -1,6 +1,7 @@
 // One engine, three kinds of client: grpc-js (native gRPC), connect-node speaking gRPC over HTTP/2, and plain fetch
 // with Connect JSON over HTTP/1.1. The same calls must give the same results. Plain Connect unary calls are answered by
 // the engine's own path (src/server/http.ts), everything else by connect-node: both must look the same to a client.
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create, fromBinary, toBinary, toJson } from '@bufbuild/protobuf';
 import { Code, ConnectError, createClient } from '@connectrpc/connect';
@@ -127,6 +128,17 @@ describe('Connect unary over HTTP/1.1: answered directly, the rest by connect-no
     expect(a.products.length).toBeGreaterThanOrEqual(4);
     expect(a).toEqual(await plain.json());
     expect((await list('br')).headers.get('content-encoding')).toBe('br');
+  });
+
+  it('a client that disconnects halfway through its body costs nothing: the engine keeps answering', async () => {
+    for (let i = 0; i < 3; i++) {
+      const socket = net.connect(engine.app.httpPort, '127.0.0.1');
+      await new Promise((r) => socket.once('connect', r));
+      socket.write(`POST /tollbooth.v1.UsageService/Check HTTP/1.1\r\nhost: x\r\ncontent-type: application/proto\r\ncontent-length: 100\r\nauthorization: Bearer ${engine.adminKey}\r\n\r\nabc`);
+      await new Promise((r) => setTimeout(r, 20));
+      socket.destroy();
+    }
+    expect((await engine.fetchJson('tollbooth.v1.CatalogService/ListProducts', {})).status).toBe(200);
   });
 
   it('a body that does not decode is INVALID_ARGUMENT (binary and JSON), never INTERNAL', async () => {
