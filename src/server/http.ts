@@ -1,5 +1,6 @@
-// Connect (JSON and binary) and gRPC-Web over HTTP/1.1 with connect-node, for browsers and curl. Extra plain-HTTP
-// routes (health, Stripe webhooks, the billing portal) are matched first; everything else goes to the Connect router.
+// Connect (JSON and binary) and gRPC-Web over HTTP/1.1, for browsers and curl. Extra plain-HTTP routes (health, Stripe
+// webhooks, the billing portal) are matched first; then plain Connect unary calls are answered directly; everything
+// else goes to connect-node's router.
 import http from 'node:http';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
@@ -51,6 +52,8 @@ const COMPRESS_MIN_BYTES = 1024; // connect-node's default
 const gzip = promisify(zlib.gzip);
 const brotli = promisify(zlib.brotliCompress);
 
+const JSON_OPTIONS = { ignoreUnknownFields: true }; // connect-node's default for requests
+
 function acceptedEncoding(accept: string | undefined): 'gzip' | 'br' | undefined {
   for (const name of (accept ?? '').split(',')) {
     const n = name.trim();
@@ -58,12 +61,11 @@ function acceptedEncoding(accept: string | undefined): 'gzip' | 'br' | undefined
   }
   return undefined;
 }
-const JSON_OPTIONS = { ignoreUnknownFields: true };
 
 /**
- * The Connect protocol's plain unary call — POST, `application/proto` or `application/json`, no compression, no
+ * The Connect protocol's plain unary call — POST, `application/proto` or `application/json`, an uncompressed body, no
  * timeout header — answered here, with the same pipeline, the same error mapping and connect's own error encoding.
- * Everything else (GET, compression, gRPC-Web, streams) goes to connect-node. Why: connect-node's universal handler
+ * Everything else (GET, compressed requests, gRPC-Web, streams) goes to connect-node. Why: connect-node's universal handler
  * builds async iterables, Headers, and several AbortSignals for every call, which made it costlier than the Check
  * itself (docs/performance.md); this path reads the body, decodes, runs the pipeline and writes the answer.
  */
@@ -125,8 +127,11 @@ function connectUnary(pipeline: Pipeline, bindings: ServiceBinding[]): (req: htt
     // Compress as connect-node does: a large enough answer, in the first encoding the client lists that we offer.
     const encoding = body.byteLength >= COMPRESS_MIN_BYTES ? acceptedEncoding(req.headers['accept-encoding']) : undefined;
     if (encoding) {
-      body = await (encoding === 'gzip' ? gzip(body) : brotli(body));
-      headers['content-encoding'] = encoding;
+      const packed = await (encoding === 'gzip' ? gzip(body) : brotli(body)).catch(() => undefined); // else send it as it is
+      if (packed) {
+        body = packed;
+        headers['content-encoding'] = encoding;
+      }
     }
     headers['content-length'] = body.byteLength;
     res.writeHead(200, headers).end(body);
