@@ -7,8 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WalletService, type WatchWalletResponse } from '../../gen/tollbooth/v1/wallet_pb.js';
 import { createGrpcJsClient } from '../../src/client/grpc-js.js';
 import { ADMIN_KEY, startTestEngine, type TestEngine } from '../helpers/engine.js';
-import { startApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import { freePort, spawnEngine } from '../process/spawn.js';
 import { uniq } from '../helpers/fixtures.js';
 import { expectSoundLedgerThenStop } from '../helpers/invariants.js';
 import { query } from '../../src/shared/tx.js';
@@ -161,23 +160,27 @@ describe('server stop', () => {
 });
 
 describe('several engine processes', () => {
-  it('a watcher connected to one engine gets the changes committed through another engine on the same database', async () => {
-    // A second, independent engine (its own pools, its own LISTEN connection) on the first one's database.
-    const second = await startApp(loadConfig({
-      DATABASE_URL: engine.db.url, GRPC_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', TOLLBOOTH_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: 'error', QUEUE_PREFIX: `${engine.db.name}-2`,
-    }));
-    const client = createGrpcJsClient(WalletService, `127.0.0.1:${second.grpcPort}`, { authorization: `Bearer ${ADMIN_KEY}` });
+  it('a watcher connected to one engine process gets the changes committed through another on the same database', async () => {
+    // A second engine as its own OS process (what `npm start` runs): its own pools and LISTEN connection.
+    const [grpcPort, httpPort] = [await freePort(), await freePort()];
+    const second = spawnEngine({
+      DATABASE_URL: engine.db.url, GRPC_PORT: String(grpcPort), HTTP_PORT: String(httpPort), HOST: '127.0.0.1', TOLLBOOTH_ADMIN_KEY: ADMIN_KEY,
+      LOG_LEVEL: 'error', QUEUE_PREFIX: `${engine.db.name}-2`, REDIS_URL: engine.app.config.redisUrl,
+    });
+    const client = createGrpcJsClient(WalletService, `127.0.0.1:${grpcPort}`, { authorization: `Bearer ${ADMIN_KEY}` });
     try {
+      await second.waitForStdout(/Tollbooth ready/, 60_000);
       const id = await newCustomer(engine);
       const reader = readGrpc(client.watchWallet({ customer: byId(id) }));
       expect((await reader.next()).msg.account).toMatchObject({ balance: '0.00', sequence: 0n });
-      const { entry } = await credit(engine, id, '4'); // committed by the FIRST engine
+      const { entry } = await credit(engine, id, '4'); // committed by the FIRST engine, in this test's process
       const got = await reader.next(5000);
       expect(got.msg.account).toMatchObject({ balance: '4.00', sequence: 1n });
       expect(got.msg.transactionId).toBe(entry!.transactionId);
     } finally {
       client.close();
-      await second.stop(5000);
+      expect((await second.stop('SIGTERM')).code).toBe(0);
+      await second.kill();
     }
   });
 });
