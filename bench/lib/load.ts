@@ -1,7 +1,10 @@
 // Two load shapes. Closed loop: N workers each keep one call in flight (throughput at a given concurrency). Open loop:
 // calls are sent on a fixed clock whatever the server does, and each latency is counted from the call's SCHEDULED
 // send time, so a stall shows up in the percentiles instead of silently lowering the offered rate (coordinated omission).
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
+import type { OpenLoopJob } from './open-loop.child.js';
 
 export interface Latency {
   count: number;
@@ -165,8 +168,7 @@ export async function openLoop(opts: { rate: number; warmupMs: number; measureMs
 }
 
 /** Runs `openLoop` in its own process (bench/lib/open-loop.child.ts), so the bench's heap and samplers stay out of it. */
-export async function openLoopInChild(root: string, job: import('./open-loop.child.js').OpenLoopJob): Promise<OpenLoopResult> {
-  const { spawn } = await import('node:child_process');
+export async function openLoopInChild(root: string, job: OpenLoopJob): Promise<OpenLoopResult> {
   const child = spawn(`${root}/node_modules/.bin/tsx`, ['--expose-gc', ...(process.env.BENCH_GENERATOR_NODE_ARGS ?? '').split(' ').filter(Boolean), `${root}/bench/lib/open-loop.child.ts`], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -177,6 +179,6 @@ export async function openLoopInChild(root: string, job: import('./open-loop.chi
   if (code !== 0) throw new Error(`open-loop generator exited with ${code}: ${err.trim()}`);
   // The result is the last line (node flags such as --trace-gc, via BENCH_GENERATOR_NODE_ARGS, print before it).
   const lines = out.trim().split('\n');
-  if (process.env.BENCH_GENERATOR_LOG) (await import('node:fs')).writeFileSync(process.env.BENCH_GENERATOR_LOG, `${lines.slice(0, -1).join('\n')}\n${err}`, { flag: 'a' });
+  if (process.env.BENCH_GENERATOR_LOG) writeFileSync(process.env.BENCH_GENERATOR_LOG, `${lines.slice(0, -1).join('\n')}\n${err}`, { flag: 'a' });
   return JSON.parse(lines[lines.length - 1]) as OpenLoopResult;
 }

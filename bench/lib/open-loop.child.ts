@@ -3,8 +3,7 @@
 // to 17 ms at a time, and those pauses were counted as the server's latency. Here it holds only its channels and the
 // customer ids, so its own hiccups are small — and still measured and printed (OpenLoopResult.generator).
 //
-// Input: one JSON line on stdin ({ address, headers, channels, rate, warmupMs, measureMs, mode, customers, eventType }).
-// Output: one JSON line on stdout, the OpenLoopResult.
+// Input: an OpenLoopJob as JSON on stdin. Output: the OpenLoopResult as the last line of stdout.
 import http from 'node:http';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { CheckRequestSchema, CheckResponseSchema, UsageService } from '../../gen/tollbooth/v1/usage_pb.js';
