@@ -11,7 +11,7 @@ import { AdjustmentDirection, AdjustmentReason, WalletService } from '../../gen/
 import { startApp, type App } from '../../src/app.js';
 import { createGrpcJsClient, type GrpcJsClient } from '../../src/client/grpc-js.js';
 import { loadConfig } from '../../src/config.js';
-import { ADMIN_KEY } from '../helpers/engine.js';
+import { ADMIN_KEY, dropQueueKeys } from '../helpers/engine.js';
 import { uniq } from '../helpers/fixtures.js';
 import { checkLedgerInvariants } from '../helpers/invariants.js';
 import { byId } from './support.js';
@@ -23,6 +23,8 @@ let grpcWallets: GrpcJsClient<(typeof WalletService)['method']>;
 let wallets: ReturnType<typeof createClient<typeof WalletService>>;
 let customers: ReturnType<typeof createClient<typeof CustomerService>>;
 
+let queues: { url: string; prefix: string } | undefined;
+
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'tollbooth-watch-embedded-'));
   app = await startApp(loadConfig({
@@ -30,6 +32,7 @@ beforeAll(async () => {
     TOLLBOOTH_DATA_DIR: path.join(dir, 'data'), QUEUE_PREFIX: path.basename(dir),
   }));
   expect(app.db.embedded).toBe(true);
+  queues = { url: app.config.redisUrl, prefix: app.config.queuePrefix };
   const auth: Interceptor = (next) => (req) => {
     req.header.set('authorization', `Bearer ${ADMIN_KEY}`);
     return next(req);
@@ -43,6 +46,7 @@ beforeAll(async () => {
 afterAll(async () => {
   grpcWallets?.close();
   await app?.stop(1000);
+  if (queues) await dropQueueKeys(queues.url, queues.prefix); // the last test stops the app itself
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

@@ -6,7 +6,7 @@ import { durationFromMs } from '@bufbuild/protobuf/wkt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WalletService, type WatchWalletResponse } from '../../gen/tollbooth/v1/wallet_pb.js';
 import { createGrpcJsClient } from '../../src/client/grpc-js.js';
-import { ADMIN_KEY, startTestEngine, type TestEngine } from '../helpers/engine.js';
+import { ADMIN_KEY, dropQueueKeys, startTestEngine, type TestEngine } from '../helpers/engine.js';
 import { freePort, spawnEngine } from '../process/spawn.js';
 import { uniq } from '../helpers/fixtures.js';
 import { expectSoundLedgerThenStop } from '../helpers/invariants.js';
@@ -155,6 +155,7 @@ describe('server stop', () => {
     } finally {
       grpcClient.close();
       await other.db.drop();
+      await dropQueueKeys(other.app.config.redisUrl, other.app.config.queuePrefix);
     }
   });
 });
@@ -181,6 +182,7 @@ describe('several engine processes', () => {
       client.close();
       expect((await second.stop('SIGTERM')).code).toBe(0);
       await second.kill();
+      await dropQueueKeys(engine.app.config.redisUrl, `${engine.db.name}-2`);
     }
   });
 });
