@@ -27,6 +27,7 @@ import { setLogLevel } from '../src/shared/log.js';
 import { ChannelPool } from './lib/client.js';
 import { CpuSampler, type CpuShare } from './lib/cpu.js';
 import { startEngine, type EngineProcess } from './lib/engine.js';
+import { dropQueueKeys } from '../test/helpers/engine.js';
 import { closedLoop, openLoopInChild, type Latency, type LoadResult, type OpenLoopResult } from './lib/load.js';
 import { eventScript, leanScript, runPgbench, seedPgbenchWallets, type PgbenchResult } from './lib/pgbench.js';
 import { ms, n0, n2, table } from './lib/report.js';
@@ -143,7 +144,8 @@ async function main(): Promise<void> {
     const extraEnv = Object.fromEntries((process.env.BENCH_ENGINE_ENV ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
     step(`starting the engine: node_modules/.bin/tsx src/main.ts (DATABASE_URL=…/${dbName}, LOG_LEVEL=warn${Object.keys(extraEnv).length ? `, ${process.env.BENCH_ENGINE_ENV}` : ''})`);
     const logFile = join(tmpdir(), `tollbooth-bench-engine-${tag}.log`);
-    engine = await startEngine({ root: ROOT, databaseUrl: engDb.url, adminKey: ADMIN_KEY, logFile, extraEnv, nodeArgs: (process.env.BENCH_ENGINE_NODE_ARGS ?? '').split(' ').filter(Boolean) });
+    // Its own BullMQ prefix: on the default one its workers would also take jobs of any other engine on this Redis.
+    engine = await startEngine({ root: ROOT, databaseUrl: engDb.url, adminKey: ADMIN_KEY, logFile, extraEnv: { QUEUE_PREFIX: dbName, ...extraEnv }, nodeArgs: (process.env.BENCH_ENGINE_NODE_ARGS ?? '').split(' ').filter(Boolean) });
     step(`engine pid ${engine.pid}, gRPC :${engine.grpcPort}; its stderr goes to ${logFile}`);
     const eng = engine;
     pool = new ChannelPool(`127.0.0.1:${engine.grpcPort}`, { authorization: `Bearer ${ADMIN_KEY}` }, CHANNELS);
@@ -333,6 +335,7 @@ async function main(): Promise<void> {
     await waits?.close();
     pool?.close();
     if (engine) await engine.stop();
+    await dropQueueKeys(process.env.REDIS_URL || 'redis://127.0.0.1:6379', dbName);
     if (process.env.BENCH_KEEP_DB === '1') say(`kept databases: ${dbs.map((d) => d.name).join(', ')}`);
     else for (const d of dbs) await d.drop().catch((err: unknown) => say(`could not drop ${d.name}: ${String(err)}`));
   }
