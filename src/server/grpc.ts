@@ -8,7 +8,7 @@ import { ReflectionService } from '@grpc/reflection';
 import { ErrorInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 import { StatusSchema } from '../../gen/google/rpc/status_pb.js';
 import { toWireError } from './errors.js';
-import type { Pipeline, ServiceBinding } from './pipeline.js';
+import { lazySignal, type Pipeline, type ServiceBinding } from './pipeline.js';
 import { reflectionPackageDefinition } from './reflection.js';
 
 function serializer(schema: DescMessage) {
@@ -68,24 +68,12 @@ export async function startGrpcServer(pipeline: Pipeline, bindings: ServiceBindi
       };
       if (!streaming) {
         impl[method.name] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-          // The AbortSignal is made only if the handler asks for it: no unary handler does today, and an
-          // AbortController per call (plus the listener it needs) was a measurable share of the engine's garbage.
-          let ac: AbortController | undefined;
-          const cancel = () => ac!.abort();
-          const signal = () => {
-            if (!ac) {
-              ac = new AbortController();
-              if (call.cancelled) ac.abort();
-              else call.on('cancelled', cancel);
-            }
-            return ac.signal;
-          };
           // grpc-js also reports 'cancelled' when the stream closes after the answer; aborting then is wasted work
           // (an AbortError with a captured stack per call), so stop listening once the call is answered.
-          const done = () => ac && call.off('cancelled', cancel);
+          const { signal, dispose } = lazySignal(() => call.cancelled, (abort) => (call.on('cancelled', abort), () => call.off('cancelled', abort)));
           pipeline
             .unary(binding, method, call.request, authorization(call.metadata), signal)
-            .then((res) => (done(), callback(null, res)), (err) => (done(), callback(grpcError(err, method))));
+            .then((res) => (dispose(), callback(null, res)), (err) => (dispose(), callback(grpcError(err, method))));
         };
       } else {
         impl[method.name] = async (call: grpc.ServerWritableStream<unknown, unknown>) => {

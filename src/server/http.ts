@@ -11,7 +11,7 @@ import { codeToHttpStatus, errorToJsonBytes } from '@connectrpc/connect/protocol
 import { create, fromBinary, fromJsonString, toBinary, toJsonString, type DescMethod } from '@bufbuild/protobuf';
 import { ErrorInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 import { toWireError } from './errors.js';
-import type { Pipeline, ServiceBinding } from './pipeline.js';
+import { lazySignal, type Pipeline, type ServiceBinding } from './pipeline.js';
 
 export type HttpRoute = (req: http.IncomingMessage, res: http.ServerResponse) => boolean | Promise<boolean>;
 
@@ -103,16 +103,15 @@ function connectUnary(pipeline: Pipeline, bindings: ServiceBinding[]): (req: htt
       fail(res, new ConnectError(`request body: ${err instanceof Error ? err.message : String(err)}`, Code.InvalidArgument));
       return true;
     }
-    // As for grpc-js unary calls: the AbortSignal is made only if the handler reads it.
-    let ac: AbortController | undefined;
-    const signal = () => {
-      if (!ac) {
-        const made = (ac = new AbortController());
-        if (res.writableEnded || req.destroyed) made.abort();
-        else res.once('close', () => res.writableEnded || made.abort());
-      }
-      return ac.signal;
-    };
+    // The client going away aborts the call's signal — if the handler ever reads it.
+    const { signal } = lazySignal(
+      () => res.writableEnded || req.destroyed,
+      (abort) => {
+        const onClose = () => res.writableEnded || abort();
+        res.once('close', onClose);
+        return () => res.off('close', onClose);
+      },
+    );
     let out: Uint8Array | string;
     try {
       const answer = await pipeline.unary(binding, method, input, req.headers.authorization, signal);

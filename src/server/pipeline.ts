@@ -55,6 +55,28 @@ class UnaryContext implements CallContext {
   }
 }
 
+/**
+ * A unary call's AbortSignal, made only if something asks for it (no unary handler does today; an AbortController and
+ * its listener per call were a measurable share of the engine's garbage). `gone` says whether the call is already
+ * over; `listen` subscribes `abort` to the transport's end-of-call event and returns the unsubscribe. `dispose` drops
+ * the subscription once the call is answered — some transports report their stream's close as a cancel.
+ */
+export function lazySignal(gone: () => boolean, listen: (abort: () => void) => () => void): { signal: () => AbortSignal; dispose: () => void } {
+  let ac: AbortController | undefined;
+  let unlisten: (() => void) | undefined;
+  return {
+    signal: () => {
+      if (!ac) {
+        const made = (ac = new AbortController());
+        if (gone()) made.abort();
+        else unlisten = listen(() => made.abort());
+      }
+      return ac.signal;
+    },
+    dispose: () => unlisten?.(),
+  };
+}
+
 export class Pipeline {
   constructor(private readonly keys: KeyVerifier) {}
 
