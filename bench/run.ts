@@ -49,6 +49,8 @@ const CHANNELS = env('BENCH_CHANNELS', 4);
 const PHASES = ['baseline', 'batched', 'hot', 'lean', 'empty', 'unary', 'checkcap', 'emptyopen', 'check'];
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').map((x) => x.trim()).filter(Boolean);
 for (const k of ONLY) if (!PHASES.includes(k)) throw new Error(`BENCH_ONLY: unknown phase "${k}" (phases: ${PHASES.join(', ')})`);
+/** The p99 of each second of an open loop's window, for printing. */
+const perSecond = (r: OpenLoopResult) => r.perSecondP99.map((x) => (Number.isFinite(x) ? x.toFixed(x < 10 ? 1 : 0) : '-')).join(' ');
 const want = (phase: string) => ONLY.length === 0 || ONLY.includes(phase);
 const WALLETS = 1000;
 const BATCH = 100;
@@ -170,7 +172,6 @@ async function main(): Promise<void> {
     let seq = 0;
     const byId = (id: string) => ({ ref: { case: 'id' as const, value: id } });
     const trackers = cp.channels.map((c) => c.unary(UsageService, 'trackEvents'));
-    const checkers = cp.channels.map((c) => c.unary(UsageService, 'check'));
     const track = async (worker: number, customer: string, n: number): Promise<number> => {
       const events = Array.from({ length: n }, () => ({ id: `${tag}-${seq++}`, eventType: EVENT_TYPE, subject: 'bench' }));
       const res = await trackers[worker % trackers.length]({ customer: byId(customer), events });
@@ -215,14 +216,11 @@ async function main(): Promise<void> {
     const batchedHot = want('hot') ? await closed(`batched TrackEvents, ${BATCH} ev/req, 1 hot wallet, ${BATCH_INFLIGHT} in flight`, 'events/s', BATCH_INFLIGHT, (w) => track(w, hot, BATCH), false) : undefined;
     const baseHot = want('baseline') ? await pgbench(`baseline: pgbench 1 event/txn, 1 hot wallet, ${PGBENCH_CLIENTS} clients`, eventScript(1)) : undefined;
     const lean = want('lean') ? await pgbench(`info: pgbench UPDATE+INSERT only (no ledger rows), ${WALLETS} wallets`, leanScript(WALLETS)) : undefined;
-    const empty = want('empty') ? await closed(`empty RPC: grpc.health.v1.Health/Check, ${UNARY_INFLIGHT} in flight`, 'calls/s', UNARY_INFLIGHT, (w) => cp.channels[w % cp.channels.length].health().then((s) => (s === 1 ? 1 : 0)), true) : undefined;
+    const empty = want('empty') ? await closed(`empty RPC: grpc.health.v1.Health/Check, ${UNARY_INFLIGHT} in flight`, 'calls/s', UNARY_INFLIGHT, (w) => cp.health(w), true) : undefined;
     const unarySpread = want('unary') ? await closed(`unary TrackEvents, 1 ev/call, ${WALLETS} wallets, ${UNARY_INFLIGHT} in flight`, 'calls/s', UNARY_INFLIGHT, (w) => track(w, randomWallet(), 1), true) : undefined;
     const unaryHot = want('unary') ? await closed(`unary TrackEvents, 1 ev/call, 1 hot wallet, ${UNARY_INFLIGHT} in flight`, 'calls/s', UNARY_INFLIGHT, (w) => track(w, hot, 1), true) : undefined;
 
-    const checkCall = async (i: number) => {
-      const r = await checkers[i % checkers.length]({ customer: byId(randomWallet()), eventType: EVENT_TYPE });
-      return r.allowed ? 1 : 0;
-    };
+    const checkCall = cp.checker(EVENT_TYPE, randomWallet);
     const checkCapacity = want('checkcap') ? await closed(`info: Check capacity, closed loop, ${UNARY_INFLIGHT} in flight`, 'calls/s', UNARY_INFLIGHT, checkCall, true) : undefined;
 
     const open = async (name: string, transport: 'grpc' | 'connect', mode: 'empty' | 'check'): Promise<OpenLoopResult> => {
@@ -237,7 +235,7 @@ async function main(): Promise<void> {
       const wp = ws.stop();
       phases.push({ name, value: r.calls / r.seconds, unit: 'calls/s', latency: r.latency, cpu: share, waits: wp, errors: r.errors, note: `max send lag ${ms(r.maxSendLagMs)}, unanswered ${r.outstandingAtEnd}, units ${r.totalUnits}/${r.totalCalls}` });
       say(`    p50 ${ms(r.latency.p50)}, p99 ${ms(r.latency.p99)}, p99.9 ${ms(r.latency.p999)}, max ${ms(r.latency.max)} (generator's worst send lag ${ms(r.maxSendLagMs)}; its GC ${ms(r.generator.gcMs)} in all, longest ${ms(r.generator.gcMaxMs)}; its event-loop delay p99 ${ms(r.generator.loopDelayP99Ms)}, max ${ms(r.generator.loopDelayMaxMs)})`);
-      say(`    p99 per second of the window (ms): ${r.perSecondP99.map((x) => (Number.isFinite(x) ? x.toFixed(x < 10 ? 1 : 0) : '-')).join(' ')}`);
+      say(`    p99 per second of the window (ms): ${perSecond(r)}`);
       return r;
     };
     // The open loops run in a child process of their own (bench/lib/open-loop.child.ts). The empty ones are the floor
@@ -325,7 +323,7 @@ async function main(): Promise<void> {
       [false, true, false, true, false],
     ));
     for (const [label, r] of [['gRPC', check], ['Connect', checkConnect]] as const) {
-      if (r) say(`Check over ${label} at ${n0(CHECK_RATE)} req/s, p99 per second of the window (ms): ${r.perSecondP99.map((x) => (Number.isFinite(x) ? x.toFixed(x < 10 ? 1 : 0) : '-')).join(' ')}; unanswered after 10 s: ${r.outstandingAtEnd}; generator's worst send lag ${ms(r.maxSendLagMs)}`);
+      if (r) say(`Check over ${label} at ${n0(CHECK_RATE)} req/s, p99 per second of the window (ms): ${perSecond(r)}; unanswered after 10 s: ${r.outstandingAtEnd}; generator's worst send lag ${ms(r.maxSendLagMs)}`);
     }
     say('');
     say(`durable: synchronous_commit = ${settings.synchronous_commit}, fsync = ${settings.fsync}. Load average at the end: ${sh('cat /proc/loadavg')}. Whole run: ${((Date.now() - t0) / 1000).toFixed(0)} s.`);

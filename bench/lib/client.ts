@@ -5,6 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
+import { UsageService } from '../../gen/tollbooth/v1/usage_pb.js';
 
 export type Unary<I extends DescMessage, O extends DescMessage> = (req: MessageInitShape<I>) => Promise<MessageShape<O>>;
 
@@ -82,6 +83,17 @@ export class ChannelPool {
     const c = this.channels[this.next];
     this.next = (this.next + 1) % this.channels.length;
     return c;
+  }
+
+  /** The empty call on channel i (round-robin): 1 when the server answers SERVING. */
+  health(i: number): Promise<number> {
+    return this.channels[i % this.channels.length].health().then((s) => (s === 1 ? 1 : 0));
+  }
+
+  /** UsageService.Check of `eventType` on channel i (round-robin) for the customer `pick` names: 1 when allowed. */
+  checker(eventType: string, pick: () => string): (i: number) => Promise<number> {
+    const checks = this.channels.map((c) => c.unary(UsageService, 'check'));
+    return async (i) => ((await checks[i % checks.length]({ customer: { ref: { case: 'id', value: pick() } }, eventType })).allowed ? 1 : 0);
   }
 
   async ready(): Promise<void> {

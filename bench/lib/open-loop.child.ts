@@ -31,12 +31,7 @@ const pick = (job: OpenLoopJob) => job.customers[Math.floor(Math.random() * job.
 async function grpcCalls(job: OpenLoopJob): Promise<(i: number) => Promise<number>> {
   const pool = new ChannelPool(job.address, job.headers, job.channels);
   await pool.ready();
-  const checkers = pool.channels.map((c) => c.unary(UsageService, 'check'));
-  if (job.mode === 'empty') return (i) => pool.channels[i % pool.channels.length].health().then((s) => (s === 1 ? 1 : 0));
-  return async (i) => {
-    const r = await checkers[i % checkers.length]({ customer: { ref: { case: 'id', value: pick(job) } }, eventType: job.eventType });
-    return r.allowed ? 1 : 0;
-  };
+  return job.mode === 'empty' ? (i) => pool.health(i) : pool.checker(job.eventType, () => pick(job));
 }
 
 function connectCalls(job: OpenLoopJob): (i: number) => Promise<number> {

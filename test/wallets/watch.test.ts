@@ -180,9 +180,10 @@ describe('several engine processes', () => {
       expect(got.msg.transactionId).toBe(entry!.transactionId);
     } finally {
       client.close();
-      expect((await second.stop('SIGTERM')).code).toBe(0);
+      const exit = await second.stop('SIGTERM');
       await second.kill();
       await dropQueueKeys(engine.app.config.redisUrl, `${engine.db.name}-2`);
+      expect(exit.code).toBe(0);
     }
   });
 });
