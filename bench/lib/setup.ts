@@ -114,7 +114,7 @@ export async function fundWallets(pool: ChannelPool, databaseUrl: string, custom
         if (!account) throw new Error(`customer ${id} has no USD account`);
         const txn = batch.begin('adjustment', 'bench-funding', 'bench funding');
         batch.customer(txn, account, dec(amount));
-        batch.systemEntry(txn, 'adjustments', 'USD', dec(amount).negated(), id);
+        batch.systemEntry(txn, 'adjustments', 'USD', dec(amount).negated());
       }
       await batch.flush(em);
     });

@@ -59,6 +59,17 @@ export function formatAmount(d: Decimal | string, minScale = 0): string {
   return v.toFixed(dp);
 }
 
+/**
+ * formatAmount for a plain decimal string as Decimal#toFixed() writes it (no exponent, no trailing fractional zeros):
+ * pads the fraction to `minScale` digits without parsing it. The hot path formats stored results this way.
+ */
+export function padScale(plain: string, minScale: number): string {
+  const dot = plain.indexOf('.');
+  const have = dot < 0 ? 0 : plain.length - dot - 1;
+  if (have >= minScale) return plain;
+  return (dot < 0 ? `${plain}.` : plain) + '0'.repeat(minScale - have);
+}
+
 export const zero = (): Decimal => ZERO;
 
 function truncate(s: string): string {

@@ -56,6 +56,28 @@ export async function query<R = Record<string, unknown>>(em: EntityManager, sql:
   }
 }
 
+/**
+ * One common table expression — `name as (statement)` — with its `?` parameters in order. Parts from different modules
+ * (the ledger's postings, the usage rows, the rollups, the wallet notification) are sent as ONE statement, so a group
+ * commit costs one round trip for all of its writes instead of one per table.
+ */
+export interface CtePart {
+  name: string;
+  sql: string;
+  params: unknown[];
+}
+
+/**
+ * Run `with <parts> <select>` on the EntityManager's transaction. Data-modifying parts always run; a plain SELECT part
+ * runs only if `select` reads it. Parts see the same snapshot, so none may depend on another's writes (only on its
+ * RETURNING rows).
+ */
+export async function queryWith<R = Record<string, unknown>>(em: EntityManager, parts: readonly CtePart[], select: string, params: unknown[] = []): Promise<R[]> {
+  if (parts.length === 0) return query<R>(em, select, params);
+  const sql = `with ${parts.map((p) => `${p.name} as (${p.sql})`).join(',\n')}\n${select}`;
+  return query<R>(em, sql, [...parts.flatMap((p) => p.params), ...params]);
+}
+
 const DEBUG = process.env.DB_DEBUG === '1';
 
 interface KnexClient {

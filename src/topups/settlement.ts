@@ -93,7 +93,7 @@ export class Settlement {
     const what = t.source === 'auto_recharge' ? 'auto-recharge' : 'card top-up';
     const txn = batch.begin('top_up', t.id, `${what} of ${dec(t.payment_amount).toFixed()} ${t.currency}`);
     batch.customer(txn, account, credit);
-    batch.systemEntry(txn, 'funding', t.asset_code, credit.negated(), t.customer_id);
+    batch.systemEntry(txn, 'funding', t.asset_code, credit.negated());
     await batch.flush(em);
     await query(
       em,
@@ -142,7 +142,7 @@ export class Settlement {
       const batch = new LedgerBatch();
       const txn = batch.begin('refund', t.id, `refund of ${total.minus(t.refunded_amount).toFixed()} ${t.currency}`);
       batch.customer(txn, account, debit.negated());
-      batch.systemEntry(txn, 'funding', t.asset_code, debit, t.customer_id);
+      batch.systemEntry(txn, 'funding', t.asset_code, debit);
       await batch.flush(em);
     }
     await query(em, `update top_ups set status = 'refunded', refunded_amount = ?, refund_debited = ? where id = ?`, [total.toFixed(), debitTotal.toFixed(), t.id]);

@@ -19,10 +19,10 @@ import type { CatalogService } from '../catalog/catalog.service.js';
 import type { ProductModel } from '../catalog/catalog.model.js';
 import { customerNotFound, lookupKey, type CustomerLookup } from '../customers/customer.model.js';
 import { AppError } from '../shared/errors.js';
-import { Decimal, dec, formatAmount } from '../shared/money.js';
-import { inTransaction, query } from '../shared/tx.js';
+import { Decimal, dec, padScale } from '../shared/money.js';
+import { inTransaction, query, queryWith, type CtePart } from '../shared/tx.js';
 import { log } from '../shared/log.js';
-import { ensureCustomerAccount, LedgerBatch, lockCustomerAccounts, pgTextArray, type AccountState } from '../wallets/ledger.js';
+import { ensureCustomerAccount, LedgerBatch, LOCKED_COLUMNS, lockAccountsParts, lockedAccounts, pgTextArray, type AccountState, type LockedRow } from '../wallets/ledger.js';
 import { captureHoldInTx, inspectHoldInTx } from '../wallets/holds.js';
 import { rate, type Charge } from './rating.js';
 import type { AmountModel, EventResultModel, IngestEvent, StoredResultEntry, TrackRequest } from './usage.model.js';
@@ -34,6 +34,7 @@ const MAX_EVENTS_PER_FLUSH = 1_000;
 const EXTRA_FLUSH_MIN_EVENTS = 32;
 const EVENT_ID = /^[\x21-\x7e]{1,128}$/;
 const EVENT_TYPE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/;
+const ZERO = new Decimal(0);
 
 export interface CustomerContext {
   id: string;
@@ -50,28 +51,30 @@ interface Pending {
   reject(err: unknown): void;
 }
 
-/**
- * Resolve customers (by id or external id) with their policy and subscribed product versions — and, for the read-only
- * gate, their unlocked balances (held excluding holds whose time ran out) — in ONE round trip.
- */
-export async function loadCustomerContexts(em: EntityManager, catalog: CatalogService, lookups: CustomerLookup[], withBalances = false): Promise<Map<string, CustomerContext>> {
+interface CustomerRow {
+  id: string;
+  external_id: string | null;
+  policy: 'allow' | 'reject';
+  overdraft: string;
+  versions: string[] | null;
+  balances?: { a: string; b: string; h: string }[] | null;
+}
+
+/** `where` and parameters selecting the customers these lookups name (by id and/or external id). */
+function customersWhere(lookups: CustomerLookup[]): { where: string; params: string[] } {
   const ids = lookups.flatMap((l) => ('id' in l ? [l.id] : []));
   const ext = lookups.flatMap((l) => ('externalId' in l ? [l.externalId] : []));
   // One predicate per kind of lookup: `id = any(…) or external_id = any(…)` costs Postgres 3× the CPU of either alone
   // (docs/performance.md), and a call names its customer one way.
-  const where = ids.length && ext.length ? 'c.id = any(?::text[]) or c.external_id = any(?::text[])' : ids.length ? 'c.id = any(?::text[])' : 'c.external_id = any(?::text[])';
-  const params = ids.length && ext.length ? [pgTextArray(ids), pgTextArray(ext)] : [pgTextArray(ids.length ? ids : ext)];
-  const rows = await query<{ id: string; external_id: string | null; policy: 'allow' | 'reject'; overdraft: string; versions: string[] | null; balances: { a: string; b: string; h: string }[] | null }>(
-    em,
-    `select c.id, c.external_id, c.insufficient_balance_policy as policy, c.overdraft_limit::text as overdraft,
-            (select array_agg(s.product_version_id order by s.created_at) from subscriptions s where s.customer_id = c.id and s.status = 'active') as versions,
-            case when ?::boolean then (
-              select json_agg(json_build_object('a', a.asset_code, 'b', a.balance::text, 'h', (a.held - coalesce(
-                (select sum(h.amount) from holds h where h.account_id = a.id and h.status = 'active' and h.expires_at <= now()), 0))::text))
-                from accounts a where a.customer_id = c.id and a.type = 'customer') end as balances
-       from customers c where ${where}`,
-    [withBalances, ...params],
-  );
+  if (ids.length && ext.length) return { where: 'c.id = any(?::text[]) or c.external_id = any(?::text[])', params: [pgTextArray(ids), pgTextArray(ext)] };
+  return { where: ids.length ? 'c.id = any(?::text[])' : 'c.external_id = any(?::text[])', params: [pgTextArray(ids.length ? ids : ext)] };
+}
+
+const CUSTOMER_COLUMNS = `c.id, c.external_id, c.insufficient_balance_policy as policy, c.overdraft_limit::text as overdraft,
+            (select array_agg(s.product_version_id order by s.created_at) from subscriptions s where s.customer_id = c.id and s.status = 'active') as versions`;
+
+/** Customer rows → contexts, keyed by lookupKey (by id, and by external id when it has one). */
+async function customerContexts(em: EntityManager, catalog: CatalogService, rows: readonly CustomerRow[]): Promise<Map<string, CustomerContext>> {
   const out = new Map<string, CustomerContext>();
   for (const r of rows) {
     const products: ProductModel[] = [];
@@ -87,11 +90,41 @@ export async function loadCustomerContexts(em: EntityManager, catalog: CatalogSe
   return out;
 }
 
+/**
+ * Resolve customers (by id or external id) with their policy and subscribed product versions — and, for the read-only
+ * gate, their unlocked balances (held excluding holds whose time ran out) — in ONE round trip.
+ */
+export async function loadCustomerContexts(em: EntityManager, catalog: CatalogService, lookups: CustomerLookup[], withBalances = false): Promise<Map<string, CustomerContext>> {
+  const { where, params } = customersWhere(lookups);
+  const rows = await query<CustomerRow>(
+    em,
+    `select ${CUSTOMER_COLUMNS},
+            case when ?::boolean then (
+              select json_agg(json_build_object('a', a.asset_code, 'b', a.balance::text, 'h', (a.held - coalesce(
+                (select sum(h.amount) from holds h where h.account_id = a.id and h.status = 'active' and h.expires_at <= now()), 0))::text))
+                from accounts a where a.customer_id = c.id and a.type = 'customer') end as balances
+       from customers c where ${where}`,
+    [withBalances, ...params],
+  );
+  return customerContexts(em, catalog, rows);
+}
+
 /** Whether debiting `fee` keeps the account within the customer's policy. */
 export function coverable(ctx: CustomerContext, account: Pick<AccountState, 'balance' | 'held'> | undefined, fee: Decimal): boolean {
-  const available = account ? account.balance.minus(account.held) : new Decimal(0);
-  const floor = ctx.policy === 'reject' ? new Decimal(0) : ctx.overdraftLimit.negated();
-  return available.minus(fee).gte(floor);
+  const available = account ? account.balance.minus(account.held) : ZERO;
+  return ctx.policy === 'reject' ? available.gte(fee) : available.minus(fee).gte(ctx.overdraftLimit.negated());
+}
+
+/** A result from what usage_events.result stores (or is about to): the amounts as the wire shows them. */
+function fromStored(eventId: string, status: 'accepted' | 'duplicate', stash: readonly StoredResultEntry[], txn: string | null, scales: ReadonlyMap<string, number>): EventResultModel {
+  const fees: AmountModel[] = [];
+  const balancesAfter: AmountModel[] = [];
+  for (const s of stash) {
+    const scale = scales.get(s.a) ?? 0;
+    fees.push({ assetCode: s.a, amount: padScale(s.f, scale) });
+    balancesAfter.push({ assetCode: s.a, amount: padScale(s.b, scale) });
+  }
+  return { eventId, status, reason: '', message: '', fees, balancesAfter, transactionId: txn ?? '', originalAccepted: true };
 }
 
 /** Structural problems of one event: they reject that event only, never its batch. */
@@ -139,41 +172,51 @@ interface RollupKey {
 class Rollups {
   private readonly counts = new Map<string, { key: RollupKey; count: number; quantity: Decimal; fees: Map<string, Decimal> }>();
 
+  private readonly buckets = new Map<number, string>();
+
   add(customerId: string, occurredAt: Date, charge: Charge): void {
-    const bucket = new Date(Math.floor(occurredAt.getTime() / 3_600_000) * 3_600_000).toISOString();
-    const k = [customerId, bucket, charge.eventType, charge.productCode, charge.dimensionKey].join('\u0000');
+    const hour = Math.floor(occurredAt.getTime() / 3_600_000);
+    let bucket = this.buckets.get(hour);
+    if (bucket === undefined) this.buckets.set(hour, (bucket = new Date(hour * 3_600_000).toISOString()));
+    const k = `${customerId}\u0000${bucket}\u0000${charge.eventType}\u0000${charge.productCode}\u0000${charge.dimensionKey}`;
     let agg = this.counts.get(k);
     if (!agg) {
-      agg = { key: { customerId, bucket, eventType: charge.eventType, productCode: charge.productCode, dimensionKey: charge.dimensionKey }, count: 0, quantity: new Decimal(0), fees: new Map() };
+      agg = { key: { customerId, bucket, eventType: charge.eventType, productCode: charge.productCode, dimensionKey: charge.dimensionKey }, count: 0, quantity: ZERO, fees: new Map() };
       this.counts.set(k, agg);
     }
     agg.count += 1;
     agg.quantity = agg.quantity.plus(charge.quantity);
-    for (const [asset, fee] of charge.fees) agg.fees.set(asset, (agg.fees.get(asset) ?? new Decimal(0)).plus(fee));
+    for (const [asset, fee] of charge.fees) {
+      const cur = agg.fees.get(asset);
+      agg.fees.set(asset, cur ? cur.plus(fee) : fee);
+    }
   }
 
-  async write(em: EntityManager): Promise<void> {
-    if (this.counts.size === 0) return;
+  /** The upserts of the rollup rows and their fees, as parts of the group commit's write statement. */
+  parts(): CtePart[] {
+    if (this.counts.size === 0) return [];
     // Sorted, so two flushes upserting the same rows take their locks in the same order.
     const aggs = [...this.counts.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
     const rows = aggs.map((a) => ({ c: a.key.customerId, b: a.key.bucket, t: a.key.eventType, p: a.key.productCode, d: a.key.dimensionKey, n: a.count, q: a.quantity.toFixed() }));
     const fees = aggs.flatMap((a) => [...a.fees.entries()].sort(([x], [y]) => (x < y ? -1 : 1)).map(([asset, amount]) => ({ c: a.key.customerId, b: a.key.bucket, t: a.key.eventType, p: a.key.productCode, d: a.key.dimensionKey, a: asset, m: amount.toFixed() })));
-    // Both upserts in one statement (one round trip); they touch different tables, so their order does not matter.
-    await query(
-      em,
-      `with r as (
-         insert into usage_rollups (customer_id, bucket, event_type, product_code, dimension_key, event_count, quantity)
-           select x.c, x.b, x.t, x.p, x.d, x.n, x.q from jsonb_to_recordset(?::jsonb) as x(c text, b timestamptz, t text, p text, d text, n bigint, q numeric)
-         on conflict (customer_id, bucket, event_type, product_code, dimension_key)
-         do update set event_count = usage_rollups.event_count + excluded.event_count, quantity = usage_rollups.quantity + excluded.quantity),
-       f as (
-         insert into usage_rollup_fees (customer_id, bucket, event_type, product_code, dimension_key, asset_code, amount)
-           select x.c, x.b, x.t, x.p, x.d, x.a, x.m from jsonb_to_recordset(?::jsonb) as x(c text, b timestamptz, t text, p text, d text, a text, m numeric)
-         on conflict (customer_id, bucket, event_type, product_code, dimension_key, asset_code)
-         do update set amount = usage_rollup_fees.amount + excluded.amount)
-       select 1`,
-      [JSON.stringify(rows), JSON.stringify(fees)],
-    );
+    return [
+      {
+        name: 'ur',
+        sql: `insert into usage_rollups (customer_id, bucket, event_type, product_code, dimension_key, event_count, quantity)
+                select x.c, x.b, x.t, x.p, x.d, x.n, x.q from jsonb_to_recordset(?::jsonb) as x(c text, b timestamptz, t text, p text, d text, n bigint, q numeric)
+              on conflict (customer_id, bucket, event_type, product_code, dimension_key)
+              do update set event_count = usage_rollups.event_count + excluded.event_count, quantity = usage_rollups.quantity + excluded.quantity`,
+        params: [JSON.stringify(rows)],
+      },
+      {
+        name: 'uf',
+        sql: `insert into usage_rollup_fees (customer_id, bucket, event_type, product_code, dimension_key, asset_code, amount)
+                select x.c, x.b, x.t, x.p, x.d, x.a, x.m from jsonb_to_recordset(?::jsonb) as x(c text, b timestamptz, t text, p text, d text, a text, m numeric)
+              on conflict (customer_id, bucket, event_type, product_code, dimension_key, asset_code)
+              do update set amount = usage_rollup_fees.amount + excluded.amount`,
+        params: [JSON.stringify(fees)],
+      },
+    ];
   }
 }
 
@@ -259,7 +302,7 @@ export class IngestService {
   /** One transaction for many TrackEvents calls. Returns, per call, its results or the error that call alone gets. */
   private async process(em: EntityManager, reqs: TrackRequest[]): Promise<(EventResultModel[] | Error)[]> {
     const now = Date.now();
-    const contexts = await loadCustomerContexts(em, this.catalog, reqs.map((r) => r.customer));
+    const { contexts, accounts, stored } = await this.lockAndRead(em, reqs);
     const out: (EventResultModel[] | Error)[] = reqs.map((r) => {
       if (contexts.has(lookupKey(r.customer))) return [];
       return customerNotFound(r.customer);
@@ -267,21 +310,9 @@ export class IngestService {
     const live = reqs.map((r, i) => ({ r, i, ctx: contexts.get(lookupKey(r.customer)) })).filter((x) => x.ctx !== undefined) as { r: TrackRequest; i: number; ctx: CustomerContext }[];
     if (live.length === 0) return out;
 
-    const accounts = await lockCustomerAccounts(em, live.map((x) => x.ctx.id));
-
-    // Events already stored (the original results to replay).
-    const keys = live.flatMap((x) => x.r.events.filter((e) => EVENT_ID.test(e.id)).map((e) => ({ c: x.ctx.id, e: e.id })));
-    const stored = new Map<string, { result: StoredResultEntry[]; transaction_id: string | null }>();
-    if (keys.length > 0) {
-      const rows = await query<{ customer_id: string; event_id: string; result: StoredResultEntry[]; transaction_id: string | null }>(
-        em,
-        `select u.customer_id, u.event_id, u.result, u.transaction_id from usage_events u
-           join jsonb_to_recordset(?::jsonb) as x(c text, e text) on u.customer_id = x.c and u.event_id = x.e`,
-        [JSON.stringify(keys)],
-      );
-      for (const r of rows) stored.set(`${r.customer_id}\u0000${r.event_id}`, r);
-    }
-
+    const scales = await this.scales(em, live.map((x) => x.ctx), stored);
+    const nowDate = new Date(now);
+    const nowIso = nowDate.toISOString();
     const batch = new LedgerBatch();
     const rollups = new Rollups();
     const inserts: EventRow[] = [];
@@ -311,7 +342,7 @@ export class IngestService {
         const key = `${ctx.id}\u0000${e.id}`;
         const original = stored.get(key);
         if (original) {
-          results.push(await this.duplicate(em, e.id, original.result, original.transaction_id));
+          results.push(fromStored(e.id, 'duplicate', original.result, original.transaction_id, scales));
           continue;
         }
         const rating = rate(ctx.products, e.eventType, e.data);
@@ -335,24 +366,29 @@ export class IngestService {
           continue;
         }
         const stash: StoredResultEntry[] = [];
-        for (const [asset, fee] of [...rating.fees.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+        let posted = false;
+        for (const [asset, fee] of rating.fees.size > 1 ? [...rating.fees.entries()].sort(([a], [b]) => (a < b ? -1 : 1)) : rating.fees) {
           if (fee.isZero()) {
-            stash.push({ a: asset, f: '0', b: (mine.get(asset)?.balance ?? new Decimal(0)).toFixed() });
+            stash.push({ a: asset, f: '0', b: (mine.get(asset)?.balance ?? ZERO).toFixed() });
             continue;
           }
           txnId ??= batch.begin('usage', e.id, `usage of ${ctx.id}`);
           const entry = batch.customer(txnId, mine.get(asset)!, fee.negated());
-          batch.systemEntry(txnId, 'revenue', asset, fee, ctx.id);
+          batch.systemEntry(txnId, 'revenue', asset, fee);
           stash.push({ a: asset, f: fee.toFixed(), b: entry.balanceAfter.toFixed() });
+          posted = true;
         }
-        const occurredAt = e.occurredAt ?? new Date(now);
-        const usedTxn = stash.some((s) => s.f !== '0') ? (txnId as string) : null;
-        inserts.push({ c: ctx.id, e: e.id, t: e.eventType, s: e.subject, o: occurredAt.toISOString(), d: e.data, r: stash, x: usedTxn });
+        const occurredAt = e.occurredAt ?? nowDate;
+        const usedTxn = posted ? (txnId as string) : null;
+        inserts.push({ c: ctx.id, e: e.id, t: e.eventType, s: e.subject, o: e.occurredAt ? occurredAt.toISOString() : nowIso, d: e.data, r: stash, x: usedTxn });
         stored.set(key, { result: stash, transaction_id: usedTxn });
         for (const charge of rating.charges) rollups.add(ctx.id, occurredAt, charge);
         accepted++;
-        if (hold) hold.used = hold.used.plus(rating.fees.get(hold.account.assetCode) ?? new Decimal(0));
-        results.push(await this.fromStored(em, e.id, 'accepted', stash, usedTxn));
+        if (hold) {
+          const fee = rating.fees.get(hold.account.assetCode);
+          if (fee) hold.used = hold.used.plus(fee);
+        }
+        results.push(fromStored(e.id, 'accepted', stash, usedTxn, scales));
       }
       if (txnId && accepted > 1) batch.describe(txnId, `${accepted} usage events of ${ctx.id}`);
       if (hold) {
@@ -364,18 +400,60 @@ export class IngestService {
       out[i] = results;
     }
 
+    // The usage rows, the postings that pay for them and the rollups: one statement.
+    const parts: CtePart[] = [];
     if (inserts.length > 0) {
-      await query(
-        em,
-        `insert into usage_events (customer_id, event_id, event_type, subject, occurred_at, data, status, result, transaction_id)
-           select x.c, x.e, x.t, x.s, x.o, x.d, 'accepted', x.r, x.x
-             from jsonb_to_recordset(?::jsonb) as x(c text, e text, t text, s text, o timestamptz, d jsonb, r jsonb, x text)`,
-        [JSON.stringify(inserts)],
-      );
+      parts.push({
+        name: 'ue',
+        sql: `insert into usage_events (customer_id, event_id, event_type, subject, occurred_at, data, status, result, transaction_id)
+                select x.c, x.e, x.t, x.s, x.o, x.d, 'accepted', x.r, x.x
+                  from jsonb_to_recordset(?::jsonb) as x(c text, e text, t text, s text, o timestamptz, d jsonb, r jsonb, x text)`,
+        params: [JSON.stringify(inserts)],
+      });
     }
-    await batch.flush(em);
-    await rollups.write(em);
+    parts.push(...rollups.parts());
+    await batch.flush(em, parts);
     return out;
+  }
+
+  /**
+   * The group commit's one read, in one round trip: resolve the calls' customers, lock their accounts in id order
+   * (expiring holds whose time ran out), and fetch the stored results of the calls' event ids that are already
+   * recorded (to replay as DUPLICATE). The duplicate check reads the statement's snapshot, taken before the lock is
+   * granted: an event another engine process committed while this one waited for the lock is not seen here, and its
+   * insert then fails on the primary key — the flush fails and its calls are retried one by one, which replays it.
+   * Within a process, a customer is never in two running flushes.
+   */
+  private async lockAndRead(em: EntityManager, reqs: TrackRequest[]): Promise<{
+    contexts: Map<string, CustomerContext>;
+    accounts: Map<string, Map<string, AccountState>>;
+    stored: Map<string, { result: StoredResultEntry[]; transaction_id: string | null }>;
+  }> {
+    const { where, params } = customersWhere(reqs.map((r) => r.customer));
+    const keys = reqs.flatMap((r) => {
+      const c = 'id' in r.customer ? r.customer.id : null;
+      const x = 'externalId' in r.customer ? r.customer.externalId : null;
+      return r.events.filter((e) => EVENT_ID.test(e.id)).map((e) => ({ c, x, e: e.id }));
+    });
+    const [row] = await queryWith<LockedRow & { customers: CustomerRow[] | null; stored: { customer_id: string; event_id: string; result: StoredResultEntry[]; transaction_id: string | null }[] | null }>(
+      em,
+      [
+        { name: 'cu', sql: `select ${CUSTOMER_COLUMNS} from customers c where ${where}`, params },
+        ...lockAccountsParts('select id from cu', []),
+        {
+          name: 'st',
+          sql: `select u.customer_id, u.event_id, u.result, u.transaction_id
+                  from jsonb_to_recordset(?::jsonb) as k(c text, x text, e text)
+                  left join cu on k.c is null and cu.external_id = k.x
+                  join usage_events u on u.customer_id = coalesce(k.c, cu.id) and u.event_id = k.e`,
+          params: [JSON.stringify(keys)],
+        },
+      ],
+      `select (select json_agg(cu) from cu) as customers, ${LOCKED_COLUMNS}, (select json_agg(st) from st) as stored`,
+    );
+    const stored = new Map<string, { result: StoredResultEntry[]; transaction_id: string | null }>();
+    for (const r of row.stored ?? []) stored.set(`${r.customer_id}\u0000${r.event_id}`, r);
+    return { contexts: await customerContexts(em, this.catalog, row.customers ?? []), accounts: await lockedAccounts(em, row), stored };
   }
 
   /**
@@ -407,18 +485,19 @@ export class IngestService {
     return { eventId, status: 'rejected', reason, message, fees: [], balancesAfter: [], transactionId: '', originalAccepted: false };
   }
 
-  private async duplicate(em: EntityManager, eventId: string, stash: StoredResultEntry[], txn: string | null): Promise<EventResultModel> {
-    return { ...(await this.fromStored(em, eventId, 'duplicate', stash, txn)), originalAccepted: true };
+  /**
+   * The scale (display decimals) of every asset this group's results may name: the assets of the customers' prices
+   * and of the stored results it may replay. Looked up once per group, so building a result costs no await.
+   */
+  private async scales(em: EntityManager, contexts: readonly CustomerContext[], stored: Map<string, { result: StoredResultEntry[] }>): Promise<Map<string, number>> {
+    const assets = new Set<string>();
+    for (const ctx of new Set(contexts)) {
+      for (const p of ctx.products) for (const price of p.prices) for (const rt of price.rates) for (const u of rt.unitPrices) assets.add(u.assetCode);
+    }
+    for (const v of stored.values()) for (const x of v.result) assets.add(x.a);
+    const out = new Map<string, number>();
+    for (const a of assets) out.set(a, await this.catalog.assetScale(em, a));
+    return out;
   }
 
-  private async fromStored(em: EntityManager, eventId: string, status: 'accepted' | 'duplicate', stash: StoredResultEntry[], txn: string | null): Promise<EventResultModel> {
-    const fees: AmountModel[] = [];
-    const balancesAfter: AmountModel[] = [];
-    for (const s of stash) {
-      const scale = await this.catalog.assetScale(em, s.a);
-      fees.push({ assetCode: s.a, amount: formatAmount(dec(s.f), scale) });
-      balancesAfter.push({ assetCode: s.a, amount: formatAmount(dec(s.b), scale) });
-    }
-    return { eventId, status, reason: '', message: '', fees, balancesAfter, transactionId: txn ?? '', originalAccepted: status === 'accepted' };
-  }
 }

@@ -9,6 +9,19 @@ import { Decimal, isDecimalString, toLedgerScale } from '../shared/money.js';
 
 export type Properties = Record<string, unknown>;
 
+const ONE = new Decimal(1);
+
+/** Unit prices parsed once: catalog versions are immutable, so the same few strings come back for every event. */
+const unitPrices = new Map<string, Decimal>();
+function unitPrice(amount: string): Decimal {
+  let d = unitPrices.get(amount);
+  if (d === undefined) {
+    if (unitPrices.size >= 10_000) unitPrices.clear();
+    unitPrices.set(amount, (d = toLedgerScale(new Decimal(amount))));
+  }
+  return d;
+}
+
 export interface Charge {
   productCode: string;
   eventType: string;
@@ -70,7 +83,7 @@ export function rate(products: readonly ProductModel[], eventType: string, data:
       matchedType = true;
       let quantity: Decimal;
       if (quantityOverride !== undefined) quantity = quantityOverride;
-      else if (price.calculation === 'unit') quantity = new Decimal(1);
+      else if (price.calculation === 'unit') quantity = ONE;
       else {
         const q = quantityOf(data[price.valueProperty]);
         if (q === undefined) return { ok: false, reason: 'INVALID_EVENT', message: `data.${price.valueProperty} must be a number (or a decimal string) for price "${price.name}"` };
@@ -81,9 +94,12 @@ export function rate(products: readonly ProductModel[], eventType: string, data:
       if (!match) continue;
       const chargeFees = new Map<string, Decimal>();
       for (const u of price.rates[match.index].unitPrices) {
-        const fee = toLedgerScale(quantity.times(u.amount));
+        // A unit price has at most 12 decimals already: one unit's fee is the price itself.
+        const price = unitPrice(u.amount);
+        const fee = quantity === ONE ? price : toLedgerScale(quantity.times(price));
         chargeFees.set(u.assetCode, fee);
-        fees.set(u.assetCode, (fees.get(u.assetCode) ?? new Decimal(0)).plus(fee));
+        const sum = fees.get(u.assetCode);
+        fees.set(u.assetCode, sum ? sum.plus(fee) : fee);
       }
       charges.push({ productCode: product.code, eventType, dimensionKey: match.dimensionKey, quantity, fees: chargeFees });
     }

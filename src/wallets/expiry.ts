@@ -54,7 +54,7 @@ export async function expireGrants(orm: MikroORM, now: Date = new Date()): Promi
           const txn = batch.begin('expiry', g.id, 'grant expired');
           // Its own remainder leaves; the account's other grants are not drawn down by it.
           batch.customer(txn, account, leaving.negated(), { drawsGrants: false });
-          batch.systemEntry(txn, 'expiry', account.assetCode, leaving, account.customerId);
+          batch.systemEntry(txn, 'expiry', account.assetCode, leaving);
         }
         account.granted = account.granted.minus(remaining);
         dropped.set(account.id, (dropped.get(account.id) ?? new Decimal(0)).plus(remaining));

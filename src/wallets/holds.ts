@@ -152,7 +152,7 @@ export async function captureHoldInTx(
   if (take.gt(0) && opts.post !== false) {
     const txn = batch.begin('hold_capture', holdId, opts.description ?? row.description);
     entry = batch.customer(txn, account, take.negated());
-    batch.systemEntry(txn, 'revenue', account.assetCode, take, account.customerId);
+    batch.systemEntry(txn, 'revenue', account.assetCode, take);
   }
   const [updated] = await query<HoldRow>(
     em,

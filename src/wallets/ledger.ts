@@ -5,7 +5,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Decimal, dec, formatAmount } from '../shared/money.js';
 import { newId } from '../shared/ids.js';
-import { query } from '../shared/tx.js';
+import { query, queryWith, type CtePart } from '../shared/tx.js';
 import { triggerRecharges } from '../topups/recharge-trigger.js';
 
 export const SYSTEM_ACCOUNT_TYPES = ['revenue', 'funding', 'adjustments', 'expiry'] as const;
@@ -34,7 +34,7 @@ export interface AccountState {
   rechargeThreshold?: Decimal | null;
 }
 
-interface AccountRow {
+export interface AccountRow {
   id: string;
   customer_id: string;
   wallet_id: string;
@@ -51,19 +51,55 @@ export function pgTextArray(values: readonly string[]): string {
 }
 
 /**
- * Lock (FOR UPDATE, in id order, so concurrent lockers never deadlock) the customer accounts of these customers.
- * Expired holds on them are released on the way, so `held` is always current once locked.
- * Returns customerId → assetCode → state.
+ * The parts of a statement that lock (FOR UPDATE, in id order, so concurrent lockers never deadlock) the customer
+ * accounts of the customers `customerIdsSql` selects, and expire their holds whose time ran out; select
+ * LOCKED_COLUMNS from them and pass the row to lockedAccounts. lockCustomerAccounts is the statement on its own; the
+ * ingest's group commit adds its customer lookup and duplicate check to the same round trip.
+ */
+export function lockAccountsParts(customerIdsSql: string, params: unknown[]): CtePart[] {
+  return [
+    {
+      name: 'locked',
+      sql: `select a.id, a.customer_id, a.wallet_id, a.asset_code, a.balance::text as balance, a.held::text as held,
+                   a.granted::text as granted, a.sequence::text as sequence, a.recharge_threshold::text as recharge_threshold
+              from accounts a where a.customer_id in (${customerIdsSql}) and a.type = 'customer' order by a.id for update of a`,
+      params,
+    },
+    {
+      name: 'expired',
+      sql: `update holds set status = 'expired', settled_at = now()
+             where account_id in (select id from locked) and status = 'active' and expires_at <= now()
+         returning account_id, amount`,
+      params: [],
+    },
+  ];
+}
+
+export const LOCKED_COLUMNS = `(select coalesce(json_agg(locked), '[]') from locked) as accounts,
+  (select coalesce(json_agg(r), '[]') from (select account_id, sum(amount)::text as amount from expired group by account_id) r) as released`;
+
+export interface LockedRow {
+  accounts: AccountRow[];
+  released: ReleasedHold[];
+}
+
+/** The locked accounts' states (customerId → assetCode → state), with holds that ran out taken off `held`. */
+export async function lockedAccounts(em: EntityManager, row: LockedRow): Promise<Map<string, Map<string, AccountState>>> {
+  const out = accountStates(row.accounts);
+  await applyReleasedHolds(em, row.released, out);
+  return out;
+}
+
+/**
+ * Lock the customer accounts of these customers and release their expired holds (lockAccountsParts), so `held` is
+ * always current once locked. Returns customerId → assetCode → state.
  */
 export async function lockCustomerAccounts(em: EntityManager, customerIds: readonly string[]): Promise<Map<string, Map<string, AccountState>>> {
-  const ids = pgTextArray([...new Set(customerIds)].sort());
-  const rows = await query<AccountRow>(
-    em,
-    `select id, customer_id, wallet_id, asset_code, balance::text, held::text, granted::text, sequence::text,
-            recharge_threshold::text
-       from accounts where customer_id = any(?::text[]) and type = 'customer' order by id for update`,
-    [ids],
-  );
+  const [row] = await queryWith<LockedRow>(em, lockAccountsParts('select unnest(?::text[])', [pgTextArray([...new Set(customerIds)])]), `select ${LOCKED_COLUMNS}`);
+  return lockedAccounts(em, row);
+}
+
+export function accountStates(rows: readonly AccountRow[]): Map<string, Map<string, AccountState>> {
   const out = new Map<string, Map<string, AccountState>>();
   for (const r of rows) {
     let m = out.get(r.customer_id);
@@ -74,22 +110,16 @@ export async function lockCustomerAccounts(em: EntityManager, customerIds: reado
       rechargeThreshold: r.recharge_threshold === null ? null : dec(r.recharge_threshold),
     });
   }
-  await releaseExpiredHolds(em, rows.map((r) => r.id), out);
   return out;
 }
 
-/** Release holds whose time ran out on already-locked accounts, adjusting the in-memory `held`. */
-async function releaseExpiredHolds(em: EntityManager, accountIds: string[], states: Map<string, Map<string, AccountState>>): Promise<void> {
-  if (accountIds.length === 0) return;
-  const released = await query<{ account_id: string; amount: string }>(
-    em,
-    `with x as (
-       update holds set status = 'expired', settled_at = now()
-        where account_id = any(?::text[]) and status = 'active' and expires_at <= now()
-        returning account_id, amount)
-     select account_id, sum(amount)::text as amount from x group by account_id`,
-    [pgTextArray(accountIds)],
-  );
+export interface ReleasedHold {
+  account_id: string;
+  amount: string;
+}
+
+/** Take released holds off the (locked) accounts' `held`, in memory and in their rows. */
+export async function applyReleasedHolds(em: EntityManager, released: readonly ReleasedHold[], states: Map<string, Map<string, AccountState>>): Promise<void> {
   if (released.length === 0) return;
   const byId = new Map<string, AccountState>();
   for (const m of states.values()) for (const a of m.values()) byId.set(a.id, a);
@@ -143,6 +173,7 @@ export class LedgerBatch {
   private readonly system = new Map<string, { type: SystemAccountType; asset: string; stripe: number; amount: Decimal }>();
   private readonly sums = new Map<string, Decimal>();
   private readonly touched = new Set<AccountState>();
+  private readonly stripe = Math.floor(Math.random() * SYSTEM_STRIPES);
   readonly createdAt = new Date();
 
   get size(): number {
@@ -165,13 +196,14 @@ export class LedgerBatch {
    * Post a signed amount to a customer account; returns the entry with its sequence and balance after. Debits draw
    * down the account's grants at flush unless `drawsGrants` is false (a grant's own expiry).
    */
-  customer(txnId: string, account: AccountState, amount: Decimal, opts: { drawsGrants?: boolean } = {}): PostedEntry {
+  customer(txnId: string, account: AccountState, amount: Decimal, opts?: { drawsGrants?: boolean }): PostedEntry {
     account.balance = account.balance.plus(amount);
     account.sequence += 1n;
     account.dirty = true;
     if (amount.isNegative()) {
-      account.debited = (account.debited ?? new Decimal(0)).plus(amount.negated());
-      if (opts.drawsGrants !== false) account.drawsGrants = (account.drawsGrants ?? new Decimal(0)).plus(amount.negated());
+      const debit = amount.negated();
+      account.debited = account.debited ? account.debited.plus(debit) : debit;
+      if (opts?.drawsGrants !== false) account.drawsGrants = account.drawsGrants ? account.drawsGrants.plus(debit) : debit;
     }
     this.touched.add(account);
     this.entries.push({ t: txnId, a: account.id, c: account.assetCode, m: amount.toFixed(), s: account.sequence.toString(), b: account.balance.toFixed() });
@@ -179,26 +211,38 @@ export class LedgerBatch {
     return { transactionId: txnId, accountId: account.id, assetCode: account.assetCode, amount, sequence: account.sequence, balanceAfter: account.balance, createdAt: this.createdAt };
   }
 
-  /** Post a signed amount to a striped system account (aggregated per stripe at flush). */
-  systemEntry(txnId: string, type: SystemAccountType, assetCode: string, amount: Decimal, stripeKey: string): void {
-    const stripe = stripeOf(stripeKey);
-    const key = `${type}\u0000${assetCode}\u0000${stripe}\u0000${txnId}`;
+  /**
+   * Post a signed amount to a system account. A batch posts to ONE stripe of each system account (chosen at random
+   * when the batch is made), aggregated per transaction at flush: concurrent batches rarely meet on a row, and a batch
+   * locks one system row per account and asset however many customers it covers.
+   */
+  systemEntry(txnId: string, type: SystemAccountType, assetCode: string, amount: Decimal): void {
+    const key = `${type}\u0000${assetCode}\u0000${this.stripe}\u0000${txnId}`;
     const cur = this.system.get(key);
     if (cur) cur.amount = cur.amount.plus(amount);
-    else this.system.set(key, { type, asset: assetCode, stripe, amount });
+    else this.system.set(key, { type, asset: assetCode, stripe: this.stripe, amount });
     this.sum(txnId, assetCode, amount);
   }
 
   private sum(txnId: string, asset: string, amount: Decimal): void {
     const k = `${txnId}\u0000${asset}`;
-    this.sums.set(k, (this.sums.get(k) ?? new Decimal(0)).plus(amount));
+    const cur = this.sums.get(k);
+    this.sums.set(k, cur ? cur.plus(amount) : amount);
   }
 
-  async flush(em: EntityManager): Promise<void> {
-    if (this.txns.length === 0) return;
+  /**
+   * Write the batch — transactions, entries, customer balances, system stripes and the wallet notification — in ONE
+   * statement, together with the caller's own `parts` (e.g. the usage rows the postings pay for): one round trip for
+   * all of a group commit's writes. Grant draw-downs and auto-recharge follow only for accounts that have them.
+   */
+  async flush(em: EntityManager, parts: readonly CtePart[] = []): Promise<void> {
+    if (this.txns.length === 0) {
+      if (parts.length) await queryWith(em, parts, 'select 1');
+      return;
+    }
     for (const [k, v] of this.sums) if (!v.isZero()) throw new Error(`unbalanced ledger transaction ${k.replace('\u0000', '/')}: sums to ${v.toFixed()}`);
 
-    // System stripes: make sure they exist, then lock-free aggregate UPDATE (one row per stripe touched).
+    // System stripes: one aggregate UPDATE row per stripe touched (one per system account and asset: see systemEntry).
     const perStripe = new Map<string, { type: SystemAccountType; asset: string; stripe: number; amount: Decimal; txns: { t: string; m: Decimal }[] }>();
     for (const [key, v] of this.system) {
       const txnId = key.split('\u0000')[3];
@@ -208,48 +252,53 @@ export class LedgerBatch {
       agg.amount = agg.amount.plus(v.amount);
       agg.txns.push({ t: txnId, m: v.amount });
     }
-    const stripes = [...perStripe.values()].sort((a, b) => `${a.type}${a.asset}${a.stripe}`.localeCompare(`${b.type}${b.asset}${b.stripe}`));
+    const stripes = [...perStripe.values()];
     const stripeIds = await systemAccountIds(em, stripes);
+    const stripeRows = stripes.map((s) => ({ id: stripeIds.get(`${s.type}\u0000${s.asset}\u0000${s.stripe}`)!, m: s.amount.toFixed() })).sort((x, y) => (x.id < y.id ? -1 : 1));
     for (const s of stripes) {
       const id = stripeIds.get(`${s.type}\u0000${s.asset}\u0000${s.stripe}`)!;
       for (const t of s.txns) this.entries.push({ t: t.t, a: id, c: s.asset, m: t.m.toFixed(), s: null, b: null });
     }
 
     const accounts = [...this.touched];
-    // Transactions, entries and the customer accounts' balances in ONE statement (one round trip instead of three;
-    // the foreign keys are deferred, so the order inside it does not matter). The row count guards against posting to
-    // an account the statement cannot see.
-    const [written] = await query<{ updated: number }>(
+    // The foreign keys are deferred, so the order of the parts does not matter. Row counts guard against posting to an
+    // account the statement cannot see. The stripes are locked in id order (`sl`) before their UPDATE, which would
+    // otherwise lock them in join order, so two batches touching the same stripes can never deadlock.
+    const [written] = await queryWith<{ updated: number; stripes: number }>(
       em,
-      `with t as (
-         insert into ledger_transactions (id, kind, reference, description, created_at)
-           select x.id, x.kind, x.reference, x.description, ? from jsonb_to_recordset(?::jsonb) as x(id text, kind text, reference text, description text)),
-       e as (
-         insert into ledger_entries (transaction_id, account_id, asset_code, amount, sequence, balance_after, created_at)
-           select x.t, x.a, x.c, x.m, x.s, x.b, ? from jsonb_to_recordset(?::jsonb) as x(t text, a text, c text, m numeric, s bigint, b numeric)),
-       u as (
-         update accounts a set balance = x.b, sequence = x.s from jsonb_to_recordset(?::jsonb) as x(id text, b numeric, s bigint) where a.id = x.id
-         returning 1)
-       select count(*)::int as updated from u`,
       [
-        this.createdAt, JSON.stringify(this.txns), this.createdAt, JSON.stringify(this.entries),
-        JSON.stringify(accounts.map((a) => ({ id: a.id, b: a.balance.toFixed(), s: a.sequence.toString() }))),
+        {
+          name: 'lt',
+          sql: `insert into ledger_transactions (id, kind, reference, description, created_at)
+                  select x.id, x.kind, x.reference, x.description, ? from jsonb_to_recordset(?::jsonb) as x(id text, kind text, reference text, description text)`,
+          params: [this.createdAt, JSON.stringify(this.txns)],
+        },
+        {
+          name: 'le',
+          sql: `insert into ledger_entries (transaction_id, account_id, asset_code, amount, sequence, balance_after, created_at)
+                  select x.t, x.a, x.c, x.m, x.s, x.b, ? from jsonb_to_recordset(?::jsonb) as x(t text, a text, c text, m numeric, s bigint, b numeric)`,
+          params: [this.createdAt, JSON.stringify(this.entries)],
+        },
+        {
+          name: 'lu',
+          sql: `update accounts a set balance = x.b, sequence = x.s from jsonb_to_recordset(?::jsonb) as x(id text, b numeric, s bigint) where a.id = x.id
+                returning 1`,
+          params: [JSON.stringify(accounts.map((a) => ({ id: a.id, b: a.balance.toFixed(), s: a.sequence.toString() })))],
+        },
+        { name: 'sl', sql: `select id from accounts where id = any(?::text[]) order by id for update`, params: [pgTextArray(stripeRows.map((r) => r.id))] },
+        {
+          name: 'su',
+          sql: `update accounts a set balance = a.balance + x.m from sl join jsonb_to_recordset(?::jsonb) as x(id text, m numeric) on x.id = sl.id where a.id = sl.id
+                returning 1`,
+          params: [JSON.stringify(stripeRows)],
+        },
+        notifyPart('ln', accounts.map((a) => a.customerId)),
+        ...parts,
       ],
+      `select (select count(*)::int from lu) as updated, (select count(*)::int from su) as stripes, (select count(*) from ln) as notified`,
     );
     if (written.updated !== accounts.length) throw new Error(`ledger flush updated ${written.updated} of ${accounts.length} customer accounts`);
-    if (stripes.length) {
-      const ids = stripes.map((s) => stripeIds.get(`${s.type}\u0000${s.asset}\u0000${s.stripe}`)!);
-      // An UPDATE … FROM locks rows in join order; take the stripe locks in id order first so that two flushes
-      // touching the same stripes can never deadlock.
-      if (ids.length > 1) await query(em, `select 1 from accounts where id = any(?::text[]) order by id for update`, [pgTextArray(ids)]);
-      const [posted] = await query<{ updated: number }>(
-        em,
-        `with u as (update accounts a set balance = a.balance + x.m from jsonb_to_recordset(?::jsonb) as x(id text, m numeric) where a.id = x.id returning 1)
-         select count(*)::int as updated from u`,
-        [JSON.stringify(stripes.map((s, i) => ({ id: ids[i], m: s.amount.toFixed() })))],
-      );
-      if (posted.updated !== stripes.length) throw new Error(`ledger flush updated ${posted.updated} of ${stripes.length} system stripes`);
-    }
+    if (written.stripes !== stripes.length) throw new Error(`ledger flush updated ${written.stripes} of ${stripes.length} system stripes`);
     // --- auto-recharge hook (src/topups/recharge-trigger.ts) --------------------------------------------------------
     // A debit that leaves an account below its armed threshold starts a recharge in this same transaction. Accounts
     // without auto-recharge have rechargeThreshold null and cost nothing here (no query).
@@ -266,7 +315,6 @@ export class LedgerBatch {
       for (const a of belowThreshold) a.rechargeThreshold = null;
     }
     // --- end auto-recharge hook -------------------------------------------------------------------------------------
-    await notifyWallets(em, accounts.map((a) => a.customerId));
   }
 }
 
@@ -275,15 +323,13 @@ export const WALLET_CHANNEL = 'tollbooth_wallet';
 
 /** Announce, at commit, that these customers' balances changed (WatchWallet streams listen for it). */
 export async function notifyWallets(em: EntityManager, customerIds: readonly string[]): Promise<void> {
-  const unique = [...new Set(customerIds)];
-  if (unique.length === 0) return;
-  await query(em, `select pg_notify('${WALLET_CHANNEL}', c) from unnest(?::text[]) as c`, [pgTextArray(unique)]);
+  if (customerIds.length === 0) return;
+  await queryWith(em, [notifyPart('n', customerIds)], 'select count(*) from n');
 }
 
-function stripeOf(key: string): number {
-  let h = 0;
-  for (let i = 0; i < key.length; i++) h = (h * 31 + key.charCodeAt(i)) | 0;
-  return Math.abs(h) % SYSTEM_STRIPES;
+/** notifyWallets as a part of another statement; the statement must read it (`select count(*) from <name>`) to run it. */
+export function notifyPart(name: string, customerIds: readonly string[]): CtePart {
+  return { name, sql: `select pg_notify('${WALLET_CHANNEL}', c) from unnest(?::text[]) as c`, params: [pgTextArray([...new Set(customerIds)])] };
 }
 
 /**

@@ -76,7 +76,7 @@ export class Wallets {
         const batch = new LedgerBatch();
         const txn = batch.begin('adjustment', adjustmentId, input.description);
         const posted = batch.customer(txn, account, signed);
-        batch.systemEntry(txn, 'adjustments', input.assetCode, signed.negated(), w.customerId);
+        batch.systemEntry(txn, 'adjustments', input.assetCode, signed.negated());
         if (input.reason === 'grant') {
           // The grant row shares the adjustment's id; granted tracks the sum of unexpired remainders.
           await query(

@@ -12,7 +12,7 @@ export async function fund(engine: TestEngine, customerId: string, amount: strin
     const batch = new LedgerBatch();
     const txn = batch.begin('adjustment', 'test-funding', 'test funding');
     batch.customer(txn, account, dec(amount));
-    batch.systemEntry(txn, 'adjustments', asset, dec(amount).negated(), customerId);
+    batch.systemEntry(txn, 'adjustments', asset, dec(amount).negated());
     await batch.flush(em);
   });
 }

@@ -73,7 +73,7 @@ describe('money in on embedded PGlite', () => {
       const batch = new LedgerBatch();
       const txn = batch.begin('adjustment', 'embedded-debit', 'test debit');
       batch.customer(txn, account, dec('25').negated());
-      batch.systemEntry(txn, 'adjustments', 'USD', dec('25'), customer.id);
+      batch.systemEntry(txn, 'adjustments', 'USD', dec('25'));
       await batch.flush(em);
     });
     await waitFor('recharged', async () => (await balance(customer.id)) === '30.000000000000');

@@ -102,7 +102,7 @@ export async function debit(m: MoneyEngine, customerId: string, amount: string, 
     const batch = new LedgerBatch();
     const txn = batch.begin('adjustment', uniq('test-debit'), 'test debit');
     batch.customer(txn, account, dec(amount).negated());
-    batch.systemEntry(txn, 'adjustments', asset, dec(amount), customerId);
+    batch.systemEntry(txn, 'adjustments', asset, dec(amount));
     await batch.flush(em);
   });
 }

@@ -190,7 +190,7 @@ describe('captureHoldInTx (for TrackEvents)', () => {
       // The caller's own debit of what it captured (here: one usage transaction).
       const txn = batch.begin('usage', 'evt-1', 'usage');
       batch.customer(txn, accounts.get('USD')!, dec('-1.5'));
-      batch.systemEntry(txn, 'revenue', 'USD', dec('1.5'), id);
+      batch.systemEntry(txn, 'revenue', 'USD', dec('1.5'));
       await batch.flush(tx);
       return r;
     });

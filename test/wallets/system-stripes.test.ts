@@ -85,7 +85,7 @@ describe('system stripes', () => {
         for (let k = 0; k < 32; k++) {
           const txn = batch.begin('expiry', `t-${k}`, 'stripe test');
           batch.customer(txn, accounts.get(customerId)!.get('USD')!, dec('-0.01'));
-          batch.systemEntry(txn, 'expiry', 'USD', dec('0.01'), `key-${k}`);
+          batch.systemEntry(txn, 'expiry', 'USD', dec('0.01'));
         }
         await batch.flush(em);
         signal?.();
