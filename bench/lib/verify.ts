@@ -1,5 +1,5 @@
 // After the run, the database must agree with what the load generator was told: every ACCEPTED event is one stored
-// usage event and one debit of exactly PRICE, and the ledger's invariants hold. The same for the pgbench database.
+// usage event debited exactly PRICE within its call's usage transaction, and the ledger's invariants hold. The same for the pgbench database.
 import pg from 'pg';
 import { openDatabase } from '../../src/db/orm.js';
 import { Decimal } from '../../src/shared/money.js';
@@ -23,19 +23,27 @@ async function one<R>(url: string, sql: string, params: unknown[] = []): Promise
 }
 
 export async function verifyEngine(url: string, customerIds: string[], accepted: number, funding: string, price: string): Promise<{ checks: Check[]; violations: string[] }> {
-  const row = await one<{ events: string; balance: string; entries: string }>(
+  const row = await one<{ events: string; balance: string; entries: string; usage_txns: string; mismatched: string }>(
     url,
     `select (select count(*) from usage_events where customer_id = any($1))::text events,
             (select coalesce(sum(balance), 0)::text from accounts where customer_id = any($1) and type = 'customer') balance,
-            (select count(*) from ledger_entries e join accounts a on a.id = e.account_id where a.customer_id = any($1))::text entries`,
-    [customerIds],
+            (select count(*) from ledger_entries e join accounts a on a.id = e.account_id where a.customer_id = any($1))::text entries,
+            (select count(distinct transaction_id) from usage_events where customer_id = any($1))::text usage_txns,
+            (select count(*) from (
+               select u.transaction_id from usage_events u where u.customer_id = any($1) group by u.transaction_id
+               having (select sum(e.amount) from ledger_entries e join accounts a on a.id = e.account_id
+                        where e.transaction_id = u.transaction_id and a.type = 'customer') <> -$2::numeric * count(*)) m)::text mismatched`,
+    [customerIds, price],
   );
   const n = customerIds.length;
   const expectedBalance = new Decimal(funding).times(n).minus(new Decimal(price).times(accepted));
+  const txns = Number(row.usage_txns);
   const checks: Check[] = [
     { name: 'engine: usage_events rows = events ACCEPTED by the engine (all phases)', expected: String(accepted), actual: row.events, ok: Number(row.events) === accepted },
     { name: `engine: Σ wallet balances = ${n} × ${funding} − accepted × ${price}`, expected: expectedBalance.toFixed(12), actual: row.balance, ok: new Decimal(row.balance).eq(expectedBalance) },
-    { name: 'engine: customer ledger entries = fundings + accepted events', expected: String(n + accepted), actual: row.entries, ok: Number(row.entries) === n + accepted },
+    // A TrackEvents call's accepted events are one usage transaction with one customer entry of their total.
+    { name: 'engine: customer ledger entries = fundings + usage transactions', expected: String(n + txns), actual: row.entries, ok: Number(row.entries) === n + txns },
+    { name: `engine: each usage transaction's customer entry = −${price} × its events`, expected: '0 mismatched', actual: `${row.mismatched} mismatched of ${txns}`, ok: row.mismatched === '0' },
   ];
   const db = await openDatabase({ databaseUrl: url, dataDir: '', poolSize: 1 });
   try {

@@ -147,6 +147,16 @@ export async function ensureCustomerAccount(em: EntityManager, customerId: strin
   return a;
 }
 
+/** A customer entry while its batch is open: postings of one transaction to one account merge into it. */
+interface CustomerEntry {
+  t: string;
+  a: string;
+  c: string;
+  m: Decimal;
+  s: bigint;
+  b: Decimal;
+}
+
 interface EntryRow {
   t: string; // transaction id
   a: string; // account id
@@ -170,6 +180,9 @@ export interface PostedEntry {
 export class LedgerBatch {
   private readonly txns: { id: string; kind: TxnKind; reference: string; description: string }[] = [];
   private readonly entries: EntryRow[] = [];
+  private readonly customerEntries: CustomerEntry[] = [];
+  /** Each account's latest entry in this batch (merged into while it is still the account's latest). */
+  private readonly latest = new Map<AccountState, CustomerEntry>();
   private readonly system = new Map<string, { type: SystemAccountType; asset: string; stripe: number; amount: Decimal }>();
   private readonly sums = new Map<string, Decimal>();
   private readonly touched = new Set<AccountState>();
@@ -193,12 +206,14 @@ export class LedgerBatch {
   }
 
   /**
-   * Post a signed amount to a customer account; returns the entry with its sequence and balance after. Debits draw
-   * down the account's grants at flush unless `drawsGrants` is false (a grant's own expiry).
+   * Post a signed amount to a customer account. A transaction has ONE entry per account: postings of the same
+   * transaction to the same account merge into its entry (a TrackEvents call's events are one usage transaction with
+   * one debit of their total; each event's own fee and balance after are in its usage_events row). Returns the entry
+   * as it stands, with the balance after this posting. Debits draw down the account's grants at flush unless
+   * `drawsGrants` is false (a grant's own expiry).
    */
   customer(txnId: string, account: AccountState, amount: Decimal, opts?: { drawsGrants?: boolean }): PostedEntry {
     account.balance = account.balance.plus(amount);
-    account.sequence += 1n;
     account.dirty = true;
     if (amount.isNegative()) {
       const debit = amount.negated();
@@ -206,9 +221,18 @@ export class LedgerBatch {
       if (opts?.drawsGrants !== false) account.drawsGrants = account.drawsGrants ? account.drawsGrants.plus(debit) : debit;
     }
     this.touched.add(account);
-    this.entries.push({ t: txnId, a: account.id, c: account.assetCode, m: amount.toFixed(), s: account.sequence.toString(), b: account.balance.toFixed() });
+    let e = this.latest.get(account);
+    if (e && e.t === txnId && e.s === account.sequence) {
+      e.m = e.m.plus(amount);
+      e.b = account.balance;
+    } else {
+      account.sequence += 1n;
+      e = { t: txnId, a: account.id, c: account.assetCode, m: amount, s: account.sequence, b: account.balance };
+      this.customerEntries.push(e);
+      this.latest.set(account, e);
+    }
     this.sum(txnId, account.assetCode, amount);
-    return { transactionId: txnId, accountId: account.id, assetCode: account.assetCode, amount, sequence: account.sequence, balanceAfter: account.balance, createdAt: this.createdAt };
+    return { transactionId: txnId, accountId: account.id, assetCode: account.assetCode, amount: e.m, sequence: e.s, balanceAfter: account.balance, createdAt: this.createdAt };
   }
 
   /**
@@ -260,6 +284,7 @@ export class LedgerBatch {
       for (const t of s.txns) this.entries.push({ t: t.t, a: id, c: s.asset, m: t.m.toFixed(), s: null, b: null });
     }
 
+    for (const e of this.customerEntries) this.entries.push({ t: e.t, a: e.a, c: e.c, m: e.m.toFixed(), s: e.s.toString(), b: e.b.toFixed() });
     const accounts = [...this.touched];
     // The foreign keys are deferred, so the order of the parts does not matter. Row counts guard against posting to an
     // account the statement cannot see. The stripes are locked in id order (`sl`) before their UPDATE, which would

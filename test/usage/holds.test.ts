@@ -83,13 +83,14 @@ describe('Check with hold, then TrackEvents with hold_id', () => {
     expect(first.results[0].fees).toEqual(money('0.05'));
     expect(first.results[0].balancesAfter).toEqual(money('9.95'));
     expect(first.results[5].balancesAfter).toEqual(money('9.70'));
-    expect(await usd(engine, id)).toMatchObject({ balance: '9.70', held: '0.00', available: '9.70', sequence: 7n });
+    // The call is one usage transaction with one debit of its total: sequence 2 after the credit.
+    expect(await usd(engine, id)).toMatchObject({ balance: '9.70', held: '0.00', available: '9.70', sequence: 2n });
     expect(await holdRow(check.holdId)).toMatchObject({ status: 'captured', captured_amount: '0.300000000000' });
 
     // The fees are the events' own usage transactions; settling the hold posts nothing more.
     const { entries } = await wallets.listTransactions({ customer: byId(id), assetCode: 'USD' });
-    expect(entries.map((e: any) => [e.kind, e.amount])).toEqual([[EntryKind.ADJUSTMENT, '10.00'], ...Array(6).fill([EntryKind.USAGE, '-0.05'])]);
-    expect(entries.slice(1).map((e: any) => e.transactionId)).toEqual(first.results.map((r: any) => r.transactionId));
+    expect(entries.map((e: any) => [e.kind, e.amount, e.balanceAfter])).toEqual([[EntryKind.ADJUSTMENT, '10.00', '10.00'], [EntryKind.USAGE, '-0.30', '9.70']]);
+    expect(first.results.map((r: any) => r.transactionId)).toEqual(Array(6).fill(entries[1].transactionId));
 
     // A retry of the very same call (the hold is captured now) replays the results.
     const retry = await usage.trackEvents({ customer: byId(id), holdId: check.holdId, events });
@@ -98,7 +99,7 @@ describe('Check with hold, then TrackEvents with hold_id', () => {
     // Also over grpc-js, and for a subset of the call's events.
     const again = await grpcUsage.trackEvents({ customer: byId(id), holdId: check.holdId, events: events.slice(2, 4) });
     expect(statuses(again.results)).toEqual([EventStatus.DUPLICATE, EventStatus.DUPLICATE]);
-    expect(await usd(engine, id)).toMatchObject({ balance: '9.70', held: '0.00', sequence: 7n });
+    expect(await usd(engine, id)).toMatchObject({ balance: '9.70', held: '0.00', sequence: 2n });
     expect(await holdRow(check.holdId)).toMatchObject({ status: 'captured', captured_amount: '0.300000000000' });
   });
 
@@ -111,7 +112,7 @@ describe('Check with hold, then TrackEvents with hold_id', () => {
     expect(await failure(usage.trackEvents({ customer: byId(id), holdId, events: fresh }))).toEqual({ code: 9, reason: 'HOLD_NOT_ACTIVE', message: `hold "${holdId}" is captured, not active` });
     // Duplicates mixed with a new event are not a replay either.
     expect(await failure(usage.trackEvents({ customer: byId(id), holdId, events: [...old, ...fresh] }))).toMatchObject({ code: 9, reason: 'HOLD_NOT_ACTIVE' });
-    expect(await usd(engine, id)).toMatchObject({ balance: '9.90', held: '0.00', sequence: 3n });
+    expect(await usd(engine, id)).toMatchObject({ balance: '9.90', held: '0.00', sequence: 2n }); // the credit, then ONE usage debit for the call's two events
     // The refused event left no trace: sent without the hold it is accepted.
     const { results } = await usage.trackEvents({ customer: byId(id), events: fresh });
     expect(results[0]).toMatchObject({ status: EventStatus.ACCEPTED, balancesAfter: money('9.85') });
@@ -152,7 +153,7 @@ describe('Check with hold, then TrackEvents with hold_id', () => {
     expect(statuses(results)).toEqual([...Array(10).fill(EventStatus.ACCEPTED), EventStatus.REJECTED]);
     expect(results[9].balancesAfter).toEqual(money('0.00'));
     expect(results[10].reason).toBe(RejectReason.INSUFFICIENT_BALANCE);
-    expect(await usd(engine, id)).toMatchObject({ balance: '0.00', held: '0.00', available: '0.00', sequence: 11n });
+    expect(await usd(engine, id)).toMatchObject({ balance: '0.00', held: '0.00', available: '0.00', sequence: 2n });
     expect(await holdRow(holdId)).toMatchObject({ status: 'captured', captured_amount: '0.500000000000' });
   });
 

@@ -117,7 +117,8 @@ export type EventResult = Message<"tollbooth.v1.EventResult"> & {
   balancesAfter: Money[];
 
   /**
-   * Ledger transaction id; empty when nothing was debited.
+   * Ledger transaction id; empty when nothing was debited. A call's accepted events share one usage transaction,
+   * which posts ONE debit per asset: their total (each event's own fee and balance after are the fields above).
    *
    * @generated from field: string transaction_id = 7;
    */

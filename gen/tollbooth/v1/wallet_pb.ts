@@ -261,7 +261,8 @@ export const GetWalletResponseSchema: GenMessage<GetWalletResponse> = /*@__PURE_
   messageDesc(file_tollbooth_v1_wallet, 4);
 
 /**
- * LedgerEntry is one posting to a customer account.
+ * LedgerEntry is one posting to a customer account: a transaction has at most one entry per account (a TrackEvents
+ * call's usage transaction debits the total of its accepted events).
  *
  * @generated from message tollbooth.v1.LedgerEntry
  */
@@ -309,7 +310,7 @@ export type LedgerEntry = Message<"tollbooth.v1.LedgerEntry"> & {
   kind: EntryKind;
 
   /**
-   * What the entry refers to: an event id, hold id ("hld_…"), adjustment id ("adj_…") or top-up id ("top_…").
+   * What the entry refers to: an event id (the first of a usage transaction's events), hold id ("hld_…"), adjustment id ("adj_…") or top-up id ("top_…").
    *
    * @generated from field: string reference = 7;
    */

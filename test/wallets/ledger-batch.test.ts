@@ -1,0 +1,71 @@
+// LedgerBatch: a transaction has ONE entry per account. Postings of one transaction to one account merge into that
+// entry while it is still the account's latest; once another transaction has posted to the account, the next posting
+// starts a new entry, so sequence order and balance-after stay a replayable feed.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EntryKind, WalletService } from '../../gen/tollbooth/v1/wallet_pb.js';
+import { dec } from '../../src/shared/money.js';
+import { inTransaction } from '../../src/shared/tx.js';
+import { LedgerBatch, lockCustomerAccounts } from '../../src/wallets/ledger.js';
+import { startTestEngine, type TestEngine } from '../helpers/engine.js';
+import { expectSoundLedgerThenStop } from '../helpers/invariants.js';
+import { byId, credit, newCustomer, usd } from './support.js';
+
+let engine: TestEngine;
+let wallets: any;
+beforeAll(async () => {
+  engine = await startTestEngine();
+  wallets = engine.connectGrpc(WalletService);
+});
+afterAll(() => expectSoundLedgerThenStop(engine));
+
+const feed = async (id: string) =>
+  (await wallets.listTransactions({ customer: byId(id), assetCode: 'USD', pageSize: 100 })).entries.map((e: any) => [e.sequence, e.kind, e.amount, e.balanceAfter]);
+
+describe('LedgerBatch entries', () => {
+  it("merges one transaction's postings to an account into one entry and returns each posting's balance after", async () => {
+    const id = await newCustomer(engine);
+    await credit(engine, id, '10');
+    const after = await inTransaction(engine.app.db.orm, async (em) => {
+      const account = (await lockCustomerAccounts(em, [id])).get(id)!.get('USD')!;
+      const batch = new LedgerBatch();
+      const txn = batch.begin('usage', 'three-events', 'usage');
+      const seen: string[] = [];
+      for (const fee of ['0.05', '0.25', '1.7']) {
+        const e = batch.customer(txn, account, dec(fee).negated());
+        batch.systemEntry(txn, 'revenue', 'USD', dec(fee));
+        seen.push(`${e.sequence}:${e.amount.toFixed()}:${e.balanceAfter.toFixed()}`);
+      }
+      await batch.flush(em);
+      return seen;
+    });
+    expect(after).toEqual(['2:-0.05:9.95', '2:-0.3:9.7', '2:-2:8']);
+    expect(await feed(id)).toEqual([[1n, EntryKind.ADJUSTMENT, '10.00', '10.00'], [2n, EntryKind.USAGE, '-2.00', '8.00']]);
+    expect(await usd(engine, id)).toMatchObject({ balance: '8.00', sequence: 2n });
+  });
+
+  it('starts a new entry when another transaction posted to the account in between', async () => {
+    const id = await newCustomer(engine);
+    await credit(engine, id, '10');
+    await inTransaction(engine.app.db.orm, async (em) => {
+      const account = (await lockCustomerAccounts(em, [id])).get(id)!.get('USD')!;
+      const batch = new LedgerBatch();
+      const a = batch.begin('usage', 'a', 'usage a');
+      const b = batch.begin('adjustment', 'b', 'credit b');
+      const post = (txn: string, amount: string) => {
+        batch.customer(txn, account, dec(amount));
+        batch.systemEntry(txn, amount.startsWith('-') ? 'revenue' : 'adjustments', 'USD', dec(amount).negated());
+      };
+      post(a, '-1');
+      post(b, '5');
+      post(a, '-2');
+      post(a, '-0.5');
+      await batch.flush(em);
+    });
+    expect(await feed(id)).toEqual([
+      [1n, EntryKind.ADJUSTMENT, '10.00', '10.00'],
+      [2n, EntryKind.USAGE, '-1.00', '9.00'],
+      [3n, EntryKind.ADJUSTMENT, '5.00', '14.00'],
+      [4n, EntryKind.USAGE, '-2.50', '11.50'],
+    ]);
+  });
+});
