@@ -5,9 +5,10 @@
 // a lone call is flushed at once.
 //
 // Exactly-once: an accepted event is a row in usage_events whose primary key (customer_id, event_id) is inserted in the
-// same transaction as its debit. Duplicates are detected up front (the lock on the customer's accounts serialises
-// every writer of that customer's events) and replay the stored result; if one ever slipped past, the unique key would
-// abort the transaction and the retry would replay it. Rejected events leave no trace, so a client may retry them
+// same transaction as its debit. Duplicates are detected up front (within a process, a customer's calls are never in
+// two running flushes) and replay the stored result; one committed by another engine process while this flush waited
+// for the customer's lock slips past that check, and then the unique key aborts the transaction and flush() runs it
+// again, which replays it. Rejected events leave no trace, so a client may retry them
 // (e.g. after a top-up) with the same id.
 //
 // A call naming a hold settles it in the same transaction: while its events are rated the hold's reservation is
@@ -20,7 +21,7 @@ import type { ProductModel } from '../catalog/catalog.model.js';
 import { customerNotFound, lookupKey, type CustomerLookup } from '../customers/customer.model.js';
 import { AppError } from '../shared/errors.js';
 import { Decimal, dec, padScale } from '../shared/money.js';
-import { inTransaction, query, queryWith, type CtePart } from '../shared/tx.js';
+import { inTransaction, isUniqueViolation, query, queryWith, type CtePart } from '../shared/tx.js';
 import { log } from '../shared/log.js';
 import { ensureCustomerAccount, LedgerBatch, LOCKED_COLUMNS, lockAccountsParts, lockedAccounts, pgTextArray, type AccountState, type LockedRow } from '../wallets/ledger.js';
 import { captureHoldInTx, inspectHoldInTx } from '../wallets/holds.js';
@@ -280,7 +281,7 @@ export class IngestService {
     }
   }
 
-  private async flush(batch: Pending[]): Promise<void> {
+  private async flush(batch: Pending[], replays = 0): Promise<void> {
     try {
       const results = await inTransaction(this.orm, (em) => this.process(em, batch.map((p) => p.req)));
       batch.forEach((p, i) => {
@@ -289,6 +290,10 @@ export class IngestService {
         else p.resolve(r);
       });
     } catch (err) {
+      // Another engine process committed one of these events while this flush waited for the customer's lock (the
+      // duplicate check reads the snapshot from before the wait, see lockAndRead): a new transaction sees it and
+      // replays it as DUPLICATE. (A few times: each new wait may overlap another process's commit of the same ids.)
+      if (replays < 3 && isUniqueViolation(err, 'usage_events_pkey')) return this.flush(batch, replays + 1);
       if (batch.length === 1) {
         batch[0].reject(err);
         return;
@@ -421,7 +426,8 @@ export class IngestService {
    * (expiring holds whose time ran out), and fetch the stored results of the calls' event ids that are already
    * recorded (to replay as DUPLICATE). The duplicate check reads the statement's snapshot, taken before the lock is
    * granted: an event another engine process committed while this one waited for the lock is not seen here, and its
-   * insert then fails on the primary key — the flush fails and its calls are retried one by one, which replays it.
+   * insert then fails on the primary key — the flush fails and flush() runs it again in a new transaction, which sees
+   * the event and replays it (test: "the same event ids sent to two engine processes at once").
    * Within a process, a customer is never in two running flushes.
    */
   private async lockAndRead(em: EntityManager, reqs: TrackRequest[]): Promise<{

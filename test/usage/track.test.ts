@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CatalogService, UsageCalculation } from '../../gen/tollbooth/v1/catalog_pb.js';
 import { CustomerService, InsufficientBalancePolicy } from '../../gen/tollbooth/v1/customer_pb.js';
 import { EventStatus, RejectReason, UsageService } from '../../gen/tollbooth/v1/usage_pb.js';
-import { startTestEngine, type TestEngine } from '../helpers/engine.js';
+import { createGrpcJsClient } from '../../src/client/grpc-js.js';
+import { ADMIN_KEY, dropQueueKeys, startTestEngine, type TestEngine } from '../helpers/engine.js';
+import { freePort, spawnEngine } from '../process/spawn.js';
 import { imageProduct, uniq } from '../helpers/fixtures.js';
 import { balanceOf, fund } from '../helpers/money.js';
 import { expectSoundLedgerThenStop } from '../helpers/invariants.js';
@@ -111,6 +113,53 @@ describe('duplicates', () => {
     expect(results.filter((r: any) => r.status === EventStatus.DUPLICATE)).toHaveLength(3);
     expect(await balanceOf(engine, id)).toBe('0.950000000000');
   });
+});
+
+describe('duplicates across engine processes', () => {
+  it('the same event ids sent to two engine processes at once → each debited once, the other answer DUPLICATE, never an error', async () => {
+    // A second engine as its own OS process on the same database: its own group commits, which do not know of the
+    // first one's. Whichever commits an event first wins; the other must replay it, not fail.
+    const [grpcPort, httpPort] = [await freePort(), await freePort()];
+    const second = spawnEngine({
+      DATABASE_URL: engine.db.url, GRPC_PORT: String(grpcPort), HTTP_PORT: String(httpPort), HOST: '127.0.0.1', TOLLBOOTH_ADMIN_KEY: ADMIN_KEY,
+      LOG_LEVEL: 'error', QUEUE_PREFIX: `${engine.db.name}-2`, REDIS_URL: engine.app.config.redisUrl,
+    });
+    const other = createGrpcJsClient(UsageService, `127.0.0.1:${grpcPort}`, { authorization: `Bearer ${ADMIN_KEY}` });
+    try {
+      await second.waitForStdout(/Tollbooth ready/, 60_000);
+      const p = imageProduct();
+      await catalog.createProduct(p);
+      const id = await customerOn(p.code);
+      await fund(engine, id, '100');
+      const rounds = 40;
+      const results: any[] = [];
+      for (let r = 0; r < rounds; r++) {
+        const evs = images(5, uniq(`x${r}`));
+        // Each id twice per engine: alone, and in a batch of all five.
+        const calls = [
+          ...evs.map((e) => usage.trackEvents({ customer: byId(id), events: [e] })),
+          ...evs.map((e) => other.trackEvents({ customer: byId(id), events: [e] })),
+          usage.trackEvents({ customer: byId(id), events: evs }),
+          other.trackEvents({ customer: byId(id), events: evs }),
+        ];
+        for (const res of await Promise.all(calls)) results.push(...res.results);
+      }
+      const byEvent = new Map<string, number[]>();
+      for (const r of results) byEvent.set(r.eventId, [...(byEvent.get(r.eventId) ?? []), r.status]);
+      expect(byEvent.size).toBe(rounds * 5);
+      for (const statuses of byEvent.values()) {
+        expect(statuses.filter((s) => s === EventStatus.ACCEPTED)).toHaveLength(1);
+        expect(statuses.filter((s) => s === EventStatus.DUPLICATE)).toHaveLength(3);
+      }
+      expect(await balanceOf(engine, id)).toBe('90.000000000000'); // 100 − 200 events × 0.05
+    } finally {
+      other.close();
+      const exit = await second.stop('SIGTERM');
+      await second.kill();
+      await dropQueueKeys(engine.app.config.redisUrl, `${engine.db.name}-2`);
+      expect(exit.code).toBe(0);
+    }
+  }, 120_000);
 });
 
 describe('rejections never fail the batch', () => {
