@@ -10,6 +10,7 @@ import { createApiKey } from '../../src/auth/api-keys.service.js';
 import type { Scope } from '../../src/auth/api-key.entity.js';
 import { createGrpcJsClient, type GrpcJsClient } from '../../src/client/grpc-js.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
+import { freePort, spawnEngine, type Exit } from '../process/spawn.js';
 
 export const ADMIN_KEY = 'test-admin-key-000000000000000000000000';
 
@@ -93,4 +94,30 @@ export async function dropQueueKeys(url: string, prefix: string): Promise<void> 
   } finally {
     r.disconnect();
   }
+}
+
+/**
+ * A second engine on this engine's database, as its own OS process (what `npm start` runs): its own pools, group
+ * commits, LISTEN connection and BullMQ prefix. stop() ends it with SIGTERM, drops its queue keys and returns the exit.
+ */
+export async function startSecondEngine(engine: TestEngine): Promise<{ grpcPort: number; httpPort: number; stop(): Promise<Exit> }> {
+  const [grpcPort, httpPort] = [await freePort(), await freePort()];
+  const prefix = `${engine.db.name}-2`;
+  const proc = spawnEngine({
+    DATABASE_URL: engine.db.url, GRPC_PORT: String(grpcPort), HTTP_PORT: String(httpPort), HOST: '127.0.0.1', TOLLBOOTH_ADMIN_KEY: ADMIN_KEY,
+    LOG_LEVEL: 'error', QUEUE_PREFIX: prefix, REDIS_URL: engine.app.config.redisUrl,
+  });
+  const stop = async () => {
+    const exit = await proc.stop('SIGTERM');
+    await proc.kill();
+    await dropQueueKeys(engine.app.config.redisUrl, prefix);
+    return exit;
+  };
+  try {
+    await proc.waitForStdout(/Tollbooth ready/, 60_000);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { grpcPort, httpPort, stop };
 }

@@ -4,8 +4,7 @@ import { CatalogService, UsageCalculation } from '../../gen/tollbooth/v1/catalog
 import { CustomerService, InsufficientBalancePolicy } from '../../gen/tollbooth/v1/customer_pb.js';
 import { EventStatus, RejectReason, UsageService } from '../../gen/tollbooth/v1/usage_pb.js';
 import { createGrpcJsClient } from '../../src/client/grpc-js.js';
-import { ADMIN_KEY, dropQueueKeys, startTestEngine, type TestEngine } from '../helpers/engine.js';
-import { freePort, spawnEngine } from '../process/spawn.js';
+import { ADMIN_KEY, startSecondEngine, startTestEngine, type TestEngine } from '../helpers/engine.js';
 import { imageProduct, uniq } from '../helpers/fixtures.js';
 import { balanceOf, fund } from '../helpers/money.js';
 import { expectSoundLedgerThenStop } from '../helpers/invariants.js';
@@ -119,14 +118,9 @@ describe('duplicates across engine processes', () => {
   it('the same event ids sent to two engine processes at once → each debited once, the other answer DUPLICATE, never an error', async () => {
     // A second engine as its own OS process on the same database: its own group commits, which do not know of the
     // first one's. Whichever commits an event first wins; the other must replay it, not fail.
-    const [grpcPort, httpPort] = [await freePort(), await freePort()];
-    const second = spawnEngine({
-      DATABASE_URL: engine.db.url, GRPC_PORT: String(grpcPort), HTTP_PORT: String(httpPort), HOST: '127.0.0.1', TOLLBOOTH_ADMIN_KEY: ADMIN_KEY,
-      LOG_LEVEL: 'error', QUEUE_PREFIX: `${engine.db.name}-2`, REDIS_URL: engine.app.config.redisUrl,
-    });
-    const other = createGrpcJsClient(UsageService, `127.0.0.1:${grpcPort}`, { authorization: `Bearer ${ADMIN_KEY}` });
+    const second = await startSecondEngine(engine);
+    const other = createGrpcJsClient(UsageService, `127.0.0.1:${second.grpcPort}`, { authorization: `Bearer ${ADMIN_KEY}` });
     try {
-      await second.waitForStdout(/Tollbooth ready/, 60_000);
       const p = imageProduct();
       await catalog.createProduct(p);
       const id = await customerOn(p.code);
@@ -154,10 +148,7 @@ describe('duplicates across engine processes', () => {
       expect(await balanceOf(engine, id)).toBe('90.000000000000'); // 100 − 200 events × 0.05
     } finally {
       other.close();
-      const exit = await second.stop('SIGTERM');
-      await second.kill();
-      await dropQueueKeys(engine.app.config.redisUrl, `${engine.db.name}-2`);
-      expect(exit.code).toBe(0);
+      expect((await second.stop()).code).toBe(0);
     }
   }, 120_000);
 });

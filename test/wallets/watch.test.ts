@@ -6,8 +6,7 @@ import { durationFromMs } from '@bufbuild/protobuf/wkt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WalletService, type WatchWalletResponse } from '../../gen/tollbooth/v1/wallet_pb.js';
 import { createGrpcJsClient } from '../../src/client/grpc-js.js';
-import { ADMIN_KEY, dropQueueKeys, startTestEngine, type TestEngine } from '../helpers/engine.js';
-import { freePort, spawnEngine } from '../process/spawn.js';
+import { ADMIN_KEY, dropQueueKeys, startSecondEngine, startTestEngine, type TestEngine } from '../helpers/engine.js';
 import { uniq } from '../helpers/fixtures.js';
 import { expectSoundLedgerThenStop } from '../helpers/invariants.js';
 import { query } from '../../src/shared/tx.js';
@@ -163,14 +162,9 @@ describe('server stop', () => {
 describe('several engine processes', () => {
   it('a watcher connected to one engine process gets the changes committed through another on the same database', async () => {
     // A second engine as its own OS process (what `npm start` runs): its own pools and LISTEN connection.
-    const [grpcPort, httpPort] = [await freePort(), await freePort()];
-    const second = spawnEngine({
-      DATABASE_URL: engine.db.url, GRPC_PORT: String(grpcPort), HTTP_PORT: String(httpPort), HOST: '127.0.0.1', TOLLBOOTH_ADMIN_KEY: ADMIN_KEY,
-      LOG_LEVEL: 'error', QUEUE_PREFIX: `${engine.db.name}-2`, REDIS_URL: engine.app.config.redisUrl,
-    });
-    const client = createGrpcJsClient(WalletService, `127.0.0.1:${grpcPort}`, { authorization: `Bearer ${ADMIN_KEY}` });
+    const second = await startSecondEngine(engine);
+    const client = createGrpcJsClient(WalletService, `127.0.0.1:${second.grpcPort}`, { authorization: `Bearer ${ADMIN_KEY}` });
     try {
-      await second.waitForStdout(/Tollbooth ready/, 60_000);
       const id = await newCustomer(engine);
       const reader = readGrpc(client.watchWallet({ customer: byId(id) }));
       expect((await reader.next()).msg.account).toMatchObject({ balance: '0.00', sequence: 0n });
@@ -180,10 +174,7 @@ describe('several engine processes', () => {
       expect(got.msg.transactionId).toBe(entry!.transactionId);
     } finally {
       client.close();
-      const exit = await second.stop('SIGTERM');
-      await second.kill();
-      await dropQueueKeys(engine.app.config.redisUrl, `${engine.db.name}-2`);
-      expect(exit.code).toBe(0);
+      expect((await second.stop()).code).toBe(0);
     }
   });
 });
