@@ -114,6 +114,31 @@ describe('duplicates', () => {
   });
 });
 
+describe('duplicates by external id', () => {
+  it('the same event named by external id and by id, one after another and at once → one debit, the others DUPLICATE', async () => {
+    const p = imageProduct();
+    await catalog.createProduct(p);
+    const ext = uniq('ext');
+    const { customer } = await customers.createCustomer({ requestId: uniq('r'), externalId: ext, productCodes: [p.code] });
+    await fund(engine, customer.id, '1');
+    const byExt = { ref: { case: 'externalId' as const, value: ext } };
+    const [a, b] = images(2);
+    const first = (await usage.trackEvents({ customer: byExt, events: [a] })).results[0];
+    expect(first.status).toBe(EventStatus.ACCEPTED);
+    const again = await Promise.all([
+      usage.trackEvents({ customer: byExt, events: [a, b] }),
+      usage.trackEvents({ customer: byId(customer.id), events: [a, b] }),
+      engine.connectGrpc(UsageService).trackEvents({ customer: byExt, events: [b] }),
+    ]);
+    const results = again.flatMap((r: any) => r.results);
+    expect(results.filter((r: any) => r.eventId === a.id).map((r: any) => r.status)).toEqual([EventStatus.DUPLICATE, EventStatus.DUPLICATE]);
+    expect(results.filter((r: any) => r.eventId === a.id).map((r: any) => r.transactionId)).toEqual([first.transactionId, first.transactionId]);
+    expect(results.filter((r: any) => r.eventId === b.id && r.status === EventStatus.ACCEPTED)).toHaveLength(1);
+    expect(results.filter((r: any) => r.eventId === b.id && r.status === EventStatus.DUPLICATE)).toHaveLength(2);
+    expect(await balanceOf(engine, customer.id)).toBe('0.900000000000');
+  });
+});
+
 describe('duplicates across engine processes', () => {
   it('the same event ids sent to two engine processes at once → each debited once, the other answer DUPLICATE, never an error', async () => {
     // A second engine as its own OS process on the same database: its own group commits, which do not know of the
