@@ -143,6 +143,12 @@ function eventProblem(e: IngestEvent, now: number): string | undefined {
   return undefined;
 }
 
+/** An event already recorded (stored, or accepted earlier in this group): what a DUPLICATE replays. */
+interface StoredEvent {
+  result: StoredResultEntry[];
+  transaction_id: string | null;
+}
+
 /** A TrackEvents call's active hold while its events are rated. */
 interface CallHold {
   account: AccountState;
@@ -433,7 +439,7 @@ export class IngestService {
   private async lockAndRead(em: EntityManager, reqs: TrackRequest[]): Promise<{
     contexts: Map<string, CustomerContext>;
     accounts: Map<string, Map<string, AccountState>>;
-    stored: Map<string, { result: StoredResultEntry[]; transaction_id: string | null }>;
+    stored: Map<string, StoredEvent>;
   }> {
     const { where, params } = customersWhere(reqs.map((r) => r.customer));
     const keys = reqs.flatMap((r) => {
@@ -441,7 +447,7 @@ export class IngestService {
       const x = 'externalId' in r.customer ? r.customer.externalId : null;
       return r.events.filter((e) => EVENT_ID.test(e.id)).map((e) => ({ c, x, e: e.id }));
     });
-    const [row] = await queryWith<LockedRow & { customers: CustomerRow[] | null; stored: { customer_id: string; event_id: string; result: StoredResultEntry[]; transaction_id: string | null }[] | null }>(
+    const [row] = await queryWith<LockedRow & { customers: CustomerRow[] | null; stored: (StoredEvent & { customer_id: string; event_id: string })[] | null }>(
       em,
       [
         { name: 'cu', sql: `select ${CUSTOMER_COLUMNS} from customers c where ${where}`, params },
@@ -457,7 +463,7 @@ export class IngestService {
       ],
       `select (select json_agg(cu) from cu) as customers, ${LOCKED_COLUMNS}, (select json_agg(st) from st) as stored`,
     );
-    const stored = new Map<string, { result: StoredResultEntry[]; transaction_id: string | null }>();
+    const stored = new Map<string, StoredEvent>();
     for (const r of row.stored ?? []) stored.set(`${r.customer_id}\u0000${r.event_id}`, r);
     return { contexts: await customerContexts(em, this.catalog, row.customers ?? []), accounts: await lockedAccounts(em, row), stored };
   }
@@ -495,7 +501,7 @@ export class IngestService {
    * The scale (display decimals) of every asset this group's results may name: the assets of the customers' prices
    * and of the stored results it may replay. Looked up once per group, so building a result costs no await.
    */
-  private async scales(em: EntityManager, contexts: readonly CustomerContext[], stored: Map<string, { result: StoredResultEntry[] }>): Promise<Map<string, number>> {
+  private async scales(em: EntityManager, contexts: readonly CustomerContext[], stored: Map<string, StoredEvent>): Promise<Map<string, number>> {
     const assets = new Set<string>();
     for (const ctx of new Set(contexts)) {
       for (const p of ctx.products) for (const price of p.prices) for (const rt of price.rates) for (const u of rt.unitPrices) assets.add(u.assetCode);

@@ -95,8 +95,8 @@ export function rate(products: readonly ProductModel[], eventType: string, data:
       const chargeFees = new Map<string, Decimal>();
       for (const u of price.rates[match.index].unitPrices) {
         // A unit price has at most 12 decimals already: one unit's fee is the price itself.
-        const price = unitPrice(u.amount);
-        const fee = quantity === ONE ? price : toLedgerScale(quantity.times(price));
+        const unit = unitPrice(u.amount);
+        const fee = quantity === ONE ? unit : toLedgerScale(quantity.times(unit));
         chargeFees.set(u.assetCode, fee);
         const sum = fees.get(u.assetCode);
         fees.set(u.assetCode, sum ? sum.plus(fee) : fee);

@@ -34,7 +34,7 @@ export interface AccountState {
   rechargeThreshold?: Decimal | null;
 }
 
-export interface AccountRow {
+interface AccountRow {
   id: string;
   customer_id: string;
   wallet_id: string;
@@ -99,7 +99,7 @@ export async function lockCustomerAccounts(em: EntityManager, customerIds: reado
   return lockedAccounts(em, row);
 }
 
-export function accountStates(rows: readonly AccountRow[]): Map<string, Map<string, AccountState>> {
+function accountStates(rows: readonly AccountRow[]): Map<string, Map<string, AccountState>> {
   const out = new Map<string, Map<string, AccountState>>();
   for (const r of rows) {
     let m = out.get(r.customer_id);
@@ -113,13 +113,13 @@ export function accountStates(rows: readonly AccountRow[]): Map<string, Map<stri
   return out;
 }
 
-export interface ReleasedHold {
+interface ReleasedHold {
   account_id: string;
   amount: string;
 }
 
 /** Take released holds off the (locked) accounts' `held`, in memory and in their rows. */
-export async function applyReleasedHolds(em: EntityManager, released: readonly ReleasedHold[], states: Map<string, Map<string, AccountState>>): Promise<void> {
+async function applyReleasedHolds(em: EntityManager, released: readonly ReleasedHold[], states: Map<string, Map<string, AccountState>>): Promise<void> {
   if (released.length === 0) return;
   const byId = new Map<string, AccountState>();
   for (const m of states.values()) for (const a of m.values()) byId.set(a.id, a);
@@ -183,7 +183,8 @@ export class LedgerBatch {
   private readonly customerEntries: CustomerEntry[] = [];
   /** Each account's latest entry in this batch (merged into while it is still the account's latest). */
   private readonly latest = new Map<AccountState, CustomerEntry>();
-  private readonly system = new Map<string, { type: SystemAccountType; asset: string; stripe: number; amount: Decimal }>();
+  /** System postings per (account type, asset, transaction), all on this batch's stripe. */
+  private readonly system = new Map<string, { type: SystemAccountType; asset: string; txn: string; amount: Decimal }>();
   private readonly sums = new Map<string, Decimal>();
   private readonly touched = new Set<AccountState>();
   private readonly stripe = Math.floor(Math.random() * SYSTEM_STRIPES);
@@ -241,10 +242,10 @@ export class LedgerBatch {
    * locks one system row per account and asset however many customers it covers.
    */
   systemEntry(txnId: string, type: SystemAccountType, assetCode: string, amount: Decimal): void {
-    const key = `${type}\u0000${assetCode}\u0000${this.stripe}\u0000${txnId}`;
+    const key = `${type}\u0000${assetCode}\u0000${txnId}`;
     const cur = this.system.get(key);
     if (cur) cur.amount = cur.amount.plus(amount);
-    else this.system.set(key, { type, asset: assetCode, stripe: this.stripe, amount });
+    else this.system.set(key, { type, asset: assetCode, txn: txnId, amount });
     this.sum(txnId, assetCode, amount);
   }
 
@@ -266,23 +267,24 @@ export class LedgerBatch {
     }
     for (const [k, v] of this.sums) if (!v.isZero()) throw new Error(`unbalanced ledger transaction ${k.replace('\u0000', '/')}: sums to ${v.toFixed()}`);
 
-    // System stripes: one aggregate UPDATE row per stripe touched (one per system account and asset: see systemEntry).
+    // System stripes: one aggregate UPDATE row per system account and asset (all on this batch's stripe).
     const perStripe = new Map<string, { type: SystemAccountType; asset: string; stripe: number; amount: Decimal; txns: { t: string; m: Decimal }[] }>();
-    for (const [key, v] of this.system) {
-      const txnId = key.split('\u0000')[3];
-      const sk = `${v.type}\u0000${v.asset}\u0000${v.stripe}`;
+    for (const v of this.system.values()) {
+      const sk = `${v.type}\u0000${v.asset}`;
       let agg = perStripe.get(sk);
-      if (!agg) perStripe.set(sk, (agg = { type: v.type, asset: v.asset, stripe: v.stripe, amount: new Decimal(0), txns: [] }));
+      if (!agg) perStripe.set(sk, (agg = { type: v.type, asset: v.asset, stripe: this.stripe, amount: new Decimal(0), txns: [] }));
       agg.amount = agg.amount.plus(v.amount);
-      agg.txns.push({ t: txnId, m: v.amount });
+      agg.txns.push({ t: v.txn, m: v.amount });
     }
     const stripes = [...perStripe.values()];
     const stripeIds = await systemAccountIds(em, stripes);
-    const stripeRows = stripes.map((s) => ({ id: stripeIds.get(`${s.type}\u0000${s.asset}\u0000${s.stripe}`)!, m: s.amount.toFixed() })).sort((x, y) => (x.id < y.id ? -1 : 1));
+    const stripeRows: { id: string; m: string }[] = [];
     for (const s of stripes) {
       const id = stripeIds.get(`${s.type}\u0000${s.asset}\u0000${s.stripe}`)!;
+      stripeRows.push({ id, m: s.amount.toFixed() });
       for (const t of s.txns) this.entries.push({ t: t.t, a: id, c: s.asset, m: t.m.toFixed(), s: null, b: null });
     }
+    stripeRows.sort((x, y) => (x.id < y.id ? -1 : 1));
 
     for (const e of this.customerEntries) this.entries.push({ t: e.t, a: e.a, c: e.c, m: e.m.toFixed(), s: e.s.toString(), b: e.b.toFixed() });
     const accounts = [...this.touched];
