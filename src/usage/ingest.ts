@@ -423,7 +423,9 @@ export class IngestService {
       });
     }
     parts.push(...rollups.parts());
-    await batch.flush(em, parts);
+    // The group's last statement: unless grants or auto-recharge follow it, it carries the COMMIT (src/db/pipeline.ts),
+    // as the read carried the BEGIN — a group commit is two round trips.
+    await batch.flush(em, parts, { last: true });
     return out;
   }
 
