@@ -5,9 +5,11 @@
 //   R1        batched TrackEvents (100 events/request, 1,000 wallets) events/s ÷ baseline tps        goal ≥ 10
 //   R2        batched TrackEvents on ONE wallet ÷ batched spread                                       goal ≥ 0.7
 //   R3        unary TrackEvents (1 event/call, 64 in flight) ÷ empty RPC (grpc.health.v1 Check)      goal ≥ 0.8
-//   Check     open loop at 1,000 req/s, latency from the scheduled send time, over gRPC (grpc-js) and over Connect
-//             (HTTP/1.1), each beside the same open loop on an empty call (the transport's floor)   goal p99 ≤ 5 ms
-//             The open loops run in a child process (bench/lib/open-loop.child.ts), away from this process's heap.
+//   Check     open loop at 1,000 req/s, latency from the scheduled send time, over gRPC (HTTP/2, to the engine's grpc-js
+//             server) and over Connect (HTTP/1.1), each beside the same open loop on an empty call (the transport's
+//             floor)                                                                                 goal p99 ≤ 5 ms
+//             The open loops run in a child process (bench/lib/open-loop.child.ts), away from this process's heap, with
+//             lean hand-written clients of both protocols (BENCH_GRPC_CLIENT=grpc-js: the gRPC loops use grpc-js's client).
 //
 // Env: BENCH_SECONDS (measured seconds per phase, default 10), BENCH_WARMUP_SECONDS (default 2), BENCH_BATCH_INFLIGHT
 // (default 32), BENCH_CHANNELS (grpc-js connections, default 4), BENCH_PG_URL (admin URL of the Postgres server),
@@ -15,6 +17,7 @@
 // BENCH_ENGINE_NODE_ARGS (node flags for the engine, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc": tsx
 // passes them on; the engine's stdout and stderr go to its log file), BENCH_GENERATOR_NODE_ARGS (the same for the
 // open-loop generator) with BENCH_GENERATOR_LOG (a file for its stdout/stderr, e.g. its --trace-gc lines),
+// BENCH_GRPC_CLIENT (h2, default: the gRPC open loops' hand-written node:http2 client; grpc-js: @grpc/grpc-js's client),
 // BENCH_ONLY (a comma list of phases to run while iterating: baseline, batched, hot, lean, empty, unary, checkcap, emptyopen, check;
 // ratios whose two sides did not both run print n/a).
 import { execSync } from 'node:child_process';
@@ -46,6 +49,9 @@ const SECONDS = env('BENCH_SECONDS', 10);
 const WARMUP = env('BENCH_WARMUP_SECONDS', 2);
 const BATCH_INFLIGHT = env('BENCH_BATCH_INFLIGHT', 32);
 const CHANNELS = env('BENCH_CHANNELS', 4);
+const GRPC_CLIENT = process.env.BENCH_GRPC_CLIENT || 'h2';
+if (GRPC_CLIENT !== 'h2' && GRPC_CLIENT !== 'grpc-js') throw new Error(`BENCH_GRPC_CLIENT must be h2 or grpc-js, got "${GRPC_CLIENT}"`);
+const GRPC_OPEN = GRPC_CLIENT === 'h2' ? 'grpc' : 'grpc-js';
 const PHASES = ['baseline', 'batched', 'hot', 'lean', 'empty', 'unary', 'checkcap', 'emptyopen', 'check'];
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').map((x) => x.trim()).filter(Boolean);
 for (const k of ONLY) if (!PHASES.includes(k)) throw new Error(`BENCH_ONLY: unknown phase "${k}" (phases: ${PHASES.join(', ')})`);
@@ -223,7 +229,7 @@ async function main(): Promise<void> {
     const checkCall = cp.checker(EVENT_TYPE, randomWallet);
     const checkCapacity = want('checkcap') ? await closed(`info: Check capacity, closed loop, ${UNARY_INFLIGHT} in flight`, 'calls/s', UNARY_INFLIGHT, checkCall, true) : undefined;
 
-    const open = async (name: string, transport: 'grpc' | 'connect', mode: 'empty' | 'check'): Promise<OpenLoopResult> => {
+    const open = async (name: string, transport: 'grpc' | 'grpc-js' | 'connect', mode: 'empty' | 'check'): Promise<OpenLoopResult> => {
       step(`${name}…`);
       cpu.start();
       ws.start();
@@ -240,8 +246,8 @@ async function main(): Promise<void> {
     };
     // The open loops run in a child process of their own (bench/lib/open-loop.child.ts). The empty ones are the floor
     // under the Check figures: the same generator, clock and transport with nothing behind the call.
-    const emptyOpen = want('emptyopen') ? await open(`info: empty RPC (Health/Check), gRPC, open loop ${CHECK_RATE} req/s`, 'grpc', 'empty') : undefined;
-    const check = want('check') ? await open(`Check, gRPC, open loop ${CHECK_RATE} req/s, ${WALLETS} wallets`, 'grpc', 'check') : undefined;
+    const emptyOpen = want('emptyopen') ? await open(`info: empty RPC (Health/Check), gRPC (${GRPC_CLIENT} client), open loop ${CHECK_RATE} req/s`, GRPC_OPEN, 'empty') : undefined;
+    const check = want('check') ? await open(`Check, gRPC (${GRPC_CLIENT} client), open loop ${CHECK_RATE} req/s, ${WALLETS} wallets`, GRPC_OPEN, 'check') : undefined;
     const emptyOpenConnect = want('emptyopen') ? await open(`info: empty request (GET /healthz), HTTP/1.1, open loop ${CHECK_RATE} req/s`, 'connect', 'empty') : undefined;
     const checkConnect = want('check') ? await open(`Check, Connect over HTTP/1.1, open loop ${CHECK_RATE} req/s, ${WALLETS} wallets`, 'connect', 'check') : undefined;
 
@@ -314,8 +320,8 @@ async function main(): Promise<void> {
         [`R3 unary TrackEvents, spread ÷ empty  (${lat(unarySpread)})`, `${n0(per(unarySpread, true))} calls/s`, '≥ 0.8', n2(r3s), verdict(r3s >= 0.8, Number.isFinite(r3s))],
         [`R3 unary TrackEvents, hot ÷ empty  (${lat(unaryHot)})`, `${n0(per(unaryHot, true))} calls/s`, '≥ 0.8', n2(r3h), verdict(r3h >= 0.8, Number.isFinite(r3h))],
         [`info: Check capacity, closed loop, 64 in flight  (${lat(checkCapacity)})`, `${n0(per(checkCapacity, true))} calls/s`, '', '', ''],
-        [`info: empty RPC (Health/Check), gRPC, ${n0(CHECK_RATE)} req/s open loop, p50 / p99`, pp(emptyOpen), '', '', ''],
-        [`Check over gRPC (grpc-js), ${n0(CHECK_RATE)} req/s open loop, p50 / p99`, pp(check), 'p99 ≤ 5 ms', '', checkVerdict(check)],
+        [`info: empty RPC (Health/Check), gRPC (${GRPC_CLIENT} client), ${n0(CHECK_RATE)} req/s open loop, p50 / p99`, pp(emptyOpen), '', '', ''],
+        [`Check over gRPC (${GRPC_CLIENT} client), ${n0(CHECK_RATE)} req/s open loop, p50 / p99`, pp(check), 'p99 ≤ 5 ms', '', checkVerdict(check)],
         [`info: empty request (GET /healthz), HTTP/1.1, ${n0(CHECK_RATE)} req/s open loop, p50 / p99`, pp(emptyOpenConnect), '', '', ''],
         [`Check over Connect (HTTP/1.1), ${n0(CHECK_RATE)} req/s open loop, p50 / p99`, pp(checkConnect), 'p99 ≤ 5 ms', '', checkVerdict(checkConnect)],
         ['cross-checks (events, balances, ledger invariants)', checks.every((c) => c.ok) ? 'all agree' : 'MISMATCH', 'all agree', '', verdict(checks.every((c) => c.ok))],
