@@ -77,7 +77,7 @@ describe('embedded Postgres, first start and restart', () => {
     expect(engine.stderr()).toContain('"msg":"draining","signal":"SIGTERM"');
   }, 90_000);
 
-  it('does not print a new key when started again on the same data directory, and still has the product', async () => {
+  it('does not print a new key when started again on the same data directory, still has the product, and runs the seed scenario', async () => {
     expect(productId, 'the first-start test must have run').toBeDefined();
     const engine = await start();
     expect(engine.stdout()).toContain(`Tollbooth ready: gRPC on :${engine.grpcPort}`);
@@ -105,6 +105,29 @@ describe('embedded Postgres, first start and restart', () => {
     );
     expect(retried.status).toBe(200);
     expect(retried.body.product.id).toBe(productId);
+
+    // The README's seed scenario on the embedded database: a customer, $10 of credit, 100 images → exactly 5.00 left;
+    // a repeated event is a DUPLICATE of the original; Check gates the next one. (The group commit's BEGIN and COMMIT
+    // ride with its statements — src/db/pipeline.ts — through PGlite's socket server as through a Postgres server.)
+    const call = (method: string, body: unknown) => connectJson(engine.baseUrl, `tollbooth.v1.${method}`, body, adminKey);
+    const customer = await call('CustomerService/CreateCustomer', { requestId: 'embedded-customer-1', externalId: 'jane', name: 'Jane Doe', productCodes: ['image-gen'] });
+    expect(customer.status).toBe(200);
+    const granted = await call('WalletService/CreateAdjustment', {
+      requestId: 'embedded-grant-1', customer: { externalId: 'jane' }, amount: { assetCode: 'USD', amount: '10' },
+      direction: 'ADJUSTMENT_DIRECTION_CREDIT', reason: 'ADJUSTMENT_REASON_GRANT', description: 'Welcome credit',
+    });
+    expect(granted.body.entry).toMatchObject({ amount: '10.00', balanceAfter: '10.00' });
+    const events = Array.from({ length: 100 }, (_, i) => ({ id: `img-${String(i + 1).padStart(4, '0')}`, eventType: 'image_generated', subject: 'user-42' }));
+    const tracked = await Promise.all([call('UsageService/TrackEvents', { customer: { externalId: 'jane' }, events: events.slice(0, 50) }),
+      call('UsageService/TrackEvents', { customer: { externalId: 'jane' }, events: events.slice(50) })]);
+    const results = tracked.flatMap((t) => t.body.results);
+    expect(results.map((r: { status: string }) => r.status)).toEqual(Array(100).fill('EVENT_STATUS_ACCEPTED'));
+    const again = await call('UsageService/TrackEvents', { customer: { externalId: 'jane' }, events: [events[0]] });
+    expect(again.body.results[0]).toEqual({ ...results[0], status: 'EVENT_STATUS_DUPLICATE' });
+    const wallet = await call('WalletService/GetWallet', { customer: { externalId: 'jane' } });
+    expect(wallet.body.wallet.accounts).toMatchObject([{ assetCode: 'USD', balance: '5.00', available: '5.00' }]);
+    const gate = await call('UsageService/Check', { customer: { externalId: 'jane' }, eventType: 'image_generated' });
+    expect(gate.body).toEqual({ allowed: true, estimatedCost: [{ assetCode: 'USD', amount: '0.05' }], available: [{ assetCode: 'USD', amount: '5.00' }] });
 
     const exit = await engine.stop('SIGTERM');
     expect(exit).toEqual({ code: 0, signal: null });
