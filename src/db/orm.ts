@@ -9,7 +9,6 @@ import { walletEntities } from '../wallets/wallet.entity.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
 import { EmbeddedListener, PgListener, type Listener } from './listen.js';
 import { migrations } from './migrations/index.js';
-import { installPipelining } from './pipeline.js';
 import { log } from '../shared/log.js';
 
 export interface Database {
@@ -47,7 +46,6 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
     log.info('using embedded Postgres (PGlite); set DATABASE_URL to use a Postgres server', { dataDir: opts.dataDir });
   }
   const orm = await MikroORM.init(ormOptions(url, embedded ? 1 : opts.poolSize));
-  installPipelining(orm);
   try {
     const applied = await orm.getMigrator().up();
     if (applied.length) log.info('migrations applied', { migrations: applied.map((m) => m.name) });

@@ -3,8 +3,6 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Knex } from '@mikro-orm/knex';
 import { createHash } from 'node:crypto';
-import type pg from 'pg';
-import { send } from '../db/pipeline.js';
 import { AppError } from './errors.js';
 
 const RETRYABLE = new Set(['40001', '40P01']);
@@ -37,10 +35,9 @@ export async function inTransaction<T>(orm: MikroORM, fn: (em: EntityManager) =>
  * (prepared) statement.
  * `DB_DEBUG=1` goes through knex again, so every statement is logged.
  */
-export async function query<R = Record<string, unknown>>(em: EntityManager, sql: string, params: unknown[] = [], opts: StatementOptions = {}): Promise<R[]> {
+export async function query<R = Record<string, unknown>>(em: EntityManager, sql: string, params: unknown[] = []): Promise<R[]> {
   const trx = em.getTransactionContext<Knex.Transaction>();
   if (DEBUG) {
-    // (No merged COMMIT through knex: knex's own COMMIT follows.)
     const res = (await (trx ?? em.getKnex()).raw(sql, params as Knex.RawBinding[])) as { rows: R[] };
     return res.rows;
   }
@@ -51,11 +48,7 @@ export async function query<R = Record<string, unknown>>(em: EntityManager, sql:
     // Named (prepared) only outside transactions: the reads on the request path (Check, wallet and list reads) gain
     // most from skipping the planner; inside the write transactions, whose statements carry large jsonb batches, a
     // side-by-side bench showed no gain, and custom plans stay the safer default there.
-    // In a transaction, send() puts the deferred BEGIN in front of the statement and, with opts.commit, COMMIT behind it
-    // (src/db/pipeline.ts): one round trip for all three.
-    const res = trx
-      ? await send<R>(connection, { text: st.text, values: params }, opts)
-      : await connection.query<R & pg.QueryResultRow>(st.name ? { name: st.name, text: st.text, values: params } : { text: st.text, values: params });
+    const res = await connection.query<R>(trx || !st.name ? { text: st.text, values: params } : { name: st.name, text: st.text, values: params });
     return res.rows;
   } finally {
     // A transaction's client keeps its one connection (release is a no-op there); the pool's client takes it back.
@@ -79,25 +72,16 @@ export interface CtePart {
  * runs only if `select` reads it. Parts see the same snapshot, so none may depend on another's writes (only on its
  * RETURNING rows).
  */
-export async function queryWith<R = Record<string, unknown>>(em: EntityManager, parts: readonly CtePart[], select: string, params: unknown[] = [], opts: StatementOptions = {}): Promise<R[]> {
-  if (parts.length === 0) return query<R>(em, select, params, opts);
+export async function queryWith<R = Record<string, unknown>>(em: EntityManager, parts: readonly CtePart[], select: string, params: unknown[] = []): Promise<R[]> {
+  if (parts.length === 0) return query<R>(em, select, params);
   const sql = `with ${parts.map((p) => `${p.name} as (${p.sql})`).join(',\n')}\n${select}`;
-  return query<R>(em, sql, [...parts.flatMap((p) => p.params), ...params], opts);
-}
-
-export interface StatementOptions {
-  /**
-   * This is the transaction's LAST statement: commit it in the same round trip (src/db/pipeline.ts). Only when nothing
-   * the caller does afterwards can fail the transaction — a later statement is refused, and a later error can no
-   * longer roll it back. Outside a transaction, or inside a nested one, it is ignored.
-   */
-  commit?: boolean;
+  return query<R>(em, sql, [...parts.flatMap((p) => p.params), ...params]);
 }
 
 const DEBUG = process.env.DB_DEBUG === '1';
 
 interface KnexClient {
-  acquireConnection(): Promise<pg.ClientBase>;
+  acquireConnection(): Promise<{ query<R>(q: { name?: string; text: string; values: unknown[] }): Promise<{ rows: R[] }> }>;
   releaseConnection(connection: unknown): Promise<void>;
 }
 

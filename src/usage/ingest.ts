@@ -423,9 +423,7 @@ export class IngestService {
       });
     }
     parts.push(...rollups.parts());
-    // The group's last statement: unless grants or auto-recharge follow it, it carries the COMMIT (src/db/pipeline.ts),
-    // as the read carried the BEGIN — a group commit is two round trips.
-    await batch.flush(em, parts, { last: true });
+    await batch.flush(em, parts);
     return out;
   }
 

@@ -260,9 +260,9 @@ export class LedgerBatch {
    * statement, together with the caller's own `parts` (e.g. the usage rows the postings pay for): one round trip for
    * all of a group commit's writes. Grant draw-downs and auto-recharge follow only for accounts that have them.
    */
-  async flush(em: EntityManager, parts: readonly CtePart[] = [], opts: { last?: boolean } = {}): Promise<void> {
+  async flush(em: EntityManager, parts: readonly CtePart[] = []): Promise<void> {
     if (this.txns.length === 0) {
-      if (parts.length) await queryWith(em, parts, 'select 1', [], { commit: opts.last });
+      if (parts.length) await queryWith(em, parts, 'select 1');
       return;
     }
     for (const [k, v] of this.sums) if (!v.isZero()) throw new Error(`unbalanced ledger transaction ${k.replace('\u0000', '/')}: sums to ${v.toFixed()}`);
@@ -291,14 +291,7 @@ export class LedgerBatch {
     // The foreign keys are deferred, so the order of the parts does not matter. Row counts guard against posting to an
     // account the statement cannot see. The stripes are locked in id order (`sl`) before their UPDATE, which would
     // otherwise lock them in join order, so two batches touching the same stripes can never deadlock.
-    // What follows the write (grant draw-downs, auto-recharge), known before it: with nothing to follow, a caller's
-    // last write commits in the same round trip (opts.last, src/db/pipeline.ts).
-    const belowThreshold = accounts.filter((a) => a.debited && a.rechargeThreshold && a.balance.lt(a.rechargeThreshold));
-    const drawing = accounts.filter((a) => a.drawsGrants && a.granted.gt(0));
-    const commit = opts.last === true && belowThreshold.length === 0 && drawing.length === 0;
-    // The row counts are checked by the statement itself (a failed check is an error before any COMMIT): a casting
-    // error carrying the counts, since plain SQL cannot raise.
-    await queryWith(
+    const [written] = await queryWith<{ updated: number; stripes: number }>(
       em,
       [
         {
@@ -329,17 +322,17 @@ export class LedgerBatch {
         notifyPart('ln', accounts.map((a) => a.customerId)),
         ...parts,
       ],
-      `select case when (select count(*) from lu) = ?::int and (select count(*) from su) = ?::int then (select count(*) from ln)
-              else ('ledger flush updated ' || (select count(*) from lu) || ' of ' || ?::text || ' customer accounts and '
-                    || (select count(*) from su) || ' of ' || ?::text || ' system stripes')::bigint end as notified`,
-      [accounts.length, stripes.length, accounts.length, stripes.length],
-      { commit },
+      `select (select count(*)::int from lu) as updated, (select count(*)::int from su) as stripes, (select count(*) from ln) as notified`,
     );
+    if (written.updated !== accounts.length) throw new Error(`ledger flush updated ${written.updated} of ${accounts.length} customer accounts`);
+    if (written.stripes !== stripes.length) throw new Error(`ledger flush updated ${written.stripes} of ${stripes.length} system stripes`);
     // --- auto-recharge hook (src/topups/recharge-trigger.ts) --------------------------------------------------------
     // A debit that leaves an account below its armed threshold starts a recharge in this same transaction. Accounts
     // without auto-recharge have rechargeThreshold null and cost nothing here (no query).
-    for (const a of drawing) await drawDownGrants(em, a, a.drawsGrants!);
+    const belowThreshold: AccountState[] = [];
     for (const a of accounts) {
+      if (a.debited && a.rechargeThreshold && a.balance.lt(a.rechargeThreshold)) belowThreshold.push(a);
+      if (a.drawsGrants && a.granted.gt(0)) await drawDownGrants(em, a, a.drawsGrants);
       a.debited = undefined;
       a.drawsGrants = undefined;
       a.dirty = false;

@@ -107,8 +107,7 @@ describe('embedded Postgres, first start and restart', () => {
     expect(retried.body.product.id).toBe(productId);
 
     // The README's seed scenario on the embedded database: a customer, $10 of credit, 100 images → exactly 5.00 left;
-    // a repeated event is a DUPLICATE of the original; Check gates the next one. (The group commit's BEGIN and COMMIT
-    // ride with its statements — src/db/pipeline.ts — through PGlite's socket server as through a Postgres server.)
+    // a repeated event is a DUPLICATE of the original; Check gates the next one.
     const call = (method: string, body: unknown) => connectJson(engine.baseUrl, `tollbooth.v1.${method}`, body, adminKey);
     const customer = await call('CustomerService/CreateCustomer', { requestId: 'embedded-customer-1', externalId: 'jane', name: 'Jane Doe', productCodes: ['image-gen'] });
     expect(customer.status).toBe(200);
