@@ -30,7 +30,7 @@ import { setLogLevel } from '../src/shared/log.js';
 import { ChannelPool } from './lib/client.js';
 import { CpuSampler, type CpuShare } from './lib/cpu.js';
 import { startEngine, type EngineProcess } from './lib/engine.js';
-import { dropQueueKeys } from '../test/helpers/engine.js';
+import { dropQueueKeys } from '../test/helpers/queues.js';
 import { closedLoop, openLoopInChild, type Latency, type LoadResult, type OpenLoopResult } from './lib/load.js';
 import { eventScript, leanScript, runPgbench, seedPgbenchWallets, type PgbenchResult } from './lib/pgbench.js';
 import { ms, n0, n2, table } from './lib/report.js';

@@ -5,12 +5,14 @@ import { createConnectTransport, createGrpcTransport } from '@connectrpc/connect
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import { loadConfig } from '../../src/config.js';
 import { startApp, type App, type AppOptions } from '../../src/app.js';
-import { Redis } from 'ioredis';
 import { createApiKey } from '../../src/auth/api-keys.service.js';
 import type { Scope } from '../../src/auth/api-key.entity.js';
 import { createGrpcJsClient, type GrpcJsClient } from '../../src/client/grpc-js.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { freePort, spawnEngine, type Exit } from '../process/spawn.js';
+import { dropQueueKeys } from './queues.js';
+
+export { dropQueueKeys };
 
 export const ADMIN_KEY = 'test-admin-key-000000000000000000000000';
 
@@ -75,25 +77,6 @@ export async function startTestEngine(env: Record<string, string> = {}, options:
     },
   };
   return engine;
-}
-
-/** Delete the engine's BullMQ keys (best effort: Redis may be down in an outage test). */
-export async function dropQueueKeys(url: string, prefix: string): Promise<void> {
-  const r = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  r.on('error', () => undefined);
-  try {
-    await r.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length) await r.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } catch {
-    // nothing to clean, or Redis is gone
-  } finally {
-    r.disconnect();
-  }
 }
 
 /**

@@ -1,11 +1,13 @@
 // The engine as a real child process (`tsx src/main.ts`, what `npm start` runs), with an explicit environment, free
 // ports and captured output, for tests of what only a process shows: exit codes, stdout, signals, restarts.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { dropQueueKeys } from '../helpers/queues.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const TSX = path.join(REPO_ROOT, 'node_modules/.bin/tsx');
@@ -68,6 +70,10 @@ export interface EngineProcess {
 }
 
 export function spawnEngine(env: Record<string, string>): EngineProcess {
+  // A BullMQ prefix of its own unless the test names one: on the default prefix a test engine would take the jobs of
+  // any other engine on the same Redis (a developer's `npm start`), against its own database. Dropped at exit.
+  const queues = env.QUEUE_PREFIX === undefined ? { prefix: `tb_proc_${randomBytes(6).toString('hex')}`, url: env.REDIS_URL || 'redis://127.0.0.1:6379' } : undefined;
+  if (queues) env = { ...env, QUEUE_PREFIX: queues.prefix };
   // detached: the engine gets its own process group, so cleanup can also reach tsx's node child.
   const child = spawn(TSX, ['src/main.ts'], { cwd: REPO_ROOT, env: engineEnv(env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
@@ -87,7 +93,7 @@ export function spawnEngine(env: Record<string, string>): EngineProcess {
       // Let the pipes drain so stdout()/stderr() hold the last words.
       setImmediate(() => {
         for (const l of listeners) l();
-        resolve(done!);
+        void (queues ? dropQueueKeys(queues.url, queues.prefix) : Promise.resolve()).finally(() => resolve(done!));
       });
     });
   });
