@@ -67,7 +67,7 @@ function customersWhere(lookups: CustomerLookup[]): { where: string; params: str
   // index scan) after its first executions and is never planned again. With `= any(array)` Postgres cannot size the
   // array in a generic plan (it chose a seq scan, 0.55 ms) and keeps re-planning custom ones: 0.16 ms of planning per
   // Check for 0.06 ms of execution (docs/performance.md).
-  if (lookups.length === 1 || new Set(lookups.map(lookupKey)).size === 1) {
+  if (new Set(lookups.map(lookupKey)).size === 1) {
     const l = lookups[0];
     return 'id' in l ? { where: 'c.id = ?::text', params: [l.id] } : { where: 'c.external_id = ?::text', params: [l.externalId] };
   }
@@ -399,7 +399,7 @@ export class IngestService {
         }
         const occurredAt = e.occurredAt ?? nowDate;
         const usedTxn = posted ? (txnId as string) : null;
-        inserts.push({ c: ctx.id, e: e.id, t: e.eventType, s: e.subject, o: e.occurredAt ? occurredAt.toISOString() : nowIso, d: e.data, r: stash, x: usedTxn });
+        inserts.push({ c: ctx.id, e: e.id, t: e.eventType, s: e.subject, o: e.occurredAt?.toISOString() ?? nowIso, d: e.data, r: stash, x: usedTxn });
         stored.set(key, { result: stash, transaction_id: usedTxn });
         for (const charge of rating.charges) rollups.add(ctx.id, occurredAt, charge);
         accepted++;
@@ -519,5 +519,4 @@ export class IngestService {
     for (const a of assets) out.set(a, await this.catalog.assetScale(em, a));
     return out;
   }
-
 }
