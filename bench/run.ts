@@ -33,7 +33,7 @@ import { startEngine, type EngineProcess } from './lib/engine.js';
 import { dropQueueKeys } from '../test/helpers/queues.js';
 import { closedLoop, openLoopInChild, type Latency, type LoadResult, type OpenLoopResult } from './lib/load.js';
 import { eventScript, leanScript, runPgbench, seedPgbenchWallets, type PgbenchResult } from './lib/pgbench.js';
-import { ms, n0, n2, table } from './lib/report.js';
+import { ms, n0, n2, r3Accounting, table } from './lib/report.js';
 import { benchDbName, createCustomers, createDatabase, createProduct, EVENT_TYPE, fundWallets, migrate, PRICE, type BenchDatabase } from './lib/setup.js';
 import { apiKeyLookups, flushesIn, verifyEngine, verifyPgbench, type Check } from './lib/verify.js';
 import { WaitSampler, type WaitProfile } from './lib/waits.js';
@@ -134,6 +134,7 @@ async function main(): Promise<void> {
   let engine: EngineProcess | undefined;
   let pool: ChannelPool | undefined;
   const phases: Phase[] = [];
+  const phaseOf = new Map<LoadResult, Phase>();
   const pgbenchRuns: PgbenchResult[] = [];
   let engineAccepted = 0;
   let waits: WaitSampler | undefined;
@@ -212,7 +213,9 @@ async function main(): Promise<void> {
       const share = cpu.stop();
       const wp = ws.stop();
       const value = (perCall ? r.calls : r.units) / r.seconds;
-      phases.push({ name, value, unit, latency: r.latency, cpu: share, waits: wp, window: [from, to], errors: r.errors, note: r.totalErrors ? `${r.totalErrors} errors incl. warm-up; first: ${r.firstErrors[0]}` : '' });
+      const phase: Phase = { name, value, unit, latency: r.latency, cpu: share, waits: wp, window: [from, to], errors: r.errors, note: r.totalErrors ? `${r.totalErrors} errors incl. warm-up; first: ${r.firstErrors[0]}` : '' };
+      phases.push(phase);
+      phaseOf.set(r, phase);
       say(`    ${n0(value)} ${unit}, p50 ${ms(r.latency.p50)}, p99 ${ms(r.latency.p99)}${r.errors ? `, ${r.errors} errors (${r.firstErrors[0]})` : ''}`);
       return r;
     };
@@ -328,6 +331,13 @@ async function main(): Promise<void> {
       ],
       [false, true, false, true, false],
     ));
+    const costOf = (name: string, r: LoadResult | undefined) => {
+      const cpu = r && phaseOf.get(r)?.cpu;
+      return r && cpu ? { name, callsPerSecond: r.calls / r.seconds, cpu } : undefined;
+    };
+    const emptyCost = costOf('empty RPC', empty);
+    const billedCosts = [costOf('unary spread', unarySpread), costOf('unary hot', unaryHot)].filter((x) => x !== undefined);
+    if (emptyCost && billedCosts.length > 0) for (const l of r3Accounting(emptyCost, billedCosts, CORES)) say(l);
     for (const [label, r] of [['gRPC', check], ['Connect', checkConnect]] as const) {
       if (r) say(`Check over ${label} at ${n0(CHECK_RATE)} req/s, p99 per second of the window (ms): ${perSecond(r)}; unanswered after 10 s: ${r.outstandingAtEnd}; generator's worst send lag ${ms(r.maxSendLagMs)}`);
     }
