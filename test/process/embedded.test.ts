@@ -6,6 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectJson, makeTempDir, removeDir, startEngine, type StartedEngine } from './spawn.js';
 
 const KEY_LINE = /^ {2}(tb_[A-Za-z0-9_-]{43})$/gm;
+/** The README's product; the restart test sends it again with the same request_id. */
+const CREATE_PRODUCT = {
+  requestId: 'embedded-create-1',
+  code: 'image-gen',
+  name: 'AI Image Generation',
+  publish: true,
+  prices: [{ name: 'Images', eventType: 'image_generated', calculation: 'USAGE_CALCULATION_UNIT', rates: [{ unitPrices: [{ assetCode: 'USD', amount: '0.05' }] }] }],
+};
 
 let dir: string;
 let dataDir: string;
@@ -47,18 +55,7 @@ describe('embedded Postgres, first start and restart', () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'SERVING' });
 
-    const created = await connectJson(
-      engine.baseUrl,
-      'tollbooth.v1.CatalogService/CreateProduct',
-      {
-        requestId: 'embedded-create-1',
-        code: 'image-gen',
-        name: 'AI Image Generation',
-        publish: true,
-        prices: [{ name: 'Images', eventType: 'image_generated', calculation: 'USAGE_CALCULATION_UNIT', rates: [{ unitPrices: [{ assetCode: 'USD', amount: '0.05' }] }] }],
-      },
-      adminKey,
-    );
+    const created = await connectJson(engine.baseUrl, 'tollbooth.v1.CatalogService/CreateProduct', CREATE_PRODUCT, adminKey);
     expect(created.status).toBe(200);
     expect(created.body.product).toMatchObject({ code: 'image-gen', name: 'AI Image Generation', version: 1, status: 'PRODUCT_STATUS_PUBLISHED' });
     expect(created.body.product.prices).toEqual([
@@ -91,18 +88,7 @@ describe('embedded Postgres, first start and restart', () => {
     expect(got.body.product.prices[0].rates[0].unitPrices).toEqual([{ assetCode: 'USD', amount: '0.05' }]);
 
     // A retried CreateProduct with the first request_id returns the original product, not a second one.
-    const retried = await connectJson(
-      engine.baseUrl,
-      'tollbooth.v1.CatalogService/CreateProduct',
-      {
-        requestId: 'embedded-create-1',
-        code: 'image-gen',
-        name: 'AI Image Generation',
-        publish: true,
-        prices: [{ name: 'Images', eventType: 'image_generated', calculation: 'USAGE_CALCULATION_UNIT', rates: [{ unitPrices: [{ assetCode: 'USD', amount: '0.05' }] }] }],
-      },
-      adminKey,
-    );
+    const retried = await connectJson(engine.baseUrl, 'tollbooth.v1.CatalogService/CreateProduct', CREATE_PRODUCT, adminKey);
     expect(retried.status).toBe(200);
     expect(retried.body.product.id).toBe(productId);
 
