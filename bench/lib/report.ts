@@ -47,7 +47,7 @@ export function r3Accounting(empty: CallCost, billed: CallCost[], cores: number,
   const budget = (cores * 1e6) / budgetRate;
   const lines = [
     `R3 by CPU (µs of CPU per call, averaged over each phase: engine + postgres + generator = total):`,
-    `  ${empty.name}: ${fmt(ec.e)} + ${fmt(ec.p)} + ${fmt(ec.g)} = ${fmt(ec.total)}`,
+    `  ${empty.name}: ${fmt(ec.e)} + ${fmt(ec.p)} + ${fmt(ec.g)} = ${fmt(ec.total)} (the generator, one thread, at ${Math.round(empty.cpu.loadgen)} % of a core: at ~100 % the "generator alone" bounds below hold)`,
   ];
   for (const b of billed) {
     const c = cost(b);
