@@ -9,7 +9,8 @@
 //             server) and over Connect (HTTP/1.1), each beside the same open loop on an empty call (the transport's
 //             floor)                                                                                 goal p99 ≤ 5 ms
 //             The open loops run in a child process (bench/lib/open-loop.child.ts), away from this process's heap, with
-//             lean hand-written clients of both protocols (BENCH_GRPC_CLIENT=grpc-js: the gRPC loops use grpc-js's client).
+//             lean hand-written clients of both protocols: gRPC as HTTP/2 frames on a socket (bench/lib/grpc-frames.ts),
+//             Connect on node:http.
 //
 // Env: BENCH_SECONDS (measured seconds per phase, default 10), BENCH_WARMUP_SECONDS (default 2), BENCH_BATCH_INFLIGHT
 // (default 32), BENCH_CHANNELS (grpc-js connections, default 4), BENCH_PG_URL (admin URL of the Postgres server),
@@ -17,7 +18,8 @@
 // BENCH_ENGINE_NODE_ARGS (node flags for the engine, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc": tsx
 // passes them on; the engine's stdout and stderr go to its log file), BENCH_GENERATOR_NODE_ARGS (the same for the
 // open-loop generator) with BENCH_GENERATOR_LOG (a file for its stdout/stderr, e.g. its --trace-gc lines),
-// BENCH_GRPC_CLIENT (h2, default: the gRPC open loops' hand-written node:http2 client; grpc-js: @grpc/grpc-js's client),
+// BENCH_GRPC_CLIENT (the gRPC open loops' client — frames, default: HTTP/2 frames written on a socket; h2: written out on
+// node:http2; grpc-js: @grpc/grpc-js's client),
 // BENCH_ONLY (a comma list of phases to run while iterating: baseline, batched, hot, lean, empty, unary, checkcap, emptyopen, check;
 // ratios whose two sides did not both run print n/a).
 import { execSync } from 'node:child_process';
@@ -49,9 +51,10 @@ const SECONDS = env('BENCH_SECONDS', 10);
 const WARMUP = env('BENCH_WARMUP_SECONDS', 2);
 const BATCH_INFLIGHT = env('BENCH_BATCH_INFLIGHT', 32);
 const CHANNELS = env('BENCH_CHANNELS', 4);
-const GRPC_CLIENT = process.env.BENCH_GRPC_CLIENT || 'h2';
-if (GRPC_CLIENT !== 'h2' && GRPC_CLIENT !== 'grpc-js') throw new Error(`BENCH_GRPC_CLIENT must be h2 or grpc-js, got "${GRPC_CLIENT}"`);
-const GRPC_OPEN = GRPC_CLIENT === 'h2' ? 'grpc' : 'grpc-js';
+const GRPC_CLIENTS = { frames: 'grpc-frames', h2: 'grpc', 'grpc-js': 'grpc-js' } as const;
+const GRPC_CLIENT = (process.env.BENCH_GRPC_CLIENT || 'frames') as keyof typeof GRPC_CLIENTS;
+if (!(GRPC_CLIENT in GRPC_CLIENTS)) throw new Error(`BENCH_GRPC_CLIENT must be one of ${Object.keys(GRPC_CLIENTS).join(', ')}, got "${GRPC_CLIENT}"`);
+const GRPC_OPEN = GRPC_CLIENTS[GRPC_CLIENT];
 const PHASES = ['baseline', 'batched', 'hot', 'lean', 'empty', 'unary', 'checkcap', 'emptyopen', 'check'];
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').map((x) => x.trim()).filter(Boolean);
 for (const k of ONLY) if (!PHASES.includes(k)) throw new Error(`BENCH_ONLY: unknown phase "${k}" (phases: ${PHASES.join(', ')})`);
@@ -232,7 +235,7 @@ async function main(): Promise<void> {
     const checkCall = cp.checker(EVENT_TYPE, randomWallet);
     const checkCapacity = want('checkcap') ? await closed(`info: Check capacity, closed loop, ${UNARY_INFLIGHT} in flight`, 'calls/s', UNARY_INFLIGHT, checkCall, true) : undefined;
 
-    const open = async (name: string, transport: 'grpc' | 'grpc-js' | 'connect', mode: 'empty' | 'check'): Promise<OpenLoopResult> => {
+    const open = async (name: string, transport: 'grpc-frames' | 'grpc' | 'grpc-js' | 'connect', mode: 'empty' | 'check'): Promise<OpenLoopResult> => {
       step(`${name}…`);
       cpu.start();
       ws.start();

@@ -9,14 +9,16 @@ import http2 from 'node:http2';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { CheckRequestSchema, CheckResponseSchema, UsageService } from '../../gen/tollbooth/v1/usage_pb.js';
 import { ChannelPool } from './client.js';
+import { GrpcFrameConnection } from './grpc-frames.js';
 import { openLoop } from './load.js';
 
 export interface OpenLoopJob {
   /**
-   * `grpc`: the gRPC protocol over HTTP/2 to `address`, written out on node:http2 (`grpc-js`: through @grpc/grpc-js's
-   * client, as before); `connect`: the Connect protocol (binary) over HTTP/1.1 keep-alive to `httpAddress`.
+   * `grpc-frames`: the gRPC protocol over HTTP/2 to `address`, written out as frames on a TCP socket
+   * (bench/lib/grpc-frames.ts); `grpc`: the same written out on node:http2; `grpc-js`: through @grpc/grpc-js's client;
+   * `connect`: the Connect protocol (binary) over HTTP/1.1 keep-alive to `httpAddress`.
    */
-  transport: 'grpc' | 'grpc-js' | 'connect';
+  transport: 'grpc-frames' | 'grpc' | 'grpc-js' | 'connect';
   address: string;
   httpAddress: string;
   headers: Record<string, string>;
@@ -96,6 +98,24 @@ async function grpcH2Calls(job: OpenLoopJob): Promise<(i: number) => Promise<num
   };
 }
 
+/** The gRPC unary call as HTTP/2 frames on a plain socket (bench/lib/grpc-frames.ts), one connection per channel. */
+async function grpcFrameCalls(job: OpenLoopJob): Promise<(i: number) => Promise<number>> {
+  const conns = await Promise.all(Array.from({ length: job.channels }, () => GrpcFrameConnection.connect(job.address, job.headers)));
+  if (job.mode === 'empty') {
+    // grpc.health.v1.Health/Check, service "": the empty request; SERVING is field 1 = 1.
+    const empty = new Uint8Array(0);
+    return async (i) => {
+      const m = await conns[i % conns.length].call('/grpc.health.v1.Health/Check', empty);
+      return m.length >= 2 && m[0] === 0x08 && m[1] === 1 ? 1 : 0;
+    };
+  }
+  const path = `/${UsageService.typeName}/${UsageService.method.check.name}`;
+  return async (i) => {
+    const body = toBinary(CheckRequestSchema, create(CheckRequestSchema, { customer: { ref: { case: 'id', value: pick(job) } }, eventType: job.eventType }));
+    return fromBinary(CheckResponseSchema, await conns[i % conns.length].call(path, body)).allowed ? 1 : 0;
+  };
+}
+
 function connectCalls(job: OpenLoopJob): (i: number) => Promise<number> {
   // Keep-alive connections, as many as the gRPC side has channels; calls beyond that queue in the agent.
   const agent = new http.Agent({ keepAlive: true, maxSockets: job.channels * 4 });
@@ -137,7 +157,11 @@ async function main(): Promise<void> {
   let input = '';
   for await (const chunk of process.stdin) input += chunk;
   const job = JSON.parse(input) as OpenLoopJob;
-  const call = job.transport === 'grpc' ? await grpcH2Calls(job) : job.transport === 'grpc-js' ? await grpcCalls(job) : connectCalls(job);
+  const call =
+    job.transport === 'grpc-frames' ? await grpcFrameCalls(job)
+    : job.transport === 'grpc' ? await grpcH2Calls(job)
+    : job.transport === 'grpc-js' ? await grpcCalls(job)
+    : connectCalls(job);
   // Start the clock on a clean heap: what tsx's compile and the connection set-up left behind would otherwise be
   // collected by a long pause inside the window.
   (globalThis as { gc?: () => void }).gc?.();
