@@ -1,4 +1,5 @@
 // The engine as a process: `npm start`. SIGTERM/SIGINT drain in-flight calls and exit 0.
+import './v8-flags.js'; // first: V8 settings that must apply before the engine allocates (see the module)
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { startApp } from './app.js';
 import { log } from './shared/log.js';
