@@ -34,6 +34,7 @@ import { CpuSampler, type CpuShare } from './lib/cpu.js';
 import { startEngine, type EngineProcess } from './lib/engine.js';
 import { dropQueueKeys } from '../test/helpers/queues.js';
 import { closedLoop, openLoopInChild, type Latency, type LoadResult, type OpenLoopResult } from './lib/load.js';
+import type { OpenLoopJob } from './lib/open-loop.child.js';
 import { eventScript, leanScript, runPgbench, seedPgbenchWallets, type PgbenchResult } from './lib/pgbench.js';
 import { ms, n0, n2, r3Accounting, table } from './lib/report.js';
 import { benchDbName, createCustomers, createDatabase, createProduct, EVENT_TYPE, fundWallets, migrate, PRICE, type BenchDatabase } from './lib/setup.js';
@@ -53,7 +54,7 @@ const BATCH_INFLIGHT = env('BENCH_BATCH_INFLIGHT', 32);
 const CHANNELS = env('BENCH_CHANNELS', 4);
 const GRPC_CLIENTS = { frames: 'grpc-frames', h2: 'grpc', 'grpc-js': 'grpc-js' } as const;
 const GRPC_CLIENT = (process.env.BENCH_GRPC_CLIENT || 'frames') as keyof typeof GRPC_CLIENTS;
-if (!(GRPC_CLIENT in GRPC_CLIENTS)) throw new Error(`BENCH_GRPC_CLIENT must be one of ${Object.keys(GRPC_CLIENTS).join(', ')}, got "${GRPC_CLIENT}"`);
+if (!Object.hasOwn(GRPC_CLIENTS, GRPC_CLIENT)) throw new Error(`BENCH_GRPC_CLIENT must be one of ${Object.keys(GRPC_CLIENTS).join(', ')}, got "${GRPC_CLIENT}"`);
 const GRPC_OPEN = GRPC_CLIENTS[GRPC_CLIENT];
 const PHASES = ['baseline', 'batched', 'hot', 'lean', 'empty', 'unary', 'checkcap', 'emptyopen', 'check'];
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').map((x) => x.trim()).filter(Boolean);
@@ -235,7 +236,7 @@ async function main(): Promise<void> {
     const checkCall = cp.checker(EVENT_TYPE, randomWallet);
     const checkCapacity = want('checkcap') ? await closed(`info: Check capacity, closed loop, ${UNARY_INFLIGHT} in flight`, 'calls/s', UNARY_INFLIGHT, checkCall, true) : undefined;
 
-    const open = async (name: string, transport: 'grpc-frames' | 'grpc' | 'grpc-js' | 'connect', mode: 'empty' | 'check'): Promise<OpenLoopResult> => {
+    const open = async (name: string, transport: OpenLoopJob['transport'], mode: OpenLoopJob['mode']): Promise<OpenLoopResult> => {
       step(`${name}…`);
       cpu.start();
       ws.start();
