@@ -40,6 +40,26 @@ async function grpcCalls(job: OpenLoopJob): Promise<(i: number) => Promise<numbe
   return job.mode === 'empty' ? (i) => pool.health(i) : pool.checker(job.eventType, () => pick(job));
 }
 
+/** A unary gRPC call on connection `i % n`: the serialized request in, the serialized response out (errors reject). */
+type UnaryBytes = (i: number, path: string, message: Uint8Array) => Promise<Buffer>;
+
+/** The open loop's call for the job's mode, on a written-out gRPC transport. */
+function grpcCaller(job: OpenLoopJob, unary: UnaryBytes): (i: number) => Promise<number> {
+  if (job.mode === 'empty') {
+    // grpc.health.v1.Health/Check, service "": the empty request; SERVING is field 1 = 1.
+    const empty = new Uint8Array(0);
+    return async (i) => {
+      const m = await unary(i, '/grpc.health.v1.Health/Check', empty);
+      return m.length >= 2 && m[0] === 0x08 && m[1] === 1 ? 1 : 0;
+    };
+  }
+  const path = `/${UsageService.typeName}/${UsageService.method.check.name}`;
+  return async (i) => {
+    const body = toBinary(CheckRequestSchema, create(CheckRequestSchema, { customer: { ref: { case: 'id', value: pick(job) } }, eventType: job.eventType }));
+    return fromBinary(CheckResponseSchema, await unary(i, path, body)).allowed ? 1 : 0;
+  };
+}
+
 /**
  * The gRPC protocol's unary call, written out on node:http2 (as the Connect one is on node:http): one HTTP/2 connection
  * per channel; a call is a POST stream carrying the length-prefixed message, answered by headers, the length-prefixed
@@ -47,7 +67,7 @@ async function grpcCalls(job: OpenLoopJob): Promise<(i: number) => Promise<numbe
  * objects, allocated so much that its own GC pauses (up to ~16 ms, ~180 ms per 7 s window) set a p99 floor of 14 ms
  * on the EMPTY call at 1,000/s — the tail measured was the client's. The server is the same grpc-js server.
  */
-async function grpcH2Calls(job: OpenLoopJob): Promise<(i: number) => Promise<number>> {
+async function grpcH2Unary(job: OpenLoopJob): Promise<UnaryBytes> {
   const sessions = await Promise.all(
     Array.from({ length: job.channels }, () =>
       new Promise<http2.ClientHttp2Session>((resolve, reject) => {
@@ -57,15 +77,12 @@ async function grpcH2Calls(job: OpenLoopJob): Promise<(i: number) => Promise<num
       }),
     ),
   );
-  const frame = (msg: Uint8Array): Buffer => {
-    const b = Buffer.allocUnsafe(5 + msg.length);
-    b[0] = 0;
-    b.writeUInt32BE(msg.length, 1);
-    b.set(msg, 5);
-    return b;
-  };
-  const call = (i: number, path: string, body: Buffer, decode: (msg: Buffer) => number): Promise<number> =>
+  return (i, path, msg) =>
     new Promise((resolve, reject) => {
+      const body = Buffer.allocUnsafe(5 + msg.length);
+      body[0] = 0;
+      body.writeUInt32BE(msg.length, 1);
+      body.set(msg, 5);
       const stream = sessions[i % sessions.length].request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', ...job.headers });
       const chunks: Buffer[] = [];
       let status: string | undefined;
@@ -82,38 +99,16 @@ async function grpcH2Calls(job: OpenLoopJob): Promise<(i: number) => Promise<num
       stream.on('close', () => {
         if (status !== '0') return reject(new Error(`grpc-status ${status ?? `none (stream closed, code ${stream.rstCode})`}: ${decodeURIComponent(message)}`));
         const bytes = Buffer.concat(chunks);
-        resolve(decode(bytes.subarray(5, 5 + bytes.readUInt32BE(1))));
+        resolve(bytes.subarray(5, 5 + bytes.readUInt32BE(1)));
       });
       stream.end(body);
     });
-  if (job.mode === 'empty') {
-    // grpc.health.v1.Health/Check, service "": the empty request; SERVING is field 1 = 1.
-    const empty = frame(new Uint8Array(0));
-    return (i) => call(i, '/grpc.health.v1.Health/Check', empty, (m) => (m.length >= 2 && m[0] === 0x08 && m[1] === 1 ? 1 : 0));
-  }
-  const path = `/${UsageService.typeName}/${UsageService.method.check.name}`;
-  return (i) => {
-    const body = frame(toBinary(CheckRequestSchema, create(CheckRequestSchema, { customer: { ref: { case: 'id', value: pick(job) } }, eventType: job.eventType })));
-    return call(i, path, body, (m) => (fromBinary(CheckResponseSchema, m).allowed ? 1 : 0));
-  };
 }
 
 /** The gRPC unary call as HTTP/2 frames on a plain socket (bench/lib/grpc-frames.ts), one connection per channel. */
-async function grpcFrameCalls(job: OpenLoopJob): Promise<(i: number) => Promise<number>> {
+async function grpcFrameUnary(job: OpenLoopJob): Promise<UnaryBytes> {
   const conns = await Promise.all(Array.from({ length: job.channels }, () => GrpcFrameConnection.connect(job.address, job.headers)));
-  if (job.mode === 'empty') {
-    // grpc.health.v1.Health/Check, service "": the empty request; SERVING is field 1 = 1.
-    const empty = new Uint8Array(0);
-    return async (i) => {
-      const m = await conns[i % conns.length].call('/grpc.health.v1.Health/Check', empty);
-      return m.length >= 2 && m[0] === 0x08 && m[1] === 1 ? 1 : 0;
-    };
-  }
-  const path = `/${UsageService.typeName}/${UsageService.method.check.name}`;
-  return async (i) => {
-    const body = toBinary(CheckRequestSchema, create(CheckRequestSchema, { customer: { ref: { case: 'id', value: pick(job) } }, eventType: job.eventType }));
-    return fromBinary(CheckResponseSchema, await conns[i % conns.length].call(path, body)).allowed ? 1 : 0;
-  };
+  return (i, path, msg) => conns[i % conns.length].call(path, msg);
 }
 
 function connectCalls(job: OpenLoopJob): (i: number) => Promise<number> {
@@ -158,8 +153,8 @@ async function main(): Promise<void> {
   for await (const chunk of process.stdin) input += chunk;
   const job = JSON.parse(input) as OpenLoopJob;
   const call =
-    job.transport === 'grpc-frames' ? await grpcFrameCalls(job)
-    : job.transport === 'grpc' ? await grpcH2Calls(job)
+    job.transport === 'grpc-frames' ? grpcCaller(job, await grpcFrameUnary(job))
+    : job.transport === 'grpc' ? grpcCaller(job, await grpcH2Unary(job))
     : job.transport === 'grpc-js' ? await grpcCalls(job)
     : connectCalls(job);
   // Start the clock on a clean heap: what tsx's compile and the connection set-up left behind would otherwise be
