@@ -268,19 +268,18 @@ export class LedgerBatch {
     for (const [k, v] of this.sums) if (!v.isZero()) throw new Error(`unbalanced ledger transaction ${k.replace('\u0000', '/')}: sums to ${v.toFixed()}`);
 
     // System stripes: one aggregate UPDATE row per system account and asset (all on this batch's stripe).
-    const perStripe = new Map<string, { type: SystemAccountType; asset: string; stripe: number; amount: Decimal; txns: { t: string; m: Decimal }[] }>();
+    const perAccount = new Map<string, { type: SystemAccountType; asset: string; amount: Decimal; txns: { t: string; m: Decimal }[] }>();
     for (const v of this.system.values()) {
-      const sk = `${v.type}\u0000${v.asset}`;
-      let agg = perStripe.get(sk);
-      if (!agg) perStripe.set(sk, (agg = { type: v.type, asset: v.asset, stripe: this.stripe, amount: new Decimal(0), txns: [] }));
+      const k = `${v.type}\u0000${v.asset}`;
+      let agg = perAccount.get(k);
+      if (!agg) perAccount.set(k, (agg = { type: v.type, asset: v.asset, amount: new Decimal(0), txns: [] }));
       agg.amount = agg.amount.plus(v.amount);
       agg.txns.push({ t: v.txn, m: v.amount });
     }
-    const stripes = [...perStripe.values()];
-    const stripeIds = await systemAccountIds(em, stripes);
+    const stripeIds = await systemAccountIds(em, this.stripe, [...perAccount.values()]);
     const stripeRows: { id: string; m: string }[] = [];
-    for (const s of stripes) {
-      const id = stripeIds.get(`${s.type}\u0000${s.asset}\u0000${s.stripe}`)!;
+    for (const [k, s] of perAccount) {
+      const id = stripeIds.get(k)!;
       stripeRows.push({ id, m: s.amount.toFixed() });
       for (const t of s.txns) this.entries.push({ t: t.t, a: id, c: s.asset, m: t.m.toFixed(), s: null, b: null });
     }
@@ -325,7 +324,7 @@ export class LedgerBatch {
       `select (select count(*)::int from lu) as updated, (select count(*)::int from su) as stripes, (select count(*) from ln) as notified`,
     );
     if (written.updated !== accounts.length) throw new Error(`ledger flush updated ${written.updated} of ${accounts.length} customer accounts`);
-    if (written.stripes !== stripes.length) throw new Error(`ledger flush updated ${written.stripes} of ${stripes.length} system stripes`);
+    if (written.stripes !== stripeRows.length) throw new Error(`ledger flush updated ${written.stripes} of ${stripeRows.length} system stripes`);
     // --- auto-recharge hook (src/topups/recharge-trigger.ts) --------------------------------------------------------
     // A debit that leaves an account below its armed threshold starts a recharge in this same transaction. Accounts
     // without auto-recharge have rechargeThreshold null and cost nothing here (no query).
@@ -379,23 +378,24 @@ export async function createSystemAccounts(em: EntityManager, assetCodes: readon
 /** Ids of system stripes. Only ids read from committed rows are cached process-wide: a cached id is always postable. */
 const systemIdCache = new Map<string, string>();
 
-async function systemAccountIds(em: EntityManager, stripes: { type: string; asset: string; stripe: number }[]): Promise<Map<string, string>> {
+/** Ids of these system accounts' rows on one stripe, keyed `type\0asset`. */
+async function systemAccountIds(em: EntityManager, stripe: number, accounts: { type: string; asset: string }[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  const missing = stripes.filter((s) => {
-    const id = systemIdCache.get(`${s.type}\u0000${s.asset}\u0000${s.stripe}`);
-    if (id) out.set(`${s.type}\u0000${s.asset}\u0000${s.stripe}`, id);
+  const missing = accounts.filter((a) => {
+    const id = systemIdCache.get(`${a.type}\u0000${a.asset}\u0000${stripe}`);
+    if (id) out.set(`${a.type}\u0000${a.asset}`, id);
     return !id;
   });
   if (missing.length === 0) return out;
-  const json = JSON.stringify(missing.map((s) => ({ t: s.type, c: s.asset, s: s.stripe })));
+  const json = JSON.stringify(missing.map((a) => ({ t: a.type, c: a.asset })));
   const lookup = () =>
-    query<{ id: string; type: string; asset_code: string; stripe: number; mine: boolean }>(
+    query<{ id: string; type: string; asset_code: string; mine: boolean }>(
       em,
       // xmin = our own transaction id means the row was inserted by this (uncommitted) transaction: not cacheable.
-      `select a.id, a.type, a.asset_code, a.stripe, (a.xmin = pg_current_xact_id()::xid) as mine
-         from accounts a join jsonb_to_recordset(?::jsonb) as x(t text, c text, s int) on a.type = x.t and a.asset_code = x.c and a.stripe = x.s
-        where a.wallet_id is null`,
-      [json],
+      `select a.id, a.type, a.asset_code, (a.xmin = pg_current_xact_id()::xid) as mine
+         from accounts a join jsonb_to_recordset(?::jsonb) as x(t text, c text) on a.type = x.t and a.asset_code = x.c
+        where a.wallet_id is null and a.stripe = ?`,
+      [json, stripe],
     );
   let rows = await lookup();
   if (rows.length < missing.length) {
@@ -405,9 +405,8 @@ async function systemAccountIds(em: EntityManager, stripes: { type: string; asse
     rows = await lookup();
   }
   for (const r of rows) {
-    const k = `${r.type}\u0000${r.asset_code}\u0000${r.stripe}`;
-    if (!r.mine) systemIdCache.set(k, r.id);
-    out.set(k, r.id);
+    if (!r.mine) systemIdCache.set(`${r.type}\u0000${r.asset_code}\u0000${stripe}`, r.id);
+    out.set(`${r.type}\u0000${r.asset_code}`, r.id);
   }
   return out;
 }
