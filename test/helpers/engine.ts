@@ -12,8 +12,6 @@ import { createTestDatabase, type TestDatabase } from './db.js';
 import { freePort, spawnEngine, type Exit } from '../process/spawn.js';
 import { dropQueueKeys } from './queues.js';
 
-export { dropQueueKeys };
-
 export const ADMIN_KEY = 'test-admin-key-000000000000000000000000';
 
 export interface TestEngine {

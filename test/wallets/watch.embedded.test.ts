@@ -11,7 +11,8 @@ import { AdjustmentDirection, AdjustmentReason, WalletService } from '../../gen/
 import { startApp, type App } from '../../src/app.js';
 import { createGrpcJsClient, type GrpcJsClient } from '../../src/client/grpc-js.js';
 import { loadConfig } from '../../src/config.js';
-import { ADMIN_KEY, dropQueueKeys } from '../helpers/engine.js';
+import { ADMIN_KEY } from '../helpers/engine.js';
+import { dropQueueKeys } from '../helpers/queues.js';
 import { uniq } from '../helpers/fixtures.js';
 import { checkLedgerInvariants } from '../helpers/invariants.js';
 import { byId } from './support.js';
