@@ -15,6 +15,7 @@ import { EventStatus, UsageService } from '../gen/tollbooth/v1/usage_pb.js';
 import { setLogLevel } from '../src/shared/log.js';
 import { ChannelPool } from './lib/client.js';
 import { startEngine } from './lib/engine.js';
+import { dropQueueKeys } from '../test/helpers/queues.js';
 import { benchDbName, createCustomers, createDatabase, createProduct, EVENT_TYPE, fundWallets } from './lib/setup.js';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,7 +26,8 @@ const ROOT = resolve(import.meta.dirname, '..');
 
 async function run(n: number): Promise<void> {
   const db = await createDatabase(ADMIN_URL, benchDbName());
-  const engine = await startEngine({ root: ROOT, databaseUrl: db.url, adminKey: ADMIN_KEY, logFile: join(tmpdir(), `tollbooth-stripe-race-${n}.log`) });
+  // Its own BullMQ prefix, dropped afterwards: on the default one it would take the jobs of any engine on this Redis.
+  const engine = await startEngine({ root: ROOT, databaseUrl: db.url, adminKey: ADMIN_KEY, logFile: join(tmpdir(), `tollbooth-stripe-race-${n}.log`), extraEnv: { QUEUE_PREFIX: db.name } });
   const pool = new ChannelPool(`127.0.0.1:${engine.grpcPort}`, { authorization: `Bearer ${ADMIN_KEY}` }, 4);
   try {
     await pool.ready();
@@ -59,6 +61,7 @@ async function run(n: number): Promise<void> {
   } finally {
     pool.close();
     await engine.stop();
+    await dropQueueKeys(process.env.REDIS_URL || 'redis://127.0.0.1:6379', db.name);
     await db.drop();
   }
 }
