@@ -41,3 +41,17 @@ export function isPermanentStripeError(err: unknown): boolean {
     err instanceof Stripe.errors.StripeIdempotencyError
   );
 }
+
+/**
+ * Whose fault a Stripe refusal of a charge is. 'card': declined, or the saved card (or Stripe customer) is gone: a
+ * retry would fail the same way, so it counts towards pausing auto-recharge. 'request': Stripe refused OUR request
+ * (a parameter, an amount under the minimum, the key, an idempotency conflict): no card was tried, so it is not a
+ * decline. undefined: transient (network, rate limit, Stripe's own error); retry.
+ */
+export function refusalOf(err: unknown): 'card' | 'request' | undefined {
+  if (isCardError(err)) return 'card';
+  if (err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'resource_missing' && (err.param === 'payment_method' || err.param === 'customer')) {
+    return 'card';
+  }
+  return isPermanentStripeError(err) ? 'request' : undefined;
+}

@@ -1,16 +1,58 @@
-// Stripe amounts are integers in the currency's minor unit. Most currencies have two decimals; these have none
-// (https://docs.stripe.com/currencies#zero-decimal). Three-decimal currencies are not offered for top-ups.
-import { Decimal, dec } from '../shared/money.js';
+// The currencies Tollbooth charges cards in, with Stripe's minimum charge for each, and Stripe's integer amounts in the
+// currency's minor unit. Most currencies have two decimals; the zero-decimal ones have none
+// (https://docs.stripe.com/currencies#zero-decimal).
+import { Decimal, dec, parseDecimal } from '../shared/money.js';
+import { invalid } from '../shared/errors.js';
 
 const ZERO_DECIMAL = new Set(['BIF', 'CLP', 'DJF', 'GNF', 'JPY', 'KMF', 'KRW', 'MGA', 'PYG', 'RWF', 'UGX', 'VND', 'VUV', 'XAF', 'XOF', 'XPF']);
-const THREE_DECIMAL = new Set(['BHD', 'JOD', 'KWD', 'OMR', 'TND']);
+
+/**
+ * Stripe's minimum charge amount per presentment currency, in major units
+ * (https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts). Stripe refuses a charge under it
+ * (`amount_too_small`), so these are the currencies cards are charged in: every charge is checked against its minimum
+ * before Stripe is asked. Left out: currencies without a fixed documented minimum, HUF (its API amounts must be whole
+ * forints although the unit is 1/100), and three-decimal currencies.
+ */
+const MINIMUM_CHARGE: Readonly<Record<string, string>> = {
+  AED: '2.00', AUD: '0.50', BRL: '0.50', CAD: '0.50', CHF: '0.50', CZK: '15.00', DKK: '2.50', EUR: '0.50', GBP: '0.30', HKD: '4.00',
+  INR: '0.50', JPY: '50', MXN: '10.00', MYR: '2.00', NOK: '3.00', NZD: '0.50', PLN: '2.00', RON: '2.00', SEK: '3.00', SGD: '0.50',
+  THB: '10.00', USD: '0.50',
+};
+
+export const CHARGE_CURRENCIES: readonly string[] = Object.keys(MINIMUM_CHARGE);
 
 export function currencyDecimals(currency: string): number {
   return ZERO_DECIMAL.has(currency.toUpperCase()) ? 0 : 2;
 }
 
 export function isSupportedCurrency(currency: string): boolean {
-  return !THREE_DECIMAL.has(currency.toUpperCase());
+  return Object.hasOwn(MINIMUM_CHARGE, currency.toUpperCase());
+}
+
+/** Stripe's minimum charge in `currency`, or INVALID_ARGUMENT on `field` when cards are not charged in it. */
+export function minimumCharge(currency: string, field: string): Decimal {
+  if (!isSupportedCurrency(currency)) {
+    throw invalid(field, `cards are not charged in "${currency.slice(0, 8)}"; the supported currencies are ${CHARGE_CURRENCIES.join(', ')}`);
+  }
+  return dec(MINIMUM_CHARGE[currency.toUpperCase()]);
+}
+
+/**
+ * A card payment amount as the client wrote it: a supported currency, at most the currency's decimals and at least
+ * Stripe's minimum charge, which the message names. Returns the amount.
+ */
+export function chargeAmount(raw: string, currency: string, amountField: string, currencyField: string): Decimal {
+  const min = minimumCharge(currency, currencyField);
+  const amount = parseDecimal(raw, amountField, { positive: true, maxScale: currencyDecimals(currency) });
+  if (amount.lt(min)) {
+    throw invalid(amountField, `must be at least ${formatMinor(min, currency)} ${currency} (Stripe's minimum charge in ${currency}), got "${raw.trim()}"`);
+  }
+  return amount;
+}
+
+/** "0.5" USD → "0.50": an amount written with the currency's decimals. */
+export function formatMinor(amount: Decimal, currency: string): string {
+  return amount.toFixed(currencyDecimals(currency));
 }
 
 /** 20.5 USD → 2050. The amount must already have at most the currency's decimals. */

@@ -1,22 +1,28 @@
 // Auto-recharge policies: UpdateAutoRecharge, the view GetWallet shows (autoRechargeOf), and the sweep that re-arms
-// accounts whose cooldown has ended (starting a recharge at once if the balance is still below the threshold).
+// accounts whose cooldown has ended (starting the recharge that usage is still owed, if any).
 //
 // "Armed" is the state in which a debit may start a recharge: the policy is enabled, not paused, has no recharge in
 // flight and its cooldown is over. Only then does accounts.recharge_threshold hold the threshold (see
 // recharge-trigger.ts), so the debit path pays for auto-recharge only on the one debit that starts a recharge.
+//
+// What starts a recharge: usage. A usage debit (TrackEvents, CaptureHold: STARTS_RECHARGE in the ledger) that leaves
+// an armed account below its threshold starts one in its own transaction; while the account is not armed, the sweep
+// (or UpdateAutoRecharge) starts one once it may, if usage has been debited since the balance last stood at or above
+// the threshold (Settlement.rearm). Refunds, debit adjustments and expiring grants never start one, and neither does
+// enabling a policy on a balance that nothing but those lowered: the next usage debit does.
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Clock } from '../shared/clock.js';
 import { utcMonth } from '../shared/clock.js';
 import { AppError, invalid } from '../shared/errors.js';
-import { dec, parseDecimal } from '../shared/money.js';
+import { Decimal, dec, formatAmount, parseDecimal } from '../shared/money.js';
 import { inTransaction, query } from '../shared/tx.js';
 import { log } from '../shared/log.js';
 import { lockCustomerAccounts, pgTextArray } from '../wallets/ledger.js';
 import type { CustomerLookup } from '../customers/customer.model.js';
 import { requireStripe, type StripeClient } from '../stripe/client.js';
-import { conversionOf, defaultCurrencyOf } from './conversion.js';
+import { conversionOf, creditFor, defaultCurrencyOf, leastCreditCharging } from './conversion.js';
+import { formatMinor, minimumCharge } from '../stripe/currency.js';
 import { accountIdOf, resolveCustomerId } from './topups.service.js';
-import { triggerRecharges } from './recharge-trigger.js';
 import { MAY_START, type Settlement } from './settlement.js';
 import type { AccountBalanceModel, AutoRechargeInput, AutoRechargeModel } from './topup.model.js';
 
@@ -83,7 +89,7 @@ export class AutoRechargeService {
          on conflict (account_id) do update set
            enabled = excluded.enabled, threshold = excluded.threshold, amount = excluded.amount, target_balance = excluded.target_balance,
            monthly_cap = excluded.monthly_cap, currency = excluded.currency,
-           paused = case when excluded.enabled then false else auto_recharges.paused end,
+           paused = case when excluded.enabled then false else auto_recharges.paused end, cap_reached_month = '',
            paused_at = case when excluded.enabled then null else auto_recharges.paused_at end,
            consecutive_failures = case when excluded.enabled and auto_recharges.paused then 0 else auto_recharges.consecutive_failures end,
            updated_at = now()`,
@@ -103,7 +109,20 @@ export class AutoRechargeService {
     if (target && target.lte(threshold)) throw invalid(`${f}.target_balance`, `must be above the threshold ${threshold.toFixed()}`);
     const cap = input.monthlyCap === '' ? null : parseDecimal(input.monthlyCap, `${f}.monthly_cap`, { positive: true });
     const currency = input.currency || (await defaultCurrencyOf(em, assetCode, `${f}.currency`));
-    await conversionOf(em, assetCode, currency, `${f}.currency`);
+    const min = minimumCharge(currency, `${f}.currency`);
+    const conv = await conversionOf(em, assetCode, currency, `${f}.currency`);
+    // Every recharge charges the card at least Stripe's minimum for the currency, or Stripe refuses it (amount_too_small).
+    // So the smallest recharge each setting can produce must buy at least what the minimum charge buys: a fixed amount
+    // (charged in whole multiples), a target balance reached from just under the threshold, and the monthly cap.
+    const least = Decimal.max(creditFor(min, conv), leastCreditCharging(min, conv));
+    const buys = conv.assetCode === conv.currency ? '' : `, which buys ${formatAmount(least, conv.scale)} ${conv.assetCode}`;
+    const why = `every recharge charges the card at least Stripe's minimum of ${formatMinor(min, currency)} ${currency}${buys}`;
+    const fmt = (d: Decimal) => formatAmount(d, conv.scale);
+    if (amount && amount.lt(least)) throw invalid(`${f}.amount`, `must be at least ${fmt(least)} (${why}), got "${input.amount.trim()}"`);
+    if (target && target.minus(threshold).lt(least)) {
+      throw invalid(`${f}.target_balance`, `must be at least ${fmt(least)} above the threshold ${fmt(threshold)} (${why}), got "${input.targetBalance.trim()}"`);
+    }
+    if (cap && cap.lt(least)) throw invalid(`${f}.monthly_cap`, `must be at least ${fmt(least)} (${why}), got "${input.monthlyCap.trim()}"`);
     return { threshold: threshold.toFixed(), amount: amount?.toFixed() ?? null, target: target?.toFixed() ?? null, cap: cap?.toFixed() ?? null, currency };
   }
 
@@ -128,16 +147,17 @@ export class AutoRechargeService {
   }
 
   /**
-   * Re-arm accounts whose cooldown has ended; where the balance is below the threshold (a declined recharge, a capped
-   * one, a policy enabled on a low balance), start the recharge now instead of waiting for the next debit. Policies
-   * whose monthly cap is used up wait for the next month. Returns how many recharges it started.
+   * Re-evaluate the accounts that are not armed although a recharge may start now (a cooldown ended, a new month began
+   * for a capped policy): start the recharge usage is owed (a declined attempt, usage during the cooldown or over the
+   * cap), arm the others (Settlement.rearm). A balance below the threshold that usage did not cause is left alone.
+   * Returns how many recharges it started.
    */
   async sweep(): Promise<number> {
     const now = this.clock.now();
     const due = await query<{ account_id: string; customer_id: string }>(
       this.orm.em.fork(),
       `select p.account_id, a.customer_id from auto_recharges p join accounts a on a.id = p.account_id
-        where ${MAY_START} and (a.recharge_threshold is null or a.balance < a.recharge_threshold)
+        where ${MAY_START} and a.recharge_threshold is null
         order by p.account_id limit 500`,
       [now, utcMonth(now)],
     );
@@ -145,17 +165,10 @@ export class AutoRechargeService {
     for (const d of due) {
       try {
         started += await inTransaction(this.orm, async (em) => {
-          const locked = await lockCustomerAccounts(em, [d.customer_id]);
-          const account = [...(locked.get(d.customer_id)?.values() ?? [])].find((a) => a.id === d.account_id);
-          const [p] = await query<{ threshold: string }>(
-            em,
-            `select p.threshold::text from auto_recharges p where p.account_id = ? and ${MAY_START} for update`,
-            [d.account_id, now, utcMonth(now)],
-          );
-          if (!account || !p) return 0;
-          if (account.balance.lt(p.threshold)) return (await triggerRecharges(em, [d.account_id])).length;
-          await query(em, `update accounts set recharge_threshold = ? where id = ?`, [p.threshold, d.account_id]);
-          return 0;
+          // Lock order: accounts, then the policy.
+          await lockCustomerAccounts(em, [d.customer_id]);
+          await query(em, `select 1 from auto_recharges where account_id = ? for update`, [d.account_id]);
+          return (await this.settlement.rearm(em, d.account_id)) ? 1 : 0;
         });
       } catch (err) {
         log.warn('auto-recharge sweep failed for an account; will retry', { accountId: d.account_id, err });

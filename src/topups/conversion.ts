@@ -57,3 +57,12 @@ export function paymentAtMost(credit: Decimal, c: Conversion): Decimal {
   while (payment.gt(0) && creditFor(payment, c).gt(credit)) payment = payment.minus(unit);
   return Decimal.max(payment, 0);
 }
+
+/**
+ * The smallest credit (at the asset's scale) whose payment is at least `minPayment`: a recharge of at least this much
+ * charges the card at least Stripe's minimum (paymentFor(c) >= minPayment exactly when c > creditFor(minPayment − 1 minor unit)).
+ */
+export function leastCreditCharging(minPayment: Decimal, c: Conversion): Decimal {
+  const below = Decimal.max(minPayment.minus(new Decimal(10).pow(-currencyDecimals(c.currency))), 0);
+  return creditFor(below, c).plus(new Decimal(10).pow(-c.scale));
+}

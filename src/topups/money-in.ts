@@ -40,7 +40,7 @@ export function startMoneyIn(config: Config, db: Database, clock: Clock): MoneyI
   const stripe = createStripeClient(config.stripe);
   if (!stripe) log.info('Stripe is not configured: top-ups and auto-recharge are off (set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET)');
   const settlement = new Settlement(clock, config.autoRechargeCooldownSeconds * 1000);
-  const topUps = new TopUpService(orm, stripe);
+  const topUps = new TopUpService(orm, stripe, settlement);
   const autoRecharge = new AutoRechargeService(orm, stripe, settlement, clock);
   const events = new StripeEventProcessor(orm, stripe, settlement);
   const recharges = new RechargeProcessor(orm, stripe, settlement, clock);

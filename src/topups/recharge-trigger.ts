@@ -1,5 +1,6 @@
 // The debit → auto-recharge hook. LedgerBatch.flush calls it, inside the debit's own transaction, for the accounts a
-// debit left below their ARMED threshold (accounts.recharge_threshold, non-null only while a recharge may start).
+// usage debit (STARTS_RECHARGE kinds only) left below their ARMED threshold (accounts.recharge_threshold, non-null only
+// while a recharge may start); Settlement.rearm calls it for a recharge usage is still owed once one may start.
 // In ONE statement it claims the next threshold crossing of each account's policy, disarms the account (so further
 // debits cost nothing until the attempt settles and its cooldown ends) and writes the recharge job to the outbox.
 // The job therefore exists if and only if the debit commits, and at most one recharge per account is in flight.

@@ -4,7 +4,8 @@
 //  2. Outside any transaction: create and confirm an off-session PaymentIntent with the idempotency key
 //     "tollbooth-recharge-<account>-<crossing>", identical on every job attempt, so retries and duplicates of the job
 //     reach the same PaymentIntent.
-//  3. Settle: credit on success, count a failure on decline. "processing" is left to the webhook / reconciliation.
+//  3. Settle: credit on success, count a failure on decline, record (without counting) Stripe refusing our own request.
+//     "processing" is left to the webhook / reconciliation.
 import type { Job } from 'bullmq';
 import { UnrecoverableError } from 'bullmq';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
@@ -15,9 +16,9 @@ import { Decimal, dec } from '../shared/money.js';
 import { newId } from '../shared/ids.js';
 import { inTransaction, query } from '../shared/tx.js';
 import { log } from '../shared/log.js';
-import { isCardError, isPermanentStripeError, type StripeClient } from '../stripe/client.js';
+import { isCardError, refusalOf, type StripeClient } from '../stripe/client.js';
 import { stripeCustomerOf } from '../stripe/customers.js';
-import { toMinorUnits } from '../stripe/currency.js';
+import { isSupportedCurrency, minimumCharge, toMinorUnits } from '../stripe/currency.js';
 import { conversionOf, creditFor, paymentAtMost, paymentFor } from './conversion.js';
 import { findTopUp, type Settlement, type TopUpRow } from './settlement.js';
 import { TOP_UP_METADATA } from './topups.service.js';
@@ -108,17 +109,27 @@ export class RechargeProcessor {
     const month = utcMonth(now);
     const monthToDate = p.month === month ? dec(p.month_to_date) : new Decimal(0);
     const conv = await conversionOf(em, account.asset_code, p.currency);
-    let credit = rechargeSize(dec(account.balance), dec(p.threshold), p.amount === null ? null : dec(p.amount), p.target_balance === null ? null : dec(p.target_balance));
-    let payment = paymentFor(credit, conv);
+    if (!isSupportedCurrency(conv.currency)) {
+      // A policy stored before the currency table existed (UpdateAutoRecharge refuses such a currency now): it can never
+      // charge, so it counts as a failure and pauses like a missing card.
+      await this.settlement.attemptFailed(em, accountId, crossing, `cards are not charged in ${conv.currency}: update the policy's currency`, null);
+      return { kind: 'done', why: 'unsupported currency' };
+    }
+    // Never under Stripe's minimum charge (it would refuse it: amount_too_small). UpdateAutoRecharge makes every sized
+    // recharge at least the minimum; one under it (a policy stored before that check) is rounded up to it. When the
+    // monthly cap leaves less than the minimum, the month's recharging is over (cap_reached_month) instead.
+    const min = minimumCharge(conv.currency, 'currency');
+    const credit0 = rechargeSize(dec(account.balance), dec(p.threshold), p.amount === null ? null : dec(p.amount), p.target_balance === null ? null : dec(p.target_balance));
+    let payment = Decimal.max(paymentFor(credit0, conv), min);
     if (p.monthly_cap !== null) {
       const room = dec(p.monthly_cap).minus(monthToDate);
       if (creditFor(payment, conv).gt(room)) payment = paymentAtMost(room, conv);
     }
-    credit = creditFor(payment, conv);
-    if (payment.lte(0) || credit.lte(0)) {
+    const credit = creditFor(payment, conv);
+    if (payment.lt(min) || credit.lte(0)) {
       await query(em, `update auto_recharges set month = ?, month_to_date = ? where account_id = ?`, [month, monthToDate.toFixed(), accountId]);
-      await this.settlement.abandonAttempt(em, accountId, crossing);
-      log.info('auto-recharge skipped: monthly cap reached', { accountId, cap: p.monthly_cap });
+      await this.settlement.abandonAttempt(em, accountId, crossing, true);
+      log.info('auto-recharge skipped: the monthly cap leaves less than the minimum charge', { accountId, cap: p.monthly_cap, monthToDate: monthToDate.toFixed(), minimum: `${min.toFixed()} ${conv.currency}` });
       return { kind: 'done', why: 'monthly cap reached' };
     }
     const id = newId('top');
@@ -146,17 +157,33 @@ export class RechargeProcessor {
           payment_method: plan.paymentMethodId,
           off_session: true,
           confirm: true,
+          // Since API version 2023-08-16 a PaymentIntent accepts the Dashboard's payment methods, redirect-based ones
+          // included, and Stripe refuses to confirm it without a return_url. Off-session nobody can be redirected: only
+          // methods that never redirect (the saved card) may be used.
+          automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
           description: `Tollbooth auto-recharge: ${dec(t.credit_amount).toFixed()} ${t.asset_code}`,
           metadata: { [TOP_UP_METADATA]: t.id, tollbooth_account_id: accountId, tollbooth_crossing: String(crossing) },
         },
         { idempotencyKey: rechargeIdempotencyKey(accountId, crossing) },
       );
     } catch (err) {
-      if (isCardError(err) || isPermanentStripeError(err)) {
+      const refusal = refusalOf(err);
+      if (refusal) {
         const e = err as Stripe.errors.StripeError;
-        const message = isCardError(err) ? `card declined: ${e.decline_code ?? e.code ?? ''} ${e.message}`.trim() : `Stripe refused the charge: ${e.message}`;
-        await inTransaction(this.orm, (em) => this.settlement.failed(em, t.id, message, e.payment_intent?.id ?? null));
-        return 'failed';
+        const pi = e.payment_intent?.id ?? null;
+        if (refusal === 'card') {
+          const message = isCardError(err) ? `card declined: ${e.decline_code ?? e.code ?? ''} ${e.message}`.trim() : `the saved card cannot be charged: ${e.message}`;
+          await inTransaction(this.orm, (em) => this.settlement.failed(em, t.id, message, pi));
+          return 'failed';
+        }
+        // Stripe refused OUR request (a parameter, an amount, the key): no card was tried. Not a decline, so the policy
+        // does not pause; the crossing is tried again after the cooldown. Someone must fix the engine or its Stripe setup.
+        log.error('Stripe refused an auto-recharge request: not a card decline, nothing was charged', {
+          accountId, topUpId: t.id, type: e.type, code: e.code, param: e.param, message: e.message, requestId: e.requestId,
+        });
+        const message = `not charged: Stripe refused the request (${e.code ?? e.type}): ${e.message}`;
+        await inTransaction(this.orm, (em) => this.settlement.failed(em, t.id, message, pi, false));
+        return 'refused';
       }
       throw err; // transient: BullMQ retries with backoff, same idempotency key
     }

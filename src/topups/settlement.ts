@@ -11,15 +11,33 @@ import { Decimal, dec } from '../shared/money.js';
 import { query } from '../shared/tx.js';
 import { log } from '../shared/log.js';
 import { enqueue } from '../outbox/outbox.js';
-import { ensureCustomerAccount, LedgerBatch, lockCustomerAccounts, type AccountState } from '../wallets/ledger.js';
+import { ensureCustomerAccount, LedgerBatch, lockCustomerAccounts, pgTextArray, STARTS_RECHARGE, type AccountState } from '../wallets/ledger.js';
+import { triggerRecharges } from './recharge-trigger.js';
 import type { TopUpModel, TopUpSource, TopUpStatus } from './topup.model.js';
 
 /**
  * SQL condition on auto_recharges p: a recharge may start now. Enabled, not paused, none in flight, cooldown over and
- * monthly cap not used up. Bind parameters: now, current month ("YYYY-MM").
+ * monthly cap not used up (nor left under the minimum charge this month: cap_reached_month). Bind parameters: now,
+ * current month ("YYYY-MM").
  */
 export const MAY_START = `(p.enabled and not p.paused and p.pending_crossing is null and p.threshold is not null
-  and (p.cooldown_until is null or p.cooldown_until <= ?) and (p.monthly_cap is null or p.month <> ? or p.month_to_date < p.monthly_cap))`;
+  and (p.cooldown_until is null or p.cooldown_until <= ?)
+  and (p.monthly_cap is null or p.month <> ? or (p.month_to_date < p.monthly_cap and p.cap_reached_month <> p.month)))`;
+
+/** Transaction kinds whose debits may start a recharge (STARTS_RECHARGE in the ledger), for SQL. */
+const RECHARGE_KINDS = pgTextArray(Object.entries(STARTS_RECHARGE).filter(([, starts]) => starts).map(([kind]) => kind));
+
+/**
+ * SQL condition on accounts a / auto_recharges p: a recharge is owed to usage. Since the balance last stood at or above
+ * the threshold, a debit of a STARTS_RECHARGE kind (usage, hold capture) was posted, so usage is what keeps the balance
+ * below it. A balance lowered only by refunds, debit adjustments or expiry owes nothing: the card is charged again only
+ * once usage spends from that balance. Read from the account's ledger feed (ledger_entries_feed index), newest first.
+ * Bind parameter: RECHARGE_KINDS.
+ */
+const OWED_TO_USAGE = `exists (select 1 from ledger_entries e join ledger_transactions t on t.id = e.transaction_id
+   where e.account_id = a.id and e.sequence is not null and e.amount < 0 and t.kind = any(?::text[])
+     and e.sequence > coalesce((select max(l.sequence) from ledger_entries l
+                                 where l.account_id = a.id and l.sequence is not null and l.balance_after >= p.threshold), 0))`;
 
 /** Consecutive failed recharges after which a policy pauses itself. */
 export const MAX_CONSECUTIVE_FAILURES = 3;
@@ -105,8 +123,12 @@ export class Settlement {
     return true;
   }
 
-  /** Record that a pending top-up's payment failed. Returns false when it was not pending. */
-  async failed(em: EntityManager, topUpId: string, message: string, paymentIntentId: string | null = null): Promise<boolean> {
+  /**
+   * Record that a pending top-up's payment failed. Returns false when it was not pending. For auto-recharge, `counts`
+   * says whether it was the card's failure (a decline, a card gone: counted towards pausing the policy) or Stripe
+   * refusing our own request (not a decline: it never pauses the policy; the crossing is retried after the cooldown).
+   */
+  async failed(em: EntityManager, topUpId: string, message: string, paymentIntentId: string | null = null, counts = true): Promise<boolean> {
     const t = await findTopUp(em, { id: topUpId }, true);
     if (!t || t.status !== 'pending') return false;
     await query(
@@ -115,9 +137,9 @@ export class Settlement {
       [message.slice(0, 500), paymentIntentId, this.clock.now(), t.id],
     );
     if (t.source === 'auto_recharge' && t.recharge_crossing !== null) {
-      await this.attemptFailed(em, t.account_id, Number(t.recharge_crossing), message, dec(t.credit_amount));
+      await this.attemptFailed(em, t.account_id, Number(t.recharge_crossing), message, dec(t.credit_amount), counts);
     }
-    log.info('top-up failed', { topUpId: t.id, customerId: t.customer_id, source: t.source, message });
+    log.info('top-up failed', { topUpId: t.id, customerId: t.customer_id, source: t.source, message, counts });
     return true;
   }
 
@@ -137,8 +159,7 @@ export class Settlement {
     const debit = debitTotal.minus(t.refund_debited);
     if (debit.gt(0)) {
       const account = await lockedAccount(em, t.customer_id, t.asset_code);
-      // Taking back a refund must not itself charge the card again.
-      account.rechargeThreshold = null;
+      // A refund is not usage (STARTS_RECHARGE): it lowers the balance without ever starting a recharge.
       const batch = new LedgerBatch();
       const txn = batch.begin('refund', t.id, `refund of ${total.minus(t.refunded_amount).toFixed()} ${t.currency}`);
       batch.customer(txn, account, debit.negated());
@@ -168,16 +189,20 @@ export class Settlement {
     await this.rearm(em, t.account_id);
   }
 
-  /** A recharge attempt failed (declined, no card, refused): count it, cool down, pause after the third. */
-  async attemptFailed(em: EntityManager, accountId: string, crossing: number, message: string, reserved: Decimal | null): Promise<void> {
+  /**
+   * A recharge attempt failed: cool down and give back the reserved cap. A failure of the card (declined, no card)
+   * `counts`: the third in a row pauses the policy. Stripe refusing our own request does not count.
+   */
+  async attemptFailed(em: EntityManager, accountId: string, crossing: number, message: string, reserved: Decimal | null, counts = true): Promise<void> {
     const now = this.clock.now();
+    const add = counts ? 1 : 0;
     const [p] = await query<{ consecutive_failures: number; paused: boolean; customer_id: string; asset_code: string }>(
       em,
       `update auto_recharges p set
           pending_crossing = null,
-          consecutive_failures = p.consecutive_failures + 1,
-          paused = p.paused or p.consecutive_failures + 1 >= ?,
-          paused_at = case when not p.paused and p.consecutive_failures + 1 >= ? then ? else p.paused_at end,
+          consecutive_failures = p.consecutive_failures + ?::int,
+          paused = p.paused or (?::int = 1 and p.consecutive_failures + 1 >= ?),
+          paused_at = case when not p.paused and ?::int = 1 and p.consecutive_failures + 1 >= ? then ? else p.paused_at end,
           last_failure = ?,
           cooldown_until = ?,
           month_to_date = case when ?::numeric is not null and p.month = ? then greatest(p.month_to_date - ?::numeric, 0) else p.month_to_date end,
@@ -185,11 +210,11 @@ export class Settlement {
          from accounts a
         where p.account_id = ? and a.id = p.account_id and p.pending_crossing = ?
       returning p.consecutive_failures, p.paused, a.customer_id, a.asset_code`,
-      [MAX_CONSECUTIVE_FAILURES, MAX_CONSECUTIVE_FAILURES, now, message.slice(0, 500), new Date(now.getTime() + this.cooldownMs),
+      [add, add, MAX_CONSECUTIVE_FAILURES, add, MAX_CONSECUTIVE_FAILURES, now, message.slice(0, 500), new Date(now.getTime() + this.cooldownMs),
         reserved?.toFixed() ?? null, utcMonth(now), reserved?.toFixed() ?? null, accountId, crossing],
     );
     if (!p) return;
-    if (p.paused && p.consecutive_failures === MAX_CONSECUTIVE_FAILURES) {
+    if (counts && p.paused && p.consecutive_failures === MAX_CONSECUTIVE_FAILURES) {
       log.warn('auto-recharge paused after repeated failures', { accountId, customerId: p.customer_id, asset: p.asset_code, message });
       // For the outgoing-webhooks issue: the event is committed with the pause and waits in its queue.
       await enqueue(em, [{
@@ -200,24 +225,47 @@ export class Settlement {
     }
   }
 
-  /** Give up a crossing without counting a failure (policy disabled or paused meanwhile, monthly cap reached). */
-  async abandonAttempt(em: EntityManager, accountId: string, crossing: number): Promise<void> {
-    await query(em, `update auto_recharges set pending_crossing = null, updated_at = now() where account_id = ? and pending_crossing = ?`, [accountId, crossing]);
+  /**
+   * Give up a crossing without counting a failure (policy disabled or paused meanwhile, balance back above the
+   * threshold). `capReached`: the monthly cap leaves less than one minimum charge, so the month's recharging is over.
+   */
+  async abandonAttempt(em: EntityManager, accountId: string, crossing: number, capReached = false): Promise<void> {
+    await query(
+      em,
+      `update auto_recharges set pending_crossing = null, cap_reached_month = case when ? then month else cap_reached_month end, updated_at = now()
+        where account_id = ? and pending_crossing = ?`,
+      [capReached, accountId, crossing],
+    );
     await this.rearm(em, accountId);
   }
 
   /**
-   * Arm the account (copy the threshold onto it) if its policy may start a recharge now (MAY_START). Otherwise disarm
-   * it; the sweep arms it once that changes (cooldown over, new month).
+   * Decide what an account (locked by the caller) waits for, after its policy or recharge state changed:
+   *  - a recharge may start now (MAY_START) and one is owed to usage (OWED_TO_USAGE): start it (triggerRecharges);
+   *  - it may start but none is owed: arm the account (copy the threshold onto it), so the next usage debit that leaves
+   *    the balance below the threshold starts one;
+   *  - it may not start (disabled, paused, in flight, cooling down, cap used up): disarm it; the sweep calls this again
+   *    once that changes.
+   * Returns whether a recharge was started.
    */
-  async rearm(em: EntityManager, accountId: string): Promise<void> {
+  async rearm(em: EntityManager, accountId: string): Promise<boolean> {
     const now = this.clock.now();
+    const month = utcMonth(now);
+    const [r] = await query<{ may: boolean; owed: boolean }>(
+      em,
+      `select ${MAY_START} as may,
+              case when ${MAY_START} and a.balance < p.threshold then ${OWED_TO_USAGE} else false end as owed
+         from auto_recharges p join accounts a on a.id = p.account_id where p.account_id = ?`,
+      [now, month, now, month, RECHARGE_KINDS, accountId],
+    );
+    if (r?.owed) return (await triggerRecharges(em, [accountId])).length > 0;
     await query(
       em,
       `update accounts a set recharge_threshold =
           (select case when ${MAY_START} then p.threshold end from auto_recharges p where p.account_id = a.id)
         where a.id = ?`,
-      [now, utcMonth(now), accountId],
+      [now, month, accountId],
     );
+    return false;
   }
 }

@@ -15,6 +15,12 @@ import { TOP_UP_METADATA } from './topups.service.js';
 
 const idOf = (v: string | { id: string } | null | undefined): string | null => (v == null ? null : typeof v === 'string' ? v : v.id);
 
+/** The Stripe events handle() acts on: the ones to subscribe the webhook endpoint to (README, "Stripe webhooks"). */
+export const STRIPE_EVENTS = [
+  'checkout.session.completed', 'checkout.session.async_payment_succeeded', 'checkout.session.async_payment_failed', 'checkout.session.expired',
+  'payment_intent.succeeded', 'payment_intent.payment_failed', 'charge.refunded',
+] as const satisfies readonly Stripe.Event.Type[];
+
 export class StripeEventProcessor {
   constructor(private readonly orm: MikroORM, private readonly stripe: StripeClient | undefined, private readonly settlement: Settlement) {}
 

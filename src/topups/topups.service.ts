@@ -9,14 +9,15 @@ import { customerNotFound, type CustomerLookup } from '../customers/customer.mod
 import { AppError, invalid, notFound } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { once } from '../shared/idempotency.js';
-import { dec, formatAmount, parseDecimal } from '../shared/money.js';
+import { dec, formatAmount } from '../shared/money.js';
 import { inTransaction, query } from '../shared/tx.js';
 import { ensureCustomerAccount } from '../wallets/ledger.js';
-import { requireStripe, type StripeClient } from '../stripe/client.js';
+import { isPermanentStripeError, requireStripe, type StripeClient } from '../stripe/client.js';
+import { log } from '../shared/log.js';
 import { ensureStripeCustomer } from '../stripe/customers.js';
-import { currencyDecimals, isSupportedCurrency, toMinorUnits } from '../stripe/currency.js';
+import { chargeAmount, toMinorUnits } from '../stripe/currency.js';
 import { conversionOf, creditFor } from './conversion.js';
-import { findTopUp, topUpModel } from './settlement.js';
+import { findTopUp, topUpModel, type Settlement } from './settlement.js';
 import type { TopUpModel } from './topup.model.js';
 
 export interface CreateTopUpInput {
@@ -55,13 +56,12 @@ export function stripeCallError(err: unknown, what: string): AppError {
 }
 
 export class TopUpService {
-  constructor(private readonly orm: MikroORM, private readonly stripe: StripeClient | undefined) {}
+  constructor(private readonly orm: MikroORM, private readonly stripe: StripeClient | undefined, private readonly settlement: Settlement) {}
 
   async createTopUp(input: CreateTopUpInput): Promise<TopUpModel> {
     const stripe = requireStripe(this.stripe);
     const currency = input.currency;
-    if (!isSupportedCurrency(currency)) throw invalid('currency', `${currency} (a three-decimal currency) is not supported for top-ups`);
-    const amount = parseDecimal(input.amount, 'amount', { positive: true, maxScale: currencyDecimals(currency) });
+    const amount = chargeAmount(input.amount, currency, 'amount', 'currency');
     const { topUpId } = await inTransaction(this.orm, (em) =>
       once(em, { scope: 'CreateTopUp', key: input.requestId, request: input }, async () => {
         const customerId = await resolveCustomerId(em, input.customer);
@@ -107,6 +107,13 @@ export class TopUpService {
           { idempotencyKey: `tollbooth-checkout-${t.id}` },
         );
       } catch (err) {
+        if (isPermanentStripeError(err)) {
+          // Stripe refused our request: no retry of it can succeed, so the recorded top-up fails now instead of waiting
+          // pending for reconciliation (a retry with the same request_id returns it as FAILED).
+          const message = `Stripe refused to create the Checkout session: ${(err as Error).message}`;
+          log.error('Stripe refused a Checkout request', { topUpId: t.id, code: (err as { code?: string }).code, message: (err as Error).message });
+          await inTransaction(this.orm, (em2) => this.settlement.failed(em2, t.id, message));
+        }
         throw stripeCallError(err, 'create the Checkout session');
       }
       await query(em, `update top_ups set checkout_session_id = ?, redirect_url = ? where id = ? and checkout_session_id is null`, [session.id, session.url ?? '', t.id]);

@@ -6,6 +6,7 @@ import {
 import { invalid } from '../shared/errors.js';
 import { assetCode, CURRENCY, customerRef, decimal, httpUrl, requestId, str } from '../server/rules.js';
 import type { Validator } from '../server/validation.js';
+import { chargeAmount, minimumCharge } from '../stripe/currency.js';
 
 export const topUpValidators: Record<string, Validator> = {
   [CreateTopUpRequestSchema.typeName]: (req: CreateTopUpRequest) => {
@@ -13,6 +14,8 @@ export const topUpValidators: Record<string, Validator> = {
     customerRef(req.customer);
     decimal(req.amount, 'amount', { positive: true, maxScale: 2 });
     str(req.currency, 'currency', { min: 1, ...CURRENCY });
+    // The currency's own decimals and Stripe's minimum charge: a request Stripe would refuse never gets recorded.
+    chargeAmount(req.amount, req.currency, 'amount', 'currency');
     assetCode(req.assetCode, 'asset_code', false);
     httpUrl(req.returnUrl, 'return_url', true);
   },
@@ -33,5 +36,6 @@ export const topUpValidators: Record<string, Validator> = {
     }
     decimal(p.monthlyCap, 'auto_recharge.monthly_cap', { required: false, positive: true });
     str(p.currency, 'auto_recharge.currency', CURRENCY);
+    if (p.currency) minimumCharge(p.currency, 'auto_recharge.currency');
   },
 };

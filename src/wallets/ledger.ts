@@ -12,6 +12,15 @@ export const SYSTEM_ACCOUNT_TYPES = ['revenue', 'funding', 'adjustments', 'expir
 export type SystemAccountType = (typeof SYSTEM_ACCOUNT_TYPES)[number];
 export type TxnKind = 'usage' | 'adjustment' | 'hold_capture' | 'top_up' | 'refund' | 'expiry';
 
+/**
+ * Which kinds' debits may start an auto-recharge: spending on usage (TrackEvents, and CaptureHold taking a reservation
+ * made for usage). A refund, a debit adjustment or a grant's expiry lowers the balance too but never charges the card
+ * (src/topups/settlement.ts applies the same list when it re-arms an account).
+ */
+export const STARTS_RECHARGE: Readonly<Record<TxnKind, boolean>> = {
+  usage: true, hold_capture: true, adjustment: false, top_up: false, refund: false, expiry: false,
+};
+
 /** System accounts are striped over this many rows so concurrent transactions rarely touch the same one. */
 export const SYSTEM_STRIPES = 16;
 
@@ -27,7 +36,8 @@ export interface AccountState {
   sequence: bigint;
   /** Set by LedgerBatch when it changes the account. */
   dirty?: boolean;
-  debited?: Decimal;
+  /** Set by LedgerBatch when a transaction of a STARTS_RECHARGE kind debits the account. */
+  usageDebited?: boolean;
   /** The part of `debited` that draws down grants (an expiring grant's own remainder does not draw down others). */
   drawsGrants?: Decimal;
   /** Auto-recharge: the armed threshold (null when the account has no policy, or one is paused or in flight). */
@@ -187,6 +197,8 @@ export class LedgerBatch {
   private readonly system = new Map<string, { type: SystemAccountType; asset: string; txn: string; amount: Decimal }>();
   private readonly sums = new Map<string, Decimal>();
   private readonly touched = new Set<AccountState>();
+  /** This batch's transactions whose debits may start an auto-recharge (STARTS_RECHARGE). */
+  private readonly rechargeTxns = new Set<string>();
   private readonly stripe = Math.floor(Math.random() * SYSTEM_STRIPES);
   readonly createdAt = new Date();
 
@@ -197,6 +209,7 @@ export class LedgerBatch {
   begin(kind: TxnKind, reference = '', description = ''): string {
     const id = newId('txn');
     this.txns.push({ id, kind, reference, description });
+    if (STARTS_RECHARGE[kind]) this.rechargeTxns.add(id);
     return id;
   }
 
@@ -218,7 +231,7 @@ export class LedgerBatch {
     account.dirty = true;
     if (amount.isNegative()) {
       const debit = amount.negated();
-      account.debited = account.debited ? account.debited.plus(debit) : debit;
+      if (this.rechargeTxns.has(txnId)) account.usageDebited = true;
       if (opts?.drawsGrants !== false) account.drawsGrants = account.drawsGrants ? account.drawsGrants.plus(debit) : debit;
     }
     this.touched.add(account);
@@ -326,13 +339,13 @@ export class LedgerBatch {
     if (written.updated !== accounts.length) throw new Error(`ledger flush updated ${written.updated} of ${accounts.length} customer accounts`);
     if (written.stripes !== stripeRows.length) throw new Error(`ledger flush updated ${written.stripes} of ${stripeRows.length} system stripes`);
     // --- auto-recharge hook (src/topups/recharge-trigger.ts) --------------------------------------------------------
-    // A debit that leaves an account below its armed threshold starts a recharge in this same transaction. Accounts
-    // without auto-recharge have rechargeThreshold null and cost nothing here (no query).
+    // A usage debit (STARTS_RECHARGE) that leaves an account below its armed threshold starts a recharge in this same
+    // transaction; other debits never do. Accounts without auto-recharge have rechargeThreshold null and cost nothing.
     const belowThreshold: AccountState[] = [];
     for (const a of accounts) {
-      if (a.debited && a.rechargeThreshold && a.balance.lt(a.rechargeThreshold)) belowThreshold.push(a);
+      if (a.usageDebited && a.rechargeThreshold && a.balance.lt(a.rechargeThreshold)) belowThreshold.push(a);
       if (a.drawsGrants && a.granted.gt(0)) await drawDownGrants(em, a, a.drawsGrants);
-      a.debited = undefined;
+      a.usageDebited = undefined;
       a.drawsGrants = undefined;
       a.dirty = false;
     }

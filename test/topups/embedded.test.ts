@@ -72,9 +72,9 @@ describe('money in on embedded PGlite', () => {
     await inTransaction(app.db.orm, async (em) => {
       const account = (await lockCustomerAccounts(em, [customer.id])).get(customer.id)!.get('USD')!;
       const batch = new LedgerBatch();
-      const txn = batch.begin('adjustment', 'embedded-debit', 'test debit');
+      const txn = batch.begin('usage', 'embedded-debit', 'test usage');
       batch.customer(txn, account, dec('25').negated());
-      batch.systemEntry(txn, 'adjustments', 'USD', dec('25'));
+      batch.systemEntry(txn, 'revenue', 'USD', dec('25'));
       await batch.flush(em);
     });
     await waitFor('recharged', async () => (await balance(customer.id)) === '30.000000000000');

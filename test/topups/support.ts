@@ -94,15 +94,18 @@ export async function customerWithCard(m: MoneyEngine, amount = '10.00'): Promis
   return { customerId, topUpId: topUp.id };
 }
 
-/** Debit a wallet directly through the ledger write path (as usage, holds and adjustments do). */
+/**
+ * Debit a wallet as usage does (a `usage` ledger transaction, which may start an auto-recharge), directly through the
+ * ledger write path: amounts no product price would give, without a catalog.
+ */
 export async function debit(m: MoneyEngine, customerId: string, amount: string, asset = 'USD'): Promise<void> {
   await inTransaction(m.engine.app.db.orm, async (em) => {
     const accounts = await lockCustomerAccounts(em, [customerId]);
     const account = accounts.get(customerId)!.get(asset)!;
     const batch = new LedgerBatch();
-    const txn = batch.begin('adjustment', uniq('test-debit'), 'test debit');
+    const txn = batch.begin('usage', uniq('test-debit'), 'test usage');
     batch.customer(txn, account, dec(amount).negated());
-    batch.systemEntry(txn, 'adjustments', asset, dec(amount));
+    batch.systemEntry(txn, 'revenue', asset, dec(amount));
     await batch.flush(em);
   });
 }

@@ -19,6 +19,16 @@ export const file_tollbooth_v1_wallet: GenFile = /*@__PURE__*/
 /**
  * AutoRecharge is an account's recharge-from-saved-card policy.
  *
+ * Only usage starts a recharge: a TrackEvents debit or a CaptureHold that leaves the balance below the threshold. A
+ * refund, a debit adjustment or an expiring grant that lowers the balance below it never charges the card; the next
+ * usage debit does. A recharge that could not start when usage crossed the threshold (cooldown, monthly cap, a failed
+ * attempt) starts once it may, as long as the balance has stayed below the threshold since usage took it there.
+ * Enabling a policy does not charge the card by itself, unless usage already took the balance below the threshold.
+ *
+ * Every recharge charges the card at least Stripe's minimum charge for the currency (USD 0.50, EUR 0.50, GBP 0.30,
+ * JPY 50, ...; see currency): amount, target_balance and monthly_cap are refused (INVALID_ARGUMENT, naming the minimum)
+ * when they could produce a smaller charge.
+ *
  * @generated from message tollbooth.v1.AutoRecharge
  */
 export type AutoRecharge = Message<"tollbooth.v1.AutoRecharge"> & {
@@ -30,8 +40,9 @@ export type AutoRecharge = Message<"tollbooth.v1.AutoRecharge"> & {
   enabled: boolean;
 
   /**
-   * Required when enabled. A debit that leaves the balance below this decimal triggers a recharge: at most one is in
-   * flight per account, and attempts are at least a cooldown apart (AUTO_RECHARGE_COOLDOWN_SECONDS), also after a failure.
+   * Required when enabled. A usage debit that leaves the balance below this decimal triggers a recharge: at most one is
+   * in flight per account, and attempts are at least a cooldown apart (AUTO_RECHARGE_COOLDOWN_SECONDS), also after a
+   * failure.
    *
    * @generated from field: string threshold = 2;
    */
@@ -44,8 +55,9 @@ export type AutoRecharge = Message<"tollbooth.v1.AutoRecharge"> & {
    */
   size: {
     /**
-     * Fixed amount per recharge, a positive decimal. After a debit large enough that one amount would not bring the
-     * balance back above the threshold, the smallest whole multiple of it that does is charged instead.
+     * Fixed amount per recharge, a positive decimal, at least what Stripe's minimum charge in the currency buys (0.50
+     * for USD). After a debit large enough that one amount would not bring the balance back above the threshold, the
+     * smallest whole multiple of it that does is charged instead.
      *
      * @generated from field: string amount = 3;
      */
@@ -53,7 +65,7 @@ export type AutoRecharge = Message<"tollbooth.v1.AutoRecharge"> & {
     case: "amount";
   } | {
     /**
-     * Recharge up to this balance, a decimal above the threshold.
+     * Recharge up to this balance, a decimal at least the minimum charge's worth (0.50 for USD) above the threshold.
      *
      * @generated from field: string target_balance = 4;
      */
@@ -62,8 +74,9 @@ export type AutoRecharge = Message<"tollbooth.v1.AutoRecharge"> & {
   } | { case: undefined; value?: undefined };
 
   /**
-   * At most this much is recharged per calendar month (UTC), a positive decimal; empty means no cap. A recharge that
-   * would exceed it is reduced to what remains; none runs once it is reached.
+   * At most this much is recharged per calendar month (UTC), a decimal of at least the minimum charge's worth; empty
+   * means no cap. A recharge that would exceed it is reduced to what remains. When what remains is less than the
+   * minimum charge, no recharge runs until the next month (or until the policy is updated).
    *
    * @generated from field: string monthly_cap = 5;
    */
@@ -77,7 +90,8 @@ export type AutoRecharge = Message<"tollbooth.v1.AutoRecharge"> & {
   monthToDate: string;
 
   /**
-   * Output only. Consecutive failed recharges (declines and missing cards); at 3 the policy pauses itself.
+   * Output only. Consecutive failed recharges (declines and missing cards); at 3 the policy pauses itself. Stripe
+   * refusing the engine's own request (not the card's failure) is not counted: it shows in last_failure_message.
    *
    * @generated from field: int32 consecutive_failures = 7;
    */
@@ -92,7 +106,9 @@ export type AutoRecharge = Message<"tollbooth.v1.AutoRecharge"> & {
 
   /**
    * ISO 4217 currency the saved card is charged in. Empty means the asset's own code for fiat assets ("USD"), or the
-   * currency of a custom asset's only exchange rate; a custom asset with several rates needs it set.
+   * currency of a custom asset's only exchange rate; a custom asset with several rates needs it set. Cards are charged
+   * in AED, AUD, BRL, CAD, CHF, CZK, DKK, EUR, GBP, HKD, INR, JPY, MXN, MYR, NOK, NZD, PLN, RON, SEK, SGD, THB and USD:
+   * the currencies with a documented Stripe minimum charge.
    *
    * @generated from field: string currency = 9;
    */
@@ -866,14 +882,15 @@ export type CreateTopUpRequest = Message<"tollbooth.v1.CreateTopUpRequest"> & {
   customer?: CustomerRef | undefined;
 
   /**
-   * Required. Fiat amount to charge, a positive decimal with at most 2 fractional digits, e.g. "20.00".
+   * Required. Fiat amount to charge, a decimal with at most the currency's fractional digits (2, or 0 for JPY), e.g.
+   * "20.00", and at least Stripe's minimum charge in the currency (USD 0.50, EUR 0.50, GBP 0.30, JPY 50, ...).
    *
    * @generated from field: string amount = 3;
    */
   amount: string;
 
   /**
-   * Required. ISO 4217 currency, e.g. "USD".
+   * Required. ISO 4217 currency, e.g. "USD": one of the card currencies listed at AutoRecharge.currency.
    *
    * @generated from field: string currency = 4;
    */
