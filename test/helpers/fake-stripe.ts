@@ -3,6 +3,12 @@
 // answering Stripe-shaped JSON, honouring Idempotency-Key like Stripe (same key → same response), able to decline
 // off-session charges, and sending webhooks signed with the SDK's own generateTestHeaderString. The real `stripe`
 // SDK talks to it through STRIPE_API_BASE.
+//
+// It refuses what real Stripe refuses, with Stripe's error shape and status (so the SDK raises the same error classes
+// as in production): a parameter the endpoint does not know (stripe-params.json, read from the SDK's request types),
+// an amount under the currency's minimum charge (amount_too_small), and confirming a PaymentIntent whose automatic
+// payment methods allow redirects without a return_url (the default since API version 2023-08-16).
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -14,6 +20,53 @@ export const FAKE_WEBHOOK_SECRET = 'whsec_tollbooth_fake_0000000000000000';
 type Obj = Record<string, any>;
 
 const rid = (prefix: string): string => `${prefix}_${randomBytes(12).toString('hex')}`;
+
+/** 1: a scalar; "*": a free-form map (metadata); "?": an object not checked deeper; [x]: a list of x. */
+type ParamShape = 1 | '*' | '?' | ParamShape[] | { [key: string]: ParamShape };
+const PARAMS = JSON.parse(readFileSync(new URL('./stripe-params.json', import.meta.url), 'utf8')) as {
+  apiVersion: string;
+  endpoints: Record<string, ParamShape>;
+};
+
+/**
+ * Stripe's minimum charge per currency in minor units (https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts),
+ * written out here on purpose rather than imported from src/: the fake stands for Stripe, not for the engine's idea of it.
+ */
+const MINIMUM_CHARGE: Record<string, number> = {
+  aed: 200, aud: 50, brl: 50, cad: 50, chf: 50, czk: 1500, dkk: 250, eur: 50, gbp: 30, hkd: 400, inr: 50, jpy: 50, mxn: 1000,
+  myr: 200, nok: 300, nzd: 50, pln: 200, ron: 200, sek: 300, sgd: 50, thb: 1000, usd: 50,
+};
+const ZERO_DECIMAL = new Set(['jpy']);
+
+/** The first parameter in `p` that `shape` does not accept, in Stripe's bracket notation (`line_items[0][price]`). */
+function unknownParam(p: unknown, shape: ParamShape, at: string): string | undefined {
+  if (shape === 1 || shape === '*' || shape === '?' || p === null || typeof p !== 'object') return undefined;
+  const entries = Object.entries(p as Obj);
+  if (Array.isArray(shape)) {
+    for (const [i, v] of entries) {
+      const u = unknownParam(v, shape[0], `${at}[${i}]`);
+      if (u) return u;
+    }
+    return undefined;
+  }
+  for (const [k, v] of entries) {
+    const name = at ? `${at}[${k}]` : k;
+    if (!Object.hasOwn(shape, k)) return name;
+    const u = unknownParam(v, shape[k], name);
+    if (u) return u;
+  }
+  return undefined;
+}
+
+/** A Stripe error response: the status the SDK maps to an error class, and Stripe's `error` object. */
+function stripeError(status: number, error: { type: string; message: string; code?: string; param?: string } & Obj): [number, Obj] {
+  const doc = error.code ? { doc_url: `https://stripe.com/docs/error-codes/${error.code.replace(/_/g, '-')}` } : {};
+  return [status, { error: { ...doc, ...error, request_log_url: `https://dashboard.stripe.com/test/logs/${rid('req')}` } }];
+}
+
+function invalidRequest(message: string, param?: string, code?: string): [number, Obj] {
+  return stripeError(400, { type: 'invalid_request_error', message, ...(param ? { param } : {}), ...(code ? { code } : {}) });
+}
 const nowSec = (): number => Math.floor(Date.now() / 1000);
 
 /** Parse Stripe's bracket form encoding (a[b][0][c]=v) into nested objects and arrays. */
@@ -54,8 +107,10 @@ export class FakeStripe {
   readonly paymentIntents = new Map<string, Obj>();
   readonly charges = new Map<string, Obj>();
   readonly refunds = new Map<string, Obj>();
-  /** Every request that reached the API: method, path, idempotency key. */
-  readonly requests: { method: string; path: string; idempotencyKey?: string }[] = [];
+  /** Payment methods saved by Checkout payments; a test deletes one to play a card removed at Stripe. */
+  readonly paymentMethods = new Set<string>();
+  /** Every request that reached the API: method, path, idempotency key, parameters. */
+  readonly requests: { method: string; path: string; idempotencyKey?: string; params: Obj }[] = [];
   /** Off-session confirmations are declined while true. */
   declineOffSession = false;
   /** Send payment_intent.* webhooks for PaymentIntents created through the API, as Stripe does. */
@@ -64,6 +119,8 @@ export class FakeStripe {
   webhookUrl = '';
   /** Respond 503 to API calls while true (Stripe outage). */
   down = false;
+  /** Minimum charge per currency, minor units; a test raises one to make Stripe refuse the engine's own request. */
+  readonly minimums: Record<string, number> = { ...MINIMUM_CHARGE };
   private readonly idempotent = new Map<string, { body: string; status: number; response: Obj }>();
   private readonly deliveries: Promise<unknown>[] = [];
   private server!: http.Server;
@@ -79,6 +136,9 @@ export class FakeStripe {
   }
 
   static async start(): Promise<FakeStripe> {
+    if (PARAMS.apiVersion !== Stripe.API_VERSION) {
+      throw new Error(`fake stripe: stripe-params.json is for API ${PARAMS.apiVersion}, the SDK sends ${Stripe.API_VERSION}: run npx tsx scripts/stripe-params.ts`);
+    }
     const f = new FakeStripe();
     f.server = http.createServer((req, res) => void f.handle(req, res));
     await new Promise<void>((r) => f.server.listen(0, '127.0.0.1', r));
@@ -105,6 +165,7 @@ export class FakeStripe {
     const s = this.sessions.get(id);
     if (!s) throw new Error(`fake stripe: no session ${id}`);
     const pm = rid('pm');
+    this.paymentMethods.add(pm);
     const pi = this.newPaymentIntent({
       amount: s.amount_total, currency: s.currency, customer: s.customer, payment_method: pm, status: 'succeeded',
       metadata: s.payment_intent_data?.metadata ?? {}, setup_future_usage: s.payment_intent_data?.setup_future_usage ?? null, off_session: false,
@@ -172,7 +233,9 @@ export class FakeStripe {
       return send(401, { error: { type: 'invalid_request_error', message: 'Invalid API Key provided' } });
     }
     const key = req.headers['idempotency-key'] as string | undefined;
-    this.requests.push({ method: req.method ?? '', path: url.pathname, idempotencyKey: key });
+    const method = req.method ?? 'GET';
+    const params = parseForm(method === 'POST' ? body : url.search.slice(1));
+    this.requests.push({ method, path: url.pathname, idempotencyKey: key, params });
     if (this.down) return send(503, { error: { type: 'api_error', message: 'fake outage' } });
     const scopedKey = key ? `${req.method} ${url.pathname} ${key}` : undefined;
     if (req.method === 'POST' && scopedKey) {
@@ -184,13 +247,22 @@ export class FakeStripe {
         return send(seen.status, seen.response);
       }
     }
-    const params = req.method === 'POST' ? parseForm(body) : Object.fromEntries(url.searchParams);
-    const [status, response] = this.route(req.method ?? 'GET', url.pathname, params);
+    const version = (req.headers['stripe-version'] as string | undefined) ?? Stripe.API_VERSION;
+    const [status, response] = this.checked(method, url.pathname, params) ?? this.route(method, url.pathname, params, version);
     if (req.method === 'POST' && scopedKey && status !== 503) this.idempotent.set(scopedKey, { body, status, response });
     send(status, response);
   }
 
-  private route(method: string, path: string, p: Obj): [number, Obj] {
+  /** Stripe's refusal of an unknown URL or an unknown parameter, or undefined when the request may proceed. */
+  private checked(method: string, path: string, p: Obj): [number, Obj] | undefined {
+    const endpoint = `${method} ${path.replace(/^(\/v1\/(?:customers|checkout\/sessions|payment_intents|charges))\/[^/]+$/, '$1/{id}')}`;
+    const shape = PARAMS.endpoints[endpoint];
+    if (!shape) return stripeError(404, { type: 'invalid_request_error', message: `Unrecognized request URL (${method}: ${path})` });
+    const unknown = unknownParam(p, shape, '');
+    return unknown ? invalidRequest(`Received unknown parameter: ${unknown}`, unknown, 'parameter_unknown') : undefined;
+  }
+
+  private route(method: string, path: string, p: Obj, version: string): [number, Obj] {
     let m: RegExpMatchArray | null;
     if (method === 'POST' && path === '/v1/customers') return [200, this.createCustomer(p)];
     if (method === 'GET' && (m = path.match(/^\/v1\/customers\/([^/]+)$/))) return this.found(this.customers.get(m[1]), 'customer', m[1]);
@@ -199,7 +271,7 @@ export class FakeStripe {
       const s = this.sessions.get(m[1]);
       return this.found(s && this.publicSession(s), 'checkout.session', m[1]);
     }
-    if (method === 'POST' && path === '/v1/payment_intents') return this.createPaymentIntent(p);
+    if (method === 'POST' && path === '/v1/payment_intents') return this.createPaymentIntent(p, version);
     if (method === 'GET' && (m = path.match(/^\/v1\/payment_intents\/([^/]+)$/))) return this.found(this.paymentIntents.get(m[1]), 'payment_intent', m[1]);
     if (method === 'GET' && (m = path.match(/^\/v1\/charges\/([^/]+)$/))) return this.found(this.charges.get(m[1]), 'charge', m[1]);
     if (method === 'POST' && path === '/v1/refunds') {
@@ -208,15 +280,23 @@ export class FakeStripe {
       if (this.webhookUrl) this.deliveries.push(this.deliver(event).catch(() => undefined));
       return [200, refund];
     }
-    return [404, { error: { type: 'invalid_request_error', message: `Unrecognized request URL (${method}: ${path})` } }];
+    return stripeError(404, { type: 'invalid_request_error', message: `Unrecognized request URL (${method}: ${path})` });
   }
 
   private found(o: Obj | undefined, what: string, id: string): [number, Obj] {
     return o ? [200, o] : this.missing(what, id);
   }
 
-  private missing(what: string, id: string): [number, Obj] {
-    return [404, { error: { type: 'invalid_request_error', code: 'resource_missing', param: 'id', message: `No such ${what}: '${id}'` } }];
+  private missing(what: string, id: string, param = 'id'): [number, Obj] {
+    return stripeError(404, { type: 'invalid_request_error', code: 'resource_missing', param, message: `No such ${what}: '${id}'` });
+  }
+
+  /** amount_too_small when `amount` (minor units) is under Stripe's minimum charge in `currency`. */
+  private tooSmall(amount: number, currency: string, message: (min: string) => string, param: string): [number, Obj] | undefined {
+    const min = this.minimums[currency];
+    if (min === undefined || amount >= min) return undefined;
+    const major = ZERO_DECIMAL.has(currency) ? String(min) : (min / 100).toFixed(2);
+    return invalidRequest(message(`${currency === 'usd' ? '$' : ''}${major} ${currency}`), param, 'amount_too_small');
   }
 
   private createCustomer(p: Obj): Obj {
@@ -229,14 +309,16 @@ export class FakeStripe {
   }
 
   private createSession(p: Obj): [number, Obj] {
-    if (p.mode !== 'payment') return [400, { error: { type: 'invalid_request_error', param: 'mode', message: 'fake supports mode=payment only' } }];
+    if (p.mode !== 'payment') return invalidRequest('fake supports mode=payment only', 'mode');
     const item = p.line_items?.[0];
     const unit = Number(item?.price_data?.unit_amount);
     const qty = Number(item?.quantity ?? 1);
     if (!item?.price_data?.currency || !Number.isInteger(unit) || unit <= 0) {
-      return [400, { error: { type: 'invalid_request_error', param: 'line_items', message: 'line_items[0][price_data] needs currency and a positive integer unit_amount' } }];
+      return invalidRequest('line_items[0][price_data] needs currency and a positive integer unit_amount', 'line_items');
     }
-    if (p.customer && !this.customers.has(p.customer)) return this.missing('customer', p.customer);
+    const small = this.tooSmall(unit * qty, item.price_data.currency, (min) => `The Checkout Session's total amount due must add up to at least ${min}`, 'line_items');
+    if (small) return small;
+    if (p.customer && !this.customers.has(p.customer)) return this.missing('customer', p.customer, 'customer');
     const id = `cs_test_${randomBytes(16).toString('hex')}`;
     const s = {
       id, object: 'checkout.session', mode: 'payment', status: 'open', payment_status: 'unpaid', created: nowSec(), livemode: false,
@@ -261,7 +343,7 @@ export class FakeStripe {
       id, object: 'payment_intent', amount: Number(p.amount), amount_received: 0, currency: p.currency, customer: p.customer ?? null,
       payment_method: p.payment_method ?? null, status: p.status, metadata: p.metadata ?? {}, description: p.description ?? null,
       setup_future_usage: p.setup_future_usage ?? null, off_session: p.off_session === true, created: nowSec(), livemode: false,
-      latest_charge: null, last_payment_error: null, client_secret: `${id}_secret_x`,
+      latest_charge: null, last_payment_error: null, client_secret: `${id}_secret_x`, automatic_payment_methods: p.automatic_payment_methods ?? null,
     };
     if (p.status === 'succeeded') {
       const ch = {
@@ -276,23 +358,44 @@ export class FakeStripe {
     return pi;
   }
 
-  private createPaymentIntent(p: Obj): [number, Obj] {
+  private createPaymentIntent(p: Obj, version: string): [number, Obj] {
     const amount = Number(p.amount);
-    if (!Number.isInteger(amount) || amount <= 0) return [400, { error: { type: 'invalid_request_error', param: 'amount', message: 'amount must be a positive integer' } }];
-    if (p.customer && !this.customers.has(p.customer)) return this.missing('customer', p.customer);
+    if (!Number.isInteger(amount) || amount <= 0) return invalidRequest('Invalid positive integer', 'amount', 'parameter_invalid_integer');
+    if (!p.currency) return invalidRequest('Missing required param: currency.', 'currency', 'parameter_missing');
+    const small = this.tooSmall(amount, p.currency, (min) => `Amount must be at least ${min}`, 'amount');
+    if (small) return small;
+    if (p.customer && !this.customers.has(p.customer)) return this.missing('customer', p.customer, 'customer');
     const confirm = p.confirm === 'true';
     const offSession = p.off_session === 'true';
-    if (confirm && !p.payment_method) return [400, { error: { type: 'invalid_request_error', param: 'payment_method', message: 'You must provide a payment_method to confirm' } }];
+    if (p.off_session !== undefined && !confirm) {
+      return invalidRequest('You can only pass `off_session` when you are also confirming the PaymentIntent (`confirm=true`).', 'off_session');
+    }
+    if (confirm && !p.payment_method) return invalidRequest('You must provide a payment_method to confirm', 'payment_method', 'parameter_missing');
+    if (p.payment_method && !this.paymentMethods.has(p.payment_method)) return this.missing('PaymentMethod', p.payment_method, 'payment_method');
+    // Since 2023-08-16 a PaymentIntent without a list of payment method types has automatic payment methods on, with
+    // redirects allowed unless told otherwise; confirming one then needs a return_url, whatever the saved method is.
+    const apm = p.automatic_payment_methods as Obj | undefined;
+    const apmOn = apm ? apm.enabled === 'true' : !p.allowed_payment_method_types && version.slice(0, 10) >= '2023-08-16';
+    const allowRedirects = apmOn && apm?.allow_redirects !== 'never';
+    if (confirm && allowRedirects && !p.return_url) {
+      return invalidRequest(
+        'This PaymentIntent is configured to accept payment methods enabled in your Dashboard, some of which may require a full page redirect '
+          + 'to succeed. If you do not want to accept redirect-based payment methods, set `automatic_payment_methods[enabled]` to `true` and '
+          + '`automatic_payment_methods[allow_redirects]` to `never` when creating Setup Intents and Payment Intents.',
+        'return_url',
+      );
+    }
     const declined = confirm && offSession && this.declineOffSession;
     const pi = this.newPaymentIntent({
       amount, currency: p.currency, customer: p.customer, payment_method: p.payment_method, metadata: p.metadata, description: p.description,
       off_session: offSession, status: !confirm ? 'requires_confirmation' : declined ? 'requires_payment_method' : 'succeeded',
+      automatic_payment_methods: apmOn ? { enabled: true, allow_redirects: allowRedirects ? 'always' : 'never' } : null,
     });
     if (declined) {
       const err = { type: 'card_error', code: 'card_declined', decline_code: 'insufficient_funds', message: 'Your card has insufficient funds.', charge: rid('ch') };
       pi.last_payment_error = err;
       this.emit('payment_intent.payment_failed', pi);
-      return [402, { error: { ...err, payment_intent: pi, doc_url: 'https://stripe.com/docs/error-codes/card-declined' } }];
+      return stripeError(402, { ...err, payment_intent: pi });
     }
     if (pi.status === 'succeeded') this.emit('payment_intent.succeeded', pi);
     return [200, pi];
