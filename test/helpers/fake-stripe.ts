@@ -249,7 +249,10 @@ export class FakeStripe {
     }
     const version = (req.headers['stripe-version'] as string | undefined) ?? Stripe.API_VERSION;
     const [status, response] = this.checked(method, url.pathname, params) ?? this.route(method, url.pathname, params, version);
-    if (req.method === 'POST' && scopedKey && status !== 503) this.idempotent.set(scopedKey, { body, status, response });
+    // Like Stripe, a result is kept for the key only once the endpoint ran: not for an outage nor a request refused
+    // for its parameters (those may be retried with the same key).
+    const refusedUnrun = status === 400 && response.error?.type === 'invalid_request_error';
+    if (method === 'POST' && scopedKey && status !== 503 && !refusedUnrun) this.idempotent.set(scopedKey, { body, status, response });
     send(status, response);
   }
 
