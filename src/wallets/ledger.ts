@@ -38,7 +38,7 @@ export interface AccountState {
   dirty?: boolean;
   /** Set by LedgerBatch when a transaction of a STARTS_RECHARGE kind debits the account. */
   usageDebited?: boolean;
-  /** The part of `debited` that draws down grants (an expiring grant's own remainder does not draw down others). */
+  /** The part of the batch's debits that draws down grants (an expiring grant's own remainder does not draw down others). */
   drawsGrants?: Decimal;
   /** Auto-recharge: the armed threshold (null when the account has no policy, or one is paused or in flight). */
   rechargeThreshold?: Decimal | null;
