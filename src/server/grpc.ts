@@ -1,14 +1,15 @@
 // Native gRPC over HTTP/2 with @grpc/grpc-js: the route table turned into grpc-js service definitions whose
 // (de)serializers are protobuf-es, plus standard health and reflection.
 import * as grpc from '@grpc/grpc-js';
-import { create, fromBinary, toBinary, type DescMessage, type DescMethod } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type Message } from '@bufbuild/protobuf';
 import { anyPack } from '@bufbuild/protobuf/wkt';
 import { HealthImplementation } from 'grpc-health-check';
 import { ReflectionService } from '@grpc/reflection';
 import { ErrorInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 import { StatusSchema } from '../../gen/google/rpc/status_pb.js';
 import { toWireError } from './errors.js';
-import { lazySignal, type Pipeline, type ServiceBinding } from './pipeline.js';
+import { routesOf, type ServiceBinding } from './binding.js';
+import { lazySignal, type Pipeline } from './pipeline.js';
 import { reflectionPackageDefinition } from './reflection.js';
 
 function serializer(schema: DescMessage) {
@@ -54,7 +55,8 @@ export async function startGrpcServer(pipeline: Pipeline, bindings: ServiceBindi
   for (const binding of bindings) {
     const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
     const impl: grpc.UntypedServiceImplementation = {};
-    for (const method of binding.service.methods) {
+    for (const route of routesOf(binding)) {
+      const method = route.method;
       const streaming = method.methodKind === 'server_streaming';
       definition[method.name] = {
         path: `/${binding.service.typeName}/${method.name}`,
@@ -72,14 +74,16 @@ export async function startGrpcServer(pipeline: Pipeline, bindings: ServiceBindi
           // (an AbortError with a captured stack per call), so stop listening once the call is answered.
           const { signal, dispose } = lazySignal(() => call.cancelled, (abort) => (call.on('cancelled', abort), () => call.off('cancelled', abort)));
           pipeline
-            .unary(binding, method, call.request, authorization(call.metadata), signal)
+            .admit(route, authorization(call.metadata))
+            .then((principal) => pipeline.unary(route, principal, call.request as Message, signal))
             .then((res) => (dispose(), callback(null, res)), (err) => (dispose(), callback(grpcError(err, method))));
         };
       } else {
         impl[method.name] = async (call: grpc.ServerWritableStream<unknown, unknown>) => {
           const signal = abortOnCancel(call);
           try {
-            for await (const msg of pipeline.stream(binding, method, call.request, authorization(call.metadata), signal)) {
+            const principal = await pipeline.admit(route, authorization(call.metadata));
+            for await (const msg of pipeline.stream(route, principal, call.request as Message, signal)) {
               if (signal.aborted) break;
               call.write(msg);
             }

@@ -8,10 +8,11 @@ import type { AddressInfo } from 'node:net';
 import { Code, ConnectError, cors, type HandlerContext } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { codeToHttpStatus, errorToJsonBytes } from '@connectrpc/connect/protocol-connect';
-import { create, fromBinary, fromJsonString, toBinary, toJsonString, type DescMethod } from '@bufbuild/protobuf';
+import { create, fromBinary, fromJsonString, toBinary, toJsonString, type DescMethod, type Message } from '@bufbuild/protobuf';
 import { ErrorInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 import { toWireError } from './errors.js';
-import { lazySignal, type Pipeline, type ServiceBinding } from './pipeline.js';
+import { routesOf, type Route, type ServiceBinding } from './binding.js';
+import { lazySignal, type Pipeline } from './pipeline.js';
 
 export type HttpRoute = (req: http.IncomingMessage, res: http.ServerResponse) => boolean | Promise<boolean>;
 
@@ -25,19 +26,22 @@ function connectError(err: unknown, method: DescMethod): ConnectError {
 
 function connectImpl(pipeline: Pipeline, binding: ServiceBinding): Record<string, unknown> {
   const impl: Record<string, unknown> = {};
-  for (const method of binding.service.methods) {
+  for (const route of routesOf(binding)) {
+    const method = route.method;
     if (method.methodKind === 'server_streaming') {
-      impl[method.localName] = async function* (req: unknown, ctx: HandlerContext) {
+      impl[method.localName] = async function* (req: Message, ctx: HandlerContext) {
         try {
-          yield* pipeline.stream(binding, method, req, ctx.requestHeader.get('authorization') ?? undefined, ctx.signal);
+          const principal = await pipeline.admit(route, ctx.requestHeader.get('authorization') ?? undefined);
+          yield* pipeline.stream(route, principal, req, ctx.signal);
         } catch (err) {
           throw connectError(err, method);
         }
       };
     } else {
-      impl[method.localName] = async (req: unknown, ctx: HandlerContext) => {
+      impl[method.localName] = async (req: Message, ctx: HandlerContext) => {
         try {
-          return await pipeline.unary(binding, method, req, ctx.requestHeader.get('authorization') ?? undefined, () => ctx.signal);
+          const principal = await pipeline.admit(route, ctx.requestHeader.get('authorization') ?? undefined);
+          return await pipeline.unary(route, principal, req, () => ctx.signal);
         } catch (err) {
           throw connectError(err, method);
         }
@@ -70,9 +74,9 @@ function acceptedEncoding(accept: string | undefined): 'gzip' | 'br' | undefined
  * itself (docs/performance.md); this path reads the body, decodes, runs the pipeline and writes the answer.
  */
 function connectUnary(pipeline: Pipeline, bindings: ServiceBinding[]): (req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean> {
-  const routes = new Map<string, { binding: ServiceBinding; method: DescMethod }>();
+  const routes = new Map<string, Route>();
   for (const binding of bindings) {
-    for (const method of binding.service.methods) if (method.methodKind === 'unary') routes.set(`/${binding.service.typeName}/${method.name}`, { binding, method });
+    for (const route of routesOf(binding)) if (route.method.methodKind === 'unary') routes.set(`/${binding.service.typeName}/${route.method.name}`, route);
   }
   const fail = (res: http.ServerResponse, err: ConnectError) => {
     const body = errorToJsonBytes(err, undefined);
@@ -85,7 +89,7 @@ function connectUnary(pipeline: Pipeline, bindings: ServiceBinding[]): (req: htt
     const type = req.headers['content-type'];
     const binary = type === 'application/proto';
     if (!binary && !(type && /^application\/json(;\s*charset=utf-8)?$/i.test(type))) return false;
-    const { binding, method } = route;
+    const method = route.method;
     const bytes = await readBody(req).catch(() => null);
     if (bytes === null) {
       res.destroy(); // the client went away mid-request: nobody to answer
@@ -95,7 +99,7 @@ function connectUnary(pipeline: Pipeline, bindings: ServiceBinding[]): (req: htt
       fail(res, new ConnectError(`message larger than ${MAX_BODY} bytes`, Code.ResourceExhausted));
       return true;
     }
-    let input: unknown;
+    let input: Message;
     try {
       input = binary ? fromBinary(method.input, bytes) : fromJsonString(method.input, bytes.toString('utf8'), JSON_OPTIONS);
     } catch (err) {
@@ -114,7 +118,8 @@ function connectUnary(pipeline: Pipeline, bindings: ServiceBinding[]): (req: htt
     );
     let out: Uint8Array | string;
     try {
-      const answer = await pipeline.unary(binding, method, input, req.headers.authorization, signal);
+      const principal = await pipeline.admit(route, req.headers.authorization);
+      const answer = await pipeline.unary(route, principal, input, signal);
       const msg = create(method.output, answer as never);
       out = binary ? toBinary(method.output, msg) : toJsonString(method.output, msg);
     } catch (err) {
