@@ -1,12 +1,15 @@
-// Native gRPC over HTTP/2 with @grpc/grpc-js: the route table turned into grpc-js service definitions whose
-// (de)serializers are protobuf-es, plus standard health and reflection.
+// Native gRPC over HTTP/2 with @grpc/grpc-js: the route table turned into grpc-js service definitions, plus standard
+// health and reflection. Requests reach the handler as bytes: the key is checked first, then src/server/decode.ts
+// decodes them, so a request that does not decode is INVALID_ARGUMENT with ErrorInfo (grpc-js's own deserializer
+// failing answers INTERNAL) and one without a valid key is never decoded.
 import * as grpc from '@grpc/grpc-js';
-import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type Message } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary, type DescMessage, type DescMethod } from '@bufbuild/protobuf';
 import { anyPack } from '@bufbuild/protobuf/wkt';
 import { HealthImplementation } from 'grpc-health-check';
 import { ReflectionService } from '@grpc/reflection';
 import { ErrorInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 import { StatusSchema } from '../../gen/google/rpc/status_pb.js';
+import { decodeBinary } from './decode.js';
 import { toWireError } from './errors.js';
 import { routesOf, type ServiceBinding } from './binding.js';
 import { lazySignal, type Pipeline } from './pipeline.js';
@@ -18,6 +21,7 @@ function serializer(schema: DescMessage) {
 function deserializer(schema: DescMessage) {
   return (bytes: Buffer) => fromBinary(schema, bytes);
 }
+const asBytes = (bytes: Buffer): Buffer => bytes;
 
 function grpcError(err: unknown, method: DescMethod): Partial<grpc.ServiceError> {
   const w = toWireError(err, `${method.parent.typeName}/${method.name}`);
@@ -63,27 +67,27 @@ export async function startGrpcServer(pipeline: Pipeline, bindings: ServiceBindi
         requestStream: false,
         responseStream: streaming,
         requestSerialize: serializer(method.input),
-        requestDeserialize: deserializer(method.input),
+        requestDeserialize: asBytes,
         responseSerialize: serializer(method.output),
         responseDeserialize: deserializer(method.output),
         originalName: method.localName,
       };
       if (!streaming) {
-        impl[method.name] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        impl[method.name] = (call: grpc.ServerUnaryCall<Buffer, unknown>, callback: grpc.sendUnaryData<unknown>) => {
           // grpc-js also reports 'cancelled' when the stream closes after the answer; aborting then is wasted work
           // (an AbortError with a captured stack per call), so stop listening once the call is answered.
           const { signal, dispose } = lazySignal(() => call.cancelled, (abort) => (call.on('cancelled', abort), () => call.off('cancelled', abort)));
           pipeline
             .admit(route, authorization(call.metadata))
-            .then((principal) => pipeline.unary(route, principal, call.request as Message, signal))
+            .then((principal) => pipeline.unary(route, principal, decodeBinary(method.input, call.request), signal))
             .then((res) => (dispose(), callback(null, res)), (err) => (dispose(), callback(grpcError(err, method))));
         };
       } else {
-        impl[method.name] = async (call: grpc.ServerWritableStream<unknown, unknown>) => {
+        impl[method.name] = async (call: grpc.ServerWritableStream<Buffer, unknown>) => {
           const signal = abortOnCancel(call);
           try {
             const principal = await pipeline.admit(route, authorization(call.metadata));
-            for await (const msg of pipeline.stream(route, principal, call.request as Message, signal)) {
+            for await (const msg of pipeline.stream(route, principal, decodeBinary(method.input, call.request), signal)) {
               if (signal.aborted) break;
               call.write(msg);
             }
