@@ -82,7 +82,10 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       apiKeyRoutes(new ApiKeyAdmin(db.orm, (hash) => verifier.forget(hash))),
       catalogRoutes(catalog),
       customerRoutes(customers),
-      bind(WalletService, { ...walletRoutes(wallets, holds, watch, { autoRecharge: policiesFrom(moneyIn.autoRecharge) }), ...topUpRoutes(moneyIn) }),
+      bind(WalletService, {
+        ...walletRoutes(wallets, holds, watch, { autoRecharge: policiesFrom(moneyIn.autoRecharge) }),
+        ...topUpRoutes(moneyIn),
+      }),
       usageRoutes(ingest, usage, catalog, () => db.orm.em.fork()),
     ];
     const pipeline = new Pipeline(verifier);

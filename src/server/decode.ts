@@ -50,7 +50,9 @@ function locate(schema: DescMessage, json: Record<string, JsonValue>, path: stri
     const at = `${path}${path ? '.' : ''}${field?.name ?? key}`;
     if (!field) return { path: at, problem: `unknown field (${schema.typeName} has no field "${key}")` };
     const failure = refusal(schema, { [key]: json[key] });
-    if (failure !== undefined) return inside(schema, field, key, json[key], at) ?? { path: at, problem: problem(field, json[key], failure) };
+    if (failure !== undefined) {
+      return inside(schema, field, key, json[key], at) ?? { path: at, problem: problem(field, json[key], failure) };
+    }
   }
   return undefined;
 }
@@ -62,12 +64,16 @@ function inside(schema: DescMessage, field: DescField, key: string, value: JsonV
   if (field.fieldKind === 'list' && Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const failure = refusal(schema, { [key]: [value[i]] });
-      if (failure !== undefined) return nested(value[i], `${at}[${i}]`) ?? { path: `${at}[${i}]`, problem: problem(field, value[i], failure) };
+      if (failure !== undefined) {
+        return nested(value[i], `${at}[${i}]`) ?? { path: `${at}[${i}]`, problem: problem(field, value[i], failure) };
+      }
     }
   } else if (field.fieldKind === 'map' && isObject(value)) {
     for (const k of Object.keys(value)) {
       const failure = refusal(schema, { [key]: { [k]: value[k] } });
-      if (failure !== undefined) return nested(value[k], `${at}.${k}`) ?? { path: `${at}.${k}`, problem: problem(field, value[k], failure) };
+      if (failure !== undefined) {
+        return nested(value[k], `${at}.${k}`) ?? { path: `${at}.${k}`, problem: problem(field, value[k], failure) };
+      }
     }
   } else if (field.fieldKind === 'message') {
     return nested(value, at);

@@ -46,7 +46,8 @@ function principalOf(ctx: HandlerContext): Principal {
  */
 function reclassifyParseError(reason: unknown, method: DescMethod): void {
   if (!(reason instanceof ConnectError) || reason.code !== Code.Internal || !reason.rawMessage.startsWith('parse binary: ')) return;
-  const as = connectError(new AppError('INVALID_ARGUMENT', `request body: not a ${method.input.typeName} in the protobuf binary format (${reason.rawMessage.slice(14)})`), method);
+  const problem = `request body: not a ${method.input.typeName} in the protobuf binary format (${reason.rawMessage.slice(14)})`;
+  const as = connectError(new AppError('INVALID_ARGUMENT', problem), method);
   Object.assign(reason, { code: as.code, rawMessage: as.rawMessage, message: as.message });
   reason.details.push(...as.details);
 }
@@ -132,7 +133,9 @@ function acceptedEncoding(accept: string | undefined): 'gzip' | 'br' | undefined
 function connectUnary(pipeline: Pipeline, bindings: ServiceBinding[]): (req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean> {
   const routes = new Map<string, Route>();
   for (const binding of bindings) {
-    for (const route of routesOf(binding)) if (route.method.methodKind === 'unary') routes.set(`/${binding.service.typeName}/${route.method.name}`, route);
+    for (const route of routesOf(binding)) {
+      if (route.method.methodKind === 'unary') routes.set(`/${binding.service.typeName}/${route.method.name}`, route);
+    }
   }
   const fail = (res: http.ServerResponse, err: ConnectError) => {
     const body = errorToJsonBytes(err, undefined);

@@ -33,7 +33,12 @@ export function eventResultToProto(r: EventResultModel): MessageInitShape<typeof
   };
 }
 
-export function usageHandlers(ingest: IngestService, usage: UsageService, catalog: CatalogService, em: () => Parameters<CatalogService['assetScale']>[0]) {
+export function usageHandlers(
+  ingest: IngestService,
+  usage: UsageService,
+  catalog: CatalogService,
+  em: () => Parameters<CatalogService['assetScale']>[0],
+) {
   return {
     async trackEvents(req) {
       const results = await ingest.track({

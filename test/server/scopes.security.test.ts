@@ -43,7 +43,13 @@ async function call(transport: Transport, method: DescMethod, key: string | unde
   const header: Record<string, string> = key === undefined ? {} : { authorization: `Bearer ${key}` };
   try {
     if (method.methodKind === 'server_streaming') {
-      const res = await transport.stream(method as DescMethodServerStreaming, undefined, undefined, header, createAsyncIterable([create(method.input)]));
+      const res = await transport.stream(
+        method as DescMethodServerStreaming,
+        undefined,
+        undefined,
+        header,
+        createAsyncIterable([create(method.input)]),
+      );
       for await (const _ of res.message) break;
     } else if (method.methodKind === 'unary') {
       await transport.unary(method as DescMethodUnary, undefined, undefined, header, create(method.input));
@@ -63,7 +69,11 @@ describe('every RPC in the route table', () => {
   it('binds every RPC of every service in the contract with one of the three scopes', () => {
     const contract = [ApiKeyService, CatalogService, CustomerService, UsageService, WalletService];
     expect(engine.app.bindings.map((b) => b.service.typeName).sort()).toEqual(contract.map((s) => s.typeName).sort());
-    expect(routes().map((r) => r.name).sort()).toEqual(contract.flatMap((s) => s.methods.map((m) => `${s.name}.${m.name}`)).sort());
+    expect(
+      routes()
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(contract.flatMap((s) => s.methods.map((m) => `${s.name}.${m.name}`)).sort());
     for (const r of routes()) expect(['admin', 'read', 'ingest'], r.name).toContain(r.rpc.scope);
   });
 
@@ -71,7 +81,10 @@ describe('every RPC in the route table', () => {
     for (const [name, transport] of transports) {
       for (const r of routes()) {
         for (const key of [undefined, 'tb_not-a-key-0000000000000000000000000000000000']) {
-          expect(await call(transport, r.method, key), `${name} ${r.name} key=${key}`).toEqual({ code: Code.Unauthenticated, reason: 'UNAUTHENTICATED' });
+          expect(await call(transport, r.method, key), `${name} ${r.name} key=${key}`).toEqual({
+            code: Code.Unauthenticated,
+            reason: 'UNAUTHENTICATED',
+          });
         }
       }
     }
@@ -82,10 +95,13 @@ describe('every RPC in the route table', () => {
       for (const r of routes()) {
         const scope = r.rpc.scope;
         expect(await call(transport, r.method, lacking[scope]), `${name} ${r.name} without "${scope}"`).toEqual({
-          code: Code.PermissionDenied, reason: 'PERMISSION_DENIED',
+          code: Code.PermissionDenied,
+          reason: 'PERMISSION_DENIED',
         });
         const through = await call(transport, r.method, exactly[scope]);
-        expect([Code.Unauthenticated, Code.PermissionDenied], `${name} ${r.name} with "${scope}" answered ${through.code}`).not.toContain(through.code);
+        expect([Code.Unauthenticated, Code.PermissionDenied], `${name} ${r.name} with "${scope}" answered ${through.code}`).not.toContain(
+          through.code,
+        );
         if ('notImplemented' in r.rpc) expect(through.code, `${name} ${r.name}`).toBe(Code.Unimplemented);
       }
     }
@@ -121,7 +137,12 @@ describe('an RPC-specific authorisation rule', () => {
     const principal = await pipeline.admit(route, `Bearer ${key}`);
     const signal = () => new AbortController().signal;
     const get = (value: string | undefined) =>
-      pipeline.unary(route, principal, create(GetCustomerRequestSchema, value === undefined ? {} : { customer: { ref: { case: 'externalId', value } } }), signal);
+      pipeline.unary(
+        route,
+        principal,
+        create(GetCustomerRequestSchema, value === undefined ? {} : { customer: { ref: { case: 'externalId', value } } }),
+        signal,
+      );
     await expect(get(undefined)).rejects.toMatchObject({ reason: 'INVALID_ARGUMENT' });
     await expect(get('someone-else')).rejects.toMatchObject({ reason: 'PERMISSION_DENIED', message: 'not your customer' });
     expect(handled).toBe(0);

@@ -30,7 +30,12 @@ interface ErrorJson {
 function fromErrorJson(json: ErrorJson): Answer {
   const info = json.details?.find((d) => d.type === 'google.rpc.ErrorInfo');
   const e = info ? fromBinary(ErrorInfoSchema, base64Decode(info.value)) : undefined;
-  return { code: codeFromString(json.code ?? '') ?? Code.Unknown, message: json.message ?? '', reason: e?.reason ?? '', field: e?.metadata.field };
+  return {
+    code: codeFromString(json.code ?? '') ?? Code.Unknown,
+    message: json.message ?? '',
+    reason: e?.reason ?? '',
+    field: e?.metadata.field,
+  };
 }
 
 function fromStatus(code: number, message: string, detailsBin: Uint8Array | undefined): Answer {
@@ -38,21 +43,29 @@ function fromStatus(code: number, message: string, detailsBin: Uint8Array | unde
   let field: string | undefined;
   for (const any of detailsBin ? fromBinary(StatusSchema, detailsBin).details : []) {
     const e = anyUnpack(any, ErrorInfoSchema);
-    if (e) ({ reason, metadata: { field } } = e);
+    if (e) {
+      reason = e.reason;
+      field = e.metadata.field;
+    }
   }
   return { code: code as Code | 0, message, reason, field };
 }
 
 /** A Connect unary call (POST). Plain and gzip bodies are answered directly; a timeout header sends it to connect-node. */
 export async function connectUnary(
-  port: number, method: DescMethod, body: Uint8Array | string, opts: { binary?: boolean; key?: string | null; headers?: Record<string, string> } = {},
+  port: number,
+  method: DescMethod,
+  body: Uint8Array | string,
+  opts: { binary?: boolean; key?: string | null; headers?: Record<string, string> } = {},
 ): Promise<Answer> {
   const headers: Record<string, string> = { 'content-type': opts.binary ? 'application/proto' : 'application/json', ...opts.headers };
   if (opts.key) headers.authorization = `Bearer ${opts.key}`;
   const res = await fetch(`http://127.0.0.1:${port}${path(method)}`, { method: 'POST', headers, body });
   const bytes = new Uint8Array(await res.arrayBuffer());
   if (res.status === 200) return { code: 0, message: '', reason: '', field: undefined };
-  if (!(res.headers.get('content-type') ?? '').startsWith('application/json')) return { code: `http ${res.status}`, message: '', reason: '', field: undefined };
+  if (!(res.headers.get('content-type') ?? '').startsWith('application/json')) {
+    return { code: `http ${res.status}`, message: '', reason: '', field: undefined };
+  }
   return fromErrorJson(JSON.parse(new TextDecoder().decode(bytes)) as ErrorJson);
 }
 
@@ -77,7 +90,10 @@ const utf8 = (s: Uint8Array | string): Uint8Array => (typeof s === 'string' ? ne
 
 /** A gRPC-Web call (always connect-node): one enveloped request message; the status from the trailers. */
 export async function grpcWeb(
-  port: number, method: DescMethod, message: Uint8Array | string, opts: { binary?: boolean; key?: string | null; raw?: boolean } = {},
+  port: number,
+  method: DescMethod,
+  message: Uint8Array | string,
+  opts: { binary?: boolean; key?: string | null; raw?: boolean } = {},
 ): Promise<Answer> {
   const headers: Record<string, string> = { 'content-type': opts.binary ? 'application/grpc-web+proto' : 'application/grpc-web+json' };
   if (opts.key) headers.authorization = `Bearer ${opts.key}`;
@@ -95,20 +111,34 @@ export async function grpcWeb(
     }
   }
   const details = trailer.get('grpc-status-details-bin');
-  return fromStatus(Number(trailer.get('grpc-status') ?? Code.Unknown), decodeURIComponent(trailer.get('grpc-message') ?? ''), details ? base64Decode(details) : undefined);
+  return fromStatus(
+    Number(trailer.get('grpc-status') ?? Code.Unknown),
+    decodeURIComponent(trailer.get('grpc-message') ?? ''),
+    details ? base64Decode(details) : undefined,
+  );
 }
 
 /** A Connect streaming call (server-streaming RPCs; always connect-node): the end-stream message, or the first answer. */
 export async function connectStream(
-  port: number, method: DescMethod, message: Uint8Array | string, opts: { binary?: boolean; key?: string | null; raw?: boolean } = {},
+  port: number,
+  method: DescMethod,
+  message: Uint8Array | string,
+  opts: { binary?: boolean; key?: string | null; raw?: boolean } = {},
 ): Promise<Answer> {
   const headers: Record<string, string> = { 'content-type': opts.binary ? 'application/connect+proto' : 'application/connect+json' };
   if (opts.key) headers.authorization = `Bearer ${opts.key}`;
   const ac = new AbortController();
-  const res = await fetch(`http://127.0.0.1:${port}${path(method)}`, { method: 'POST', headers, body: opts.raw ? utf8(message) : envelope(0, utf8(message)), signal: ac.signal });
+  const res = await fetch(`http://127.0.0.1:${port}${path(method)}`, {
+    method: 'POST',
+    headers,
+    body: opts.raw ? utf8(message) : envelope(0, utf8(message)),
+    signal: ac.signal,
+  });
   if (res.status !== 200) {
     const text = await res.text();
-    return res.headers.get('content-type')?.startsWith('application/json') ? fromErrorJson(JSON.parse(text) as ErrorJson) : { code: `http ${res.status}`, message: '', reason: '', field: undefined };
+    return res.headers.get('content-type')?.startsWith('application/json')
+      ? fromErrorJson(JSON.parse(text) as ErrorJson)
+      : { code: `http ${res.status}`, message: '', reason: '', field: undefined };
   }
   // Read until the end-stream message; a stream that sends a message first is a live watch: that is an OK answer.
   const reader = res.body!.getReader();

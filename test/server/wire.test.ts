@@ -34,8 +34,14 @@ function jsonPaths(): [string, (m: Parameters<typeof connectUnary>[1], json: str
   const key = (k: string | null | undefined) => (k === undefined ? engine.adminKey : k);
   return [
     ['Connect JSON (direct)', (m, json, k) => connectUnary(port, m, json, { key: key(k) })],
-    ['Connect JSON gzip (direct)', (m, json, k) => connectUnary(port, m, zlib.gzipSync(json), { key: key(k), headers: { 'content-encoding': 'gzip' } })],
-    ['Connect JSON with a timeout (connect-node)', (m, json, k) => connectUnary(port, m, json, { key: key(k), headers: { 'connect-timeout-ms': '30000' } })],
+    [
+      'Connect JSON gzip (direct)',
+      (m, json, k) => connectUnary(port, m, zlib.gzipSync(json), { key: key(k), headers: { 'content-encoding': 'gzip' } }),
+    ],
+    [
+      'Connect JSON with a timeout (connect-node)',
+      (m, json, k) => connectUnary(port, m, json, { key: key(k), headers: { 'connect-timeout-ms': '30000' } }),
+    ],
     ['gRPC-Web JSON (connect-node)', (m, json, k) => grpcWeb(port, m, json, { key: key(k) })],
   ];
 }
@@ -44,21 +50,44 @@ const invalid = (field: string | undefined) => ({ code: Code.InvalidArgument, re
 
 describe('JSON is decoded strictly, on every path', () => {
   const cases: [string, Parameters<typeof connectUnary>[1], () => unknown, string][] = [
-    ['an unknown enum name', methodOf(CustomerService, 'createCustomer'),
-      () => ({ requestId: uniq('r'), externalId: uniq('typo'), insufficientBalancePolicy: 'INSUFFICIENT_BALANCE_POLICY_REJECTED' }), 'insufficient_balance_policy'],
-    ['an unknown enum name in a list', methodOf(ApiKeyService, 'createApiKey'),
-      () => ({ name: 'typo', scopes: ['API_KEY_SCOPE_READ', 'API_KEY_SCOPE_ADMINN'] }), 'scopes[1]'],
+    [
+      'an unknown enum name',
+      methodOf(CustomerService, 'createCustomer'),
+      () => ({ requestId: uniq('r'), externalId: uniq('typo'), insufficientBalancePolicy: 'INSUFFICIENT_BALANCE_POLICY_REJECTED' }),
+      'insufficient_balance_policy',
+    ],
+    [
+      'an unknown enum name in a list',
+      methodOf(ApiKeyService, 'createApiKey'),
+      () => ({ name: 'typo', scopes: ['API_KEY_SCOPE_READ', 'API_KEY_SCOPE_ADMINN'] }),
+      'scopes[1]',
+    ],
     ['an unknown field', methodOf(CustomerService, 'getCustomer'), () => ({ customer: { externalId: 'x' }, bogus: 1 }), 'bogus'],
-    ['an unknown field deep inside', methodOf(CatalogService, 'createProduct'), () => {
-      const p = imageProductJson(uniq('deep'));
-      return { ...p, prices: [{ ...p.prices[0], rates: [{ ...p.prices[0].rates[0], bogus: 1 }] }] };
-    }, 'prices[0].rates[0].bogus'],
-    ['an unknown enum name deep inside', methodOf(CatalogService, 'createProduct'), () => {
-      const p = imageProductJson(uniq('deep'));
-      return { ...p, prices: [{ ...p.prices[0], calculation: 'USAGE_CALCULATION_UNITT' }] };
-    }, 'prices[0].calculation'],
+    [
+      'an unknown field deep inside',
+      methodOf(CatalogService, 'createProduct'),
+      () => {
+        const p = imageProductJson(uniq('deep'));
+        return { ...p, prices: [{ ...p.prices[0], rates: [{ ...p.prices[0].rates[0], bogus: 1 }] }] };
+      },
+      'prices[0].rates[0].bogus',
+    ],
+    [
+      'an unknown enum name deep inside',
+      methodOf(CatalogService, 'createProduct'),
+      () => {
+        const p = imageProductJson(uniq('deep'));
+        return { ...p, prices: [{ ...p.prices[0], calculation: 'USAGE_CALCULATION_UNITT' }] };
+      },
+      'prices[0].calculation',
+    ],
     ['a value of the wrong JSON type', methodOf(CustomerService, 'createCustomer'), () => ({ requestId: uniq('r'), name: 5 }), 'name'],
-    ['a map value of the wrong JSON type', methodOf(CustomerService, 'createCustomer'), () => ({ requestId: uniq('r'), metadata: { plan: 1 } }), 'metadata.plan'],
+    [
+      'a map value of the wrong JSON type',
+      methodOf(CustomerService, 'createCustomer'),
+      () => ({ requestId: uniq('r'), metadata: { plan: 1 } }),
+      'metadata.plan',
+    ],
     ['a oneof set twice', methodOf(CustomerService, 'getCustomer'), () => ({ customer: { id: 'cus_x', externalId: 'x' } }), 'customer'],
   ];
   for (const [what, method, body, field] of cases) {
@@ -71,10 +100,12 @@ describe('JSON is decoded strictly, on every path', () => {
     });
   }
 
-  it('the typo\'d customer and API key were not created with the default', async () => {
+  it("the typo'd customer and API key were not created with the default", async () => {
     const externalId = uniq('typo');
     const body = JSON.stringify({ requestId: uniq('r'), externalId, insufficientBalancePolicy: 'INSUFFICIENT_BALANCE_POLICY_REJECTED' });
-    expect((await connectUnary(engine.app.httpPort, methodOf(CustomerService, 'createCustomer'), body, { key: engine.adminKey })).code).toBe(Code.InvalidArgument);
+    expect(
+      (await connectUnary(engine.app.httpPort, methodOf(CustomerService, 'createCustomer'), body, { key: engine.adminKey })).code,
+    ).toBe(Code.InvalidArgument);
     const got = await engine.fetchJson('tollbooth.v1.CustomerService/GetCustomer', { customer: { externalId } });
     expect(got.body.code).toBe('not_found');
   });
@@ -93,14 +124,19 @@ describe('JSON is decoded strictly, on every path', () => {
     const watch = methodOf(WalletService, 'watchWallet');
     const port = engine.app.httpPort;
     for (const send of [connectStream, grpcWeb]) {
-      expect(await send(port, watch, JSON.stringify({ customer: { externalId: 'x' }, bogus: 1 }), { key: engine.adminKey })).toMatchObject(invalid('bogus'));
+      expect(await send(port, watch, JSON.stringify({ customer: { externalId: 'x' }, bogus: 1 }), { key: engine.adminKey })).toMatchObject(
+        invalid('bogus'),
+      );
       expect(await send(port, watch, '{"customer": ', { key: engine.adminKey })).toMatchObject(invalid(undefined));
     }
   });
 
   it('the same JSON without the typo is accepted', async () => {
     for (const [name, send] of jsonPaths()) {
-      const answer = await send(methodOf(CustomerService, 'createCustomer'), JSON.stringify({ requestId: uniq('r'), insufficientBalancePolicy: 'INSUFFICIENT_BALANCE_POLICY_REJECT' }));
+      const answer = await send(
+        methodOf(CustomerService, 'createCustomer'),
+        JSON.stringify({ requestId: uniq('r'), insufficientBalancePolicy: 'INSUFFICIENT_BALANCE_POLICY_REJECT' }),
+      );
       expect(answer.code, name).toBe(0);
     }
   });
@@ -116,10 +152,20 @@ describe('a binary body that does not decode', () => {
     expect(overGrpc.message).toMatch(/^request body: not a tollbooth\.v1\.GetCustomerRequest in the protobuf binary format/);
     expect(await connectUnary(engine.app.httpPort, getCustomer(), garbage, { binary: true, key: engine.adminKey })).toEqual(overGrpc);
     const gzipped = zlib.gzipSync(garbage);
-    expect(await connectUnary(engine.app.httpPort, getCustomer(), gzipped, { binary: true, key: engine.adminKey, headers: { 'content-encoding': 'gzip' } })).toEqual(overGrpc);
-    expect(await connectUnary(engine.app.httpPort, getCustomer(), garbage, { binary: true, key: engine.adminKey, headers: { 'content-encoding': 'gzip' } })).toMatchObject(
-      invalid(undefined),
-    );
+    expect(
+      await connectUnary(engine.app.httpPort, getCustomer(), gzipped, {
+        binary: true,
+        key: engine.adminKey,
+        headers: { 'content-encoding': 'gzip' },
+      }),
+    ).toEqual(overGrpc);
+    expect(
+      await connectUnary(engine.app.httpPort, getCustomer(), garbage, {
+        binary: true,
+        key: engine.adminKey,
+        headers: { 'content-encoding': 'gzip' },
+      }),
+    ).toMatchObject(invalid(undefined));
   });
 
   it('is INVALID_ARGUMENT with ErrorInfo through connect-node too: gRPC-Web, Connect streams, calls with a timeout', async () => {
@@ -127,7 +173,9 @@ describe('a binary body that does not decode', () => {
     const watch = methodOf(WalletService, 'watchWallet');
     const expected = await grpcRaw(grpcClient, getCustomer(), garbage, engine.adminKey);
     expect(await grpcWeb(port, getCustomer(), garbage, { binary: true, key: engine.adminKey })).toEqual(expected);
-    expect(await connectUnary(port, getCustomer(), garbage, { binary: true, key: engine.adminKey, headers: { 'connect-timeout-ms': '30000' } })).toEqual(expected);
+    expect(
+      await connectUnary(port, getCustomer(), garbage, { binary: true, key: engine.adminKey, headers: { 'connect-timeout-ms': '30000' } }),
+    ).toEqual(expected);
     const overGrpc = await grpcRaw(grpcClient, watch, garbage, engine.adminKey);
     expect(overGrpc).toMatchObject(invalid(undefined));
     expect(await connectStream(port, watch, garbage, { binary: true, key: engine.adminKey })).toEqual(overGrpc);
@@ -148,7 +196,9 @@ describe('the key is checked before the body is read or decoded', () => {
       expect(await grpcRaw(grpcClient, watch, garbage, key)).toMatchObject(unauthenticated);
       expect(await connectUnary(port, get, garbage, { binary: true, key })).toMatchObject(unauthenticated);
       expect(await connectUnary(port, get, '{"customer": ', { key })).toMatchObject(unauthenticated);
-      expect(await connectUnary(port, get, garbage, { binary: true, key, headers: { 'connect-timeout-ms': '30000' } })).toMatchObject(unauthenticated);
+      expect(await connectUnary(port, get, garbage, { binary: true, key, headers: { 'connect-timeout-ms': '30000' } })).toMatchObject(
+        unauthenticated,
+      );
       expect(await grpcWeb(port, get, garbage, { binary: true, key })).toMatchObject(unauthenticated);
       expect(await connectStream(port, watch, garbage, { binary: true, key })).toMatchObject(unauthenticated);
     }
