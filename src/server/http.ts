@@ -214,6 +214,7 @@ const tooLarge = () => new ConnectError(`message larger than ${MAX_BODY} bytes`,
  * path's garbage.
  */
 async function readBody(req: http.IncomingMessage, compression: string | undefined): Promise<Buffer | null> {
+  if (req.destroyed) return null; // gone while its key was checked: its 'close' has been and gone
   const raw = await new Promise<Buffer | undefined | null>((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
