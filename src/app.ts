@@ -3,29 +3,30 @@
 import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/orm.js';
 import { ApiKeyAdmin, bootstrapAdminKey, KeyVerifier } from './auth/api-keys.service.js';
-import { apiKeyBinding } from './auth/api-keys.rpc.js';
-import { Pipeline, type ServiceBinding } from './server/pipeline.js';
+import { apiKeyRoutes } from './auth/api-keys.routes.js';
+import { Pipeline } from './server/pipeline.js';
+import { bind, type ServiceBinding } from './server/binding.js';
 import { startGrpcServer, type GrpcServer } from './server/grpc.js';
 import { startHttpServer, type HttpRoute, type HttpServer } from './server/http.js';
 import { CatalogService } from './catalog/catalog.service.js';
-import { catalogBinding } from './catalog/catalog.rpc.js';
+import { catalogRoutes } from './catalog/catalog.routes.js';
 import { CustomerService } from './customers/customers.service.js';
-import { customerBinding } from './customers/customers.rpc.js';
-import { bind } from './server/pipeline.js';
+import { customerRoutes } from './customers/customers.routes.js';
 import { WalletService } from '../gen/tollbooth/v1/wallet_pb.js';
-import { UsageService as UsageApi } from '../gen/tollbooth/v1/usage_pb.js';
 import { IngestService } from './usage/ingest.js';
 import { UsageService } from './usage/usage.service.js';
-import { usageHandlers } from './usage/usage.rpc.js';
+import { usageRoutes } from './usage/usage.routes.js';
 import { Wallets } from './wallets/wallets.service.js';
 import { Holds } from './wallets/holds.service.js';
 import { WalletWatch } from './wallets/watch.js';
 import { WalletSweeper } from './wallets/sweeper.js';
-import { walletHandlers, type AutoRechargeLookup } from './wallets/wallets.rpc.js';
+import type { AutoRechargeLookup } from './wallets/wallets.rpc.js';
+import { walletRoutes } from './wallets/wallets.routes.js';
 import { log, setLogLevel } from './shared/log.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { startMoneyIn, type MoneyIn } from './topups/money-in.js';
-import { autoRechargeToProto, topUpHandlers } from './topups/topups.rpc.js';
+import { autoRechargeToProto } from './topups/topups.rpc.js';
+import { topUpRoutes } from './topups/topups.routes.js';
 import type { AutoRechargeService } from './topups/auto-recharge.service.js';
 
 export interface App {
@@ -33,6 +34,8 @@ export interface App {
   db: Database;
   grpcPort: number;
   httpPort: number;
+  /** Every service's RPC table: which scope, validator and handler each RPC has. */
+  bindings: readonly ServiceBinding[];
   /** A newly created first admin key, when this start created one (printed once by main). */
   createdAdminKey: string | undefined;
   /** Top-ups, auto-recharge, Stripe webhooks, outbox relay and queues. */
@@ -76,11 +79,14 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     moneyIn = startMoneyIn(config, db, options.clock ?? systemClock);
     const verifier = new KeyVerifier(db.orm);
     const bindings: ServiceBinding[] = [
-      apiKeyBinding(new ApiKeyAdmin(db.orm, (hash) => verifier.forget(hash))),
-      catalogBinding(catalog),
-      customerBinding(customers),
-      bind(WalletService, { ...walletHandlers(wallets, holds, watch, { autoRecharge: policiesFrom(moneyIn.autoRecharge) }), ...topUpHandlers(moneyIn) }),
-      bind(UsageApi, usageHandlers(ingest, usage, catalog, () => db.orm.em.fork())),
+      apiKeyRoutes(new ApiKeyAdmin(db.orm, (hash) => verifier.forget(hash))),
+      catalogRoutes(catalog),
+      customerRoutes(customers),
+      bind(WalletService, {
+        ...walletRoutes(wallets, holds, watch, { autoRecharge: policiesFrom(moneyIn.autoRecharge) }),
+        ...topUpRoutes(moneyIn),
+      }),
+      usageRoutes(ingest, usage, catalog, () => db.orm.em.fork()),
     ];
     const pipeline = new Pipeline(verifier);
     const routes: HttpRoute[] = [
@@ -101,6 +107,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       db,
       grpcPort: grpc.port,
       httpPort: httpServer.port,
+      bindings,
       createdAdminKey,
       moneyIn,
       async stop(graceMs = 10_000) {

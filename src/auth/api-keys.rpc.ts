@@ -1,8 +1,8 @@
 // ApiKeyService over the wire.
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import { ApiKeyScope, ApiKeyService, type ApiKeySchema } from '../../gen/tollbooth/v1/api_key_pb.js';
-import { bind, type ServiceBinding } from '../server/pipeline.js';
+import { ApiKeyScope, type ApiKeySchema, type ApiKeyService } from '../../gen/tollbooth/v1/api_key_pb.js';
+import type { ServiceHandlers } from '../server/binding.js';
 import type { Scope } from './api-key.entity.js';
 import type { ApiKeyAdmin, ApiKeyModel } from './api-keys.service.js';
 
@@ -16,8 +16,8 @@ function toProto(k: ApiKeyModel): MessageInitShape<typeof ApiKeySchema> {
   };
 }
 
-export function apiKeyBinding(admin: ApiKeyAdmin): ServiceBinding {
-  return bind(ApiKeyService, {
+export function apiKeyHandlers(admin: ApiKeyAdmin) {
+  return {
     async createApiKey(req) {
       const { key, secret } = await admin.create(req.name, req.scopes.map((s) => FROM_PROTO[s]!));
       return { apiKey: toProto(key), secret };
@@ -29,5 +29,5 @@ export function apiKeyBinding(admin: ApiKeyAdmin): ServiceBinding {
     async revokeApiKey(req) {
       return { apiKey: toProto(await admin.revoke(req.id)) };
     },
-  });
+  } satisfies ServiceHandlers<typeof ApiKeyService>;
 }

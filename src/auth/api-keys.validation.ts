@@ -1,11 +1,10 @@
 // Request validators for ApiKeyService.
-import { ApiKeyScope, CreateApiKeyRequestSchema, RevokeApiKeyRequestSchema, type CreateApiKeyRequest } from '../../gen/tollbooth/v1/api_key_pb.js';
+import { ApiKeyScope, type CreateApiKeyRequest } from '../../gen/tollbooth/v1/api_key_pb.js';
 import { invalid } from '../shared/errors.js';
 import { count, str } from '../server/rules.js';
-import type { Validator } from '../server/validation.js';
 
-export const apiKeyValidators: Record<string, Validator> = {
-  [CreateApiKeyRequestSchema.typeName]: (req: CreateApiKeyRequest) => {
+export const apiKeyValidators = {
+  createApiKey: (req: CreateApiKeyRequest) => {
     str(req.name, 'name', { min: 1, max: 200 });
     count(req.scopes.length, 'scopes', 1, 3);
     const seen = new Set<ApiKeyScope>();
@@ -15,5 +14,5 @@ export const apiKeyValidators: Record<string, Validator> = {
       seen.add(s);
     });
   },
-  [RevokeApiKeyRequestSchema.typeName]: (req: { id: string }) => str(req.id, 'id', { min: 1, max: 64 }),
+  revokeApiKey: (req: { id: string }) => str(req.id, 'id', { min: 1, max: 64 }),
 };

@@ -2,7 +2,7 @@
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import {
-  CatalogService as CatalogApi,
+  type CatalogService as CatalogApi,
   ProductStatus,
   UsageCalculation,
   type Asset,
@@ -11,7 +11,7 @@ import {
   type ProductSchema,
   type AssetSchema,
 } from '../../gen/tollbooth/v1/catalog_pb.js';
-import { bind, type ServiceBinding } from '../server/pipeline.js';
+import type { ServiceHandlers } from '../server/binding.js';
 import type { CatalogService } from './catalog.service.js';
 import type { AssetModel, PriceModel, ProductModel, ProductStatusModel } from './catalog.model.js';
 import { dec } from '../shared/money.js';
@@ -74,8 +74,8 @@ function exchangeRatesFromProto(a: Asset) {
   return a.exchangeRates.map((r) => ({ currency: r.currency, rate: dec(r.rate.trim()).toFixed() }));
 }
 
-export function catalogBinding(catalog: CatalogService): ServiceBinding {
-  return bind(CatalogApi, {
+export function catalogHandlers(catalog: CatalogService) {
+  return {
     async createAsset(req) {
       const a = req.asset!;
       return { asset: assetToProto(await catalog.createAsset({ requestId: req.requestId, code: a.code, name: a.name, scale: a.scale, exchangeRates: exchangeRatesFromProto(a) })) };
@@ -120,5 +120,5 @@ export function catalogBinding(catalog: CatalogService): ServiceBinding {
       const page = await catalog.listProductVersions(req.code, req);
       return { products: page.items.map(productToProto), nextPageToken: page.nextPageToken };
     },
-  });
+  } satisfies ServiceHandlers<typeof CatalogApi>;
 }

@@ -1,12 +1,10 @@
 // Request validators for CatalogService (run by the pipeline before any service code).
 import {
-  CreateAssetRequestSchema, CreateProductRequestSchema, GetAssetRequestSchema, GetProductRequestSchema, ListProductVersionsRequestSchema,
-  PublishProductRequestSchema, ArchiveProductRequestSchema, UpdateProductRequestSchema, UsageCalculation,
+  UsageCalculation,
   type CreateAssetRequest, type CreateProductRequest, type GetProductRequest, type Price, type UpdateProductRequest,
 } from '../../gen/tollbooth/v1/catalog_pb.js';
 import { invalid } from '../shared/errors.js';
 import { assetCode, count, CURRENCY, decimal, enumSet, EVENT_TYPE, intRange, PRODUCT_CODE, PROPERTY, requestId, str } from '../server/rules.js';
-import type { Validator } from '../server/validation.js';
 
 export function validatePrices(prices: Price[], field: string): void {
   count(prices.length, field, 0, 50);
@@ -48,8 +46,8 @@ export function validatePrices(prices: Price[], field: string): void {
   });
 }
 
-export const catalogValidators: Record<string, Validator> = {
-  [CreateAssetRequestSchema.typeName]: (req: CreateAssetRequest) => {
+export const catalogValidators = {
+  createAsset: (req: CreateAssetRequest) => {
     requestId(req.requestId);
     const a = req.asset;
     if (!a) throw invalid('asset', 'is required');
@@ -65,20 +63,20 @@ export const catalogValidators: Record<string, Validator> = {
       decimal(r.rate, `asset.exchange_rates[${i}].rate`, { positive: true });
     });
   },
-  [GetAssetRequestSchema.typeName]: (req: { code: string }) => assetCode(req.code, 'code'),
-  [CreateProductRequestSchema.typeName]: (req: CreateProductRequest) => {
+  getAsset: (req: { code: string }) => assetCode(req.code, 'code'),
+  createProduct: (req: CreateProductRequest) => {
     requestId(req.requestId);
     str(req.code, 'code', { min: 1, ...PRODUCT_CODE });
     str(req.name, 'name', { min: 1, max: 200 });
     validatePrices(req.prices, 'prices');
   },
-  [GetProductRequestSchema.typeName]: (req: GetProductRequest) => {
+  getProduct: (req: GetProductRequest) => {
     if (req.ref.case === undefined) throw invalid('code', 'is required: set code (optionally with version) or id');
     if (req.ref.case === 'code') str(req.ref.value, 'code', { min: 1, ...PRODUCT_CODE });
     else str(req.ref.value, 'id', { min: 1, max: 64 });
     intRange(req.version, 'version', 0, 1_000_000);
   },
-  [UpdateProductRequestSchema.typeName]: (req: UpdateProductRequest) => {
+  updateProduct: (req: UpdateProductRequest) => {
     requestId(req.requestId);
     str(req.code, 'code', { min: 1, ...PRODUCT_CODE });
     const paths = req.updateMask?.paths ?? [];
@@ -88,10 +86,10 @@ export const catalogValidators: Record<string, Validator> = {
     if (paths.includes('name')) str(req.product.name, 'product.name', { min: 1, max: 200 });
     if (paths.includes('prices')) validatePrices(req.product.prices, 'product.prices');
   },
-  [PublishProductRequestSchema.typeName]: (req: { code: string; version: number }) => {
+  publishProduct: (req: { code: string; version: number }) => {
     str(req.code, 'code', { min: 1, ...PRODUCT_CODE });
     intRange(req.version, 'version', 1, 1_000_000);
   },
-  [ArchiveProductRequestSchema.typeName]: (req: { code: string }) => str(req.code, 'code', { min: 1, ...PRODUCT_CODE }),
-  [ListProductVersionsRequestSchema.typeName]: (req: { code: string }) => str(req.code, 'code', { min: 1, ...PRODUCT_CODE }),
+  archiveProduct: (req: { code: string }) => str(req.code, 'code', { min: 1, ...PRODUCT_CODE }),
+  listProductVersions: (req: { code: string }) => str(req.code, 'code', { min: 1, ...PRODUCT_CODE }),
 };

@@ -3,13 +3,13 @@ import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { CustomerRef } from '../../gen/tollbooth/v1/common_pb.js';
 import {
-  CustomerService as CustomerApi,
+  type CustomerService as CustomerApi,
   InsufficientBalancePolicy,
   SubscriptionStatus,
   type CustomerSchema,
   type SubscriptionSchema,
 } from '../../gen/tollbooth/v1/customer_pb.js';
-import { bind, type ServiceBinding } from '../server/pipeline.js';
+import type { ServiceHandlers } from '../server/binding.js';
 import type { CustomerService } from './customers.service.js';
 import type { CustomerLookup, CustomerModel, SubscriptionModel } from './customer.model.js';
 import type { Policy } from './customer.entity.js';
@@ -49,8 +49,8 @@ export function customerToProto(c: CustomerModel): MessageInitShape<typeof Custo
   };
 }
 
-export function customerBinding(customers: CustomerService): ServiceBinding {
-  return bind(CustomerApi, {
+export function customerHandlers(customers: CustomerService) {
+  return {
     async createCustomer(req) {
       const c = await customers.createCustomer({
         requestId: req.requestId,
@@ -91,5 +91,5 @@ export function customerBinding(customers: CustomerService): ServiceBinding {
     async cancelSubscription(req) {
       return { subscription: subscriptionToProto(await customers.cancelSubscription(req.subscriptionId)) };
     },
-  });
+  } satisfies ServiceHandlers<typeof CustomerApi>;
 }

@@ -1,17 +1,14 @@
 // Request validators for CustomerService (run by the pipeline before any service code).
-import {
-  CancelSubscriptionRequestSchema, CreateCustomerRequestSchema, CreateSubscriptionRequestSchema, GetCustomerRequestSchema,
-  ListCustomersRequestSchema, UpdateCustomerRequestSchema,
-  type CreateCustomerRequest, type CreateSubscriptionRequest, type UpdateCustomerRequest,
+import type {
+  CreateCustomerRequest, CreateSubscriptionRequest, GetCustomerRequest, UpdateCustomerRequest,
 } from '../../gen/tollbooth/v1/customer_pb.js';
 import { invalid } from '../shared/errors.js';
 import { count, customerRef, decimal, email, intRange, metadata, PRODUCT_CODE, requestId, str } from '../server/rules.js';
-import type { Validator } from '../server/validation.js';
 
 const UPDATABLE = new Set(['external_id', 'name', 'email', 'metadata', 'insufficient_balance_policy', 'overdraft_limit']);
 
-export const customerValidators: Record<string, Validator> = {
-  [CreateCustomerRequestSchema.typeName]: (req: CreateCustomerRequest) => {
+export const customerValidators = {
+  createCustomer: (req: CreateCustomerRequest) => {
     requestId(req.requestId);
     str(req.externalId, 'external_id', { max: 200 });
     str(req.name, 'name', { max: 200 });
@@ -26,9 +23,9 @@ export const customerValidators: Record<string, Validator> = {
     decimal(req.overdraftLimit, 'overdraft_limit', { required: false, min: '0' });
     metadata(req.metadata, 'metadata');
   },
-  [GetCustomerRequestSchema.typeName]: (req: { customer?: never }) => customerRef(req.customer),
-  [ListCustomersRequestSchema.typeName]: (req: { email: string }) => str(req.email, 'email', { max: 320 }),
-  [UpdateCustomerRequestSchema.typeName]: (req: UpdateCustomerRequest) => {
+  getCustomer: (req: GetCustomerRequest) => customerRef(req.customer),
+  listCustomers: (req: { email: string }) => str(req.email, 'email', { max: 320 }),
+  updateCustomer: (req: UpdateCustomerRequest) => {
     const c = req.customer;
     if (!c) throw invalid('customer', 'is required');
     str(c.id, 'customer.id', { min: 1, max: 64 });
@@ -41,11 +38,11 @@ export const customerValidators: Record<string, Validator> = {
     if (paths.includes('metadata')) metadata(c.metadata, 'customer.metadata');
     if (paths.includes('overdraft_limit')) decimal(c.overdraftLimit, 'customer.overdraft_limit', { required: false, min: '0' });
   },
-  [CreateSubscriptionRequestSchema.typeName]: (req: CreateSubscriptionRequest) => {
+  createSubscription: (req: CreateSubscriptionRequest) => {
     requestId(req.requestId);
     customerRef(req.customer);
     str(req.productCode, 'product_code', { min: 1, ...PRODUCT_CODE });
     intRange(req.productVersion, 'product_version', 0, 1_000_000);
   },
-  [CancelSubscriptionRequestSchema.typeName]: (req: { subscriptionId: string }) => str(req.subscriptionId, 'subscription_id', { min: 1, max: 64 }),
+  cancelSubscription: (req: { subscriptionId: string }) => str(req.subscriptionId, 'subscription_id', { min: 1, max: 64 }),
 };

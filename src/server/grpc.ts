@@ -1,5 +1,7 @@
-// Native gRPC over HTTP/2 with @grpc/grpc-js: the route table turned into grpc-js service definitions whose
-// (de)serializers are protobuf-es, plus standard health and reflection.
+// Native gRPC over HTTP/2 with @grpc/grpc-js: the route table turned into grpc-js service definitions, plus standard
+// health and reflection. Requests reach the handler as bytes: the key is checked first, then src/server/decode.ts
+// decodes them, so a request that does not decode is INVALID_ARGUMENT with ErrorInfo (grpc-js's own deserializer
+// failing answers INTERNAL) and one without a valid key is never decoded.
 import * as grpc from '@grpc/grpc-js';
 import { create, fromBinary, toBinary, type DescMessage, type DescMethod } from '@bufbuild/protobuf';
 import { anyPack } from '@bufbuild/protobuf/wkt';
@@ -7,8 +9,10 @@ import { HealthImplementation } from 'grpc-health-check';
 import { ReflectionService } from '@grpc/reflection';
 import { ErrorInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 import { StatusSchema } from '../../gen/google/rpc/status_pb.js';
+import { decodeBinary } from './decode.js';
 import { toWireError } from './errors.js';
-import { lazySignal, type Pipeline, type ServiceBinding } from './pipeline.js';
+import { routesOf, type ServiceBinding } from './binding.js';
+import { lazySignal, type Pipeline } from './pipeline.js';
 import { reflectionPackageDefinition } from './reflection.js';
 
 function serializer(schema: DescMessage) {
@@ -17,6 +21,7 @@ function serializer(schema: DescMessage) {
 function deserializer(schema: DescMessage) {
   return (bytes: Buffer) => fromBinary(schema, bytes);
 }
+const asBytes = (bytes: Buffer): Buffer => bytes;
 
 function grpcError(err: unknown, method: DescMethod): Partial<grpc.ServiceError> {
   const w = toWireError(err, `${method.parent.typeName}/${method.name}`);
@@ -54,32 +59,35 @@ export async function startGrpcServer(pipeline: Pipeline, bindings: ServiceBindi
   for (const binding of bindings) {
     const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
     const impl: grpc.UntypedServiceImplementation = {};
-    for (const method of binding.service.methods) {
+    for (const route of routesOf(binding)) {
+      const method = route.method;
       const streaming = method.methodKind === 'server_streaming';
       definition[method.name] = {
         path: `/${binding.service.typeName}/${method.name}`,
         requestStream: false,
         responseStream: streaming,
         requestSerialize: serializer(method.input),
-        requestDeserialize: deserializer(method.input),
+        requestDeserialize: asBytes,
         responseSerialize: serializer(method.output),
         responseDeserialize: deserializer(method.output),
         originalName: method.localName,
       };
       if (!streaming) {
-        impl[method.name] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        impl[method.name] = (call: grpc.ServerUnaryCall<Buffer, unknown>, callback: grpc.sendUnaryData<unknown>) => {
           // grpc-js also reports 'cancelled' when the stream closes after the answer; aborting then is wasted work
           // (an AbortError with a captured stack per call), so stop listening once the call is answered.
           const { signal, dispose } = lazySignal(() => call.cancelled, (abort) => (call.on('cancelled', abort), () => call.off('cancelled', abort)));
           pipeline
-            .unary(binding, method, call.request, authorization(call.metadata), signal)
+            .admit(route, authorization(call.metadata))
+            .then((principal) => pipeline.unary(route, principal, decodeBinary(method.input, call.request), signal))
             .then((res) => (dispose(), callback(null, res)), (err) => (dispose(), callback(grpcError(err, method))));
         };
       } else {
-        impl[method.name] = async (call: grpc.ServerWritableStream<unknown, unknown>) => {
+        impl[method.name] = async (call: grpc.ServerWritableStream<Buffer, unknown>) => {
           const signal = abortOnCancel(call);
           try {
-            for await (const msg of pipeline.stream(binding, method, call.request, authorization(call.metadata), signal)) {
+            const principal = await pipeline.admit(route, authorization(call.metadata));
+            for await (const msg of pipeline.stream(route, principal, decodeBinary(method.input, call.request), signal)) {
               if (signal.aborted) break;
               call.write(msg);
             }

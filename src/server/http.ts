@@ -1,17 +1,22 @@
 // Connect (JSON and binary) and gRPC-Web over HTTP/1.1, for browsers and curl. Extra plain-HTTP routes (health, Stripe
-// webhooks, the billing portal) are matched first; then plain Connect unary calls are answered directly; everything
-// else goes to connect-node's router.
+// webhooks) are matched first; then Connect unary calls are answered directly; everything else (gRPC-Web, streams, calls
+// with a timeout) goes to connect-node's router. Both paths check the API key from the headers before reading the body,
+// and decode JSON strictly (src/server/decode.ts).
 import http from 'node:http';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { AddressInfo } from 'node:net';
-import { Code, ConnectError, cors, type HandlerContext } from '@connectrpc/connect';
+import { Code, ConnectError, cors, createContextKey, type ConnectRouterOptions, type HandlerContext } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { codeToHttpStatus, errorToJsonBytes } from '@connectrpc/connect/protocol-connect';
-import { create, fromBinary, fromJsonString, toBinary, toJsonString, type DescMethod } from '@bufbuild/protobuf';
+import { create, toBinary, toJsonString, type DescMethod, type Message } from '@bufbuild/protobuf';
 import { ErrorInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
+import type { Principal } from '../auth/api-keys.service.js';
+import { AppError } from '../shared/errors.js';
+import { routesOf, type Route, type ServiceBinding } from './binding.js';
+import { decodeBinary, decodeJson } from './decode.js';
 import { toWireError } from './errors.js';
-import { lazySignal, type Pipeline, type ServiceBinding } from './pipeline.js';
+import { lazySignal, type Pipeline } from './pipeline.js';
 
 export type HttpRoute = (req: http.IncomingMessage, res: http.ServerResponse) => boolean | Promise<boolean>;
 
@@ -23,36 +28,92 @@ function connectError(err: unknown, method: DescMethod): ConnectError {
   ]);
 }
 
-function connectImpl(pipeline: Pipeline, binding: ServiceBinding): Record<string, unknown> {
-  const impl: Record<string, unknown> = {};
-  for (const method of binding.service.methods) {
-    if (method.methodKind === 'server_streaming') {
-      impl[method.localName] = async function* (req: unknown, ctx: HandlerContext) {
-        try {
-          yield* pipeline.stream(binding, method, req, ctx.requestHeader.get('authorization') ?? undefined, ctx.signal);
-        } catch (err) {
-          throw connectError(err, method);
+/** The caller admitted by the request gate, for the implementation. */
+const PRINCIPAL = createContextKey<Principal | undefined>(undefined, { description: 'tollbooth principal' });
+
+function principalOf(ctx: HandlerContext): Principal {
+  const p = ctx.values.get(PRINCIPAL);
+  if (!p) throw new Error('connect-node called an implementation without running the request gate');
+  return p;
+}
+
+/**
+ * connect-node answers a request message that does not parse in the binary format with INTERNAL ("parse binary: …",
+ * from createBinarySerialization in @connectrpc/connect 2.2, and 2.3 alike), though it is the client's mistake. It makes
+ * that error where no option reaches, then aborts the call's signal with it just before writing it: this listener on
+ * the signal is the one place to make it what the direct path and grpc-js answer, INVALID_ARGUMENT with ErrorInfo.
+ * (test/server/wire.test.ts sends such bodies over gRPC-Web and Connect streams; it fails if connect changes this.)
+ */
+function reclassifyParseError(reason: unknown, method: DescMethod): void {
+  if (!(reason instanceof ConnectError) || reason.code !== Code.Internal || !reason.rawMessage.startsWith('parse binary: ')) return;
+  const problem = `request body: not a ${method.input.typeName} in the protobuf binary format (${reason.rawMessage.slice(14)})`;
+  const as = connectError(new AppError('INVALID_ARGUMENT', problem), method);
+  Object.assign(reason, { code: as.code, rawMessage: as.rawMessage, message: as.message });
+  reason.details.push(...as.details);
+}
+
+/**
+ * How connect-node serves one RPC. The request gate runs after the headers and before connect-node reads, decompresses
+ * or decodes the body, so a call without a valid key costs no decode. connect-node decodes JSON itself, and its text
+ * decoder is the one hook before that: it hands connect-node the text only once decodeJson accepted it, so an unknown
+ * field or enum name is refused with ErrorInfo naming the field, as on the direct path (the JSON is decoded twice here;
+ * the hot path is the direct one).
+ */
+function connectRpc(pipeline: Pipeline, route: Route): { impl: unknown; options: ConnectRouterOptions } {
+  const method = route.method;
+  const utf8 = new TextDecoder();
+  const strictText = {
+    decode(bytes?: Uint8Array): string {
+      const text = utf8.decode(bytes);
+      try {
+        decodeJson(method.input, text);
+      } catch (err) {
+        throw connectError(err, method);
+      }
+      return text;
+    },
+  };
+  const jsonOptions: ConnectRouterOptions['jsonOptions'] = { ignoreUnknownFields: false };
+  Object.assign(jsonOptions, { textDecoder: strictText }); // passed on to connect's createJsonSerialization
+  const options: ConnectRouterOptions = {
+    grpc: false,
+    grpcWeb: true,
+    connect: true,
+    jsonOptions,
+    requestGate: async (ctx) => {
+      try {
+        ctx.values.set(PRINCIPAL, await pipeline.admit(route, ctx.requestHeader.get('authorization') ?? undefined));
+      } catch (err) {
+        throw connectError(err, method);
+      }
+      ctx.signal.addEventListener('abort', () => reclassifyParseError(ctx.signal.reason, method), { once: true });
+    },
+  };
+  const impl =
+    method.methodKind === 'server_streaming'
+      ? async function* (req: Message, ctx: HandlerContext) {
+          try {
+            yield* pipeline.stream(route, principalOf(ctx), req, ctx.signal);
+          } catch (err) {
+            throw connectError(err, method);
+          }
         }
-      };
-    } else {
-      impl[method.localName] = async (req: unknown, ctx: HandlerContext) => {
-        try {
-          return await pipeline.unary(binding, method, req, ctx.requestHeader.get('authorization') ?? undefined, () => ctx.signal);
-        } catch (err) {
-          throw connectError(err, method);
-        }
-      };
-    }
-  }
-  return impl;
+      : async (req: Message, ctx: HandlerContext) => {
+          try {
+            return await pipeline.unary(route, principalOf(ctx), req, () => ctx.signal);
+          } catch (err) {
+            throw connectError(err, method);
+          }
+        };
+  return { impl, options };
 }
 
 const MAX_BODY = 16 * 1024 * 1024;
 const COMPRESS_MIN_BYTES = 1024; // connect-node's default
 const gzip = promisify(zlib.gzip);
 const brotli = promisify(zlib.brotliCompress);
-
-const JSON_OPTIONS = { ignoreUnknownFields: true }; // connect-node's default for requests
+const gunzip = promisify(zlib.gunzip);
+const unbrotli = promisify(zlib.brotliDecompress);
 
 function acceptedEncoding(accept: string | undefined): 'gzip' | 'br' | undefined {
   for (const name of (accept ?? '').split(',')) {
@@ -63,44 +124,51 @@ function acceptedEncoding(accept: string | undefined): 'gzip' | 'br' | undefined
 }
 
 /**
- * The Connect protocol's plain unary call — POST, `application/proto` or `application/json`, an uncompressed body, no
+ * The Connect protocol's unary call — POST, `application/proto` or `application/json`, uncompressed or gzip/br, no
  * timeout header — answered here, with the same pipeline, the same error mapping and connect's own error encoding.
- * Everything else (GET, compressed requests, gRPC-Web, streams) goes to connect-node. Why: connect-node's universal handler
- * builds async iterables, Headers, and several AbortSignals for every call, which made it costlier than the Check
- * itself (docs/performance.md); this path reads the body, decodes, runs the pipeline and writes the answer.
+ * Everything else (gRPC-Web, streams, timeouts) goes to connect-node. Why: connect-node's universal handler builds async
+ * iterables, Headers, and several AbortSignals for every call, which made it costlier than the Check itself
+ * (docs/performance.md); this path admits the caller, reads the body, decodes, runs the pipeline and writes the answer.
  */
 function connectUnary(pipeline: Pipeline, bindings: ServiceBinding[]): (req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean> {
-  const routes = new Map<string, { binding: ServiceBinding; method: DescMethod }>();
+  const routes = new Map<string, Route>();
   for (const binding of bindings) {
-    for (const method of binding.service.methods) if (method.methodKind === 'unary') routes.set(`/${binding.service.typeName}/${method.name}`, { binding, method });
+    for (const route of routesOf(binding)) {
+      if (route.method.methodKind === 'unary') routes.set(`/${binding.service.typeName}/${route.method.name}`, route);
+    }
   }
   const fail = (res: http.ServerResponse, err: ConnectError) => {
     const body = errorToJsonBytes(err, undefined);
     res.writeHead(codeToHttpStatus(err.code), { 'content-type': 'application/json', 'content-length': body.byteLength }).end(body);
   };
   return async (req, res) => {
-    if (req.method !== 'POST' || req.headers['content-encoding'] || req.headers['connect-timeout-ms']) return false;
+    if (req.method !== 'POST' || req.headers['connect-timeout-ms']) return false;
     const route = routes.get(req.url ?? '');
     if (!route) return false;
     const type = req.headers['content-type'];
     const binary = type === 'application/proto';
     if (!binary && !(type && /^application\/json(;\s*charset=utf-8)?$/i.test(type))) return false;
-    const { binding, method } = route;
-    const bytes = await readBody(req).catch(() => null);
-    if (bytes === null) {
-      res.destroy(); // the client went away mid-request: nobody to answer
-      return true;
-    }
-    if (bytes === undefined) {
-      fail(res, new ConnectError(`message larger than ${MAX_BODY} bytes`, Code.ResourceExhausted));
-      return true;
-    }
-    let input: unknown;
+    const compression = req.headers['content-encoding'];
+    if (compression !== undefined && compression !== 'identity' && compression !== 'gzip' && compression !== 'br') return false;
+    const method = route.method;
+    // The key first, from the headers: a call without a valid key is answered before its body is read (Node discards it).
+    let principal: Principal;
     try {
-      input = binary ? fromBinary(method.input, bytes) : fromJsonString(method.input, bytes.toString('utf8'), JSON_OPTIONS);
+      principal = await pipeline.admit(route, req.headers.authorization);
     } catch (err) {
-      // A body that does not decode is the client's mistake, in either format.
-      fail(res, new ConnectError(`request body: ${err instanceof Error ? err.message : String(err)}`, Code.InvalidArgument));
+      fail(res, connectError(err, method));
+      return true;
+    }
+    let input: Message;
+    try {
+      const bytes = await readBody(req, compression);
+      if (bytes === null) {
+        res.destroy(); // the client went away mid-request: nobody to answer
+        return true;
+      }
+      input = binary ? decodeBinary(method.input, bytes) : decodeJson(method.input, bytes.toString('utf8'));
+    } catch (err) {
+      fail(res, connectError(err, method));
       return true;
     }
     // The client going away aborts the call's signal — if the handler ever reads it.
@@ -114,7 +182,7 @@ function connectUnary(pipeline: Pipeline, bindings: ServiceBinding[]): (req: htt
     );
     let out: Uint8Array | string;
     try {
-      const answer = await pipeline.unary(binding, method, input, req.headers.authorization, signal);
+      const answer = await pipeline.unary(route, principal, input, signal);
       const msg = create(method.output, answer as never);
       out = binary ? toBinary(method.output, msg) : toJsonString(method.output, msg);
     } catch (err) {
@@ -138,10 +206,16 @@ function connectUnary(pipeline: Pipeline, bindings: ServiceBinding[]): (req: htt
   };
 }
 
-/** The request body, or undefined past MAX_BODY (read to the end either way). Events, not `for await`: the async
- * iterator and its end-of-stream listeners were a third of this path's garbage. */
-function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
+const tooLarge = () => new ConnectError(`message larger than ${MAX_BODY} bytes`, Code.ResourceExhausted);
+
+/**
+ * The request body, decompressed; null if the client went away. Past MAX_BODY (sent or unpacked) it is refused, read to
+ * the end either way. Events, not `for await`: the async iterator and its end-of-stream listeners were a third of this
+ * path's garbage.
+ */
+async function readBody(req: http.IncomingMessage, compression: string | undefined): Promise<Buffer | null> {
+  if (req.destroyed) return null; // gone while its key was checked: its 'close' has been and gone
+  const raw = await new Promise<Buffer | undefined | null>((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
@@ -149,9 +223,17 @@ function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
       if (size <= MAX_BODY) chunks.push(chunk);
     });
     req.on('end', () => resolve(size > MAX_BODY ? undefined : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
-    req.on('error', reject);
-    req.on('close', () => req.complete || reject(new Error('request aborted')));
+    req.on('error', () => resolve(null));
+    req.on('close', () => req.complete || resolve(null));
   });
+  if (raw === undefined) throw tooLarge();
+  if (raw === null || compression === undefined || compression === 'identity') return raw;
+  try {
+    return await (compression === 'gzip' ? gunzip(raw, { maxOutputLength: MAX_BODY }) : unbrotli(raw, { maxOutputLength: MAX_BODY }));
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge();
+    throw new AppError('INVALID_ARGUMENT', `request body: not valid ${compression} (${err instanceof Error ? err.message : String(err)})`);
+  }
 }
 
 export interface HttpServer {
@@ -166,15 +248,17 @@ export async function startHttpServer(pipeline: Pipeline, bindings: ServiceBindi
     grpcWeb: true,
     grpc: false,
     routes(router) {
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
-      for (const b of bindings) router.service(b.service as any, connectImpl(pipeline, b) as any);
+      for (const route of bindings.flatMap(routesOf)) {
+        const { impl, options } = connectRpc(pipeline, route);
+        router.rpc(route.method, impl as never, options);
+      }
     },
   });
   const unary = connectUnary(pipeline, bindings);
   const allowHeaders = [...cors.allowedHeaders, 'Authorization'].join(', ');
   const exposeHeaders = cors.exposedHeaders.join(', ');
   const server = http.createServer(async (req, res) => {
-    // API keys travel in a header, never in cookies, so any origin may call (browser apps, the billing portal).
+    // API keys travel in a header, never in cookies, so any origin may call (browser apps).
     res.setHeader('Access-Control-Allow-Origin', req.headers.origin ?? '*');
     res.setHeader('Vary', 'Origin');
     res.setHeader('Access-Control-Expose-Headers', exposeHeaders);

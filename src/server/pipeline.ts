@@ -1,41 +1,10 @@
-// One call pipeline for every transport: authenticate → authorise by scope → validate the request → run the handler.
-// grpc-js and connect-node both call `Pipeline.unary` / `Pipeline.stream`, so behaviour cannot drift between them.
-import type { DescMethod, DescService, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
-import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
-import type { Scope } from '../auth/api-key.entity.js';
+// One call pipeline for every transport: authenticate and authorise by scope from the headers alone (before the body is
+// read or decoded) → validate the decoded request → the RPC's own authorisation rule → run the handler. grpc-js and
+// connect-node both call `admit` then `unary` / `stream`, so behaviour cannot drift between them.
+import type { Message } from '@bufbuild/protobuf';
 import type { KeyVerifier, Principal } from '../auth/api-keys.service.js';
 import { AppError } from '../shared/errors.js';
-import { validatorFor } from './validation.js';
-
-export interface CallContext {
-  principal: Principal;
-  signal: AbortSignal;
-}
-
-type Handler<M extends Pick<DescMethod, 'input' | 'output' | 'methodKind'>> = M['methodKind'] extends 'server_streaming'
-  ? (req: MessageShape<M['input']>, ctx: CallContext) => AsyncIterable<MessageInitShape<M['output']>>
-  : (req: MessageShape<M['input']>, ctx: CallContext) => Promise<MessageInitShape<M['output']>>;
-
-/** Handlers for a service; an RPC without one answers UNIMPLEMENTED. */
-export type ServiceHandlers<S> = S extends GenService<infer T extends GenServiceMethods> ? { [K in keyof T]?: Handler<T[K]> } : never;
-
-export interface ServiceBinding {
-  service: DescService;
-  handlers: Record<string, unknown>;
-}
-
-export function bind<S extends GenService<GenServiceMethods>>(service: S, handlers: ServiceHandlers<S>): ServiceBinding {
-  return { service, handlers: handlers as Record<string, unknown> };
-}
-
-/** The scope an RPC needs. `admin` may call everything. */
-export function requiredScope(method: DescMethod): Scope {
-  if (method.parent.name === 'ApiKeyService') return 'admin';
-  const full = `${method.parent.name}.${method.name}`;
-  if (full === 'UsageService.TrackEvents' || full === 'UsageService.Check') return 'ingest';
-  if (/^(Get|List|Watch)/.test(method.name)) return 'read';
-  return 'admin';
-}
+import type { CallContext, Route } from './binding.js';
 
 /**
  * A unary call's context, its signal made on first read. A class, not an object literal with `get signal()`: V8 puts
@@ -78,34 +47,39 @@ export function lazySignal(gone: () => boolean, listen: (abort: () => void) => (
 }
 
 export class Pipeline {
-  constructor(private readonly keys: KeyVerifier) {}
+  constructor(private readonly keys: Pick<KeyVerifier, 'verify'>) {}
 
-  private async admit(method: DescMethod, req: unknown, authorization: string | undefined): Promise<Principal> {
+  /**
+   * Who is calling, and may they call this RPC: from the authorization header alone, so a call without a valid key
+   * costs no body read and no decode. The Principal it returns is the ticket `unary` and `stream` ask for.
+   */
+  async admit(route: Route, authorization: string | undefined): Promise<Principal> {
     const principal = await this.keys.verify(authorization);
-    const need = requiredScope(method);
+    const need = route.rpc.scope;
     if (!principal.scopes.has('admin') && !principal.scopes.has(need)) {
-      throw new AppError('PERMISSION_DENIED', `${method.parent.name}.${method.name} needs an API key with scope "${need}"`);
+      throw new AppError('PERMISSION_DENIED', `${route.name} needs an API key with scope "${need}"`);
     }
-    validatorFor(method.input)?.(req as never);
     return principal;
   }
 
-  handlerOf(binding: ServiceBinding, method: DescMethod): ((req: unknown, ctx: CallContext) => unknown) | undefined {
-    return binding.handlers[method.localName] as ((req: unknown, ctx: CallContext) => unknown) | undefined;
-  }
-
   /** `signal` is asked for only when the handler reads `ctx.signal`, so a transport can make it lazily. */
-  async unary(binding: ServiceBinding, method: DescMethod, req: unknown, authorization: string | undefined, signal: () => AbortSignal): Promise<unknown> {
-    const principal = await this.admit(method, req, authorization);
-    const handler = this.handlerOf(binding, method);
-    if (!handler) throw new AppError('NOT_IMPLEMENTED', `${method.parent.name}.${method.name} is not implemented yet`);
-    return (await handler(req, new UnaryContext(principal, signal))) as unknown;
+  async unary(route: Route, principal: Principal, req: Message, signal: () => AbortSignal): Promise<unknown> {
+    const rpc = route.rpc;
+    if ('notImplemented' in rpc) throw notImplemented(route);
+    rpc.validate(req);
+    rpc.authorize?.(req, principal);
+    return (await rpc.handle(req, new UnaryContext(principal, signal))) as unknown;
   }
 
-  async *stream(binding: ServiceBinding, method: DescMethod, req: unknown, authorization: string | undefined, signal: AbortSignal): AsyncIterable<unknown> {
-    const principal = await this.admit(method, req, authorization);
-    const handler = this.handlerOf(binding, method);
-    if (!handler) throw new AppError('NOT_IMPLEMENTED', `${method.parent.name}.${method.name} is not implemented yet`);
-    yield* handler(req, { principal, signal }) as AsyncIterable<unknown>;
+  async *stream(route: Route, principal: Principal, req: Message, signal: AbortSignal): AsyncIterable<unknown> {
+    const rpc = route.rpc;
+    if ('notImplemented' in rpc) throw notImplemented(route);
+    rpc.validate(req);
+    rpc.authorize?.(req, principal);
+    yield* rpc.handle(req, { principal, signal }) as AsyncIterable<unknown>;
   }
+}
+
+function notImplemented(route: Route): AppError {
+  return new AppError('NOT_IMPLEMENTED', `${route.name} is not implemented yet`);
 }

@@ -1,12 +1,12 @@
 // Top-up and auto-recharge RPCs of WalletService over the wire: proto messages ↔ money-in domain models. No SQL here.
-// app.ts composes these with the wallet RPCs: bind(WalletService, { ...walletHandlers(...), ...topUpHandlers(...) }).
+// topups.routes.ts binds them; app.ts joins that table with the wallet RPCs' into one WalletService binding.
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import {
-  TopUpSource, TopUpStatus, WalletService,
+  TopUpSource, TopUpStatus, type WalletService,
   type AccountBalanceSchema, type AutoRechargeSchema, type TopUpSchema,
 } from '../../gen/tollbooth/v1/wallet_pb.js';
-import type { ServiceHandlers } from '../server/pipeline.js';
+import type { ServiceHandlers } from '../server/binding.js';
 import { lookupOf } from '../customers/customers.rpc.js';
 import { dec, formatAmount } from '../shared/money.js';
 import { currencyDecimals } from '../stripe/currency.js';
@@ -64,7 +64,7 @@ export function accountBalanceToProto(a: AccountBalanceModel): MessageInitShape<
   };
 }
 
-export function topUpHandlers(t: { topUps: TopUpService; autoRecharge: AutoRechargeService }): ServiceHandlers<typeof WalletService> {
+export function topUpHandlers(t: { topUps: TopUpService; autoRecharge: AutoRechargeService }) {
   return {
     async createTopUp(req) {
       const topUp = await t.topUps.createTopUp({
@@ -87,5 +87,5 @@ export function topUpHandlers(t: { topUps: TopUpService; autoRecharge: AutoRecha
       });
       return { account: accountBalanceToProto(account) };
     },
-  };
+  } satisfies ServiceHandlers<typeof WalletService>;
 }

@@ -1,15 +1,13 @@
-// Request validators for the top-up and auto-recharge RPCs of WalletService (registered in src/server/validation.ts).
-import {
-  CreateTopUpRequestSchema, GetTopUpRequestSchema, UpdateAutoRechargeRequestSchema,
-  type CreateTopUpRequest, type GetTopUpRequest, type UpdateAutoRechargeRequest,
+// Request validators for the top-up and auto-recharge RPCs of WalletService (bound in topups.routes.ts).
+import type {
+  CreateTopUpRequest, GetTopUpRequest, UpdateAutoRechargeRequest,
 } from '../../gen/tollbooth/v1/wallet_pb.js';
 import { invalid } from '../shared/errors.js';
 import { assetCode, CURRENCY, customerRef, decimal, httpUrl, requestId, str } from '../server/rules.js';
-import type { Validator } from '../server/validation.js';
 import { chargeAmount, minimumCharge } from '../stripe/currency.js';
 
-export const topUpValidators: Record<string, Validator> = {
-  [CreateTopUpRequestSchema.typeName]: (req: CreateTopUpRequest) => {
+export const topUpValidators = {
+  createTopUp: (req: CreateTopUpRequest) => {
     requestId(req.requestId);
     customerRef(req.customer);
     decimal(req.amount, 'amount', { positive: true, maxScale: 2 });
@@ -19,10 +17,10 @@ export const topUpValidators: Record<string, Validator> = {
     assetCode(req.assetCode, 'asset_code', false);
     httpUrl(req.returnUrl, 'return_url', true);
   },
-  [GetTopUpRequestSchema.typeName]: (req: GetTopUpRequest) => {
+  getTopUp: (req: GetTopUpRequest) => {
     str(req.id, 'id', { min: 1, max: 64 });
   },
-  [UpdateAutoRechargeRequestSchema.typeName]: (req: UpdateAutoRechargeRequest) => {
+  updateAutoRecharge: (req: UpdateAutoRechargeRequest) => {
     customerRef(req.customer);
     assetCode(req.assetCode, 'asset_code');
     const p = req.autoRecharge;

@@ -2,10 +2,10 @@
 import { durationMs, timestampDate, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import {
-  EventStatus, Granularity, RejectReason, SummaryGroupBy, UsageService as UsageApi,
+  EventStatus, Granularity, RejectReason, SummaryGroupBy, type UsageService as UsageApi,
   type EventResultSchema, type RecordedEventSchema,
 } from '../../gen/tollbooth/v1/usage_pb.js';
-import type { ServiceHandlers } from '../server/pipeline.js';
+import type { ServiceHandlers } from '../server/binding.js';
 import { lookupOf } from '../customers/customers.rpc.js';
 import { dec, formatAmount } from '../shared/money.js';
 import type { CatalogService } from '../catalog/catalog.service.js';
@@ -33,7 +33,12 @@ export function eventResultToProto(r: EventResultModel): MessageInitShape<typeof
   };
 }
 
-export function usageHandlers(ingest: IngestService, usage: UsageService, catalog: CatalogService, em: () => Parameters<CatalogService['assetScale']>[0]): ServiceHandlers<typeof UsageApi> {
+export function usageHandlers(
+  ingest: IngestService,
+  usage: UsageService,
+  catalog: CatalogService,
+  em: () => Parameters<CatalogService['assetScale']>[0],
+) {
   return {
     async trackEvents(req) {
       const results = await ingest.track({
@@ -80,5 +85,5 @@ export function usageHandlers(ingest: IngestService, usage: UsageService, catalo
       const buckets = await usage.summary(lookupOf(req.customer), timestampDate(req.startTime!), timestampDate(req.endTime!), groupBy, granularity);
       return { buckets: buckets.map((b) => ({ startTime: timestampFromDate(b.start), key: b.key, eventCount: b.eventCount, quantity: b.quantity, fees: b.fees })) };
     },
-  };
+  } satisfies ServiceHandlers<typeof UsageApi>;
 }

@@ -2,12 +2,11 @@
 // batch, so TrackEvents rejects such events individually (REJECTED / INVALID_EVENT).
 import { timestampDate } from '@bufbuild/protobuf/wkt';
 import {
-  CheckRequestSchema, GetUsageSummaryRequestSchema, ListEventsRequestSchema, TrackEventsRequestSchema, Granularity,
+  Granularity,
   type CheckRequest, type GetUsageSummaryRequest, type ListEventsRequest, type TrackEventsRequest,
 } from '../../gen/tollbooth/v1/usage_pb.js';
 import { invalid } from '../shared/errors.js';
 import { count, customerRef, decimal, EVENT_TYPE, requestId, str } from '../server/rules.js';
-import type { Validator } from '../server/validation.js';
 
 function duration(d: { seconds: bigint; nanos: number } | undefined, field: string): void {
   if (!d) return;
@@ -15,13 +14,13 @@ function duration(d: { seconds: bigint; nanos: number } | undefined, field: stri
   if (s < 1 || s > 7 * 86_400) throw invalid(field, 'must be between 1 second and 7 days');
 }
 
-export const usageValidators: Record<string, Validator> = {
-  [TrackEventsRequestSchema.typeName]: (req: TrackEventsRequest) => {
+export const usageValidators = {
+  trackEvents: (req: TrackEventsRequest) => {
     customerRef(req.customer);
     count(req.events.length, 'events', 1, 1000);
     str(req.holdId, 'hold_id', { max: 64 });
   },
-  [CheckRequestSchema.typeName]: (req: CheckRequest) => {
+  check: (req: CheckRequest) => {
     customerRef(req.customer);
     str(req.eventType, 'event_type', { min: 1, ...EVENT_TYPE });
     decimal(req.quantity, 'quantity', { required: false, min: '0' });
@@ -30,12 +29,12 @@ export const usageValidators: Record<string, Validator> = {
     else str(req.requestId, 'request_id', { max: 128 });
     duration(req.holdTtl, 'hold_ttl');
   },
-  [ListEventsRequestSchema.typeName]: (req: ListEventsRequest) => {
+  listEvents: (req: ListEventsRequest) => {
     customerRef(req.customer);
     str(req.eventType, 'event_type', { max: 100 });
     if (req.startTime && req.endTime && timestampDate(req.endTime) <= timestampDate(req.startTime)) throw invalid('end_time', 'must be after start_time');
   },
-  [GetUsageSummaryRequestSchema.typeName]: (req: GetUsageSummaryRequest) => {
+  getUsageSummary: (req: GetUsageSummaryRequest) => {
     customerRef(req.customer);
     if (!req.startTime) throw invalid('start_time', 'is required');
     if (!req.endTime) throw invalid('end_time', 'is required');

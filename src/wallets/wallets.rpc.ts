@@ -1,13 +1,13 @@
 // Balance, adjustment, hold and watch RPCs of WalletService over the wire: proto messages ↔ wallet domain models. No SQL
-// here. A PARTIAL handler set: app.ts composes it with the top-up RPCs into one binding,
-// bind(WalletService, { ...walletHandlers(...), ...topUpHandlers(...) }).
+// here. A PARTIAL handler set: wallets.routes.ts binds them, and app.ts joins that table with the top-up RPCs' into one
+// WalletService binding.
 import { durationMs, timestampDate, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import {
-  AdjustmentDirection, AdjustmentReason, EntryKind, HoldStatus, WalletService,
+  AdjustmentDirection, AdjustmentReason, EntryKind, HoldStatus, type WalletService,
   type AccountBalanceSchema, type AutoRechargeSchema, type HoldSchema, type LedgerEntrySchema, type WalletSchema,
 } from '../../gen/tollbooth/v1/wallet_pb.js';
-import type { ServiceHandlers } from '../server/pipeline.js';
+import type { ServiceHandlers } from '../server/binding.js';
 import { lookupOf } from '../customers/customers.rpc.js';
 import { dec } from '../shared/money.js';
 import type { TxnKind } from './ledger.js';
@@ -71,7 +71,7 @@ export function walletHandlers(
   holds: Holds,
   watch: WalletWatch,
   opts: { autoRecharge?: AutoRechargeLookup } = {},
-): ServiceHandlers<typeof WalletService> {
+) {
   const policies = async (accounts: AccountBalanceModel[]) =>
     opts.autoRecharge && accounts.some((a) => a.accountId)
       ? opts.autoRecharge(accounts.filter((a) => a.accountId).map((a) => ({ accountId: a.accountId, scale: a.scale })))
@@ -123,5 +123,5 @@ export function walletHandlers(
         yield { account: accountToProto(c.account, policy), transactionId: c.transactionId, changeTime: timestampFromDate(c.changedAt) };
       }
     },
-  };
+  } satisfies ServiceHandlers<typeof WalletService>;
 }

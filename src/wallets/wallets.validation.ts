@@ -4,13 +4,11 @@ import type { Duration } from '@bufbuild/protobuf/wkt';
 import type { Money } from '../../gen/tollbooth/v1/common_pb.js';
 import {
   AdjustmentDirection, AdjustmentReason,
-  CaptureHoldRequestSchema, CreateAdjustmentRequestSchema, CreateHoldRequestSchema, GetWalletRequestSchema,
-  ListTransactionsRequestSchema, ReleaseHoldRequestSchema, WatchWalletRequestSchema,
-  type CaptureHoldRequest, type CreateAdjustmentRequest, type CreateHoldRequest, type ListTransactionsRequest,
+  type CaptureHoldRequest, type CreateAdjustmentRequest, type CreateHoldRequest, type GetWalletRequest, type ListTransactionsRequest,
+  type WatchWalletRequest,
 } from '../../gen/tollbooth/v1/wallet_pb.js';
 import { invalid } from '../shared/errors.js';
 import { assetCode, customerRef, decimal, enumSet, intRange, requestId, str } from '../server/rules.js';
-import type { Validator } from '../server/validation.js';
 
 const MIN_TTL_S = 1;
 const MAX_TTL_S = 7 * 86_400;
@@ -34,16 +32,16 @@ function ttl(d: Duration | undefined, field: string): void {
 
 const holdId = (v: string): void => str(v, 'hold_id', { min: 1, max: 64 });
 
-export const walletValidators: Record<string, Validator> = {
-  [GetWalletRequestSchema.typeName]: (req: { customer?: never }) => customerRef(req.customer),
-  [ListTransactionsRequestSchema.typeName]: (req: ListTransactionsRequest) => {
+export const walletValidators = {
+  getWallet: (req: GetWalletRequest) => customerRef(req.customer),
+  listTransactions: (req: ListTransactionsRequest) => {
     customerRef(req.customer);
     assetCode(req.assetCode, 'asset_code');
     intRange(req.pageSize, 'page_size', 0, 1000);
     str(req.pageToken, 'page_token', { max: 1000 });
     if (req.afterSequence < 0n) throw invalid('after_sequence', `must be at least 0, got ${req.afterSequence}`);
   },
-  [CreateAdjustmentRequestSchema.typeName]: (req: CreateAdjustmentRequest) => {
+  createAdjustment: (req: CreateAdjustmentRequest) => {
     requestId(req.requestId);
     customerRef(req.customer);
     money(req.amount, 'amount');
@@ -58,18 +56,18 @@ export const walletValidators: Record<string, Validator> = {
       if (req.priority !== 0) throw invalid('priority', 'only GRANT credits have a priority');
     }
   },
-  [CreateHoldRequestSchema.typeName]: (req: CreateHoldRequest) => {
+  createHold: (req: CreateHoldRequest) => {
     requestId(req.requestId);
     customerRef(req.customer);
     money(req.amount, 'amount');
     ttl(req.ttl, 'ttl');
     str(req.description, 'description', { max: 500 });
   },
-  [CaptureHoldRequestSchema.typeName]: (req: CaptureHoldRequest) => {
+  captureHold: (req: CaptureHoldRequest) => {
     requestId(req.requestId);
     holdId(req.holdId);
     decimal(req.amount, 'amount', { required: false, min: '0' });
   },
-  [ReleaseHoldRequestSchema.typeName]: (req: { holdId: string }) => holdId(req.holdId),
-  [WatchWalletRequestSchema.typeName]: (req: { customer?: never }) => customerRef(req.customer),
+  releaseHold: (req: { holdId: string }) => holdId(req.holdId),
+  watchWallet: (req: WatchWalletRequest) => customerRef(req.customer),
 };

@@ -1,0 +1,21 @@
+// CustomerService's RPCs, each bound with the key scope it needs, its request validator and its handler.
+import { CustomerService as CustomerApi } from '../../gen/tollbooth/v1/customer_pb.js';
+import { bind, notImplemented, type ServiceBinding } from '../server/binding.js';
+import { customerHandlers } from './customers.rpc.js';
+import type { CustomerService } from './customers.service.js';
+import { customerValidators as v } from './customers.validation.js';
+
+export function customerRoutes(customers: CustomerService): ServiceBinding {
+  const h = customerHandlers(customers);
+  return bind(CustomerApi, {
+    createCustomer: { scope: 'admin', validate: v.createCustomer, handle: h.createCustomer },
+    getCustomer: { scope: 'read', validate: v.getCustomer, handle: h.getCustomer },
+    listCustomers: { scope: 'read', validate: v.listCustomers, handle: h.listCustomers },
+    updateCustomer: { scope: 'admin', validate: v.updateCustomer, handle: h.updateCustomer },
+    createSubscription: { scope: 'admin', validate: v.createSubscription, handle: h.createSubscription },
+    cancelSubscription: { scope: 'admin', validate: v.cancelSubscription, handle: h.cancelSubscription },
+    migrateSubscriptions: notImplemented('admin'),
+    getMigration: notImplemented('read'),
+    createPortalSession: notImplemented('admin'),
+  });
+}

@@ -1,0 +1,83 @@
+// How an RPC is bound: one table per service names, for every RPC, the key scope it needs, its request validator and
+// its handler, written out. Nothing is inferred from an RPC's name; the type system makes the table list every RPC.
+import type { DescMethod, DescService, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
+import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
+import type { Scope } from '../auth/api-key.entity.js';
+import type { Principal } from '../auth/api-keys.service.js';
+
+export interface CallContext {
+  principal: Principal;
+  signal: AbortSignal;
+}
+
+type Method = Pick<DescMethod, 'input' | 'output' | 'methodKind'>;
+
+export type Handler<M extends Method> = M['methodKind'] extends 'server_streaming'
+  ? (req: MessageShape<M['input']>, ctx: CallContext) => AsyncIterable<MessageInitShape<M['output']>>
+  : (req: MessageShape<M['input']>, ctx: CallContext) => Promise<MessageInitShape<M['output']>>;
+
+/** Handlers for some RPCs of a service; a domain's *.rpc.ts returns them `satisfies ServiceHandlers<typeof XService>`. */
+export type ServiceHandlers<S> = S extends GenService<infer T extends GenServiceMethods> ? { [K in keyof T]?: Handler<T[K]> } : never;
+
+/** One implemented RPC. */
+export interface Rpc<M extends Method> {
+  /** The key scope that may call it; a key with `admin` may call every RPC. */
+  scope: Scope;
+  /** Checks the decoded request before any service code runs; throws INVALID_ARGUMENT naming the field. */
+  validate: (req: MessageShape<M['input']>) => void;
+  /**
+   * An authorisation rule beyond the scope, run after validation with the caller and the request (e.g. a credential
+   * that may only touch one customer's data). Throws PERMISSION_DENIED.
+   */
+  authorize?: (req: MessageShape<M['input']>, principal: Principal) => void;
+  handle: Handler<M>;
+}
+
+/** An RPC of the contract that has no implementation yet: still authenticated and scoped, then UNIMPLEMENTED. */
+export interface Unimplemented {
+  scope: Scope;
+  notImplemented: true;
+}
+
+export function notImplemented(scope: Scope): Unimplemented {
+  return { scope, notImplemented: true };
+}
+
+/** For a request in which every value is allowed (e.g. a page request; page tokens are checked where they are read). */
+export const noChecks = (): void => {};
+
+/** Every RPC of service S, each bound. */
+export type RpcTable<S> = S extends GenService<infer T extends GenServiceMethods> ? { [K in keyof T]: Rpc<T[K]> | Unimplemented } : never;
+
+/** Bindings of some RPCs of S, for a service whose RPCs are implemented in more than one folder (spread into `bind`). */
+export type PartialRpcTable<S> = Partial<RpcTable<S>>;
+
+// The transports call handlers and validators with messages they decoded for this very method, so the table's
+// per-RPC types are erased here.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyRpc = Rpc<any> | Unimplemented;
+
+export interface ServiceBinding {
+  service: DescService;
+  rpcs: Readonly<Record<string, AnyRpc>>;
+}
+
+export function bind<S extends GenService<GenServiceMethods>>(service: S, table: RpcTable<S>): ServiceBinding {
+  return { service, rpcs: table as Record<string, AnyRpc> };
+}
+
+/** One RPC as a transport serves it: the method, its binding and its name for messages. */
+export interface Route {
+  method: DescMethod;
+  rpc: AnyRpc;
+  /** "CatalogService.CreateProduct" */
+  name: string;
+}
+
+export function routesOf(binding: ServiceBinding): Route[] {
+  return binding.service.methods.map((method) => {
+    const rpc = binding.rpcs[method.localName];
+    if (!rpc) throw new Error(`${binding.service.typeName}.${method.name} has no binding`); // only if a table was cast
+    return { method, rpc, name: `${binding.service.name}.${method.name}` };
+  });
+}
