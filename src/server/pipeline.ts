@@ -5,6 +5,7 @@ import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2
 import type { Scope } from '../auth/api-key.entity.js';
 import type { KeyVerifier, Principal } from '../auth/api-keys.service.js';
 import { AppError } from '../shared/errors.js';
+import { checkMessage } from './message-checks.js';
 import { validatorFor } from './validation.js';
 
 export interface CallContext {
@@ -86,6 +87,7 @@ export class Pipeline {
     if (!principal.scopes.has('admin') && !principal.scopes.has(need)) {
       throw new AppError('PERMISSION_DENIED', `${method.parent.name}.${method.name} needs an API key with scope "${need}"`);
     }
+    checkMessage(method.input, req);
     validatorFor(method.input)?.(req as never);
     return principal;
   }
