@@ -4,6 +4,7 @@ import { Migration0002Ledger } from './0002-ledger.js';
 import { Migration0004MoneyIn } from './0004-money-in.js';
 import { Migration0005AccountLookup } from './0005-account-lookup.js';
 import { Migration0006SystemStripes } from './0006-system-stripes.js';
+import { Migration0007ConfiguredAdminKey } from './0007-configured-admin-key.js';
 
 export const migrations = [
   { name: '0001-foundation', class: Migration0001Foundation },
@@ -11,4 +12,5 @@ export const migrations = [
   { name: '0004-money-in', class: Migration0004MoneyIn },
   { name: '0005-account-lookup', class: Migration0005AccountLookup },
   { name: '0006-system-stripes', class: Migration0006SystemStripes },
+  { name: '0007-configured-admin-key', class: Migration0007ConfiguredAdminKey },
 ];
