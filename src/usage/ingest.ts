@@ -20,7 +20,7 @@ import type { CatalogService } from '../catalog/catalog.service.js';
 import type { ProductModel } from '../catalog/catalog.model.js';
 import { customerNotFound, lookupKey, type CustomerLookup } from '../customers/customer.model.js';
 import { AppError } from '../shared/errors.js';
-import { Decimal, dec, padScale } from '../shared/money.js';
+import { Decimal, dec, formatAmount, padScale } from '../shared/money.js';
 import { inTransaction, isUniqueViolation, query, queryWith, type CtePart } from '../shared/tx.js';
 import { log } from '../shared/log.js';
 import { connectionFailure } from '../shared/connection-errors.js';
@@ -392,7 +392,9 @@ export class IngestService {
         }
         if (short) {
           const a = mine.get(short)!;
-          results.push(this.rejected(e.id, 'INSUFFICIENT_BALANCE', `available ${short} balance ${a.balance.minus(a.held).toFixed()} cannot cover ${rating.fees.get(short)!.toFixed()} under the "${ctx.policy}" policy`));
+          const scale = scales.get(short) ?? 0;
+          const [available, fee] = [formatAmount(a.balance.minus(a.held), scale), formatAmount(rating.fees.get(short)!, scale)];
+          results.push(this.rejected(e.id, 'INSUFFICIENT_BALANCE', `available ${short} balance ${available} cannot cover ${fee} under the "${ctx.policy}" policy`));
           continue;
         }
         const stash: StoredResultEntry[] = [];
