@@ -79,12 +79,17 @@ export function toWireError(err: unknown, method: string): WireError {
   const cause = connectionFailure(err);
   if (cause !== undefined) {
     databaseHealth.failure(cause);
-    return { code: Status.UNAVAILABLE, message: 'the database is unavailable; retry the call (calls with a request_id or event ids are idempotent)', reason: 'UNAVAILABLE', metadata: {} };
+    const message = 'the database is unavailable; retry the call (calls with a request_id or event ids are idempotent)';
+    return { code: Status.UNAVAILABLE, message, reason: 'UNAVAILABLE', metadata: {} };
   }
-  const pgCode = (err as { code?: unknown })?.code;
-  if (typeof pgCode === 'string' && CONTENDED_PG.has(pgCode)) {
-    log.warn('database contention', { method, pgCode });
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code === 'string' && CONTENDED_PG.has(code)) {
+    log.warn('database contention', { method, pgCode: code });
     return { code: Status.UNAVAILABLE, message: 'the database is busy; retry the call (it is idempotent)', reason: 'UNAVAILABLE', metadata: {} };
+  }
+  // The client went away while its stream was being answered: nobody to tell, nothing wrong here.
+  if (code === 'ERR_STREAM_DESTROYED' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
+    return { code: Status.CANCELLED, message: 'the client closed the call', reason: 'CANCELLED', metadata: {} };
   }
   const ref = randomUUID();
   log.error('unhandled error', { method, ref, err });
