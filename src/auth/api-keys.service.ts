@@ -51,9 +51,14 @@ export async function bootstrapAdminKey(orm: MikroORM, configured: string | unde
            on conflict (hash) do update set configured = true, revoked_at = null, scopes = '{admin}'`,
         [newId('key'), configured.slice(0, 8), hash],
       );
-      const retired = (await run(`update api_keys set revoked_at = now() where configured and hash <> ? and revoked_at is null returning id`, [hash])) as { id: string }[];
+      const retired = (await run(
+        `update api_keys set revoked_at = now() where configured and hash <> ? and revoked_at is null returning id`,
+        [hash],
+      )) as { id: string }[];
       await run(`update api_keys set configured = false where configured and hash <> ?`, [hash]);
-      if (retired.length > 0) log.info('revoked the previous TOLLBOOTH_ADMIN_KEY: a new one is configured', { keyIds: retired.map((r) => r.id) });
+      if (retired.length > 0) {
+        log.info('revoked the previous TOLLBOOTH_ADMIN_KEY: a new one is configured', { keyIds: retired.map((r) => r.id) });
+      }
       return undefined;
     }
     await run(`update api_keys set configured = false where configured`);
@@ -138,7 +143,11 @@ export class ApiKeyAdmin {
     const k = await em.findOne(ApiKeySchema, { id });
     if (!k) throw new AppError('API_KEY_NOT_FOUND', `API key "${id}" not found`);
     if (k.configured && !k.revokedAt) {
-      throw new AppError('API_KEY_CONFIGURED', `API key "${id}" is TOLLBOOTH_ADMIN_KEY, the configured admin key: to retire it, set TOLLBOOTH_ADMIN_KEY to a new key and restart (the old one is then revoked)`);
+      throw new AppError(
+        'API_KEY_CONFIGURED',
+        `API key "${id}" is TOLLBOOTH_ADMIN_KEY, the configured admin key: to retire it, set TOLLBOOTH_ADMIN_KEY to a new key `
+          + 'and restart (the old one is then revoked)',
+      );
     }
     k.revokedAt ??= new Date();
     await em.flush();

@@ -71,7 +71,8 @@ function walk(plan: MessagePlan, message: unknown): Problem | undefined {
   const unknown = m.$unknown;
   if (unknown !== undefined && unknown.length > 0) {
     const no = unknown[0].no;
-    return new Problem(`field number ${no} is not defined by ${plan.typeName} (a client built from another version of the schema?)`).at(`.#${no}`);
+    const text = `field number ${no} is not defined by ${plan.typeName} (a client built from another version of the schema?)`;
+    return new Problem(text).at(`.#${no}`);
   }
   const fields = plan.fields;
   for (let i = 0; i < fields.length; i++) {
@@ -99,7 +100,10 @@ function planOf(schema: DescMessage, unknownOnly: boolean): MessagePlan {
   for (const field of schema.fields) {
     const perItem = unknownOnly || PER_ITEM_FIELDS.has(`${schema.typeName}.${field.name}`);
     const check = fieldCheck(field, perItem);
-    if (check) plan.fields.push({ key: field.oneof ? field.oneof.localName : field.localName, oneofCase: field.oneof ? field.localName : undefined, name: field.name, check });
+    if (!check) continue;
+    const oneof = field.oneof;
+    const key = oneof ? oneof.localName : field.localName;
+    plan.fields.push({ key, oneofCase: oneof ? field.localName : undefined, name: field.name, check });
   }
   return plan;
 }

@@ -20,7 +20,10 @@ const PG_CLASS = /^(08[0-9A-Z]{3}|53[0-9A-Z]{3}|57P[0-9A-Z]{2})$/;
  * node-postgres reports a connection that ended under it without a code; these are its messages (pg 8: client.js,
  * connection.js, pg-pool). Matched only on errors that carry no code of their own.
  */
-const PG_CONNECTION_MESSAGE = /^(Connection terminated|Client has encountered a connection error|Client was closed and is not queryable|timeout exceeded when trying to connect|Connection ended unexpectedly)/;
+const PG_CONNECTION_MESSAGE = new RegExp(`^(${[
+  'Connection terminated', 'Client has encountered a connection error', 'Client was closed and is not queryable',
+  'timeout exceeded when trying to connect', 'Connection ended unexpectedly',
+].join('|')})`);
 
 /**
  * The short cause ("ECONNREFUSED", "57P03", "Connection terminated unexpectedly") when `err` — or an error it wraps

@@ -16,7 +16,9 @@ function write(level: Level, msg: string, fields?: Record<string, unknown>): voi
     const err = fields.err;
     // The database being away is not a bug: its stack (the driver's socket code) says nothing the message does not.
     const away = connectionFailure(err);
-    rec.err = away !== undefined ? { message: err.message, database: away } : { message: err.message, stack: err.stack, cause: String((err as { cause?: unknown }).cause ?? '') };
+    rec.err = away !== undefined
+      ? { message: err.message, database: away }
+      : { message: err.message, stack: err.stack, cause: String((err as { cause?: unknown }).cause ?? '') };
   }
   process.stderr.write(`${JSON.stringify(rec)}\n`);
 }

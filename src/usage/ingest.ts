@@ -135,7 +135,8 @@ function fromStored(eventId: string, status: 'accepted' | 'duplicate', stash: re
     fees.push({ assetCode: s.a, amount: padScale(s.f, scale) });
     balancesAfter.push({ assetCode: s.a, amount: padScale(s.b, scale) });
   }
-  return { eventId, status, reason: '', message: '', fees, balancesAfter, transactionId: txn ?? '', originalAccepted: status === 'duplicate' };
+  const originalAccepted = status === 'duplicate'; // stored results are of accepted events; the flag is for DUPLICATE
+  return { eventId, status, reason: '', message: '', fees, balancesAfter, transactionId: txn ?? '', originalAccepted };
 }
 
 /** Structural problems of one event: they reject that event only, never its batch. */
@@ -155,7 +156,7 @@ function eventProblem(e: IngestEvent, now: number): string | undefined {
     if (key) return `data: a key ${key}`;
     const v = e.data[k];
     if (v !== null && typeof v === 'object') return `data.${k}: must be a string, number or boolean (no nesting)`;
-    const text = typeof v === 'string' ? textProblem(v) : typeof v === 'number' && !Number.isFinite(v) ? 'must be a finite number' : undefined;
+    const text = typeof v === 'string' ? textProblem(v) : typeof v === 'number' && !Number.isFinite(v) ? 'must be a finite number' : '';
     if (text) return `data.${k}: ${text}`;
   }
   return undefined;
@@ -394,7 +395,8 @@ export class IngestService {
           const a = mine.get(short)!;
           const scale = scales.get(short) ?? 0;
           const [available, fee] = [formatAmount(a.balance.minus(a.held), scale), formatAmount(rating.fees.get(short)!, scale)];
-          results.push(this.rejected(e.id, 'INSUFFICIENT_BALANCE', `available ${short} balance ${available} cannot cover ${fee} under the "${ctx.policy}" policy`));
+          const message = `available ${short} balance ${available} cannot cover ${fee} under the "${ctx.policy}" policy`;
+          results.push(this.rejected(e.id, 'INSUFFICIENT_BALANCE', message));
           continue;
         }
         const stash: StoredResultEntry[] = [];

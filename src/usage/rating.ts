@@ -95,7 +95,10 @@ export function rate(products: readonly ProductModel[], eventType: string, data:
       else {
         const q = quantityOf(data[price.valueProperty]);
         if (q === undefined) return { ok: false, reason: 'INVALID_EVENT', message: `data.${price.valueProperty} must be a number (or a decimal string) for price "${price.name}"` };
-        if (q === 'range') return { ok: false, reason: 'INVALID_EVENT', message: `data.${price.valueProperty} must be ${AMOUNT_RANGE}, with at most 12 fractional digits` };
+        if (q === 'range') {
+          const message = `data.${price.valueProperty} must be ${AMOUNT_RANGE}, with at most 12 fractional digits`;
+          return { ok: false, reason: 'INVALID_EVENT', message };
+        }
         if (q.isNegative()) return { ok: false, reason: 'INVALID_EVENT', message: `data.${price.valueProperty} must not be negative` };
         quantity = q;
       }
@@ -110,7 +113,8 @@ export function rate(products: readonly ProductModel[], eventType: string, data:
         const total = sum ? sum.plus(fee) : fee;
         // Quantity and unit price are each in range, their product need not be: a fee is an amount like any other.
         if (!inAmountRange(total)) {
-          return { ok: false, reason: 'INVALID_EVENT', message: `the ${u.assetCode} fee of this event (quantity ${quantity.toFixed()} × ${u.amount}) must be ${AMOUNT_RANGE}` };
+          const message = `the ${u.assetCode} fee of this event (quantity ${quantity.toFixed()} × ${u.amount}) must be ${AMOUNT_RANGE}`;
+          return { ok: false, reason: 'INVALID_EVENT', message };
         }
         chargeFees.set(u.assetCode, fee);
         fees.set(u.assetCode, total);

@@ -46,7 +46,8 @@ export function usageHandlers(ingest: IngestService, usage: UsageService, catalo
         customer: lookupOf(req.customer),
         holdId: req.holdId,
         events: req.events.map((e) => ({
-          id: e.id, eventType: e.eventType, subject: e.subject, occurredAt: e.occurredAt ? eventTime(e.occurredAt) : undefined, data: e.data ?? {},
+          id: e.id, eventType: e.eventType, subject: e.subject, data: e.data ?? {},
+          occurredAt: e.occurredAt ? eventTime(e.occurredAt) : undefined,
         })),
       });
       return { results: results.map(eventResultToProto) };

@@ -26,7 +26,9 @@ afterAll(async () => {
 /** Stop the running engine (if any) and start a new one on the same database: a restart. */
 async function restart(adminKey: string | undefined): Promise<App> {
   await app?.stop(1000);
-  const env: Record<string, string> = { DATABASE_URL: db.url, GRPC_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error', QUEUE_PREFIX: db.name };
+  const env: Record<string, string> = {
+    DATABASE_URL: db.url, GRPC_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error', QUEUE_PREFIX: db.name,
+  };
   if (adminKey) env.TOLLBOOTH_ADMIN_KEY = adminKey;
   if (process.env.TEST_REDIS_URL) env.REDIS_URL = process.env.TEST_REDIS_URL;
   app = await startApp(loadConfig(env));

@@ -38,7 +38,9 @@ function path(method: DescMethod): string {
  * One call with a request body as the wire carries it: JSON text for connect-json, protobuf bytes for the others.
  * Streams answer with their first message (then the call is cancelled).
  */
-export async function call(engine: TestEngine, wire: Wire, method: DescMethod, body: string | Uint8Array, key = engine.adminKey): Promise<Answer> {
+export async function call(
+  engine: TestEngine, wire: Wire, method: DescMethod, body: string | Uint8Array, key = engine.adminKey,
+): Promise<Answer> {
   if (wire === 'grpc') return grpcCall(engine, method, body as Uint8Array, key);
   const json = wire === 'connect-json';
   const streaming = method.methodKind === 'server_streaming';
@@ -54,11 +56,13 @@ export async function call(engine: TestEngine, wire: Wire, method: DescMethod, b
     headers['content-type'] = json ? 'application/json' : 'application/proto';
   }
   const ac = new AbortController();
-  const res = await fetch(`http://127.0.0.1:${engine.app.httpPort}${path(method)}`, { method: 'POST', headers, body: payload, signal: ac.signal });
+  const url = `http://127.0.0.1:${engine.app.httpPort}${path(method)}`;
+  const res = await fetch(url, { method: 'POST', headers, body: payload, signal: ac.signal });
   if (!streaming) {
     const raw = new Uint8Array(await res.arrayBuffer());
     if (res.status !== 200) return connectError(wire, JSON.parse(Buffer.from(raw).toString('utf8')));
-    const response = json ? fromJson(method.output, JSON.parse(Buffer.from(raw).toString('utf8')) as JsonValue) : fromBinary(method.output, raw);
+    const text = () => JSON.parse(Buffer.from(raw).toString('utf8')) as JsonValue;
+    const response = json ? fromJson(method.output, text()) : fromBinary(method.output, raw);
     return { wire, code: 0, message: '', response };
   }
   if (res.status !== 200) return connectError(wire, (await res.json()) as Parameters<typeof connectError>[1]);

@@ -80,8 +80,8 @@ interface Load {
 /** Calls from both transports until stopped: TrackEvents batches of fresh ids, Checks and GetWallets in between. */
 function startLoad(customerIds: string[], eventType: string): Load {
   const load: Load = {
-    ok: { grpc: 0, connect: 0 }, failed: { grpc: 0, connect: 0 }, codes: new Map(), sent: new Map(), answered: new Set(), unanswered: new Set(),
-    stop: async () => undefined,
+    ok: { grpc: 0, connect: 0 }, failed: { grpc: 0, connect: 0 }, codes: new Map(), sent: new Map(), answered: new Set(),
+    unanswered: new Set(), stop: async () => undefined,
   };
   let running = true;
   const clients = {
@@ -146,13 +146,15 @@ describe('Postgres stops under load', () => {
     try {
       for (const mode of ['fast', 'immediate'] as const) {
         const okBefore = { ...load.ok };
-        await until(`calls succeeding before the ${mode} stop`, () => load.ok.grpc > okBefore.grpc + 20 && load.ok.connect > okBefore.connect + 20);
+        const more = (now: Record<Transport, number>, then: Record<Transport, number>) =>
+          now.grpc > then.grpc + 20 && now.connect > then.connect + 20;
+        await until(`calls succeeding before the ${mode} stop`, () => more(load.ok, okBefore));
         const failedBefore = { ...load.failed };
         await pg.stop(mode);
-        await until(`calls failing during the ${mode} outage`, () => load.failed.grpc > failedBefore.grpc + 20 && load.failed.connect > failedBefore.connect + 20);
+        await until(`calls failing during the ${mode} outage`, () => more(load.failed, failedBefore));
         await pg.start();
         const okAfter = { ...load.ok };
-        await until(`recovery after the ${mode} outage`, () => load.ok.grpc > okAfter.grpc + 20 && load.ok.connect > okAfter.connect + 20);
+        await until(`recovery after the ${mode} outage`, () => more(load.ok, okAfter));
       }
     } finally {
       await load.stop();
@@ -170,7 +172,8 @@ describe('Postgres stops under load', () => {
       for (const customerId of customerIds) {
         const mine = chunk.filter((id) => load.sent.get(id) === customerId);
         if (mine.length === 0) continue;
-        const { results } = await usage.trackEvents({ customer: byId(customerId), events: mine.map((id) => ({ id, eventType, subject: 'retry' })) });
+        const events = mine.map((id) => ({ id, eventType, subject: 'retry' }));
+        const { results } = await usage.trackEvents({ customer: byId(customerId), events });
         for (const r of results) expect([EventStatus.ACCEPTED, EventStatus.DUPLICATE]).toContain(r.status);
       }
     }

@@ -25,12 +25,13 @@ beforeAll(async () => {
   await engine.grpc(CatalogService).createProduct({
     requestId: uniq('r'), code: productCode, name: 'Values', publish: true,
     prices: [
-      { name: 'Images', eventType: 'image', calculation: UsageCalculation.UNIT, rates: [{ unitPrices: [{ assetCode: 'USD', amount: '0.05' }] }] },
-      { name: 'Tokens', eventType: 'tokens', calculation: UsageCalculation.VOLUME, valueProperty: 'n', rates: [{ unitPrices: [{ assetCode: 'USD', amount: '0.000002' }] }] },
-      { name: 'Big', eventType: 'big', calculation: UsageCalculation.VOLUME, valueProperty: 'n', rates: [{ unitPrices: [{ assetCode: 'USD', amount: '2' }] }] },
+      { name: 'Images', eventType: 'image', calculation: UsageCalculation.UNIT, rates: [{ unitPrices: [USD('0.05')] }] },
+      { name: 'Tokens', eventType: 'tokens', calculation: UsageCalculation.VOLUME, valueProperty: 'n',
+        rates: [{ unitPrices: [USD('0.000002')] }] },
+      { name: 'Big', eventType: 'big', calculation: UsageCalculation.VOLUME, valueProperty: 'n', rates: [{ unitPrices: [USD('2')] }] },
     ],
   });
-  const { customer } = await engine.grpc(CustomerService).createCustomer({ requestId: uniq('r'), externalId: uniq('u'), productCodes: [productCode] });
+  const { customer } = await engine.grpc(CustomerService).createCustomer({ requestId: uniq('r'), productCodes: [productCode] });
   customerId = customer!.id;
   await fund(engine, customerId, '100');
 });
@@ -40,6 +41,7 @@ afterAll(async () => {
 });
 
 const byId = (id: string) => ({ ref: { case: 'id' as const, value: id } });
+const USD = (amount: string) => ({ assetCode: 'USD', amount });
 const method = (service: { method: Record<string, DescMethod> }, name: string): DescMethod => service.method[name];
 
 /** The request in the form each wire carries it (JSON cannot carry some values: then that wire is skipped). */
@@ -66,7 +68,8 @@ async function everyWire(m: DescMethod, init: MessageInitShape<DescMessage>, wir
 
 function expectInvalid(answers: Answer[], field: string, message?: RegExp): void {
   for (const a of answers) {
-    expect({ wire: a.wire, code: a.code, reason: a.reason, field: a.field }).toEqual({ wire: a.wire, code: 3, reason: 'INVALID_ARGUMENT', field });
+    const got = { wire: a.wire, code: a.code, reason: a.reason, field: a.field };
+    expect(got).toEqual({ wire: a.wire, code: 3, reason: 'INVALID_ARGUMENT', field });
     if (message) expect(a.message).toMatch(message);
   }
 }
@@ -76,14 +79,17 @@ describe('text Postgres cannot store', () => {
     const create = method(CustomerService, 'createCustomer');
     expectInvalid(await everyWire(create, { requestId: uniq('r'), name: 'Ada\u0000Lovelace' }), 'name', /NUL/);
     expectInvalid(await everyWire(create, { requestId: uniq('r'), metadata: { plan: 'gold\u0000' } }), 'metadata.plan');
-    expectInvalid(await everyWire(create, { requestId: uniq('r'), metadata: { 'pl\u0000an': 'gold' } }), 'metadata', /a key must not contain/);
+    const key = await everyWire(create, { requestId: uniq('r'), metadata: { 'pl\u0000an': 'gold' } });
+    expectInvalid(key, 'metadata', /a key must not contain/);
     expectInvalid(await everyWire(method(CatalogService, 'getProduct'), { ref: { case: 'code', value: 'a\u0000' } }), 'code');
-    expectInvalid(await everyWire(method(UsageService, 'check'), { customer: byId(customerId), eventType: 'image', data: { who: { deep: ['x\u0000'] } } }), 'data.who.deep[0]');
+    const check = { customer: byId(customerId), eventType: 'image', data: { who: { deep: ['x\u0000'] } } };
+    expectInvalid(await everyWire(method(UsageService, 'check'), check), 'data.who.deep[0]');
   });
 
   it('a lone surrogate (only JSON can carry one) → INVALID_ARGUMENT, in a string field and inside a Struct', async () => {
     // A proto string must be valid UTF-8: the JSON decoder already refuses it (the whole request, as any undecodable body).
-    const [decode] = await everyWire(method(CustomerService, 'createCustomer'), { requestId: uniq('r'), name: 'x\ud800y' }, ['connect-json']);
+    const create = method(CustomerService, 'createCustomer');
+    const [decode] = await everyWire(create, { requestId: uniq('r'), name: 'x\ud800y' }, ['connect-json']);
     expect(decode.code).toBe(3);
     expect(decode.message).toMatch(/CreateCustomerRequest\.name .*invalid UTF8/);
     // Struct values are not proto strings: the walker finds it.
@@ -123,11 +129,13 @@ describe('decimals: one format, one range', () => {
     const adjust = method(WalletService, 'createAdjustment');
     const before = await balanceOf(engine, customerId);
     for (const amount of [' 1 ', '1 ', '1e3', '1000000000000000', '99999999999999999999999999', '0.0000000000001', '+1', '']) {
-      const req = { requestId: uniq('r'), customer: byId(customerId), amount: { assetCode: 'USD', amount }, direction: 1, reason: 1 };
+      const req = { requestId: uniq('r'), customer: byId(customerId), amount: USD(amount), direction: 1, reason: 1 };
       expectInvalid(await everyWire(adjust, req), 'amount.amount');
     }
-    expectInvalid(await everyWire(method(CustomerService, 'createCustomer'), { requestId: uniq('r'), overdraftLimit: ' 1 ' }), 'overdraft_limit');
-    expectInvalid(await everyWire(method(UsageService, 'check'), { customer: byId(customerId), eventType: 'image', quantity: ' 2' }), 'quantity');
+    const padded = await everyWire(method(CustomerService, 'createCustomer'), { requestId: uniq('r'), overdraftLimit: ' 1 ' });
+    expectInvalid(padded, 'overdraft_limit');
+    const check = { customer: byId(customerId), eventType: 'image', quantity: ' 2' };
+    expectInvalid(await everyWire(method(UsageService, 'check'), check), 'quantity');
     expect(await balanceOf(engine, customerId)).toBe(before);
   });
 
@@ -136,7 +144,7 @@ describe('decimals: one format, one range', () => {
     const wallet = engine.grpc(WalletService);
     const max = '999999999999999.999999999999';
     for (let i = 0; i < 3; i++) {
-      await wallet.createAdjustment({ requestId: uniq('r'), customer: byId(customer!.id), amount: { assetCode: 'USD', amount: max }, direction: 1, reason: 1 });
+      await wallet.createAdjustment({ requestId: uniq('r'), customer: byId(customer!.id), amount: USD(max), direction: 1, reason: 1 });
     }
     expect(await balanceOf(engine, customer!.id)).toBe('2999999999999999.999999999997');
     const { wallet: w } = await wallet.getWallet({ customer: byId(customer!.id) });
@@ -145,7 +153,10 @@ describe('decimals: one format, one range', () => {
 
   it('a volume quantity out of range (26 digits, 1e300) rejects its event, and later events of the hour are still rated', async () => {
     const track = engine.grpc(UsageService);
-    const send = async (data: Record<string, unknown>) => (await track.trackEvents({ customer: byId(customerId), events: [{ id: uniq('t'), eventType: 'tokens', data: data as never }] })).results[0];
+    const send = async (data: Record<string, unknown>) => {
+      const events = [{ id: uniq('t'), eventType: 'tokens', data: data as never }];
+      return (await track.trackEvents({ customer: byId(customerId), events })).results[0];
+    };
     for (const n of ['99999999999999999999999999', 1e300, -1e300, '1000000000000000', '1.0000000000001']) {
       const r = await send({ n });
       expect({ status: r.status, reason: r.reason }).toEqual({ status: EventStatus.REJECTED, reason: RejectReason.INVALID_EVENT });
@@ -160,8 +171,9 @@ describe('decimals: one format, one range', () => {
 
   it('a fee out of range (quantity × unit price >= 10^15) rejects the event; Check says INVALID_EVENT', async () => {
     const usage = engine.grpc(UsageService);
-    const { results } = await usage.trackEvents({ customer: byId(customerId), events: [{ id: uniq('b'), eventType: 'big', data: { n: '600000000000000' } }] });
-    expect({ status: results[0].status, reason: results[0].reason }).toEqual({ status: EventStatus.REJECTED, reason: RejectReason.INVALID_EVENT });
+    const events = [{ id: uniq('b'), eventType: 'big', data: { n: '600000000000000' } }];
+    const { results } = await usage.trackEvents({ customer: byId(customerId), events });
+    expect(results[0]).toMatchObject({ status: EventStatus.REJECTED, reason: RejectReason.INVALID_EVENT });
     expect(results[0].message).toMatch(/USD fee of this event .* must be less than 10\^15/);
     const check = await usage.check({ customer: byId(customerId), eventType: 'big', quantity: '600000000000000' });
     expect({ allowed: check.allowed, reason: check.reason }).toEqual({ allowed: false, reason: RejectReason.INVALID_EVENT });
@@ -178,34 +190,43 @@ describe('Timestamps and Durations out of range (only binary can carry them)', (
 
   it('in a request field → INVALID_ARGUMENT naming it', async () => {
     const list = method(UsageService, 'listEvents');
-    for (const ts of bad) expectInvalid(await everyWire(list, { customer: byId(customerId), startTime: ts }), 'start_time', /valid Timestamp/);
+    for (const startTime of bad) {
+      expectInvalid(await everyWire(list, { customer: byId(customerId), startTime }), 'start_time', /valid Timestamp/);
+    }
     const adjust = method(WalletService, 'createAdjustment');
     const grant = { requestId: uniq('r'), customer: byId(customerId), amount: { assetCode: 'USD', amount: '1' }, direction: 1, reason: 1 };
     expectInvalid(await everyWire(adjust, { ...grant, expireTime: bad[0] }), 'expire_time');
     const hold = method(WalletService, 'createHold');
     for (const ttl of [{ seconds: 60n, nanos: 2_000_000_000 }, { seconds: 60n, nanos: -5 }, { seconds: 400_000_000_000n, nanos: 0 }]) {
-      expectInvalid(await everyWire(hold, { requestId: uniq('r'), customer: byId(customerId), amount: { assetCode: 'USD', amount: '1' }, ttl }), 'ttl', /valid Duration/);
+      const req = { requestId: uniq('r'), customer: byId(customerId), amount: USD('1'), ttl };
+      expectInvalid(await everyWire(hold, req), 'ttl', /valid Duration/);
     }
   });
 
   it('as an event occurred_at → that event REJECTED, the rest accepted', async () => {
     const track = method(UsageService, 'trackEvents');
     for (const wire of ['connect-binary', 'grpc'] as const) {
-      const events = [{ id: uniq('ok'), eventType: 'image' }, ...bad.map((occurredAt) => ({ id: uniq('ts'), eventType: 'image', occurredAt }))];
+      const stale = bad.map((occurredAt) => ({ id: uniq('ts'), eventType: 'image', occurredAt }));
+      const events = [{ id: uniq('ok'), eventType: 'image' }, ...stale];
       const a = await call(engine, wire, track, encode(track, { customer: byId(customerId), events }, wire)!);
       expect(a.code).toBe(0);
       expect(a.response.results.map((r: any) => r.status)).toEqual([EventStatus.ACCEPTED, ...bad.map(() => EventStatus.REJECTED)]);
-      for (const r of a.response.results.slice(1)) expect(r.message).toBe('occurred_at: must be a valid Timestamp, 0001-01-01 to 9999-12-31');
+      for (const r of a.response.results.slice(1)) {
+        expect(r.message).toBe('occurred_at: must be a valid Timestamp, 0001-01-01 to 9999-12-31');
+      }
     }
   });
 });
 
 describe('enum numbers the enum does not define, unknown fields', () => {
   it('an unknown enum number → INVALID_ARGUMENT naming the field (it used to decode as the default)', async () => {
-    expectInvalid(await everyWire(method(CustomerService, 'createCustomer'), { requestId: uniq('r'), insufficientBalancePolicy: 7 }), 'insufficient_balance_policy', /7 is not a value of InsufficientBalancePolicy/);
+    const policy = await everyWire(method(CustomerService, 'createCustomer'), { requestId: uniq('r'), insufficientBalancePolicy: 7 });
+    expectInvalid(policy, 'insufficient_balance_policy', /7 is not a value of InsufficientBalancePolicy/);
     expectInvalid(await everyWire(method(ApiKeyService, 'createApiKey'), { name: 'k', scopes: [3, 9] }), 'scopes[1]');
     const adjust = method(WalletService, 'createAdjustment');
-    expectInvalid(await everyWire(adjust, { requestId: uniq('r'), customer: byId(customerId), amount: { assetCode: 'USD', amount: '1' }, direction: 1, reason: 99 }), 'reason');
+    const badReason = { requestId: uniq('r'), customer: byId(customerId), amount: USD('1'), direction: 1, reason: 99 };
+    const reason = await everyWire(adjust, badReason);
+    expectInvalid(reason, 'reason');
   });
 
   it('a binary request with a field the schema does not define → INVALID_ARGUMENT', async () => {
@@ -218,16 +239,19 @@ describe('enum numbers the enum does not define, unknown fields', () => {
       expect(a.message).toContain('field number 99 is not defined by tollbooth.v1.GetWalletRequest');
     }
     // Nested, inside CustomerRef.
-    const ref = Buffer.concat([Buffer.from([0x0a, 2 + 3 + 3]), Buffer.from([0x0a, 1, 0x78]), Buffer.from([0x98, 0x06, 0x01]), Buffer.from([0x98, 0x06, 0x02])]);
+    // customer (field 1, 8 bytes): id (field 1) "x", then field 99 twice.
+    const ref = Buffer.from([0x0a, 8, 0x0a, 1, 0x78, 0x98, 0x06, 0x01, 0x98, 0x06, 0x02]);
     const a = await call(engine, 'grpc', get, ref);
     expect({ code: a.code, field: a.field }).toEqual({ code: 3, field: 'customer.#99' });
   });
 
   it('a non-finite number in a Struct (binary) → INVALID_ARGUMENT, or the event alone rejected', async () => {
     for (const n of [Number.NaN, Number.POSITIVE_INFINITY]) {
-      expectInvalid(await everyWire(method(UsageService, 'check'), { customer: byId(customerId), eventType: 'image', data: { n } }, ['connect-binary', 'grpc']), 'data.n', /finite/);
+      const check = { customer: byId(customerId), eventType: 'image', data: { n } };
+      expectInvalid(await everyWire(method(UsageService, 'check'), check, ['connect-binary', 'grpc']), 'data.n', /finite/);
       const track = method(UsageService, 'trackEvents');
-      const a = await call(engine, 'grpc', track, encode(track, { customer: byId(customerId), events: [{ id: uniq('nan'), eventType: 'image', data: { n } }] }, 'grpc')!);
+      const events = [{ id: uniq('nan'), eventType: 'image', data: { n } }];
+      const a = await call(engine, 'grpc', track, encode(track, { customer: byId(customerId), events }, 'grpc')!);
       expect(a.response.results[0]).toMatchObject({ status: EventStatus.REJECTED, message: 'data.n: must be a finite number' });
     }
   });

@@ -19,7 +19,7 @@ describe('connectionFailure', () => {
     ['a pool connect timeout', new Error('timeout exceeded when trying to connect'), 'timeout exceeded when trying to connect'],
     ['a MikroORM wrapper (it copies the code)', new DriverException(coded('read ECONNRESET', 'ECONNRESET')), 'ECONNRESET'],
     ['a MikroORM ConnectionException', new ConnectionException(new Error('the connection is gone')), 'the connection is gone'],
-    ['a cause chain', new Error('transaction failed', { cause: new Error('outer', { cause: coded('refused', 'ECONNREFUSED') }) }), 'ECONNREFUSED'],
+    ['a cause chain', new Error('failed', { cause: new Error('outer', { cause: coded('refused', 'ECONNREFUSED') }) }), 'ECONNREFUSED'],
     ['an AggregateError of connect attempts', new AggregateError([coded('connect ECONNREFUSED ::1:5432', 'ECONNREFUSED')]), 'ECONNREFUSED'],
   ])('recognises %s', (_, err, cause) => {
     expect(connectionFailure(err)).toBe(cause);
