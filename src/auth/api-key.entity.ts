@@ -13,6 +13,8 @@ export interface ApiKey {
   scopes: Scope[];
   createdAt: Date;
   revokedAt?: Date | null;
+  /** TOLLBOOTH_ADMIN_KEY of the running configuration: not revocable through the API (see bootstrapAdminKey). */
+  configured?: boolean;
 }
 
 export const ApiKeySchema = new EntitySchema<ApiKey>({
@@ -26,5 +28,6 @@ export const ApiKeySchema = new EntitySchema<ApiKey>({
     scopes: { type: 'string[]', columnType: 'text[]' },
     createdAt: { type: 'Date', columnType: 'timestamptz', onCreate: () => new Date() },
     revokedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
+    configured: { type: 'boolean', default: false },
   },
 });

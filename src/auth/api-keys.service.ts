@@ -5,6 +5,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { ApiKeySchema, SCOPES, type ApiKey, type Scope } from './api-key.entity.js';
 import { AppError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
+import { log } from '../shared/log.js';
 import { decodePageToken, encodePageToken, pageSize, type PageRequest } from '../shared/page-token.js';
 
 export interface Principal {
@@ -30,22 +31,37 @@ export async function createApiKey(em: EntityManager, opts: { name: string; scop
 }
 
 /**
- * On an empty key table create the first admin key: TOLLBOOTH_ADMIN_KEY when given, else a random one that is returned
- * so the caller prints it once. A configured admin key is also (re)registered on every start, so it always works.
+ * The admin key at start. TOLLBOOTH_ADMIN_KEY, when set, is the configured key: registered on every start (and working
+ * again if it had been revoked), not revocable through the API (RevokeApiKey answers API_KEY_CONFIGURED), and retired
+ * by configuration: a start with another TOLLBOOTH_ADMIN_KEY revokes the one configured before. So after a leak the
+ * operator sets a new key and restarts, and the leaked one stops working — it cannot come back by a restart with an
+ * unchanged variable, and no admin is locked out by revoking the key the process is configured with. Unset: keys
+ * configured earlier become ordinary admin keys (revocable), and an empty key table gets a random first admin key,
+ * returned so the caller prints it once.
  */
 export async function bootstrapAdminKey(orm: MikroORM, configured: string | undefined): Promise<string | undefined> {
-  const em = orm.em.fork();
-  if (configured) {
-    const hash = hashKey(configured);
-    await em.getConnection().execute(
-      `insert into api_keys (id, name, prefix, hash, scopes) values (?, 'admin (TOLLBOOTH_ADMIN_KEY)', ?, ?, '{admin}') on conflict (hash) do nothing`,
-      [newId('key'), configured.slice(0, 8), hash],
-    );
-    return undefined;
-  }
-  // Serialise first starts of several processes on one database: only one may create the first key.
-  return em.transactional(async (tx) => {
-    await tx.getConnection().execute(`select pg_advisory_xact_lock(7411001)`, [], 'all', tx.getTransactionContext());
+  // Serialise starts of several processes on one database: only one may create the first key or rotate.
+  return orm.em.fork().transactional(async (tx) => {
+    const run = (sql: string, params: unknown[] = []) => tx.getConnection().execute(sql, params, 'all', tx.getTransactionContext());
+    await run(`select pg_advisory_xact_lock(7411001)`);
+    if (configured) {
+      const hash = hashKey(configured);
+      await run(
+        `insert into api_keys (id, name, prefix, hash, scopes, configured) values (?, 'admin (TOLLBOOTH_ADMIN_KEY)', ?, ?, '{admin}', true)
+           on conflict (hash) do update set configured = true, revoked_at = null, scopes = '{admin}'`,
+        [newId('key'), configured.slice(0, 8), hash],
+      );
+      const retired = (await run(
+        `update api_keys set revoked_at = now() where configured and hash <> ? and revoked_at is null returning id`,
+        [hash],
+      )) as { id: string }[];
+      await run(`update api_keys set configured = false where configured and hash <> ?`, [hash]);
+      if (retired.length > 0) {
+        log.info('revoked the previous TOLLBOOTH_ADMIN_KEY: a new one is configured', { keyIds: retired.map((r) => r.id) });
+      }
+      return undefined;
+    }
+    await run(`update api_keys set configured = false where configured`);
     const count = await tx.count(ApiKeySchema, {});
     if (count > 0) return undefined;
     const { key } = await createApiKey(tx, { name: 'first admin key', scopes: ['admin'] });
@@ -126,6 +142,13 @@ export class ApiKeyAdmin {
     const em = this.orm.em.fork();
     const k = await em.findOne(ApiKeySchema, { id });
     if (!k) throw new AppError('API_KEY_NOT_FOUND', `API key "${id}" not found`);
+    if (k.configured && !k.revokedAt) {
+      throw new AppError(
+        'API_KEY_CONFIGURED',
+        `API key "${id}" is TOLLBOOTH_ADMIN_KEY, the configured admin key: to retire it, set TOLLBOOTH_ADMIN_KEY to a new key `
+          + 'and restart (the old one is then revoked)',
+      );
+    }
     k.revokedAt ??= new Date();
     await em.flush();
     this.onRevoke(k.hash);

@@ -23,6 +23,13 @@ export interface Database {
 
 export const entities = [ApiKeySchema, ...catalogEntities, ...customerEntities, ...walletEntities];
 
+const knexLog = {
+  warn: (m: string) => (m.startsWith('Connection Error') ? log.debug : log.warn)(`knex: ${m}`),
+  error: (m: string) => log.error(`knex: ${m}`),
+  deprecate: (m: string) => log.warn(`knex: ${m}`),
+  debug: (m: string) => log.debug(`knex: ${m}`),
+};
+
 export function ormOptions(url: string, poolSize: number): Options {
   return {
     clientUrl: url,
@@ -32,6 +39,9 @@ export function ormOptions(url: string, poolSize: number): Options {
     allowGlobalContext: false,
     debug: process.env.DB_DEBUG === '1',
     pool: { min: poolSize === 1 ? 1 : 0, max: poolSize, idleTimeoutMillis: 30_000 },
+    // knex prints (on stdout, not as JSON) a "Connection Error: …" line per pooled connection it finds broken; an
+    // outage is logged once by src/shared/db-health.ts, so those are debug lines here. Other knex messages keep their level.
+    driverOptions: { log: knexLog },
     migrations: { migrationsList: migrations, silent: true, transactional: true, allOrNothing: true, snapshot: false, tableName: 'tollbooth_migrations' },
     // Decimal columns stay strings: money is turned into Decimal by the services, never into a JS number.
   };

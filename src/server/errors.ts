@@ -1,6 +1,8 @@
 // The ONE place an error becomes a status code. Services throw AppError with a reason from the closed list in
 // src/shared/errors.ts; anything else is a bug (or an outage) and is logged with its cause, never leaked.
 import { randomUUID } from 'node:crypto';
+import { connectionFailure } from '../shared/connection-errors.js';
+import { databaseHealth } from '../shared/db-health.js';
 import { AppError, type Reason } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 
@@ -39,6 +41,7 @@ export function statusOf(reason: Reason): StatusCode {
     case 'INSUFFICIENT_BALANCE':
     case 'HOLD_NOT_ACTIVE':
     case 'STRIPE_NOT_CONFIGURED':
+    case 'API_KEY_CONFIGURED':
       return Status.FAILED_PRECONDITION;
     case 'UNAUTHENTICATED':
       return Status.UNAUTHENTICATED;
@@ -61,16 +64,32 @@ export interface WireError {
   metadata: Record<string, string>;
 }
 
-const TRANSIENT_PG = new Set(['40001', '40P01', '55P03', '57P01', '53300', '08006', '08001', '08003']);
+/**
+ * Contention that outlived the retries of inTransaction, or hit a statement outside one: serialization failure,
+ * deadlock, lock not available. The call may simply be sent again. (Connection-level failures: db-health.ts.)
+ */
+const CONTENDED_PG = new Set(['40001', '40P01', '55P03']);
 
 export function toWireError(err: unknown, method: string): WireError {
   if (err instanceof AppError) {
     return { code: statusOf(err.reason), message: err.message, reason: err.reason, metadata: err.metadata };
   }
-  const pgCode = (err as { code?: unknown })?.code;
-  if (typeof pgCode === 'string' && TRANSIENT_PG.has(pgCode)) {
-    log.warn('transient database error', { method, pgCode, err });
+  // The database cannot be reached or cannot serve: UNAVAILABLE, which standard gRPC retry policies retry. Logged as a
+  // state change with a count of failed calls (db-health.ts), not per call: an outage fails thousands.
+  const cause = connectionFailure(err);
+  if (cause !== undefined) {
+    databaseHealth.failure(cause);
+    const message = 'the database is unavailable; retry the call (calls with a request_id or event ids are idempotent)';
+    return { code: Status.UNAVAILABLE, message, reason: 'UNAVAILABLE', metadata: {} };
+  }
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code === 'string' && CONTENDED_PG.has(code)) {
+    log.warn('database contention', { method, pgCode: code });
     return { code: Status.UNAVAILABLE, message: 'the database is busy; retry the call (it is idempotent)', reason: 'UNAVAILABLE', metadata: {} };
+  }
+  // The client went away while its stream was being answered: nobody to tell, nothing wrong here.
+  if (code === 'ERR_STREAM_DESTROYED' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
+    return { code: Status.CANCELLED, message: 'the client closed the call', reason: 'CANCELLED', metadata: {} };
   }
   const ref = randomUUID();
   log.error('unhandled error', { method, ref, err });

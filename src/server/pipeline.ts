@@ -5,6 +5,7 @@ import type { Message } from '@bufbuild/protobuf';
 import type { KeyVerifier, Principal } from '../auth/api-keys.service.js';
 import { AppError } from '../shared/errors.js';
 import type { CallContext, Route } from './binding.js';
+import { checkMessage } from './message-checks.js';
 
 /**
  * A unary call's context, its signal made on first read. A class, not an object literal with `get signal()`: V8 puts
@@ -66,6 +67,7 @@ export class Pipeline {
   async unary(route: Route, principal: Principal, req: Message, signal: () => AbortSignal): Promise<unknown> {
     const rpc = route.rpc;
     if ('notImplemented' in rpc) throw notImplemented(route);
+    checkMessage(route.method.input, req);
     rpc.validate(req);
     rpc.authorize?.(req, principal);
     return (await rpc.handle(req, new UnaryContext(principal, signal))) as unknown;
@@ -74,6 +76,7 @@ export class Pipeline {
   async *stream(route: Route, principal: Principal, req: Message, signal: AbortSignal): AsyncIterable<unknown> {
     const rpc = route.rpc;
     if ('notImplemented' in rpc) throw notImplemented(route);
+    checkMessage(route.method.input, req);
     rpc.validate(req);
     rpc.authorize?.(req, principal);
     yield* rpc.handle(req, { principal, signal }) as AsyncIterable<unknown>;

@@ -1,5 +1,12 @@
 // Exact decimal money. Amounts are strings on the wire and NUMERIC(38,12) in Postgres; in TypeScript they are Decimal.
 // A JS number never holds money.
+//
+// The range of every amount and quantity, on the wire and computed (a fee, a conversion): |v| < 10^15 with at most 12
+// fractional digits. The columns are NUMERIC(38,12), 26 integer digits: the 11 digits of headroom are for sums — a
+// balance, a system account, an hourly rollup add up values, and 10^11 values at the maximum (or, realistically,
+// billions of events of a trillion each) still fit. A value past the range is refused as the client's mistake
+// (INVALID_ARGUMENT, or INVALID_EVENT for one event) instead of overflowing NUMERIC later, in a sum that then fails every
+// call touching that row. The proto comments (common.proto, Money) state the same range.
 import { Decimal as DecimalJs } from 'decimal.js';
 import { invalid } from './errors.js';
 
@@ -8,8 +15,13 @@ export const Decimal = DecimalJs.clone({ precision: 80, rounding: DecimalJs.ROUN
 export type Decimal = InstanceType<typeof Decimal>;
 
 export const MAX_SCALE = 12;
-const DECIMAL_RE = /^-?\d{1,26}(\.\d{1,12})?$/;
+/** Integer digits an amount or quantity may have: |v| < 10^15. */
+export const MAX_INTEGER_DIGITS = 15;
+const DECIMAL_RE = /^-?\d{1,15}(\.\d{1,12})?$/;
 const ZERO = new Decimal(0);
+/** 10^15: the smallest magnitude out of range. */
+const LIMIT = new Decimal(10).pow(MAX_INTEGER_DIGITS);
+const FORMAT_HINT = 'a plain decimal string such as "0.05" (at most 15 integer and 12 fractional digits, no exponent, no spaces)';
 
 export interface DecimalRules {
   /** Smallest allowed value (inclusive). */
@@ -20,12 +32,13 @@ export interface DecimalRules {
   positive?: boolean;
 }
 
-/** Parse a decimal string from a request, or throw INVALID_ARGUMENT naming the field. */
+/**
+ * Parse a decimal string from a request, or throw INVALID_ARGUMENT naming the field. The string is taken exactly as
+ * sent: " 1 " is refused here rather than accepted and then refused by whichever later code parses it without trimming.
+ */
 export function parseDecimal(raw: string, field: string, rules: DecimalRules = {}): Decimal {
-  const s = raw.trim();
-  if (!DECIMAL_RE.test(s)) {
-    throw invalid(field, `must be a plain decimal string such as "0.05" (at most 26 integer and 12 fractional digits, no exponent), got "${truncate(raw)}"`);
-  }
+  const s = raw;
+  if (!DECIMAL_RE.test(s)) throw invalid(field, `must be ${FORMAT_HINT}, got "${truncate(raw)}"`);
   const scale = s.includes('.') ? s.length - s.indexOf('.') - 1 : 0;
   const maxScale = rules.maxScale ?? MAX_SCALE;
   if (scale > maxScale) throw invalid(field, `must have at most ${maxScale} fractional digits, got "${truncate(raw)}"`);
@@ -35,9 +48,18 @@ export function parseDecimal(raw: string, field: string, rules: DecimalRules = {
   return d;
 }
 
+/** Whether `raw` is a decimal string in the amount range (what parseDecimal accepts before its per-field rules). */
 export function isDecimalString(raw: string): boolean {
   return DECIMAL_RE.test(raw);
 }
+
+/** Whether a computed value (a fee, a conversion, a sum to be stored as one value) is in the amount range. */
+export function inAmountRange(d: Decimal): boolean {
+  return d.abs().lt(LIMIT);
+}
+
+/** What an out-of-range computed value is told in messages: the limit, in words. */
+export const AMOUNT_RANGE = 'less than 10^15 in magnitude';
 
 export function dec(v: string | Decimal | number | bigint): Decimal {
   if (typeof v === 'number' && !Number.isInteger(v)) throw new TypeError('dec() refuses a fractional JS number: money is never a float');

@@ -3,6 +3,7 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Knex } from '@mikro-orm/knex';
 import { createHash } from 'node:crypto';
+import { databaseHealth } from './db-health.js';
 import { AppError } from './errors.js';
 
 const RETRYABLE = new Set(['40001', '40P01']);
@@ -37,8 +38,11 @@ export async function inTransaction<T>(orm: MikroORM, fn: (em: EntityManager) =>
  */
 export async function query<R = Record<string, unknown>>(em: EntityManager, sql: string, params: unknown[] = []): Promise<R[]> {
   const trx = em.getTransactionContext<Knex.Transaction>();
+  // After an outage the first statement that succeeds says so (one log line); two reads per statement otherwise.
+  const epoch = databaseHealth.epoch;
   if (DEBUG) {
     const res = (await (trx ?? em.getKnex()).raw(sql, params as Knex.RawBinding[])) as { rows: R[] };
+    if (databaseHealth.down) databaseHealth.success(epoch);
     return res.rows;
   }
   const client = (trx ?? em.getKnex()).client as unknown as KnexClient;
@@ -49,6 +53,7 @@ export async function query<R = Record<string, unknown>>(em: EntityManager, sql:
     // most from skipping the planner; inside the write transactions, whose statements carry large jsonb batches, a
     // side-by-side bench showed no gain, and custom plans stay the safer default there.
     const res = await connection.query<R>(trx || !st.name ? { text: st.text, values: params } : { name: st.name, text: st.text, values: params });
+    if (databaseHealth.down) databaseHealth.success(epoch);
     return res.rows;
   } finally {
     // A transaction's client keeps its one connection (release is a no-op there); the pool's client takes it back.

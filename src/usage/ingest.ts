@@ -20,9 +20,11 @@ import type { CatalogService } from '../catalog/catalog.service.js';
 import type { ProductModel } from '../catalog/catalog.model.js';
 import { customerNotFound, lookupKey, type CustomerLookup } from '../customers/customer.model.js';
 import { AppError } from '../shared/errors.js';
-import { Decimal, dec, padScale } from '../shared/money.js';
+import { Decimal, dec, formatAmount, padScale } from '../shared/money.js';
 import { inTransaction, isUniqueViolation, query, queryWith, type CtePart } from '../shared/tx.js';
 import { log } from '../shared/log.js';
+import { connectionFailure } from '../shared/connection-errors.js';
+import { textProblem } from '../shared/text.js';
 import { ensureCustomerAccount, LedgerBatch, LOCKED_COLUMNS, lockAccountsParts, lockedAccounts, pgTextArray, type AccountState, type LockedRow } from '../wallets/ledger.js';
 import { captureHoldInTx, inspectHoldInTx } from '../wallets/holds.js';
 import { rate, type Charge } from './rating.js';
@@ -133,7 +135,8 @@ function fromStored(eventId: string, status: 'accepted' | 'duplicate', stash: re
     fees.push({ assetCode: s.a, amount: padScale(s.f, scale) });
     balancesAfter.push({ assetCode: s.a, amount: padScale(s.b, scale) });
   }
-  return { eventId, status, reason: '', message: '', fees, balancesAfter, transactionId: txn ?? '', originalAccepted: true };
+  const originalAccepted = status === 'duplicate'; // stored results are of accepted events; the flag is for DUPLICATE
+  return { eventId, status, reason: '', message: '', fees, balancesAfter, transactionId: txn ?? '', originalAccepted };
 }
 
 /** Structural problems of one event: they reject that event only, never its batch. */
@@ -141,12 +144,20 @@ function eventProblem(e: IngestEvent, now: number): string | undefined {
   if (!EVENT_ID.test(e.id)) return 'id: must be 1-128 printable ASCII characters';
   if (!EVENT_TYPE.test(e.eventType)) return 'event_type: must be 1-100 characters of letters, digits, ".", "_", "-", ":"';
   if (e.subject.length > 200) return 'subject: must be at most 200 characters';
+  const subject = textProblem(e.subject);
+  if (subject) return `subject: ${subject}`;
+  // usage.rpc.ts makes an out-of-range Timestamp an Invalid Date.
+  if (e.occurredAt && Number.isNaN(e.occurredAt.getTime())) return 'occurred_at: must be a valid Timestamp, 0001-01-01 to 9999-12-31';
   if (e.occurredAt && e.occurredAt.getTime() > now + MAX_FUTURE_MS) return 'occurred_at: must not be more than 5 minutes in the future';
   const keys = Object.keys(e.data);
   if (keys.length > 50) return 'data: at most 50 properties';
   for (const k of keys) {
+    const key = textProblem(k);
+    if (key) return `data: a key ${key}`;
     const v = e.data[k];
     if (v !== null && typeof v === 'object') return `data.${k}: must be a string, number or boolean (no nesting)`;
+    const text = typeof v === 'string' ? textProblem(v) : typeof v === 'number' && !Number.isFinite(v) ? 'must be a finite number' : '';
+    if (text) return `data.${k}: ${text}`;
   }
   return undefined;
 }
@@ -308,8 +319,9 @@ export class IngestService {
       // duplicate check reads the snapshot from before the wait, see lockAndRead): a new transaction sees it and
       // replays it as DUPLICATE. (A few times: each new wait may overlap another process's commit of the same ids.)
       if (replays < 3 && isUniqueViolation(err, 'usage_events_pkey')) return this.flush(batch, replays + 1);
-      if (batch.length === 1) {
-        batch[0].reject(err);
+      // Without a database, retrying the calls one by one only fails each again (and logs per group): all get the error.
+      if (batch.length === 1 || connectionFailure(err) !== undefined) {
+        for (const p of batch) p.reject(err);
         return;
       }
       // Isolate: one call's failure must not fail the calls it happened to share a transaction with.
@@ -381,7 +393,10 @@ export class IngestService {
         }
         if (short) {
           const a = mine.get(short)!;
-          results.push(this.rejected(e.id, 'INSUFFICIENT_BALANCE', `available ${short} balance ${a.balance.minus(a.held).toFixed()} cannot cover ${rating.fees.get(short)!.toFixed()} under the "${ctx.policy}" policy`));
+          const scale = scales.get(short) ?? 0;
+          const [available, fee] = [formatAmount(a.balance.minus(a.held), scale), formatAmount(rating.fees.get(short)!, scale)];
+          const message = `available ${short} balance ${available} cannot cover ${fee} under the "${ctx.policy}" policy`;
+          results.push(this.rejected(e.id, 'INSUFFICIENT_BALANCE', message));
           continue;
         }
         const stash: StoredResultEntry[] = [];

@@ -5,7 +5,7 @@
 // numeric property) → the most specific matching rate (fewest "*") → fee per asset = quantity × unit price, rounded
 // half-even to 12 decimal places.
 import type { PriceModel, ProductModel } from '../catalog/catalog.model.js';
-import { Decimal, isDecimalString, toLedgerScale } from '../shared/money.js';
+import { AMOUNT_RANGE, Decimal, inAmountRange, isDecimalString, toLedgerScale } from '../shared/money.js';
 
 export type Properties = Record<string, unknown>;
 
@@ -36,15 +36,23 @@ export type RatingOutcome =
   | { ok: true; charges: Charge[]; fees: Map<string, Decimal> }
   | { ok: false; reason: 'NO_MATCHING_PRICE' | 'INVALID_EVENT'; message: string };
 
-/** A property as the exact decimal of its shortest representation; undefined when it is not a number. */
-export function quantityOf(value: unknown): Decimal | undefined {
+/**
+ * A property as a quantity: a decimal string in the amount range (src/shared/money.ts, taken exactly as sent), or a
+ * finite number read as the exact decimal of its shortest representation, rounded to the ledger's 12 places. Undefined
+ * when it is neither; out of range (|q| >= 10^15) is 'range'.
+ */
+export function quantityOf(value: unknown): Decimal | undefined | 'range' {
+  let q: Decimal;
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) return undefined;
     // String(n) is the shortest round-trip representation: 0.1 → "0.1", 1500 → "1500", 1e21 → "1e+21".
-    return new Decimal(String(value));
-  }
-  if (typeof value === 'string' && isDecimalString(value.trim())) return new Decimal(value.trim());
-  return undefined;
+    q = toLedgerScale(new Decimal(String(value)));
+  } else if (typeof value === 'string' && isDecimalString(value)) {
+    q = new Decimal(value);
+  } else if (typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value)) {
+    return 'range';
+  } else return undefined;
+  return inAmountRange(q) ? q : 'range';
 }
 
 function propertyText(v: unknown): string | undefined {
@@ -87,6 +95,10 @@ export function rate(products: readonly ProductModel[], eventType: string, data:
       else {
         const q = quantityOf(data[price.valueProperty]);
         if (q === undefined) return { ok: false, reason: 'INVALID_EVENT', message: `data.${price.valueProperty} must be a number (or a decimal string) for price "${price.name}"` };
+        if (q === 'range') {
+          const message = `data.${price.valueProperty} must be ${AMOUNT_RANGE}, with at most 12 fractional digits`;
+          return { ok: false, reason: 'INVALID_EVENT', message };
+        }
         if (q.isNegative()) return { ok: false, reason: 'INVALID_EVENT', message: `data.${price.valueProperty} must not be negative` };
         quantity = q;
       }
@@ -97,9 +109,15 @@ export function rate(products: readonly ProductModel[], eventType: string, data:
         // A unit price has at most 12 decimals already: one unit's fee is the price itself.
         const unit = unitPrice(u.amount);
         const fee = quantity === ONE ? unit : toLedgerScale(quantity.times(unit));
-        chargeFees.set(u.assetCode, fee);
         const sum = fees.get(u.assetCode);
-        fees.set(u.assetCode, sum ? sum.plus(fee) : fee);
+        const total = sum ? sum.plus(fee) : fee;
+        // Quantity and unit price are each in range, their product need not be: a fee is an amount like any other.
+        if (!inAmountRange(total)) {
+          const message = `the ${u.assetCode} fee of this event (quantity ${quantity.toFixed()} × ${u.amount}) must be ${AMOUNT_RANGE}`;
+          return { ok: false, reason: 'INVALID_EVENT', message };
+        }
+        chargeFees.set(u.assetCode, fee);
+        fees.set(u.assetCode, total);
       }
       charges.push({ productCode: product.code, eventType, dimensionKey: match.dimensionKey, quantity, fees: chargeFees });
     }

@@ -1,11 +1,12 @@
 // UsageService over the wire: proto messages ↔ usage domain models. No SQL here.
-import { durationMs, timestampDate, timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { durationMs, timestampDate, timestampFromDate, type Timestamp } from '@bufbuild/protobuf/wkt';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import {
   EventStatus, Granularity, RejectReason, SummaryGroupBy, type UsageService as UsageApi,
   type EventResultSchema, type RecordedEventSchema,
 } from '../../gen/tollbooth/v1/usage_pb.js';
 import type { ServiceHandlers } from '../server/binding.js';
+import { timestampProblem } from '../server/message-checks.js';
 import { lookupOf } from '../customers/customers.rpc.js';
 import { dec, formatAmount } from '../shared/money.js';
 import type { CatalogService } from '../catalog/catalog.service.js';
@@ -26,6 +27,11 @@ const STATUS: Record<EventResultModel['status'], EventStatus> = {
   rejected: EventStatus.REJECTED,
 };
 
+/** An event's occurred_at; out of the Timestamp range it is an Invalid Date, which rejects that event alone (ingest). */
+function eventTime(ts: Timestamp): Date {
+  return timestampProblem(ts) === undefined ? timestampDate(ts) : new Date(Number.NaN);
+}
+
 export function eventResultToProto(r: EventResultModel): MessageInitShape<typeof EventResultSchema> {
   return {
     eventId: r.eventId, status: STATUS[r.status], reason: REASON[r.reason], message: r.message, fees: r.fees, balancesAfter: r.balancesAfter,
@@ -45,7 +51,8 @@ export function usageHandlers(
         customer: lookupOf(req.customer),
         holdId: req.holdId,
         events: req.events.map((e) => ({
-          id: e.id, eventType: e.eventType, subject: e.subject, occurredAt: e.occurredAt ? timestampDate(e.occurredAt) : undefined, data: e.data ?? {},
+          id: e.id, eventType: e.eventType, subject: e.subject, data: e.data ?? {},
+          occurredAt: e.occurredAt ? eventTime(e.occurredAt) : undefined,
         })),
       });
       return { results: results.map(eventResultToProto) };
@@ -73,7 +80,7 @@ export function usageHandlers(
         }
         events.push({
           event: { id: x.eventId, eventType: x.eventType, subject: x.subject, occurredAt: timestampFromDate(x.occurredAt), data: x.data as never },
-          result: { eventId: x.eventId, status: EventStatus.ACCEPTED, fees, balancesAfter, transactionId: x.transactionId, originalAccepted: true },
+          result: { eventId: x.eventId, status: EventStatus.ACCEPTED, fees, balancesAfter, transactionId: x.transactionId },
           receiveTime: timestampFromDate(x.receivedAt),
         });
       }

@@ -114,7 +114,7 @@ export async function createHoldInTx(
     throw new AppError(
       'INSUFFICIENT_BALANCE',
       `available ${account.assetCode} balance ${formatAmount(available, input.scale)} cannot cover a hold of ${formatAmount(input.amount, input.scale)} (holds never go into overdraft)`,
-      { asset_code: account.assetCode, available: available.toFixed() },
+      { asset_code: account.assetCode, available: formatAmount(available, input.scale) },
     );
   }
   const [row] = await query<HoldRow>(

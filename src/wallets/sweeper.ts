@@ -1,6 +1,8 @@
 // In-process schedule for the wallet sweeps (expired holds every second, expired grants every 5 s). Several engine
 // processes may run it at once: the sweeps lock rows and re-check, so a sweep another process got to first is a no-op.
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { connectionFailure } from '../shared/connection-errors.js';
+import { databaseHealth } from '../shared/db-health.js';
 import { log } from '../shared/log.js';
 import { expireGrants, expireHolds } from './expiry.js';
 
@@ -35,7 +37,12 @@ export class WalletSweeper {
         this.timers.delete(timer);
         if (this.stopped) return;
         const run = sweep()
-          .catch((err) => log.warn(`${name} sweep failed`, { err }))
+          .catch((err) => {
+            // Without a database every sweep fails: the outage is logged once (db-health.ts), not once per sweep.
+            const away = connectionFailure(err);
+            if (away !== undefined) databaseHealth.noticed(away);
+            else log.warn(`${name} sweep failed`, { err });
+          })
           .finally(() => {
             this.running.delete(run);
             if (!this.stopped) tick();

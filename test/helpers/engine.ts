@@ -31,8 +31,11 @@ export interface TestEngine {
   stop(): Promise<void>;
 }
 
-export async function startTestEngine(env: Record<string, string> = {}, options: AppOptions = {}): Promise<TestEngine> {
-  const db = await createTestDatabase();
+/** `database`: one made elsewhere (a fault test's private Postgres); by default a fresh one on the shared server. */
+export async function startTestEngine(
+  env: Record<string, string> = {}, options: AppOptions = {}, database?: TestDatabase,
+): Promise<TestEngine> {
+  const db = database ?? (await createTestDatabase());
   // Each engine gets its own BullMQ prefix, so test files sharing one Redis never process each other's jobs.
   const config = loadConfig({ DATABASE_URL: db.url, GRPC_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', TOLLBOOTH_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: 'error', QUEUE_PREFIX: db.name, ...env });
   const app = await startApp(config, options);

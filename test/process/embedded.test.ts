@@ -108,7 +108,7 @@ describe('embedded Postgres, first start and restart', () => {
     const results = tracked.flatMap((t) => t.body.results);
     expect(results.map((r: { status: string }) => r.status)).toEqual(Array(100).fill('EVENT_STATUS_ACCEPTED'));
     const again = await call('UsageService/TrackEvents', { customer: { externalId: 'jane' }, events: [events[0]] });
-    expect(again.body.results[0]).toEqual({ ...results[0], status: 'EVENT_STATUS_DUPLICATE' });
+    expect(again.body.results[0]).toEqual({ ...results[0], status: 'EVENT_STATUS_DUPLICATE', originalAccepted: true });
     const wallet = await call('WalletService/GetWallet', { customer: { externalId: 'jane' } });
     expect(wallet.body.wallet.accounts).toMatchObject([{ assetCode: 'USD', balance: '5.00', available: '5.00' }]);
     const gate = await call('UsageService/Check', { customer: { externalId: 'jane' }, eventType: 'image_generated' });

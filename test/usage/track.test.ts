@@ -88,6 +88,7 @@ describe('duplicates', () => {
     const second = (await usage.trackEvents({ customer: byId(id), events: [ev] })).results[0];
     const third = (await usage.trackEvents({ customer: byId(id), events: [ev] })).results[0];
     expect(first.status).toBe(EventStatus.ACCEPTED);
+    expect(first.originalAccepted).toBe(false); // the flag is for DUPLICATE results
     for (const dup of [second, third]) {
       expect(dup.status).toBe(EventStatus.DUPLICATE);
       expect(dup.originalAccepted).toBe(true);

@@ -129,7 +129,7 @@ describe('GetWallet and CreateAdjustment', () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ amount: { assetCode: 'USD', amount: '0' } }, 'amount.amount: must be greater than 0, got "0"'],
       [{ amount: { assetCode: 'USD', amount: '-1' } }, 'amount.amount: must be greater than 0, got "-1"'],
-      [{ amount: { assetCode: 'USD', amount: '1e3' } }, 'amount.amount: must be a plain decimal string such as "0.05" (at most 26 integer and 12 fractional digits, no exponent), got "1e3"'],
+      [{ amount: { assetCode: 'USD', amount: '1e3' } }, 'amount.amount: must be a plain decimal string such as "0.05" (at most 15 integer and 12 fractional digits, no exponent, no spaces), got "1e3"'],
       [{ amount: undefined }, 'amount: is required'],
       [{ amount: { assetCode: 'usd', amount: '1' } }, 'amount.asset_code: must be 1-16 characters of A-Z, 0-9, "_" starting with a letter, got "usd"'],
       [{ direction: AdjustmentDirection.UNSPECIFIED }, 'direction: is required (the UNSPECIFIED value is not allowed)'],

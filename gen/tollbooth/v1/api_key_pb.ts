@@ -292,7 +292,9 @@ export const ApiKeyService: GenService<{
     output: typeof ListApiKeysResponseSchema;
   },
   /**
-   * RevokeApiKey disables a key; calls with it fail with UNAUTHENTICATED within a few seconds.
+   * RevokeApiKey disables a key; calls with it fail with UNAUTHENTICATED within a few seconds. The engine's configured
+   * admin key (TOLLBOOTH_ADMIN_KEY) is refused with FAILED_PRECONDITION, reason API_KEY_CONFIGURED: it is retired by
+   * setting a new TOLLBOOTH_ADMIN_KEY and restarting, which revokes the previous one.
    *
    * @generated from rpc tollbooth.v1.ApiKeyService.RevokeApiKey
    */

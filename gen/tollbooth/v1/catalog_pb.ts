@@ -30,7 +30,8 @@ export type ExchangeRate = Message<"tollbooth.v1.ExchangeRate"> & {
   currency: string;
 
   /**
-   * Units of the asset per one unit of the currency, a positive exact decimal, e.g. "100" (1 USD buys 100 CREDITS).
+   * Units of the asset per one unit of the currency, a positive decimal (format and range as Money.amount), e.g. "100"
+   * (1 USD buys 100 CREDITS).
    *
    * @generated from field: string rate = 2;
    */

@@ -121,7 +121,9 @@ export type Customer = Message<"tollbooth.v1.Customer"> & {
   insufficientBalancePolicy: InsufficientBalancePolicy;
 
   /**
-   * How far below zero usage may take each account's balance under the ALLOW policy, a decimal >= 0; default "0".
+   * How far below zero usage may take each account's balance under the ALLOW policy, a decimal >= 0; default "0". It
+   * belongs to no asset, so it is shown in canonical form ("0", "12.5"); each account of the wallet shows it as an
+   * amount of its asset, at the asset's scale (AccountBalance.overdraft_limit, e.g. "12.50" for USD).
    *
    * @generated from field: string overdraft_limit = 6;
    */
@@ -219,7 +221,7 @@ export type CreateCustomerRequest = Message<"tollbooth.v1.CreateCustomerRequest"
   insufficientBalancePolicy: InsufficientBalancePolicy;
 
   /**
-   * Overdraft limit under ALLOW, a decimal >= 0; empty means "0".
+   * Overdraft limit under ALLOW, a decimal >= 0 (format and range as Money.amount); empty means "0".
    *
    * @generated from field: string overdraft_limit = 7;
    */

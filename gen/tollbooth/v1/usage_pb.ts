@@ -46,15 +46,19 @@ export type UsageEvent = Message<"tollbooth.v1.UsageEvent"> & {
   subject: string;
 
   /**
-   * When it happened; unset means now. At most 5 minutes in the future.
+   * When it happened; unset means now. At most 5 minutes in the future; a valid Timestamp (0001-01-01 to 9999-12-31).
    *
    * @generated from field: google.protobuf.Timestamp occurred_at = 4;
    */
   occurredAt?: Timestamp | undefined;
 
   /**
-   * Properties: flat string or number values (no nesting), at most 50. Numbers are read as the exact decimal of
-   * their shortest representation; send a string such as "1500.25" for a quantity that must be exact beyond that.
+   * Properties: flat string, finite number or boolean values (no nesting), at most 50. A price's volume property is
+   * the event's quantity, in the range of Money.amount: a number is read as the exact decimal of its shortest
+   * representation rounded to 12 fractional digits; send a decimal string such as "1500.25" (format of Money.amount)
+   * for a quantity that must be exact beyond that. A quantity out of range, or a fee (quantity × unit price) out of
+   * range, rejects the event (INVALID_EVENT). Keys and strings, like subject, must be valid Unicode without U+0000;
+   * an event that breaks any of this is rejected alone (INVALID_EVENT), never its batch.
    *
    * @generated from field: google.protobuf.Struct data = 5;
    */
@@ -232,7 +236,8 @@ export type CheckRequest = Message<"tollbooth.v1.CheckRequest"> & {
   data?: JsonObject | undefined;
 
   /**
-   * Quantity to price instead of reading data's volume property, a decimal >= 0; empty means from data (or 1 for UNIT).
+   * Quantity to price instead of reading data's volume property, a decimal >= 0 (format and range as Money.amount);
+   * empty means from data (or 1 for UNIT).
    *
    * @generated from field: string quantity = 4;
    */

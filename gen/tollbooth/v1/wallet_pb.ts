@@ -685,7 +685,7 @@ export type CaptureHoldRequest = Message<"tollbooth.v1.CaptureHoldRequest"> & {
   holdId: string;
 
   /**
-   * Amount to debit, a decimal from 0 to the held amount; empty means all of it.
+   * Amount to debit, a decimal (format as Money.amount) from 0 to the held amount; empty means all of it.
    *
    * @generated from field: string amount = 3;
    */
