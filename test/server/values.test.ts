@@ -91,7 +91,8 @@ describe('text Postgres cannot store', () => {
     const create = method(CustomerService, 'createCustomer');
     const [decode] = await everyWire(create, { requestId: uniq('r'), name: 'x\ud800y' }, ['connect-json']);
     expect(decode.code).toBe(3);
-    expect(decode.message).toMatch(/CreateCustomerRequest\.name .*invalid UTF8/);
+    expect(decode.message).toMatch(/^name: .*invalid UTF8/);
+    expect(decode.field).toBe('name');
     // Struct values are not proto strings: the walker finds it.
     const check = { customer: byId(customerId), eventType: 'image', data: { who: 'x\udfff' } };
     expectInvalid(await everyWire(method(UsageService, 'check'), check, ['connect-json']), 'data.who', /Unicode/);
