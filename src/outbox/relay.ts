@@ -7,9 +7,8 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Database } from '../db/orm.js';
 import type { QueueHub, QueueName } from '../queue/queues.js';
 import { log } from '../shared/log.js';
-import { query } from '../shared/tx.js';
+import { pgTextArray, query } from '../shared/tx.js';
 import { OUTBOX_CHANNEL } from './outbox.js';
-import { pgTextArray } from '../wallets/ledger.js';
 
 const BATCH = 500;
 const PRUNE_EVERY_MS = 10 * 60_000;

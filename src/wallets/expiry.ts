@@ -3,8 +3,8 @@
 // locked first (in id order, like every writer) and the candidates re-checked under that lock.
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { Decimal, dec } from '../shared/money.js';
-import { inTransaction, query } from '../shared/tx.js';
-import { LedgerBatch, lockCustomerAccounts, pgTextArray } from './ledger.js';
+import { inTransaction, pgTextArray, query } from '../shared/tx.js';
+import { LedgerBatch, lockCustomerAccounts } from './ledger.js';
 
 /** Customers handled per transaction, so one sweep never holds many locks for long. */
 const CUSTOMERS_PER_TXN = 50;

@@ -5,7 +5,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Decimal, dec, formatAmount } from '../shared/money.js';
 import { newId } from '../shared/ids.js';
-import { query, queryWith, type CtePart } from '../shared/tx.js';
+import { pgTextArray, query, queryWith, type CtePart } from '../shared/tx.js';
 import { triggerRecharges } from '../topups/recharge-trigger.js';
 
 export const SYSTEM_ACCOUNT_TYPES = ['revenue', 'funding', 'adjustments', 'expiry'] as const;
@@ -44,10 +44,6 @@ interface AccountRow {
   granted: string;
   sequence: string;
   recharge_threshold: string | null;
-}
-
-export function pgTextArray(values: readonly string[]): string {
-  return `{${values.map((v) => `"${v.replace(/(["\\])/g, '\\$1')}"`).join(',')}}`;
 }
 
 /**
