@@ -7,6 +7,7 @@ import { Decimal, dec, formatAmount } from '../shared/money.js';
 import { newId } from '../shared/ids.js';
 import { pgTextArray, query, queryWith, type CtePart } from '../shared/tx.js';
 import { triggerRecharges } from '../topups/recharge-trigger.js';
+import { notifyPart, notifyWallets } from './wallet-channel.js';
 
 export const SYSTEM_ACCOUNT_TYPES = ['revenue', 'funding', 'adjustments', 'expiry'] as const;
 export type SystemAccountType = (typeof SYSTEM_ACCOUNT_TYPES)[number];
@@ -338,20 +339,6 @@ export class LedgerBatch {
     }
     // --- end auto-recharge hook -------------------------------------------------------------------------------------
   }
-}
-
-/** Channel on which committed balance changes are announced (payload: customer id). Delivered only on commit. */
-export const WALLET_CHANNEL = 'tollbooth_wallet';
-
-/** Announce, at commit, that these customers' balances changed (WatchWallet streams listen for it). */
-export async function notifyWallets(em: EntityManager, customerIds: readonly string[]): Promise<void> {
-  if (customerIds.length === 0) return;
-  await queryWith(em, [notifyPart('n', customerIds)], 'select count(*) from n');
-}
-
-/** notifyWallets as a part of another statement; the statement must read it (`select count(*) from <name>`) to run it. */
-export function notifyPart(name: string, customerIds: readonly string[]): CtePart {
-  return { name, sql: `select pg_notify('${WALLET_CHANNEL}', c) from unnest(?::text[]) as c`, params: [pgTextArray([...new Set(customerIds)])] };
 }
 
 /**

@@ -6,7 +6,7 @@ import type { CustomerLookup } from '../customers/customer.model.js';
 import type { Database } from '../db/orm.js';
 import { AppError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
-import { WALLET_CHANNEL } from './ledger.js';
+import { WALLET_CHANNEL } from './wallet-channel.js';
 import type { AccountBalanceModel } from './wallet.model.js';
 import { findCustomerWallet, readAccounts } from './wallets.repository.js';
 
