@@ -7,7 +7,8 @@ import { AdjustmentDirection, AdjustmentReason, WalletService } from '../../gen/
 import { openDatabase } from '../../src/db/orm.js';
 import { dec } from '../../src/shared/money.js';
 import { inTransaction } from '../../src/shared/tx.js';
-import { LedgerBatch, lockCustomerAccounts } from '../../src/wallets/ledger.js';
+import { LedgerBatch } from '../../src/wallets/ledger.js';
+import { lockCustomerAccounts } from '../../src/wallets/accounts.js';
 import type { ChannelPool } from './client.js';
 
 export const PRICE = '0.05';

@@ -11,7 +11,7 @@ import { AppError, invalid } from '../shared/errors.js';
 import { dec, parseDecimal } from '../shared/money.js';
 import { inTransaction, pgTextArray, query } from '../shared/tx.js';
 import { log } from '../shared/log.js';
-import { lockCustomerAccounts } from '../wallets/ledger.js';
+import { lockCustomerAccounts } from '../wallets/accounts.js';
 import type { CustomerLookup } from '../customers/customer.model.js';
 import { requireStripe, type StripeClient } from '../stripe/client.js';
 import { conversionOf, defaultCurrencyOf } from './conversion.js';

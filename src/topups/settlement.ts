@@ -11,7 +11,8 @@ import { Decimal, dec } from '../shared/money.js';
 import { query } from '../shared/tx.js';
 import { log } from '../shared/log.js';
 import { enqueue } from '../outbox/outbox.js';
-import { ensureCustomerAccount, LedgerBatch, lockCustomerAccounts, type AccountState } from '../wallets/ledger.js';
+import { ensureCustomerAccount, lockCustomerAccounts, type AccountState } from '../wallets/accounts.js';
+import { LedgerBatch } from '../wallets/ledger.js';
 import type { TopUpModel, TopUpSource, TopUpStatus } from './topup.model.js';
 
 /**

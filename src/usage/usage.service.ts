@@ -9,7 +9,7 @@ import { Decimal, dec, formatAmount } from '../shared/money.js';
 import { decodePageToken, encodePageToken, pageSize, type PageRequest } from '../shared/page-token.js';
 import { inTransaction, query } from '../shared/tx.js';
 import { createHoldInTx } from '../wallets/holds.js';
-import { lockCustomerAccounts, type AccountState } from '../wallets/ledger.js';
+import { lockCustomerAccounts, type AccountState } from '../wallets/accounts.js';
 
 import { coverable, loadCustomerContexts, type CustomerContext } from './ingest.js';
 import { rate, type Properties } from './rating.js';

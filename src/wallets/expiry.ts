@@ -4,7 +4,8 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { Decimal, dec } from '../shared/money.js';
 import { inTransaction, pgTextArray, query } from '../shared/tx.js';
-import { LedgerBatch, lockCustomerAccounts } from './ledger.js';
+import { LedgerBatch } from './ledger.js';
+import { lockCustomerAccounts } from './accounts.js';
 
 /** Customers handled per transaction, so one sweep never holds many locks for long. */
 const CUSTOMERS_PER_TXN = 50;

@@ -6,7 +6,8 @@ import { once } from '../shared/idempotency.js';
 import { dec } from '../shared/money.js';
 import { inTransaction } from '../shared/tx.js';
 import { captureHoldInTx, createHoldInTx, holdOwner, releaseHoldInTx } from './holds.js';
-import { ensureCustomerAccount, LedgerBatch, lockCustomerAccounts } from './ledger.js';
+import { ensureCustomerAccount, lockCustomerAccounts } from './accounts.js';
+import { LedgerBatch } from './ledger.js';
 import { postedEntryModel, type CaptureModel, type HoldModel } from './wallet.model.js';
 import { assetScaleOf, findCustomerWallet } from './wallets.repository.js';
 

@@ -30,7 +30,8 @@ import { AppError, invalid } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { Decimal, dec, formatAmount } from '../shared/money.js';
 import { query } from '../shared/tx.js';
-import type { AccountState, LedgerBatch, PostedEntry } from './ledger.js';
+import type { AccountState } from './accounts.js';
+import type { LedgerBatch, PostedEntry } from './ledger.js';
 import { notifyWallets } from './wallet-channel.js';
 import type { HoldModel, HoldStatus } from './wallet.model.js';
 

@@ -9,7 +9,8 @@ import { once } from '../shared/idempotency.js';
 import { dec } from '../shared/money.js';
 import { decodePageToken, encodePageToken, pageSize, type PageRequest } from '../shared/page-token.js';
 import { inTransaction, query } from '../shared/tx.js';
-import { ensureCustomerAccount, LedgerBatch, lockCustomerAccounts } from './ledger.js';
+import { ensureCustomerAccount, lockCustomerAccounts } from './accounts.js';
+import { LedgerBatch } from './ledger.js';
 import {
   postedEntryModel,
   type AdjustmentDirection, type AdjustmentModel, type AdjustmentReason, type LedgerEntryModel, type WalletModel,

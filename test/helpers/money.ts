@@ -2,7 +2,8 @@
 // need a balance without going through top-ups.
 import { dec } from '../../src/shared/money.js';
 import { inTransaction, query } from '../../src/shared/tx.js';
-import { LedgerBatch, lockCustomerAccounts } from '../../src/wallets/ledger.js';
+import { LedgerBatch } from '../../src/wallets/ledger.js';
+import { lockCustomerAccounts } from '../../src/wallets/accounts.js';
 import type { TestEngine } from './engine.js';
 
 export async function fund(engine: TestEngine, customerId: string, amount: string, asset = 'USD'): Promise<void> {

@@ -6,7 +6,8 @@ import { EntryKind, HoldStatus, WalletService } from '../../gen/tollbooth/v1/wal
 import { dec } from '../../src/shared/money.js';
 import { inTransaction, query } from '../../src/shared/tx.js';
 import { captureHoldInTx } from '../../src/wallets/holds.js';
-import { LedgerBatch, lockCustomerAccounts } from '../../src/wallets/ledger.js';
+import { LedgerBatch } from '../../src/wallets/ledger.js';
+import { lockCustomerAccounts } from '../../src/wallets/accounts.js';
 import { expireHolds } from '../../src/wallets/expiry.js';
 import { startTestEngine, type TestEngine } from '../helpers/engine.js';
 import { uniq } from '../helpers/fixtures.js';
