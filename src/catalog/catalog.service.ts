@@ -9,7 +9,7 @@ import { once } from '../shared/idempotency.js';
 import { dec } from '../shared/money.js';
 import { decodePageToken, encodePageToken, pageSize, type PageRequest } from '../shared/page-token.js';
 import { inTransaction, isUniqueViolation } from '../shared/tx.js';
-import { createSystemAccounts } from '../wallets/ledger.js';
+import { createSystemAccounts } from '../wallets/system-accounts.js';
 
 export interface Page<T> {
   items: T[];
