@@ -3,7 +3,7 @@
 // transaction, entry, balance update and grant draw-down of the batch with a handful of set-based statements.
 // Every transaction must sum to zero per asset; flush() refuses a batch that does not.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { Decimal, dec, formatAmount } from '../shared/money.js';
+import { Decimal, dec } from '../shared/money.js';
 import { newId } from '../shared/ids.js';
 import { pgTextArray, query, queryWith, type CtePart } from '../shared/tx.js';
 import { triggerRecharges } from '../topups/recharge-trigger.js';
@@ -231,8 +231,4 @@ async function drawDownGrants(em: EntityManager, account: AccountState, debit: D
   account.granted = account.granted.minus(used);
   await query(em, `update grants g set remaining = x.r from jsonb_to_recordset(?::jsonb) as x(id text, r numeric) where g.id = x.id`, [JSON.stringify(updates)]);
   await query(em, `update accounts set granted = granted - ?::numeric where id = ?`, [used.toFixed(), account.id]);
-}
-
-export function fmt(d: Decimal, scale = 0): string {
-  return formatAmount(d, scale);
 }
