@@ -21,16 +21,20 @@ import { Wallets } from './wallets/wallets.service.js';
 import { Holds } from './wallets/holds.service.js';
 import { WalletWatch } from './wallets/watch.js';
 import { WalletSweeper } from './wallets/sweeper.js';
+import { Ledger } from './wallets/ledger.js';
 import { walletHandlers, type AutoRechargeLookup } from './wallets/wallets.rpc.js';
 import { log, setLogLevel } from './shared/log.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { startMoneyIn, type MoneyIn } from './topups/money-in.js';
+import { triggerRecharges } from './topups/recharge-trigger.js';
 import { autoRechargeToProto, topUpHandlers } from './topups/topups.rpc.js';
 import type { AutoRechargeService } from './topups/auto-recharge.service.js';
 
 export interface App {
   config: Config;
   db: Database;
+  /** The ledger with its hooks, as every service posts through it (tests post directly with it too). */
+  ledger: Ledger;
   grpcPort: number;
   httpPort: number;
   /** A newly created first admin key, when this start created one (printed once by main). */
@@ -64,16 +68,18 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   let moneyIn: MoneyIn | undefined;
   try {
     const createdAdminKey = await bootstrapAdminKey(db.orm, config.adminKey);
+    // A debit that leaves an account below its armed threshold starts an auto-recharge in the debit's transaction.
+    const ledger = new Ledger({ afterDebit: triggerRecharges });
     const catalog = new CatalogService(db.orm);
     const customers = new CustomerService(db.orm, catalog);
     // Each flush holds one connection; leave the rest of the pool for reads and other writes. Embedded: one.
-    const ingest = new IngestService(db.orm, catalog, db.embedded ? 1 : Math.max(1, Math.min(4, config.dbPoolSize - 2)));
+    const ingest = new IngestService(db.orm, catalog, ledger, db.embedded ? 1 : Math.max(1, Math.min(4, config.dbPoolSize - 2)));
     const usage = new UsageService(db.orm, catalog);
-    const wallets = new Wallets(db.orm);
-    const holds = new Holds(db.orm);
+    const wallets = new Wallets(db.orm, ledger);
+    const holds = new Holds(db.orm, ledger);
     const watch = new WalletWatch(db.orm, db.listen);
-    const sweeper = new WalletSweeper(db.orm);
-    moneyIn = startMoneyIn(config, db, options.clock ?? systemClock);
+    const sweeper = new WalletSweeper(db.orm, ledger);
+    moneyIn = startMoneyIn(config, db, options.clock ?? systemClock, ledger);
     const verifier = new KeyVerifier(db.orm);
     const bindings: ServiceBinding[] = [
       apiKeyBinding(new ApiKeyAdmin(db.orm, (hash) => verifier.forget(hash))),
@@ -99,6 +105,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     return {
       config,
       db,
+      ledger,
       grpcPort: grpc.port,
       httpPort: httpServer.port,
       createdAdminKey,

@@ -12,7 +12,7 @@ import { query } from '../shared/tx.js';
 import { log } from '../shared/log.js';
 import { enqueue } from '../outbox/outbox.js';
 import { ensureCustomerAccount, lockCustomerAccounts, type AccountState } from '../wallets/accounts.js';
-import { LedgerBatch } from '../wallets/ledger.js';
+import type { Ledger } from '../wallets/ledger.js';
 import type { TopUpModel, TopUpSource, TopUpStatus } from './topup.model.js';
 
 /**
@@ -78,7 +78,7 @@ async function lockedAccount(em: EntityManager, customerId: string, assetCode: s
 }
 
 export class Settlement {
-  constructor(private readonly clock: Clock, private readonly cooldownMs: number) {}
+  constructor(private readonly clock: Clock, private readonly cooldownMs: number, private readonly ledger: Ledger) {}
 
   /**
    * Credit the wallet for a paid top-up. Returns false when it was credited before (or is unknown). A top-up we had
@@ -90,7 +90,7 @@ export class Settlement {
     if (t.status === 'succeeded' || t.status === 'refunded') return false;
     const credit = dec(t.credit_amount);
     const account = await lockedAccount(em, t.customer_id, t.asset_code);
-    const batch = new LedgerBatch();
+    const batch = this.ledger.batch();
     const what = t.source === 'auto_recharge' ? 'auto-recharge' : 'card top-up';
     const txn = batch.begin('top_up', t.id, `${what} of ${dec(t.payment_amount).toFixed()} ${t.currency}`);
     batch.customer(txn, account, credit);
@@ -140,7 +140,7 @@ export class Settlement {
       const account = await lockedAccount(em, t.customer_id, t.asset_code);
       // Taking back a refund must not itself charge the card again.
       account.rechargeThreshold = null;
-      const batch = new LedgerBatch();
+      const batch = this.ledger.batch();
       const txn = batch.begin('refund', t.id, `refund of ${total.minus(t.refunded_amount).toFixed()} ${t.currency}`);
       batch.customer(txn, account, debit.negated());
       batch.systemEntry(txn, 'funding', t.asset_code, debit);

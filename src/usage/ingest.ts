@@ -24,7 +24,7 @@ import { Decimal, dec, padScale } from '../shared/money.js';
 import { inTransaction, isUniqueViolation, pgTextArray, query, queryWith, type CtePart } from '../shared/tx.js';
 import { log } from '../shared/log.js';
 import { ensureCustomerAccount, lockAccountsParts, LOCKED_COLUMNS, lockedAccounts, type AccountState, type LockedRow } from '../wallets/accounts.js';
-import { LedgerBatch } from '../wallets/ledger.js';
+import type { Ledger } from '../wallets/ledger.js';
 import { captureHoldInTx, inspectHoldInTx } from '../wallets/holds.js';
 import { rate, type Charge } from './rating.js';
 import type { AmountModel, EventResultModel, IngestEvent, StoredResultEntry, TrackRequest } from './usage.model.js';
@@ -246,6 +246,7 @@ export class IngestService {
   constructor(
     private readonly orm: MikroORM,
     private readonly catalog: CatalogService,
+    private readonly ledger: Ledger,
     /** How many flushes may run at once (each holds one pooled connection). */
     private readonly concurrency: number,
   ) {}
@@ -333,7 +334,7 @@ export class IngestService {
     const scales = await this.scales(em, live.map((x) => x.ctx), stored);
     const nowDate = new Date(now);
     const nowIso = nowDate.toISOString();
-    const batch = new LedgerBatch();
+    const batch = this.ledger.batch();
     const rollups = new Rollups();
     const inserts: EventRow[] = [];
     for (const { r, i, ctx } of live) {

@@ -4,7 +4,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { Decimal, dec } from '../shared/money.js';
 import { inTransaction, pgTextArray, query } from '../shared/tx.js';
-import { LedgerBatch } from './ledger.js';
+import type { Ledger } from './ledger.js';
 import { lockCustomerAccounts } from './accounts.js';
 
 /** Customers handled per transaction, so one sweep never holds many locks for long. */
@@ -24,7 +24,7 @@ function chunks<T>(xs: T[], n: number): T[][] {
  * on its way out — and leaves remaining 0, expired_at set and granted lowered by the whole remainder.
  * Returns the number of grants expired.
  */
-export async function expireGrants(orm: MikroORM, now: Date = new Date()): Promise<number> {
+export async function expireGrants(orm: MikroORM, ledger: Ledger, now: Date = new Date()): Promise<number> {
   const due = await query<{ customer_id: string }>(
     orm.em.fork(),
     `select distinct a.customer_id from grants g join accounts a on a.id = g.account_id
@@ -45,7 +45,7 @@ export async function expireGrants(orm: MikroORM, now: Date = new Date()): Promi
         [pgTextArray([...byAccount.keys()]), now],
       );
       if (grants.length === 0) return 0;
-      const batch = new LedgerBatch();
+      const batch = ledger.batch();
       const dropped = new Map<string, Decimal>();
       for (const g of grants) {
         const account = byAccount.get(g.account_id)!;

@@ -7,7 +7,7 @@ import { dec } from '../shared/money.js';
 import { inTransaction } from '../shared/tx.js';
 import { captureHoldInTx, createHoldInTx, holdOwner, releaseHoldInTx } from './holds.js';
 import { ensureCustomerAccount, lockCustomerAccounts } from './accounts.js';
-import { LedgerBatch } from './ledger.js';
+import type { Ledger } from './ledger.js';
 import { postedEntryModel, type CaptureModel, type HoldModel } from './wallet.model.js';
 import { assetScaleOf, findCustomerWallet } from './wallets.repository.js';
 
@@ -24,7 +24,7 @@ export interface CreateHoldInput {
 }
 
 export class Holds {
-  constructor(private readonly orm: MikroORM) {}
+  constructor(private readonly orm: MikroORM, private readonly ledger: Ledger) {}
 
   async createHold(input: CreateHoldInput): Promise<HoldModel> {
     return inTransaction(this.orm, (em) =>
@@ -44,7 +44,7 @@ export class Holds {
       once(em, { scope: 'CaptureHold', key: input.requestId, request: input }, async () => {
         const customerId = await holdOwner(em, input.holdId);
         const locked = await lockCustomerAccounts(em, [customerId]);
-        const batch = new LedgerBatch();
+        const batch = this.ledger.batch();
         const { hold, entry } = await captureHoldInTx(em, batch, locked.get(customerId) ?? new Map(), input.holdId, input.amount ? dec(input.amount) : undefined);
         await batch.flush(em);
         const scale = await assetScaleOf(em, hold.assetCode, 'hold_id');

@@ -1,12 +1,12 @@
 // The double-entry ledger's write path. Callers lock customer accounts (lockCustomerAccounts), then describe money
 // movements in a LedgerBatch, which keeps each account's running balance and sequence in memory and writes every
 // transaction, entry, balance update and grant draw-down of the batch with a handful of set-based statements.
-// Every transaction must sum to zero per asset; flush() refuses a batch that does not.
+// Every transaction must sum to zero per asset; flush() refuses a batch that does not. The ledger imports nothing from
+// the floors above it: what they need to happen after a debit comes in as LedgerHooks from the composition root.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Decimal, dec } from '../shared/money.js';
 import { newId } from '../shared/ids.js';
 import { pgTextArray, query, queryWith, type CtePart } from '../shared/tx.js';
-import { triggerRecharges } from '../topups/recharge-trigger.js';
 import type { AccountState } from './accounts.js';
 import { SYSTEM_STRIPES, systemAccountIds, type SystemAccountType } from './system-accounts.js';
 import { notifyPart } from './wallet-channel.js';
@@ -42,6 +42,25 @@ export interface PostedEntry {
   createdAt: Date;
 }
 
+/** What the ledger calls back into, supplied by the composition root (src/app.ts). */
+export interface LedgerHooks {
+  /**
+   * Runs in the batch's own transaction, after its write, for the accounts a debit of the batch left below their armed
+   * threshold (accounts.recharge_threshold, non-null only while an auto-recharge may start; the batch then disarms
+   * them in memory). src/app.ts passes auto-recharge's triggerRecharges (src/topups/recharge-trigger.ts).
+   */
+  afterDebit(em: EntityManager, accountIds: readonly string[]): Promise<unknown>;
+}
+
+/** The ledger as the composition root configured it: every batch opened here runs its hooks. */
+export class Ledger {
+  constructor(private readonly hooks: LedgerHooks) {}
+
+  batch(): LedgerBatch {
+    return new LedgerBatch(this.hooks);
+  }
+}
+
 /** Accumulates ledger transactions against locked accounts and writes them in one go. */
 export class LedgerBatch {
   private readonly txns: { id: string; kind: TxnKind; reference: string; description: string }[] = [];
@@ -55,6 +74,8 @@ export class LedgerBatch {
   private readonly touched = new Set<AccountState>();
   private readonly stripe = Math.floor(Math.random() * SYSTEM_STRIPES);
   readonly createdAt = new Date();
+
+  constructor(private readonly hooks: LedgerHooks) {}
 
   get size(): number {
     return this.txns.length;
@@ -191,7 +212,7 @@ export class LedgerBatch {
     );
     if (written.updated !== accounts.length) throw new Error(`ledger flush updated ${written.updated} of ${accounts.length} customer accounts`);
     if (written.stripes !== stripeRows.length) throw new Error(`ledger flush updated ${written.stripes} of ${stripeRows.length} system stripes`);
-    // --- auto-recharge hook (src/topups/recharge-trigger.ts) --------------------------------------------------------
+    // --- after-debit hook (LedgerHooks.afterDebit: auto-recharge) ---------------------------------------------------
     // A debit that leaves an account below its armed threshold starts a recharge in this same transaction. Accounts
     // without auto-recharge have rechargeThreshold null and cost nothing here (no query).
     const belowThreshold: AccountState[] = [];
@@ -203,10 +224,10 @@ export class LedgerBatch {
       a.dirty = false;
     }
     if (belowThreshold.length) {
-      await triggerRecharges(em, belowThreshold.map((a) => a.id));
+      await this.hooks.afterDebit(em, belowThreshold.map((a) => a.id));
       for (const a of belowThreshold) a.rechargeThreshold = null;
     }
-    // --- end auto-recharge hook -------------------------------------------------------------------------------------
+    // --- end after-debit hook ---------------------------------------------------------------------------------------
   }
 }
 

@@ -10,7 +10,7 @@ import { dec } from '../shared/money.js';
 import { decodePageToken, encodePageToken, pageSize, type PageRequest } from '../shared/page-token.js';
 import { inTransaction, query } from '../shared/tx.js';
 import { ensureCustomerAccount, lockCustomerAccounts } from './accounts.js';
-import { LedgerBatch } from './ledger.js';
+import type { Ledger } from './ledger.js';
 import {
   postedEntryModel,
   type AdjustmentDirection, type AdjustmentModel, type AdjustmentReason, type LedgerEntryModel, type WalletModel,
@@ -38,7 +38,7 @@ function sequenceOf(v: unknown): bigint {
 }
 
 export class Wallets {
-  constructor(private readonly orm: MikroORM) {}
+  constructor(private readonly orm: MikroORM, private readonly ledger: Ledger) {}
 
   async getWallet(lookup: CustomerLookup): Promise<WalletModel> {
     const em = this.orm.em.fork();
@@ -74,7 +74,7 @@ export class Wallets {
         const adjustmentId = newId('adj');
         const amount = dec(input.amount);
         const signed = input.direction === 'credit' ? amount : amount.negated();
-        const batch = new LedgerBatch();
+        const batch = this.ledger.batch();
         const txn = batch.begin('adjustment', adjustmentId, input.description);
         const posted = batch.customer(txn, account, signed);
         batch.systemEntry(txn, 'adjustments', input.assetCode, signed.negated());

@@ -5,7 +5,6 @@ import { WalletService } from '../../gen/tollbooth/v1/wallet_pb.js';
 import type { Clock } from '../../src/shared/clock.js';
 import { inTransaction, query } from '../../src/shared/tx.js';
 import { dec } from '../../src/shared/money.js';
-import { LedgerBatch } from '../../src/wallets/ledger.js';
 import { lockCustomerAccounts } from '../../src/wallets/accounts.js';
 import { startTestEngine, type TestEngine } from '../helpers/engine.js';
 import { FakeStripe } from '../helpers/fake-stripe.js';
@@ -100,7 +99,7 @@ export async function debit(m: MoneyEngine, customerId: string, amount: string, 
   await inTransaction(m.engine.app.db.orm, async (em) => {
     const accounts = await lockCustomerAccounts(em, [customerId]);
     const account = accounts.get(customerId)!.get(asset)!;
-    const batch = new LedgerBatch();
+    const batch = m.engine.app.ledger.batch();
     const txn = batch.begin('adjustment', uniq('test-debit'), 'test debit');
     batch.customer(txn, account, dec(amount).negated());
     batch.systemEntry(txn, 'adjustments', asset, dec(amount));
