@@ -10,8 +10,7 @@ import { decodePageToken, encodePageToken, pageSize, type PageRequest } from '..
 import { inTransaction, query } from '../shared/tx.js';
 import { createHoldInTx } from '../wallets/holds.js';
 import { lockCustomerAccounts, type AccountState } from '../wallets/accounts.js';
-
-import { coverable, loadCustomerContexts, type CustomerContext } from './ingest.js';
+import { coverable, loadCustomerContexts, type CustomerContext } from './customer-context.js';
 import { rate, type Properties } from './rating.js';
 import type { AmountModel, RejectReason, StoredResultEntry } from './usage.model.js';
 
