@@ -26,7 +26,8 @@ import { ensureCustomerAccount, lockAccountsParts, LOCKED_COLUMNS, lockedAccount
 import type { Ledger } from '../wallets/ledger.js';
 import { captureHoldInTx, inspectHoldInTx } from '../wallets/holds.js';
 import { coverable, CUSTOMER_COLUMNS, customerContexts, customersWhere, type CustomerContext, type CustomerRow } from './customer-context.js';
-import { rate, type Charge } from './rating.js';
+import { rate } from './rating.js';
+import { Rollups } from './rollups.js';
 import type { AmountModel, EventResultModel, IngestEvent, StoredResultEntry, TrackRequest } from './usage.model.js';
 
 const MAX_FUTURE_MS = 5 * 60_000;
@@ -94,65 +95,6 @@ interface EventRow {
   d: unknown;
   r: StoredResultEntry[];
   x: string | null;
-}
-
-interface RollupKey {
-  customerId: string;
-  bucket: string;
-  eventType: string;
-  productCode: string;
-  dimensionKey: string;
-}
-
-class Rollups {
-  private readonly counts = new Map<string, { key: RollupKey; count: number; quantity: Decimal; fees: Map<string, Decimal> }>();
-
-  private readonly buckets = new Map<number, string>();
-
-  add(customerId: string, occurredAt: Date, charge: Charge): void {
-    const hour = Math.floor(occurredAt.getTime() / 3_600_000);
-    let bucket = this.buckets.get(hour);
-    if (bucket === undefined) this.buckets.set(hour, (bucket = new Date(hour * 3_600_000).toISOString()));
-    const k = `${customerId}\u0000${bucket}\u0000${charge.eventType}\u0000${charge.productCode}\u0000${charge.dimensionKey}`;
-    let agg = this.counts.get(k);
-    if (!agg) {
-      agg = { key: { customerId, bucket, eventType: charge.eventType, productCode: charge.productCode, dimensionKey: charge.dimensionKey }, count: 0, quantity: ZERO, fees: new Map() };
-      this.counts.set(k, agg);
-    }
-    agg.count += 1;
-    agg.quantity = agg.quantity.plus(charge.quantity);
-    for (const [asset, fee] of charge.fees) {
-      const cur = agg.fees.get(asset);
-      agg.fees.set(asset, cur ? cur.plus(fee) : fee);
-    }
-  }
-
-  /** The upserts of the rollup rows and their fees, as parts of the group commit's write statement. */
-  parts(): CtePart[] {
-    if (this.counts.size === 0) return [];
-    // Sorted, so two flushes upserting the same rows take their locks in the same order.
-    const aggs = [...this.counts.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
-    const rows = aggs.map((a) => ({ c: a.key.customerId, b: a.key.bucket, t: a.key.eventType, p: a.key.productCode, d: a.key.dimensionKey, n: a.count, q: a.quantity.toFixed() }));
-    const fees = aggs.flatMap((a) => [...a.fees.entries()].sort(([x], [y]) => (x < y ? -1 : 1)).map(([asset, amount]) => ({ c: a.key.customerId, b: a.key.bucket, t: a.key.eventType, p: a.key.productCode, d: a.key.dimensionKey, a: asset, m: amount.toFixed() })));
-    return [
-      {
-        name: 'ur',
-        sql: `insert into usage_rollups (customer_id, bucket, event_type, product_code, dimension_key, event_count, quantity)
-                select x.c, x.b, x.t, x.p, x.d, x.n, x.q from jsonb_to_recordset(?::jsonb) as x(c text, b timestamptz, t text, p text, d text, n bigint, q numeric)
-              on conflict (customer_id, bucket, event_type, product_code, dimension_key)
-              do update set event_count = usage_rollups.event_count + excluded.event_count, quantity = usage_rollups.quantity + excluded.quantity`,
-        params: [JSON.stringify(rows)],
-      },
-      {
-        name: 'uf',
-        sql: `insert into usage_rollup_fees (customer_id, bucket, event_type, product_code, dimension_key, asset_code, amount)
-                select x.c, x.b, x.t, x.p, x.d, x.a, x.m from jsonb_to_recordset(?::jsonb) as x(c text, b timestamptz, t text, p text, d text, a text, m numeric)
-              on conflict (customer_id, bucket, event_type, product_code, dimension_key, asset_code)
-              do update set amount = usage_rollup_fees.amount + excluded.amount`,
-        params: [JSON.stringify(fees)],
-      },
-    ];
-  }
 }
 
 export class IngestService {
