@@ -19,82 +19,28 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { CatalogService } from '../catalog/catalog.service.js';
 import { customerNotFound, lookupKey } from '../customers/customer.model.js';
 import { AppError } from '../shared/errors.js';
-import { Decimal, padScale } from '../shared/money.js';
+import { Decimal } from '../shared/money.js';
 import { inTransaction, isUniqueViolation, queryWith, type CtePart } from '../shared/tx.js';
 import { log } from '../shared/log.js';
 import { ensureCustomerAccount, lockAccountsParts, LOCKED_COLUMNS, lockedAccounts, type AccountState, type LockedRow } from '../wallets/accounts.js';
 import type { Ledger } from '../wallets/ledger.js';
 import { captureHoldInTx, inspectHoldInTx } from '../wallets/holds.js';
+import { EVENT_ID, eventProblem, fromStored, type CallHold, type EventRow, type StoredEvent } from './call-rating.js';
 import { coverable, CUSTOMER_COLUMNS, customerContexts, customersWhere, type CustomerContext, type CustomerRow } from './customer-context.js';
 import { rate } from './rating.js';
 import { Rollups } from './rollups.js';
-import type { AmountModel, EventResultModel, IngestEvent, StoredResultEntry, TrackRequest } from './usage.model.js';
+import type { EventResultModel, StoredResultEntry, TrackRequest } from './usage.model.js';
 
-const MAX_FUTURE_MS = 5 * 60_000;
 /** Most events one group commit takes; a larger backlog is split over concurrent flushes. */
 const MAX_EVENTS_PER_FLUSH = 1_000;
 /** Queued events it takes to start a flush beside one already running. */
 const EXTRA_FLUSH_MIN_EVENTS = 32;
-const EVENT_ID = /^[\x21-\x7e]{1,128}$/;
-const EVENT_TYPE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/;
 const ZERO = new Decimal(0);
 
 interface Pending {
   req: TrackRequest;
   resolve(results: EventResultModel[]): void;
   reject(err: unknown): void;
-}
-
-/** A result from what usage_events.result stores (or is about to): the amounts as the wire shows them. */
-function fromStored(eventId: string, status: 'accepted' | 'duplicate', stash: readonly StoredResultEntry[], txn: string | null, scales: ReadonlyMap<string, number>): EventResultModel {
-  const fees: AmountModel[] = [];
-  const balancesAfter: AmountModel[] = [];
-  for (const s of stash) {
-    const scale = scales.get(s.a) ?? 0;
-    fees.push({ assetCode: s.a, amount: padScale(s.f, scale) });
-    balancesAfter.push({ assetCode: s.a, amount: padScale(s.b, scale) });
-  }
-  return { eventId, status, reason: '', message: '', fees, balancesAfter, transactionId: txn ?? '', originalAccepted: true };
-}
-
-/** Structural problems of one event: they reject that event only, never its batch. */
-function eventProblem(e: IngestEvent, now: number): string | undefined {
-  if (!EVENT_ID.test(e.id)) return 'id: must be 1-128 printable ASCII characters';
-  if (!EVENT_TYPE.test(e.eventType)) return 'event_type: must be 1-100 characters of letters, digits, ".", "_", "-", ":"';
-  if (e.subject.length > 200) return 'subject: must be at most 200 characters';
-  if (e.occurredAt && e.occurredAt.getTime() > now + MAX_FUTURE_MS) return 'occurred_at: must not be more than 5 minutes in the future';
-  const keys = Object.keys(e.data);
-  if (keys.length > 50) return 'data: at most 50 properties';
-  for (const k of keys) {
-    const v = e.data[k];
-    if (v !== null && typeof v === 'object') return `data.${k}: must be a string, number or boolean (no nesting)`;
-  }
-  return undefined;
-}
-
-/** An event already recorded (stored, or accepted earlier in this group): what a DUPLICATE replays. */
-interface StoredEvent {
-  result: StoredResultEntry[];
-  transaction_id: string | null;
-}
-
-/** A TrackEvents call's active hold while its events are rated. */
-interface CallHold {
-  account: AccountState;
-  amount: Decimal;
-  /** Accepted fees of this call in the hold's asset so far. */
-  used: Decimal;
-}
-
-interface EventRow {
-  c: string;
-  e: string;
-  t: string;
-  s: string;
-  o: string;
-  d: unknown;
-  r: StoredResultEntry[];
-  x: string | null;
 }
 
 export class IngestService {
