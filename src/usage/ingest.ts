@@ -20,22 +20,20 @@ import type { CatalogService } from '../catalog/catalog.service.js';
 import { customerNotFound, lookupKey } from '../customers/customer.model.js';
 import { AppError } from '../shared/errors.js';
 import { Decimal } from '../shared/money.js';
-import { inTransaction, isUniqueViolation, queryWith, type CtePart } from '../shared/tx.js';
+import { inTransaction, isUniqueViolation, queryWith } from '../shared/tx.js';
 import { log } from '../shared/log.js';
 import { ensureCustomerAccount, lockAccountsParts, LOCKED_COLUMNS, lockedAccounts, type AccountState, type LockedRow } from '../wallets/accounts.js';
 import type { Ledger } from '../wallets/ledger.js';
 import { captureHoldInTx, inspectHoldInTx } from '../wallets/holds.js';
-import { EVENT_ID, eventProblem, fromStored, type CallHold, type EventRow, type StoredEvent } from './call-rating.js';
-import { coverable, CUSTOMER_COLUMNS, customerContexts, customersWhere, type CustomerContext, type CustomerRow } from './customer-context.js';
+import { EVENT_ID, eventProblem, GroupRating, type CallHold, type StoredEvent } from './call-rating.js';
+import { CUSTOMER_COLUMNS, customerContexts, customersWhere, type CustomerContext, type CustomerRow } from './customer-context.js';
 import { rate } from './rating.js';
-import { Rollups } from './rollups.js';
-import type { EventResultModel, StoredResultEntry, TrackRequest } from './usage.model.js';
+import type { EventResultModel, TrackRequest } from './usage.model.js';
 
 /** Most events one group commit takes; a larger backlog is split over concurrent flushes. */
 const MAX_EVENTS_PER_FLUSH = 1_000;
 /** Queued events it takes to start a flush beside one already running. */
 const EXTRA_FLUSH_MIN_EVENTS = 32;
-const ZERO = new Decimal(0);
 
 interface Pending {
   req: TrackRequest;
@@ -138,87 +136,23 @@ export class IngestService {
     const live = reqs.map((r, i) => ({ r, i, ctx: contexts.get(lookupKey(r.customer)) })).filter((x) => x.ctx !== undefined) as { r: TrackRequest; i: number; ctx: CustomerContext }[];
     if (live.length === 0) return out;
 
-    const scales = await this.scales(em, live.map((x) => x.ctx), stored);
-    const nowDate = new Date(now);
-    const nowIso = nowDate.toISOString();
     const batch = this.ledger.batch();
-    const rollups = new Rollups();
-    const inserts: EventRow[] = [];
+    const rating = new GroupRating(now, await this.scales(em, live.map((x) => x.ctx), stored), stored, batch);
     for (const { r, i, ctx } of live) {
       const mine = accounts.get(ctx.id) ?? new Map<string, AccountState>();
       accounts.set(ctx.id, mine);
       // hold_id: settle the hold with this call (see TrackEventsRequest.hold_id). Checked at the call's own turn, so an
       // earlier call of the same group that settled the hold is seen; an error fails this call only, before any effect.
-      let hold: CallHold | undefined;
-      if (r.holdId) {
-        const h = await this.openHold(em, ctx, r, mine, stored, now);
-        if (h instanceof Error) {
-          out[i] = h;
-          continue;
-        }
-        hold = h;
+      const hold = r.holdId ? await this.openHold(em, ctx, r, mine, stored, now) : undefined;
+      if (hold instanceof Error) {
+        out[i] = hold;
+        continue;
       }
-      let txnId: string | undefined;
-      let accepted = 0;
-      const results: EventResultModel[] = [];
-      for (const e of r.events) {
-        const problem = eventProblem(e, now);
-        if (problem) {
-          results.push(this.rejected(e.id, 'INVALID_EVENT', problem));
-          continue;
-        }
-        const key = `${ctx.id}\u0000${e.id}`;
-        const original = stored.get(key);
-        if (original) {
-          results.push(fromStored(e.id, 'duplicate', original.result, original.transaction_id, scales));
-          continue;
-        }
-        const rating = rate(ctx.products, e.eventType, e.data);
-        if (!rating.ok) {
-          results.push(this.rejected(e.id, rating.reason, rating.message));
-          continue;
-        }
-        // All assets or none: check every fee before debiting any.
-        let short: string | undefined;
-        for (const [asset, fee] of rating.fees) {
-          if (fee.isZero()) continue;
-          if (!mine.has(asset)) mine.set(asset, await ensureCustomerAccount(em, ctx.id, asset));
-          // What is left of the hold always covers a fee; beyond it, the policy decides as for any event (the hold's
-          // reservation is released from `held` for the call, so this is exactly the excess against what is available).
-          const fromHold = hold !== undefined && asset === hold.account.assetCode && fee.lte(hold.amount.minus(hold.used));
-          if (!fromHold && !coverable(ctx, mine.get(asset), fee)) short = asset;
-        }
-        if (short) {
-          const a = mine.get(short)!;
-          results.push(this.rejected(e.id, 'INSUFFICIENT_BALANCE', `available ${short} balance ${a.balance.minus(a.held).toFixed()} cannot cover ${rating.fees.get(short)!.toFixed()} under the "${ctx.policy}" policy`));
-          continue;
-        }
-        const stash: StoredResultEntry[] = [];
-        let posted = false;
-        for (const [asset, fee] of rating.fees.size > 1 ? [...rating.fees.entries()].sort(([a], [b]) => (a < b ? -1 : 1)) : rating.fees) {
-          if (fee.isZero()) {
-            stash.push({ a: asset, f: '0', b: (mine.get(asset)?.balance ?? ZERO).toFixed() });
-            continue;
-          }
-          txnId ??= batch.begin('usage', e.id, `usage of ${ctx.id}`);
-          const entry = batch.customer(txnId, mine.get(asset)!, fee.negated());
-          batch.systemEntry(txnId, 'revenue', asset, fee);
-          stash.push({ a: asset, f: fee.toFixed(), b: entry.balanceAfter.toFixed() });
-          posted = true;
-        }
-        const occurredAt = e.occurredAt ?? nowDate;
-        const usedTxn = posted ? (txnId as string) : null;
-        inserts.push({ c: ctx.id, e: e.id, t: e.eventType, s: e.subject, o: e.occurredAt?.toISOString() ?? nowIso, d: e.data, r: stash, x: usedTxn });
-        stored.set(key, { result: stash, transaction_id: usedTxn });
-        for (const charge of rating.charges) rollups.add(ctx.id, occurredAt, charge);
-        accepted++;
-        if (hold) {
-          const fee = rating.fees.get(hold.account.assetCode);
-          if (fee) hold.used = hold.used.plus(fee);
-        }
-        results.push(fromStored(e.id, 'accepted', stash, usedTxn, scales));
+      rating.startCall(ctx, mine, hold);
+      for (let asset = rating.rate(r.events); asset !== undefined; asset = rating.rate(r.events)) {
+        mine.set(asset, await ensureCustomerAccount(em, ctx.id, asset));
       }
-      if (txnId && accepted > 1) batch.describe(txnId, `${accepted} usage events of ${ctx.id}`);
+      const results = rating.endCall();
       if (hold) {
         // Put the reservation back (captureHoldInTx takes the whole hold off `held`, in memory and in the row), then
         // settle it: the accepted fees were posted as usage above, so the capture posts nothing itself.
@@ -227,20 +161,8 @@ export class IngestService {
       }
       out[i] = results;
     }
-
     // The usage rows, the postings that pay for them and the rollups: one statement.
-    const parts: CtePart[] = [];
-    if (inserts.length > 0) {
-      parts.push({
-        name: 'ue',
-        sql: `insert into usage_events (customer_id, event_id, event_type, subject, occurred_at, data, status, result, transaction_id)
-                select x.c, x.e, x.t, x.s, x.o, x.d, 'accepted', x.r, x.x
-                  from jsonb_to_recordset(?::jsonb) as x(c text, e text, t text, s text, o timestamptz, d jsonb, r jsonb, x text)`,
-        params: [JSON.stringify(inserts)],
-      });
-    }
-    parts.push(...rollups.parts());
-    await batch.flush(em, parts);
+    await batch.flush(em, rating.writes());
     return out;
   }
 
@@ -308,10 +230,6 @@ export class IngestService {
     }
     found.account.held = found.account.held.minus(found.amount);
     return { account: found.account, amount: found.amount, used: new Decimal(0) };
-  }
-
-  private rejected(eventId: string, reason: EventResultModel['reason'], message: string): EventResultModel {
-    return { eventId, status: 'rejected', reason, message, fees: [], balancesAfter: [], transactionId: '', originalAccepted: false };
   }
 
   /**
