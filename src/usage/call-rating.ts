@@ -9,6 +9,7 @@ import { coverable, type CustomerContext } from './customer-context.js';
 import { rate, type Charge } from './rating.js';
 import { Rollups } from './rollups.js';
 import type { AmountModel, EventResultModel, IngestEvent, StoredResultEntry } from './usage.model.js';
+import { insertEvents, type EventRow, type StoredEvent } from './usage.sql.js';
 
 const MAX_FUTURE_MS = 5 * 60_000;
 export const EVENT_ID = /^[\x21-\x7e]{1,128}$/;
@@ -46,29 +47,12 @@ export function eventProblem(e: IngestEvent, now: number): string | undefined {
   return undefined;
 }
 
-/** An event already recorded (stored, or accepted earlier in this group): what a DUPLICATE replays. */
-export interface StoredEvent {
-  result: StoredResultEntry[];
-  transaction_id: string | null;
-}
-
 /** A TrackEvents call's active hold while its events are rated. */
 export interface CallHold {
   account: AccountState;
   amount: Decimal;
   /** Accepted fees of this call in the hold's asset so far. */
   used: Decimal;
-}
-
-interface EventRow {
-  c: string;
-  e: string;
-  t: string;
-  s: string;
-  o: string;
-  d: unknown;
-  r: StoredResultEntry[];
-  x: string | null;
 }
 
 /**
@@ -194,17 +178,7 @@ export class GroupRating {
 
   /** The usage rows and the rollups, as parts of the group's one write statement (with the postings that pay for them). */
   writes(): CtePart[] {
-    const parts: CtePart[] = [];
-    if (this.inserts.length > 0) {
-      parts.push({
-        name: 'ue',
-        sql: `insert into usage_events (customer_id, event_id, event_type, subject, occurred_at, data, status, result, transaction_id)
-                select x.c, x.e, x.t, x.s, x.o, x.d, 'accepted', x.r, x.x
-                  from jsonb_to_recordset(?::jsonb) as x(c text, e text, t text, s text, o timestamptz, d jsonb, r jsonb, x text)`,
-        params: [JSON.stringify(this.inserts)],
-      });
-    }
-    parts.push(...this.rollups.parts());
-    return parts;
+    const parts = this.rollups.parts();
+    return this.inserts.length > 0 ? [insertEvents(this.inserts), ...parts] : parts;
   }
 }

@@ -20,15 +20,16 @@ import type { CatalogService } from '../catalog/catalog.service.js';
 import { customerNotFound, lookupKey } from '../customers/customer.model.js';
 import { AppError } from '../shared/errors.js';
 import { Decimal } from '../shared/money.js';
-import { inTransaction, isUniqueViolation, queryWith } from '../shared/tx.js';
+import { inTransaction, isUniqueViolation } from '../shared/tx.js';
 import { log } from '../shared/log.js';
-import { ensureCustomerAccount, lockAccountsParts, LOCKED_COLUMNS, lockedAccounts, type AccountState, type LockedRow } from '../wallets/accounts.js';
+import { ensureCustomerAccount, lockedAccounts, type AccountState } from '../wallets/accounts.js';
 import type { Ledger } from '../wallets/ledger.js';
 import { captureHoldInTx, inspectHoldInTx } from '../wallets/holds.js';
-import { EVENT_ID, eventProblem, GroupRating, type CallHold, type StoredEvent } from './call-rating.js';
-import { CUSTOMER_COLUMNS, customerContexts, customersWhere, type CustomerContext, type CustomerRow } from './customer-context.js';
+import { EVENT_ID, eventProblem, GroupRating, type CallHold } from './call-rating.js';
+import { customerContexts, type CustomerContext } from './customer-context.js';
 import { rate } from './rating.js';
 import type { EventResultModel, TrackRequest } from './usage.model.js';
+import { readGroup, type StoredEvent } from './usage.sql.js';
 
 /** Most events one group commit takes; a larger backlog is split over concurrent flushes. */
 const MAX_EVENTS_PER_FLUSH = 1_000;
@@ -180,28 +181,12 @@ export class IngestService {
     accounts: Map<string, Map<string, AccountState>>;
     stored: Map<string, StoredEvent>;
   }> {
-    const { where, params } = customersWhere(reqs.map((r) => r.customer));
     const keys = reqs.flatMap((r) => {
       const c = 'id' in r.customer ? r.customer.id : null;
       const x = 'externalId' in r.customer ? r.customer.externalId : null;
       return r.events.filter((e) => EVENT_ID.test(e.id)).map((e) => ({ c, x, e: e.id }));
     });
-    const [row] = await queryWith<LockedRow & { customers: CustomerRow[] | null; stored: (StoredEvent & { customer_id: string; event_id: string })[] | null }>(
-      em,
-      [
-        { name: 'cu', sql: `select ${CUSTOMER_COLUMNS} from customers c where ${where}`, params },
-        ...lockAccountsParts('select id from cu', []),
-        {
-          name: 'st',
-          sql: `select u.customer_id, u.event_id, u.result, u.transaction_id
-                  from jsonb_to_recordset(?::jsonb) as k(c text, x text, e text)
-                  left join cu on k.c is null and cu.external_id = k.x
-                  join usage_events u on u.customer_id = coalesce(k.c, cu.id) and u.event_id = k.e`,
-          params: [JSON.stringify(keys)],
-        },
-      ],
-      `select (select json_agg(cu) from cu) as customers, ${LOCKED_COLUMNS}, (select json_agg(st) from st) as stored`,
-    );
+    const row = await readGroup(em, reqs.map((r) => r.customer), keys);
     const stored = new Map<string, StoredEvent>();
     for (const r of row.stored ?? []) stored.set(`${r.customer_id}\u0000${r.event_id}`, r);
     return { contexts: await customerContexts(em, this.catalog, row.customers ?? []), accounts: await lockedAccounts(em, row), stored };

@@ -4,6 +4,7 @@
 import { Decimal } from '../shared/money.js';
 import type { CtePart } from '../shared/tx.js';
 import type { Charge } from './rating.js';
+import { upsertRollups, type RollupFeeRow, type RollupRow } from './usage.sql.js';
 
 const ZERO = new Decimal(0);
 
@@ -43,25 +44,8 @@ export class Rollups {
     if (this.counts.size === 0) return [];
     // Sorted, so two flushes upserting the same rows take their locks in the same order.
     const aggs = [...this.counts.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
-    const rows = aggs.map((a) => ({ c: a.key.customerId, b: a.key.bucket, t: a.key.eventType, p: a.key.productCode, d: a.key.dimensionKey, n: a.count, q: a.quantity.toFixed() }));
-    const fees = aggs.flatMap((a) => [...a.fees.entries()].sort(([x], [y]) => (x < y ? -1 : 1)).map(([asset, amount]) => ({ c: a.key.customerId, b: a.key.bucket, t: a.key.eventType, p: a.key.productCode, d: a.key.dimensionKey, a: asset, m: amount.toFixed() })));
-    return [
-      {
-        name: 'ur',
-        sql: `insert into usage_rollups (customer_id, bucket, event_type, product_code, dimension_key, event_count, quantity)
-                select x.c, x.b, x.t, x.p, x.d, x.n, x.q from jsonb_to_recordset(?::jsonb) as x(c text, b timestamptz, t text, p text, d text, n bigint, q numeric)
-              on conflict (customer_id, bucket, event_type, product_code, dimension_key)
-              do update set event_count = usage_rollups.event_count + excluded.event_count, quantity = usage_rollups.quantity + excluded.quantity`,
-        params: [JSON.stringify(rows)],
-      },
-      {
-        name: 'uf',
-        sql: `insert into usage_rollup_fees (customer_id, bucket, event_type, product_code, dimension_key, asset_code, amount)
-                select x.c, x.b, x.t, x.p, x.d, x.a, x.m from jsonb_to_recordset(?::jsonb) as x(c text, b timestamptz, t text, p text, d text, a text, m numeric)
-              on conflict (customer_id, bucket, event_type, product_code, dimension_key, asset_code)
-              do update set amount = usage_rollup_fees.amount + excluded.amount`,
-        params: [JSON.stringify(fees)],
-      },
-    ];
+    const rows: RollupRow[] = aggs.map((a) => ({ c: a.key.customerId, b: a.key.bucket, t: a.key.eventType, p: a.key.productCode, d: a.key.dimensionKey, n: a.count, q: a.quantity.toFixed() }));
+    const fees: RollupFeeRow[] = aggs.flatMap((a) => [...a.fees.entries()].sort(([x], [y]) => (x < y ? -1 : 1)).map(([asset, amount]) => ({ c: a.key.customerId, b: a.key.bucket, t: a.key.eventType, p: a.key.productCode, d: a.key.dimensionKey, a: asset, m: amount.toFixed() })));
+    return upsertRollups(rows, fees);
   }
 }
