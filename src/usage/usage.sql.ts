@@ -4,7 +4,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { lookupKey, type CustomerLookup } from '../customers/customer.model.js';
 import { pgTextArray, query, queryWith, type CtePart } from '../shared/tx.js';
-import { lockAccountsParts, LOCKED_COLUMNS, type LockedRow } from '../wallets/accounts.js';
+import { lockAccountsParts, LOCKED_COLUMNS, type LockedRow } from '../wallets/ledger.sql.js';
 import type { Properties } from './rating.js';
 import type { StoredResultEntry } from './usage.model.js';
 

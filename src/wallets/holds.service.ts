@@ -9,7 +9,7 @@ import { captureHoldInTx, createHoldInTx, holdOwner, releaseHoldInTx } from './h
 import { ensureCustomerAccount, lockCustomerAccounts } from './accounts.js';
 import type { Ledger } from './ledger.js';
 import { postedEntryModel, type CaptureModel, type HoldModel } from './wallet.model.js';
-import { assetScaleOf, findCustomerWallet } from './wallets.repository.js';
+import { assetScaleOf, findCustomerWallet } from './wallets.sql.js';
 
 export const DEFAULT_HOLD_TTL_MS = 15 * 60_000;
 

@@ -6,10 +6,10 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Decimal, dec } from '../shared/money.js';
 import { newId } from '../shared/ids.js';
-import { pgTextArray, query, queryWith, type CtePart } from '../shared/tx.js';
+import type { CtePart } from '../shared/tx.js';
 import type { AccountState } from './accounts.js';
+import { lockGrantsToDraw, subtractGranted, updateGrantRemainders, writeBatch, writeParts, type EntryRow } from './ledger.sql.js';
 import { SYSTEM_STRIPES, systemAccountIds, type SystemAccountType } from './system-accounts.js';
-import { notifyPart } from './wallet-channel.js';
 
 export type TxnKind = 'usage' | 'adjustment' | 'hold_capture' | 'top_up' | 'refund' | 'expiry';
 
@@ -21,15 +21,6 @@ interface CustomerEntry {
   m: Decimal;
   s: bigint;
   b: Decimal;
-}
-
-interface EntryRow {
-  t: string; // transaction id
-  a: string; // account id
-  c: string; // asset code
-  m: string; // amount
-  s: string | null; // sequence
-  b: string | null; // balance after
 }
 
 export interface PostedEntry {
@@ -149,7 +140,7 @@ export class LedgerBatch {
    */
   async flush(em: EntityManager, parts: readonly CtePart[] = []): Promise<void> {
     if (this.txns.length === 0) {
-      if (parts.length) await queryWith(em, parts, 'select 1');
+      if (parts.length) await writeParts(em, parts);
       return;
     }
     for (const [k, v] of this.sums) if (!v.isZero()) throw new Error(`unbalanced ledger transaction ${k.replace('\u0000', '/')}: sums to ${v.toFixed()}`);
@@ -174,42 +165,14 @@ export class LedgerBatch {
 
     for (const e of this.customerEntries) this.entries.push({ t: e.t, a: e.a, c: e.c, m: e.m.toFixed(), s: e.s.toString(), b: e.b.toFixed() });
     const accounts = [...this.touched];
-    // The foreign keys are deferred, so the order of the parts does not matter. Row counts guard against posting to an
-    // account the statement cannot see. The stripes are locked in id order (`sl`) before their UPDATE, which would
-    // otherwise lock them in join order, so two batches touching the same stripes can never deadlock.
-    const [written] = await queryWith<{ updated: number; stripes: number }>(
-      em,
-      [
-        {
-          name: 'lt',
-          sql: `insert into ledger_transactions (id, kind, reference, description, created_at)
-                  select x.id, x.kind, x.reference, x.description, ? from jsonb_to_recordset(?::jsonb) as x(id text, kind text, reference text, description text)`,
-          params: [this.createdAt, JSON.stringify(this.txns)],
-        },
-        {
-          name: 'le',
-          sql: `insert into ledger_entries (transaction_id, account_id, asset_code, amount, sequence, balance_after, created_at)
-                  select x.t, x.a, x.c, x.m, x.s, x.b, ? from jsonb_to_recordset(?::jsonb) as x(t text, a text, c text, m numeric, s bigint, b numeric)`,
-          params: [this.createdAt, JSON.stringify(this.entries)],
-        },
-        {
-          name: 'lu',
-          sql: `update accounts a set balance = x.b, sequence = x.s from jsonb_to_recordset(?::jsonb) as x(id text, b numeric, s bigint) where a.id = x.id
-                returning 1`,
-          params: [JSON.stringify(accounts.map((a) => ({ id: a.id, b: a.balance.toFixed(), s: a.sequence.toString() })))],
-        },
-        { name: 'sl', sql: `select id from accounts where id = any(?::text[]) order by id for update`, params: [pgTextArray(stripeRows.map((r) => r.id))] },
-        {
-          name: 'su',
-          sql: `update accounts a set balance = a.balance + x.m from sl join jsonb_to_recordset(?::jsonb) as x(id text, m numeric) on x.id = sl.id where a.id = sl.id
-                returning 1`,
-          params: [JSON.stringify(stripeRows)],
-        },
-        notifyPart('ln', accounts.map((a) => a.customerId)),
-        ...parts,
-      ],
-      `select (select count(*)::int from lu) as updated, (select count(*)::int from su) as stripes, (select count(*) from ln) as notified`,
-    );
+    const written = await writeBatch(em, {
+      createdAt: this.createdAt,
+      txns: this.txns,
+      entries: this.entries,
+      accounts: accounts.map((a) => ({ id: a.id, b: a.balance.toFixed(), s: a.sequence.toString() })),
+      stripes: stripeRows,
+      customerIds: accounts.map((a) => a.customerId),
+    }, parts);
     if (written.updated !== accounts.length) throw new Error(`ledger flush updated ${written.updated} of ${accounts.length} customer accounts`);
     if (written.stripes !== stripeRows.length) throw new Error(`ledger flush updated ${written.stripes} of ${stripeRows.length} system stripes`);
     // --- after-debit hook (LedgerHooks.afterDebit: auto-recharge) ---------------------------------------------------
@@ -233,12 +196,7 @@ export class LedgerBatch {
 
 /** Usage and other debits draw down grants first: highest priority, then soonest expiry, then oldest. */
 async function drawDownGrants(em: EntityManager, account: AccountState, debit: Decimal): Promise<void> {
-  const grants = await query<{ id: string; remaining: string }>(
-    em,
-    `select id, remaining::text from grants where account_id = ? and remaining > 0 and expired_at is null
-      order by priority desc, expires_at asc nulls last, created_at, id for update`,
-    [account.id],
-  );
+  const grants = await lockGrantsToDraw(em, account.id);
   let left = debit;
   const updates: { id: string; r: string }[] = [];
   for (const g of grants) {
@@ -250,6 +208,6 @@ async function drawDownGrants(em: EntityManager, account: AccountState, debit: D
   if (updates.length === 0) return;
   const used = debit.minus(left);
   account.granted = account.granted.minus(used);
-  await query(em, `update grants g set remaining = x.r from jsonb_to_recordset(?::jsonb) as x(id text, r numeric) where g.id = x.id`, [JSON.stringify(updates)]);
-  await query(em, `update accounts set granted = granted - ?::numeric where id = ?`, [used.toFixed(), account.id]);
+  await updateGrantRemainders(em, updates);
+  await subtractGranted(em, account.id, used.toFixed());
 }

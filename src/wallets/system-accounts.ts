@@ -1,7 +1,7 @@
 // The system accounts (revenue, funding, adjustments, expiry) per asset, each striped over SYSTEM_STRIPES rows so that
 // concurrent ledger batches rarely meet on one: a batch posts to one stripe of each (LedgerBatch.flush), found here.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { pgTextArray, query } from '../shared/tx.js';
+import { insertSystemStripes, selectStripes } from './ledger.sql.js';
 
 export const SYSTEM_ACCOUNT_TYPES = ['revenue', 'funding', 'adjustments', 'expiry'] as const;
 export type SystemAccountType = (typeof SYSTEM_ACCOUNT_TYPES)[number];
@@ -16,14 +16,7 @@ export const SYSTEM_STRIPES = 16;
  */
 export async function createSystemAccounts(em: EntityManager, assetCodes: readonly string[]): Promise<void> {
   if (assetCodes.length === 0) return;
-  await query(
-    em,
-    `insert into accounts (id, asset_code, type, stripe)
-       select 'acc_sys_' || t.type || '_' || c || '_' || s, c, t.type, s
-         from unnest(?::text[]) as c, unnest(?::text[]) as t(type), generate_series(0, ${SYSTEM_STRIPES - 1}) as s
-     on conflict do nothing`,
-    [pgTextArray(assetCodes), pgTextArray(SYSTEM_ACCOUNT_TYPES)],
-  );
+  await insertSystemStripes(em, assetCodes, SYSTEM_ACCOUNT_TYPES, SYSTEM_STRIPES);
 }
 
 /** Ids of system stripes. Only ids read from committed rows are cached process-wide: a cached id is always postable. */
@@ -38,22 +31,12 @@ export async function systemAccountIds(em: EntityManager, stripe: number, accoun
     return !id;
   });
   if (missing.length === 0) return out;
-  const json = JSON.stringify(missing.map((a) => ({ t: a.type, c: a.asset })));
-  const lookup = () =>
-    query<{ id: string; type: string; asset_code: string; mine: boolean }>(
-      em,
-      // xmin = our own transaction id means the row was inserted by this (uncommitted) transaction: not cacheable.
-      `select a.id, a.type, a.asset_code, (a.xmin = pg_current_xact_id()::xid) as mine
-         from accounts a join jsonb_to_recordset(?::jsonb) as x(t text, c text) on a.type = x.t and a.asset_code = x.c
-        where a.wallet_id is null and a.stripe = ?`,
-      [json, stripe],
-    );
-  let rows = await lookup();
+  let rows = await selectStripes(em, stripe, missing);
   if (rows.length < missing.length) {
     // CreateAsset and migration 0006 create every stripe, so this runs only if stripe rows went missing; a safety net.
     // The rows inserted here belong to this transaction until it commits, so they are not cached (mine = true).
     await createSystemAccounts(em, [...new Set(missing.map((s) => s.asset))]);
-    rows = await lookup();
+    rows = await selectStripes(em, stripe, missing);
   }
   for (const r of rows) {
     if (!r.mine) systemIdCache.set(`${r.type}\u0000${r.asset_code}\u0000${stripe}`, r.id);

@@ -6,9 +6,9 @@ import type { CustomerLookup } from '../customers/customer.model.js';
 import type { Database } from '../db/orm.js';
 import { AppError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
-import { WALLET_CHANNEL } from './wallet-channel.js';
+import { WALLET_CHANNEL } from './ledger.sql.js';
 import type { AccountBalanceModel } from './wallet.model.js';
-import { findCustomerWallet, readAccounts } from './wallets.repository.js';
+import { findCustomerWallet, readAccounts } from './wallets.sql.js';
 
 export interface WalletChange {
   account: AccountBalanceModel;

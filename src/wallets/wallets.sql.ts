@@ -1,9 +1,10 @@
-// Wallet reads and small lookups shared by the wallet, hold and watch use cases (plain SQL on the caller's EntityManager).
+// The SQL of the wallet use cases (wallets.service.ts, holds.service.ts, watch.ts, expiry.ts): wallet and ledger reads,
+// small lookups, grants made and expired. The ledger floor's own SQL is in ledger.sql.ts, holds' in holds.sql.ts.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { customerNotFound, type CustomerLookup } from '../customers/customer.model.js';
 import { AppError } from '../shared/errors.js';
 import { dec, formatAmount } from '../shared/money.js';
-import { query } from '../shared/tx.js';
+import { pgTextArray, query } from '../shared/tx.js';
 import type { TxnKind } from './ledger.js';
 import type { AccountBalanceModel, LedgerEntryModel } from './wallet.model.js';
 
@@ -91,4 +92,61 @@ export async function listEntries(em: EntityManager, accountId: string, assetCod
     description: r.description,
     createdAt: new Date(r.created_at),
   }));
+}
+
+/** The id of the wallet's customer account for an asset, or undefined when it has not been made yet. */
+export async function selectAccountId(em: EntityManager, walletId: string, assetCode: string): Promise<string | undefined> {
+  const [account] = await query<{ id: string }>(em, `select id from accounts where wallet_id = ? and asset_code = ? and type = 'customer'`, [walletId, assetCode]);
+  return account?.id;
+}
+
+/** A grant of `amount` (decimal string) on the account; it shares the id of the adjustment that credits it. */
+export async function insertGrant(em: EntityManager, g: { id: string; accountId: string; amount: string; priority: number; expiresAt: Date | null }): Promise<void> {
+  await query(
+    em,
+    `insert into grants (id, account_id, amount, remaining, priority, expires_at) values (?, ?, ?, ?, ?, ?)`,
+    [g.id, g.accountId, g.amount, g.amount, g.priority, g.expiresAt],
+  );
+}
+
+/** Customers with grants that expired by `now` and still have a remainder (at most `limit`). */
+export async function selectCustomersWithExpiredGrants(em: EntityManager, now: Date, limit: number): Promise<string[]> {
+  const rows = await query<{ customer_id: string }>(
+    em,
+    `select distinct a.customer_id from grants g join accounts a on a.id = g.account_id
+      where g.expires_at <= ? and g.remaining > 0 and g.expired_at is null limit ?`,
+    [now, limit],
+  );
+  return rows.map((r) => r.customer_id);
+}
+
+/** The grants of these (locked) accounts that expired by `now` with a remainder, locked, in a fixed order. */
+export async function lockExpiredGrants(em: EntityManager, accountIds: readonly string[], now: Date): Promise<{ id: string; account_id: string; remaining: string }[]> {
+  return query<{ id: string; account_id: string; remaining: string }>(
+    em,
+    `select id, account_id, remaining::text from grants
+      where account_id = any(?::text[]) and expires_at <= ? and remaining > 0 and expired_at is null
+      order by account_id, expires_at, id for update`,
+    [pgTextArray(accountIds), now],
+  );
+}
+
+/** Mark grants expired at `now` with nothing remaining, and lower their accounts' `granted` (`r`: decimal strings). */
+export async function markGrantsExpired(em: EntityManager, grantIds: readonly string[], now: Date, granted: readonly { id: string; r: string }[]): Promise<void> {
+  await query(em, `update grants set remaining = 0, expired_at = ? where id = any(?::text[])`, [now, pgTextArray(grantIds)]);
+  await query(
+    em,
+    `update accounts a set granted = a.granted - x.r from jsonb_to_recordset(?::jsonb) as x(id text, r numeric) where a.id = x.id`,
+    [JSON.stringify(granted)],
+  );
+}
+
+/** Customers with active holds whose time ran out (at most `limit`). */
+export async function selectCustomersWithLapsedHolds(em: EntityManager, limit: number): Promise<string[]> {
+  const rows = await query<{ customer_id: string }>(
+    em,
+    `select distinct customer_id from holds where status = 'active' and expires_at <= now() limit ?`,
+    [limit],
+  );
+  return rows.map((r) => r.customer_id);
 }
