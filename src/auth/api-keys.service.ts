@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { ApiKeySchema, SCOPES, type ApiKey, type Scope } from './api-key.entity.js';
+import { lockFirstStart, registerAdminKey } from './api-keys.sql.js';
 import { AppError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { decodePageToken, encodePageToken, pageSize, type PageRequest } from '../shared/page-token.js';
@@ -37,15 +38,12 @@ export async function bootstrapAdminKey(orm: MikroORM, configured: string | unde
   const em = orm.em.fork();
   if (configured) {
     const hash = hashKey(configured);
-    await em.getConnection().execute(
-      `insert into api_keys (id, name, prefix, hash, scopes) values (?, 'admin (TOLLBOOTH_ADMIN_KEY)', ?, ?, '{admin}') on conflict (hash) do nothing`,
-      [newId('key'), configured.slice(0, 8), hash],
-    );
+    await registerAdminKey(em, { id: newId('key'), prefix: configured.slice(0, 8), hash });
     return undefined;
   }
   // Serialise first starts of several processes on one database: only one may create the first key.
   return em.transactional(async (tx) => {
-    await tx.getConnection().execute(`select pg_advisory_xact_lock(7411001)`, [], 'all', tx.getTransactionContext());
+    await lockFirstStart(tx);
     const count = await tx.count(ApiKeySchema, {});
     if (count > 0) return undefined;
     const { key } = await createApiKey(tx, { name: 'first admin key', scopes: ['admin'] });
