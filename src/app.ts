@@ -12,7 +12,6 @@ import { catalogBinding } from './catalog/catalog.rpc.js';
 import { CustomerService } from './customers/customers.service.js';
 import { customerBinding } from './customers/customers.rpc.js';
 import { bind } from './server/pipeline.js';
-import { WalletService } from '../gen/tollbooth/v1/wallet_pb.js';
 import { UsageService as UsageApi } from '../gen/tollbooth/v1/usage_pb.js';
 import { IngestService } from './usage/ingest.js';
 import { UsageService } from './usage/usage.service.js';
@@ -22,13 +21,12 @@ import { Holds } from './wallets/holds.service.js';
 import { WalletWatch } from './wallets/watch.js';
 import { WalletSweeper } from './wallets/sweeper.js';
 import { Ledger } from './wallets/ledger.js';
-import { walletHandlers, type AutoRechargeLookup } from './wallets/wallets.rpc.js';
+import { walletBinding } from './wallets/wallets.rpc.js';
 import { log, setLogLevel } from './shared/log.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { startMoneyIn, type MoneyIn } from './topups/money-in.js';
 import { triggerRecharges } from './topups/recharge-trigger.js';
-import { autoRechargeToProto, topUpHandlers } from './topups/topups.rpc.js';
-import type { AutoRechargeService } from './topups/auto-recharge.service.js';
+import { moneyInPort } from './topups/topups.rpc.js';
 
 export interface App {
   config: Config;
@@ -47,17 +45,6 @@ export interface App {
 export interface AppOptions {
   /** Time source for time-based policies (auto-recharge cooldowns, monthly caps, reconciliation age). */
   clock?: Clock;
-}
-
-/** GetWallet and WatchWallet show each account's auto-recharge policy, which money-in owns. */
-function policiesFrom(autoRecharge: AutoRechargeService): AutoRechargeLookup {
-  return async (accounts) => {
-    const found = await autoRecharge.policiesOf(accounts.map((a) => a.accountId));
-    return new Map(accounts.flatMap((a) => {
-      const p = found.get(a.accountId);
-      return p ? [[a.accountId, autoRechargeToProto(p, a.scale)] as const] : [];
-    }));
-  };
 }
 
 export async function startApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -85,7 +72,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       apiKeyBinding(new ApiKeyAdmin(db.orm, (hash) => verifier.forget(hash))),
       catalogBinding(catalog),
       customerBinding(customers),
-      bind(WalletService, { ...walletHandlers(wallets, holds, watch, { autoRecharge: policiesFrom(moneyIn.autoRecharge) }), ...topUpHandlers(moneyIn) }),
+      // WalletService is wallets'; its top-up and auto-recharge RPCs are served by money-in, through wallets' port.
+      walletBinding(wallets, holds, watch, moneyInPort(moneyIn)),
       bind(UsageApi, usageHandlers(ingest, usage, catalog, () => db.orm.em.fork())),
     ];
     const pipeline = new Pipeline(verifier);

@@ -18,7 +18,8 @@ import { conversionOf, defaultCurrencyOf } from './conversion.js';
 import { accountIdOf, resolveCustomerId } from './topups.service.js';
 import { triggerRecharges } from './recharge-trigger.js';
 import { MAY_START, type Settlement } from './settlement.js';
-import type { AccountBalanceModel, AutoRechargeInput, AutoRechargeModel } from './topup.model.js';
+import type { AccountBalanceModel, AutoRechargeModel } from '../wallets/account-balance.model.js';
+import type { AutoRechargeInput } from './topup.model.js';
 
 interface PolicyRow {
   account_id: string;
@@ -122,8 +123,8 @@ export class AutoRechargeService {
     if (!a) throw new AppError('INVALID_ARGUMENT', `account ${accountId} vanished`);
     const policy = (await autoRechargeOf(em, [accountId], this.clock.now())).get(accountId);
     return {
-      accountId, assetCode: a.asset_code, scale: a.scale, balance: dec(a.balance).toFixed(), held: dec(a.held).toFixed(),
-      available: dec(a.balance).minus(a.held).toFixed(), overdraftLimit: dec(a.overdraft).toFixed(), sequence: BigInt(a.sequence), autoRecharge: policy,
+      accountId, assetCode: a.asset_code, scale: a.scale, balance: dec(a.balance), held: dec(a.held),
+      available: dec(a.balance).minus(a.held), overdraftLimit: dec(a.overdraft), sequence: BigInt(a.sequence), autoRecharge: policy,
     };
   }
 

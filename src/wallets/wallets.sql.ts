@@ -3,10 +3,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { customerNotFound, type CustomerLookup } from '../customers/customer.model.js';
 import { AppError } from '../shared/errors.js';
-import { dec, formatAmount } from '../shared/money.js';
+import { dec } from '../shared/money.js';
 import { pgTextArray, query } from '../shared/tx.js';
 import type { TxnKind } from './ledger.js';
-import type { AccountBalanceModel, LedgerEntryModel } from './wallet.model.js';
+import type { AccountBalanceModel } from './account-balance.model.js';
+import { ledgerEntryModel, type LedgerEntryModel } from './wallet.model.js';
 
 export interface CustomerWallet {
   customerId: string;
@@ -37,11 +38,14 @@ export async function assetScaleOf(em: EntityManager, code: string, field: strin
   return row.scale;
 }
 
+/** An account as the wallet reads show it, with the ledger transaction of its entry at `sequence` ("" before any). */
+export type AccountRead = AccountBalanceModel & { lastTransactionId: string };
+
 /**
  * Every asset's account of the wallet (zeros for an asset whose account does not exist yet), ordered by asset code.
  * held leaves out holds whose time ran out but that no sweep or lock has released yet.
  */
-export async function readAccounts(em: EntityManager, w: CustomerWallet): Promise<AccountBalanceModel[]> {
+export async function readAccounts(em: EntityManager, w: CustomerWallet): Promise<AccountRead[]> {
   const rows = await query<{ asset_code: string; scale: number; id: string | null; balance: string; held: string; sequence: string; txn: string | null }>(
     em,
     `select s.code as asset_code, s.scale, a.id,
@@ -62,11 +66,11 @@ export async function readAccounts(em: EntityManager, w: CustomerWallet): Promis
       accountId: r.id ?? '',
       assetCode: r.asset_code,
       scale: r.scale,
-      balance: formatAmount(balance, r.scale),
-      held: formatAmount(held, r.scale),
-      available: formatAmount(balance.minus(held), r.scale),
-      overdraftLimit: formatAmount(overdraft, r.scale),
-      sequence: r.sequence,
+      balance,
+      held,
+      available: balance.minus(held),
+      overdraftLimit: overdraft,
+      sequence: BigInt(r.sequence),
       lastTransactionId: r.txn ?? '',
     };
   });
@@ -81,17 +85,10 @@ export async function listEntries(em: EntityManager, accountId: string, assetCod
       where e.account_id = ? and e.sequence > ? order by e.sequence limit ?`,
     [accountId, after.toString(), limit],
   );
-  return rows.map((r) => ({
-    transactionId: r.transaction_id,
-    sequence: r.sequence,
-    assetCode,
-    amount: formatAmount(dec(r.amount), scale),
-    balanceAfter: formatAmount(dec(r.balance_after), scale),
-    kind: r.kind,
-    reference: r.reference,
-    description: r.description,
-    createdAt: new Date(r.created_at),
-  }));
+  return rows.map((r) => ledgerEntryModel({
+    transactionId: r.transaction_id, sequence: r.sequence, assetCode, amount: dec(r.amount), balanceAfter: dec(r.balance_after),
+    kind: r.kind, reference: r.reference, description: r.description, createdAt: new Date(r.created_at),
+  }, scale));
 }
 
 /** The id of the wallet's customer account for an asset, or undefined when it has not been made yet. */

@@ -7,8 +7,8 @@ import type { Database } from '../db/orm.js';
 import { AppError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { WALLET_CHANNEL } from './ledger.sql.js';
-import type { AccountBalanceModel } from './wallet.model.js';
-import { findCustomerWallet, readAccounts } from './wallets.sql.js';
+import type { AccountBalanceModel } from './account-balance.model.js';
+import { findCustomerWallet, readAccounts, type AccountRead } from './wallets.sql.js';
 
 export interface WalletChange {
   account: AccountBalanceModel;
@@ -22,7 +22,7 @@ interface Subscriber {
   wake: (() => void) | undefined;
 }
 
-const stateKey = (a: AccountBalanceModel): string => `${a.balance}|${a.held}|${a.sequence}`;
+const stateKey = (a: AccountRead): string => `${a.balance.toFixed()}|${a.held.toFixed()}|${a.sequence}`;
 
 export class WalletWatch {
   private readonly subs = new Map<string, Set<Subscriber>>();
@@ -79,7 +79,7 @@ export class WalletWatch {
     signal.addEventListener('abort', onAbort);
     try {
       // Subscribed before the first read, so nothing committed after it can be missed.
-      const last = new Map<string, AccountBalanceModel>();
+      const last = new Map<string, AccountRead>();
       const now = new Date();
       for (const a of await readAccounts(em, wallet)) {
         last.set(a.assetCode, a);
