@@ -28,8 +28,7 @@ export interface AccountState {
   held: Decimal;
   granted: Decimal;
   sequence: bigint;
-  /** Set by LedgerBatch when it changes the account. */
-  dirty?: boolean;
+  /** Set by LedgerBatch: what it debited from the account since its last flush. */
   debited?: Decimal;
   /** The part of `debited` that draws down grants (an expiring grant's own remainder does not draw down others). */
   drawsGrants?: Decimal;

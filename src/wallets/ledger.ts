@@ -68,10 +68,6 @@ export class LedgerBatch {
 
   constructor(private readonly hooks: LedgerHooks) {}
 
-  get size(): number {
-    return this.txns.length;
-  }
-
   begin(kind: TxnKind, reference = '', description = ''): string {
     const id = newId('txn');
     this.txns.push({ id, kind, reference, description });
@@ -93,7 +89,6 @@ export class LedgerBatch {
    */
   customer(txnId: string, account: AccountState, amount: Decimal, opts?: { drawsGrants?: boolean }): PostedEntry {
     account.balance = account.balance.plus(amount);
-    account.dirty = true;
     if (amount.isNegative()) {
       const debit = amount.negated();
       account.debited = account.debited ? account.debited.plus(debit) : debit;
@@ -184,7 +179,6 @@ export class LedgerBatch {
       if (a.drawsGrants && a.granted.gt(0)) await drawDownGrants(em, a, a.drawsGrants);
       a.debited = undefined;
       a.drawsGrants = undefined;
-      a.dirty = false;
     }
     if (belowThreshold.length) {
       await this.hooks.afterDebit(em, belowThreshold.map((a) => a.id));

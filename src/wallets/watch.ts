@@ -34,13 +34,6 @@ export class WalletWatch {
     private readonly listen: Database['listen'],
   ) {}
 
-  /** Streams open right now (for tests and metrics). */
-  get size(): number {
-    let n = 0;
-    for (const s of this.subs.values()) n += s.size;
-    return n;
-  }
-
   private touch(subs: Iterable<Subscriber> | undefined): void {
     for (const s of subs ?? []) {
       s.dirty = true;
