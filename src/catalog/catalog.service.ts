@@ -44,7 +44,9 @@ export class CatalogService {
   async createAsset(input: { requestId: string; code: string; name: string; scale: number; exchangeRates: ExchangeRateModel[] }): Promise<AssetModel> {
     return inTransaction(this.orm, (em) =>
       once(em, { scope: 'CreateAsset', key: input.requestId, request: input }, async () => {
-        if (!(await claimAssetCode(em, input))) throw new AppError('ASSET_ALREADY_EXISTS', `asset "${input.code}" already exists`, { field: 'asset.code' });
+        if (!(await claimAssetCode(em, input))) {
+          throw new AppError('ASSET_ALREADY_EXISTS', `asset "${input.code}" already exists`, { field: 'asset.code' });
+        }
         await createSystemAccounts(em, [input.code]);
         for (const r of input.exchangeRates) em.create(AssetExchangeRateSchema, { assetCode: input.code, currency: r.currency, rate: r.rate });
         await em.flush();
@@ -97,7 +99,10 @@ export class CatalogService {
     return inTransaction(this.orm, (em) =>
       once(em, { scope: 'CreateProduct', key: input.requestId, request: input }, async () => {
         await this.checkAssets(em, input.prices, 'prices');
-        if (!(await claimProductCode(em, input.code))) throw new AppError('PRODUCT_ALREADY_EXISTS', `product "${input.code}" already exists; use UpdateProduct to make a new version`, { field: 'code' });
+        if (!(await claimProductCode(em, input.code))) {
+          const message = `product "${input.code}" already exists; use UpdateProduct to make a new version`;
+          throw new AppError('PRODUCT_ALREADY_EXISTS', message, { field: 'code' });
+        }
         const version = await this.insertVersion(em, input.code, 1, input.name, input.prices, input.publish);
         return (await toModels(em, [version]))[0];
       }),

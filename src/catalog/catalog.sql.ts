@@ -26,7 +26,9 @@ export async function claimProductCode(em: EntityManager, code: string): Promise
  * Ids of the latest versions of the products after `afterCode`, by code, at most `limit`; `status` filters on the
  * product's status (archived, or its latest version's draft/published), or undefined for all.
  */
-export async function selectLatestVersionIds(em: EntityManager, status: ProductStatusModel | undefined, afterCode: string, limit: number): Promise<{ id: string }[]> {
+export async function selectLatestVersionIds(
+  em: EntityManager, status: ProductStatusModel | undefined, afterCode: string, limit: number,
+): Promise<{ id: string }[]> {
   const statusSql = status === 'archived' ? 'p.archived_at is not null' : status ? `p.archived_at is null and v.status = '${status}'` : 'true';
   return em.getConnection().execute<{ id: string }[]>(
     `select v.id from products p join product_versions v on v.code = p.code and v.version = p.latest_version

@@ -133,7 +133,10 @@ export class GroupRating {
     }
     if (short) {
       const a = this.mine.get(short)!;
-      return rejected(e.id, 'INSUFFICIENT_BALANCE', `available ${short} balance ${a.balance.minus(a.held).toFixed()} cannot cover ${rating.fees.get(short)!.toFixed()} under the "${this.ctx.policy}" policy`);
+      const available = a.balance.minus(a.held).toFixed();
+      const fee = rating.fees.get(short)!.toFixed();
+      const message = `available ${short} balance ${available} cannot cover ${fee} under the "${this.ctx.policy}" policy`;
+      return rejected(e.id, 'INSUFFICIENT_BALANCE', message);
     }
     return this.accept(e, key, rating.fees, rating.charges);
   }
@@ -165,7 +168,8 @@ export class GroupRating {
     }
     const occurredAt = e.occurredAt ?? this.nowDate;
     const usedTxn = posted ? (this.txnId as string) : null;
-    this.inserts.push({ c: this.ctx.id, e: e.id, t: e.eventType, s: e.subject, o: e.occurredAt?.toISOString() ?? this.nowIso, d: e.data, r: stash, x: usedTxn });
+    const o = e.occurredAt?.toISOString() ?? this.nowIso;
+    this.inserts.push({ c: this.ctx.id, e: e.id, t: e.eventType, s: e.subject, o, d: e.data, r: stash, x: usedTxn });
     this.stored.set(key, { result: stash, transaction_id: usedTxn });
     for (const charge of charges) this.rollups.add(this.ctx.id, occurredAt, charge);
     this.accepted++;

@@ -210,7 +210,8 @@ export class UsageService {
     const size = pageSize(page, 100);
     const filters = { c: ctx.id, t: filter.eventType, s: filter.start?.toISOString() ?? null, e: filter.end?.toISOString() ?? null };
     const after = decodePageToken(page.pageToken, filters);
-    const rows = await selectEvents(this.orm.em.fork(), ctx.id, { ...filter, after: after ? [String(after[0]), String(after[1])] : undefined }, size + 1);
+    const position: [string, string] | undefined = after ? [String(after[0]), String(after[1])] : undefined;
+    const rows = await selectEvents(this.orm.em.fork(), ctx.id, { ...filter, after: position }, size + 1);
     const items = rows.slice(0, size).map((r) => ({
       customerId: r.customer_id, eventId: r.event_id, eventType: r.event_type, subject: r.subject, occurredAt: new Date(r.occurred_at),
       receivedAt: new Date(r.received_at), data: r.data, result: r.result, transactionId: r.transaction_id ?? '',

@@ -31,7 +31,11 @@ export async function selectHoldOwner(em: EntityManager, holdId: string): Promis
 
 /** The hold's row, locked FOR UPDATE, or undefined. */
 export async function lockHoldRow(em: EntityManager, holdId: string): Promise<HoldRow | undefined> {
-  const [row] = await query<HoldRow>(em, `select ${HOLD_COLUMNS} from holds h join assets s on s.code = h.asset_code where h.id = ? for update of h`, [holdId]);
+  const [row] = await query<HoldRow>(
+    em,
+    `select ${HOLD_COLUMNS} from holds h join assets s on s.code = h.asset_code where h.id = ? for update of h`,
+    [holdId],
+  );
   return row;
 }
 

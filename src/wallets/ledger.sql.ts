@@ -15,7 +15,9 @@ export async function selectAssetCodes(em: EntityManager): Promise<string[]> {
 }
 
 /** Customer accounts of one wallet, one per asset. */
-export async function insertCustomerAccounts(em: EntityManager, walletId: string, customerId: string, accounts: readonly { id: string; assetCode: string }[]): Promise<void> {
+export async function insertCustomerAccounts(
+  em: EntityManager, walletId: string, customerId: string, accounts: readonly { id: string; assetCode: string }[],
+): Promise<void> {
   const values = accounts.map(() => `(?, ?, ?, ?, 'customer')`).join(', ');
   await query(em, `insert into accounts (id, wallet_id, customer_id, asset_code, type) values ${values}`, accounts.flatMap((a) => [a.id, walletId, customerId, a.assetCode]));
 }
@@ -126,7 +128,9 @@ export interface BatchRows {
  * Write a batch — transactions, entries, customer balances, system stripes and the wallet notification — in ONE
  * statement, with the caller's own `parts`. Returns how many customer accounts and stripes it updated.
  */
-export async function writeBatch(em: EntityManager, rows: BatchRows, parts: readonly CtePart[]): Promise<{ updated: number; stripes: number }> {
+export async function writeBatch(
+  em: EntityManager, rows: BatchRows, parts: readonly CtePart[],
+): Promise<{ updated: number; stripes: number }> {
   // The foreign keys are deferred, so the order of the parts does not matter. Row counts guard against posting to an
   // account the statement cannot see. The stripes are locked in id order (`sl`) before their UPDATE, which would
   // otherwise lock them in join order, so two batches touching the same stripes can never deadlock.
@@ -201,7 +205,9 @@ export async function subtractGranted(em: EntityManager, accountId: string, amou
 // ---- system stripes ------------------------------------------------------------------------------------------------
 
 /** Every stripe (0 … stripes − 1) of these system account types for these assets; existing ones are left alone. */
-export async function insertSystemStripes(em: EntityManager, assetCodes: readonly string[], types: readonly string[], stripes: number): Promise<void> {
+export async function insertSystemStripes(
+  em: EntityManager, assetCodes: readonly string[], types: readonly string[], stripes: number,
+): Promise<void> {
   await query(
     em,
     `insert into accounts (id, asset_code, type, stripe)
@@ -216,7 +222,9 @@ export async function insertSystemStripes(em: EntityManager, assetCodes: readonl
  * The rows of these system accounts on one stripe. `mine`: the row was inserted by this (uncommitted) transaction —
  * xmin is our own transaction id — so other transactions cannot post to it yet.
  */
-export async function selectStripes(em: EntityManager, stripe: number, accounts: readonly { type: string; asset: string }[]): Promise<{ id: string; type: string; asset_code: string; mine: boolean }[]> {
+export async function selectStripes(
+  em: EntityManager, stripe: number, accounts: readonly { type: string; asset: string }[],
+): Promise<{ id: string; type: string; asset_code: string; mine: boolean }[]> {
   return query<{ id: string; type: string; asset_code: string; mine: boolean }>(
     em,
     `select a.id, a.type, a.asset_code, (a.xmin = pg_current_xact_id()::xid) as mine

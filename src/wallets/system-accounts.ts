@@ -23,7 +23,9 @@ export async function createSystemAccounts(em: EntityManager, assetCodes: readon
 const systemIdCache = new Map<string, string>();
 
 /** Ids of these system accounts' rows on one stripe, keyed `type\0asset`. */
-export async function systemAccountIds(em: EntityManager, stripe: number, accounts: { type: string; asset: string }[]): Promise<Map<string, string>> {
+export async function systemAccountIds(
+  em: EntityManager, stripe: number, accounts: { type: string; asset: string }[],
+): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   const missing = accounts.filter((a) => {
     const id = systemIdCache.get(`${a.type}\u0000${a.asset}\u0000${stripe}`);

@@ -81,7 +81,9 @@ export class Wallets {
         batch.systemEntry(txn, 'adjustments', input.assetCode, signed.negated());
         if (input.reason === 'grant') {
           // The grant row shares the adjustment's id; granted tracks the sum of unexpired remainders.
-          await insertGrant(em, { id: adjustmentId, accountId: account.id, amount: amount.toFixed(), priority: input.priority, expiresAt: input.expiresAt });
+          await insertGrant(em, {
+            id: adjustmentId, accountId: account.id, amount: amount.toFixed(), priority: input.priority, expiresAt: input.expiresAt,
+          });
           account.granted = account.granted.plus(amount);
           await addGranted(em, account.id, amount.toFixed());
         }

@@ -93,12 +93,18 @@ export async function listEntries(em: EntityManager, accountId: string, assetCod
 
 /** The id of the wallet's customer account for an asset, or undefined when it has not been made yet. */
 export async function selectAccountId(em: EntityManager, walletId: string, assetCode: string): Promise<string | undefined> {
-  const [account] = await query<{ id: string }>(em, `select id from accounts where wallet_id = ? and asset_code = ? and type = 'customer'`, [walletId, assetCode]);
+  const [account] = await query<{ id: string }>(
+    em,
+    `select id from accounts where wallet_id = ? and asset_code = ? and type = 'customer'`,
+    [walletId, assetCode],
+  );
   return account?.id;
 }
 
 /** A grant of `amount` (decimal string) on the account; it shares the id of the adjustment that credits it. */
-export async function insertGrant(em: EntityManager, g: { id: string; accountId: string; amount: string; priority: number; expiresAt: Date | null }): Promise<void> {
+export async function insertGrant(
+  em: EntityManager, g: { id: string; accountId: string; amount: string; priority: number; expiresAt: Date | null },
+): Promise<void> {
   await query(
     em,
     `insert into grants (id, account_id, amount, remaining, priority, expires_at) values (?, ?, ?, ?, ?, ?)`,
@@ -118,7 +124,9 @@ export async function selectCustomersWithExpiredGrants(em: EntityManager, now: D
 }
 
 /** The grants of these (locked) accounts that expired by `now` with a remainder, locked, in a fixed order. */
-export async function lockExpiredGrants(em: EntityManager, accountIds: readonly string[], now: Date): Promise<{ id: string; account_id: string; remaining: string }[]> {
+export async function lockExpiredGrants(
+  em: EntityManager, accountIds: readonly string[], now: Date,
+): Promise<{ id: string; account_id: string; remaining: string }[]> {
   return query<{ id: string; account_id: string; remaining: string }>(
     em,
     `select id, account_id, remaining::text from grants
@@ -129,7 +137,9 @@ export async function lockExpiredGrants(em: EntityManager, accountIds: readonly 
 }
 
 /** Mark grants expired at `now` with nothing remaining, and lower their accounts' `granted` (`r`: decimal strings). */
-export async function markGrantsExpired(em: EntityManager, grantIds: readonly string[], now: Date, granted: readonly { id: string; r: string }[]): Promise<void> {
+export async function markGrantsExpired(
+  em: EntityManager, grantIds: readonly string[], now: Date, granted: readonly { id: string; r: string }[],
+): Promise<void> {
   await query(em, `update grants set remaining = 0, expired_at = ? where id = any(?::text[])`, [now, pgTextArray(grantIds)]);
   await query(
     em,

@@ -224,7 +224,10 @@ describe('assets defined after the wallet', () => {
     const code = uniq('late');
     await catalog.createProduct({
       requestId: uniq('r'), code, name: 'Late assets', publish: true,
-      prices: [{ name: 'Renders', eventType: 'render', calculation: UsageCalculation.UNIT, rates: [{ unitPrices: [{ assetCode: a, amount: '1' }, { assetCode: b, amount: '2' }] }] }],
+      prices: [{
+        name: 'Renders', eventType: 'render', calculation: UsageCalculation.UNIT,
+        rates: [{ unitPrices: [{ assetCode: a, amount: '1' }, { assetCode: b, amount: '2' }] }],
+      }],
     });
     await customers.createSubscription({ requestId: uniq('r'), customer: byId(id), productCode: code });
     const ids = [uniq('r'), uniq('r')];
@@ -232,7 +235,8 @@ describe('assets defined after the wallet', () => {
       customer: byId(id),
       events: [{ id: ids[0], eventType: 'render' }, { id: ids[0], eventType: 'render' }, { id: ids[1], eventType: 'render' }],
     });
-    expect(results.map((r: any) => [r.status, r.fees.map((f: any) => `${f.assetCode}=${f.amount}`), r.balancesAfter.map((f: any) => `${f.assetCode}=${f.amount}`)])).toEqual([
+    const amounts = (xs: any[]) => xs.map((x) => `${x.assetCode}=${x.amount}`);
+    expect(results.map((r: any) => [r.status, amounts(r.fees), amounts(r.balancesAfter)])).toEqual([
       [EventStatus.ACCEPTED, [`${a}=1`, `${b}=2`], [`${a}=-1`, `${b}=-2`]],
       [EventStatus.DUPLICATE, [`${a}=1`, `${b}=2`], [`${a}=-1`, `${b}=-2`]],
       [EventStatus.ACCEPTED, [`${a}=1`, `${b}=2`], [`${a}=-2`, `${b}=-4`]],
