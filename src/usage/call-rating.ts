@@ -17,7 +17,7 @@ const EVENT_TYPE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/;
 const ZERO = new Decimal(0);
 
 /** A result from what usage_events.result stores (or is about to): the amounts as the wire shows them. */
-export function fromStored(eventId: string, status: 'accepted' | 'duplicate', stash: readonly StoredResultEntry[], txn: string | null, scales: ReadonlyMap<string, number>): EventResultModel {
+function fromStored(eventId: string, status: 'accepted' | 'duplicate', stash: readonly StoredResultEntry[], txn: string | null, scales: ReadonlyMap<string, number>): EventResultModel {
   const fees: AmountModel[] = [];
   const balancesAfter: AmountModel[] = [];
   for (const s of stash) {
@@ -28,7 +28,7 @@ export function fromStored(eventId: string, status: 'accepted' | 'duplicate', st
   return { eventId, status, reason: '', message: '', fees, balancesAfter, transactionId: txn ?? '', originalAccepted: true };
 }
 
-export function rejected(eventId: string, reason: EventResultModel['reason'], message: string): EventResultModel {
+function rejected(eventId: string, reason: EventResultModel['reason'], message: string): EventResultModel {
   return { eventId, status: 'rejected', reason, message, fees: [], balancesAfter: [], transactionId: '', originalAccepted: false };
 }
 

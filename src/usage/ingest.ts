@@ -2,7 +2,9 @@
 // call waiting at that moment in ONE database transaction (group commit): customers are resolved and their accounts
 // locked once (in id order, so flushers never deadlock), events are deduplicated, rated and debited in arrival order,
 // and all rows are written with a constant number of set-based statements. Under load, many calls share one commit;
-// a lone call is flushed at once.
+// a lone call is flushed at once. This file is the queue and the transaction; the customers it reads are
+// customer-context.ts, each call's events are rated in call-rating.ts, totals kept in rollups.ts, and its SQL is in
+// usage.sql.ts (the ledger's in src/wallets/*.sql.ts).
 //
 // Exactly-once: an accepted event is a row in usage_events whose primary key (customer_id, event_id) is inserted in the
 // same transaction as its debit. Duplicates are detected up front (within a process, a customer's calls are never in
