@@ -5,14 +5,13 @@ import { openDatabase, type Database } from './db/orm.js';
 import { ApiKeyAdmin, bootstrapAdminKey, KeyVerifier } from './auth/api-keys.service.js';
 import { apiKeyRoutes } from './auth/api-keys.routes.js';
 import { Pipeline } from './server/pipeline.js';
-import { bind, type ServiceBinding } from './server/binding.js';
+import type { ServiceBinding } from './server/binding.js';
 import { startGrpcServer, type GrpcServer } from './server/grpc.js';
 import { startHttpServer, type HttpRoute, type HttpServer } from './server/http.js';
 import { CatalogService } from './catalog/catalog.service.js';
 import { catalogRoutes } from './catalog/catalog.routes.js';
 import { CustomerService } from './customers/customers.service.js';
 import { customerRoutes } from './customers/customers.routes.js';
-import { WalletService } from '../gen/tollbooth/v1/wallet_pb.js';
 import { IngestService } from './usage/ingest.js';
 import { UsageService } from './usage/usage.service.js';
 import { usageRoutes } from './usage/usage.routes.js';
@@ -20,18 +19,19 @@ import { Wallets } from './wallets/wallets.service.js';
 import { Holds } from './wallets/holds.service.js';
 import { WalletWatch } from './wallets/watch.js';
 import { WalletSweeper } from './wallets/sweeper.js';
-import type { AutoRechargeLookup } from './wallets/wallets.rpc.js';
+import { Ledger } from './wallets/ledger.js';
 import { walletRoutes } from './wallets/wallets.routes.js';
 import { log, setLogLevel } from './shared/log.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { startMoneyIn, type MoneyIn } from './topups/money-in.js';
-import { autoRechargeToProto } from './topups/topups.rpc.js';
-import { topUpRoutes } from './topups/topups.routes.js';
-import type { AutoRechargeService } from './topups/auto-recharge.service.js';
+import { triggerRecharges } from './topups/recharge-trigger.js';
+import { moneyInPort } from './topups/topups.rpc.js';
 
 export interface App {
   config: Config;
   db: Database;
+  /** The ledger with its hooks, as every service posts through it (tests post directly with it too). */
+  ledger: Ledger;
   grpcPort: number;
   httpPort: number;
   /** Every service's RPC table: which scope, validator and handler each RPC has. */
@@ -48,17 +48,6 @@ export interface AppOptions {
   clock?: Clock;
 }
 
-/** GetWallet and WatchWallet show each account's auto-recharge policy, which money-in owns. */
-function policiesFrom(autoRecharge: AutoRechargeService): AutoRechargeLookup {
-  return async (accounts) => {
-    const found = await autoRecharge.policiesOf(accounts.map((a) => a.accountId));
-    return new Map(accounts.flatMap((a) => {
-      const p = found.get(a.accountId);
-      return p ? [[a.accountId, autoRechargeToProto(p, a.scale)] as const] : [];
-    }));
-  };
-}
-
 export async function startApp(config: Config, options: AppOptions = {}): Promise<App> {
   setLogLevel(config.logLevel);
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
@@ -67,25 +56,25 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   let moneyIn: MoneyIn | undefined;
   try {
     const createdAdminKey = await bootstrapAdminKey(db.orm, config.adminKey);
+    // A usage debit that leaves an account below its armed threshold starts an auto-recharge in the debit's transaction.
+    const ledger = new Ledger({ afterDebit: triggerRecharges });
     const catalog = new CatalogService(db.orm);
     const customers = new CustomerService(db.orm, catalog);
     // Each flush holds one connection; leave the rest of the pool for reads and other writes. Embedded: one.
-    const ingest = new IngestService(db.orm, catalog, db.embedded ? 1 : Math.max(1, Math.min(4, config.dbPoolSize - 2)));
+    const ingest = new IngestService(db.orm, catalog, ledger, db.embedded ? 1 : Math.max(1, Math.min(4, config.dbPoolSize - 2)));
     const usage = new UsageService(db.orm, catalog);
-    const wallets = new Wallets(db.orm);
-    const holds = new Holds(db.orm);
+    const wallets = new Wallets(db.orm, ledger);
+    const holds = new Holds(db.orm, ledger);
     const watch = new WalletWatch(db.orm, db.listen);
-    const sweeper = new WalletSweeper(db.orm);
-    moneyIn = startMoneyIn(config, db, options.clock ?? systemClock);
+    const sweeper = new WalletSweeper(db.orm, ledger);
+    moneyIn = startMoneyIn(config, db, options.clock ?? systemClock, ledger);
     const verifier = new KeyVerifier(db.orm);
     const bindings: ServiceBinding[] = [
       apiKeyRoutes(new ApiKeyAdmin(db.orm, (hash) => verifier.forget(hash))),
       catalogRoutes(catalog),
       customerRoutes(customers),
-      bind(WalletService, {
-        ...walletRoutes(wallets, holds, watch, { autoRecharge: policiesFrom(moneyIn.autoRecharge) }),
-        ...topUpRoutes(moneyIn),
-      }),
+      // WalletService is wallets'; its top-up and auto-recharge RPCs are served by money-in, through wallets' port.
+      walletRoutes(wallets, holds, watch, moneyInPort(moneyIn)),
       usageRoutes(ingest, usage, catalog, () => db.orm.em.fork()),
     ];
     const pipeline = new Pipeline(verifier);
@@ -105,6 +94,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     return {
       config,
       db,
+      ledger,
       grpcPort: grpc.port,
       httpPort: httpServer.port,
       bindings,

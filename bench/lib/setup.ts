@@ -7,7 +7,8 @@ import { AdjustmentDirection, AdjustmentReason, WalletService } from '../../gen/
 import { openDatabase } from '../../src/db/orm.js';
 import { dec } from '../../src/shared/money.js';
 import { inTransaction } from '../../src/shared/tx.js';
-import { LedgerBatch, lockCustomerAccounts } from '../../src/wallets/ledger.js';
+import { LedgerBatch } from '../../src/wallets/ledger.js';
+import { lockCustomerAccounts } from '../../src/wallets/accounts.js';
 import type { ChannelPool } from './client.js';
 
 export const PRICE = '0.05';
@@ -108,7 +109,8 @@ export async function fundWallets(pool: ChannelPool, databaseUrl: string, custom
   try {
     await inTransaction(db.orm, async (em) => {
       const accounts = await lockCustomerAccounts(em, customerIds);
-      const batch = new LedgerBatch();
+      // Credits only: no debit here can leave an account below a recharge threshold, so the batch needs no hook.
+      const batch = new LedgerBatch({ afterDebit: async () => undefined });
       for (const id of customerIds) {
         const account = accounts.get(id)?.get('USD');
         if (!account) throw new Error(`customer ${id} has no USD account`);

@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { ApiKeySchema, SCOPES, type ApiKey, type Scope } from './api-key.entity.js';
+import { lockAdminKeys, registerConfiguredKey, unconfigureKeys } from './api-keys.sql.js';
 import { AppError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { log } from '../shared/log.js';
@@ -42,26 +43,13 @@ export async function createApiKey(em: EntityManager, opts: { name: string; scop
 export async function bootstrapAdminKey(orm: MikroORM, configured: string | undefined): Promise<string | undefined> {
   // Serialise starts of several processes on one database: only one may create the first key or rotate.
   return orm.em.fork().transactional(async (tx) => {
-    const run = (sql: string, params: unknown[] = []) => tx.getConnection().execute(sql, params, 'all', tx.getTransactionContext());
-    await run(`select pg_advisory_xact_lock(7411001)`);
+    await lockAdminKeys(tx);
     if (configured) {
-      const hash = hashKey(configured);
-      await run(
-        `insert into api_keys (id, name, prefix, hash, scopes, configured) values (?, 'admin (TOLLBOOTH_ADMIN_KEY)', ?, ?, '{admin}', true)
-           on conflict (hash) do update set configured = true, revoked_at = null, scopes = '{admin}'`,
-        [newId('key'), configured.slice(0, 8), hash],
-      );
-      const retired = (await run(
-        `update api_keys set revoked_at = now() where configured and hash <> ? and revoked_at is null returning id`,
-        [hash],
-      )) as { id: string }[];
-      await run(`update api_keys set configured = false where configured and hash <> ?`, [hash]);
-      if (retired.length > 0) {
-        log.info('revoked the previous TOLLBOOTH_ADMIN_KEY: a new one is configured', { keyIds: retired.map((r) => r.id) });
-      }
+      const retired = await registerConfiguredKey(tx, { id: newId('key'), prefix: configured.slice(0, 8), hash: hashKey(configured) });
+      if (retired.length > 0) log.info('revoked the previous TOLLBOOTH_ADMIN_KEY: a new one is configured', { keyIds: retired });
       return undefined;
     }
-    await run(`update api_keys set configured = false where configured`);
+    await unconfigureKeys(tx);
     const count = await tx.count(ApiKeySchema, {});
     if (count > 0) return undefined;
     const { key } = await createApiKey(tx, { name: 'first admin key', scopes: ['admin'] });

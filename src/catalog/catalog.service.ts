@@ -3,13 +3,14 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { AssetExchangeRateSchema, AssetSchema, PriceRateSchema, ProductHeadSchema, ProductPriceSchema, ProductVersionSchema, type Asset, type ProductVersion } from './catalog.entity.js';
 import type { AssetModel, ExchangeRateModel, PriceModel, ProductModel, ProductStatusModel } from './catalog.model.js';
 import { latestPublished, toModels, ProductVersionCache } from './catalog.repository.js';
+import { claimAssetCode, claimProductCode, selectLatestVersionIds } from './catalog.sql.js';
 import { AppError, invalid, notFound } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { once } from '../shared/idempotency.js';
 import { dec } from '../shared/money.js';
 import { decodePageToken, encodePageToken, pageSize, type PageRequest } from '../shared/page-token.js';
 import { inTransaction, isUniqueViolation } from '../shared/tx.js';
-import { createSystemAccounts } from '../wallets/ledger.js';
+import { createSystemAccounts } from '../wallets/system-accounts.js';
 
 export interface Page<T> {
   items: T[];
@@ -43,11 +44,9 @@ export class CatalogService {
   async createAsset(input: { requestId: string; code: string; name: string; scale: number; exchangeRates: ExchangeRateModel[] }): Promise<AssetModel> {
     return inTransaction(this.orm, (em) =>
       once(em, { scope: 'CreateAsset', key: input.requestId, request: input }, async () => {
-        const inserted = await em.getConnection().execute(
-          `insert into assets (code, name, scale) values (?, ?, ?) on conflict do nothing returning code`,
-          [input.code, input.name, input.scale], 'all', em.getTransactionContext(),
-        );
-        if (inserted.length === 0) throw new AppError('ASSET_ALREADY_EXISTS', `asset "${input.code}" already exists`, { field: 'asset.code' });
+        if (!(await claimAssetCode(em, input))) {
+          throw new AppError('ASSET_ALREADY_EXISTS', `asset "${input.code}" already exists`, { field: 'asset.code' });
+        }
         await createSystemAccounts(em, [input.code]);
         for (const r of input.exchangeRates) em.create(AssetExchangeRateSchema, { assetCode: input.code, currency: r.currency, rate: r.rate });
         await em.flush();
@@ -100,11 +99,10 @@ export class CatalogService {
     return inTransaction(this.orm, (em) =>
       once(em, { scope: 'CreateProduct', key: input.requestId, request: input }, async () => {
         await this.checkAssets(em, input.prices, 'prices');
-        const inserted = await em.getConnection().execute(
-          `insert into products (code, latest_version) values (?, 1) on conflict do nothing returning code`,
-          [input.code], 'all', em.getTransactionContext(),
-        );
-        if (inserted.length === 0) throw new AppError('PRODUCT_ALREADY_EXISTS', `product "${input.code}" already exists; use UpdateProduct to make a new version`, { field: 'code' });
+        if (!(await claimProductCode(em, input.code))) {
+          const message = `product "${input.code}" already exists; use UpdateProduct to make a new version`;
+          throw new AppError('PRODUCT_ALREADY_EXISTS', message, { field: 'code' });
+        }
         const version = await this.insertVersion(em, input.code, 1, input.name, input.prices, input.publish);
         return (await toModels(em, [version]))[0];
       }),
@@ -178,12 +176,7 @@ export class CatalogService {
     const filters = { status: status ?? null };
     const after = decodePageToken(page.pageToken, filters);
     const em = this.orm.em.fork();
-    const statusSql = status === 'archived' ? 'p.archived_at is not null' : status ? `p.archived_at is null and v.status = '${status}'` : 'true';
-    const rows = await em.getConnection().execute<{ id: string }[]>(
-      `select v.id from products p join product_versions v on v.code = p.code and v.version = p.latest_version
-       where ${statusSql} and p.code > ? order by p.code limit ?`,
-      [after ? String(after[0]) : '', size + 1],
-    );
+    const rows = await selectLatestVersionIds(em, status, after ? String(after[0]) : '', size + 1);
     const versions = await em.find(ProductVersionSchema, { id: { $in: rows.slice(0, size).map((r) => r.id) } }, { orderBy: { code: 'asc' } });
     const items = await toModels(em, versions);
     return { items, nextPageToken: rows.length > size ? encodePageToken([items[items.length - 1].code], filters) : '' };

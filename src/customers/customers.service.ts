@@ -5,7 +5,7 @@ import { customerNotFound, type CustomerLookup, type CustomerModel, type Subscri
 import type { CatalogService } from '../catalog/catalog.service.js';
 import type { Page } from '../catalog/catalog.service.js';
 import { WalletSchema } from '../wallets/wallet.entity.js';
-import { createDefaultWallet } from '../wallets/accounts.repository.js';
+import { createDefaultWallet } from '../wallets/accounts.js';
 import { AppError, notFound } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { once } from '../shared/idempotency.js';

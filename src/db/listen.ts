@@ -4,6 +4,7 @@
 // holds: LISTEN goes through that pooled connection and notifications are taken from the PGlite instance itself.
 import pg from 'pg';
 import { log } from '../shared/log.js';
+import { listenSql, unlistenSql } from './listen.sql.js';
 
 export type NotificationHandler = (payload: string) => void;
 
@@ -90,7 +91,7 @@ export class PgListener extends FanOut {
       client.on('end', () => this.dropped(client, undefined));
       try {
         await client.connect();
-        for (const channel of this.channels.keys()) await client.query(`LISTEN "${channel}"`);
+        for (const channel of this.channels.keys()) await client.query(listenSql(channel));
       } catch (err) {
         client.removeAllListeners('end');
         await client.end().catch(() => undefined);
@@ -138,11 +139,11 @@ export class PgListener extends FanOut {
   protected async startListening(channel: string): Promise<void> {
     const client = await this.connect();
     // LISTEN is idempotent: a connection made just now may or may not have seen this channel in the map.
-    await client.query(`LISTEN "${channel}"`);
+    await client.query(listenSql(channel));
   }
 
   protected async stopListening(channel: string): Promise<void> {
-    await this.client?.query(`UNLISTEN "${channel}"`);
+    await this.client?.query(unlistenSql(channel));
   }
 
   async close(): Promise<void> {
@@ -169,11 +170,11 @@ export class EmbeddedListener extends FanOut {
 
   protected async startListening(channel: string): Promise<void> {
     this.off ??= this.onNotification((ch, payload) => this.deliver(ch, payload));
-    await this.execute(`LISTEN "${channel}"`);
+    await this.execute(listenSql(channel));
   }
 
   protected async stopListening(channel: string): Promise<void> {
-    await this.execute(`UNLISTEN "${channel}"`);
+    await this.execute(unlistenSql(channel));
   }
 
   async close(): Promise<void> {

@@ -3,11 +3,8 @@
 // If the transaction rolls back, the job never existed; if it commits, the job will run, even if Redis is down now.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { newId } from '../shared/ids.js';
-import { query } from '../shared/tx.js';
 import type { QueueName } from '../queue/queues.js';
-
-/** Channel announcing new outbox rows at commit (the relay LISTENs on it when it has a dedicated connection). */
-export const OUTBOX_CHANNEL = 'tollbooth_outbox';
+import { insertJobs } from './outbox.sql.js';
 
 export interface OutboxJob {
   queue: QueueName;
@@ -19,13 +16,7 @@ export interface OutboxJob {
 /** Write jobs to the outbox on the caller's transaction. Returns their ids (= future BullMQ job ids). */
 export async function enqueue(em: EntityManager, jobs: OutboxJob[]): Promise<string[]> {
   if (jobs.length === 0) return [];
-  const rows = jobs.map((j) => ({ id: newId('obx'), q: j.queue, n: j.name, p: j.payload }));
-  await query(
-    em,
-    `with i as (insert into outbox (id, queue, name, payload)
-                select x.id, x.q, x.n, x.p from jsonb_to_recordset(?::jsonb) as x(id text, q text, n text, p jsonb) returning id)
-     select pg_notify('${OUTBOX_CHANNEL}', '') from i limit 1`,
-    [JSON.stringify(rows)],
-  );
+  const rows = jobs.map((j) => ({ id: newId('obx'), queue: j.queue, name: j.name, payload: j.payload }));
+  await insertJobs(em, rows);
   return rows.map((r) => r.id);
 }

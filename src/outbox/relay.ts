@@ -7,9 +7,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Database } from '../db/orm.js';
 import type { QueueHub, QueueName } from '../queue/queues.js';
 import { log } from '../shared/log.js';
-import { query } from '../shared/tx.js';
-import { OUTBOX_CHANNEL } from './outbox.js';
-import { pgTextArray } from '../wallets/ledger.js';
+import { deleteSent, markSent, OUTBOX_CHANNEL, selectUnsent } from './outbox.sql.js';
 
 const BATCH = 500;
 const PRUNE_EVERY_MS = 10 * 60_000;
@@ -91,10 +89,7 @@ export class OutboxRelay {
   private async sendBatch(): Promise<number> {
     if (!this.hub.ready) return 0;
     const em = this.orm.em.fork();
-    const rows = await query<{ id: string; queue: QueueName; name: string; payload: Record<string, unknown> }>(
-      em,
-      `select id, queue, name, payload from outbox where sent_at is null order by id limit ${BATCH}`,
-    );
+    const rows = await selectUnsent(em, BATCH);
     if (rows.length === 0) return 0;
     const byQueue = new Map<QueueName, typeof rows>();
     for (const r of rows) byQueue.set(r.queue, [...(byQueue.get(r.queue) ?? []), r]);
@@ -108,7 +103,7 @@ export class OutboxRelay {
       }
     } finally {
       // Stamp what BullMQ accepted even if a later queue failed, so it is not re-added needlessly.
-      if (sent.length) await query(em, `update outbox set sent_at = now() where id = any(?::text[])`, [pgTextArray(sent)]);
+      if (sent.length) await markSent(em, sent);
     }
     return rows.length;
   }
@@ -118,7 +113,7 @@ export class OutboxRelay {
     if (now - this.lastPrune < PRUNE_EVERY_MS) return;
     this.lastPrune = now;
     const keepMs = this.opts.keepSentMs ?? 7 * 86_400_000;
-    await query(this.orm.em.fork(), `delete from outbox where sent_at < now() - (? * interval '1 millisecond')`, [keepMs]);
+    await deleteSent(this.orm.em.fork(), keepMs);
   }
 
   private failed(err: unknown): void {

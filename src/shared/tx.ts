@@ -110,6 +110,11 @@ function statement(sql: string): { name?: string; text: string } {
   return st;
 }
 
+/** A `text[]` literal of these values, for a `?::text[]` parameter (one bind parameter however many values). */
+export function pgTextArray(values: readonly string[]): string {
+  return `{${values.map((v) => `"${v.replace(/(["\\])/g, '\\$1')}"`).join(',')}}`;
+}
+
 export function isUniqueViolation(err: unknown, constraint?: string): boolean {
   const e = err as { code?: string; constraint?: string };
   return e?.code === '23505' && (constraint === undefined || e.constraint === constraint);

@@ -15,16 +15,17 @@ import type { Clock } from '../shared/clock.js';
 import { utcMonth } from '../shared/clock.js';
 import { AppError, invalid } from '../shared/errors.js';
 import { Decimal, dec, formatAmount, parseDecimal } from '../shared/money.js';
-import { inTransaction, query } from '../shared/tx.js';
+import { inTransaction, pgTextArray, query } from '../shared/tx.js';
 import { log } from '../shared/log.js';
-import { lockCustomerAccounts, pgTextArray } from '../wallets/ledger.js';
+import { lockCustomerAccounts } from '../wallets/accounts.js';
 import type { CustomerLookup } from '../customers/customer.model.js';
 import { requireStripe, type StripeClient } from '../stripe/client.js';
 import { conversionOf, creditFor, defaultCurrencyOf, leastCreditCharging } from './conversion.js';
 import { formatMinor, minimumCharge } from '../stripe/currency.js';
 import { accountIdOf, resolveCustomerId } from './topups.service.js';
 import { MAY_START, type Settlement } from './settlement.js';
-import type { AccountBalanceModel, AutoRechargeInput, AutoRechargeModel } from './topup.model.js';
+import type { AccountBalanceModel, AutoRechargeModel } from '../wallets/account-balance.model.js';
+import type { AutoRechargeInput } from './topup.model.js';
 
 interface PolicyRow {
   account_id: string;
@@ -141,8 +142,8 @@ export class AutoRechargeService {
     if (!a) throw new AppError('INVALID_ARGUMENT', `account ${accountId} vanished`);
     const policy = (await autoRechargeOf(em, [accountId], this.clock.now())).get(accountId);
     return {
-      accountId, assetCode: a.asset_code, scale: a.scale, balance: dec(a.balance).toFixed(), held: dec(a.held).toFixed(),
-      available: dec(a.balance).minus(a.held).toFixed(), overdraftLimit: dec(a.overdraft).toFixed(), sequence: BigInt(a.sequence), autoRecharge: policy,
+      accountId, assetCode: a.asset_code, scale: a.scale, balance: dec(a.balance), held: dec(a.held),
+      available: dec(a.balance).minus(a.held), overdraftLimit: dec(a.overdraft), sequence: BigInt(a.sequence), autoRecharge: policy,
     };
   }
 

@@ -6,6 +6,7 @@ import type { Database } from '../db/orm.js';
 import type { HttpRoute } from '../server/http.js';
 import type { Clock } from '../shared/clock.js';
 import { log } from '../shared/log.js';
+import type { Ledger } from '../wallets/ledger.js';
 import { OutboxRelay } from '../outbox/relay.js';
 import { QueueHub } from '../queue/queues.js';
 import { createStripeClient, type StripeClient } from '../stripe/client.js';
@@ -35,11 +36,11 @@ export interface MoneyIn {
   stop(graceMs?: number): Promise<void>;
 }
 
-export function startMoneyIn(config: Config, db: Database, clock: Clock): MoneyIn {
+export function startMoneyIn(config: Config, db: Database, clock: Clock, ledger: Ledger): MoneyIn {
   const orm = db.orm;
   const stripe = createStripeClient(config.stripe);
   if (!stripe) log.info('Stripe is not configured: top-ups and auto-recharge are off (set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET)');
-  const settlement = new Settlement(clock, config.autoRechargeCooldownSeconds * 1000);
+  const settlement = new Settlement(clock, config.autoRechargeCooldownSeconds * 1000, ledger);
   const topUps = new TopUpService(orm, stripe, settlement);
   const autoRecharge = new AutoRechargeService(orm, stripe, settlement, clock);
   const events = new StripeEventProcessor(orm, stripe, settlement);

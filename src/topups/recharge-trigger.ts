@@ -7,7 +7,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { newId } from '../shared/ids.js';
 import { query } from '../shared/tx.js';
-import { OUTBOX_CHANNEL } from '../outbox/outbox.js';
+import { OUTBOX_CHANNEL } from '../outbox/outbox.sql.js';
 
 /** Payload of a `recharge` job: charge the saved card for this account's crossing number `crossing`. */
 export interface RechargeJob {

@@ -8,10 +8,11 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Clock } from '../shared/clock.js';
 import { utcMonth } from '../shared/clock.js';
 import { Decimal, dec } from '../shared/money.js';
-import { query } from '../shared/tx.js';
+import { pgTextArray, query } from '../shared/tx.js';
 import { log } from '../shared/log.js';
 import { enqueue } from '../outbox/outbox.js';
-import { ensureCustomerAccount, LedgerBatch, lockCustomerAccounts, pgTextArray, STARTS_RECHARGE, type AccountState } from '../wallets/ledger.js';
+import { ensureCustomerAccount, lockCustomerAccounts, type AccountState } from '../wallets/accounts.js';
+import { STARTS_RECHARGE, type Ledger } from '../wallets/ledger.js';
 import { triggerRecharges } from './recharge-trigger.js';
 import type { TopUpModel, TopUpSource, TopUpStatus } from './topup.model.js';
 
@@ -95,7 +96,7 @@ async function lockedAccount(em: EntityManager, customerId: string, assetCode: s
 }
 
 export class Settlement {
-  constructor(private readonly clock: Clock, private readonly cooldownMs: number) {}
+  constructor(private readonly clock: Clock, private readonly cooldownMs: number, private readonly ledger: Ledger) {}
 
   /**
    * Credit the wallet for a paid top-up. Returns false when it was credited before (or is unknown). A top-up we had
@@ -107,7 +108,7 @@ export class Settlement {
     if (t.status === 'succeeded' || t.status === 'refunded') return false;
     const credit = dec(t.credit_amount);
     const account = await lockedAccount(em, t.customer_id, t.asset_code);
-    const batch = new LedgerBatch();
+    const batch = this.ledger.batch();
     const what = t.source === 'auto_recharge' ? 'auto-recharge' : 'card top-up';
     const txn = batch.begin('top_up', t.id, `${what} of ${dec(t.payment_amount).toFixed()} ${t.currency}`);
     batch.customer(txn, account, credit);
@@ -160,7 +161,7 @@ export class Settlement {
     if (debit.gt(0)) {
       const account = await lockedAccount(em, t.customer_id, t.asset_code);
       // A refund is not usage (STARTS_RECHARGE): it lowers the balance without ever starting a recharge.
-      const batch = new LedgerBatch();
+      const batch = this.ledger.batch();
       const txn = batch.begin('refund', t.id, `refund of ${total.minus(t.refunded_amount).toFixed()} ${t.currency}`);
       batch.customer(txn, account, debit.negated());
       batch.systemEntry(txn, 'funding', t.asset_code, debit);

@@ -1,4 +1,5 @@
-// Domain shapes of money in: top-ups and auto-recharge policies. Amounts are decimal strings.
+// Domain shapes of money in: top-ups and auto-recharge policy input. Amounts are decimal strings. A policy as GetWallet
+// and UpdateAutoRecharge show it is AutoRechargeModel (src/wallets/account-balance.model.ts), part of AccountBalance.
 export type TopUpStatus = 'pending' | 'succeeded' | 'failed' | 'refunded';
 export type TopUpSource = 'checkout' | 'auto_recharge';
 
@@ -23,19 +24,6 @@ export interface TopUpModel {
   settledAt: Date | null;
 }
 
-export interface AutoRechargeModel {
-  enabled: boolean;
-  threshold: string;
-  amount: string;
-  targetBalance: string;
-  monthlyCap: string;
-  monthToDate: string;
-  consecutiveFailures: number;
-  paused: boolean;
-  currency: string;
-  lastFailureMessage: string;
-}
-
 export interface AutoRechargeInput {
   enabled: boolean;
   threshold: string;
@@ -43,16 +31,4 @@ export interface AutoRechargeInput {
   targetBalance: string;
   monthlyCap: string;
   currency: string;
-}
-
-export interface AccountBalanceModel {
-  accountId: string;
-  assetCode: string;
-  scale: number;
-  balance: string;
-  held: string;
-  available: string;
-  overdraftLimit: string;
-  sequence: bigint;
-  autoRecharge: AutoRechargeModel | undefined;
 }

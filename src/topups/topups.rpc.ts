@@ -1,18 +1,16 @@
 // Top-up and auto-recharge RPCs of WalletService over the wire: proto messages ↔ money-in domain models. No SQL here.
-// topups.routes.ts binds them; app.ts joins that table with the wallet RPCs' into one WalletService binding.
+// moneyInPort is money-in's side of WalletService: wallets.routes.ts binds these RPCs (src/app.ts passes the port in).
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import {
-  TopUpSource, TopUpStatus, type WalletService,
-  type AccountBalanceSchema, type AutoRechargeSchema, type TopUpSchema,
-} from '../../gen/tollbooth/v1/wallet_pb.js';
-import type { ServiceHandlers } from '../server/binding.js';
+import { TopUpSource, TopUpStatus, type TopUpSchema } from '../../gen/tollbooth/v1/wallet_pb.js';
 import { lookupOf } from '../customers/customers.rpc.js';
 import { dec, formatAmount } from '../shared/money.js';
 import { currencyDecimals } from '../stripe/currency.js';
+import { accountToProto, type MoneyInPort } from '../wallets/wallets.rpc.js';
 import type { AutoRechargeService } from './auto-recharge.service.js';
 import type { TopUpService } from './topups.service.js';
-import type { AccountBalanceModel, AutoRechargeModel, TopUpModel } from './topup.model.js';
+import type { TopUpModel } from './topup.model.js';
+import { topUpValidators } from './topups.validation.js';
 
 const STATUS: Record<TopUpModel['status'], TopUpStatus> = {
   pending: TopUpStatus.PENDING, succeeded: TopUpStatus.SUCCEEDED, failed: TopUpStatus.FAILED, refunded: TopUpStatus.REFUNDED,
@@ -37,34 +35,7 @@ export function topUpToProto(t: TopUpModel): MessageInitShape<typeof TopUpSchema
   };
 }
 
-/** AutoRecharge for GetWallet / UpdateAutoRecharge; `scale` is the asset's display scale. */
-export function autoRechargeToProto(p: AutoRechargeModel, scale: number): MessageInitShape<typeof AutoRechargeSchema> {
-  return {
-    enabled: p.enabled,
-    threshold: f(p.threshold, scale),
-    size: p.targetBalance ? { case: 'targetBalance', value: f(p.targetBalance, scale) } : p.amount ? { case: 'amount', value: f(p.amount, scale) } : { case: undefined },
-    monthlyCap: f(p.monthlyCap, scale),
-    monthToDate: f(p.monthToDate, scale),
-    consecutiveFailures: p.consecutiveFailures,
-    paused: p.paused,
-    currency: p.currency,
-    lastFailureMessage: p.lastFailureMessage,
-  };
-}
-
-export function accountBalanceToProto(a: AccountBalanceModel): MessageInitShape<typeof AccountBalanceSchema> {
-  return {
-    assetCode: a.assetCode,
-    balance: f(a.balance, a.scale),
-    held: f(a.held, a.scale),
-    available: f(a.available, a.scale),
-    overdraftLimit: f(a.overdraftLimit, a.scale),
-    autoRecharge: a.autoRecharge ? autoRechargeToProto(a.autoRecharge, a.scale) : undefined,
-    sequence: a.sequence,
-  };
-}
-
-export function topUpHandlers(t: { topUps: TopUpService; autoRecharge: AutoRechargeService }) {
+export function moneyInPort(t: { topUps: TopUpService; autoRecharge: AutoRechargeService }): MoneyInPort {
   return {
     async createTopUp(req) {
       const topUp = await t.topUps.createTopUp({
@@ -85,7 +56,9 @@ export function topUpHandlers(t: { topUps: TopUpService; autoRecharge: AutoRecha
         monthlyCap: p.monthlyCap,
         currency: p.currency,
       });
-      return { account: accountBalanceToProto(account) };
+      return { account: accountToProto(account) };
     },
-  } satisfies ServiceHandlers<typeof WalletService>;
+    autoRechargeOf: (accountIds) => t.autoRecharge.policiesOf(accountIds),
+    validate: topUpValidators,
+  };
 }

@@ -11,7 +11,7 @@ import { newId } from '../shared/ids.js';
 import { once } from '../shared/idempotency.js';
 import { dec, formatAmount } from '../shared/money.js';
 import { inTransaction, query } from '../shared/tx.js';
-import { ensureCustomerAccount } from '../wallets/ledger.js';
+import { ensureCustomerAccount } from '../wallets/accounts.js';
 import { isPermanentStripeError, requireStripe, type StripeClient } from '../stripe/client.js';
 import { log } from '../shared/log.js';
 import { ensureStripeCustomer } from '../stripe/customers.js';

@@ -7,13 +7,13 @@ import { invalid } from '../shared/errors.js';
 import { once } from '../shared/idempotency.js';
 import { Decimal, dec, formatAmount } from '../shared/money.js';
 import { decodePageToken, encodePageToken, pageSize, type PageRequest } from '../shared/page-token.js';
-import { inTransaction, query } from '../shared/tx.js';
+import { inTransaction } from '../shared/tx.js';
 import { createHoldInTx } from '../wallets/holds.js';
-import { lockCustomerAccounts, type AccountState } from '../wallets/ledger.js';
-
-import { coverable, loadCustomerContexts, type CustomerContext } from './ingest.js';
+import { lockCustomerAccounts, type AccountState } from '../wallets/accounts.js';
+import { coverable, loadCustomerContexts, type CustomerContext } from './customer-context.js';
 import { rate, type Properties } from './rating.js';
 import type { AmountModel, RejectReason, StoredResultEntry } from './usage.model.js';
+import { selectEvents, selectRollupTotals } from './usage.sql.js';
 
 export interface CheckInput {
   customer: CustomerLookup;
@@ -210,30 +210,8 @@ export class UsageService {
     const size = pageSize(page, 100);
     const filters = { c: ctx.id, t: filter.eventType, s: filter.start?.toISOString() ?? null, e: filter.end?.toISOString() ?? null };
     const after = decodePageToken(page.pageToken, filters);
-    const where: string[] = ['customer_id = ?'];
-    const params: unknown[] = [ctx.id];
-    if (filter.eventType) {
-      where.push('event_type = ?');
-      params.push(filter.eventType);
-    }
-    if (filter.start) {
-      where.push('occurred_at >= ?');
-      params.push(filter.start);
-    }
-    if (filter.end) {
-      where.push('occurred_at < ?');
-      params.push(filter.end);
-    }
-    if (after) {
-      where.push('(occurred_at, event_id) < (?::timestamptz, ?)');
-      params.push(String(after[0]), String(after[1]));
-    }
-    const rows = await query<{ customer_id: string; event_id: string; event_type: string; subject: string; occurred_at: Date; received_at: Date; data: Properties; result: StoredResultEntry[]; transaction_id: string | null }>(
-      this.orm.em.fork(),
-      `select customer_id, event_id, event_type, subject, occurred_at, received_at, data, result, transaction_id from usage_events
-        where ${where.join(' and ')} order by occurred_at desc, event_id desc limit ?`,
-      [...params, size + 1],
-    );
+    const position: [string, string] | undefined = after ? [String(after[0]), String(after[1])] : undefined;
+    const rows = await selectEvents(this.orm.em.fork(), ctx.id, { ...filter, after: position }, size + 1);
     const items = rows.slice(0, size).map((r) => ({
       customerId: r.customer_id, eventId: r.event_id, eventType: r.event_type, subject: r.subject, occurredAt: new Date(r.occurred_at),
       receivedAt: new Date(r.received_at), data: r.data, result: r.result, transactionId: r.transaction_id ?? '',
@@ -248,20 +226,7 @@ export class UsageService {
     const em = this.orm.em.fork();
     const keyCol = groupBy === 'product' ? 'product_code' : groupBy === 'dimension' ? 'dimension_key' : 'event_type';
     const trunc = granularity === 'hour' ? 'hour' : 'day';
-    const counts = await query<{ b: Date; k: string; n: string; q: string }>(
-      em,
-      `select date_trunc('${trunc}', bucket, 'UTC') b, ${keyCol} k, sum(event_count)::text n, sum(quantity)::text q
-         from usage_rollups where customer_id = ? and bucket >= date_trunc('${trunc}', ?::timestamptz, 'UTC') and bucket < ?
-        group by 1, 2 order by 1, 2`,
-      [ctx.id, start, end],
-    );
-    const fees = await query<{ b: Date; k: string; a: string; m: string }>(
-      em,
-      `select date_trunc('${trunc}', bucket, 'UTC') b, ${keyCol} k, asset_code a, sum(amount)::text m
-         from usage_rollup_fees where customer_id = ? and bucket >= date_trunc('${trunc}', ?::timestamptz, 'UTC') and bucket < ?
-        group by 1, 2, 3 order by 1, 2, 3`,
-      [ctx.id, start, end],
-    );
+    const { counts, fees } = await selectRollupTotals(em, ctx.id, start, end, keyCol, trunc);
     const out: SummaryBucket[] = [];
     for (const c of counts) {
       const b = new Date(c.b);

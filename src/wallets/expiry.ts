@@ -3,8 +3,10 @@
 // locked first (in id order, like every writer) and the candidates re-checked under that lock.
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { Decimal, dec } from '../shared/money.js';
-import { inTransaction, query } from '../shared/tx.js';
-import { LedgerBatch, lockCustomerAccounts, pgTextArray } from './ledger.js';
+import { inTransaction } from '../shared/tx.js';
+import type { Ledger } from './ledger.js';
+import { lockExpiredGrants, markGrantsExpired, selectCustomersWithExpiredGrants, selectCustomersWithLapsedHolds } from './wallets.sql.js';
+import { lockCustomerAccounts } from './accounts.js';
 
 /** Customers handled per transaction, so one sweep never holds many locks for long. */
 const CUSTOMERS_PER_TXN = 50;
@@ -23,28 +25,17 @@ function chunks<T>(xs: T[], n: number): T[][] {
  * on its way out — and leaves remaining 0, expired_at set and granted lowered by the whole remainder.
  * Returns the number of grants expired.
  */
-export async function expireGrants(orm: MikroORM, now: Date = new Date()): Promise<number> {
-  const due = await query<{ customer_id: string }>(
-    orm.em.fork(),
-    `select distinct a.customer_id from grants g join accounts a on a.id = g.account_id
-      where g.expires_at <= ? and g.remaining > 0 and g.expired_at is null limit ?`,
-    [now, SWEEP_LIMIT],
-  );
+export async function expireGrants(orm: MikroORM, ledger: Ledger, now: Date = new Date()): Promise<number> {
+  const due = await selectCustomersWithExpiredGrants(orm.em.fork(), now, SWEEP_LIMIT);
   let expired = 0;
-  for (const customers of chunks(due.map((r) => r.customer_id), CUSTOMERS_PER_TXN)) {
+  for (const customers of chunks(due, CUSTOMERS_PER_TXN)) {
     expired += await inTransaction(orm, async (em) => {
       const locked = await lockCustomerAccounts(em, customers);
       const byAccount = new Map([...locked.values()].flatMap((m) => [...m.values()].map((a) => [a.id, a] as const)));
       // Re-checked under the account locks: another process may have expired (or a debit drawn down) them meanwhile.
-      const grants = await query<{ id: string; account_id: string; remaining: string }>(
-        em,
-        `select id, account_id, remaining::text from grants
-          where account_id = any(?::text[]) and expires_at <= ? and remaining > 0 and expired_at is null
-          order by account_id, expires_at, id for update`,
-        [pgTextArray([...byAccount.keys()]), now],
-      );
+      const grants = await lockExpiredGrants(em, [...byAccount.keys()], now);
       if (grants.length === 0) return 0;
-      const batch = new LedgerBatch();
+      const batch = ledger.batch();
       const dropped = new Map<string, Decimal>();
       for (const g of grants) {
         const account = byAccount.get(g.account_id)!;
@@ -59,12 +50,7 @@ export async function expireGrants(orm: MikroORM, now: Date = new Date()): Promi
         account.granted = account.granted.minus(remaining);
         dropped.set(account.id, (dropped.get(account.id) ?? new Decimal(0)).plus(remaining));
       }
-      await query(em, `update grants set remaining = 0, expired_at = ? where id = any(?::text[])`, [now, pgTextArray(grants.map((g) => g.id))]);
-      await query(
-        em,
-        `update accounts a set granted = a.granted - x.r from jsonb_to_recordset(?::jsonb) as x(id text, r numeric) where a.id = x.id`,
-        [JSON.stringify([...dropped].map(([id, r]) => ({ id, r: r.toFixed() })))],
-      );
+      await markGrantsExpired(em, grants.map((g) => g.id), now, [...dropped].map(([id, r]) => ({ id, r: r.toFixed() })));
       await batch.flush(em);
       return grants.length;
     });
@@ -74,12 +60,8 @@ export async function expireGrants(orm: MikroORM, now: Date = new Date()): Promi
 
 /** Release active holds whose time ran out (lockCustomerAccounts does it, and announces it). Returns customers swept. */
 export async function expireHolds(orm: MikroORM): Promise<number> {
-  const due = await query<{ customer_id: string }>(
-    orm.em.fork(),
-    `select distinct customer_id from holds where status = 'active' and expires_at <= now() limit ?`,
-    [SWEEP_LIMIT],
-  );
-  for (const customers of chunks(due.map((r) => r.customer_id), CUSTOMERS_PER_TXN)) {
+  const due = await selectCustomersWithLapsedHolds(orm.em.fork(), SWEEP_LIMIT);
+  for (const customers of chunks(due, CUSTOMERS_PER_TXN)) {
     await inTransaction(orm, (em) => lockCustomerAccounts(em, customers));
   }
   return due.length;

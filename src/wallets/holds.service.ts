@@ -6,9 +6,10 @@ import { once } from '../shared/idempotency.js';
 import { dec } from '../shared/money.js';
 import { inTransaction } from '../shared/tx.js';
 import { captureHoldInTx, createHoldInTx, holdOwner, releaseHoldInTx } from './holds.js';
-import { ensureCustomerAccount, LedgerBatch, lockCustomerAccounts } from './ledger.js';
+import { ensureCustomerAccount, lockCustomerAccounts } from './accounts.js';
+import type { Ledger } from './ledger.js';
 import { postedEntryModel, type CaptureModel, type HoldModel } from './wallet.model.js';
-import { assetScaleOf, findCustomerWallet } from './wallets.repository.js';
+import { assetScaleOf, findCustomerWallet } from './wallets.sql.js';
 
 export const DEFAULT_HOLD_TTL_MS = 15 * 60_000;
 
@@ -23,7 +24,7 @@ export interface CreateHoldInput {
 }
 
 export class Holds {
-  constructor(private readonly orm: MikroORM) {}
+  constructor(private readonly orm: MikroORM, private readonly ledger: Ledger) {}
 
   async createHold(input: CreateHoldInput): Promise<HoldModel> {
     return inTransaction(this.orm, (em) =>
@@ -43,7 +44,7 @@ export class Holds {
       once(em, { scope: 'CaptureHold', key: input.requestId, request: input }, async () => {
         const customerId = await holdOwner(em, input.holdId);
         const locked = await lockCustomerAccounts(em, [customerId]);
-        const batch = new LedgerBatch();
+        const batch = this.ledger.batch();
         const { hold, entry } = await captureHoldInTx(em, batch, locked.get(customerId) ?? new Map(), input.holdId, input.amount ? dec(input.amount) : undefined);
         await batch.flush(em);
         const scale = await assetScaleOf(em, hold.assetCode, 'hold_id');

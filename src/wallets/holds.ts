@@ -29,28 +29,11 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError, invalid } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { Decimal, dec, formatAmount } from '../shared/money.js';
-import { query } from '../shared/tx.js';
-import { notifyWallets, type AccountState, type LedgerBatch, type PostedEntry } from './ledger.js';
-import type { HoldModel, HoldStatus } from './wallet.model.js';
-
-interface HoldRow {
-  id: string;
-  customer_id: string;
-  account_id: string;
-  asset_code: string;
-  amount: string;
-  captured_amount: string;
-  status: HoldStatus;
-  description: string;
-  expires_at: Date;
-  created_at: Date;
-  scale: number;
-  /** expires_at <= now(): time ran out though no lock has released it yet. */
-  lapsed: boolean;
-}
-
-const HOLD_COLUMNS = `h.id, h.customer_id, h.account_id, h.asset_code, h.amount::text, h.captured_amount::text, h.status, h.description,
-  h.expires_at, h.created_at, s.scale, (h.expires_at <= now()) as lapsed`;
+import type { AccountState } from './accounts.js';
+import type { LedgerBatch, PostedEntry } from './ledger.js';
+import { insertHold, lockHoldRow, markCaptured, markReleased, selectHoldOwner, type HoldRow } from './holds.sql.js';
+import { addHeld, notifyWallets, subtractHeld } from './ledger.sql.js';
+import type { HoldModel } from './wallet.model.js';
 
 function holdModel(r: HoldRow): HoldModel {
   return {
@@ -68,9 +51,9 @@ function holdModel(r: HoldRow): HoldModel {
 
 /** The customer a hold belongs to (unlocked read: the caller locks that customer's accounts next), or HOLD_NOT_FOUND. */
 export async function holdOwner(em: EntityManager, holdId: string): Promise<string> {
-  const [row] = await query<{ customer_id: string }>(em, `select customer_id from holds where id = ?`, [holdId]);
-  if (!row) throw holdNotFound(holdId);
-  return row.customer_id;
+  const owner = await selectHoldOwner(em, holdId);
+  if (owner === undefined) throw holdNotFound(holdId);
+  return owner;
 }
 
 function holdNotFound(holdId: string): AppError {
@@ -79,7 +62,7 @@ function holdNotFound(holdId: string): AppError {
 
 /** Lock the hold row; HOLD_NOT_FOUND unless it exists and is on one of these (locked) accounts. */
 async function lockHold(em: EntityManager, accounts: Map<string, AccountState>, holdId: string): Promise<{ row: HoldRow; account: AccountState }> {
-  const [row] = await query<HoldRow>(em, `select ${HOLD_COLUMNS} from holds h join assets s on s.code = h.asset_code where h.id = ? for update of h`, [holdId]);
+  const row = await lockHoldRow(em, holdId);
   const account = row ? accounts.get(row.asset_code) : undefined;
   if (!row || !account || account.id !== row.account_id) throw holdNotFound(holdId);
   return { row, account };
@@ -117,16 +100,12 @@ export async function createHoldInTx(
       { asset_code: account.assetCode, available: formatAmount(available, input.scale) },
     );
   }
-  const [row] = await query<HoldRow>(
-    em,
-    `with h as (
-       insert into holds (id, customer_id, account_id, asset_code, amount, status, description, expires_at, created_at)
-       values (?, ?, ?, ?, ?, 'active', ?, now() + ? * interval '1 millisecond', now()) returning *)
-     select ${HOLD_COLUMNS} from h join assets s on s.code = h.asset_code`,
-    [newId('hld'), account.customerId, account.id, account.assetCode, input.amount.toFixed(), input.description, input.ttlMs],
-  );
+  const row = await insertHold(em, {
+    id: newId('hld'), customerId: account.customerId, accountId: account.id, assetCode: account.assetCode, amount: input.amount.toFixed(),
+    description: input.description, ttlMs: input.ttlMs,
+  });
   account.held = account.held.plus(input.amount);
-  await query(em, `update accounts set held = held + ?::numeric where id = ?`, [input.amount.toFixed(), account.id]);
+  await addHeld(em, account.id, input.amount.toFixed());
   await notifyWallets(em, [account.customerId]);
   return holdModel(row);
 }
@@ -147,19 +126,14 @@ export async function captureHoldInTx(
   if (take.gt(held)) throw invalid('amount', `must be at most the held ${formatAmount(held, row.scale)}, got "${take.toFixed()}"`);
 
   account.held = account.held.minus(held);
-  await query(em, `update accounts set held = held - ?::numeric where id = ?`, [held.toFixed(), account.id]);
+  await subtractHeld(em, account.id, held.toFixed());
   let entry: PostedEntry | undefined;
   if (take.gt(0) && opts.post !== false) {
     const txn = batch.begin('hold_capture', holdId, opts.description ?? row.description);
     entry = batch.customer(txn, account, take.negated());
     batch.systemEntry(txn, 'revenue', account.assetCode, take);
   }
-  const [updated] = await query<HoldRow>(
-    em,
-    `with h as (update holds set status = 'captured', captured_amount = ?, settled_at = now() where id = ? returning *)
-     select ${HOLD_COLUMNS} from h join assets s on s.code = h.asset_code`,
-    [take.toFixed(), holdId],
-  );
+  const updated = await markCaptured(em, holdId, take.toFixed());
   await notifyWallets(em, [account.customerId]);
   return { hold: holdModel(updated), entry };
 }
@@ -170,13 +144,8 @@ export async function releaseHoldInTx(em: EntityManager, accounts: Map<string, A
   if (row.status === 'released' || row.status === 'expired') return holdModel(row);
   if (row.status !== 'active' || row.lapsed) throw notActive(row);
   account.held = account.held.minus(row.amount);
-  await query(em, `update accounts set held = held - ?::numeric where id = ?`, [row.amount, account.id]);
-  const [updated] = await query<HoldRow>(
-    em,
-    `with h as (update holds set status = 'released', settled_at = now() where id = ? returning *)
-     select ${HOLD_COLUMNS} from h join assets s on s.code = h.asset_code`,
-    [holdId],
-  );
+  await subtractHeld(em, account.id, row.amount);
+  const updated = await markReleased(em, holdId);
   await notifyWallets(em, [account.customerId]);
   return holdModel(updated);
 }

@@ -5,6 +5,7 @@ import { connectionFailure } from '../shared/connection-errors.js';
 import { databaseHealth } from '../shared/db-health.js';
 import { log } from '../shared/log.js';
 import { expireGrants, expireHolds } from './expiry.js';
+import type { Ledger } from './ledger.js';
 
 export interface SweepIntervals {
   holdsMs: number;
@@ -20,6 +21,7 @@ export class WalletSweeper {
 
   constructor(
     private readonly orm: MikroORM,
+    private readonly ledger: Ledger,
     private readonly intervals: SweepIntervals = DEFAULT_SWEEP_INTERVALS,
   ) {}
 
@@ -27,7 +29,7 @@ export class WalletSweeper {
     if (!this.stopped) return;
     this.stopped = false;
     this.every('holds', this.intervals.holdsMs, () => expireHolds(this.orm));
-    this.every('grants', this.intervals.grantsMs, () => expireGrants(this.orm));
+    this.every('grants', this.intervals.grantsMs, () => expireGrants(this.orm, this.ledger));
   }
 
   /** Runs never overlap: the next one is scheduled when the previous one ends. */

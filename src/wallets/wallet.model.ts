@@ -1,23 +1,9 @@
-// Wallet domain types as the services see them. Amounts are decimal strings already formatted with the asset's scale
-// ("5.00"), so results survive the JSON round trip of request_id replay unchanged.
-import { formatAmount } from '../shared/money.js';
+// Wallet domain types as the services see them. The amounts of entries and holds are decimal strings already formatted
+// with the asset's scale ("5.00"), so results survive the JSON round trip of request_id replay unchanged. A wallet's
+// accounts are AccountBalanceModels (account-balance.model.ts), formatted only on the wire.
+import { formatAmount, type Decimal } from '../shared/money.js';
+import type { AccountBalanceModel } from './account-balance.model.js';
 import type { PostedEntry, TxnKind } from './ledger.js';
-
-export interface AccountBalanceModel {
-  /** Empty when the asset was created after the wallet and the account has not been used yet. */
-  accountId: string;
-  assetCode: string;
-  scale: number;
-  balance: string;
-  /** Sum of active holds whose time has not run out. */
-  held: string;
-  available: string;
-  overdraftLimit: string;
-  /** Decimal string of the account's last sequence number ("0" before any entry). */
-  sequence: string;
-  /** Ledger transaction of the entry at `sequence`; empty before any entry. */
-  lastTransactionId: string;
-}
 
 export interface WalletModel {
   id: string;
@@ -69,17 +55,18 @@ export interface CaptureModel {
   entry?: LedgerEntryModel;
 }
 
+/** A ledger entry's model, its amounts at the asset's scale: the one place a LedgerEntry's amounts are formatted. */
+export function ledgerEntryModel(
+  e: Omit<LedgerEntryModel, 'amount' | 'balanceAfter'> & { amount: Decimal; balanceAfter: Decimal },
+  scale: number,
+): LedgerEntryModel {
+  return { ...e, amount: formatAmount(e.amount, scale), balanceAfter: formatAmount(e.balanceAfter, scale) };
+}
+
 /** The model of an entry just posted through a LedgerBatch. */
 export function postedEntryModel(p: PostedEntry, kind: TxnKind, reference: string, description: string, scale: number): LedgerEntryModel {
-  return {
-    transactionId: p.transactionId,
-    sequence: p.sequence.toString(),
-    assetCode: p.assetCode,
-    amount: formatAmount(p.amount, scale),
-    balanceAfter: formatAmount(p.balanceAfter, scale),
-    kind,
-    reference,
-    description,
-    createdAt: p.createdAt,
-  };
+  return ledgerEntryModel({
+    transactionId: p.transactionId, sequence: p.sequence.toString(), assetCode: p.assetCode, amount: p.amount, balanceAfter: p.balanceAfter,
+    kind, reference, description, createdAt: p.createdAt,
+  }, scale);
 }

@@ -1,19 +1,25 @@
-// The balance, adjustment, hold and watch RPCs of WalletService, each bound with the key scope it needs, its request
-// validator and its handler. app.ts joins this table with the top-up RPCs' (src/topups/topups.routes.ts) into one binding.
-import type { WalletService } from '../../gen/tollbooth/v1/wallet_pb.js';
-import type { PartialRpcTable } from '../server/binding.js';
+// WalletService's RPCs, each bound with the key scope it needs, its request validator and its handler: the balance,
+// adjustment, hold and watch RPCs served by wallets/, and the top-up and auto-recharge RPCs served by money-in through
+// its port (wallets.rpc.ts MoneyInPort), so the whole service is bound here and the wallets floor imports nothing of
+// topups/.
+import { WalletService } from '../../gen/tollbooth/v1/wallet_pb.js';
+import { bind, type ServiceBinding } from '../server/binding.js';
 import { walletHandlers } from './wallets.rpc.js';
 import { walletValidators as v } from './wallets.validation.js';
 
-export function walletRoutes(...deps: Parameters<typeof walletHandlers>) {
+export function walletRoutes(...deps: Parameters<typeof walletHandlers>): ServiceBinding {
   const h = walletHandlers(...deps);
-  return {
+  const moneyIn = deps[3];
+  return bind(WalletService, {
     getWallet: { scope: 'read', validate: v.getWallet, handle: h.getWallet },
     listTransactions: { scope: 'read', validate: v.listTransactions, handle: h.listTransactions },
     createAdjustment: { scope: 'admin', validate: v.createAdjustment, handle: h.createAdjustment },
     createHold: { scope: 'admin', validate: v.createHold, handle: h.createHold },
     captureHold: { scope: 'admin', validate: v.captureHold, handle: h.captureHold },
     releaseHold: { scope: 'admin', validate: v.releaseHold, handle: h.releaseHold },
+    createTopUp: { scope: 'admin', validate: moneyIn.validate.createTopUp, handle: h.createTopUp },
+    getTopUp: { scope: 'read', validate: moneyIn.validate.getTopUp, handle: h.getTopUp },
+    updateAutoRecharge: { scope: 'admin', validate: moneyIn.validate.updateAutoRecharge, handle: h.updateAutoRecharge },
     watchWallet: { scope: 'read', validate: v.watchWallet, handle: h.watchWallet },
-  } satisfies PartialRpcTable<typeof WalletService>;
+  });
 }

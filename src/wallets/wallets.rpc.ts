@@ -1,6 +1,6 @@
-// Balance, adjustment, hold and watch RPCs of WalletService over the wire: proto messages ↔ wallet domain models. No SQL
-// here. A PARTIAL handler set: wallets.routes.ts binds them, and app.ts joins that table with the top-up RPCs' into one
-// WalletService binding.
+// WalletService over the wire: proto messages ↔ wallet domain models, no SQL. The balance, adjustment, hold and watch
+// RPCs are served here, and the top-up and auto-recharge RPCs by money-in, through the MoneyInPort defined here
+// (src/topups implements it; src/app.ts passes it in); wallets.routes.ts binds all of them.
 import { durationMs, timestampDate, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import {
@@ -9,12 +9,35 @@ import {
 } from '../../gen/tollbooth/v1/wallet_pb.js';
 import type { ServiceHandlers } from '../server/binding.js';
 import { lookupOf } from '../customers/customers.rpc.js';
-import { dec } from '../shared/money.js';
+import { dec, formatAmount } from '../shared/money.js';
+import type { AccountBalanceModel, AutoRechargeModel } from './account-balance.model.js';
 import type { TxnKind } from './ledger.js';
-import type { AccountBalanceModel, HoldModel, HoldStatus as HoldStatusModel, LedgerEntryModel, WalletModel } from './wallet.model.js';
+import type { HoldModel, HoldStatus as HoldStatusModel, LedgerEntryModel, WalletModel } from './wallet.model.js';
 import { DEFAULT_HOLD_TTL_MS, type Holds } from './holds.service.js';
 import type { Wallets } from './wallets.service.js';
 import type { WalletWatch } from './watch.js';
+
+type Handler<K extends keyof ServiceHandlers<typeof WalletService>> = NonNullable<ServiceHandlers<typeof WalletService>[K]>;
+
+type Validate<K extends keyof ServiceHandlers<typeof WalletService>> = Parameters<Handler<K>>[0];
+
+/**
+ * What WalletService needs from money-in: its top-up and auto-recharge RPCs with their request validators, and the
+ * auto-recharge policy GetWallet and WatchWallet show on each account. src/topups implements it (topups.rpc.ts);
+ * src/app.ts passes it in; wallets.routes.ts binds these RPCs with their scopes beside the wallet's own.
+ */
+export interface MoneyInPort {
+  createTopUp: Handler<'createTopUp'>;
+  getTopUp: Handler<'getTopUp'>;
+  updateAutoRecharge: Handler<'updateAutoRecharge'>;
+  validate: {
+    createTopUp(req: Validate<'createTopUp'>): void;
+    getTopUp(req: Validate<'getTopUp'>): void;
+    updateAutoRecharge(req: Validate<'updateAutoRecharge'>): void;
+  };
+  /** The auto-recharge policies of these accounts, by account id (accounts without one are left out). */
+  autoRechargeOf(accountIds: readonly string[]): Promise<Map<string, AutoRechargeModel>>;
+}
 
 /** Canonical decimal string ("10.50" → "10.5"), so equal amounts make equal request_id fingerprints. */
 const canonical = (v: string): string => (v.trim() === '' ? '' : dec(v.trim()).toFixed());
@@ -35,21 +58,40 @@ const HOLD_STATUS: Record<HoldStatusModel, HoldStatus> = {
   expired: HoldStatus.EXPIRED,
 };
 
-/**
- * Auto-recharge policies for GetWallet and WatchWallet, by account id (accounts without one are left out). Supplied
- * by the money-in code; without it AccountBalance.auto_recharge stays unset.
- */
-export type AutoRechargeLookup = (accounts: { accountId: string; scale: number }[]) => Promise<Map<string, MessageInitShape<typeof AutoRechargeSchema>>>;
+/** An optional policy amount ("" when unset) at the asset's scale. */
+const policyAmount = (v: string, scale: number): string => (v === '' ? '' : formatAmount(v, scale));
 
-export function accountToProto(a: AccountBalanceModel, autoRecharge?: MessageInitShape<typeof AutoRechargeSchema>): MessageInitShape<typeof AccountBalanceSchema> {
+function autoRechargeToProto(p: AutoRechargeModel, scale: number): MessageInitShape<typeof AutoRechargeSchema> {
   return {
-    assetCode: a.assetCode, balance: a.balance, held: a.held, available: a.available, overdraftLimit: a.overdraftLimit,
-    autoRecharge, sequence: BigInt(a.sequence),
+    enabled: p.enabled,
+    threshold: policyAmount(p.threshold, scale),
+    size: p.targetBalance
+      ? { case: 'targetBalance', value: policyAmount(p.targetBalance, scale) }
+      : p.amount ? { case: 'amount', value: policyAmount(p.amount, scale) } : { case: undefined },
+    monthlyCap: policyAmount(p.monthlyCap, scale),
+    monthToDate: policyAmount(p.monthToDate, scale),
+    consecutiveFailures: p.consecutiveFailures,
+    paused: p.paused,
+    currency: p.currency,
+    lastFailureMessage: p.lastFailureMessage,
   };
 }
 
-export function walletToProto(w: WalletModel, policies = new Map<string, MessageInitShape<typeof AutoRechargeSchema>>()): MessageInitShape<typeof WalletSchema> {
-  return { id: w.id, customerId: w.customerId, name: w.name, accounts: w.accounts.map((a) => accountToProto(a, policies.get(a.accountId))) };
+/** The AccountBalance message: every amount at the asset's scale. */
+export function accountToProto(a: AccountBalanceModel): MessageInitShape<typeof AccountBalanceSchema> {
+  return {
+    assetCode: a.assetCode,
+    balance: formatAmount(a.balance, a.scale),
+    held: formatAmount(a.held, a.scale),
+    available: formatAmount(a.available, a.scale),
+    overdraftLimit: formatAmount(a.overdraftLimit, a.scale),
+    autoRecharge: a.autoRecharge && autoRechargeToProto(a.autoRecharge, a.scale),
+    sequence: a.sequence,
+  };
+}
+
+export function walletToProto(w: WalletModel): MessageInitShape<typeof WalletSchema> {
+  return { id: w.id, customerId: w.customerId, name: w.name, accounts: w.accounts.map(accountToProto) };
 }
 
 export function entryToProto(e: LedgerEntryModel): MessageInitShape<typeof LedgerEntrySchema> {
@@ -66,20 +108,20 @@ export function holdToProto(h: HoldModel): MessageInitShape<typeof HoldSchema> {
   };
 }
 
-export function walletHandlers(
-  wallets: Wallets,
-  holds: Holds,
-  watch: WalletWatch,
-  opts: { autoRecharge?: AutoRechargeLookup } = {},
-) {
-  const policies = async (accounts: AccountBalanceModel[]) =>
-    opts.autoRecharge && accounts.some((a) => a.accountId)
-      ? opts.autoRecharge(accounts.filter((a) => a.accountId).map((a) => ({ accountId: a.accountId, scale: a.scale })))
-      : new Map<string, MessageInitShape<typeof AutoRechargeSchema>>();
+/** Every WalletService handler; the top-up and auto-recharge ones are money-in's, through its port. */
+export function walletHandlers(wallets: Wallets, holds: Holds, watch: WalletWatch, moneyIn: MoneyInPort) {
+  /** Set each account's auto-recharge policy (money-in's) on the models. */
+  const withPolicies = async (accounts: AccountBalanceModel[]): Promise<void> => {
+    const ids = accounts.filter((a) => a.accountId).map((a) => a.accountId);
+    if (ids.length === 0) return;
+    const policies = await moneyIn.autoRechargeOf(ids);
+    for (const a of accounts) a.autoRecharge = policies.get(a.accountId);
+  };
   return {
     async getWallet(req) {
       const w = await wallets.getWallet(lookupOf(req.customer));
-      return { wallet: walletToProto(w, await policies(w.accounts)) };
+      await withPolicies(w.accounts);
+      return { wallet: walletToProto(w) };
     },
     async listTransactions(req) {
       const page = await wallets.listTransactions(lookupOf(req.customer), req.assetCode, req.afterSequence, req);
@@ -119,9 +161,12 @@ export function walletHandlers(
     },
     async *watchWallet(req, ctx) {
       for await (const c of watch.watch(lookupOf(req.customer), ctx.signal)) {
-        const policy = (await policies([c.account])).get(c.account.accountId);
-        yield { account: accountToProto(c.account, policy), transactionId: c.transactionId, changeTime: timestampFromDate(c.changedAt) };
+        await withPolicies([c.account]);
+        yield { account: accountToProto(c.account), transactionId: c.transactionId, changeTime: timestampFromDate(c.changedAt) };
       }
     },
+    createTopUp: moneyIn.createTopUp,
+    getTopUp: moneyIn.getTopUp,
+    updateAutoRecharge: moneyIn.updateAutoRecharge,
   } satisfies ServiceHandlers<typeof WalletService>;
 }

@@ -8,13 +8,15 @@ import { newId } from '../shared/ids.js';
 import { once } from '../shared/idempotency.js';
 import { dec } from '../shared/money.js';
 import { decodePageToken, encodePageToken, pageSize, type PageRequest } from '../shared/page-token.js';
-import { inTransaction, query } from '../shared/tx.js';
-import { ensureCustomerAccount, LedgerBatch, lockCustomerAccounts } from './ledger.js';
+import { inTransaction } from '../shared/tx.js';
+import { ensureCustomerAccount, lockCustomerAccounts } from './accounts.js';
+import type { Ledger } from './ledger.js';
 import {
   postedEntryModel,
   type AdjustmentDirection, type AdjustmentModel, type AdjustmentReason, type LedgerEntryModel, type WalletModel,
 } from './wallet.model.js';
-import { assetScaleOf, findCustomerWallet, listEntries, readAccounts } from './wallets.repository.js';
+import { addGranted } from './ledger.sql.js';
+import { assetScaleOf, findCustomerWallet, insertGrant, listEntries, readAccounts, selectAccountId } from './wallets.sql.js';
 
 export interface CreateAdjustmentInput {
   requestId: string;
@@ -37,7 +39,7 @@ function sequenceOf(v: unknown): bigint {
 }
 
 export class Wallets {
-  constructor(private readonly orm: MikroORM) {}
+  constructor(private readonly orm: MikroORM, private readonly ledger: Ledger) {}
 
   async getWallet(lookup: CustomerLookup): Promise<WalletModel> {
     const em = this.orm.em.fork();
@@ -53,9 +55,9 @@ export class Wallets {
     const em = this.orm.em.fork();
     const w = await findCustomerWallet(em, lookup);
     const scale = await assetScaleOf(em, assetCode, 'asset_code');
-    const [account] = await query<{ id: string }>(em, `select id from accounts where wallet_id = ? and asset_code = ? and type = 'customer'`, [w.walletId, assetCode]);
-    if (!account) return { items: [], nextPageToken: '' };
-    const rows = await listEntries(em, account.id, assetCode, scale, after, size + 1);
+    const accountId = await selectAccountId(em, w.walletId, assetCode);
+    if (!accountId) return { items: [], nextPageToken: '' };
+    const rows = await listEntries(em, accountId, assetCode, scale, after, size + 1);
     const items = rows.slice(0, size);
     return { items, nextPageToken: rows.length > size ? encodePageToken([items[items.length - 1].sequence], filters) : '' };
   }
@@ -73,19 +75,17 @@ export class Wallets {
         const adjustmentId = newId('adj');
         const amount = dec(input.amount);
         const signed = input.direction === 'credit' ? amount : amount.negated();
-        const batch = new LedgerBatch();
+        const batch = this.ledger.batch();
         const txn = batch.begin('adjustment', adjustmentId, input.description);
         const posted = batch.customer(txn, account, signed);
         batch.systemEntry(txn, 'adjustments', input.assetCode, signed.negated());
         if (input.reason === 'grant') {
           // The grant row shares the adjustment's id; granted tracks the sum of unexpired remainders.
-          await query(
-            em,
-            `insert into grants (id, account_id, amount, remaining, priority, expires_at) values (?, ?, ?, ?, ?, ?)`,
-            [adjustmentId, account.id, amount.toFixed(), amount.toFixed(), input.priority, input.expiresAt],
-          );
+          await insertGrant(em, {
+            id: adjustmentId, accountId: account.id, amount: amount.toFixed(), priority: input.priority, expiresAt: input.expiresAt,
+          });
           account.granted = account.granted.plus(amount);
-          await query(em, `update accounts set granted = granted + ?::numeric where id = ?`, [amount.toFixed(), account.id]);
+          await addGranted(em, account.id, amount.toFixed());
         }
         await batch.flush(em);
         return { adjustmentId, entry: postedEntryModel(posted, 'adjustment', adjustmentId, input.description, scale) };

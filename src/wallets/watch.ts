@@ -6,9 +6,9 @@ import type { CustomerLookup } from '../customers/customer.model.js';
 import type { Database } from '../db/orm.js';
 import { AppError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
-import { WALLET_CHANNEL } from './ledger.js';
-import type { AccountBalanceModel } from './wallet.model.js';
-import { findCustomerWallet, readAccounts } from './wallets.repository.js';
+import { WALLET_CHANNEL } from './ledger.sql.js';
+import type { AccountBalanceModel } from './account-balance.model.js';
+import { findCustomerWallet, readAccounts, type AccountRead } from './wallets.sql.js';
 
 export interface WalletChange {
   account: AccountBalanceModel;
@@ -22,7 +22,7 @@ interface Subscriber {
   wake: (() => void) | undefined;
 }
 
-const stateKey = (a: AccountBalanceModel): string => `${a.balance}|${a.held}|${a.sequence}`;
+const stateKey = (a: AccountRead): string => `${a.balance.toFixed()}|${a.held.toFixed()}|${a.sequence}`;
 
 export class WalletWatch {
   private readonly subs = new Map<string, Set<Subscriber>>();
@@ -33,13 +33,6 @@ export class WalletWatch {
     private readonly orm: MikroORM,
     private readonly listen: Database['listen'],
   ) {}
-
-  /** Streams open right now (for tests and metrics). */
-  get size(): number {
-    let n = 0;
-    for (const s of this.subs.values()) n += s.size;
-    return n;
-  }
 
   private touch(subs: Iterable<Subscriber> | undefined): void {
     for (const s of subs ?? []) {
@@ -79,7 +72,7 @@ export class WalletWatch {
     signal.addEventListener('abort', onAbort);
     try {
       // Subscribed before the first read, so nothing committed after it can be missed.
-      const last = new Map<string, AccountBalanceModel>();
+      const last = new Map<string, AccountRead>();
       const now = new Date();
       for (const a of await readAccounts(em, wallet)) {
         last.set(a.assetCode, a);

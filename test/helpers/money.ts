@@ -2,14 +2,14 @@
 // need a balance without going through top-ups.
 import { dec } from '../../src/shared/money.js';
 import { inTransaction, query } from '../../src/shared/tx.js';
-import { LedgerBatch, lockCustomerAccounts } from '../../src/wallets/ledger.js';
+import { lockCustomerAccounts } from '../../src/wallets/accounts.js';
 import type { TestEngine } from './engine.js';
 
 export async function fund(engine: TestEngine, customerId: string, amount: string, asset = 'USD'): Promise<void> {
   await inTransaction(engine.app.db.orm, async (em) => {
     const accounts = await lockCustomerAccounts(em, [customerId]);
     const account = accounts.get(customerId)!.get(asset)!;
-    const batch = new LedgerBatch();
+    const batch = engine.app.ledger.batch();
     const txn = batch.begin('adjustment', 'test-funding', 'test funding');
     batch.customer(txn, account, dec(amount));
     batch.systemEntry(txn, 'adjustments', asset, dec(amount).negated());

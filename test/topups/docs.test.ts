@@ -24,7 +24,7 @@ describe('the docs', () => {
 
     // Each listed event is acted on; anything else is ignored. (Objects that name no Tollbooth top-up stop before
     // any database or Stripe access.)
-    const events = new StripeEventProcessor(undefined as never, undefined, new Settlement({ now: () => new Date() }, 0));
+    const events = new StripeEventProcessor(undefined as never, undefined, new Settlement({ now: () => new Date() }, 0, undefined as never));
     const handle = (type: string) => events.handle({ type, data: { object: { metadata: {}, client_reference_id: null, payment_intent: null } } } as unknown as Stripe.Event);
     for (const type of STRIPE_EVENTS) expect(await handle(type), type).not.toMatch(/^ignored/);
     expect(await handle('customer.created')).toBe('ignored customer.created');

@@ -66,12 +66,12 @@ describe('money in on embedded PGlite', () => {
     expect(await balance(customer.id)).toBe('30.000000000000');
 
     await wallet.updateAutoRecharge({ customer: byId(customer.id), assetCode: 'USD', autoRecharge: { enabled: true, threshold: '10', size: { case: 'amount', value: '25' } } });
-    const { LedgerBatch, lockCustomerAccounts } = await import('../../src/wallets/ledger.js');
+    const { lockCustomerAccounts } = await import('../../src/wallets/accounts.js');
     const { inTransaction } = await import('../../src/shared/tx.js');
     const { dec } = await import('../../src/shared/money.js');
     await inTransaction(app.db.orm, async (em) => {
       const account = (await lockCustomerAccounts(em, [customer.id])).get(customer.id)!.get('USD')!;
-      const batch = new LedgerBatch();
+      const batch = app.ledger.batch();
       const txn = batch.begin('usage', 'embedded-debit', 'test usage');
       batch.customer(txn, account, dec('25').negated());
       batch.systemEntry(txn, 'revenue', 'USD', dec('25'));

@@ -118,7 +118,7 @@ describe('other debits', () => {
 
     const expireTime = timestampFromDate(new Date(Date.now() + 3_600_000));
     await adjust(AdjustmentDirection.CREDIT, AdjustmentReason.GRANT, '10', { expireTime }); // 8 → 18
-    expect(await expireGrants(m.engine.app.db.orm, new Date(Date.now() + 7_200_000))).toBeGreaterThanOrEqual(1); // 18 → 8
+    expect(await expireGrants(m.engine.app.db.orm, m.engine.app.ledger, new Date(Date.now() + 7_200_000))).toBeGreaterThanOrEqual(1); // 18 → 8
     expect((await usd(customerId)).balance).toBe('8.00');
     await settled(m);
     await timePasses();

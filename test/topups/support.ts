@@ -5,7 +5,7 @@ import { WalletService } from '../../gen/tollbooth/v1/wallet_pb.js';
 import type { Clock } from '../../src/shared/clock.js';
 import { inTransaction, query } from '../../src/shared/tx.js';
 import { dec } from '../../src/shared/money.js';
-import { LedgerBatch, lockCustomerAccounts } from '../../src/wallets/ledger.js';
+import { lockCustomerAccounts } from '../../src/wallets/accounts.js';
 import { startTestEngine, type TestEngine } from '../helpers/engine.js';
 import { FakeStripe } from '../helpers/fake-stripe.js';
 import { uniq } from '../helpers/fixtures.js';
@@ -102,7 +102,7 @@ export async function debit(m: MoneyEngine, customerId: string, amount: string, 
   await inTransaction(m.engine.app.db.orm, async (em) => {
     const accounts = await lockCustomerAccounts(em, [customerId]);
     const account = accounts.get(customerId)!.get(asset)!;
-    const batch = new LedgerBatch();
+    const batch = m.engine.app.ledger.batch();
     const txn = batch.begin('usage', uniq('test-debit'), 'test usage');
     batch.customer(txn, account, dec(amount).negated());
     batch.systemEntry(txn, 'revenue', asset, dec(amount));

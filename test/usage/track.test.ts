@@ -214,6 +214,38 @@ describe('rejections never fail the batch', () => {
   });
 });
 
+describe('assets defined after the wallet', () => {
+  it('events priced in two assets created after the customer: both accounts are made on first use, then debited like any', async () => {
+    const usd = imageProduct();
+    await catalog.createProduct(usd);
+    const id = await customerOn(usd.code, { overdraftLimit: '10' });
+    const tag = Date.now().toString(36).toUpperCase().slice(-8);
+    const [a, b] = [`A${tag}`, `B${tag}`];
+    for (const code of [a, b]) await catalog.createAsset({ requestId: uniq('asset'), asset: { code, name: code, scale: 0 } });
+    const code = uniq('late');
+    await catalog.createProduct({
+      requestId: uniq('r'), code, name: 'Late assets', publish: true,
+      prices: [{
+        name: 'Renders', eventType: 'render', calculation: UsageCalculation.UNIT,
+        rates: [{ unitPrices: [{ assetCode: a, amount: '1' }, { assetCode: b, amount: '2' }] }],
+      }],
+    });
+    await customers.createSubscription({ requestId: uniq('r'), customer: byId(id), productCode: code });
+    const ids = [uniq('r'), uniq('r')];
+    const { results } = await usage.trackEvents({
+      customer: byId(id),
+      events: [{ id: ids[0], eventType: 'render' }, { id: ids[0], eventType: 'render' }, { id: ids[1], eventType: 'render' }],
+    });
+    const amounts = (xs: any[]) => xs.map((x) => `${x.assetCode}=${x.amount}`);
+    expect(results.map((r: any) => [r.status, amounts(r.fees), amounts(r.balancesAfter)])).toEqual([
+      [EventStatus.ACCEPTED, [`${a}=1`, `${b}=2`], [`${a}=-1`, `${b}=-2`]],
+      [EventStatus.DUPLICATE, [`${a}=1`, `${b}=2`], [`${a}=-1`, `${b}=-2`]],
+      [EventStatus.ACCEPTED, [`${a}=1`, `${b}=2`], [`${a}=-2`, `${b}=-4`]],
+    ]);
+    expect([await balanceOf(engine, id, a), await balanceOf(engine, id, b)]).toEqual(['-2.000000000000', '-4.000000000000']);
+  });
+});
+
 describe('insufficient balance policies', () => {
   it('allow: debits into overdraft down to the limit, then rejects', async () => {
     const p = imageProduct(undefined, '0.40');

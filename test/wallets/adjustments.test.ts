@@ -183,8 +183,8 @@ describe('grants', () => {
     expect(await usd(engine, id)).toMatchObject({ balance: '13.75', sequence: 4n });
 
     const later = new Date(Date.now() + 2 * 3_600_000);
-    expect(await expireGrants(engine.app.db.orm, later)).toBe(1);
-    expect(await expireGrants(engine.app.db.orm, later)).toBe(0);
+    expect(await expireGrants(engine.app.db.orm, engine.app.ledger, later)).toBe(1);
+    expect(await expireGrants(engine.app.db.orm, engine.app.ledger, later)).toBe(0);
 
     const entries = await feed(id);
     expect(entries).toHaveLength(5);
@@ -201,7 +201,7 @@ describe('grants', () => {
     const id = await newCustomer(engine);
     await debit(engine, id, '4'); // -4.00
     await grant(id, '5', 0, new Date(Date.now() + 3_600_000)); // 1.00, granted 5
-    await expireGrants(engine.app.db.orm, new Date(Date.now() + 2 * 3_600_000));
+    await expireGrants(engine.app.db.orm, engine.app.ledger, new Date(Date.now() + 2 * 3_600_000));
     const entries = await feed(id);
     expect(entries.map((e: any) => [e.kind, e.amount, e.balanceAfter])).toEqual([
       [EntryKind.ADJUSTMENT, '-4.00', '-4.00'],

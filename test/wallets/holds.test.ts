@@ -6,7 +6,7 @@ import { EntryKind, HoldStatus, WalletService } from '../../gen/tollbooth/v1/wal
 import { dec } from '../../src/shared/money.js';
 import { inTransaction, query } from '../../src/shared/tx.js';
 import { captureHoldInTx } from '../../src/wallets/holds.js';
-import { LedgerBatch, lockCustomerAccounts } from '../../src/wallets/ledger.js';
+import { lockCustomerAccounts } from '../../src/wallets/accounts.js';
 import { expireHolds } from '../../src/wallets/expiry.js';
 import { startTestEngine, type TestEngine } from '../helpers/engine.js';
 import { uniq } from '../helpers/fixtures.js';
@@ -185,7 +185,7 @@ describe('captureHoldInTx (for TrackEvents)', () => {
     const result = await inTransaction(engine.app.db.orm, async (tx) => {
       const locked = await lockCustomerAccounts(tx, [id]);
       const accounts = locked.get(id)!;
-      const batch = new LedgerBatch();
+      const batch = engine.app.ledger.batch();
       const r = await captureHoldInTx(tx, batch, accounts, h.id, dec('1.5'), { post: false });
       // The caller's own debit of what it captured (here: one usage transaction).
       const txn = batch.begin('usage', 'evt-1', 'usage');
@@ -205,7 +205,7 @@ describe('captureHoldInTx (for TrackEvents)', () => {
     const { hold: h } = await hold(a, '1');
     await expect(inTransaction(engine.app.db.orm, async (tx) => {
       const locked = await lockCustomerAccounts(tx, [b]);
-      return captureHoldInTx(tx, new LedgerBatch(), locked.get(b)!, h.id);
+      return captureHoldInTx(tx, engine.app.ledger.batch(), locked.get(b)!, h.id);
     })).rejects.toMatchObject({ reason: 'HOLD_NOT_FOUND' });
   });
 });

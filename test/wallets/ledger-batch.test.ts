@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EntryKind, WalletService } from '../../gen/tollbooth/v1/wallet_pb.js';
 import { dec } from '../../src/shared/money.js';
 import { inTransaction } from '../../src/shared/tx.js';
-import { LedgerBatch, lockCustomerAccounts } from '../../src/wallets/ledger.js';
+import { lockCustomerAccounts } from '../../src/wallets/accounts.js';
 import { startTestEngine, type TestEngine } from '../helpers/engine.js';
 import { expectSoundLedgerThenStop } from '../helpers/invariants.js';
 import { byId, credit, newCustomer, usd } from './support.js';
@@ -27,7 +27,7 @@ describe('LedgerBatch entries', () => {
     await credit(engine, id, '10');
     const after = await inTransaction(engine.app.db.orm, async (em) => {
       const account = (await lockCustomerAccounts(em, [id])).get(id)!.get('USD')!;
-      const batch = new LedgerBatch();
+      const batch = engine.app.ledger.batch();
       const txn = batch.begin('usage', 'three-events', 'usage');
       const seen: string[] = [];
       for (const fee of ['0.05', '0.25', '1.7']) {
@@ -48,7 +48,7 @@ describe('LedgerBatch entries', () => {
     await credit(engine, id, '10');
     await inTransaction(engine.app.db.orm, async (em) => {
       const account = (await lockCustomerAccounts(em, [id])).get(id)!.get('USD')!;
-      const batch = new LedgerBatch();
+      const batch = engine.app.ledger.batch();
       const a = batch.begin('usage', 'a', 'usage a');
       const b = batch.begin('adjustment', 'b', 'credit b');
       const post = (txn: string, amount: string) => {
@@ -75,7 +75,7 @@ describe('LedgerBatch entries', () => {
     await expect(
       inTransaction(engine.app.db.orm, async (em) => {
         const real = (await lockCustomerAccounts(em, [id])).get(id)!.get('USD')!;
-        const batch = new LedgerBatch();
+        const batch = engine.app.ledger.batch();
         const txn = batch.begin('usage', 'ghost', 'usage');
         batch.customer(txn, real, dec('-1'));
         batch.customer(txn, { ...real, id: `${real.id}-ghost` }, dec('-1'));

@@ -7,7 +7,8 @@ import { CustomerService } from '../../gen/tollbooth/v1/customer_pb.js';
 import { EventStatus, UsageService } from '../../gen/tollbooth/v1/usage_pb.js';
 import { dec } from '../../src/shared/money.js';
 import { inTransaction, query } from '../../src/shared/tx.js';
-import { LedgerBatch, lockCustomerAccounts, SYSTEM_ACCOUNT_TYPES, SYSTEM_STRIPES } from '../../src/wallets/ledger.js';
+import { lockCustomerAccounts } from '../../src/wallets/accounts.js';
+import { SYSTEM_ACCOUNT_TYPES, SYSTEM_STRIPES } from '../../src/wallets/system-accounts.js';
 import { startTestEngine, type TestEngine } from '../helpers/engine.js';
 import { imageProduct, uniq } from '../helpers/fixtures.js';
 import { fund } from '../helpers/money.js';
@@ -81,7 +82,7 @@ describe('system stripes', () => {
     const post = (customerId: string, wait?: Promise<void>, signal?: () => void) =>
       inTransaction(engine.app.db.orm, async (em) => {
         const accounts = await lockCustomerAccounts(em, [customerId]);
-        const batch = new LedgerBatch();
+        const batch = engine.app.ledger.batch();
         for (let k = 0; k < 32; k++) {
           const txn = batch.begin('expiry', `t-${k}`, 'stripe test');
           batch.customer(txn, accounts.get(customerId)!.get('USD')!, dec('-0.01'));
