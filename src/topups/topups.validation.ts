@@ -1,4 +1,4 @@
-// Request validators for the top-up and auto-recharge RPCs of WalletService (bound in topups.routes.ts).
+// Request validators for the top-up and auto-recharge RPCs of WalletService (bound in wallets/wallets.routes.ts through wallets' MoneyInPort).
 import type {
   CreateTopUpRequest, GetTopUpRequest, UpdateAutoRechargeRequest,
 } from '../../gen/tollbooth/v1/wallet_pb.js';
