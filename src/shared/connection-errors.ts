@@ -18,9 +18,10 @@ const PG_CLASS = /^(08[0-9A-Z]{3}|53[0-9A-Z]{3}|57P[0-9A-Z]{2})$/;
 
 /**
  * node-postgres reports a connection that ended under it without a code; these are its messages (pg 8: client.js,
- * connection.js, pg-pool). Matched only on errors that carry no code of their own.
+ * connection.js, pg-pool), at the start or after knex's "<statement> - " prefix (a COMMIT whose connection ended reads
+ * "COMMIT; - Connection terminated unexpectedly"). Matched only on errors that carry no code of their own.
  */
-const PG_CONNECTION_MESSAGE = new RegExp(`^(${[
+const PG_CONNECTION_MESSAGE = new RegExp(`(?:^|\\s-\\s)(${[
   'Connection terminated', 'Client has encountered a connection error', 'Client was closed and is not queryable',
   'timeout exceeded when trying to connect', 'Connection ended unexpectedly',
 ].join('|')})`);

@@ -16,6 +16,7 @@ describe('connectionFailure', () => {
     ['a connection failure (08006)', coded('connection failure', '08006'), '08006'],
     ['too many connections (53300)', coded('sorry, too many clients already', '53300'), '53300'],
     ['pg without a code', new Error('Connection terminated unexpectedly'), 'Connection terminated unexpectedly'],
+    ['knex prefixing the statement (a COMMIT)', new Error('COMMIT; - Connection terminated unexpectedly'), 'COMMIT; - Connection terminated unexpectedly'],
     ['a pool connect timeout', new Error('timeout exceeded when trying to connect'), 'timeout exceeded when trying to connect'],
     ['a MikroORM wrapper (it copies the code)', new DriverException(coded('read ECONNRESET', 'ECONNRESET')), 'ECONNRESET'],
     ['a MikroORM ConnectionException', new ConnectionException(new Error('the connection is gone')), 'the connection is gone'],
