@@ -8,8 +8,11 @@ import { topUpValidators as v } from './topups.validation.js';
 export function topUpRoutes(...deps: Parameters<typeof topUpHandlers>) {
   const h = topUpHandlers(...deps);
   return {
-    createTopUp: { scope: 'admin', validate: v.createTopUp, handle: h.createTopUp },
-    getTopUp: { scope: 'read', validate: v.getTopUp, handle: h.getTopUp },
-    updateAutoRecharge: { scope: 'admin', validate: v.updateAutoRecharge, handle: h.updateAutoRecharge },
+    // `customer`: a customer credential (portal session, browser token) may call it, for its own customer only.
+    createTopUp: { scope: 'admin', validate: v.createTopUp, customer: (r) => ({ ref: r.customer }), handle: h.createTopUp },
+    getTopUp: { scope: 'read', validate: v.getTopUp, customer: (r) => ({ topUpId: r.id }), handle: h.getTopUp },
+    updateAutoRecharge: {
+      scope: 'admin', validate: v.updateAutoRecharge, customer: (r) => ({ ref: r.customer }), handle: h.updateAutoRecharge,
+    },
   } satisfies PartialRpcTable<typeof WalletService>;
 }

@@ -5,6 +5,7 @@ import { Migration0004MoneyIn } from './0004-money-in.js';
 import { Migration0005AccountLookup } from './0005-account-lookup.js';
 import { Migration0006SystemStripes } from './0006-system-stripes.js';
 import { Migration0007RechargeCapFloor } from './0007-recharge-cap-floor.js';
+import { Migration0010Portal } from './0010-portal.js';
 
 export const migrations = [
   { name: '0001-foundation', class: Migration0001Foundation },
@@ -13,4 +14,5 @@ export const migrations = [
   { name: '0005-account-lookup', class: Migration0005AccountLookup },
   { name: '0006-system-stripes', class: Migration0006SystemStripes },
   { name: '0007-recharge-cap-floor', class: Migration0007RechargeCapFloor },
+  { name: '0010-portal', class: Migration0010Portal },
 ];
