@@ -77,7 +77,7 @@ export class CustomerCredentials {
    * Exchange a portal link for a session token, once: the link is marked used in the same statement that checks it
    * is unused, unexpired and not revoked, so two concurrent loads cannot both get a session.
    */
-  async exchangeLink(link: string): Promise<{ token: string; expiresAt: Date } | { problem: LinkProblem }> {
+  async exchangeLink(link: string): Promise<{ token: string; expiresAt: Date; ttlSeconds: number } | { problem: LinkProblem }> {
     if (!link.startsWith(PORTAL_LINK_PREFIX) || link.length > 100) return { problem: 'unknown' };
     const hash = hashKey(link);
     const now = this.clock.now();
@@ -105,7 +105,7 @@ export class CustomerCredentials {
          values (?, ?, 'portal', ?, ?, ?, ?)`,
         [newId('cct'), s.customer_id, s.id, hashKey(token), expiresAt, now],
       );
-      return { token, expiresAt };
+      return { token, expiresAt, ttlSeconds: s.ttl_seconds };
     });
   }
 

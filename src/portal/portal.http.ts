@@ -136,7 +136,8 @@ export function portalRoutes(deps: PortalDeps): HttpRoute {
     if (req.method === 'GET' && path.startsWith('/portal/s/')) {
       const result = await credentials.exchangeLink(decodeURIComponent(path.slice('/portal/s/'.length)));
       if ('token' in result) {
-        const maxAge = Math.max(1, Math.floor((result.expiresAt.getTime() - Date.now()) / 1000));
+        // The cookie lasts as long as the session (the engine refuses it after expiry either way).
+        const maxAge = result.ttlSeconds;
         res.writeHead(303, {
           location: '/portal/',
           'set-cookie': sessionCookie(result.token, maxAge),

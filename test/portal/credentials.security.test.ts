@@ -1,6 +1,8 @@
 // Customer-scoped credentials from the caller's side: the RPC × customer-credential matrix generated from the engine's
 // own route tables (a new RPC is refused unless its binding names a customer, and then only for the credential's own
 // customer), tokens that are unknown, forged, expired or revoked, and streams that end with their credential.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create, type DescMethod, type DescMethodServerStreaming, type DescMethodUnary, type MessageInitShape } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
@@ -13,6 +15,10 @@ import type { CustomerRefSchema } from '../../gen/tollbooth/v1/common_pb.js';
 import { CustomerService } from '../../gen/tollbooth/v1/customer_pb.js';
 import { UsageService } from '../../gen/tollbooth/v1/usage_pb.js';
 import { WalletService } from '../../gen/tollbooth/v1/wallet_pb.js';
+import { KeyVerifier } from '../../src/auth/api-keys.service.js';
+import { CustomerCredentials } from '../../src/auth/customer-credentials.js';
+import { loadConfig } from '../../src/config.js';
+import { portalRoutes } from '../../src/portal/portal.http.js';
 import { routesOf, type Route } from '../../src/server/binding.js';
 import { imageProduct, uniq } from '../helpers/fixtures.js';
 import { ManualClock, sql, startMoneyEngine, type MoneyEngine } from '../topups/support.js';
@@ -299,5 +305,104 @@ describe('CORS', () => {
       });
     expect((await post('https://app.example.com')).headers.get('access-control-allow-origin')).toBe('https://app.example.com');
     expect((await post('https://evil.example.com')).headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe('the portal link over HTTP', () => {
+  const base = () => `http://127.0.0.1:${m.engine.app.httpPort}`;
+  const open = (url: string, headers: Record<string, string> = {}) => fetch(`${base()}${new URL(url).pathname}`, { redirect: 'manual', headers });
+  const cookieOf = (res: Response) => res.headers.get('set-cookie')!.split(';')[0];
+  const getWallet = (cookie: string, headers: Record<string, string> = {}) =>
+    fetch(`${base()}/tollbooth.v1.WalletService/GetWallet`, {
+      method: 'POST', headers: { 'content-type': 'application/json', cookie, ...headers }, body: JSON.stringify({ customer: { id: a.id } }),
+    });
+
+  it('exchanges a link once for an HttpOnly, SameSite=Strict session cookie that the portal page and its API calls use', async () => {
+    const { url, expireTime } = await m.customers.createPortalSession({ customer: byId(a), returnUrl: 'https://app.example.com/account', ttl: { seconds: 600n } });
+    expect(url).toMatch(/^http:\/\/localhost:0\/portal\/s\/tbl_[A-Za-z0-9_-]{43}$/);
+    expect(Number(expireTime!.seconds)).toBe(Math.floor(clock.now().getTime() / 1000) + 600);
+    const res = await open(url);
+    expect([res.status, res.headers.get('location'), res.headers.get('cache-control')]).toEqual([303, '/portal/', 'no-store']);
+    const setCookie = res.headers.get('set-cookie')!;
+    expect(setCookie).toMatch(/^tollbooth_session=tbc_[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+$/);
+    const cookie = cookieOf(res);
+    expect((await getWallet(cookie)).status).toBe(200);
+    // A page of another origin (even of the same site) cannot use it; nor can a cookie hold an API key.
+    expect((await getWallet(cookie, { origin: 'https://app.example.com' })).status).toBe(401);
+    expect((await getWallet(`tollbooth_session=${m.engine.adminKey}`)).status).toBe(401);
+    const session = await fetch(`${base()}/portal/session`, { headers: { cookie } });
+    expect(await session.json()).toMatchObject({ customerId: a.id, customerName: 'Ada', returnUrl: 'https://app.example.com/account' });
+    // Opening the same link again: in the browser holding its session it goes on to the portal, elsewhere it is used up.
+    expect([(await open(url, { cookie })).status, (await open(url)).status]).toEqual([303, 410]);
+    // Sign out ends the session here at once.
+    const out = await fetch(`${base()}/portal/logout`, { method: 'POST', headers: { cookie } });
+    expect([out.status, out.headers.get('set-cookie')]).toEqual([204, 'tollbooth_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0']);
+    expect((await getWallet(cookie)).status).toBe(401);
+    expect((await fetch(`${base()}/portal/session`, { headers: { cookie } })).status).toBe(401);
+  });
+
+  it('gives one session for one link, however many loads race for it', async () => {
+    const { url } = await m.customers.createPortalSession({ customer: byId(a) });
+    const statuses = await Promise.all(Array.from({ length: 8 }, () => open(url).then((r) => r.status)));
+    expect(statuses.sort()).toEqual([303, 410, 410, 410, 410, 410, 410, 410]);
+  });
+
+  it('serves the page with a strict CSP (no inline script) and its assets with long-lived caching', async () => {
+    const res = await fetch(`${base()}/portal/`);
+    const html = await res.text();
+    expect(res.headers.get('content-security-policy')).toBe(
+      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; " +
+        "frame-ancestors 'none'",
+    );
+    expect(html).not.toMatch(/<script>|<script(?![^>]*\ssrc=)[^>]*>/);
+    const js = /<script type="module" src="(\/portal\/assets\/main-[A-Z0-9]+\.js)"><\/script>/.exec(html)![1];
+    const asset = await fetch(`${base()}${js}`, { headers: { 'accept-encoding': 'gzip' } });
+    expect([asset.status, asset.headers.get('cache-control'), asset.headers.get('content-type')]).toEqual([
+      200, 'public, max-age=31536000, immutable', 'text/javascript; charset=utf-8',
+    ]);
+    expect((await fetch(`${base()}/portal/assets/nope.js`)).status).toBe(404);
+  });
+
+  it('sets a Secure __Host- cookie when PUBLIC_URL is https', async () => {
+    const orm = m.engine.app.db.orm;
+    const credentials = new CustomerCredentials(orm, clock, 'https://billing.example.com');
+    const route = portalRoutes({
+      orm, credentials, verifier: new KeyVerifier(orm, 5_000, { credentials, clock }),
+      config: { publicUrl: 'https://billing.example.com', portal: { title: 'T', logoUrl: 'https://cdn.example.com/logo.svg' } }, bundle: undefined,
+    });
+    const server = http.createServer((req, res) => void Promise.resolve(route(req, res)).then((done) => done || res.writeHead(404).end()));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const { url } = await credentials.createPortalSession({ customer: { id: a.id }, returnUrl: '', ttlMs: 60_000 });
+      expect(url).toMatch(/^https:\/\/billing\.example\.com\/portal\/s\/tbl_/);
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}${new URL(url).pathname}`, { redirect: 'manual' });
+      expect(res.headers.get('set-cookie')).toMatch(/^__Host-tollbooth_session=tbc_[^;]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=60; Secure$/);
+      const page = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/portal/`);
+      expect(page.status).toBe(503); // not built into this folder-less bundle: says how to build it
+      expect(page.headers.get('content-security-policy')).toContain("img-src 'self' data: https://cdn.example.com;");
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('configuration', () => {
+  it('reads TOLLBOOTH_CORS_ORIGINS as exact origins and refuses anything wider', () => {
+    expect(loadConfig({ TOLLBOOTH_CORS_ORIGINS: ' https://app.example.com, http://localhost:3000/ ' }).corsOrigins).toEqual([
+      'https://app.example.com', 'http://localhost:3000',
+    ]);
+    expect(loadConfig({}).corsOrigins).toEqual([]);
+    for (const bad of ['*', 'null', 'https://app.example.com/billing', 'app.example.com', 'ftp://x.example.com', 'https://app.example.com?x=1']) {
+      expect(() => loadConfig({ TOLLBOOTH_CORS_ORIGINS: bad }), bad).toThrow(/^TOLLBOOTH_CORS_ORIGINS: each entry must be an origin/);
+    }
+  });
+
+  it('reads the portal title and logo', () => {
+    expect(loadConfig({}).portal).toEqual({ title: 'Billing', logoUrl: undefined });
+    expect(loadConfig({ TOLLBOOTH_PORTAL_TITLE: 'Acme', TOLLBOOTH_PORTAL_LOGO_URL: 'https://cdn.example.com/l.svg' }).portal).toEqual({
+      title: 'Acme', logoUrl: 'https://cdn.example.com/l.svg',
+    });
+    expect(() => loadConfig({ TOLLBOOTH_PORTAL_LOGO_URL: 'javascript:alert(1)' })).toThrow(/TOLLBOOTH_PORTAL_LOGO_URL/);
+    expect(() => loadConfig({ TOLLBOOTH_PORTAL_TITLE: 'x'.repeat(101) })).toThrow(/TOLLBOOTH_PORTAL_TITLE/);
   });
 });
