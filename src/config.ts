@@ -111,6 +111,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   url(env, 'REDIS_URL', ['redis:', 'rediss:']);
   const adminKey = env.TOLLBOOTH_ADMIN_KEY || undefined;
   if (adminKey !== undefined && adminKey.length < 32) throw new ConfigError('TOLLBOOTH_ADMIN_KEY', 'must be at least 32 characters');
+  // Secrets with these prefixes are looked up as customer credentials and portal links, never as API keys.
+  if (adminKey !== undefined && /^tb[cl]_/.test(adminKey)) {
+    throw new ConfigError('TOLLBOOTH_ADMIN_KEY', 'must not start with "tbc_" or "tbl_"');
+  }
   const logLevel = (env.LOG_LEVEL || 'info') as Config['logLevel'];
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError('LOG_LEVEL', 'must be debug, info, warn or error');
   const pool = env.DB_POOL_SIZE || '10';

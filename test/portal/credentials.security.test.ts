@@ -310,15 +310,22 @@ describe('CORS', () => {
 
 describe('the portal link over HTTP', () => {
   const base = () => `http://127.0.0.1:${m.engine.app.httpPort}`;
-  const open = (url: string, headers: Record<string, string> = {}) => fetch(`${base()}${new URL(url).pathname}`, { redirect: 'manual', headers });
+  const open = (url: string, headers: Record<string, string> = {}) =>
+    fetch(`${base()}${new URL(url).pathname}`, { redirect: 'manual', headers });
   const cookieOf = (res: Response) => res.headers.get('set-cookie')!.split(';')[0];
   const getWallet = (cookie: string, headers: Record<string, string> = {}) =>
     fetch(`${base()}/tollbooth.v1.WalletService/GetWallet`, {
-      method: 'POST', headers: { 'content-type': 'application/json', cookie, ...headers }, body: JSON.stringify({ customer: { id: a.id } }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie, ...headers },
+      body: JSON.stringify({ customer: { id: a.id } }),
     });
 
   it('exchanges a link once for an HttpOnly, SameSite=Strict session cookie that the portal page and its API calls use', async () => {
-    const { url, expireTime } = await m.customers.createPortalSession({ customer: byId(a), returnUrl: 'https://app.example.com/account', ttl: { seconds: 600n } });
+    const { url, expireTime } = await m.customers.createPortalSession({
+      customer: byId(a),
+      returnUrl: 'https://app.example.com/account',
+      ttl: { seconds: 600n },
+    });
     expect(url).toMatch(/^http:\/\/localhost:0\/portal\/s\/tbl_[A-Za-z0-9_-]{43}$/);
     expect(Number(expireTime!.seconds)).toBe(Math.floor(clock.now().getTime() / 1000) + 600);
     const res = await open(url);
@@ -351,14 +358,16 @@ describe('the portal link over HTTP', () => {
     const res = await fetch(`${base()}/portal/`);
     const html = await res.text();
     expect(res.headers.get('content-security-policy')).toBe(
-      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; " +
-        "frame-ancestors 'none'",
+      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; " +
+        "form-action 'self'; frame-ancestors 'none'",
     );
     expect(html).not.toMatch(/<script>|<script(?![^>]*\ssrc=)[^>]*>/);
     const js = /<script type="module" src="(\/portal\/assets\/main-[A-Z0-9]+\.js)"><\/script>/.exec(html)![1];
     const asset = await fetch(`${base()}${js}`, { headers: { 'accept-encoding': 'gzip' } });
     expect([asset.status, asset.headers.get('cache-control'), asset.headers.get('content-type')]).toEqual([
-      200, 'public, max-age=31536000, immutable', 'text/javascript; charset=utf-8',
+      200,
+      'public, max-age=31536000, immutable',
+      'text/javascript; charset=utf-8',
     ]);
     expect((await fetch(`${base()}/portal/assets/nope.js`)).status).toBe(404);
   });
@@ -367,8 +376,11 @@ describe('the portal link over HTTP', () => {
     const orm = m.engine.app.db.orm;
     const credentials = new CustomerCredentials(orm, clock, 'https://billing.example.com');
     const route = portalRoutes({
-      orm, credentials, verifier: new KeyVerifier(orm, 5_000, { credentials, clock }),
-      config: { publicUrl: 'https://billing.example.com', portal: { title: 'T', logoUrl: 'https://cdn.example.com/logo.svg' } }, bundle: undefined,
+      orm,
+      credentials,
+      verifier: new KeyVerifier(orm, 5_000, { credentials, clock }),
+      config: { publicUrl: 'https://billing.example.com', portal: { title: 'T', logoUrl: 'https://cdn.example.com/logo.svg' } },
+      bundle: undefined,
     });
     const server = http.createServer((req, res) => void Promise.resolve(route(req, res)).then((done) => done || res.writeHead(404).end()));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -376,7 +388,9 @@ describe('the portal link over HTTP', () => {
       const { url } = await credentials.createPortalSession({ customer: { id: a.id }, returnUrl: '', ttlMs: 60_000 });
       expect(url).toMatch(/^https:\/\/billing\.example\.com\/portal\/s\/tbl_/);
       const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}${new URL(url).pathname}`, { redirect: 'manual' });
-      expect(res.headers.get('set-cookie')).toMatch(/^__Host-tollbooth_session=tbc_[^;]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=60; Secure$/);
+      expect(res.headers.get('set-cookie')).toMatch(
+        /^__Host-tollbooth_session=tbc_[^;]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=60; Secure$/,
+      );
       const page = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/portal/`);
       expect(page.status).toBe(503); // not built into this folder-less bundle: says how to build it
       expect(page.headers.get('content-security-policy')).toContain("img-src 'self' data: https://cdn.example.com;");
@@ -389,18 +403,33 @@ describe('the portal link over HTTP', () => {
 describe('configuration', () => {
   it('reads TOLLBOOTH_CORS_ORIGINS as exact origins and refuses anything wider', () => {
     expect(loadConfig({ TOLLBOOTH_CORS_ORIGINS: ' https://app.example.com, http://localhost:3000/ ' }).corsOrigins).toEqual([
-      'https://app.example.com', 'http://localhost:3000',
+      'https://app.example.com',
+      'http://localhost:3000',
     ]);
     expect(loadConfig({}).corsOrigins).toEqual([]);
-    for (const bad of ['*', 'null', 'https://app.example.com/billing', 'app.example.com', 'ftp://x.example.com', 'https://app.example.com?x=1']) {
+    for (const bad of [
+      '*',
+      'null',
+      'https://app.example.com/billing',
+      'app.example.com',
+      'ftp://x.example.com',
+      'https://app.example.com?x=1',
+    ]) {
       expect(() => loadConfig({ TOLLBOOTH_CORS_ORIGINS: bad }), bad).toThrow(/^TOLLBOOTH_CORS_ORIGINS: each entry must be an origin/);
     }
+  });
+
+  it('refuses an admin key that would be read as a customer credential', () => {
+    expect(() => loadConfig({ TOLLBOOTH_ADMIN_KEY: `tbc_${'a'.repeat(40)}` })).toThrow(
+      'TOLLBOOTH_ADMIN_KEY: must not start with "tbc_" or "tbl_"',
+    );
   });
 
   it('reads the portal title and logo', () => {
     expect(loadConfig({}).portal).toEqual({ title: 'Billing', logoUrl: undefined });
     expect(loadConfig({ TOLLBOOTH_PORTAL_TITLE: 'Acme', TOLLBOOTH_PORTAL_LOGO_URL: 'https://cdn.example.com/l.svg' }).portal).toEqual({
-      title: 'Acme', logoUrl: 'https://cdn.example.com/l.svg',
+      title: 'Acme',
+      logoUrl: 'https://cdn.example.com/l.svg',
     });
     expect(() => loadConfig({ TOLLBOOTH_PORTAL_LOGO_URL: 'javascript:alert(1)' })).toThrow(/TOLLBOOTH_PORTAL_LOGO_URL/);
     expect(() => loadConfig({ TOLLBOOTH_PORTAL_TITLE: 'x'.repeat(101) })).toThrow(/TOLLBOOTH_PORTAL_TITLE/);
