@@ -1,4 +1,5 @@
-# The engine as a container: `npm start` (tsx runs the TypeScript directly; gen/ is committed, so no build step).
+# The engine as a container: `npm start` (tsx runs the TypeScript directly; gen/ is committed). The billing portal page
+# is built here, as root, so `npm start` (which runs user node) finds it fresh and skips its build.
 FROM node:20-bookworm-slim
 
 WORKDIR /app
@@ -12,6 +13,10 @@ COPY tsconfig.json ./
 COPY proto ./proto
 COPY gen ./gen
 COPY src ./src
+COPY portal/src ./portal/src
+COPY portal/tsconfig.json ./portal/
+COPY scripts/build-portal.mjs ./scripts/
+RUN node scripts/build-portal.mjs
 
 # Without DATABASE_URL the engine keeps an embedded Postgres here; mount a volume on it to keep the data.
 RUN mkdir -p /app/.tollbooth/data && chown -R node:node /app/.tollbooth

@@ -3,6 +3,9 @@
 import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/orm.js';
 import { ApiKeyAdmin, bootstrapAdminKey, KeyVerifier } from './auth/api-keys.service.js';
+import { CustomerCredentials, ownersOf } from './auth/customer-credentials.js';
+import { loadPortalBundle } from './portal/bundle.js';
+import { portalCookieCredential, portalRoutes } from './portal/portal.http.js';
 import { apiKeyRoutes } from './auth/api-keys.routes.js';
 import { Pipeline } from './server/pipeline.js';
 import type { ServiceBinding } from './server/binding.js';
@@ -67,17 +70,22 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const holds = new Holds(db.orm, ledger);
     const watch = new WalletWatch(db.orm, db.listen);
     const sweeper = new WalletSweeper(db.orm, ledger);
-    moneyIn = startMoneyIn(config, db, options.clock ?? systemClock, ledger);
-    const verifier = new KeyVerifier(db.orm);
+    const clock = options.clock ?? systemClock;
+    moneyIn = startMoneyIn(config, db, clock, ledger);
+    // Customer credentials revoked through this process stop working here at once (elsewhere within the cache TTL).
+    const credentials = new CustomerCredentials(db.orm, clock, config.publicUrl, (hashes) => hashes.forEach((h) => verifier.forget(h)));
+    const verifier = new KeyVerifier(db.orm, undefined, { credentials, clock });
     const bindings: ServiceBinding[] = [
       apiKeyRoutes(new ApiKeyAdmin(db.orm, (hash) => verifier.forget(hash))),
       catalogRoutes(catalog),
-      customerRoutes(customers),
+      customerRoutes(customers, credentials),
       // WalletService is wallets'; its top-up and auto-recharge RPCs are served by money-in, through wallets' port.
       walletRoutes(wallets, holds, watch, moneyInPort(moneyIn)),
       usageRoutes(ingest, usage, catalog, () => db.orm.em.fork()),
     ];
-    const pipeline = new Pipeline(verifier);
+    const pipeline = new Pipeline(verifier, ownersOf(db.orm));
+    const bundle = loadPortalBundle();
+    if (!bundle) log.warn('the billing portal page is not built (node scripts/build-portal.mjs); /portal/ answers 503 until it is');
     const routes: HttpRoute[] = [
       (req, res) => {
         if (req.method !== 'GET' || req.url !== '/healthz') return false;
@@ -85,9 +93,13 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         return true;
       },
       ...moneyIn.routes,
+      portalRoutes({ orm: db.orm, credentials, verifier, config, bundle }),
     ];
     grpc = await startGrpcServer(pipeline, bindings, config.host, config.grpcPort);
-    httpServer = await startHttpServer(pipeline, bindings, routes, config.host, config.httpPort);
+    httpServer = await startHttpServer(pipeline, bindings, routes, config.host, config.httpPort, {
+      corsOrigins: config.corsOrigins,
+      cookieCredential: portalCookieCredential(config.publicUrl),
+    });
     const started = { grpc, http: httpServer, moneyIn };
     sweeper.start();
     log.info('tollbooth listening', { grpcPort: grpc.port, httpPort: httpServer.port, embeddedDb: db.embedded });

@@ -21,6 +21,14 @@ export interface Config {
   };
   /** Minimum time between two auto-recharge attempts on one account, after a success or a failure. */
   autoRechargeCooldownSeconds: number;
+  /** Origins (scheme://host[:port]) whose pages may call the HTTP API from a browser; none by default. */
+  corsOrigins: string[];
+  portal: {
+    /** The seller's name shown on the billing portal. */
+    title: string;
+    /** An http(s) URL of a logo shown beside the title; none by default. */
+    logoUrl: string | undefined;
+  };
 }
 
 export class ConfigError extends Error {
@@ -32,6 +40,7 @@ export class ConfigError extends Error {
 const KNOWN = new Set([
   'GRPC_PORT', 'HTTP_PORT', 'HOST', 'DATABASE_URL', 'TOLLBOOTH_DATA_DIR', 'DB_POOL_SIZE', 'REDIS_URL',
   'TOLLBOOTH_ADMIN_KEY', 'LOG_LEVEL', 'PUBLIC_URL', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'STRIPE_API_BASE',
+  'TOLLBOOTH_CORS_ORIGINS', 'TOLLBOOTH_PORTAL_TITLE', 'TOLLBOOTH_PORTAL_LOGO_URL',
 ]);
 
 function port(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
@@ -61,6 +70,32 @@ function url(env: NodeJS.ProcessEnv, name: string, protocols: string[]): URL | u
   return u;
 }
 
+/** A comma-separated list of exact origins; a path, a wildcard or "null" is refused (each would allow more than named). */
+function corsOrigins(env: NodeJS.ProcessEnv): string[] {
+  const raw = env.TOLLBOOTH_CORS_ORIGINS ?? '';
+  const out: string[] = [];
+  for (const item of raw.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    let u: URL | undefined;
+    try {
+      u = new URL(item);
+    } catch {
+      u = undefined;
+    }
+    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || item.replace(/\/$/, '') !== u.origin) {
+      const want = 'an origin such as "https://app.example.com" (scheme, host, optional port)';
+      throw new ConfigError('TOLLBOOTH_CORS_ORIGINS', `each entry must be ${want}, got "${item}"`);
+    }
+    out.push(u.origin);
+  }
+  return out;
+}
+
+function portalTitle(env: NodeJS.ProcessEnv): string {
+  const t = (env.TOLLBOOTH_PORTAL_TITLE ?? '').trim() || 'Billing';
+  if (t.length > 100) throw new ConfigError('TOLLBOOTH_PORTAL_TITLE', `must be at most 100 characters, got ${t.length}`);
+  return t;
+}
+
 function queuePrefix(env: NodeJS.ProcessEnv): string {
   const p = env.QUEUE_PREFIX || 'tollbooth';
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(p)) throw new ConfigError('QUEUE_PREFIX', `must be 1-64 characters of letters, digits, "_", ".", "-", got "${p}"`);
@@ -76,6 +111,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   url(env, 'REDIS_URL', ['redis:', 'rediss:']);
   const adminKey = env.TOLLBOOTH_ADMIN_KEY || undefined;
   if (adminKey !== undefined && adminKey.length < 32) throw new ConfigError('TOLLBOOTH_ADMIN_KEY', 'must be at least 32 characters');
+  // Secrets with these prefixes are looked up as customer credentials and portal links, never as API keys.
+  if (adminKey !== undefined && /^tb[cl]_/.test(adminKey)) {
+    throw new ConfigError('TOLLBOOTH_ADMIN_KEY', 'must not start with "tbc_" or "tbl_"');
+  }
   const logLevel = (env.LOG_LEVEL || 'info') as Config['logLevel'];
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError('LOG_LEVEL', 'must be debug, info, warn or error');
   const pool = env.DB_POOL_SIZE || '10';
@@ -101,5 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       reconcileAfterSeconds: seconds(env, 'STRIPE_RECONCILE_AFTER_SECONDS', 300),
     },
     autoRechargeCooldownSeconds: seconds(env, 'AUTO_RECHARGE_COOLDOWN_SECONDS', 300),
+    corsOrigins: corsOrigins(env),
+    portal: { title: portalTitle(env), logoUrl: url(env, 'TOLLBOOTH_PORTAL_LOGO_URL', ['http:', 'https:'])?.toString() },
   };
 }

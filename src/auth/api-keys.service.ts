@@ -4,14 +4,23 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { ApiKeySchema, SCOPES, type ApiKey, type Scope } from './api-key.entity.js';
 import { lockAdminKeys, registerConfiguredKey, unconfigureKeys } from './api-keys.sql.js';
+import { CUSTOMER_TOKEN_PREFIX, type CustomerCredentials } from './customer-credentials.js';
+import type { Clock } from '../shared/clock.js';
 import { AppError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { log } from '../shared/log.js';
 import { decodePageToken, encodePageToken, pageSize, type PageRequest } from '../shared/page-token.js';
 
 export interface Principal {
+  /** The API key's id ("key_…"), or the customer credential's ("cct_…"). */
   keyId: string;
+  /** An API key's scopes; empty for a customer credential. */
   scopes: ReadonlySet<Scope>;
+  /**
+   * Set for a customer credential (a portal session or a browser token): the one customer it acts for. It may call only
+   * the RPCs whose binding names a `customer`, for that customer (src/server/pipeline.ts).
+   */
+  customer?: { id: string; expiresAt: Date; hash: string };
 }
 
 export function hashKey(key: string): string {
@@ -57,30 +66,64 @@ export async function bootstrapAdminKey(orm: MikroORM, configured: string | unde
   });
 }
 
-/** Looks keys up by hash, caching hits (and misses) for a few seconds so the hot path does not query per call. */
+/**
+ * Looks keys and customer credentials up by hash, caching hits (and misses) for a few seconds so the hot path does not
+ * query per call: a revocation made through another process is seen within `ttlMs`.
+ */
 export class KeyVerifier {
   private cache = new Map<string, { principal: Principal | null; until: number }>();
   /** Lookups in flight: concurrent calls with the same key when its cache entry is cold share one query. */
   private inflight = new Map<string, Promise<{ principal: Principal | null; until: number }>>();
-  constructor(private readonly orm: MikroORM, private readonly ttlMs = 5_000) {}
+  constructor(
+    private readonly orm: MikroORM,
+    readonly ttlMs = 5_000,
+    /** Customer credentials (src/auth/customer-credentials.ts) and the clock their expiry is read on; none: keys only. */
+    private readonly customers?: { credentials: Pick<CustomerCredentials, 'lookup'>; clock: Clock },
+  ) {}
 
   async verify(authorization: string | undefined): Promise<Principal> {
     if (!authorization) throw new AppError('UNAUTHENTICATED', 'missing "authorization: Bearer <api key>" header');
     const m = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
     if (!m) throw new AppError('UNAUTHENTICATED', 'the authorization header must be "Bearer <api key>"');
+    const customer = m[1].startsWith(CUSTOMER_TOKEN_PREFIX);
     const hash = hashKey(m[1]);
     let hit = this.cache.get(hash);
-    if (!hit || hit.until < Date.now()) hit = await this.lookup(hash);
-    if (!hit.principal) throw new AppError('UNAUTHENTICATED', 'unknown or revoked API key');
+    if (!hit || hit.until < Date.now()) hit = await this.lookup(hash, customer);
+    if (!hit.principal) {
+      throw new AppError('UNAUTHENTICATED', customer ? 'unknown or ended session or browser token' : 'unknown or revoked API key');
+    }
+    if (hit.principal.customer && this.expired(hit.principal)) {
+      throw new AppError('UNAUTHENTICATED', 'the session or browser token has expired');
+    }
     return hit.principal;
   }
 
-  private lookup(hash: string): Promise<{ principal: Principal | null; until: number }> {
+  /** Whether a customer credential admitted earlier still works (a long stream asks this from time to time). */
+  async stillValid(principal: Principal): Promise<boolean> {
+    const c = principal.customer;
+    if (!c) return true;
+    let hit = this.cache.get(c.hash);
+    if (!hit || hit.until < Date.now()) hit = await this.lookup(c.hash, true);
+    return hit.principal !== null && !this.expired(principal);
+  }
+
+  private expired(principal: Principal): boolean {
+    return !this.customers || principal.customer!.expiresAt.getTime() <= this.customers.clock.now().getTime();
+  }
+
+  private lookup(hash: string, customer: boolean): Promise<{ principal: Principal | null; until: number }> {
     let p = this.inflight.get(hash);
     if (!p) {
       p = (async () => {
-        const row: ApiKey | null = await this.orm.em.fork().findOne(ApiKeySchema, { hash, revokedAt: null });
-        const hit = { principal: row ? { keyId: row.id, scopes: new Set(row.scopes) } : null, until: Date.now() + this.ttlMs };
+        let principal: Principal | null = null;
+        if (customer) {
+          const c = await this.customers?.credentials.lookup(hash);
+          if (c) principal = { keyId: c.id, scopes: new Set(), customer: { id: c.customerId, expiresAt: c.expiresAt, hash } };
+        } else {
+          const row: ApiKey | null = await this.orm.em.fork().findOne(ApiKeySchema, { hash, revokedAt: null });
+          if (row) principal = { keyId: row.id, scopes: new Set(row.scopes) };
+        }
+        const hit = { principal, until: Date.now() + this.ttlMs };
         if (this.cache.size > 10_000) this.cache.clear();
         this.cache.set(hash, hit);
         return hit;
@@ -93,6 +136,20 @@ export class KeyVerifier {
   /** Drop a cached verification (a key revoked through this process stops working at once; elsewhere within the TTL). */
   forget(hash: string): void {
     this.cache.delete(hash);
+    for (const fn of this.forgotten.get(hash) ?? []) fn();
+  }
+
+  private forgotten = new Map<string, Set<() => void>>();
+
+  /** Be told when this process revokes the credential with this hash (a stream under it ends at once); returns the unsubscribe. */
+  onForget(hash: string, fn: () => void): () => void {
+    let set = this.forgotten.get(hash);
+    if (!set) this.forgotten.set(hash, (set = new Set()));
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+      if (set.size === 0) this.forgotten.delete(hash);
+    };
   }
 }
 

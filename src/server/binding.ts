@@ -4,6 +4,7 @@ import type { DescMethod, DescService, MessageInitShape, MessageShape } from '@b
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import type { Scope } from '../auth/api-key.entity.js';
 import type { Principal } from '../auth/api-keys.service.js';
+import type { CustomerRef } from '../../gen/tollbooth/v1/common_pb.js';
 
 export interface CallContext {
   principal: Principal;
@@ -30,8 +31,17 @@ export interface Rpc<M extends Method> {
    * that may only touch one customer's data). Throws PERMISSION_DENIED.
    */
   authorize?: (req: MessageShape<M['input']>, principal: Principal) => void;
+  /**
+   * Set only on the RPCs a customer credential (a portal session or a browser token) may call: what the request names
+   * that belongs to a customer. The pipeline resolves it (an external id, a top-up's owner) and refuses any customer
+   * but the credential's own with PERMISSION_DENIED; RPCs without it refuse customer credentials at admission.
+   */
+  customer?: (req: MessageShape<M['input']>) => Owned;
   handle: Handler<M>;
 }
+
+/** What a request names that belongs to one customer: the customer itself, or one of its top-ups. */
+export type Owned = { ref: CustomerRef | undefined } | { topUpId: string };
 
 /** An RPC of the contract that has no implementation yet: still authenticated and scoped, then UNIMPLEMENTED. */
 export interface Unimplemented {

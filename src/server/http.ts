@@ -20,6 +20,19 @@ import { lazySignal, type Pipeline } from './pipeline.js';
 
 export type HttpRoute = (req: http.IncomingMessage, res: http.ServerResponse) => boolean | Promise<boolean>;
 
+export interface HttpOptions {
+  /** Origins whose browser pages may call (CORS); any other origin gets no CORS headers and a 403 preflight. */
+  corsOrigins: readonly string[];
+  /**
+   * The credential a request without an authorization header carries in a cookie (the portal's session), as
+   * "Bearer <token>", or undefined. Given the Cookie and Origin headers; it decides which origins may use the cookie.
+   */
+  cookieCredential?: (cookie: string | undefined, origin: string | undefined) => string | undefined;
+}
+
+/** The authorization a call carries: its header, else the portal's session cookie (same-origin pages only). */
+type Authorization = (authorization: string | undefined, cookie: string | undefined, origin: string | undefined) => string | undefined;
+
 function connectError(err: unknown, method: DescMethod): ConnectError {
   if (err instanceof ConnectError) return err;
   const w = toWireError(err, `${method.parent.typeName}/${method.name}`);
@@ -59,7 +72,7 @@ function reclassifyParseError(reason: unknown, method: DescMethod): void {
  * field or enum name is refused with ErrorInfo naming the field, as on the direct path (the JSON is decoded twice here;
  * the hot path is the direct one).
  */
-function connectRpc(pipeline: Pipeline, route: Route): { impl: unknown; options: ConnectRouterOptions } {
+function connectRpc(pipeline: Pipeline, route: Route, authorizationOf: Authorization): { impl: unknown; options: ConnectRouterOptions } {
   const method = route.method;
   const utf8 = new TextDecoder();
   const strictText = {
@@ -82,7 +95,8 @@ function connectRpc(pipeline: Pipeline, route: Route): { impl: unknown; options:
     jsonOptions,
     requestGate: async (ctx) => {
       try {
-        ctx.values.set(PRINCIPAL, await pipeline.admit(route, ctx.requestHeader.get('authorization') ?? undefined));
+        const h = (name: string) => ctx.requestHeader.get(name) ?? undefined;
+        ctx.values.set(PRINCIPAL, await pipeline.admit(route, authorizationOf(h('authorization'), h('cookie'), h('origin'))));
       } catch (err) {
         throw connectError(err, method);
       }
@@ -130,7 +144,11 @@ function acceptedEncoding(accept: string | undefined): 'gzip' | 'br' | undefined
  * iterables, Headers, and several AbortSignals for every call, which made it costlier than the Check itself
  * (docs/performance.md); this path admits the caller, reads the body, decodes, runs the pipeline and writes the answer.
  */
-function connectUnary(pipeline: Pipeline, bindings: ServiceBinding[]): (req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean> {
+function connectUnary(
+  pipeline: Pipeline,
+  bindings: ServiceBinding[],
+  authorizationOf: Authorization,
+): (req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean> {
   const routes = new Map<string, Route>();
   for (const binding of bindings) {
     for (const route of routesOf(binding)) {
@@ -154,7 +172,7 @@ function connectUnary(pipeline: Pipeline, bindings: ServiceBinding[]): (req: htt
     // The key first, from the headers: a call without a valid key is answered before its body is read (Node discards it).
     let principal: Principal;
     try {
-      principal = await pipeline.admit(route, req.headers.authorization);
+      principal = await pipeline.admit(route, authorizationOf(req.headers.authorization, req.headers.cookie, req.headers.origin));
     } catch (err) {
       fail(res, connectError(err, method));
       return true;
@@ -242,27 +260,48 @@ export interface HttpServer {
   close(graceMs: number): Promise<void>;
 }
 
-export async function startHttpServer(pipeline: Pipeline, bindings: ServiceBinding[], routes: HttpRoute[], host: string, port: number): Promise<HttpServer> {
+export async function startHttpServer(
+  pipeline: Pipeline,
+  bindings: ServiceBinding[],
+  routes: HttpRoute[],
+  host: string,
+  port: number,
+  options: HttpOptions = { corsOrigins: [] },
+): Promise<HttpServer> {
+  const fromCookie = options.cookieCredential;
+  const authorizationOf: Authorization = (authorization, cookie, origin) =>
+    authorization !== undefined || !fromCookie || cookie === undefined ? authorization : fromCookie(cookie, origin);
   const connect = connectNodeAdapter({
     connect: true,
     grpcWeb: true,
     grpc: false,
     routes(router) {
       for (const route of bindings.flatMap(routesOf)) {
-        const { impl, options } = connectRpc(pipeline, route);
-        router.rpc(route.method, impl as never, options);
+        const { impl, options: rpcOptions } = connectRpc(pipeline, route, authorizationOf);
+        router.rpc(route.method, impl as never, rpcOptions);
       }
     },
   });
-  const unary = connectUnary(pipeline, bindings);
+  const unary = connectUnary(pipeline, bindings, authorizationOf);
+  const allowedOrigins = new Set(options.corsOrigins);
   const allowHeaders = [...cors.allowedHeaders, 'Authorization'].join(', ');
   const exposeHeaders = cors.exposedHeaders.join(', ');
   const server = http.createServer(async (req, res) => {
-    // API keys travel in a header, never in cookies, so any origin may call (browser apps).
-    res.setHeader('Access-Control-Allow-Origin', req.headers.origin ?? '*');
+    // CORS for the configured origins only: credentials travel in the authorization header (browser tokens), never in
+    // cookies across origins (no Allow-Credentials), and any other origin's page cannot read an answer or send a call
+    // that needs a preflight (every RPC does: its content types are not "simple").
+    const origin = req.headers.origin;
     res.setHeader('Vary', 'Origin');
-    res.setHeader('Access-Control-Expose-Headers', exposeHeaders);
+    const allowed = origin !== undefined && allowedOrigins.has(origin);
+    if (allowed) {
+      res.setHeader('Access-Control-Allow-Origin', origin);
+      res.setHeader('Access-Control-Expose-Headers', exposeHeaders);
+    }
     if (req.method === 'OPTIONS') {
+      if (!allowed) {
+        res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end('origin not allowed (TOLLBOOTH_CORS_ORIGINS)\n');
+        return;
+      }
       res.writeHead(204, { 'Access-Control-Allow-Methods': cors.allowedMethods.join(', '), 'Access-Control-Allow-Headers': allowHeaders, 'Access-Control-Max-Age': '7200' });
       res.end();
       return;

@@ -1,10 +1,11 @@
 // One call pipeline for every transport: authenticate and authorise by scope from the headers alone (before the body is
-// read or decoded) → validate the decoded request → the RPC's own authorisation rule → run the handler. grpc-js and
-// connect-node both call `admit` then `unary` / `stream`, so behaviour cannot drift between them.
+// read or decoded) → validate the decoded request → for a customer credential, its own customer only → the RPC's own
+// authorisation rule → run the handler. grpc-js and connect-node both call `admit` then `unary` / `stream`, so
+// behaviour cannot drift between them.
 import type { Message } from '@bufbuild/protobuf';
 import type { KeyVerifier, Principal } from '../auth/api-keys.service.js';
 import { AppError } from '../shared/errors.js';
-import type { CallContext, Route } from './binding.js';
+import type { CallContext, Owned, Route } from './binding.js';
 import { checkMessage } from './message-checks.js';
 
 /**
@@ -47,15 +48,34 @@ export function lazySignal(gone: () => boolean, listen: (abort: () => void) => (
   };
 }
 
+/** Which customer owns what a request names, for customer credentials; undefined when nothing by that name exists. */
+export interface Owners {
+  customerByExternalId(externalId: string): Promise<string | undefined>;
+  topUpOwner(topUpId: string): Promise<string | undefined>;
+}
+
+const noOwners: Owners = { customerByExternalId: async () => undefined, topUpOwner: async () => undefined };
+
 export class Pipeline {
-  constructor(private readonly keys: Pick<KeyVerifier, 'verify'>) {}
+  constructor(
+    private readonly keys: Pick<KeyVerifier, 'verify' | 'stillValid' | 'ttlMs' | 'onForget'>,
+    private readonly owners: Owners = noOwners,
+  ) {}
 
   /**
    * Who is calling, and may they call this RPC: from the authorization header alone, so a call without a valid key
-   * costs no body read and no decode. The Principal it returns is the ticket `unary` and `stream` ask for.
+   * costs no body read and no decode. The Principal it returns is the ticket `unary` and `stream` ask for. A customer
+   * credential passes only for the RPCs whose binding names a customer (which one is checked once the body is decoded).
    */
   async admit(route: Route, authorization: string | undefined): Promise<Principal> {
     const principal = await this.keys.verify(authorization);
+    if (principal.customer) {
+      if ('notImplemented' in route.rpc || !route.rpc.customer) {
+        const what = 'a customer credential (portal session or browser token)';
+        throw new AppError('PERMISSION_DENIED', `${route.name} cannot be called with ${what}`);
+      }
+      return principal;
+    }
     const need = route.rpc.scope;
     if (!principal.scopes.has('admin') && !principal.scopes.has(need)) {
       throw new AppError('PERMISSION_DENIED', `${route.name} needs an API key with scope "${need}"`);
@@ -69,6 +89,7 @@ export class Pipeline {
     if ('notImplemented' in rpc) throw notImplemented(route);
     checkMessage(route.method.input, req);
     rpc.validate(req);
+    if (principal.customer) await this.ownCustomerOnly(rpc, req, principal);
     rpc.authorize?.(req, principal);
     return (await rpc.handle(req, new UnaryContext(principal, signal))) as unknown;
   }
@@ -78,8 +99,49 @@ export class Pipeline {
     if ('notImplemented' in rpc) throw notImplemented(route);
     checkMessage(route.method.input, req);
     rpc.validate(req);
+    if (principal.customer) await this.ownCustomerOnly(rpc, req, principal);
     rpc.authorize?.(req, principal);
-    yield* rpc.handle(req, { principal, signal }) as AsyncIterable<unknown>;
+    if (!principal.customer) {
+      yield* rpc.handle(req, { principal, signal }) as AsyncIterable<unknown>;
+      return;
+    }
+    // A customer credential's stream lasts no longer than the credential: it ends with UNAUTHENTICATED when the
+    // session expires or is ended — at once when ended through this process, else as a new call would see it (the
+    // check below mostly reads the verifier's cache; it queries once per cache TTL).
+    const ac = new AbortController();
+    let ended: AppError | undefined;
+    const end = (message: string) => {
+      ended ??= new AppError('UNAUTHENTICATED', message);
+      ac.abort();
+    };
+    const onAbort = () => ac.abort(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    const unwatch = this.keys.onForget(principal.customer.hash, () => end('the session or browser token was ended'));
+    const check = setInterval(() => {
+      this.keys.stillValid(principal).then((ok) => ok || end('the session or browser token has ended or expired'), () => undefined);
+    }, Math.min(1_000, this.keys.ttlMs));
+    check.unref();
+    try {
+      yield* rpc.handle(req, { principal, signal: ac.signal }) as AsyncIterable<unknown>;
+    } finally {
+      clearInterval(check);
+      unwatch();
+      signal.removeEventListener('abort', onAbort);
+    }
+    if (ended) throw ended;
+  }
+
+  /** PERMISSION_DENIED unless the request names the credential's own customer (by id or external id, or its top-up). */
+  private async ownCustomerOnly(rpc: { customer?: (req: never) => Owned }, req: Message, principal: Principal): Promise<void> {
+    const owned = rpc.customer!(req as never);
+    let owner: string | undefined;
+    if ('topUpId' in owned) owner = await this.owners.topUpOwner(owned.topUpId);
+    else if (owned.ref?.ref.case === 'id') owner = owned.ref.ref.value;
+    else if (owned.ref?.ref.case === 'externalId') owner = await this.owners.customerByExternalId(owned.ref.ref.value);
+    // Unknown names are refused the same way as other customers' names: a credential cannot probe what exists.
+    if (owner !== principal.customer!.id) {
+      throw new AppError('PERMISSION_DENIED', 'a customer credential may only act for its own customer');
+    }
   }
 }
 

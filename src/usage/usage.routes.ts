@@ -9,8 +9,9 @@ export function usageRoutes(...deps: Parameters<typeof usageHandlers>): ServiceB
   return bind(UsageApi, {
     // The two calls a product makes on its hot path take an `ingest` key, which cannot read or change anything else.
     trackEvents: { scope: 'ingest', validate: v.trackEvents, handle: h.trackEvents },
-    check: { scope: 'ingest', validate: v.check, handle: h.check },
-    listEvents: { scope: 'read', validate: v.listEvents, handle: h.listEvents },
-    getUsageSummary: { scope: 'read', validate: v.getUsageSummary, handle: h.getUsageSummary },
+    // `customer`: a customer credential (portal session, browser token) may call it, for its own customer only.
+    check: { scope: 'ingest', validate: v.check, customer: (r) => ({ ref: r.customer }), handle: h.check },
+    listEvents: { scope: 'read', validate: v.listEvents, customer: (r) => ({ ref: r.customer }), handle: h.listEvents },
+    getUsageSummary: { scope: 'read', validate: v.getUsageSummary, customer: (r) => ({ ref: r.customer }), handle: h.getUsageSummary },
   });
 }

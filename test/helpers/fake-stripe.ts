@@ -177,6 +177,48 @@ export class FakeStripe {
     return event;
   }
 
+  /** The open Checkout session expires unpaid (Stripe does so after 24 hours): checkout.session.expired is sent. */
+  async expire(sessionOrUrl: string): Promise<Obj> {
+    const id = sessionOrUrl.includes('/') ? sessionOrUrl.split('/').pop()! : sessionOrUrl;
+    const s = this.sessions.get(id);
+    if (!s || s.status !== 'open') throw new Error(`fake stripe: no open session ${id}`);
+    s.status = 'expired';
+    const event = this.event('checkout.session.expired', this.publicSession(s));
+    await this.deliver(event);
+    return event;
+  }
+
+  /**
+   * The hosted Checkout page a browser is sent to (the session's url): GET shows the amount with "Pay" and "Cancel";
+   * POST pays (the session completes and its webhook is delivered before the redirect, as Stripe's event usually comes
+   * first) and redirects to success_url; POST …/cancel goes back to cancel_url with the session still open.
+   */
+  private async checkoutPage(method: string, rest: string, res: http.ServerResponse): Promise<void> {
+    const [id, action] = rest.split('/');
+    const s = this.sessions.get(id);
+    const page = (status: number, body: string): void => {
+      const head = '<meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">';
+      const html = `<!doctype html><html lang="en"><head>${head}<title>Fake Stripe Checkout</title></head><body>${body}</body></html>`;
+      res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+    };
+    if (!s) return page(404, '<h1>No such Checkout session</h1>');
+    if (method === 'GET') {
+      const amount = ZERO_DECIMAL.has(s.currency) ? String(s.amount_total) : (s.amount_total / 100).toFixed(2);
+      if (s.status !== 'open') return page(200, `<h1>This Checkout session is ${s.status}</h1>`);
+      return page(200, `<h1>Fake Stripe Checkout</h1><p id="amount">${amount} ${s.currency.toUpperCase()}</p>
+<form method="post" action="/pay/${id}"><button id="pay" type="submit">Pay</button></form>
+<form method="post" action="/pay/${id}/cancel"><button id="cancel" type="submit">Cancel</button></form>`);
+    }
+    if (method !== 'POST') return page(405, '<h1>Method not allowed</h1>');
+    if (action === 'cancel') {
+      res.writeHead(303, { location: s.cancel_url }).end();
+      return;
+    }
+    if (s.status !== 'open') return page(409, `<h1>This Checkout session is ${s.status}</h1>`);
+    await this.pay(id);
+    res.writeHead(303, { location: s.success_url }).end();
+  }
+
   /** Refund part (amount, minor units) or all of a payment; sends charge.refunded unless told not to. */
   async refund(paymentIntentId: string, amount?: number, opts: { deliver?: boolean } = {}): Promise<Obj> {
     const { event } = this.createRefund(paymentIntentId, amount);
@@ -220,15 +262,7 @@ export class FakeStripe {
     const send = (status: number, json: Obj) => {
       res.writeHead(status, { 'content-type': 'application/json', 'request-id': rid('req') }).end(JSON.stringify(json));
     };
-    if (url.pathname.startsWith('/pay/')) {
-      // The "customer's browser" on the Checkout page: paying completes the session and sends the webhook.
-      try {
-        const event = await this.pay(url.pathname.slice(5));
-        return send(200, { paid: true, event: event.id });
-      } catch (err) {
-        return send(404, { error: (err as Error).message });
-      }
-    }
+    if (url.pathname.startsWith('/pay/')) return this.checkoutPage(req.method ?? 'GET', url.pathname.slice(5), res);
     if (req.headers.authorization !== `Bearer ${FAKE_SECRET_KEY}`) {
       return send(401, { error: { type: 'invalid_request_error', message: 'Invalid API Key provided' } });
     }

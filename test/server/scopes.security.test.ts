@@ -130,6 +130,8 @@ describe('an RPC-specific authorisation rule', () => {
       migrateSubscriptions: notImplemented('admin'),
       getMigration: notImplemented('read'),
       createPortalSession: notImplemented('admin'),
+      createBrowserToken: notImplemented('admin'),
+      revokeCustomerCredentials: notImplemented('admin'),
     });
     const pipeline = new Pipeline(new KeyVerifier(engine.app.db.orm));
     const route = routesOf(binding).find((r) => r.method.localName === 'getCustomer')!;

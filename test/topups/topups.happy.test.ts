@@ -48,8 +48,8 @@ describe('a Checkout top-up', () => {
     expect([...m.fake.sessions.values()].filter((s) => s.client_reference_id === topUp.id)).toHaveLength(1);
 
     expect(await balanceOf(m.engine, customerId)).toBe('0.000000000000');
-    const paid = await fetch(topUp.redirectUrl); // the customer's browser on the Checkout page
-    expect(paid.status).toBe(200);
+    const paid = await fetch(topUp.redirectUrl, { method: 'POST', redirect: 'manual' }); // the browser presses "Pay"
+    expect([paid.status, paid.headers.get('location')]).toEqual([303, RETURN_URL]);
     await waitFor('top-up to succeed', async () => (await topUpStatus(topUp.id)) === TopUpStatus.SUCCEEDED);
 
     expect(await balanceOf(m.engine, customerId)).toBe('20.000000000000');
