@@ -157,8 +157,9 @@ const VALID: Record<string, { build: Builder; codes?: number[] }> = {
   'CustomerService.GetMigration': { build: async () => ({ id: 'mig_01J0000000000000000000000' }), codes: [12] },
   'CustomerService.CreatePortalSession': {
     build: async (r) => ({ customer: byId(r.customerId), returnUrl: 'https://example.com/back', ttl: { seconds: 600n, nanos: 0 } }),
-    codes: [12],
   },
+  'CustomerService.CreateBrowserToken': { build: async (r) => ({ customer: byId(r.customerId), ttl: { seconds: 600n, nanos: 0 } }) },
+  'CustomerService.RevokeCustomerCredentials': { build: async (r) => ({ customer: byId(r.customerId) }) },
   'UsageService.TrackEvents': {
     build: async (r) => ({
       customer: byId(r.customerId),
