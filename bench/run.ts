@@ -10,7 +10,10 @@
 //             floor)                                                                                 goal p99 ≤ 5 ms
 //             The open loops run in a child process (bench/lib/open-loop.child.ts), away from this process's heap, with
 //             lean hand-written clients of both protocols: gRPC as HTTP/2 frames on a socket (bench/lib/grpc-frames.ts),
-//             Connect on node:http.
+//             Connect on node:http. The closed loops and the set-up use @grpc/grpc-js channels (bench/lib/client.ts).
+//
+// The bench is a client of the engine like any other: it starts `src/main.ts` as a process and talks to it over gRPC and
+// Connect only. It imports gen/ and nothing else of the engine; Postgres it reads directly to cross-check the results.
 //
 // Env: BENCH_SECONDS (measured seconds per phase, default 10), BENCH_WARMUP_SECONDS (default 2), BENCH_BATCH_INFLIGHT
 // (default 32), BENCH_CHANNELS (grpc-js connections, default 4), BENCH_PG_URL (admin URL of the Postgres server),
@@ -18,8 +21,6 @@
 // BENCH_ENGINE_NODE_ARGS (node flags for the engine, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc": tsx
 // passes them on; the engine's stdout and stderr go to its log file), BENCH_GENERATOR_NODE_ARGS (the same for the
 // open-loop generator) with BENCH_GENERATOR_LOG (a file for its stdout/stderr, e.g. its --trace-gc lines),
-// BENCH_GRPC_CLIENT (the gRPC open loops' client — frames, default: HTTP/2 frames written on a socket; h2: written out on
-// node:http2; grpc-js: @grpc/grpc-js's client),
 // BENCH_ONLY (a comma list of phases to run while iterating: baseline, batched, hot, lean, empty, unary, checkcap, emptyopen, check;
 // ratios whose two sides did not both run print n/a).
 import { execSync } from 'node:child_process';
@@ -28,16 +29,14 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { EventStatus, UsageService } from '../gen/tollbooth/v1/usage_pb.js';
-import { setLogLevel } from '../src/shared/log.js';
 import { ChannelPool } from './lib/client.js';
 import { CpuSampler, type CpuShare } from './lib/cpu.js';
-import { startEngine, type EngineProcess } from './lib/engine.js';
-import { dropQueueKeys } from '../test/helpers/queues.js';
+import { dropQueueKeys, startEngine, type EngineProcess } from './lib/engine.js';
 import { closedLoop, openLoopInChild, type Latency, type LoadResult, type OpenLoopResult } from './lib/load.js';
 import type { OpenLoopJob } from './lib/open-loop.child.js';
 import { eventScript, leanScript, runPgbench, seedPgbenchWallets, type PgbenchResult } from './lib/pgbench.js';
 import { ms, n0, n2, r3Accounting, table } from './lib/report.js';
-import { benchDbName, createCustomers, createDatabase, createProduct, EVENT_TYPE, fundWallets, migrate, PRICE, type BenchDatabase } from './lib/setup.js';
+import { benchDbName, copyDatabase, createCustomers, createDatabase, createProduct, EVENT_TYPE, fundWallets, PRICE, type BenchDatabase } from './lib/setup.js';
 import { apiKeyLookups, flushesIn, verifyEngine, verifyPgbench, type Check } from './lib/verify.js';
 import { WaitSampler, type WaitProfile } from './lib/waits.js';
 
@@ -52,10 +51,6 @@ const SECONDS = env('BENCH_SECONDS', 10);
 const WARMUP = env('BENCH_WARMUP_SECONDS', 2);
 const BATCH_INFLIGHT = env('BENCH_BATCH_INFLIGHT', 32);
 const CHANNELS = env('BENCH_CHANNELS', 4);
-const GRPC_CLIENTS = { frames: 'grpc-frames', h2: 'grpc', 'grpc-js': 'grpc-js' } as const;
-const GRPC_CLIENT = (process.env.BENCH_GRPC_CLIENT || 'frames') as keyof typeof GRPC_CLIENTS;
-if (!Object.hasOwn(GRPC_CLIENTS, GRPC_CLIENT)) throw new Error(`BENCH_GRPC_CLIENT must be one of ${Object.keys(GRPC_CLIENTS).join(', ')}, got "${GRPC_CLIENT}"`);
-const GRPC_OPEN = GRPC_CLIENTS[GRPC_CLIENT];
 const PHASES = ['baseline', 'batched', 'hot', 'lean', 'empty', 'unary', 'checkcap', 'emptyopen', 'check'];
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').map((x) => x.trim()).filter(Boolean);
 for (const k of ONLY) if (!PHASES.includes(k)) throw new Error(`BENCH_ONLY: unknown phase "${k}" (phases: ${PHASES.join(', ')})`);
@@ -114,7 +109,6 @@ async function serverSettings(): Promise<Record<string, string>> {
 
 async function main(): Promise<void> {
   const t0 = Date.now();
-  setLogLevel('warn');
   say(`Tollbooth bench — ${new Date().toISOString()}  (git ${sh('git -C ' + ROOT + ' rev-parse --short HEAD')}${sh('git -C ' + ROOT + ' status --porcelain -- src') ? ', src/ has uncommitted changes' : ''})`);
   say(`node ${process.version}, nproc ${sh('nproc')}, ${CPUS_MODEL()}`);
   say(`uptime: ${sh('uptime')}`);
@@ -145,13 +139,9 @@ async function main(): Promise<void> {
   const notAccepted = new Map<string, number>();
   try {
     // --- databases -------------------------------------------------------------------------------------------------
-    step(`creating databases ${dbName} (engine) and ${dbName}_pgb (pgbench), applying the engine's migrations`);
+    step(`creating database ${dbName} for the engine (it applies its migrations at start)`);
     const engDb = await createDatabase(PG_ADMIN_URL, dbName);
     dbs.push(engDb);
-    const pgbDb = await createDatabase(PG_ADMIN_URL, `${dbName}_pgb`);
-    dbs.push(pgbDb);
-    await migrate(pgbDb.url);
-    await seedPgbenchWallets(pgbDb.url, WALLETS);
 
     // --- engine ------------------------------------------------------------------------------------------------------
     const extraEnv = Object.fromEntries((process.env.BENCH_ENGINE_ENV ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
@@ -161,6 +151,12 @@ async function main(): Promise<void> {
     engine = await startEngine({ root: ROOT, databaseUrl: engDb.url, adminKey: ADMIN_KEY, logFile, extraEnv: { QUEUE_PREFIX: dbName, ...extraEnv }, nodeArgs: (process.env.BENCH_ENGINE_NODE_ARGS ?? '').split(' ').filter(Boolean) });
     step(`engine pid ${engine.pid}, gRPC :${engine.grpcPort}; its stderr goes to ${logFile}`);
     const eng = engine;
+    // The engine has migrated its database and nothing else is in it yet: the pgbench baseline gets a copy of it.
+    step(`creating database ${dbName}_pgb for pgbench: a copy of the migrated engine database (pg_dump | psql), ${WALLETS} wallets`);
+    const pgbDb = await createDatabase(PG_ADMIN_URL, `${dbName}_pgb`);
+    dbs.push(pgbDb);
+    await copyDatabase(engDb.url, pgbDb.url);
+    await seedPgbenchWallets(pgbDb.url, WALLETS);
     pool = new ChannelPool(`127.0.0.1:${engine.grpcPort}`, { authorization: `Bearer ${ADMIN_KEY}` }, CHANNELS);
     const cp = pool;
     await cp.ready();
@@ -174,8 +170,8 @@ async function main(): Promise<void> {
     const customers = await createCustomers(cp, tag, product, WALLETS + 1);
     const spread = customers.slice(0, WALLETS);
     const hot = customers[WALLETS];
-    const funding = await fundWallets(cp, engDb.url, customers, FUNDING, tag);
-    step(`funded every wallet with ${FUNDING} USD via ${funding}`);
+    await fundWallets(cp, customers, FUNDING, tag);
+    step(`funded every wallet with ${FUNDING} USD (WalletService.CreateAdjustment, 16 at a time)`);
 
     // --- phases ------------------------------------------------------------------------------------------------------
     const warmupMs = WARMUP * 1000;
@@ -253,8 +249,8 @@ async function main(): Promise<void> {
     };
     // The open loops run in a child process of their own (bench/lib/open-loop.child.ts). The empty ones are the floor
     // under the Check figures: the same generator, clock and transport with nothing behind the call.
-    const emptyOpen = want('emptyopen') ? await open(`info: empty RPC (Health/Check), gRPC (${GRPC_CLIENT} client), open loop ${CHECK_RATE} req/s`, GRPC_OPEN, 'empty') : undefined;
-    const check = want('check') ? await open(`Check, gRPC (${GRPC_CLIENT} client), open loop ${CHECK_RATE} req/s, ${WALLETS} wallets`, GRPC_OPEN, 'check') : undefined;
+    const emptyOpen = want('emptyopen') ? await open(`info: empty RPC (Health/Check), gRPC, open loop ${CHECK_RATE} req/s`, 'grpc', 'empty') : undefined;
+    const check = want('check') ? await open(`Check, gRPC, open loop ${CHECK_RATE} req/s, ${WALLETS} wallets`, 'grpc', 'check') : undefined;
     const emptyOpenConnect = want('emptyopen') ? await open(`info: empty request (GET /healthz), HTTP/1.1, open loop ${CHECK_RATE} req/s`, 'connect', 'empty') : undefined;
     const checkConnect = want('check') ? await open(`Check, Connect over HTTP/1.1, open loop ${CHECK_RATE} req/s, ${WALLETS} wallets`, 'connect', 'check') : undefined;
 
@@ -327,8 +323,8 @@ async function main(): Promise<void> {
         [`R3 unary TrackEvents, spread ÷ empty  (${lat(unarySpread)})`, `${n0(per(unarySpread, true))} calls/s`, '≥ 0.8', n2(r3s), verdict(r3s >= 0.8, Number.isFinite(r3s))],
         [`R3 unary TrackEvents, hot ÷ empty  (${lat(unaryHot)})`, `${n0(per(unaryHot, true))} calls/s`, '≥ 0.8', n2(r3h), verdict(r3h >= 0.8, Number.isFinite(r3h))],
         [`info: Check capacity, closed loop, 64 in flight  (${lat(checkCapacity)})`, `${n0(per(checkCapacity, true))} calls/s`, '', '', ''],
-        [`info: empty RPC (Health/Check), gRPC (${GRPC_CLIENT} client), ${n0(CHECK_RATE)} req/s open loop, p50 / p99`, pp(emptyOpen), '', '', ''],
-        [`Check over gRPC (${GRPC_CLIENT} client), ${n0(CHECK_RATE)} req/s open loop, p50 / p99`, pp(check), 'p99 ≤ 5 ms', '', checkVerdict(check)],
+        [`info: empty RPC (Health/Check), gRPC, ${n0(CHECK_RATE)} req/s open loop, p50 / p99`, pp(emptyOpen), '', '', ''],
+        [`Check over gRPC, ${n0(CHECK_RATE)} req/s open loop, p50 / p99`, pp(check), 'p99 ≤ 5 ms', '', checkVerdict(check)],
         [`info: empty request (GET /healthz), HTTP/1.1, ${n0(CHECK_RATE)} req/s open loop, p50 / p99`, pp(emptyOpenConnect), '', '', ''],
         [`Check over Connect (HTTP/1.1), ${n0(CHECK_RATE)} req/s open loop, p50 / p99`, pp(checkConnect), 'p99 ≤ 5 ms', '', checkVerdict(checkConnect)],
         ['cross-checks (events, balances, ledger invariants)', checks.every((c) => c.ok) ? 'all agree' : 'MISMATCH', 'all agree', '', verdict(checks.every((c) => c.ok))],

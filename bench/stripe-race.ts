@@ -12,10 +12,8 @@
 // test/wallets/system-stripes.test.ts pins the fix deterministically.
 import pg from 'pg';
 import { EventStatus, UsageService } from '../gen/tollbooth/v1/usage_pb.js';
-import { setLogLevel } from '../src/shared/log.js';
 import { ChannelPool } from './lib/client.js';
-import { startEngine } from './lib/engine.js';
-import { dropQueueKeys } from '../test/helpers/queues.js';
+import { dropQueueKeys, startEngine } from './lib/engine.js';
 import { benchDbName, createCustomers, createDatabase, createProduct, EVENT_TYPE, fundWallets } from './lib/setup.js';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -33,7 +31,7 @@ async function run(n: number): Promise<void> {
     await pool.ready();
     const tag = `race${n}${Date.now().toString(36)}`;
     const customers = await createCustomers(pool, tag, await createProduct(pool, tag), 200);
-    await fundWallets(pool, db.url, customers, '1000', tag);
+    await fundWallets(pool, customers, '1000', tag);
     const track = pool.channels.map((c) => c.unary(UsageService, 'trackEvents'));
     let seq = 0;
     let accepted = 0;
@@ -66,7 +64,6 @@ async function run(n: number): Promise<void> {
   }
 }
 
-setLogLevel('warn');
 const runs = Number(process.env.RUNS ?? 6);
 for (let i = 0; i < runs; i++) await run(i);
 process.exit(0);

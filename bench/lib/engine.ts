@@ -1,9 +1,12 @@
 // The engine as its own process (`tsx src/main.ts`, exactly what `npm start` runs), so that the load generator never
-// shares its event loop. Its stderr (JSON log lines, LOG_LEVEL=warn) is kept to count warnings and show on failure.
+// shares its event loop; ready when its GET /healthz answers. Its stderr (JSON log lines, LOG_LEVEL=warn) is kept to
+// count warnings and show on failure.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
+import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+import { Redis } from 'ioredis';
 
 export interface EngineProcess {
   pid: number;
@@ -25,6 +28,18 @@ export async function freePort(): Promise<number> {
       const port = typeof a === 'object' && a ? a.port : 0;
       s.close(() => res(port));
     });
+  });
+}
+
+/** True when the engine's GET /healthz on `port` answers 200. */
+function healthy(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = get({ host: '127.0.0.1', port, path: '/healthz', timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
   });
 }
 
@@ -61,22 +76,22 @@ export async function startEngine(opts: { root: string; databaseUrl: string; adm
     }
   });
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-  await new Promise<void>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`engine did not become ready in 60 s\n${stdout}\n${logLines.join('\n')}`)), 60_000);
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      logFile.write(chunk); // e.g. --trace-gc output, with BENCH_ENGINE_NODE_ARGS
-      if (stdout.length > 1 << 16) return;
-      stdout += chunk;
-      if (stdout.includes('Tollbooth ready')) {
-        clearTimeout(timer);
-        res();
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      rej(new Error(`engine exited with ${code} before it was ready\n${stdout}\n${logLines.join('\n')}`));
-    });
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    logFile.write(chunk); // e.g. --trace-gc output, with BENCH_ENGINE_NODE_ARGS
+    if (stdout.length < 1 << 16) stdout += chunk;
   });
+  // Ready when GET /healthz answers, as a load balancer would see it (the HTTP server starts after the gRPC one).
+  let exitCode: number | null | undefined;
+  void exited.then((code) => (exitCode = code));
+  const deadline = Date.now() + 60_000;
+  while (!(await healthy(httpPort))) {
+    if (exitCode !== undefined) throw new Error(`engine exited with ${exitCode} before it was ready\n${stdout}\n${logLines.join('\n')}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`engine did not become ready in 60 s\n${stdout}\n${logLines.join('\n')}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
   return {
     pid: child.pid!,
     grpcPort,
@@ -92,4 +107,26 @@ export async function startEngine(opts: { root: string; databaseUrl: string; adm
       return code;
     },
   };
+}
+
+/**
+ * Deletes every Redis key under `prefix:`: the BullMQ keys of an engine started with QUEUE_PREFIX=prefix (each bench
+ * engine gets a prefix of its own, so that it never takes the jobs of another engine on the same Redis). Best effort.
+ */
+export async function dropQueueKeys(url: string, prefix: string): Promise<void> {
+  const r = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      if (keys.length) await r.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } catch {
+    // nothing to clean, or Redis is gone
+  } finally {
+    r.disconnect();
+  }
 }

@@ -1,14 +1,11 @@
-// Bench fixtures: fresh databases, the engine's customers (created through its API) and their funding.
+// Bench fixtures: fresh databases (the engine's schema comes from the engine itself, which migrates its database at
+// start) and the engine's product, customers and funding, created through its API as any client would.
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { CatalogService, UsageCalculation } from '../../gen/tollbooth/v1/catalog_pb.js';
 import { CustomerService } from '../../gen/tollbooth/v1/customer_pb.js';
 import { AdjustmentDirection, AdjustmentReason, WalletService } from '../../gen/tollbooth/v1/wallet_pb.js';
-import { openDatabase } from '../../src/db/orm.js';
-import { dec } from '../../src/shared/money.js';
-import { inTransaction } from '../../src/shared/tx.js';
-import { LedgerBatch } from '../../src/wallets/ledger.js';
-import { lockCustomerAccounts } from '../../src/wallets/accounts.js';
 import type { ChannelPool } from './client.js';
 
 export const PRICE = '0.05';
@@ -49,10 +46,21 @@ export function benchDbName(): string {
   return `tb_bench_${randomBytes(4).toString('hex')}`;
 }
 
-/** Apply the engine's migrations (the same list the engine applies at start) to a database. */
-export async function migrate(url: string): Promise<void> {
-  const db = await openDatabase({ databaseUrl: url, dataDir: '', poolSize: 1 });
-  await db.close();
+/**
+ * Copies the database at `fromUrl` into the empty one at `toUrl` with `pg_dump | psql` (the Postgres client tools that
+ * come with pgbench). The bench copies the engine's freshly migrated database, before any bench data, so the pgbench
+ * baseline runs against exactly the engine's schema and its migrations' rows (assets, system accounts).
+ */
+export async function copyDatabase(fromUrl: string, toUrl: string): Promise<void> {
+  const dump = await new Promise<string>((resolve, reject) =>
+    execFile('pg_dump', ['--no-owner', '--no-privileges', fromUrl], { maxBuffer: 64 * 1024 * 1024 }, (err, out, stderr) =>
+      err ? reject(new Error(`pg_dump failed: ${err.message}\n${stderr}`)) : resolve(out)),
+  );
+  await new Promise<void>((resolve, reject) => {
+    const psql = execFile('psql', ['-q', '-v', 'ON_ERROR_STOP=1', '-d', toUrl], { maxBuffer: 64 * 1024 * 1024 }, (err, _out, stderr) =>
+      err ? reject(new Error(`psql failed: ${err.message}\n${stderr}`)) : resolve());
+    psql.stdin!.end(dump);
+  });
 }
 
 async function pooled<T>(n: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<T[]> {
@@ -84,44 +92,12 @@ export async function createCustomers(pool: ChannelPool, tag: string, productCod
   });
 }
 
-/**
- * Credit every wallet with `amount` USD. Uses WalletService.CreateAdjustment when the engine implements it, else
- * posts the same ledger transaction directly through the engine's LedgerBatch (as test/helpers/money.ts does).
- * Returns how it was done.
- */
-export async function fundWallets(pool: ChannelPool, databaseUrl: string, customerIds: string[], amount: string, tag: string): Promise<string> {
-  const adjust = (i: number) =>
+/** Credits every wallet with `amount` USD through WalletService.CreateAdjustment, 16 calls at a time. */
+export async function fundWallets(pool: ChannelPool, customerIds: string[], amount: string, tag: string): Promise<void> {
+  await pooled(customerIds.length, 16, (i) =>
     pool.pick().unary(WalletService, 'createAdjustment')({
       requestId: `${tag}-fund-${i}`, customer: { ref: { case: 'id', value: customerIds[i] } }, amount: { assetCode: 'USD', amount },
       direction: AdjustmentDirection.CREDIT, reason: AdjustmentReason.CORRECTION, description: 'bench funding',
-    });
-  let probe: string;
-  try {
-    await adjust(0);
-    await pooled(customerIds.length - 1, 16, (i) => adjust(i + 1));
-    return 'WalletService.CreateAdjustment (CORRECTION credit, 16 at a time)';
-  } catch (err) {
-    const e = err as { code?: number; details?: string };
-    probe = `CreateAdjustment answered code ${e.code} (${e.details})`;
-    if (e.code !== 12) throw err; // anything but UNIMPLEMENTED is a real failure
-  }
-  const db = await openDatabase({ databaseUrl, dataDir: '', poolSize: 2 });
-  try {
-    await inTransaction(db.orm, async (em) => {
-      const accounts = await lockCustomerAccounts(em, customerIds);
-      // Credits only: no debit here can leave an account below a recharge threshold, so the batch needs no hook.
-      const batch = new LedgerBatch({ afterDebit: async () => undefined });
-      for (const id of customerIds) {
-        const account = accounts.get(id)?.get('USD');
-        if (!account) throw new Error(`customer ${id} has no USD account`);
-        const txn = batch.begin('adjustment', 'bench-funding', 'bench funding');
-        batch.customer(txn, account, dec(amount));
-        batch.systemEntry(txn, 'adjustments', 'USD', dec(amount).negated());
-      }
-      await batch.flush(em);
-    });
-  } finally {
-    await db.close();
-  }
-  return `ledger directly (LedgerBatch, one transaction); ${probe}`;
+    }),
+  );
 }

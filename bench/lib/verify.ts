@@ -1,9 +1,11 @@
 // After the run, the database must agree with what the load generator was told: every ACCEPTED event is one stored
 // usage event debited exactly PRICE within its call's usage transaction, and the ledger's invariants hold. The same for the pgbench database.
+import { Decimal as DecimalJs } from 'decimal.js';
 import pg from 'pg';
-import { openDatabase } from '../../src/db/orm.js';
-import { Decimal } from '../../src/shared/money.js';
-import { checkLedgerInvariants } from '../../test/helpers/invariants.js';
+import { ledgerInvariantsAt } from '../../scripts/ledger-invariants.js';
+
+// Exact for any NUMERIC(38,12) sum, as the engine's own money type (decimal.js's default precision is 20 digits).
+const Decimal = DecimalJs.clone({ precision: 80 });
 
 export interface Check {
   name: string;
@@ -45,14 +47,9 @@ export async function verifyEngine(url: string, customerIds: string[], accepted:
     { name: 'engine: customer ledger entries = fundings + usage transactions', expected: String(n + txns), actual: row.entries, ok: Number(row.entries) === n + txns },
     { name: `engine: each usage transaction's customer entry = −${price} × its events`, expected: '0 mismatched', actual: `${row.mismatched} mismatched of ${txns}`, ok: row.mismatched === '0' },
   ];
-  const db = await openDatabase({ databaseUrl: url, dataDir: '', poolSize: 1 });
-  try {
-    const report = await checkLedgerInvariants(db.orm.em.fork());
-    checks.push({ name: 'engine: ledger invariants (test/helpers/invariants.ts)', expected: '0 violations', actual: `${report.violations.length} violations (${report.transactions} txns, ${report.entries} entries)`, ok: report.violations.length === 0 });
-    return { checks, violations: report.violations };
-  } finally {
-    await db.close();
-  }
+  const report = await ledgerInvariantsAt(url);
+  checks.push({ name: 'engine: ledger invariants (scripts/ledger-invariants.ts)', expected: '0 violations', actual: `${report.violations.length} violations (${report.transactions} txns, ${report.entries} entries)`, ok: report.violations.length === 0 });
+  return { checks, violations: report.violations };
 }
 
 export async function verifyPgbench(url: string, transactions: number, price: string): Promise<Check[]> {
