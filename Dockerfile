@@ -1,4 +1,4 @@
-# The engine as a container: `npm start` (tsx runs the TypeScript directly; gen/ is committed, so no build step).
+# The engine as a container: `npm start` runs dist/, compiled here once from src/ and the committed gen/.
 FROM node:20-bookworm-slim
 
 WORKDIR /app
@@ -12,6 +12,9 @@ COPY tsconfig.json ./
 COPY proto ./proto
 COPY gen ./gen
 COPY src ./src
+COPY scripts/build.mjs scripts/start.mjs ./scripts/
+# Compiled at image build: `npm start` finds dist/ current and never writes to /app at run time.
+RUN node scripts/build.mjs
 
 # Without DATABASE_URL the engine keeps an embedded Postgres here; mount a volume on it to keep the data.
 RUN mkdir -p /app/.tollbooth/data && chown -R node:node /app/.tollbooth

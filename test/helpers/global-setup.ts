@@ -1,4 +1,6 @@
-// Fail fast, and clearly, when the real Postgres or Redis the tests need is not there (scripts/ensure-services.sh starts them).
+// Fail fast, and clearly, when the real Postgres or Redis the tests need is not there (scripts/ensure-services.sh starts them),
+// and build dist/ once if the sources changed, before the process tests start engines from it (as `npm start` does).
+import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 
 function reachable(host: string, port: number): Promise<boolean> {
@@ -17,4 +19,5 @@ export default async function setup(): Promise<void> {
   if (!(await reachable(pg.hostname, Number(pg.port || 5432)))) missing.push(`Postgres at ${pg.host}`);
   if (!(await reachable(redis.hostname, Number(redis.port || 6379)))) missing.push(`Redis at ${redis.host}`);
   if (missing.length) throw new Error(`tests need real services: ${missing.join(' and ')} not reachable; run scripts/ensure-services.sh`);
+  execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { stdio: 'inherit' });
 }
