@@ -7,6 +7,7 @@ import { apiKeyBinding } from './auth/api-keys.rpc.js';
 import { Pipeline, type ServiceBinding } from './server/pipeline.js';
 import { startGrpcServer, type GrpcServer } from './server/grpc.js';
 import { startHttpServer, type HttpRoute, type HttpServer } from './server/http.js';
+import { checkPortsAvailable } from './server/ports.js';
 import { CatalogService } from './catalog/catalog.service.js';
 import { catalogBinding } from './catalog/catalog.rpc.js';
 import { CustomerService } from './customers/customers.service.js';
@@ -58,6 +59,13 @@ function policiesFrom(autoRecharge: AutoRechargeService): AutoRechargeLookup {
 
 export async function startApp(config: Config, options: AppOptions = {}): Promise<App> {
   setLogLevel(config.logLevel);
+  // Busy ports first: a second engine must stop here, before it opens the database (embedded: the same directory as
+  // the first one's, maybe) or Redis and warns about them. The servers bind for real at the end; a port taken in
+  // between still fails there.
+  await checkPortsAvailable(config.host, [
+    { variable: 'GRPC_PORT', port: config.grpcPort },
+    { variable: 'HTTP_PORT', port: config.httpPort },
+  ]);
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
   let grpc: GrpcServer | undefined;
   let httpServer: HttpServer | undefined;

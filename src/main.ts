@@ -4,6 +4,7 @@
 import './v8-flags.js'; // first: V8 settings that must apply before the engine allocates (see the module)
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { startApp, type App } from './app.js';
+import { PortUnavailableError } from './server/ports.js';
 import { log } from './shared/log.js';
 
 function configOrExit(): Config {
@@ -39,7 +40,9 @@ function drainOnSignals(app: App): void {
 async function main(): Promise<void> {
   const config = configOrExit();
   const app = await startApp(config).catch((err: unknown) => {
-    log.error('failed to start', { err });
+    // A busy port is the operator's to fix, like a bad variable: one plain line that names it, no stack.
+    if (err instanceof PortUnavailableError) process.stderr.write(`tollbooth: ${err.message}\n`);
+    else log.error('failed to start', { err });
     process.exit(1);
   });
 
