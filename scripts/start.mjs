@@ -21,7 +21,7 @@ if (!isCurrent(ROOT, fp)) {
 // Source maps stay off by default: enabled, Node reads and maps every dependency's source map as it loads (~80 ms of
 // a start here). dist/main.cjs is readable as it is (unminified, names kept, `// src/…` before each module); for
 // stack traces in TypeScript lines, start with NODE_OPTIONS=--enable-source-maps.
-// The V8 settings first, before the engine's modules load (src/v8-flags.ts says why); main.js imports them again, a no-op.
+// The V8 settings first, before the engine's modules load (src/v8-flags.ts says why); main.cjs imports them again, a no-op.
 const require = createRequire(import.meta.url);
 require('../dist/v8-flags.cjs');
 require('../dist/main.cjs');
