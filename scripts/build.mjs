@@ -38,6 +38,8 @@ export function fingerprint(root = ROOT) {
 }
 
 const STAMP = 'dist/build.json';
+/** Files dist/ needs as they are, beside the bundle. */
+const COPIED = ['src/db/embedded-worker.mjs'];
 
 /** The fingerprint dist/ was built from, or undefined when there is no build. */
 function builtFrom(root) {
@@ -73,6 +75,9 @@ export async function build(root = ROOT, fp = fingerprint(root)) {
     target: 'node20',
     // Class and function names stay what the source says (bundling would rename colliding ones): they show in logs.
     keepNames: true,
+    // CommonJS has no import.meta: give the bundle its own file's URL (src/db/embedded.ts finds its worker beside it).
+    define: { 'import.meta.url': 'importMetaUrl' },
+    banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
     sourcemap: 'linked',
     write: false,
     outdir: 'dist',
@@ -80,7 +85,9 @@ export async function build(root = ROOT, fp = fingerprint(root)) {
   });
   mkdirSync(path.join(root, 'dist'), { recursive: true });
   const tmp = `.tmp-${process.pid}`;
-  for (const file of result.outputFiles) {
+  // The embedded database's worker thread runs from a file of its own, plain JavaScript already: copied as it is.
+  const copies = COPIED.map((f) => ({ path: path.join(root, 'dist', path.basename(f)), contents: readFileSync(path.join(root, f)) }));
+  for (const file of [...result.outputFiles, ...copies]) {
     writeFileSync(file.path + tmp, file.contents);
     renameSync(file.path + tmp, file.path);
   }

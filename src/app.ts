@@ -1,13 +1,14 @@
 // Composition root as a function: config → database → services → route table → servers. main.ts runs it as a process;
 // tests start the very same thing on ephemeral ports.
 import type { Config } from './config.js';
+import type { EmbeddedPostgres } from './db/embedded.js';
 import { openDatabase, type Database } from './db/orm.js';
 import { ApiKeyAdmin, bootstrapAdminKey, KeyVerifier } from './auth/api-keys.service.js';
 import { apiKeyBinding } from './auth/api-keys.rpc.js';
 import { Pipeline, type ServiceBinding } from './server/pipeline.js';
 import { startGrpcServer, type GrpcServer } from './server/grpc.js';
 import { startHttpServer, type HttpRoute, type HttpServer } from './server/http.js';
-import { checkPortsAvailable } from './server/ports.js';
+import { checkPortsAvailable, configuredPorts } from './server/ports.js';
 import { CatalogService } from './catalog/catalog.service.js';
 import { catalogBinding } from './catalog/catalog.rpc.js';
 import { CustomerService } from './customers/customers.service.js';
@@ -44,6 +45,8 @@ export interface App {
 export interface AppOptions {
   /** Time source for time-based policies (auto-recharge cooldowns, monthly caps, reconciliation age). */
   clock?: Clock;
+  /** The embedded database, already starting (without DATABASE_URL; src/main.ts starts it first). */
+  embedded?: Promise<EmbeddedPostgres>;
 }
 
 /** GetWallet and WatchWallet show each account's auto-recharge policy, which money-in owns. */
@@ -62,11 +65,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   // Busy ports first: a second engine must stop here, before it opens the database (embedded: the same directory as
   // the first one's, maybe) or Redis and warns about them. The servers bind for real at the end; a port taken in
   // between still fails there.
-  await checkPortsAvailable(config.host, [
-    { variable: 'GRPC_PORT', port: config.grpcPort },
-    { variable: 'HTTP_PORT', port: config.httpPort },
-  ]);
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
+  await checkPortsAvailable(config.host, configuredPorts(config));
+  const { databaseUrl, dataDir, dbPoolSize: poolSize } = config;
+  const db = await openDatabase({ databaseUrl, dataDir, poolSize, embedded: options.embedded });
   let grpc: GrpcServer | undefined;
   let httpServer: HttpServer | undefined;
   let moneyIn: MoneyIn | undefined;

@@ -1,10 +1,12 @@
 // The engine as a process: `npm start` runs it from dist/ (scripts/start.mjs). SIGTERM/SIGINT drain in-flight calls and exit 0.
 // No top-level await: dist/ is CommonJS, which loads the (mostly CommonJS) dependencies at a fraction of the cost of
-// importing them from ESM (scripts/build.mjs says why).
+// importing them from ESM (scripts/build.mjs says why). The engine's modules load only once the embedded database (if
+// any) is starting on its own thread, so the two happen at the same time.
 import './v8-flags.js'; // first: V8 settings that must apply before the engine allocates (see the module)
+import type { App } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { startApp, type App } from './app.js';
-import { PortUnavailableError } from './server/ports.js';
+import { startEmbeddedPostgres } from './db/embedded.js';
+import { checkPortsAvailable, configuredPorts, PortUnavailableError } from './server/ports.js';
 import { log } from './shared/log.js';
 
 function configOrExit(): Config {
@@ -37,14 +39,21 @@ function drainOnSignals(app: App): void {
   }
 }
 
+function failedToStart(err: unknown): never {
+  // A busy port is the operator's to fix, like a bad variable: one plain line that names it, no stack.
+  if (err instanceof PortUnavailableError) process.stderr.write(`tollbooth: ${err.message}\n`);
+  else log.error('failed to start', { err });
+  process.exit(1);
+}
+
 async function main(): Promise<void> {
   const config = configOrExit();
-  const app = await startApp(config).catch((err: unknown) => {
-    // A busy port is the operator's to fix, like a bad variable: one plain line that names it, no stack.
-    if (err instanceof PortUnavailableError) process.stderr.write(`tollbooth: ${err.message}\n`);
-    else log.error('failed to start', { err });
-    process.exit(1);
-  });
+  // Busy ports first, before the embedded database opens its directory (startApp checks again for its other callers).
+  await checkPortsAvailable(config.host, configuredPorts(config)).catch(failedToStart);
+  const embedded = config.databaseUrl ? undefined : startEmbeddedPostgres(config.dataDir);
+  embedded?.catch(() => undefined); // awaited (and reported) by startApp; not an unhandled rejection meanwhile
+  const { startApp } = await import('./app.js');
+  const app = await startApp(config, { embedded }).catch(failedToStart);
 
   if (app.createdAdminKey) {
     process.stdout.write(

@@ -51,11 +51,19 @@ async function pendingMigrations(orm: MikroORM): Promise<boolean> {
   return migrations.some((m) => !applied.has(m.name));
 }
 
-export async function openDatabase(opts: { databaseUrl?: string; dataDir: string; poolSize: number }): Promise<Database> {
+export interface DatabaseOptions {
+  databaseUrl?: string;
+  dataDir: string;
+  poolSize: number;
+  /** The embedded database when it is already starting (src/main.ts starts it while the engine's modules load). */
+  embedded?: Promise<EmbeddedPostgres>;
+}
+
+export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   let embedded: EmbeddedPostgres | undefined;
   let url = opts.databaseUrl;
   if (!url) {
-    embedded = await startEmbeddedPostgres(opts.dataDir);
+    embedded = await (opts.embedded ?? startEmbeddedPostgres(opts.dataDir));
     url = embedded.url;
     log.info('using embedded Postgres (PGlite); set DATABASE_URL to use a Postgres server', { dataDir: opts.dataDir });
   }

@@ -9,6 +9,14 @@ export interface PortSetting {
   port: number;
 }
 
+/** The two configured ports with their variables (port 0: any free port, never checked). */
+export function configuredPorts(config: { grpcPort: number; httpPort: number }): PortSetting[] {
+  return [
+    { variable: 'GRPC_PORT', port: config.grpcPort },
+    { variable: 'HTTP_PORT', port: config.httpPort },
+  ];
+}
+
 /** A configured port that cannot be listened on; the message says which, why, and what to change. */
 export class PortUnavailableError extends Error {
   constructor(message: string, readonly variable: string, readonly port: number) {
