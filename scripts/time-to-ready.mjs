@@ -2,11 +2,14 @@
 // runs: `node scripts/time-to-ready.mjs [-n RUNS] [--vs 'OTHER COMMAND'] [-- COMMAND ARG...]`. Each run starts the
 // command in its own process group on free ports (GRPC_PORT/HTTP_PORT, HOST=127.0.0.1, its own QUEUE_PREFIX) with the
 // rest of the environment as given (DATABASE_URL or TOLLBOOTH_DATA_DIR, ...), polls /healthz every 5 ms, then stops it
-// with SIGTERM. With --vs the two commands run in turn (A B A B ...), so a busy machine weighs on both alike.
+// with SIGTERM and drops the BullMQ keys it left under that prefix. With --vs the two commands run in turn
+// (A B A B ...), so a busy machine weighs on both alike; the CPU figure (the whole process group's, at the moment
+// /healthz answers) moves less than wall time when the machine is busy.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
+import { Redis } from 'ioredis';
 
 const args = process.argv.slice(2);
 let runs = 5;
@@ -30,6 +33,26 @@ function freePort() {
   });
 }
 
+/** Deletes the queue keys a run left under `prefix:` (the engine creates them at start). */
+async function dropQueueKeys(prefix) {
+  const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      if (keys.length) await r.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } catch {
+    // Redis is not there: nothing to drop
+  } finally {
+    r.disconnect();
+  }
+}
+
 /** CPU seconds used so far by the live processes of a process group (Linux /proc; user + system, all threads). */
 function groupCpuSeconds(pgid) {
   let ticks = 0;
@@ -48,7 +71,8 @@ function groupCpuSeconds(pgid) {
 async function once(command) {
   const [grpcPort, httpPort] = [await freePort(), await freePort()];
   const queuePrefix = `tb_ttr_${randomBytes(4).toString('hex')}`;
-  const env = { HOST: '127.0.0.1', QUEUE_PREFIX: queuePrefix, ...process.env, GRPC_PORT: String(grpcPort), HTTP_PORT: String(httpPort) };
+  // Always a prefix of its own (never the caller's QUEUE_PREFIX): its keys are dropped after the run.
+  const env = { HOST: '127.0.0.1', ...process.env, QUEUE_PREFIX: queuePrefix, GRPC_PORT: String(grpcPort), HTTP_PORT: String(httpPort) };
   const t0 = performance.now();
   const child = spawn(command[0], command.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
@@ -70,6 +94,7 @@ async function once(command) {
   const timer = setTimeout(() => process.kill(-child.pid, 'SIGKILL'), 20_000);
   await exited;
   clearTimeout(timer);
+  await dropQueueKeys(queuePrefix);
   const reported = out.match(/Tollbooth ready.*?(\d+) ms/)?.[1];
   return { ms, cpu, reported: reported === undefined ? undefined : Number(reported) };
 }
