@@ -1,5 +1,5 @@
-# The engine as a container: `npm start` (tsx runs the TypeScript directly; gen/ is committed). The billing portal page
-# is built here, as root, so `npm start` (which runs user node) finds it fresh and skips its build.
+# The engine as a container: `npm start` runs dist/, compiled here once from src/ and the committed gen/, and serves
+# the billing portal page built here too, so `npm start` (which runs as user node) finds both current and builds nothing.
 FROM node:20-bookworm-slim
 
 WORKDIR /app
@@ -15,8 +15,9 @@ COPY gen ./gen
 COPY src ./src
 COPY portal/src ./portal/src
 COPY portal/tsconfig.json ./portal/
-COPY scripts/build-portal.mjs ./scripts/
-RUN node scripts/build-portal.mjs
+COPY scripts/build.mjs scripts/start.mjs scripts/build-portal.mjs ./scripts/
+# Compiled at image build: `npm start` finds dist/ and portal/dist/ current and never writes to /app at run time.
+RUN node scripts/build.mjs && node scripts/build-portal.mjs
 
 # Without DATABASE_URL the engine keeps an embedded Postgres here; mount a volume on it to keep the data.
 RUN mkdir -p /app/.tollbooth/data && chown -R node:node /app/.tollbooth

@@ -1,6 +1,7 @@
 // Composition root as a function: config → database → services → route table → servers. main.ts runs it as a process;
 // tests start the very same thing on ephemeral ports.
 import type { Config } from './config.js';
+import type { EmbeddedPostgres } from './db/embedded.js';
 import { openDatabase, type Database } from './db/orm.js';
 import { ApiKeyAdmin, bootstrapAdminKey, KeyVerifier } from './auth/api-keys.service.js';
 import { CustomerCredentials, ownersOf } from './auth/customer-credentials.js';
@@ -11,6 +12,7 @@ import { Pipeline } from './server/pipeline.js';
 import type { ServiceBinding } from './server/binding.js';
 import { startGrpcServer, type GrpcServer } from './server/grpc.js';
 import { startHttpServer, type HttpRoute, type HttpServer } from './server/http.js';
+import { checkPortsAvailable, configuredPorts } from './server/ports.js';
 import { CatalogService } from './catalog/catalog.service.js';
 import { catalogRoutes } from './catalog/catalog.routes.js';
 import { CustomerService } from './customers/customers.service.js';
@@ -49,11 +51,18 @@ export interface App {
 export interface AppOptions {
   /** Time source for time-based policies (auto-recharge cooldowns, monthly caps, reconciliation age). */
   clock?: Clock;
+  /** The embedded database, already starting (without DATABASE_URL; src/main.ts starts it first). */
+  embedded?: Promise<EmbeddedPostgres>;
 }
 
 export async function startApp(config: Config, options: AppOptions = {}): Promise<App> {
   setLogLevel(config.logLevel);
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
+  // Busy ports first: a second engine must stop here, before it opens the database (embedded: the same directory as
+  // the first one's, maybe) or Redis and warns about them. The servers bind for real at the end; a port taken in
+  // between still fails there.
+  await checkPortsAvailable(config.host, configuredPorts(config));
+  const { databaseUrl, dataDir, dbPoolSize: poolSize } = config;
+  const db = await openDatabase({ databaseUrl, dataDir, poolSize, embedded: options.embedded });
   let grpc: GrpcServer | undefined;
   let httpServer: HttpServer | undefined;
   let moneyIn: MoneyIn | undefined;

@@ -1,8 +1,9 @@
-// gRPC server reflection serves the file descriptors protoc-gen-es embeds in gen/, so grpcurl and `buf curl` work with
-// no .proto files at hand.
-import { create, toBinary, type DescFile } from '@bufbuild/protobuf';
-import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
+// gRPC server reflection serves the file descriptors protoc-gen-es embeds in gen/, and grpc.health.v1's, so grpcurl and
+// `buf curl` work with no .proto files at hand and list Health as they do on other gRPC servers.
+import { toBinary, type DescFile } from '@bufbuild/protobuf';
+import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import type { PackageDefinition } from '@grpc/proto-loader';
+import { file_health_v1_health } from '../../gen/health/v1/health_pb.js';
 import { file_tollbooth_v1_api_key } from '../../gen/tollbooth/v1/api_key_pb.js';
 import { file_tollbooth_v1_catalog } from '../../gen/tollbooth/v1/catalog_pb.js';
 import { file_tollbooth_v1_customer } from '../../gen/tollbooth/v1/customer_pb.js';
@@ -10,8 +11,10 @@ import { file_tollbooth_v1_usage } from '../../gen/tollbooth/v1/usage_pb.js';
 import { file_tollbooth_v1_wallet } from '../../gen/tollbooth/v1/wallet_pb.js';
 
 export const apiFiles: DescFile[] = [file_tollbooth_v1_api_key, file_tollbooth_v1_catalog, file_tollbooth_v1_customer, file_tollbooth_v1_wallet, file_tollbooth_v1_usage];
+/** grpc.health.v1 (grpc-health-check's health.proto, generated into gen/ like ours), which standard servers list too. */
+const servedFiles: DescFile[] = [...apiFiles, file_health_v1_health];
 
-/** Every file of the API with its imports, dependencies first. */
+/** Every file served (the API and Health) with its imports, dependencies first. */
 function orderedFiles(): DescFile[] {
   const seen = new Set<string>();
   const ordered: DescFile[] = [];
@@ -21,12 +24,8 @@ function orderedFiles(): DescFile[] {
     f.dependencies.forEach(visit);
     ordered.push(f);
   };
-  apiFiles.forEach(visit);
+  servedFiles.forEach(visit);
   return ordered;
-}
-
-export function fileDescriptorSetBytes(): Uint8Array {
-  return toBinary(FileDescriptorSetSchema, create(FileDescriptorSetSchema, { file: orderedFiles().map((f) => f.proto) }));
 }
 
 /**

@@ -1,5 +1,7 @@
-// Fail fast, and clearly, when the real Postgres or Redis the tests need is not there (scripts/ensure-services.sh starts them);
-// build the billing portal page the engines serve (skipped when its sources did not change).
+// Fail fast, and clearly, when the real Postgres or Redis the tests need is not there (scripts/ensure-services.sh starts them),
+// build dist/ once if the sources changed, before the process tests start engines from it (as `npm start` does), and
+// build the billing portal page the engines serve (both skipped when their sources did not change).
+import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { buildPortal } from '../../scripts/build-portal.mjs';
 
@@ -19,5 +21,6 @@ export default async function setup(): Promise<void> {
   if (!(await reachable(pg.hostname, Number(pg.port || 5432)))) missing.push(`Postgres at ${pg.host}`);
   if (!(await reachable(redis.hostname, Number(redis.port || 6379)))) missing.push(`Redis at ${redis.host}`);
   if (missing.length) throw new Error(`tests need real services: ${missing.join(' and ')} not reachable; run scripts/ensure-services.sh`);
+  execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { stdio: 'inherit' });
   await buildPortal({ quiet: true });
 }

@@ -1,5 +1,5 @@
 // What a polyglot client sees of the running engine over native gRPC: server reflection complete enough for
-// `buf curl` (and grpcurl) to work with no .proto files, and the standard grpc.health.v1 service.
+// `buf curl` (and grpcurl) to work with no .proto files, and the standard grpc.health.v1 service, listed there too.
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CatalogService } from '../../gen/tollbooth/v1/catalog_pb.js';
@@ -40,6 +40,10 @@ describe('gRPC server reflection', () => {
     }
     expect(listed).toContain('tollbooth.v1.CatalogService/CreateProduct');
     expect(listed).toContain('tollbooth.v1.UsageService/TrackEvents');
+    // The standard health service is listed as on other gRPC servers (grpc-go, grpc-java).
+    expect(listed.filter((l) => l.startsWith('grpc.health.v1.Health/')).sort()).toEqual([
+      'grpc.health.v1.Health/Check', 'grpc.health.v1.Health/List', 'grpc.health.v1.Health/Watch',
+    ]);
   }, 60_000);
 
   it('lets buf curl call an RPC through reflection alone, imports (Timestamp) included', async () => {
@@ -76,6 +80,12 @@ describe('grpc.health.v1.Health', () => {
       expect(res.code, `${service}: ${res.stderr}`).toBe(0);
       expect(JSON.parse(res.stdout)).toEqual({ status: 'SERVING' });
     }
+  }, 60_000);
+
+  it('answers Check through reflection alone, with no schema at hand', async () => {
+    const res = await runBuf(['curl', ...grpcFlags, '-d', JSON.stringify({ service: 'tollbooth.v1.UsageService' }), `${grpcUrl}/grpc.health.v1.Health/Check`]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(JSON.parse(res.stdout)).toEqual({ status: 'SERVING' });
   }, 60_000);
 
   it('answers NOT_FOUND for a service it does not have', async () => {

@@ -1,5 +1,6 @@
-// The engine as a real child process (`tsx src/main.ts`, what `npm start` runs), with an explicit environment, free
-// ports and captured output, for tests of what only a process shows: exit codes, stdout, signals, restarts.
+// The engine as a real child process (`node scripts/start.mjs`, what `npm start` runs: dist/ built from src/ when
+// stale, then run), with an explicit environment, free ports and captured output, for tests of what only a process
+// shows: exit codes, stdout, signals, restarts.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { dropQueueKeys } from '../helpers/queues.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const TSX = path.join(REPO_ROOT, 'node_modules/.bin/tsx');
+const START = path.join(REPO_ROOT, 'scripts/start.mjs');
 const BUF = path.join(REPO_ROOT, 'node_modules/.bin/buf');
 
 /** An admin key long enough for the config check (>= 32 characters). */
@@ -65,7 +66,7 @@ export interface EngineProcess {
   waitForStdout(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray>;
   /** Sends a signal and waits for the exit; SIGKILLs the process group if it has not exited within timeoutMs. */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<Exit>;
-  /** Kills the whole process group (tsx and its node child) if still running. For afterAll. */
+  /** Kills the whole process group if still running. For afterAll. */
   kill(): Promise<void>;
 }
 
@@ -74,8 +75,10 @@ export function spawnEngine(env: Record<string, string>): EngineProcess {
   // any other engine on the same Redis (a developer's `npm start`), against its own database. Dropped at exit.
   const queues = env.QUEUE_PREFIX === undefined ? { prefix: `tb_proc_${randomBytes(6).toString('hex')}`, url: env.REDIS_URL || 'redis://127.0.0.1:6379' } : undefined;
   if (queues) env = { ...env, QUEUE_PREFIX: queues.prefix };
-  // detached: the engine gets its own process group, so cleanup can also reach tsx's node child.
-  const child = spawn(TSX, ['src/main.ts'], { cwd: REPO_ROOT, env: engineEnv(env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  // detached: the engine gets its own process group, so cleanup reaches anything it started.
+  const child = spawn(process.execPath, [START], {
+    cwd: REPO_ROOT, env: engineEnv(env), stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+  });
   let out = '';
   let err = '';
   const listeners = new Set<() => void>();
@@ -139,7 +142,7 @@ export function spawnEngine(env: Record<string, string>): EngineProcess {
         killGroup('SIGKILL');
         await exited;
       } else {
-        // tsx is gone; make sure its node child did not outlive it.
+        // The engine is gone; make sure nothing it started outlived it.
         killGroup('SIGKILL');
       }
     },
@@ -159,7 +162,7 @@ export async function startEngine(env: Record<string, string>, timeoutMs = 45_00
   const httpPort = await freePort();
   const proc = spawnEngine({ HOST: '127.0.0.1', GRPC_PORT: String(grpcPort), HTTP_PORT: String(httpPort), ...env });
   try {
-    await proc.waitForStdout(/^Tollbooth ready: .*$/m, timeoutMs);
+    await proc.waitForStdout(/^Tollbooth ready: .* \(started in \d+ ms\)$/m, timeoutMs);
   } catch (e) {
     await proc.kill();
     throw e;
