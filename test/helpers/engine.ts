@@ -1,8 +1,9 @@
 // Start the real engine (the same startApp that `npm start` runs) on ephemeral ports against a fresh database, with
-// clients for every transport: grpc-js, connect-node over gRPC (HTTP/2), Connect over HTTP/1.1, and plain fetch.
-import { createClient, type Client } from '@connectrpc/connect';
-import { createConnectTransport, createGrpcTransport } from '@connectrpc/connect-node';
+// clients for every transport: the package's own client (src/client: gRPC over HTTP/2, Connect and gRPC-Web over
+// HTTP/1.1), grpc-js, and plain fetch.
+import type { Client } from '@connectrpc/connect';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
+import { createTollboothClient, type TollboothClient, type TollboothClientOptions } from '../../src/client/index.js';
 import { loadConfig } from '../../src/config.js';
 import { startApp, type App, type AppOptions } from '../../src/app.js';
 import { createApiKey } from '../../src/auth/api-keys.service.js';
@@ -20,9 +21,11 @@ export interface TestEngine {
   adminKey: string;
   /** A new API key with these scopes. */
   key(scopes: Scope[]): Promise<string>;
-  /** Connect protocol (JSON) over HTTP/1.1, as browsers and curl use it. */
+  /** The package's client (createTollboothClient) for every service over one transport, with this key (default admin). */
+  client(transport: TollboothClientOptions['transport'], key?: string): TollboothClient;
+  /** Connect protocol (JSON) over HTTP/1.1, as browsers and curl use it (createTollboothClient, transport "connect"). */
   connect<T extends GenServiceMethods>(service: GenService<T>, key?: string): Client<GenService<T>>;
-  /** connect-node speaking the gRPC protocol over HTTP/2 to the grpc-js server. */
+  /** The gRPC protocol over HTTP/2 to the grpc-js server (createTollboothClient, transport "grpc"). */
   connectGrpc<T extends GenServiceMethods>(service: GenService<T>, key?: string): Client<GenService<T>>;
   /** @grpc/grpc-js client. */
   grpc<T extends GenServiceMethods>(service: GenService<T>, key?: string): GrpcJsClient<T>;
@@ -38,10 +41,11 @@ export async function startTestEngine(env: Record<string, string> = {}, options:
   const app = await startApp(config, options);
   const grpcClients: { close(): void }[] = [];
   const auth = (key: string) => ({ authorization: `Bearer ${key}` });
-  const interceptor = (key: string) => (next: any) => (req: any) => {
-    req.header.set('authorization', `Bearer ${key}`);
-    return next(req);
-  };
+  const baseUrl = (transport: TollboothClientOptions['transport']) => `http://127.0.0.1:${transport === 'grpc' ? app.grpcPort : app.httpPort}`;
+  // No default deadline: each test's own timeout bounds its calls, and a slow call on a loaded 2-core box must not
+  // become DEADLINE_EXCEEDED (test/client/ covers the client's default deadline).
+  const client = (transport: TollboothClientOptions['transport'], apiKey: string) =>
+    createTollboothClient({ baseUrl: baseUrl(transport), apiKey, transport, timeoutMs: 0 });
   const engine: TestEngine = {
     app,
     db,
@@ -49,11 +53,14 @@ export async function startTestEngine(env: Record<string, string> = {}, options:
     async key(scopes) {
       return (await createApiKey(app.db.orm.em.fork(), { name: `test ${scopes.join(',')}`, scopes })).key;
     },
+    client(transport, key = ADMIN_KEY) {
+      return client(transport, key);
+    },
     connect(service, key = ADMIN_KEY) {
-      return createClient(service, createConnectTransport({ baseUrl: `http://127.0.0.1:${app.httpPort}`, httpVersion: '1.1', interceptors: [interceptor(key)] }));
+      return client('connect', key).service(service);
     },
     connectGrpc(service, key = ADMIN_KEY) {
-      return createClient(service, createGrpcTransport({ baseUrl: `http://127.0.0.1:${app.grpcPort}`, interceptors: [interceptor(key)] }));
+      return client('grpc', key).service(service);
     },
     grpc(service, key = ADMIN_KEY) {
       const c = createGrpcJsClient(service, `127.0.0.1:${app.grpcPort}`, auth(key));
