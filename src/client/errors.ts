@@ -40,6 +40,14 @@ export class TollboothError extends ConnectError {
     this.field = info?.metadata.field;
   }
 
+  /**
+   * A real prototype check: ConnectError's own `instanceof` accepts any error shaped like one (and a subclass
+   * inherits it), which would make every ConnectError pass for a TollboothError.
+   */
+  static override [Symbol.hasInstance](v: unknown): boolean {
+    return Function.prototype[Symbol.hasInstance].call(this, v);
+  }
+
   /** Any error (thrown by a call, or a value) as a TollboothError, unchanged when it already is one. */
   static override from(reason: unknown, code: Code = Code.Unknown): TollboothError {
     if (reason instanceof TollboothError) return reason;
