@@ -15,6 +15,10 @@ if ! git rev-parse --verify -q "$ref^{commit}" >/dev/null; then
   fi
 fi
 if ! git rev-parse --verify -q "$ref^{commit}" >/dev/null; then
+  if [ $# -gt 0 ]; then
+    echo "check-breaking: no commit $ref" >&2
+    exit 1
+  fi
   echo "check-breaking: no commit $ref (first commit, or history not available): nothing to compare with, not checked"
   exit 0
 fi
