@@ -10,10 +10,16 @@ import { createApiKey } from '../../src/auth/api-keys.service.js';
 import type { Scope } from '../../src/auth/api-key.entity.js';
 import { createGrpcJsClient, type GrpcJsClient } from '../../src/client/grpc-js.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
+import { parseJson, type Json } from './json.js';
 import { freePort, spawnEngine, type Exit } from '../process/spawn.js';
 import { dropQueueKeys } from './queues.js';
 
 export const ADMIN_KEY = 'test-admin-key-000000000000000000000000';
+
+/** The client engine.grpc(S) returns, for a variable that holds one. */
+export type GrpcClient<S> = S extends GenService<infer T extends GenServiceMethods> ? GrpcJsClient<T> : never;
+/** The client engine.connect(S) and engine.connectGrpc(S) return. */
+export type ConnectClient<S> = S extends GenService<infer T extends GenServiceMethods> ? Client<GenService<T>> : never;
 
 export interface TestEngine {
   app: App;
@@ -30,7 +36,7 @@ export interface TestEngine {
   /** @grpc/grpc-js client. */
   grpc<T extends GenServiceMethods>(service: GenService<T>, key?: string): GrpcJsClient<T>;
   /** Plain fetch of a Connect JSON unary call: POST /<service>/<Method>. */
-  fetchJson(path: string, body: unknown, key?: string | null): Promise<{ status: number; body: any }>;
+  fetchJson(path: string, body: unknown, key?: string | null): Promise<{ status: number; body: Json }>;
   stop(): Promise<void>;
 }
 
@@ -72,7 +78,7 @@ export async function startTestEngine(env: Record<string, string> = {}, options:
       if (key) headers.authorization = `Bearer ${key}`;
       const res = await fetch(`http://127.0.0.1:${app.httpPort}/${path.replace(/^\//, '')}`, { method: 'POST', headers, body: JSON.stringify(body) });
       const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : undefined };
+      return { status: res.status, body: parseJson(text) };
     },
     async stop() {
       for (const c of grpcClients) c.close();
