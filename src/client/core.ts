@@ -38,8 +38,9 @@ export function authInterceptor(apiKey: string): Interceptor {
 export function tollboothTransport(transport: Transport, timeoutMs: number): Transport {
   return {
     async unary(method, signal, callTimeoutMs, header, input, contextValues) {
+      const deadline = callTimeoutMs ?? (timeoutMs > 0 ? timeoutMs : undefined);
       try {
-        return await transport.unary(method, signal, callTimeoutMs ?? (timeoutMs > 0 ? timeoutMs : undefined), header, input, contextValues);
+        return await transport.unary(method, signal, deadline, header, input, contextValues);
       } catch (err) {
         throw TollboothError.from(err);
       }

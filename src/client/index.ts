@@ -3,7 +3,9 @@
 // 'tollbooth/client/web' instead, which pulls in no Node modules.
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
 import type { Transport } from '@connectrpc/connect';
-import { authInterceptor, clientFromTransport, DEFAULT_TIMEOUT_MS, tollboothTransport, type CommonOptions, type TollboothClient } from './core.js';
+import {
+  authInterceptor, clientFromTransport, DEFAULT_TIMEOUT_MS, tollboothTransport, type CommonOptions, type TollboothClient,
+} from './core.js';
 
 export interface TollboothClientOptions extends CommonOptions {
   /**

@@ -1,7 +1,9 @@
 // The browser client (`import { createTollboothClient } from 'tollbooth/client/web'`): Connect or gRPC-Web over
 // fetch with connect-web, against the engine's HTTP port. It imports no Node module, so bundlers need no polyfills.
 import { createConnectTransport, createGrpcWebTransport } from '@connectrpc/connect-web';
-import { authInterceptor, clientFromTransport, DEFAULT_TIMEOUT_MS, tollboothTransport, type CommonOptions, type TollboothClient } from './core.js';
+import {
+  authInterceptor, clientFromTransport, DEFAULT_TIMEOUT_MS, tollboothTransport, type CommonOptions, type TollboothClient,
+} from './core.js';
 
 export interface TollboothWebClientOptions extends CommonOptions {
   /** The engine's HTTP port as the page reaches it (`http://localhost:8080`, or your proxy's https:// URL). */

@@ -61,7 +61,9 @@ describe.each(TRANSPORTS)('createTollboothClient over %s', (transport) => {
     const missing = await rejection(tb.catalog.getProduct({ ref: { case: 'code', value: 'no-such-product' } }));
     expect(missing).toBeInstanceOf(ConnectError);
     expect(ConnectError.from(missing)).toBe(missing);
-    expect(missing).toMatchObject({ code: Code.NotFound, reason: 'PRODUCT_NOT_FOUND', field: undefined, rawMessage: 'product "no-such-product" not found' });
+    expect(missing).toMatchObject({
+      code: Code.NotFound, reason: 'PRODUCT_NOT_FOUND', field: undefined, rawMessage: 'product "no-such-product" not found',
+    });
     expect(missing.errorInfo).toEqual({ reason: 'PRODUCT_NOT_FOUND', domain: 'tollbooth.dev', metadata: {} });
 
     const invalid = await rejection(tb.customers.createCustomer({ requestId: uniq('r'), email: 'not-an-email' }));

@@ -92,12 +92,15 @@ describe('tollbooth/client in an app that installs this package', () => {
           let balance;
           for await (const change of stream) { balance = change.account.balance; break; }
           abort.abort();
-          out[transport] = { product: product.code, error: error instanceof TollboothError ? [error.code, error.reason] : String(error), balance };
+          const failure = error instanceof TollboothError ? [error.code, error.reason] : String(error);
+          out[transport] = { product: product.code, error: failure, balance };
         }
         return out;
       };`);
     // platform "browser": a Node built-in anywhere in the import graph fails the build.
-    const bundle = await build({ absWorkingDir: app, entryPoints: ['page.js'], bundle: true, platform: 'browser', format: 'esm', write: false, logLevel: 'silent' });
+    const bundle = await build({
+      absWorkingDir: app, entryPoints: ['page.js'], bundle: true, platform: 'browser', format: 'esm', write: false, logLevel: 'silent',
+    });
     const script = bundle.outputFiles[0].text;
 
     // The page comes from another origin than the engine's, as an app's would: the calls go through CORS.
@@ -108,14 +111,17 @@ describe('tollbooth/client in an app that installs this package', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      ],
     });
     try {
       const page = await browser.newPage();
       await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
       await page.waitForFunction(() => 'tollboothRun' in globalThis);
       const out: unknown = await page.evaluate(
-        ([baseUrl, apiKey]) => (globalThis as unknown as { tollboothRun(b: string, k: string): Promise<unknown> }).tollboothRun(baseUrl, apiKey),
+        ([baseUrl, apiKey]) =>
+          (globalThis as unknown as { tollboothRun(b: string, k: string): Promise<unknown> }).tollboothRun(baseUrl, apiKey),
         [`http://127.0.0.1:${engine.app.httpPort}`, engine.adminKey] as const,
       );
       const { wallet } = await engine.client('grpc').wallets.getWallet({ customer: { ref: { case: 'externalId', value: 'jane' } } });

@@ -62,7 +62,8 @@ describe('the Python client', () => {
       const file = path.join(dir, 'example.py');
       // The README's product, then its example as written, pointed at this engine's port.
       await engine.client('grpc').catalog.createProduct({ ...imageProduct('image-gen'), requestId: 'readme-python-product' });
-      writeFileSync(file, readmeExample('Python', 'python').replace("'localhost:50051'", `'127.0.0.1:${engine.app.grpcPort}'`).replace('"localhost:50051"', `"127.0.0.1:${engine.app.grpcPort}"`));
+      const example = readmeExample('Python', 'python');
+      writeFileSync(file, example.replaceAll('"localhost:50051"', `"127.0.0.1:${engine.app.grpcPort}"`));
       expect(await python(file)).toBe('balance after one image: 9.95\nno such product: PRODUCT_NOT_FOUND\n');
     } finally {
       rmSync(dir, { recursive: true, force: true });
