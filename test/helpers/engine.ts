@@ -20,6 +20,8 @@ export const ADMIN_KEY = 'test-admin-key-000000000000000000000000';
 export type GrpcClient<S> = S extends GenService<infer T extends GenServiceMethods> ? GrpcJsClient<T> : never;
 /** The client engine.connect(S) and engine.connectGrpc(S) return. */
 export type ConnectClient<S> = S extends GenService<infer T extends GenServiceMethods> ? Client<GenService<T>> : never;
+/** Either of them, for tests that spread calls over grpc-js and connect-node alike. */
+export type EitherClient<S> = GrpcClient<S> | ConnectClient<S>;
 
 export interface TestEngine {
   app: App;
@@ -47,7 +49,8 @@ export async function startTestEngine(env: Record<string, string> = {}, options:
   const app = await startApp(config, options);
   const grpcClients: { close(): void }[] = [];
   const auth = (key: string) => ({ authorization: `Bearer ${key}` });
-  const baseUrl = (transport: TollboothClientOptions['transport']) => `http://127.0.0.1:${transport === 'grpc' ? app.grpcPort : app.httpPort}`;
+  const baseUrl = (transport: TollboothClientOptions['transport']) =>
+    `http://127.0.0.1:${transport === 'grpc' ? app.grpcPort : app.httpPort}`;
   // No default deadline: each test's own timeout bounds its calls, and a slow call on a loaded 2-core box must not
   // become DEADLINE_EXCEEDED (test/client/ covers the client's default deadline).
   const client = (transport: TollboothClientOptions['transport'], apiKey: string) =>
