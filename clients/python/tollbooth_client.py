@@ -20,7 +20,8 @@ from tollbooth.v1 import (
     usage_pb2, usage_pb2_grpc, wallet_pb2, wallet_pb2_grpc,
 )
 
-# The services a client gets, by attribute name (as the TypeScript client names them).
+# The services a client gets, by attribute name (as the TypeScript client names them); test/client/python.test.ts
+# checks that it names every service the engine serves.
 SERVICES = {
     "catalog": (catalog_pb2_grpc.CatalogServiceStub, catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"]),
     "customers": (customer_pb2_grpc.CustomerServiceStub, customer_pb2.DESCRIPTOR.services_by_name["CustomerService"]),

@@ -56,6 +56,17 @@ describe('the Python client', () => {
     });
   });
 
+  it('has a stub for every service the engine serves', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tollbooth-py-'));
+    try {
+      const file = path.join(dir, 'services.py');
+      writeFileSync(file, 'import tollbooth_client\nprint(" ".join(sorted(d.full_name for _, d in tollbooth_client.SERVICES.values())))\n');
+      expect((await python(file)).trim()).toBe(engine.app.bindings.map((b) => b.service.typeName).sort().join(' '));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("runs the README's Python example as written", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'tollbooth-py-'));
     try {
