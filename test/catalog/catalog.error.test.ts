@@ -1,10 +1,11 @@
+import type { ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CatalogService, UsageCalculation } from '../../gen/tollbooth/v1/catalog_pb.js';
-import { startTestEngine, type TestEngine } from '../helpers/engine.js';
+import { startTestEngine, type GrpcClient, type TestEngine } from '../helpers/engine.js';
 import { imageProduct, imageProductJson, uniq } from '../helpers/fixtures.js';
 
 let engine: TestEngine;
-let catalog: any;
+let catalog: GrpcClient<typeof CatalogService>;
 beforeAll(async () => {
   engine = await startTestEngine();
   catalog = engine.grpc(CatalogService);
@@ -26,7 +27,7 @@ describe('invalid decimals are INVALID_ARGUMENT naming the field', () => {
     ['', 'is required'],
   ]) {
     it(`refuses "${amount}"`, async () => {
-      const err = await catalog.createProduct(withAmount(amount)).catch((e: any) => e);
+      const err = (await catalog.createProduct(withAmount(amount)).catch((e: ServiceError) => e)) as ServiceError;
       expect(err.code).toBe(3);
       expect(err.details).toContain('prices[0].rates[0].unit_prices[0].amount: ');
       expect(err.details).toContain(problem);
@@ -61,7 +62,7 @@ describe('other client mistakes', () => {
 
   it('VOLUME without value_property → INVALID_ARGUMENT', async () => {
     const req = imageProduct();
-    (req.prices[0] as any).calculation = UsageCalculation.VOLUME;
+    req.prices[0].calculation = UsageCalculation.VOLUME;
     await expect(catalog.createProduct(req)).rejects.toMatchObject({ code: 3, details: 'prices[0].value_property: is required' });
   });
 

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CatalogService } from '../../gen/tollbooth/v1/catalog_pb.js';
 import { CustomerService, InsufficientBalancePolicy, SubscriptionStatus } from '../../gen/tollbooth/v1/customer_pb.js';
-import { startTestEngine, type TestEngine } from '../helpers/engine.js';
+import { startTestEngine, type ConnectClient, type TestEngine } from '../helpers/engine.js';
 import { imageProduct, uniq } from '../helpers/fixtures.js';
 import { query } from '../../src/shared/tx.js';
 
 let engine: TestEngine;
-let catalog: any;
-let customers: any;
+let catalog: ConnectClient<typeof CatalogService>;
+let customers: ConnectClient<typeof CustomerService>;
 let productCode: string;
 beforeAll(async () => {
   engine = await startTestEngine();
@@ -24,7 +24,7 @@ const byExt = (externalId: string) => ({ ref: { case: 'externalId' as const, val
 describe('customers', () => {
   it('creates a customer with a default wallet holding one account per asset, subscribed at the latest published version', async () => {
     const externalId = uniq('user');
-    const { customer } = await customers.createCustomer({ requestId: uniq('r'), externalId, name: 'Ada', email: 'ada@example.com', productCodes: [productCode], metadata: { plan: 'pro' } });
+    const customer = (await customers.createCustomer({ requestId: uniq('r'), externalId, name: 'Ada', email: 'ada@example.com', productCodes: [productCode], metadata: { plan: 'pro' } })).customer!;
     expect(customer).toMatchObject({ externalId, name: 'Ada', email: 'ada@example.com', overdraftLimit: '0', insufficientBalancePolicy: InsufficientBalancePolicy.ALLOW, metadata: { plan: 'pro' } });
     expect(customer.subscriptions).toHaveLength(1);
     expect(customer.subscriptions[0]).toMatchObject({ productCode, productVersion: 1, status: SubscriptionStatus.ACTIVE });
@@ -73,17 +73,17 @@ describe('customers', () => {
 
   it('updates only the masked fields', async () => {
     const { customer } = await customers.createCustomer({ requestId: uniq('r'), externalId: uniq('user'), name: 'Old', email: 'old@example.com' });
-    const { customer: updated } = await customers.updateCustomer({ customer: { id: customer.id, name: 'New', email: 'ignored@example.com', overdraftLimit: '5.5' }, updateMask: { paths: ['name', 'overdraft_limit'] } });
-    expect([updated.name, updated.email, updated.overdraftLimit]).toEqual(['New', 'old@example.com', '5.5']);
-    await expect(customers.updateCustomer({ customer: { id: customer.id }, updateMask: { paths: ['id'] } })).rejects.toMatchObject({ code: 3 });
+    const { customer: updated } = await customers.updateCustomer({ customer: { id: customer!.id, name: 'New', email: 'ignored@example.com', overdraftLimit: '5.5' }, updateMask: { paths: ['name', 'overdraft_limit'] } });
+    expect([updated!.name, updated!.email, updated!.overdraftLimit]).toEqual(['New', 'old@example.com', '5.5']);
+    await expect(customers.updateCustomer({ customer: { id: customer!.id }, updateMask: { paths: ['id'] } })).rejects.toMatchObject({ code: 3 });
   });
 
   it('creates and cancels subscriptions; a second active subscription to the same product is refused', async () => {
-    const { customer } = await customers.createCustomer({ requestId: uniq('r'), externalId: uniq('user') });
+    const customer = (await customers.createCustomer({ requestId: uniq('r'), externalId: uniq('user') })).customer!;
     const { subscription } = await customers.createSubscription({ requestId: uniq('r'), customer: { ref: { case: 'id', value: customer.id } }, productCode });
     expect(subscription).toMatchObject({ productCode, productVersion: 1, status: SubscriptionStatus.ACTIVE });
     await expect(customers.createSubscription({ requestId: uniq('r'), customer: { ref: { case: 'id', value: customer.id } }, productCode })).rejects.toMatchObject({ code: 6 });
-    const { subscription: canceled } = await customers.cancelSubscription({ subscriptionId: subscription.id });
+    const canceled = (await customers.cancelSubscription({ subscriptionId: subscription!.id })).subscription!;
     expect(canceled.status).toBe(SubscriptionStatus.CANCELED);
     expect(canceled.cancelTime).toBeDefined();
   });
@@ -91,10 +91,10 @@ describe('customers', () => {
   it('lists customers newest first, paged, filtered by email', async () => {
     const email = `${uniq('list')}@example.com`;
     const ids: string[] = [];
-    for (let i = 0; i < 3; i++) ids.push((await customers.createCustomer({ requestId: uniq('r'), email })).customer.id);
+    for (let i = 0; i < 3; i++) ids.push((await customers.createCustomer({ requestId: uniq('r'), email })).customer!.id);
     const p1 = await customers.listCustomers({ email, pageSize: 2 });
     const p2 = await customers.listCustomers({ email, pageSize: 2, pageToken: p1.nextPageToken });
-    expect([...p1.customers, ...p2.customers].map((c: any) => c.id)).toEqual(ids.reverse());
+    expect([...p1.customers, ...p2.customers].map((c) => c.id)).toEqual(ids.reverse());
     expect(p2.nextPageToken).toBe('');
   });
 });

@@ -1,18 +1,27 @@
 // Start the real engine (the same startApp that `npm start` runs) on ephemeral ports against a fresh database, with
-// clients for every transport: grpc-js, connect-node over gRPC (HTTP/2), Connect over HTTP/1.1, and plain fetch.
-import { createClient, type Client } from '@connectrpc/connect';
-import { createConnectTransport, createGrpcTransport } from '@connectrpc/connect-node';
+// clients for every transport: the package's own client (src/client: gRPC over HTTP/2, Connect and gRPC-Web over
+// HTTP/1.1), grpc-js, and plain fetch.
+import type { Client } from '@connectrpc/connect';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
+import { createTollboothClient, type TollboothClient, type TollboothClientOptions } from '../../src/client/index.js';
 import { loadConfig } from '../../src/config.js';
 import { startApp, type App, type AppOptions } from '../../src/app.js';
 import { createApiKey } from '../../src/auth/api-keys.service.js';
 import type { Scope } from '../../src/auth/api-key.entity.js';
 import { createGrpcJsClient, type GrpcJsClient } from '../../src/client/grpc-js.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
+import { parseJson, type Json } from './json.js';
 import { freePort, spawnEngine, type Exit } from '../process/spawn.js';
 import { dropQueueKeys } from './queues.js';
 
 export const ADMIN_KEY = 'test-admin-key-000000000000000000000000';
+
+/** The client engine.grpc(S) returns, for a variable that holds one. */
+export type GrpcClient<S> = S extends GenService<infer T extends GenServiceMethods> ? GrpcJsClient<T> : never;
+/** The client engine.connect(S) and engine.connectGrpc(S) return. */
+export type ConnectClient<S> = S extends GenService<infer T extends GenServiceMethods> ? Client<GenService<T>> : never;
+/** Either of them, for tests that spread calls over grpc-js and connect-node alike. */
+export type EitherClient<S> = GrpcClient<S> | ConnectClient<S>;
 
 export interface TestEngine {
   app: App;
@@ -20,14 +29,16 @@ export interface TestEngine {
   adminKey: string;
   /** A new API key with these scopes. */
   key(scopes: Scope[]): Promise<string>;
-  /** Connect protocol (JSON) over HTTP/1.1, as browsers and curl use it. */
+  /** The package's client (createTollboothClient) for every service over one transport, with this key (default admin). */
+  client(transport: TollboothClientOptions['transport'], key?: string): TollboothClient;
+  /** Connect protocol (JSON) over HTTP/1.1, as browsers and curl use it (createTollboothClient, transport "connect"). */
   connect<T extends GenServiceMethods>(service: GenService<T>, key?: string): Client<GenService<T>>;
-  /** connect-node speaking the gRPC protocol over HTTP/2 to the grpc-js server. */
+  /** The gRPC protocol over HTTP/2 to the grpc-js server (createTollboothClient, transport "grpc"). */
   connectGrpc<T extends GenServiceMethods>(service: GenService<T>, key?: string): Client<GenService<T>>;
   /** @grpc/grpc-js client. */
   grpc<T extends GenServiceMethods>(service: GenService<T>, key?: string): GrpcJsClient<T>;
   /** Plain fetch of a Connect JSON unary call: POST /<service>/<Method>. */
-  fetchJson(path: string, body: unknown, key?: string | null): Promise<{ status: number; body: any }>;
+  fetchJson(path: string, body: unknown, key?: string | null): Promise<{ status: number; body: Json }>;
   stop(): Promise<void>;
 }
 
@@ -41,10 +52,12 @@ export async function startTestEngine(
   const app = await startApp(config, options);
   const grpcClients: { close(): void }[] = [];
   const auth = (key: string) => ({ authorization: `Bearer ${key}` });
-  const interceptor = (key: string) => (next: any) => (req: any) => {
-    req.header.set('authorization', `Bearer ${key}`);
-    return next(req);
-  };
+  const baseUrl = (transport: TollboothClientOptions['transport']) =>
+    `http://127.0.0.1:${transport === 'grpc' ? app.grpcPort : app.httpPort}`;
+  // No default deadline: each test's own timeout bounds its calls, and a slow call on a loaded 2-core box must not
+  // become DEADLINE_EXCEEDED (test/client/ covers the client's default deadline).
+  const client = (transport: TollboothClientOptions['transport'], apiKey: string) =>
+    createTollboothClient({ baseUrl: baseUrl(transport), apiKey, transport, timeoutMs: 0 });
   const engine: TestEngine = {
     app,
     db,
@@ -52,11 +65,14 @@ export async function startTestEngine(
     async key(scopes) {
       return (await createApiKey(app.db.orm.em.fork(), { name: `test ${scopes.join(',')}`, scopes })).key;
     },
+    client(transport, key = ADMIN_KEY) {
+      return client(transport, key);
+    },
     connect(service, key = ADMIN_KEY) {
-      return createClient(service, createConnectTransport({ baseUrl: `http://127.0.0.1:${app.httpPort}`, httpVersion: '1.1', interceptors: [interceptor(key)] }));
+      return client('connect', key).service(service);
     },
     connectGrpc(service, key = ADMIN_KEY) {
-      return createClient(service, createGrpcTransport({ baseUrl: `http://127.0.0.1:${app.grpcPort}`, interceptors: [interceptor(key)] }));
+      return client('grpc', key).service(service);
     },
     grpc(service, key = ADMIN_KEY) {
       const c = createGrpcJsClient(service, `127.0.0.1:${app.grpcPort}`, auth(key));
@@ -68,7 +84,7 @@ export async function startTestEngine(
       if (key) headers.authorization = `Bearer ${key}`;
       const res = await fetch(`http://127.0.0.1:${app.httpPort}/${path.replace(/^\//, '')}`, { method: 'POST', headers, body: JSON.stringify(body) });
       const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : undefined };
+      return { status: res.status, body: parseJson(text) };
     },
     async stop() {
       for (const c of grpcClients) c.close();

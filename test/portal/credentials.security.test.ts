@@ -121,12 +121,12 @@ async function party(): Promise<Party> {
   });
   const { topUp } = await m.wallet.createTopUp({
     requestId: uniq('t'),
-    customer: { ref: { case: 'id', value: customer.id } },
+    customer: { ref: { case: 'id', value: customer!.id } },
     amount: '10.00',
     currency: 'USD',
     returnUrl: 'https://app.example.com/b',
   });
-  return { id: customer.id, externalId: customer.externalId, topUpId: topUp.id };
+  return { id: customer!.id, externalId: customer!.externalId, topUpId: topUp!.id };
 }
 
 let code: string;

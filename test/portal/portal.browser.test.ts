@@ -53,7 +53,7 @@ async function startAppServer(port: number): Promise<http.Server> {
 
 async function balanceOf(): Promise<string> {
   const { wallet } = await m.wallet.getWallet({ customer: byId(customerId) });
-  return wallet.accounts.find((a: any) => a.assetCode === 'USD').balance;
+  return wallet!.accounts.find((a) => a.assetCode === 'USD')!.balance;
 }
 
 async function track(n: number, size = 'small'): Promise<void> {
@@ -117,7 +117,7 @@ beforeAll(async () => {
     name: 'Jane Doe',
     productCodes: [code],
   });
-  customerId = customer.id;
+  customerId = customer!.id;
   await m.wallet.createAdjustment({
     requestId: uniq('g'),
     customer: byId(customerId),
@@ -252,7 +252,7 @@ describe('the billing portal in a browser', () => {
     await page.getByRole('button', { name: 'Save' }).click();
     await expect.poll(() => text(page, '[data-testid="ar-status"]')).toBe('Saved');
     const { wallet } = await m.wallet.getWallet({ customer: byId(customerId) });
-    expect(wallet.accounts.find((a: any) => a.assetCode === 'USD').autoRecharge).toMatchObject({
+    expect(wallet!.accounts.find((a) => a.assetCode === 'USD')!.autoRecharge).toMatchObject({
       enabled: true,
       threshold: '5.00',
       size: { case: 'amount', value: '20.00' },

@@ -65,7 +65,7 @@ describe('embedded Postgres, first start and restart', () => {
       { name: 'Images', eventType: 'image_generated', calculation: 'USAGE_CALCULATION_UNIT', rates: [{ unitPrices: [{ assetCode: 'USD', amount: '0.05' }] }] },
     ]);
     expect(created.body.product.id).toMatch(/^prd_/);
-    productId = created.body.product.id;
+    productId = String(created.body.product.id);
 
     // The key printed is a real admin key; a wrong one is refused.
     const refused = await connectJson(engine.baseUrl, 'tollbooth.v1.CatalogService/ListProducts', {}, `${adminKey}x`);
@@ -109,7 +109,7 @@ describe('embedded Postgres, first start and restart', () => {
     const tracked = await Promise.all([call('UsageService/TrackEvents', { customer: { externalId: 'jane' }, events: events.slice(0, 50) }),
       call('UsageService/TrackEvents', { customer: { externalId: 'jane' }, events: events.slice(50) })]);
     const results = tracked.flatMap((t) => t.body.results);
-    expect(results.map((r: { status: string }) => r.status)).toEqual(Array(100).fill('EVENT_STATUS_ACCEPTED'));
+    expect(results.map((r) => r.status)).toEqual(Array(100).fill('EVENT_STATUS_ACCEPTED'));
     const again = await call('UsageService/TrackEvents', { customer: { externalId: 'jane' }, events: [events[0]] });
     expect(again.body.results[0]).toEqual({ ...results[0], status: 'EVENT_STATUS_DUPLICATE', originalAccepted: true });
     const wallet = await call('WalletService/GetWallet', { customer: { externalId: 'jane' } });

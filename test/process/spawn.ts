@@ -8,6 +8,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseJson, type Json } from '../helpers/json.js';
 import { dropQueueKeys } from '../helpers/queues.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -180,12 +181,12 @@ export async function runToExit(env: Record<string, string>, timeoutMs = 30_000)
 }
 
 /** A Connect JSON unary call with plain fetch: POST /<package.Service>/<Method>. */
-export async function connectJson(baseUrl: string, route: string, body: unknown, key: string | null = PROCESS_ADMIN_KEY): Promise<{ status: number; body: any }> {
+export async function connectJson(baseUrl: string, route: string, body: unknown, key: string | null = PROCESS_ADMIN_KEY): Promise<{ status: number; body: Json }> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (key) headers.authorization = `Bearer ${key}`;
   const res = await fetch(`${baseUrl}/${route}`, { method: 'POST', headers, body: JSON.stringify(body) });
   const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  return { status: res.status, body: parseJson(text) };
 }
 
 /** Runs the npm-installed buf CLI; resolves with its exit code and output (never rejects on a non-zero exit). */

@@ -60,7 +60,7 @@ describe('authentication and scopes', () => {
     await expect(engine.grpc(UsageService, secret).check({})).rejects.toMatchObject({ code: 3 });
     await expect(engine.grpc(ApiKeyService, secret).listApiKeys({})).rejects.toMatchObject({ code: 7 });
     const listed = await keys.listApiKeys({ pageSize: 1000 });
-    expect(listed.apiKeys.find((k: any) => k.id === apiKey!.id)).toMatchObject({ name: 'image worker' });
+    expect(listed.apiKeys.find((k) => k.id === apiKey!.id)).toMatchObject({ name: 'image worker' });
     const { apiKey: revoked } = await keys.revokeApiKey({ id: apiKey!.id });
     expect(revoked?.revokeTime).toBeDefined();
     await expect(keys.revokeApiKey({ id: 'key_nope' })).rejects.toMatchObject({ code: 5 });

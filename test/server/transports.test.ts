@@ -10,6 +10,7 @@ import { ErrorInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 import { CatalogService, ProductSchema } from '../../gen/tollbooth/v1/catalog_pb.js';
 import { CustomerService, CustomerSchema, GetCustomerRequestSchema, GetCustomerResponseSchema } from '../../gen/tollbooth/v1/customer_pb.js';
 import { startTestEngine, type TestEngine } from '../helpers/engine.js';
+import { asJson, jsonArray, type Json } from '../helpers/json.js';
 import { imageProduct, imageProductJson, uniq } from '../helpers/fixtures.js';
 
 let engine: TestEngine;
@@ -19,23 +20,23 @@ beforeAll(async () => {
 afterAll(async () => engine?.stop());
 
 /** The parts of a response that must not depend on the transport (ids and times differ per call). */
-function productShape(p: any) {
+function productShape(p: Json) {
   const { id, createTime, publishTime, code, ...rest } = p;
   expect(id).toMatch(/^prd_[0-9A-Z]{26}$/);
   expect(createTime).toBeTruthy();
   expect(publishTime).toBeTruthy();
   return rest;
 }
-function customerShape(c: any) {
+function customerShape(c: Json) {
   const { id, walletId, createTime, updateTime, externalId, subscriptions, ...rest } = c;
   expect(id).toMatch(/^cus_/);
   expect(walletId).toMatch(/^wal_/);
-  return { ...rest, subscriptions: subscriptions.map((s: any) => ({ productVersion: s.productVersion, status: s.status })) };
+  return { ...rest, subscriptions: jsonArray(subscriptions).map((s) => ({ productVersion: s.productVersion, status: s.status })) };
 }
 
 describe('the same calls over every transport', () => {
   it('creates a product and a customer with identical results via grpc-js, connect-node gRPC and fetch + Connect JSON', async () => {
-    const results: { product: any; customer: any }[] = [];
+    const results: { product: Json; customer: Json }[] = [];
 
     // 1. @grpc/grpc-js
     {
@@ -44,7 +45,7 @@ describe('the same calls over every transport', () => {
       const req = imageProduct();
       const { product } = await catalog.createProduct(req);
       const { customer } = await customers.createCustomer({ requestId: uniq('r'), externalId: uniq('u'), name: 'Ada', email: 'ada@example.com', productCodes: [req.code] });
-      results.push({ product: toJson(ProductSchema, product!), customer: toJson(CustomerSchema, customer!) });
+      results.push({ product: asJson(toJson(ProductSchema, product!)), customer: asJson(toJson(CustomerSchema, customer!)) });
     }
     // 2. connect-node, gRPC protocol over HTTP/2 (against the grpc-js server)
     {
@@ -53,7 +54,7 @@ describe('the same calls over every transport', () => {
       const req = imageProduct();
       const { product } = await catalog.createProduct(req);
       const { customer } = await customers.createCustomer({ requestId: uniq('r'), externalId: uniq('u'), name: 'Ada', email: 'ada@example.com', productCodes: [req.code] });
-      results.push({ product: toJson(ProductSchema, product!), customer: toJson(CustomerSchema, customer!) });
+      results.push({ product: asJson(toJson(ProductSchema, product!)), customer: asJson(toJson(CustomerSchema, customer!)) });
     }
     // 3. plain fetch, Connect JSON over HTTP/1.1
     {

@@ -72,7 +72,7 @@ beforeAll(async () => {
     externalId: uniq('funded'),
     productCodes: [product.code],
   });
-  funded = c.body.customer.id;
+  funded = String(c.body.customer.id);
   const grant = await engine.fetchJson('tollbooth.v1.WalletService/CreateAdjustment', {
     requestId: uniq('r'),
     customer: { id: funded },

@@ -46,7 +46,7 @@ describe('crossing the threshold', () => {
     const { customerId } = await customerWithCard(m, '60.00');
     await m.customers.createSubscription({ requestId: uniq('sub'), customer: byId(customerId), productCode: product.code });
     const account = await policy(customerId, { threshold: '20', size: { case: 'amount', value: '50' } });
-    expect(account.autoRecharge).toMatchObject({ enabled: true, threshold: '20.00', size: { case: 'amount', value: '50.00' }, paused: false, consecutiveFailures: 0, currency: 'USD' });
+    expect(account!.autoRecharge).toMatchObject({ enabled: true, threshold: '20.00', size: { case: 'amount', value: '50.00' }, paused: false, consecutiveFailures: 0, currency: 'USD' });
     const accountId = await accountIdOf(m, customerId);
     const before = m.fake.offSessionIntents().length;
 
@@ -54,7 +54,7 @@ describe('crossing the threshold', () => {
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) => usage.trackEvents({ customer: byId(customerId), events: [{ id: `e-${i}`, eventType: 'image_generated' }] })),
     );
-    expect(results.every((r: any) => r.results[0].status === EventStatus.ACCEPTED)).toBe(true);
+    expect(results.every((r) => r.results[0].status === EventStatus.ACCEPTED)).toBe(true);
     await settled(m);
 
     const intents = m.fake.offSessionIntents().slice(before);
@@ -116,7 +116,7 @@ describe('crossing the threshold', () => {
     expect((await rechargeTopUps(accountId)).map((t) => t.credit_amount)).toEqual(['50.000000000000', '10.000000000000']);
     expect(await balanceOf(m.engine, customerId)).toBe('15.000000000000');
     const { account } = await m.wallet.updateAutoRecharge({ customer: byId(customerId), assetCode: 'USD', autoRecharge: { enabled: true, threshold: '20', size: { case: 'amount', value: '50' }, monthlyCap: '60' } });
-    expect(account.autoRecharge.monthToDate).toBe('60.00');
+    expect(account!.autoRecharge!.monthToDate).toBe('60.00');
     // Next month the cap starts over and the sweep recharges the account that stayed below its threshold.
     clock.advance(31 * 86_400_000);
     await m.engine.app.moneyIn.sweepNow();
@@ -133,7 +133,7 @@ describe('a custom asset', () => {
     await m.engine.grpc(CatalogService).createAsset({ requestId: uniq('asset'), asset: { code, name: 'Tokens', scale: 0, exchangeRates: [{ currency: 'USD', rate: '1000' }] } });
     const { customerId } = await customerWithCard(m, '1.00');
     const account = await policy(customerId, { threshold: '500', size: { case: 'amount', value: '2500' } }, code);
-    expect(account.autoRecharge).toMatchObject({ currency: 'USD', threshold: '500' });
+    expect(account!.autoRecharge).toMatchObject({ currency: 'USD', threshold: '500' });
     await debit(m, customerId, '100', code); // 0 → −100
     await settled(m);
     const [t] = await rechargeTopUps(await accountIdOf(m, customerId, code));
@@ -176,10 +176,10 @@ describe('a declining card', () => {
 
       // Paused, recorded, visible in GetWallet, and announced once for outgoing webhooks.
       const { wallet } = await m.wallet.getWallet({ customer: byId(customerId) });
-      const usd = wallet.accounts.find((a: any) => a.assetCode === 'USD');
-      expect(usd.autoRecharge).toMatchObject({ enabled: true, paused: true, consecutiveFailures: 3, monthToDate: '0.00', threshold: '5.00', size: { case: 'amount', value: '20.00' } });
-      expect(usd.autoRecharge.lastFailureMessage).toContain('card declined');
-      const events = await sql<{ payload: any }>(m, `select payload from outbox where queue = 'outgoing-webhooks' and name = 'auto_recharge.paused' and payload->>'accountId' = ?`, [accountId]);
+      const usd = wallet!.accounts.find((a) => a.assetCode === 'USD');
+      expect(usd!.autoRecharge).toMatchObject({ enabled: true, paused: true, consecutiveFailures: 3, monthToDate: '0.00', threshold: '5.00', size: { case: 'amount', value: '20.00' } });
+      expect(usd!.autoRecharge!.lastFailureMessage).toContain('card declined');
+      const events = await sql<{ payload: Record<string, unknown> }>(m, `select payload from outbox where queue = 'outgoing-webhooks' and name = 'auto_recharge.paused' and payload->>'accountId' = ?`, [accountId]);
       expect(events).toHaveLength(1);
       expect(events[0].payload).toMatchObject({ type: 'auto_recharge.paused', customerId, assetCode: 'USD', consecutiveFailures: 3 });
     } finally {
@@ -188,7 +188,7 @@ describe('a declining card', () => {
 
     // Re-enabling clears the pause; with a working card the sweep recharges the low balance at once.
     const account = await policy(customerId, { threshold: '5', size: { case: 'amount', value: '20' } });
-    expect(account.autoRecharge).toMatchObject({ paused: false, consecutiveFailures: 0 });
+    expect(account!.autoRecharge).toMatchObject({ paused: false, consecutiveFailures: 0 });
     await m.engine.app.moneyIn.sweepNow();
     await settled(m);
     expect(await balanceOf(m.engine, customerId)).toBe('23.400000000000');
@@ -220,13 +220,13 @@ describe('without a saved card', () => {
   it('counts as a failed attempt with a message saying what to do', async () => {
     afterCooldown();
     const { customers } = m;
-    const { customer } = await customers.createCustomer({ requestId: uniq('r'), externalId: uniq('u') });
+    const customer = (await customers.createCustomer({ requestId: uniq('r'), externalId: uniq('u') })).customer!;
     await policy(customer.id, { threshold: '0', size: { case: 'amount', value: '10' } });
     await debit(m, customer.id, '1');
     await settled(m);
     const { wallet } = await m.wallet.getWallet({ customer: byId(customer.id) });
-    const usd = wallet.accounts.find((a: any) => a.assetCode === 'USD');
-    expect(usd.autoRecharge).toMatchObject({ consecutiveFailures: 1, paused: false });
-    expect(usd.autoRecharge.lastFailureMessage).toMatch(/no saved card/);
+    const usd = wallet!.accounts.find((a) => a.assetCode === 'USD');
+    expect(usd!.autoRecharge).toMatchObject({ consecutiveFailures: 1, paused: false });
+    expect(usd!.autoRecharge!.lastFailureMessage).toMatch(/no saved card/);
   });
 });

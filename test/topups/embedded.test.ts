@@ -10,7 +10,7 @@ import { startApp, type App } from '../../src/app.js';
 import { createGrpcJsClient } from '../../src/client/grpc-js.js';
 import { query } from '../../src/shared/tx.js';
 import { FakeStripe } from '../helpers/fake-stripe.js';
-import { ADMIN_KEY } from '../helpers/engine.js';
+import { ADMIN_KEY, type GrpcClient } from '../helpers/engine.js';
 import { dropQueueKeys } from '../helpers/queues.js';
 import { uniq } from '../helpers/fixtures.js';
 import { checkLedgerInvariants } from '../helpers/invariants.js';
@@ -20,8 +20,8 @@ import { byId, waitFor } from './support.js';
 let dir: string;
 let fake: FakeStripe;
 let app: App;
-let wallet: any;
-let customers: any;
+let wallet: GrpcClient<typeof WalletService>;
+let customers: GrpcClient<typeof CustomerService>;
 const clients: { close(): void }[] = [];
 
 beforeAll(async () => {
@@ -33,11 +33,9 @@ beforeAll(async () => {
   }));
   expect(app.db.embedded).toBe(true);
   fake.webhookUrl = `http://127.0.0.1:${app.httpPort}/stripe/webhook`;
-  for (const [svc, set] of [[WalletService, (c: any) => (wallet = c)], [CustomerService, (c: any) => (customers = c)]] as const) {
-    const c = createGrpcJsClient(svc as any, `127.0.0.1:${app.grpcPort}`, { authorization: `Bearer ${ADMIN_KEY}` });
-    clients.push(c);
-    set(c);
-  }
+  wallet = createGrpcJsClient(WalletService, `127.0.0.1:${app.grpcPort}`, { authorization: `Bearer ${ADMIN_KEY}` });
+  customers = createGrpcJsClient(CustomerService, `127.0.0.1:${app.grpcPort}`, { authorization: `Bearer ${ADMIN_KEY}` });
+  clients.push(wallet, customers);
 });
 
 afterAll(async () => {
@@ -58,10 +56,10 @@ const balance = async (customerId: string) =>
 
 describe('money in on embedded PGlite', () => {
   it('a Checkout top-up is credited, then a debit below the threshold is recharged once', async () => {
-    const { customer } = await customers.createCustomer({ requestId: uniq('r'), externalId: uniq('u') });
-    const { topUp } = await wallet.createTopUp({ requestId: uniq('top'), customer: byId(customer.id), amount: '30.00', currency: 'USD', returnUrl: 'https://app.example.com/' });
+    const customer = (await customers.createCustomer({ requestId: uniq('r'), externalId: uniq('u') })).customer!;
+    const topUp = (await wallet.createTopUp({ requestId: uniq('top'), customer: byId(customer.id), amount: '30.00', currency: 'USD', returnUrl: 'https://app.example.com/' })).topUp!;
     await fake.pay(topUp.redirectUrl);
-    await waitFor('top-up credited', async () => (await wallet.getTopUp({ id: topUp.id })).topUp.status === TopUpStatus.SUCCEEDED);
+    await waitFor('top-up credited', async () => (await wallet.getTopUp({ id: topUp.id })).topUp!.status === TopUpStatus.SUCCEEDED);
     await waitFor('card saved', async () => (await query(app.db.orm.em.fork(), `select 1 from stripe_customers where payment_method_id is not null`)).length === 1);
     expect(await balance(customer.id)).toBe('30.000000000000');
 

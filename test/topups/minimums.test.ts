@@ -34,7 +34,7 @@ afterAll(async () => {
 
 async function usd(customerId: string) {
   const { wallet } = await m.wallet.getWallet({ customer: byId(customerId) });
-  return wallet.accounts.find((a: any) => a.assetCode === 'USD');
+  return wallet!.accounts.find((a) => a.assetCode === 'USD');
 }
 
 function intentRequests(accountId: string) {
@@ -45,7 +45,7 @@ async function images(customerId: string, n: number): Promise<void> {
   const { results } = await m.engine.grpc(UsageService).trackEvents({
     customer: byId(customerId), events: Array.from({ length: n }, () => ({ id: uniq('img'), eventType: 'image_generated' })),
   });
-  expect(results.map((r: any) => r.status)).toEqual(Array(n).fill(EventStatus.ACCEPTED));
+  expect(results.map((r) => r.status)).toEqual(Array(n).fill(EventStatus.ACCEPTED));
 }
 
 async function cooldownsPass(rounds = 3): Promise<void> {
@@ -87,7 +87,7 @@ describe('amounts under the minimum charge', () => {
       .rejects.toMatchObject({ code: 3, details: `auto_recharge.monthly_cap: must be at least 0.50 (${why}), got "0.20"` });
     await expect(policy({ size: { case: 'amount', value: '5' }, currency: 'XYZ' }))
       .rejects.toMatchObject({ code: 3, details: expect.stringContaining('auto_recharge.currency: cards are not charged in "XYZ"') });
-    expect((await usd(customerId)).autoRecharge).toBeUndefined();
+    expect((await usd(customerId))!.autoRecharge).toBeUndefined();
 
     // A custom asset is held to what the minimum charge buys at its exchange rate.
     const code = `MN${Date.now().toString(36).toUpperCase().slice(-6)}`;
@@ -99,7 +99,7 @@ describe('amounts under the minimum charge', () => {
     // The minimum itself is accepted.
     await expect(policy({ size: { case: 'amount', value: '0.50' }, monthlyCap: '0.50' })).resolves.toBeDefined();
     await expect(policy({ size: { case: 'targetBalance', value: '10.50' } })).resolves.toBeDefined();
-    const { topUp: ok } = await topUp('0.50');
+    const ok = (await topUp('0.50')).topUp!;
     expect(ok.payment).toMatchObject({ assetCode: 'USD', amount: '0.50' });
     expect([...m.fake.sessions.values()].find((s) => s.client_reference_id === ok.id)).toMatchObject({ amount_total: 50, currency: 'usd' });
   });
@@ -113,7 +113,7 @@ describe('amounts under the minimum charge', () => {
     });
     await images(customerId, 11); // 20 → 9: recharge 5 → 14 (5.00 of the 5.20 cap)
     await settled(m);
-    expect((await usd(customerId)).balance).toBe('14.00');
+    expect((await usd(customerId))!.balance).toBe('14.00');
     await cooldownsPass(1);
 
     await images(customerId, 5); // 14 → 9: the cap leaves 0.20, under Stripe's 0.50
@@ -152,7 +152,7 @@ describe('Stripe refusing our own request', () => {
     expect(refused).toBe(5); // the crossing, then once per cooldown
     const account = await usd(customerId);
     expect(account).toMatchObject({ balance: '9.00', autoRecharge: { enabled: true, paused: false, consecutiveFailures: 0, monthToDate: '0.00' } });
-    expect(account.autoRecharge.lastFailureMessage).toBe('not charged: Stripe refused the request (amount_too_small): Amount must be at least $1000.00 usd');
+    expect(account!.autoRecharge!.lastFailureMessage).toBe('not charged: Stripe refused the request (amount_too_small): Amount must be at least $1000.00 usd');
     const topUps = await sql<{ status: string; failure_message: string }>(m, `select status, failure_message from top_ups where account_id = ? and source = 'auto_recharge'`, [accountId]);
     expect(topUps.length).toBe(refused);
     expect(topUps.every((t) => t.status === 'failed' && t.failure_message.startsWith('not charged: Stripe refused the request (amount_too_small)'))).toBe(true);
@@ -168,7 +168,7 @@ describe('Stripe refusing our own request', () => {
     const accountId = await accountIdOf(m, customerId);
     await m.customers.createSubscription({ requestId: uniq('sub'), customer: byId(customerId), productCode: product });
     await m.wallet.updateAutoRecharge({ customer: byId(customerId), assetCode: 'USD', autoRecharge: { enabled: true, threshold: '10', size: { case: 'amount', value: '25' } } });
-    const [{ payment_method_id: pm }] = await sql(m, `select payment_method_id from stripe_customers where customer_id = ?`, [customerId]);
+    const [{ payment_method_id: pm }] = await sql<{ payment_method_id: string }>(m, `select payment_method_id from stripe_customers where customer_id = ?`, [customerId]);
     m.fake.paymentMethods.delete(pm); // the customer removed the card (resource_missing on payment_method)
     await images(customerId, 11); // 20 → 9
     await settled(m);
@@ -176,7 +176,7 @@ describe('Stripe refusing our own request', () => {
     expect(intentRequests(accountId)).toHaveLength(3);
     const account = await usd(customerId);
     expect(account).toMatchObject({ balance: '9.00', autoRecharge: { paused: true, consecutiveFailures: 3 } });
-    expect(account.autoRecharge.lastFailureMessage).toBe(`the saved card cannot be charged: No such PaymentMethod: '${pm}'`);
+    expect(account!.autoRecharge!.lastFailureMessage).toBe(`the saved card cannot be charged: No such PaymentMethod: '${pm}'`);
   });
 
   it('fails the Checkout top-up it recorded at once instead of leaving it pending', async () => {
@@ -210,21 +210,21 @@ describe('the fake Stripe', () => {
     const unknown = (param: string) => ({ statusCode: 400, type: 'StripeInvalidRequestError', code: 'parameter_unknown', param, message: `Received unknown parameter: ${param}` });
 
     // Unknown parameters, top-level and nested, on every endpoint the fake serves.
-    expect(await refusal(stripe.customers.create({ name: 'Ada', nmae: 'Ada' } as any))).toEqual(unknown('nmae'));
+    expect(await refusal(stripe.customers.create({ name: 'Ada', nmae: 'Ada' } as never))).toEqual(unknown('nmae'));
     const { customerId, topUpId } = await customerWithCard(m, '10.00');
     const session = [...m.fake.sessions.values()].find((s) => s.client_reference_id === topUpId)!;
-    const [{ stripe_customer_id: cus, payment_method_id: pm }] = await sql(m, `select stripe_customer_id, payment_method_id from stripe_customers where customer_id = ?`, [customerId]);
-    expect(await refusal(stripe.customers.retrieve(cus, { expnad: ['x'] } as any))).toEqual(unknown('expnad'));
+    const [{ stripe_customer_id: cus, payment_method_id: pm }] = await sql<{ stripe_customer_id: string; payment_method_id: string }>(m, `select stripe_customer_id, payment_method_id from stripe_customers where customer_id = ?`, [customerId]);
+    expect(await refusal(stripe.customers.retrieve(cus, { expnad: ['x'] } as never))).toEqual(unknown('expnad'));
     expect(await refusal(stripe.checkout.sessions.create({
-      mode: 'payment', success_url: RETURN_URL, line_items: [{ quantity: 1, price_data: { currency: 'usd', unit_amout: 100, product_data: { name: 'x' } } as any }],
+      mode: 'payment', success_url: RETURN_URL, line_items: [{ quantity: 1, price_data: { currency: 'usd', unit_amout: 100, product_data: { name: 'x' } } as never }],
     }))).toEqual(unknown('line_items[0][price_data][unit_amout]'));
-    expect(await refusal(stripe.checkout.sessions.retrieve(session.id, { bogus: '1' } as any))).toEqual(unknown('bogus'));
-    expect(await refusal(stripe.paymentIntents.retrieve(session.payment_intent, { bogus: '1' } as any))).toEqual(unknown('bogus'));
+    expect(await refusal(stripe.checkout.sessions.retrieve(session.id, { bogus: '1' } as never))).toEqual(unknown('bogus'));
+    expect(await refusal(stripe.paymentIntents.retrieve(session.payment_intent, { bogus: '1' } as never))).toEqual(unknown('bogus'));
     const charge = m.fake.paymentIntents.get(session.payment_intent)!.latest_charge;
-    expect(await refusal(stripe.charges.retrieve(charge, { bogus: '1' } as any))).toEqual(unknown('bogus'));
-    expect(await refusal(stripe.refunds.create({ payment_intent: session.payment_intent, amout: 100 } as any))).toEqual(unknown('amout'));
+    expect(await refusal(stripe.charges.retrieve(charge, { bogus: '1' } as never))).toEqual(unknown('bogus'));
+    expect(await refusal(stripe.refunds.create({ payment_intent: session.payment_intent, amout: 100 } as never))).toEqual(unknown('amout'));
     const offSession = { amount: 2000, currency: 'usd', customer: cus, payment_method: pm, confirm: true, off_session: true };
-    expect(await refusal(stripe.paymentIntents.create({ ...offSession, automatic_payment_methods: { enabled: true, allow_redirect: 'never' } as any })))
+    expect(await refusal(stripe.paymentIntents.create({ ...offSession, automatic_payment_methods: { enabled: true, allow_redirect: 'never' } as never })))
       .toEqual(unknown('automatic_payment_methods[allow_redirect]'));
 
     // Confirming with automatic payment methods that allow redirects (the default) needs a return_url.

@@ -37,14 +37,14 @@ async function armedCustomer(funded: string) {
   const { account } = await m.wallet.updateAutoRecharge({
     customer: byId(customerId), assetCode: 'USD', autoRecharge: { enabled: true, threshold: '10', size: { case: 'amount', value: '25' } },
   });
-  expect(account.autoRecharge).toMatchObject({ enabled: true, paused: false, consecutiveFailures: 0 });
+  expect(account!.autoRecharge).toMatchObject({ enabled: true, paused: false, consecutiveFailures: 0 });
   const checkoutIntent = [...m.fake.sessions.values()].find((s) => s.client_reference_id === topUpId)!.payment_intent as string;
   return { customerId, accountId: await accountIdOf(m, customerId), checkoutIntent };
 }
 
 async function usd(customerId: string) {
   const { wallet } = await m.wallet.getWallet({ customer: byId(customerId) });
-  return wallet.accounts.find((a: any) => a.assetCode === 'USD');
+  return wallet!.accounts.find((a) => a.assetCode === 'USD');
 }
 
 /** Every PaymentIntent request the engine sent to Stripe for this account (refused ones included). */
@@ -56,7 +56,7 @@ async function images(customerId: string, n: number): Promise<void> {
   const { results } = await m.engine.grpc(UsageService).trackEvents({
     customer: byId(customerId), events: Array.from({ length: n }, () => ({ id: uniq('img'), eventType: 'image_generated' })),
   });
-  expect(results.map((r: any) => r.status)).toEqual(Array(n).fill(EventStatus.ACCEPTED));
+  expect(results.map((r) => r.status)).toEqual(Array(n).fill(EventStatus.ACCEPTED));
 }
 
 /** Hours pass: every cooldown ends several times over, and the sweep and reconciliation run after each. */
@@ -73,7 +73,7 @@ describe('a refund', () => {
   it('of the top-up that saved the card never charges the card again; the next usage does, once', async () => {
     const { customerId, accountId, checkoutIntent } = await armedCustomer('20.00');
     await m.fake.refund(checkoutIntent, 1500); // 20 → 5: below the threshold of 10 while the account is armed
-    await waitFor('refund debited', async () => (await usd(customerId)).balance === '5.00');
+    await waitFor('refund debited', async () => (await usd(customerId))!.balance === '5.00');
     await settled(m);
     await timePasses();
     expect(intentRequests(accountId)).toEqual([]);
@@ -88,20 +88,20 @@ describe('a refund', () => {
     expect(m.fake.offSessionIntents().filter((p) => p.metadata.tollbooth_account_id === accountId)).toEqual([
       expect.objectContaining({ amount: 2500, currency: 'usd', status: 'succeeded' }),
     ]);
-    expect((await usd(customerId)).balance).toBe('29.00');
+    expect((await usd(customerId))!.balance).toBe('29.00');
   });
 
   it('of an auto-recharge, arriving while its cooldown runs, is not recharged by the sweep after the cooldown', async () => {
     const { customerId, accountId } = await armedCustomer('12.00');
     await images(customerId, 3); // 12 → 9: recharge 25 → 34, cooldown starts (the account is disarmed)
     await settled(m);
-    expect((await usd(customerId)).balance).toBe('34.00');
+    expect((await usd(customerId))!.balance).toBe('34.00');
     const [recharge] = m.fake.offSessionIntents().filter((p) => p.metadata.tollbooth_account_id === accountId);
     await m.fake.refund(recharge.id); // all 25 back: 34 → 9, below the threshold
-    await waitFor('refund debited', async () => (await usd(customerId)).balance === '9.00');
+    await waitFor('refund debited', async () => (await usd(customerId))!.balance === '9.00');
     await timePasses(); // the cooldown ends: the sweep re-arms the account and must not charge
     expect(intentRequests(accountId)).toHaveLength(1);
-    expect((await usd(customerId)).balance).toBe('9.00');
+    expect((await usd(customerId))!.balance).toBe('9.00');
   });
 });
 
@@ -114,16 +114,16 @@ describe('other debits', () => {
     await adjust(AdjustmentDirection.DEBIT, AdjustmentReason.CORRECTION, '12'); // 20 → 8, armed
     await settled(m);
     await timePasses();
-    expect((await usd(customerId)).balance).toBe('8.00');
+    expect((await usd(customerId))!.balance).toBe('8.00');
 
     const expireTime = timestampFromDate(new Date(Date.now() + 3_600_000));
     await adjust(AdjustmentDirection.CREDIT, AdjustmentReason.GRANT, '10', { expireTime }); // 8 → 18
     expect(await expireGrants(m.engine.app.db.orm, m.engine.app.ledger, new Date(Date.now() + 7_200_000))).toBeGreaterThanOrEqual(1); // 18 → 8
-    expect((await usd(customerId)).balance).toBe('8.00');
+    expect((await usd(customerId))!.balance).toBe('8.00');
     await settled(m);
     await timePasses();
     expect(intentRequests(accountId)).toEqual([]);
-    expect((await usd(customerId)).balance).toBe('8.00');
+    expect((await usd(customerId))!.balance).toBe('8.00');
   });
 
   it('a hold captured below the threshold is usage: it starts a recharge', async () => {
@@ -131,9 +131,9 @@ describe('other debits', () => {
     const { hold } = await m.wallet.createHold({ requestId: uniq('hold'), customer: byId(customerId), amount: { assetCode: 'USD', amount: '15' } });
     await settled(m);
     expect(intentRequests(accountId)).toEqual([]); // a reservation moves no money
-    await m.wallet.captureHold({ requestId: uniq('cap'), holdId: hold.id, amount: '12' }); // 20 → 8
+    await m.wallet.captureHold({ requestId: uniq('cap'), holdId: hold!.id, amount: '12' }); // 20 → 8
     await settled(m);
     expect(intentRequests(accountId)).toHaveLength(1);
-    expect((await usd(customerId)).balance).toBe('33.00');
+    expect((await usd(customerId))!.balance).toBe('33.00');
   });
 });

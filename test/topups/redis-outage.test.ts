@@ -84,7 +84,7 @@ describe('Redis stopped while a threshold is crossed', () => {
     expect(await balanceOf(m.engine, customerId)).toBe('15.000000000000');
     // Everything else answers too, and a Stripe webhook is accepted and kept.
     const other = await newCustomer(m);
-    const { topUp } = await m.wallet.createTopUp({ requestId: uniq('top'), customer: byId(other), amount: '4.00', currency: 'USD', returnUrl: 'https://app.example.com/' });
+    const topUp = (await m.wallet.createTopUp({ requestId: uniq('top'), customer: byId(other), amount: '4.00', currency: 'USD', returnUrl: 'https://app.example.com/' })).topUp!;
     expect(await m.fake.pay(topUp.redirectUrl).then(() => 'delivered')).toBe('delivered');
 
     // The recharge job waits in the outbox; the relay keeps trying and fails fast.
@@ -92,11 +92,11 @@ describe('Redis stopped while a threshold is crossed', () => {
     const waiting = await sql(m, `select queue from outbox where sent_at is null order by id`);
     expect(waiting.map((w) => w.queue)).toEqual(['recharge', 'stripe-webhook']);
     expect(m.fake.offSessionIntents()).toHaveLength(0);
-    expect((await m.wallet.getTopUp({ id: topUp.id })).topUp.status).toBe(TopUpStatus.PENDING);
+    expect((await m.wallet.getTopUp({ id: topUp.id })).topUp!.status).toBe(TopUpStatus.PENDING);
 
     await redis.start(); // same port, empty: nothing was ever enqueued
     await settled(m, 30_000);
-    await waitFor('the webhook kept during the outage to be processed', async () => (await m.wallet.getTopUp({ id: topUp.id })).topUp.status === TopUpStatus.SUCCEEDED, 30_000);
+    await waitFor('the webhook kept during the outage to be processed', async () => (await m.wallet.getTopUp({ id: topUp.id })).topUp!.status === TopUpStatus.SUCCEEDED, 30_000);
 
     const intents = m.fake.offSessionIntents();
     expect(intents).toHaveLength(1);
@@ -131,7 +131,7 @@ describe('Redis that may evict keys', () => {
     await evicting.start();
     const lines: string[] = [];
     const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: any, ...rest: any[]) => {
+    process.stderr.write = ((chunk: string | Uint8Array, ...rest: Parameters<typeof write> extends [unknown, ...infer R] ? R : never) => {
       lines.push(String(chunk));
       return write(chunk, ...rest);
     }) as typeof process.stderr.write;
@@ -153,7 +153,7 @@ describe('Redis down at start', () => {
     const engine = await startTestEngine({ REDIS_URL: `redis://127.0.0.1:${dead}` });
     try {
       console.log(`engine with Redis down started in ${Date.now() - started} ms`);
-      const { customer }: any = await engine.grpc(CustomerService).createCustomer({ requestId: uniq('r'), externalId: uniq('u') });
+      const customer = (await engine.grpc(CustomerService).createCustomer({ requestId: uniq('r'), externalId: uniq('u') })).customer!;
       expect(customer.id).toMatch(/^cus_/);
     } finally {
       const stopping = Date.now();

@@ -6,7 +6,7 @@ import type { Clock } from '../../src/shared/clock.js';
 import { inTransaction, query } from '../../src/shared/tx.js';
 import { dec } from '../../src/shared/money.js';
 import { lockCustomerAccounts } from '../../src/wallets/accounts.js';
-import { startTestEngine, type TestEngine } from '../helpers/engine.js';
+import { startTestEngine, type GrpcClient, type TestEngine } from '../helpers/engine.js';
 import { FakeStripe } from '../helpers/fake-stripe.js';
 import { uniq } from '../helpers/fixtures.js';
 
@@ -23,8 +23,8 @@ export class ManualClock implements Clock {
 export interface MoneyEngine {
   engine: TestEngine;
   fake: FakeStripe;
-  wallet: any;
-  customers: any;
+  wallet: GrpcClient<typeof WalletService>;
+  customers: GrpcClient<typeof CustomerService>;
   stop(): Promise<void>;
 }
 
@@ -48,7 +48,7 @@ export const byId = (id: string) => ({ ref: { case: 'id' as const, value: id } }
 
 export async function newCustomer(m: MoneyEngine, extra: Record<string, unknown> = {}): Promise<string> {
   const { customer } = await m.customers.createCustomer({ requestId: uniq('r'), externalId: uniq('u'), name: 'Ada', email: 'ada@example.com', ...extra });
-  return customer.id;
+  return customer!.id;
 }
 
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
@@ -61,7 +61,7 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
   }
 }
 
-export async function sql<R = Record<string, any>>(m: MoneyEngine, text: string, params: unknown[] = []): Promise<R[]> {
+export async function sql<R = Record<string, unknown>>(m: MoneyEngine, text: string, params: unknown[] = []): Promise<R[]> {
   return query<R>(m.engine.app.db.orm.em.fork(), text, params);
 }
 
@@ -85,7 +85,7 @@ export async function ledgerTxns(m: MoneyEngine, kind: 'top_up' | 'refund', refe
 /** A customer who has paid one Checkout top-up, so a card is saved for auto-recharge. */
 export async function customerWithCard(m: MoneyEngine, amount = '10.00'): Promise<{ customerId: string; topUpId: string }> {
   const customerId = await newCustomer(m);
-  const { topUp } = await m.wallet.createTopUp({ requestId: uniq('top'), customer: byId(customerId), amount, currency: 'USD', returnUrl: 'https://app.example.com/billing' });
+  const topUp = (await m.wallet.createTopUp({ requestId: uniq('top'), customer: byId(customerId), amount, currency: 'USD', returnUrl: 'https://app.example.com/billing' })).topUp!;
   await m.fake.pay(topUp.redirectUrl);
   await waitFor('card saved', async () => {
     const [r] = await sql(m, `select payment_method_id from stripe_customers where customer_id = ?`, [customerId]);

@@ -22,14 +22,14 @@ afterAll(async () => {
 const RETURN_URL = 'https://app.example.com/billing';
 
 async function topUpStatus(id: string): Promise<TopUpStatus> {
-  return (await m.wallet.getTopUp({ id })).topUp.status;
+  return (await m.wallet.getTopUp({ id })).topUp!.status;
 }
 
 describe('a Checkout top-up', () => {
   it('redirect_url → the customer pays → webhook → the balance rises by exactly the amount; GetTopUp says succeeded', async () => {
     const customerId = await newCustomer(m);
     const requestId = uniq('top');
-    const { topUp } = await m.wallet.createTopUp({ requestId, customer: byId(customerId), amount: '20.00', currency: 'USD', returnUrl: RETURN_URL });
+    const topUp = (await m.wallet.createTopUp({ requestId, customer: byId(customerId), amount: '20.00', currency: 'USD', returnUrl: RETURN_URL })).topUp!;
     expect(topUp).toMatchObject({ status: TopUpStatus.PENDING, source: TopUpSource.CHECKOUT, customerId, payment: { assetCode: 'USD', amount: '20.00' }, credit: { assetCode: 'USD', amount: '20.00' } });
     expect(topUp.redirectUrl).toMatch(new RegExp(`^${m.fake.apiBase}/pay/cs_test_`));
     expect(topUp.id).toMatch(/^top_/);
@@ -43,8 +43,8 @@ describe('a Checkout top-up', () => {
 
     // A retry of the same request returns the same top-up and creates nothing new at Stripe.
     const retry = await m.wallet.createTopUp({ requestId, customer: byId(customerId), amount: '20.00', currency: 'USD', returnUrl: RETURN_URL });
-    expect(retry.topUp.id).toBe(topUp.id);
-    expect(retry.topUp.redirectUrl).toBe(topUp.redirectUrl);
+    expect(retry.topUp!.id).toBe(topUp.id);
+    expect(retry.topUp!.redirectUrl).toBe(topUp.redirectUrl);
     expect([...m.fake.sessions.values()].filter((s) => s.client_reference_id === topUp.id)).toHaveLength(1);
 
     expect(await balanceOf(m.engine, customerId)).toBe('0.000000000000');
@@ -53,7 +53,7 @@ describe('a Checkout top-up', () => {
     await waitFor('top-up to succeed', async () => (await topUpStatus(topUp.id)) === TopUpStatus.SUCCEEDED);
 
     expect(await balanceOf(m.engine, customerId)).toBe('20.000000000000');
-    const { topUp: done } = await m.wallet.getTopUp({ id: topUp.id });
+    const done = (await m.wallet.getTopUp({ id: topUp.id })).topUp!;
     expect(done.settleTime).toBeDefined();
     expect(done.failureMessage).toBe('');
     expect(await ledgerTxns(m, 'top_up', topUp.id)).toBe(1);
@@ -70,16 +70,16 @@ describe('a Checkout top-up', () => {
     const customerId = await newCustomer(m);
     const a = await m.wallet.createTopUp({ requestId: uniq('top'), customer: byId(customerId), amount: '5', currency: 'USD', returnUrl: RETURN_URL });
     const b = await m.wallet.createTopUp({ requestId: uniq('top'), customer: byId(customerId), amount: '7.5', currency: 'USD', returnUrl: RETURN_URL });
-    const sa = [...m.fake.sessions.values()].find((s) => s.client_reference_id === a.topUp.id)!;
-    const sb = [...m.fake.sessions.values()].find((s) => s.client_reference_id === b.topUp.id)!;
+    const sa = [...m.fake.sessions.values()].find((s) => s.client_reference_id === a.topUp!.id)!;
+    const sb = [...m.fake.sessions.values()].find((s) => s.client_reference_id === b.topUp!.id)!;
     expect(sa.customer).toBe(sb.customer);
     expect(sb.amount_total).toBe(750);
-    expect(b.topUp.payment.amount).toBe('7.50');
+    expect(b.topUp!.payment!.amount).toBe('7.50');
   });
 
   it('the same webhook delivered 5× concurrently credits once', async () => {
     const customerId = await newCustomer(m);
-    const { topUp } = await m.wallet.createTopUp({ requestId: uniq('top'), customer: byId(customerId), amount: '12.34', currency: 'USD', returnUrl: RETURN_URL });
+    const topUp = (await m.wallet.createTopUp({ requestId: uniq('top'), customer: byId(customerId), amount: '12.34', currency: 'USD', returnUrl: RETURN_URL })).topUp!;
     const event = await m.fake.pay(topUp.redirectUrl, { deliver: false });
     const statuses = await Promise.all(Array.from({ length: 5 }, () => m.fake.deliver(event)));
     expect(statuses).toEqual([200, 200, 200, 200, 200]);
@@ -98,7 +98,7 @@ describe('a Checkout top-up', () => {
     const code = `CR${Date.now().toString(36).toUpperCase().slice(-6)}`;
     await m.engine.grpc(CatalogService).createAsset({ requestId: uniq('asset'), asset: { code, name: 'Credits', scale: 2, exchangeRates: [{ currency: 'USD', rate: '12.345' }] } });
     const customerId = await newCustomer(m);
-    const { topUp } = await m.wallet.createTopUp({ requestId: uniq('top'), customer: byId(customerId), amount: '19.99', currency: 'USD', assetCode: code, returnUrl: RETURN_URL });
+    const topUp = (await m.wallet.createTopUp({ requestId: uniq('top'), customer: byId(customerId), amount: '19.99', currency: 'USD', assetCode: code, returnUrl: RETURN_URL })).topUp!;
     // 19.99 × 12.345 = 246.77655 → 246.78
     expect(topUp.credit).toMatchObject({ assetCode: code, amount: '246.78' });
     expect(topUp.payment).toMatchObject({ assetCode: 'USD', amount: '19.99' });
@@ -113,7 +113,7 @@ describe('a Checkout top-up', () => {
 describe('when the webhook never arrives', () => {
   it('reconciliation asks Stripe and credits once; the late webhook changes nothing', async () => {
     const customerId = await newCustomer(m);
-    const { topUp } = await m.wallet.createTopUp({ requestId: uniq('top'), customer: byId(customerId), amount: '30.00', currency: 'USD', returnUrl: RETURN_URL });
+    const topUp = (await m.wallet.createTopUp({ requestId: uniq('top'), customer: byId(customerId), amount: '30.00', currency: 'USD', returnUrl: RETURN_URL })).topUp!;
     const event = await m.fake.pay(topUp.redirectUrl, { deliver: false });
     // Nobody tells the engine: the repeatable reconcile job finds it.
     await waitFor('reconciliation to credit', async () => (await topUpStatus(topUp.id)) === TopUpStatus.SUCCEEDED, 15_000);
@@ -131,12 +131,12 @@ describe('when the webhook never arrives', () => {
 
   it('a session that expired unpaid is marked failed', async () => {
     const customerId = await newCustomer(m);
-    const { topUp } = await m.wallet.createTopUp({ requestId: uniq('top'), customer: byId(customerId), amount: '3.00', currency: 'USD', returnUrl: RETURN_URL });
+    const topUp = (await m.wallet.createTopUp({ requestId: uniq('top'), customer: byId(customerId), amount: '3.00', currency: 'USD', returnUrl: RETURN_URL })).topUp!;
     const session = [...m.fake.sessions.values()].find((s) => s.client_reference_id === topUp.id)!;
     session.status = 'expired';
     await waitFor('reconciliation to fail it', async () => (await topUpStatus(topUp.id)) === TopUpStatus.FAILED, 15_000);
     const { topUp: failed } = await m.wallet.getTopUp({ id: topUp.id });
-    expect(failed.failureMessage).toBe('the Checkout session expired before payment');
+    expect(failed!.failureMessage).toBe('the Checkout session expired before payment');
     expect(await balanceOf(m.engine, customerId)).toBe('0.000000000000');
   });
 });
@@ -144,7 +144,7 @@ describe('when the webhook never arrives', () => {
 describe('refunds', () => {
   it('charge.refunded debits the refunded amount once, partial then full', async () => {
     const customerId = await newCustomer(m);
-    const { topUp } = await m.wallet.createTopUp({ requestId: uniq('top'), customer: byId(customerId), amount: '20.00', currency: 'USD', returnUrl: RETURN_URL });
+    const topUp = (await m.wallet.createTopUp({ requestId: uniq('top'), customer: byId(customerId), amount: '20.00', currency: 'USD', returnUrl: RETURN_URL })).topUp!;
     await m.fake.pay(topUp.redirectUrl);
     await waitFor('top-up to succeed', async () => (await topUpStatus(topUp.id)) === TopUpStatus.SUCCEEDED);
     const pi = [...m.fake.sessions.values()].find((s) => s.client_reference_id === topUp.id)!.payment_intent;
@@ -172,7 +172,7 @@ describe('refunds', () => {
 
   it('a refund whose event arrives before the payment was credited waits for it', async () => {
     const customerId = await newCustomer(m);
-    const { topUp } = await m.wallet.createTopUp({ requestId: uniq('top'), customer: byId(customerId), amount: '8.00', currency: 'USD', returnUrl: RETURN_URL });
+    const topUp = (await m.wallet.createTopUp({ requestId: uniq('top'), customer: byId(customerId), amount: '8.00', currency: 'USD', returnUrl: RETURN_URL })).topUp!;
     const paidEvent = await m.fake.pay(topUp.redirectUrl, { deliver: false });
     const pi = paidEvent.data.object.payment_intent;
     await m.fake.refund(pi, 300); // charge.refunded first

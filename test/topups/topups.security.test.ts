@@ -22,7 +22,7 @@ describe('POST /stripe/webhook', () => {
 
   async function paidButUndelivered() {
     const customerId = await newCustomer(m);
-    const { topUp } = await m.wallet.createTopUp({ requestId: uniq('top'), customer: byId(customerId), amount: '20.00', currency: 'USD', returnUrl: RETURN_URL });
+    const topUp = (await m.wallet.createTopUp({ requestId: uniq('top'), customer: byId(customerId), amount: '20.00', currency: 'USD', returnUrl: RETURN_URL })).topUp!;
     const event = await m.fake.pay(topUp.redirectUrl, { deliver: false });
     return { customerId, topUp, event };
   }
@@ -30,7 +30,7 @@ describe('POST /stripe/webhook', () => {
   async function nothingHappened(customerId: string, topUpId: string, eventId: string) {
     await new Promise((r) => setTimeout(r, 300));
     expect(await sql(m, `select 1 from stripe_events where id = ?`, [eventId])).toHaveLength(0);
-    expect((await m.wallet.getTopUp({ id: topUpId })).topUp.status).toBe(TopUpStatus.PENDING);
+    expect((await m.wallet.getTopUp({ id: topUpId })).topUp!.status).toBe(TopUpStatus.PENDING);
     expect(await balanceOf(m.engine, customerId)).toBe('0.000000000000');
   }
 
@@ -71,7 +71,7 @@ describe('POST /stripe/webhook', () => {
     }
     const [pending] = await sql(m, `select id, status, checkout_session_id from top_ups where customer_id = ?`, [customerId]);
     expect(pending).toMatchObject({ status: 'pending', checkout_session_id: null });
-    const { topUp } = await m.wallet.createTopUp(req);
+    const topUp = (await m.wallet.createTopUp(req)).topUp!;
     expect(topUp.id).toBe(pending.id);
     expect(topUp.redirectUrl).toContain('/pay/cs_test_');
     expect([...m.fake.sessions.values()].filter((s) => s.client_reference_id === topUp.id)).toHaveLength(1);
@@ -110,8 +110,8 @@ describe('POST /stripe/webhook', () => {
   it('a read key may GetTopUp but not CreateTopUp or UpdateAutoRecharge', async () => {
     const customerId = await newCustomer(m);
     const { topUp } = await m.wallet.createTopUp({ requestId: uniq('top'), customer: byId(customerId), amount: '1.00', currency: 'USD', returnUrl: RETURN_URL });
-    const reader: any = m.engine.grpc(WalletService, await m.engine.key(['read']));
-    expect((await reader.getTopUp({ id: topUp.id })).topUp.id).toBe(topUp.id);
+    const reader = m.engine.grpc(WalletService, await m.engine.key(['read']));
+    expect((await reader.getTopUp({ id: topUp!.id })).topUp!.id).toBe(topUp!.id);
     await expect(reader.createTopUp({ requestId: uniq('top'), customer: byId(customerId), amount: '1.00', currency: 'USD', returnUrl: RETURN_URL })).rejects.toMatchObject({ code: 7 });
     await expect(reader.updateAutoRecharge({ customer: byId(customerId), assetCode: 'USD', autoRecharge: { enabled: false } })).rejects.toMatchObject({ code: 7 });
   });
@@ -125,8 +125,8 @@ describe('without STRIPE_SECRET_KEY', () => {
   afterAll(async () => engine?.stop());
 
   it('top-up RPCs answer FAILED_PRECONDITION naming what to set; everything else keeps working', async () => {
-    const { customer }: any = await engine.grpc(CustomerService).createCustomer({ requestId: uniq('r'), externalId: uniq('u') });
-    const wallet: any = engine.connect(WalletService);
+    const customer = (await engine.grpc(CustomerService).createCustomer({ requestId: uniq('r'), externalId: uniq('u') })).customer!;
+    const wallet = engine.connect(WalletService);
     const err = await wallet
       .createTopUp({ requestId: uniq('top'), customer: byId(customer.id), amount: '20.00', currency: 'USD', returnUrl: RETURN_URL })
       .catch((e: unknown) => e as ConnectError);
@@ -135,7 +135,7 @@ describe('without STRIPE_SECRET_KEY', () => {
     expect((err as ConnectError).rawMessage).toContain('set STRIPE_SECRET_KEY');
     expect((err as ConnectError).findDetails(ErrorInfoSchema)[0]).toMatchObject({ reason: 'STRIPE_NOT_CONFIGURED' });
 
-    const grpcWallet: any = engine.grpc(WalletService);
+    const grpcWallet = engine.grpc(WalletService);
     await expect(grpcWallet.updateAutoRecharge({ customer: byId(customer.id), assetCode: 'USD', autoRecharge: { enabled: true, threshold: '5', size: { case: 'amount', value: '10' } } }))
       .rejects.toMatchObject({ code: 9, details: expect.stringContaining('STRIPE_SECRET_KEY') });
     // Turning auto-recharge off needs no Stripe.
@@ -146,6 +146,6 @@ describe('without STRIPE_SECRET_KEY', () => {
     expect(hook.status).toBe(503);
     expect(((await hook.json()) as { error: string }).error).toContain('STRIPE_WEBHOOK_SECRET');
     // Unrelated RPCs are unaffected.
-    expect(((await engine.grpc(CustomerService).getCustomer({ customer: byId(customer.id) })) as any).customer.id).toBe(customer.id);
+    expect((await engine.grpc(CustomerService).getCustomer({ customer: byId(customer.id) })).customer!.id).toBe(customer.id);
   });
 });

@@ -6,7 +6,7 @@ import { CatalogService } from '../../gen/tollbooth/v1/catalog_pb.js';
 import { CustomerService } from '../../gen/tollbooth/v1/customer_pb.js';
 import { EventStatus, UsageService } from '../../gen/tollbooth/v1/usage_pb.js';
 import { HoldStatus, WalletService } from '../../gen/tollbooth/v1/wallet_pb.js';
-import { startTestEngine, type TestEngine } from '../helpers/engine.js';
+import { startTestEngine, type EitherClient, type TestEngine } from '../helpers/engine.js';
 import { imageProduct, uniq } from '../helpers/fixtures.js';
 import { balanceOf, fund } from '../helpers/money.js';
 import { checkLedgerInvariants } from '../helpers/invariants.js';
@@ -33,8 +33,8 @@ describe('hammer: one wallet, many writers', () => {
     const ref = { ref: { case: 'id' as const, value: customer.id } };
 
     // Half the clients speak grpc-js, half connect-node's gRPC protocol, all against the same server.
-    const usageClients = Array.from({ length: CLIENTS }, (_, c) => (c % 2 === 0 ? engine.grpc(UsageService) : engine.connectGrpc(UsageService))) as any[];
-    const walletClients = Array.from({ length: HOLDERS }, (_, h) => (h % 2 === 0 ? engine.grpc(WalletService) : engine.connectGrpc(WalletService))) as any[];
+    const usageClients = Array.from({ length: CLIENTS }, (_, c) => (c % 2 === 0 ? engine.grpc(UsageService) : engine.connectGrpc(UsageService))) as EitherClient<typeof UsageService>[];
+    const walletClients = Array.from({ length: HOLDERS }, (_, h) => (h % 2 === 0 ? engine.grpc(WalletService) : engine.connectGrpc(WalletService))) as EitherClient<typeof WalletService>[];
 
     const counts = { accepted: 0, duplicate: 0, rejected: 0 };
     const errors: unknown[] = [];
@@ -53,7 +53,7 @@ describe('hammer: one wallet, many writers', () => {
           // with the original fee and balance.
           if (call % 4 === 0) {
             const again = await client.trackEvents({ customer: ref, events });
-            again.results.forEach((r: any, k: number) => {
+            again.results.forEach((r, k) => {
               expect(r.status).toBe(EventStatus.DUPLICATE);
               expect(r.fees).toEqual(first.results[k].fees);
               expect(r.balancesAfter).toEqual(first.results[k].balancesAfter);
@@ -74,9 +74,9 @@ describe('hammer: one wallet, many writers', () => {
           const { hold } = await wallet.createHold({
             requestId: `hold-${h}-${k}-${customer.id}`, customer: ref, amount: { assetCode: 'USD', amount: '0.50' }, ttl: { seconds: 300n }, description: 'hammer',
           });
-          const captured = await wallet.captureHold({ requestId: `capture-${h}-${k}-${customer.id}`, holdId: hold.id, amount: '0.30' });
-          expect(captured.hold.status).toBe(HoldStatus.CAPTURED);
-          expect(captured.hold.capturedAmount).toBe('0.30');
+          const captured = await wallet.captureHold({ requestId: `capture-${h}-${k}-${customer.id}`, holdId: hold!.id, amount: '0.30' });
+          expect(captured.hold!.status).toBe(HoldStatus.CAPTURED);
+          expect(captured.hold!.capturedAmount).toBe('0.30');
         } catch (err) {
           holdErrors.push(err);
         }
@@ -91,7 +91,7 @@ describe('hammer: one wallet, many writers', () => {
     // 9,600 events × 0.01 = 96.00, 80 captures × 0.30 = 24.00: 1000 − 120 = 880.
     expect(await balanceOf(engine, customer.id)).toBe('880.000000000000');
     const wallet = (await engine.grpc(WalletService).getWallet({ customer: ref })).wallet!;
-    const usd = wallet.accounts.find((b: any) => b.assetCode === 'USD');
+    const usd = wallet.accounts.find((b) => b.assetCode === 'USD');
     expect(usd).toEqual(expect.objectContaining({ balance: '880.00', held: '0.00', available: '880.00' }));
 
     const report = await checkLedgerInvariants(engine.app.db.orm.em.fork());

@@ -5,20 +5,20 @@ import { durationFromMs } from '@bufbuild/protobuf/wkt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CatalogService, UsageCalculation } from '../../gen/tollbooth/v1/catalog_pb.js';
 import { CustomerService, InsufficientBalancePolicy } from '../../gen/tollbooth/v1/customer_pb.js';
-import { EventStatus, RejectReason, UsageService } from '../../gen/tollbooth/v1/usage_pb.js';
+import { EventStatus, RejectReason, UsageService, type TrackEventsResponse } from '../../gen/tollbooth/v1/usage_pb.js';
 import { AdjustmentDirection, AdjustmentReason, EntryKind, WalletService } from '../../gen/tollbooth/v1/wallet_pb.js';
 import { query } from '../../src/shared/tx.js';
-import { startTestEngine, type TestEngine } from '../helpers/engine.js';
+import { startTestEngine, type ConnectClient, type GrpcClient, type TestEngine } from '../helpers/engine.js';
 import { imageProduct, uniq } from '../helpers/fixtures.js';
 import { expectSoundLedgerThenStop } from '../helpers/invariants.js';
 import { fund } from '../helpers/money.js';
 import { byId, failure, usd } from '../wallets/support.js';
 
 let engine: TestEngine;
-let usage: any;
-let grpcUsage: any;
-let wallets: any;
-let customers: any;
+let usage: ConnectClient<typeof UsageService>;
+let grpcUsage: GrpcClient<typeof UsageService>;
+let wallets: ConnectClient<typeof WalletService>;
+let customers: ConnectClient<typeof CustomerService>;
 let product: string;
 
 beforeAll(async () => {
@@ -37,7 +37,7 @@ afterAll(() => expectSoundLedgerThenStop(engine));
 const em = () => engine.app.db.orm.em.fork();
 
 async function customer(funds: string, extra: Record<string, unknown> = {}, productCode = product): Promise<string> {
-  const { customer: c } = await customers.createCustomer({ requestId: uniq('r'), externalId: uniq('u'), productCodes: [productCode], ...extra });
+  const c = (await customers.createCustomer({ requestId: uniq('r'), externalId: uniq('u'), productCodes: [productCode], ...extra })).customer!;
   if (funds !== '0') await fund(engine, c.id, funds);
   return c.id;
 }
@@ -62,7 +62,7 @@ async function holdCount(customerId: string): Promise<number> {
 }
 
 const money = (amount: string, assetCode = 'USD') => [expect.objectContaining({ assetCode, amount })];
-const statuses = (results: any[]) => results.map((r) => r.status);
+const statuses = (results: { status: EventStatus }[]) => results.map((r) => r.status);
 
 describe('Check with hold, then TrackEvents with hold_id', () => {
   it('reserves 0.50 for 10 images, six events capture 0.30 and release the rest, and a retry replays', async () => {
@@ -89,13 +89,13 @@ describe('Check with hold, then TrackEvents with hold_id', () => {
 
     // The fees are the events' own usage transactions; settling the hold posts nothing more.
     const { entries } = await wallets.listTransactions({ customer: byId(id), assetCode: 'USD' });
-    expect(entries.map((e: any) => [e.kind, e.amount, e.balanceAfter])).toEqual([[EntryKind.ADJUSTMENT, '10.00', '10.00'], [EntryKind.USAGE, '-0.30', '9.70']]);
-    expect(first.results.map((r: any) => r.transactionId)).toEqual(Array(6).fill(entries[1].transactionId));
+    expect(entries.map((e) => [e.kind, e.amount, e.balanceAfter])).toEqual([[EntryKind.ADJUSTMENT, '10.00', '10.00'], [EntryKind.USAGE, '-0.30', '9.70']]);
+    expect(first.results.map((r) => r.transactionId)).toEqual(Array(6).fill(entries[1].transactionId));
 
     // A retry of the very same call (the hold is captured now) replays the results.
     const retry = await usage.trackEvents({ customer: byId(id), holdId: check.holdId, events });
     expect(statuses(retry.results)).toEqual(Array(6).fill(EventStatus.DUPLICATE));
-    expect(retry.results.map((r: any) => [r.transactionId, r.fees, r.balancesAfter])).toEqual(first.results.map((r: any) => [r.transactionId, r.fees, r.balancesAfter]));
+    expect(retry.results.map((r) => [r.transactionId, r.fees, r.balancesAfter])).toEqual(first.results.map((r) => [r.transactionId, r.fees, r.balancesAfter]));
     // Also over grpc-js, and for a subset of the call's events.
     const again = await grpcUsage.trackEvents({ customer: byId(id), holdId: check.holdId, events: events.slice(2, 4) });
     expect(statuses(again.results)).toEqual([EventStatus.DUPLICATE, EventStatus.DUPLICATE]);
@@ -121,7 +121,7 @@ describe('Check with hold, then TrackEvents with hold_id', () => {
   it('a released or expired hold is not active; an unknown hold or another customer\'s is NOT_FOUND', async () => {
     const id = await customer('10');
     const other = await customer('10');
-    const { hold: released } = await wallets.createHold({ requestId: uniq('h'), customer: byId(id), amount: { assetCode: 'USD', amount: '1' } });
+    const released = (await wallets.createHold({ requestId: uniq('h'), customer: byId(id), amount: { assetCode: 'USD', amount: '1' } })).hold!;
     await wallets.releaseHold({ holdId: released.id });
     expect(await failure(usage.trackEvents({ customer: byId(id), holdId: released.id, events: images(1) }))).toEqual({ code: 9, reason: 'HOLD_NOT_ACTIVE', message: `hold "${released.id}" is released, not active` });
 
@@ -183,7 +183,7 @@ describe('Check with hold, then TrackEvents with hold_id', () => {
     expect(results[15].balancesAfter).toEqual(money('0.20'));
     expect(await usd(engine, id)).toMatchObject({ balance: '0.20', held: '0.30', available: '-0.10' });
     expect(await holdRow(holdId)).toMatchObject({ status: 'captured', captured_amount: '0.500000000000' });
-    expect(await holdRow(other.id)).toMatchObject({ status: 'active', amount: '0.300000000000' });
+    expect(await holdRow(other!.id)).toMatchObject({ status: 'active', amount: '0.300000000000' });
   });
 
   it('a hold captures only accepted fees: duplicates, rejected and unpriced events add nothing; a replay repeats the rejections', async () => {
@@ -198,7 +198,7 @@ describe('Check with hold, then TrackEvents with hold_id', () => {
     expect(await usd(engine, id)).toMatchObject({ balance: '9.75', held: '0.00' });
     // Nothing in a retry could be debited (rejected for reasons no balance changes), so it is a replay, not an error.
     const retry = await usage.trackEvents({ customer: byId(id), holdId, events });
-    expect(retry.results.map((r: any) => [r.status, r.reason])).toEqual([
+    expect(retry.results.map((r) => [r.status, r.reason])).toEqual([
       [EventStatus.DUPLICATE, RejectReason.UNSPECIFIED], [EventStatus.DUPLICATE, RejectReason.UNSPECIFIED],
       [EventStatus.REJECTED, RejectReason.NO_MATCHING_PRICE], [EventStatus.REJECTED, RejectReason.INVALID_EVENT],
       [EventStatus.DUPLICATE, RejectReason.UNSPECIFIED], [EventStatus.DUPLICATE, RejectReason.UNSPECIFIED], [EventStatus.DUPLICATE, RejectReason.UNSPECIFIED],
@@ -240,7 +240,7 @@ describe('group commit: one call\'s hold error fails that call only', () => {
       usage.trackEvents({ customer: byId(b), events: images(1) }),
     ]);
     await head;
-    const ok = (i: number) => (calls[i] as PromiseFulfilledResult<any>).value.results;
+    const ok = (i: number) => (calls[i] as PromiseFulfilledResult<TrackEventsResponse>).value.results;
     const err = (i: number) => (calls[i] as PromiseRejectedResult).reason;
     expect(calls.map((c) => c.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
     expect(err(1)).toMatchObject({ code: 5, rawMessage: `hold "${hb}" not found` });

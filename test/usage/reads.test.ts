@@ -4,12 +4,12 @@ import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { CatalogService, UsageCalculation } from '../../gen/tollbooth/v1/catalog_pb.js';
 import { CustomerService } from '../../gen/tollbooth/v1/customer_pb.js';
 import { EventStatus, Granularity, SummaryGroupBy, UsageService } from '../../gen/tollbooth/v1/usage_pb.js';
-import { startTestEngine, type TestEngine } from '../helpers/engine.js';
+import { startTestEngine, type GrpcClient, type EitherClient, type TestEngine } from '../helpers/engine.js';
 import { uniq } from '../helpers/fixtures.js';
 import { fund } from '../helpers/money.js';
 
 let engine: TestEngine;
-let usage: any;
+let usage: GrpcClient<typeof UsageService>;
 let customerId: string;
 const code = uniq('llm');
 const day = Date.UTC(2026, 10, 20);
@@ -40,15 +40,15 @@ beforeAll(async () => {
       { id: 'e5', eventType: 'image', occurredAt: at(30) },
     ],
   });
-  expect(results.map((r: any) => r.status)).toEqual(Array(5).fill(EventStatus.ACCEPTED));
-  expect(results.map((r: any) => r.fees[0].amount)).toEqual(['0.03', '0.0025005', '0.0003', '0.05', '0.05']);
+  expect(results.map((r) => r.status)).toEqual(Array(5).fill(EventStatus.ACCEPTED));
+  expect(results.map((r) => r.fees[0].amount)).toEqual(['0.03', '0.0025005', '0.0003', '0.05', '0.05']);
 });
 afterAll(async () => engine?.stop());
 
 describe('GetUsageSummary (from rollups)', () => {
   it('hourly by event type', async () => {
     const { buckets } = await usage.getUsageSummary({ customer: byId(), startTime: at(0), endTime: at(24), groupBy: SummaryGroupBy.EVENT_TYPE, granularity: Granularity.HOUR });
-    expect(buckets.map((b: any) => [b.startTime.seconds, b.key, b.eventCount, b.quantity, b.fees.map((f: any) => `${f.amount} ${f.assetCode}`)])).toEqual([
+    expect(buckets.map((b) => [b.startTime!.seconds, b.key, b.eventCount, b.quantity, b.fees.map((f) => `${f.amount} ${f.assetCode}`)])).toEqual([
       [at(9).seconds, 'tokens', 2n, '3500.5', ['0.0325005 USD']],
       [at(10).seconds, 'image', 1n, '1', ['0.05 USD']],
       [at(10).seconds, 'tokens', 1n, '10', ['0.0003 USD']],
@@ -57,14 +57,14 @@ describe('GetUsageSummary (from rollups)', () => {
 
   it('daily by dimension and by product', async () => {
     const dims = await usage.getUsageSummary({ customer: byId(), startTime: at(0), endTime: at(48), groupBy: SummaryGroupBy.DIMENSION, granularity: Granularity.DAY });
-    expect(dims.buckets.map((b: any) => [b.startTime.seconds, b.key, b.eventCount, b.fees[0].amount])).toEqual([
+    expect(dims.buckets.map((b) => [b.startTime!.seconds, b.key, b.eventCount, b.fees[0].amount])).toEqual([
       [at(0).seconds, '', 1n, '0.05'],
       [at(0).seconds, 'model=big', 2n, '0.0303'],
       [at(0).seconds, 'model=small', 1n, '0.0025005'],
       [at(24).seconds, '', 1n, '0.05'],
     ]);
     const products = await usage.getUsageSummary({ customer: byId(), startTime: at(0), endTime: at(48), groupBy: SummaryGroupBy.PRODUCT, granularity: Granularity.DAY });
-    expect(products.buckets.map((b: any) => [b.key, b.eventCount, b.fees[0].amount])).toEqual([[code, 4n, '0.0828005'], [code, 1n, '0.05']]);
+    expect(products.buckets.map((b) => [b.key, b.eventCount, b.fees[0].amount])).toEqual([[code, 4n, '0.0828005'], [code, 1n, '0.05']]);
   });
 
   it('rejects an inverted or too long range with INVALID_ARGUMENT', async () => {
@@ -78,12 +78,12 @@ describe('ListEvents', () => {
     const p1 = await usage.listEvents({ customer: byId(), pageSize: 2 });
     const p2 = await usage.listEvents({ customer: byId(), pageSize: 2, pageToken: p1.nextPageToken });
     const p3 = await usage.listEvents({ customer: byId(), pageSize: 2, pageToken: p2.nextPageToken });
-    expect([...p1.events, ...p2.events, ...p3.events].map((e: any) => e.event.id)).toEqual(['e5', 'e4', 'e3', 'e2', 'e1']);
+    expect([...p1.events, ...p2.events, ...p3.events].map((e) => e.event!.id)).toEqual(['e5', 'e4', 'e3', 'e2', 'e1']);
     expect(p3.nextPageToken).toBe('');
-    expect(p3.events[0].event.data).toEqual({ tokens: 1000, model: 'big' });
-    expect(p3.events[0].result.fees[0].amount).toBe('0.03');
+    expect(p3.events[0].event!.data).toEqual({ tokens: 1000, model: 'big' });
+    expect(p3.events[0].result!.fees[0].amount).toBe('0.03');
     const images = await usage.listEvents({ customer: byId(), eventType: 'image', startTime: at(0), endTime: at(24) });
-    expect(images.events.map((e: any) => e.event.id)).toEqual(['e4']);
+    expect(images.events.map((e) => e.event!.id)).toEqual(['e4']);
     await expect(usage.listEvents({ customer: byId(), pageSize: 2, pageToken: p1.nextPageToken, eventType: 'image' })).rejects.toMatchObject({ code: 3 });
   });
 });
@@ -100,14 +100,14 @@ describe('Check under concurrency', () => {
       if (i % 3 !== 0) await fund(engine, customer!.id, String(i)); // every third customer has nothing: not allowed
       made.push({ id: customer!.id, ext, balance: i % 3 !== 0 ? i : 0 });
     }
-    const clients = [engine.grpc(UsageService), engine.connectGrpc(UsageService)] as any[];
+    const clients: EitherClient<typeof UsageService>[] = [engine.grpc(UsageService), engine.connectGrpc(UsageService)];
     const calls = Array.from({ length: 120 }, (_, k) => {
       const c = made[k % made.length];
-      const customer = k % 2 === 0 ? { ref: { case: 'id', value: c.id } } : { ref: { case: 'externalId', value: c.ext } };
-      return clients[k % 2].check({ customer, eventType: 'image_generated' }).then((r: any) => ({ c, r }));
+      const customer = k % 2 === 0 ? { ref: { case: 'id' as const, value: c.id } } : { ref: { case: 'externalId' as const, value: c.ext } };
+      return clients[k % 2].check({ customer, eventType: 'image_generated' }).then((r) => ({ c, r }));
     });
     const missing = clients[0].check({ customer: { ref: { case: 'id', value: 'cus_nobody' } }, eventType: 'image_generated' }).then(
-      () => 'answered', (err: any) => err.code,
+      () => 'answered', (err: { code: number }) => err.code,
     );
     for (const { c, r } of await Promise.all(calls)) {
       expect(r.available).toEqual([expect.objectContaining({ assetCode: 'USD', amount: `${c.balance}.00` })]);

@@ -2,17 +2,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CatalogService, UsageCalculation } from '../../gen/tollbooth/v1/catalog_pb.js';
 import { CustomerService, InsufficientBalancePolicy } from '../../gen/tollbooth/v1/customer_pb.js';
-import { EventStatus, RejectReason, UsageService } from '../../gen/tollbooth/v1/usage_pb.js';
+import { EventStatus, RejectReason, UsageService, type EventResult } from '../../gen/tollbooth/v1/usage_pb.js';
 import { createGrpcJsClient } from '../../src/client/grpc-js.js';
-import { ADMIN_KEY, startSecondEngine, startTestEngine, type TestEngine } from '../helpers/engine.js';
+import { ADMIN_KEY, startSecondEngine, startTestEngine, type GrpcClient, type TestEngine } from '../helpers/engine.js';
 import { imageProduct, uniq } from '../helpers/fixtures.js';
 import { balanceOf, fund } from '../helpers/money.js';
 import { expectSoundLedgerThenStop } from '../helpers/invariants.js';
 
 let engine: TestEngine;
-let catalog: any;
-let customers: any;
-let usage: any;
+let catalog: GrpcClient<typeof CatalogService>;
+let customers: GrpcClient<typeof CustomerService>;
+let usage: GrpcClient<typeof UsageService>;
 beforeAll(async () => {
   engine = await startTestEngine();
   catalog = engine.grpc(CatalogService);
@@ -25,7 +25,7 @@ const byId = (id: string) => ({ ref: { case: 'id' as const, value: id } });
 
 async function customerOn(productCode: string, extra: Record<string, unknown> = {}): Promise<string> {
   const { customer } = await customers.createCustomer({ requestId: uniq('r'), externalId: uniq('u'), productCodes: [productCode], ...extra });
-  return customer.id;
+  return customer!.id;
 }
 
 function images(n: number, prefix = uniq('img')) {
@@ -39,7 +39,7 @@ describe('the seed scenario', () => {
     const id = await customerOn(p.code);
     await fund(engine, id, '10');
     const { results } = await usage.trackEvents({ customer: byId(id), events: images(100) });
-    expect(results.every((r: any) => r.status === EventStatus.ACCEPTED)).toBe(true);
+    expect(results.every((r) => r.status === EventStatus.ACCEPTED)).toBe(true);
     expect(results[0].fees).toEqual([expect.objectContaining({ assetCode: 'USD', amount: '0.05' })]);
     expect(results[99].balancesAfter).toEqual([expect.objectContaining({ assetCode: 'USD', amount: '5.00' })]);
     expect(await balanceOf(engine, id)).toBe('5.000000000000');
@@ -64,8 +64,8 @@ describe('exact micro-prices', () => {
     let inFlight: Promise<unknown>[] = [];
     for (let b = 0; b < batches; b++) {
       const events = Array.from({ length: perBatch }, (_, i) => ({ id: `t-${b}-${i}`, eventType: 'tokens', data: { tokens: 1 } }));
-      inFlight.push(usage.trackEvents({ customer: byId(id), events }).then((r: any) => {
-        if (r.results.some((x: any) => x.status !== EventStatus.ACCEPTED)) throw new Error('an event was not accepted');
+      inFlight.push(usage.trackEvents({ customer: byId(id), events }).then((r) => {
+        if (r.results.some((x) => x.status !== EventStatus.ACCEPTED)) throw new Error('an event was not accepted');
       }));
       if (inFlight.length >= 8) {
         await Promise.all(inFlight);
@@ -108,9 +108,9 @@ describe('duplicates', () => {
       engine.connectGrpc(UsageService).trackEvents({ customer: byId(id), events: [ev] }),
       usage.trackEvents({ customer: byId(id), events: [ev, ev] }),
     ]);
-    const results = all.flatMap((r: any) => r.results);
-    expect(results.filter((r: any) => r.status === EventStatus.ACCEPTED)).toHaveLength(1);
-    expect(results.filter((r: any) => r.status === EventStatus.DUPLICATE)).toHaveLength(3);
+    const results = all.flatMap((r) => r.results);
+    expect(results.filter((r) => r.status === EventStatus.ACCEPTED)).toHaveLength(1);
+    expect(results.filter((r) => r.status === EventStatus.DUPLICATE)).toHaveLength(3);
     expect(await balanceOf(engine, id)).toBe('0.950000000000');
   });
 });
@@ -120,7 +120,7 @@ describe('duplicates by external id', () => {
     const p = imageProduct();
     await catalog.createProduct(p);
     const ext = uniq('ext');
-    const { customer } = await customers.createCustomer({ requestId: uniq('r'), externalId: ext, productCodes: [p.code] });
+    const customer = (await customers.createCustomer({ requestId: uniq('r'), externalId: ext, productCodes: [p.code] })).customer!;
     await fund(engine, customer.id, '1');
     const byExt = { ref: { case: 'externalId' as const, value: ext } };
     const [a, b] = images(2);
@@ -131,11 +131,11 @@ describe('duplicates by external id', () => {
       usage.trackEvents({ customer: byId(customer.id), events: [a, b] }),
       engine.connectGrpc(UsageService).trackEvents({ customer: byExt, events: [b] }),
     ]);
-    const results = again.flatMap((r: any) => r.results);
-    expect(results.filter((r: any) => r.eventId === a.id).map((r: any) => r.status)).toEqual([EventStatus.DUPLICATE, EventStatus.DUPLICATE]);
-    expect(results.filter((r: any) => r.eventId === a.id).map((r: any) => r.transactionId)).toEqual([first.transactionId, first.transactionId]);
-    expect(results.filter((r: any) => r.eventId === b.id && r.status === EventStatus.ACCEPTED)).toHaveLength(1);
-    expect(results.filter((r: any) => r.eventId === b.id && r.status === EventStatus.DUPLICATE)).toHaveLength(2);
+    const results = again.flatMap((r) => r.results);
+    expect(results.filter((r) => r.eventId === a.id).map((r) => r.status)).toEqual([EventStatus.DUPLICATE, EventStatus.DUPLICATE]);
+    expect(results.filter((r) => r.eventId === a.id).map((r) => r.transactionId)).toEqual([first.transactionId, first.transactionId]);
+    expect(results.filter((r) => r.eventId === b.id && r.status === EventStatus.ACCEPTED)).toHaveLength(1);
+    expect(results.filter((r) => r.eventId === b.id && r.status === EventStatus.DUPLICATE)).toHaveLength(2);
     expect(await balanceOf(engine, customer.id)).toBe('0.900000000000');
   });
 });
@@ -152,7 +152,7 @@ describe('duplicates across engine processes', () => {
       const id = await customerOn(p.code);
       await fund(engine, id, '100');
       const rounds = 40;
-      const results: any[] = [];
+      const results: EventResult[] = [];
       for (let r = 0; r < rounds; r++) {
         const evs = images(5, uniq(`x${r}`));
         // Each id twice per engine: alone, and in a batch of all five.
@@ -196,7 +196,7 @@ describe('rejections never fail the batch', () => {
         { id: uniq('d'), eventType: 'image_generated' },
       ],
     });
-    expect(results.map((r: any) => [r.status, r.reason])).toEqual([
+    expect(results.map((r) => [r.status, r.reason])).toEqual([
       [EventStatus.REJECTED, RejectReason.NO_MATCHING_PRICE],
       [EventStatus.REJECTED, RejectReason.INVALID_EVENT],
       [EventStatus.REJECTED, RejectReason.INVALID_EVENT],
@@ -254,7 +254,7 @@ describe('insufficient balance policies', () => {
     await fund(engine, id, '1');
     const { results } = await usage.trackEvents({ customer: byId(id), events: images(5) });
     // 1.00 → 0.60 → 0.20 → -0.20 → (−0.60 would pass the −0.50 limit) rejected, rejected
-    expect(results.map((r: any) => r.status)).toEqual([EventStatus.ACCEPTED, EventStatus.ACCEPTED, EventStatus.ACCEPTED, EventStatus.REJECTED, EventStatus.REJECTED]);
+    expect(results.map((r) => r.status)).toEqual([EventStatus.ACCEPTED, EventStatus.ACCEPTED, EventStatus.ACCEPTED, EventStatus.REJECTED, EventStatus.REJECTED]);
     expect(results[3].reason).toBe(RejectReason.INSUFFICIENT_BALANCE);
     expect(await balanceOf(engine, id)).toBe('-0.200000000000');
   });
@@ -265,8 +265,8 @@ describe('insufficient balance policies', () => {
     const id = await customerOn(p.code, { insufficientBalancePolicy: InsufficientBalancePolicy.REJECT, overdraftLimit: '100' });
     await fund(engine, id, '1');
     const calls = Array.from({ length: 40 }, (_, i) => usage.trackEvents({ customer: byId(id), events: images(1, uniq(`c${i}`)) }));
-    const results = (await Promise.all(calls)).flatMap((r: any) => r.results);
-    const accepted = results.filter((r: any) => r.status === EventStatus.ACCEPTED).length;
+    const results = (await Promise.all(calls)).flatMap((r) => r.results);
+    const accepted = results.filter((r) => r.status === EventStatus.ACCEPTED).length;
     expect(accepted).toBe(14); // floor(1.00 / 0.07)
     expect(await balanceOf(engine, id)).toBe('0.020000000000');
   });

@@ -2,17 +2,17 @@
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CatalogService } from '../../gen/tollbooth/v1/catalog_pb.js';
-import { AdjustmentDirection, AdjustmentReason, EntryKind, WalletService } from '../../gen/tollbooth/v1/wallet_pb.js';
+import { AdjustmentDirection, AdjustmentReason, EntryKind, WalletService, type LedgerEntry } from '../../gen/tollbooth/v1/wallet_pb.js';
 import { encodePageToken } from '../../src/shared/page-token.js';
 import { query } from '../../src/shared/tx.js';
 import { expireGrants } from '../../src/wallets/expiry.js';
-import { startTestEngine, type TestEngine } from '../helpers/engine.js';
+import { startTestEngine, type ConnectClient, type TestEngine } from '../helpers/engine.js';
 import { uniq } from '../helpers/fixtures.js';
 import { expectSoundLedgerThenStop } from '../helpers/invariants.js';
 import { byId, credit, debit, failure, newCustomer, usd } from './support.js';
 
 let engine: TestEngine;
-let wallets: ReturnType<TestEngine['connectGrpc']> & any;
+let wallets: ConnectClient<typeof WalletService>;
 beforeAll(async () => {
   engine = await startTestEngine();
   wallets = engine.connectGrpc(WalletService);
@@ -48,7 +48,7 @@ async function granted(customerId: string): Promise<string> {
 describe('GetWallet and CreateAdjustment', () => {
   it('a new wallet holds one empty account per asset', async () => {
     const id = await newCustomer(engine);
-    const { wallet } = await wallets.getWallet({ customer: byId(id) });
+    const wallet = (await wallets.getWallet({ customer: byId(id) })).wallet!;
     expect(wallet).toMatchObject({ customerId: id, name: 'default' });
     expect(wallet.id).toMatch(/^wal_/);
     expect(wallet.accounts).toEqual([
@@ -109,11 +109,11 @@ describe('GetWallet and CreateAdjustment', () => {
     await engine.connectGrpc(CatalogService).createAsset({ requestId: uniq('asset'), asset: { code, name: 'Credits', scale: 0, exchangeRates: [{ currency: 'USD', rate: '100' }] } });
     const id = await newCustomer(engine);
     const { wallet: before } = await wallets.getWallet({ customer: byId(id) });
-    expect(before.accounts.map((a: any) => [a.assetCode, a.balance, a.sequence])).toEqual([[code, '0', 0n], ['USD', '0.00', 0n]].sort((a, b) => String(a[0]).localeCompare(String(b[0]))));
+    expect(before!.accounts.map((a) => [a.assetCode, a.balance, a.sequence])).toEqual([[code, '0', 0n], ['USD', '0.00', 0n]].sort((a, b) => String(a[0]).localeCompare(String(b[0]))));
     const r = await wallets.createAdjustment({ requestId: uniq('adj'), customer: byId(id), amount: { assetCode: code, amount: '250' }, direction: AdjustmentDirection.CREDIT, reason: AdjustmentReason.GRANT });
     expect(r.entry).toMatchObject({ assetCode: code, amount: '250', balanceAfter: '250', sequence: 1n });
     const { wallet } = await wallets.getWallet({ customer: byId(id) });
-    expect(wallet.accounts.find((a: any) => a.assetCode === code)).toMatchObject({ balance: '250', available: '250', sequence: 1n });
+    expect(wallet!.accounts.find((a) => a.assetCode === code)).toMatchObject({ balance: '250', available: '250', sequence: 1n });
   });
 
   it("shows the account's auto-recharge policy once one is configured", async () => {
@@ -203,7 +203,7 @@ describe('grants', () => {
     await grant(id, '5', 0, new Date(Date.now() + 3_600_000)); // 1.00, granted 5
     await expireGrants(engine.app.db.orm, engine.app.ledger, new Date(Date.now() + 2 * 3_600_000));
     const entries = await feed(id);
-    expect(entries.map((e: any) => [e.kind, e.amount, e.balanceAfter])).toEqual([
+    expect(entries.map((e) => [e.kind, e.amount, e.balanceAfter])).toEqual([
       [EntryKind.ADJUSTMENT, '-4.00', '-4.00'],
       [EntryKind.ADJUSTMENT, '5.00', '1.00'],
       [EntryKind.EXPIRY, '-1.00', '0.00'],
@@ -215,31 +215,31 @@ describe('grants', () => {
     const id = await newCustomer(engine);
     await grant(id, '0.5', 0, new Date(Date.now() + 1_000));
     const deadline = Date.now() + 15_000;
-    let entries: any[] = [];
+    let entries: LedgerEntry[] = [];
     while (Date.now() < deadline) {
       entries = await feed(id);
       if (entries.length === 2) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    expect(entries.map((e: any) => [e.kind, e.amount, e.balanceAfter])).toEqual([[EntryKind.ADJUSTMENT, '0.50', '0.50'], [EntryKind.EXPIRY, '-0.50', '0.00']]);
+    expect(entries.map((e) => [e.kind, e.amount, e.balanceAfter])).toEqual([[EntryKind.ADJUSTMENT, '0.50', '0.50'], [EntryKind.EXPIRY, '-0.50', '0.00']]);
   });
 });
 
 describe('ListTransactions', () => {
   it('pages through the feed in sequence order; after_sequence starts later; tokens are bound to their filters', async () => {
     const id = await newCustomer(engine);
-    const posted: any[] = [];
+    const posted: (LedgerEntry | undefined)[] = [];
     for (const amount of ['1', '2', '3', '4', '5']) posted.push((await credit(engine, id, amount, { description: `credit ${amount}` })).entry);
     const p1 = await wallets.listTransactions({ customer: byId(id), assetCode: 'USD', pageSize: 2 });
     const p2 = await wallets.listTransactions({ customer: byId(id), assetCode: 'USD', pageSize: 2, pageToken: p1.nextPageToken });
     const p3 = await wallets.listTransactions({ customer: byId(id), assetCode: 'USD', pageSize: 2, pageToken: p2.nextPageToken });
-    expect([p1.entries, p2.entries, p3.entries].map((p) => p.map((e: any) => e.sequence))).toEqual([[1n, 2n], [3n, 4n], [5n]]);
+    expect([p1.entries, p2.entries, p3.entries].map((p) => p.map((e) => e.sequence))).toEqual([[1n, 2n], [3n, 4n], [5n]]);
     expect(p3.nextPageToken).toBe('');
     expect([...p1.entries, ...p2.entries, ...p3.entries]).toEqual(posted);
     expect(p3.entries[0]).toMatchObject({ amount: '5.00', balanceAfter: '15.00', kind: EntryKind.ADJUSTMENT, description: 'credit 5' });
 
     const after = await wallets.listTransactions({ customer: byId(id), assetCode: 'USD', afterSequence: 3n });
-    expect(after.entries.map((e: any) => e.sequence)).toEqual([4n, 5n]);
+    expect(after.entries.map((e) => e.sequence)).toEqual([4n, 5n]);
     expect(after.nextPageToken).toBe('');
     expect((await wallets.listTransactions({ customer: byId(id), assetCode: 'USD', afterSequence: 5n })).entries).toEqual([]);
 

@@ -8,13 +8,13 @@ import { inTransaction, query } from '../../src/shared/tx.js';
 import { captureHoldInTx } from '../../src/wallets/holds.js';
 import { lockCustomerAccounts } from '../../src/wallets/accounts.js';
 import { expireHolds } from '../../src/wallets/expiry.js';
-import { startTestEngine, type TestEngine } from '../helpers/engine.js';
+import { startTestEngine, type ConnectClient, type TestEngine } from '../helpers/engine.js';
 import { uniq } from '../helpers/fixtures.js';
 import { expectSoundLedgerThenStop } from '../helpers/invariants.js';
 import { byId, credit, failure, newCustomer, usd } from './support.js';
 
 let engine: TestEngine;
-let wallets: any;
+let wallets: ConnectClient<typeof WalletService>;
 beforeAll(async () => {
   engine = await startTestEngine();
   wallets = engine.connectGrpc(WalletService);
@@ -43,12 +43,12 @@ describe('CreateHold', () => {
   it('reserves available balance: held "3.00", available "7.00", balance untouched, no ledger entry', async () => {
     const id = await funded('10');
     const before = Date.now();
-    const { hold: h } = await hold(id, '3', { description: 'render job' });
+    const h = (await hold(id, '3', { description: 'render job' })).hold!;
     expect(h).toMatchObject({ customerId: id, amount: { assetCode: 'USD', amount: '3.00' }, capturedAmount: '0.00', status: HoldStatus.ACTIVE });
     expect(h.id).toMatch(/^hld_/);
-    const ttlMs = Number(h.expireTime.seconds) * 1000 - Number(h.createTime.seconds) * 1000;
+    const ttlMs = Number(h.expireTime!.seconds) * 1000 - Number(h.createTime!.seconds) * 1000;
     expect(Math.abs(ttlMs - 15 * 60_000)).toBeLessThanOrEqual(1000);
-    expect(Number(h.createTime.seconds)).toBeGreaterThanOrEqual(Math.floor(before / 1000) - 1);
+    expect(Number(h.createTime!.seconds)).toBeGreaterThanOrEqual(Math.floor(before / 1000) - 1);
     expect(await usd(engine, id)).toMatchObject({ balance: '10.00', held: '3.00', available: '7.00', sequence: 1n });
   });
 
@@ -91,13 +91,13 @@ describe('CreateHold', () => {
 describe('CaptureHold and ReleaseHold', () => {
   it('a partial capture debits only that much to revenue and releases the rest', async () => {
     const id = await funded('10');
-    const { hold: h } = await hold(id, '3', { description: 'render job' });
+    const h = (await hold(id, '3', { description: 'render job' })).hold!;
     const req = { requestId: uniq('cap'), holdId: h.id, amount: '1.25' };
     const r = await wallets.captureHold(req);
     expect(r.hold).toMatchObject({ id: h.id, status: HoldStatus.CAPTURED, capturedAmount: '1.25', amount: { assetCode: 'USD', amount: '3.00' } });
     expect(r.entry).toMatchObject({ sequence: 2n, amount: '-1.25', balanceAfter: '8.75', kind: EntryKind.HOLD_CAPTURE, reference: h.id, description: 'render job' });
     expect(await usd(engine, id)).toMatchObject({ balance: '8.75', held: '0.00', available: '8.75', sequence: 2n });
-    const [rev] = await query<{ amount: string }>(em(), `select sum(e.amount)::text amount from ledger_entries e join accounts a on a.id = e.account_id where a.type = 'revenue' and e.transaction_id = ?`, [r.entry.transactionId]);
+    const [rev] = await query<{ amount: string }>(em(), `select sum(e.amount)::text amount from ledger_entries e join accounts a on a.id = e.account_id where a.type = 'revenue' and e.transaction_id = ?`, [r.entry!.transactionId]);
     expect(rev.amount).toBe('1.250000000000');
 
     expect(await wallets.captureHold(req)).toEqual(r); // a retry replays
@@ -110,13 +110,13 @@ describe('CaptureHold and ReleaseHold', () => {
     const id = await funded('10');
     const { hold: all } = await hold(id, '2.5');
     const { hold: none } = await hold(id, '1');
-    const { hold: over } = await hold(id, '1');
+    const over = (await hold(id, '1')).hold!;
     expect(await failure(capture(over.id, '1.01'))).toEqual({ code: 3, reason: 'INVALID_ARGUMENT', message: 'amount: must be at most the held 1.00, got "1.01"' });
     expect(await failure(capture(over.id, '-1'))).toMatchObject({ code: 3, message: 'amount: must be at least 0, got "-1"' });
-    const a = await capture(all.id);
+    const a = await capture(all!.id);
     expect(a.entry).toMatchObject({ amount: '-2.50', balanceAfter: '7.50' });
-    expect(a.hold.capturedAmount).toBe('2.50');
-    const n = await capture(none.id, '0');
+    expect(a.hold!.capturedAmount).toBe('2.50');
+    const n = await capture(none!.id, '0');
     expect(n.hold).toMatchObject({ status: HoldStatus.CAPTURED, capturedAmount: '0.00' });
     expect(n.entry).toBeUndefined();
     expect(await usd(engine, id)).toMatchObject({ balance: '7.50', held: '1.00', available: '6.50', sequence: 2n });
@@ -124,7 +124,7 @@ describe('CaptureHold and ReleaseHold', () => {
 
   it('release frees the reservation; releasing again returns it unchanged', async () => {
     const id = await funded('5');
-    const { hold: h } = await hold(id, '5');
+    const h = (await hold(id, '5')).hold!;
     const r = await wallets.releaseHold({ holdId: h.id });
     expect(r.hold).toMatchObject({ id: h.id, status: HoldStatus.RELEASED, capturedAmount: '0.00' });
     expect(await wallets.releaseHold({ holdId: h.id })).toEqual(r);
@@ -139,7 +139,7 @@ describe('CaptureHold and ReleaseHold', () => {
     await credit(engine, id, '5', { reason: 3, description: 'x' });
     await wallets.createAdjustment({ requestId: uniq('g'), customer: byId(id), amount: { assetCode: 'USD', amount: '4' }, direction: 1, reason: 1, priority: 7 });
     const { hold: h } = await hold(id, '6');
-    await capture(h.id);
+    await capture(h!.id);
     const [g] = await query<{ remaining: string; granted: string }>(em(),
       `select g.remaining::text, a.granted::text from grants g join accounts a on a.id = g.account_id where a.customer_id = ?`, [id]);
     expect(g).toEqual({ remaining: '0.000000000000', granted: '0.000000000000' });
@@ -150,7 +150,7 @@ describe('CaptureHold and ReleaseHold', () => {
 describe('expiry', () => {
   it('a 1 s hold stops counting at once when its time is up, the sweep marks it expired, and it can no longer be captured', async () => {
     const id = await funded('10');
-    const { hold: h } = await hold(id, '2', { ttl: durationFromMs(1000) });
+    const h = (await hold(id, '2', { ttl: durationFromMs(1000) })).hold!;
     expect(await usd(engine, id)).toMatchObject({ held: '2.00', available: '8.00' });
     await new Promise((r) => setTimeout(r, 1100));
     // Not yet swept, perhaps, but not counted either.
@@ -181,7 +181,7 @@ describe('expiry', () => {
 describe('captureHoldInTx (for TrackEvents)', () => {
   it('with post: false settles the hold inside the caller transaction and leaves posting to the caller', async () => {
     const id = await funded('10');
-    const { hold: h } = await hold(id, '4');
+    const h = (await hold(id, '4')).hold!;
     const result = await inTransaction(engine.app.db.orm, async (tx) => {
       const locked = await lockCustomerAccounts(tx, [id]);
       const accounts = locked.get(id)!;
@@ -205,7 +205,7 @@ describe('captureHoldInTx (for TrackEvents)', () => {
     const { hold: h } = await hold(a, '1');
     await expect(inTransaction(engine.app.db.orm, async (tx) => {
       const locked = await lockCustomerAccounts(tx, [b]);
-      return captureHoldInTx(tx, engine.app.ledger.batch(), locked.get(b)!, h.id);
+      return captureHoldInTx(tx, engine.app.ledger.batch(), locked.get(b)!, h!.id);
     })).rejects.toMatchObject({ reason: 'HOLD_NOT_FOUND' });
   });
 });

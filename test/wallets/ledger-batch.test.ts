@@ -6,12 +6,12 @@ import { EntryKind, WalletService } from '../../gen/tollbooth/v1/wallet_pb.js';
 import { dec } from '../../src/shared/money.js';
 import { inTransaction } from '../../src/shared/tx.js';
 import { lockCustomerAccounts } from '../../src/wallets/accounts.js';
-import { startTestEngine, type TestEngine } from '../helpers/engine.js';
+import { startTestEngine, type ConnectClient, type TestEngine } from '../helpers/engine.js';
 import { expectSoundLedgerThenStop } from '../helpers/invariants.js';
 import { byId, credit, newCustomer, usd } from './support.js';
 
 let engine: TestEngine;
-let wallets: any;
+let wallets: ConnectClient<typeof WalletService>;
 beforeAll(async () => {
   engine = await startTestEngine();
   wallets = engine.connectGrpc(WalletService);
@@ -19,7 +19,7 @@ beforeAll(async () => {
 afterAll(() => expectSoundLedgerThenStop(engine));
 
 const feed = async (id: string) =>
-  (await wallets.listTransactions({ customer: byId(id), assetCode: 'USD', pageSize: 100 })).entries.map((e: any) => [e.sequence, e.kind, e.amount, e.balanceAfter]);
+  (await wallets.listTransactions({ customer: byId(id), assetCode: 'USD', pageSize: 100 })).entries.map((e) => [e.sequence, e.kind, e.amount, e.balanceAfter]);
 
 describe('LedgerBatch entries', () => {
   it("merges one transaction's postings to an account into one entry and returns each posting's balance after", async () => {

@@ -9,7 +9,7 @@ import { dec } from '../../src/shared/money.js';
 import { inTransaction, query } from '../../src/shared/tx.js';
 import { lockCustomerAccounts } from '../../src/wallets/accounts.js';
 import { SYSTEM_ACCOUNT_TYPES, SYSTEM_STRIPES } from '../../src/wallets/system-accounts.js';
-import { startTestEngine, type TestEngine } from '../helpers/engine.js';
+import { startTestEngine, type EitherClient, type TestEngine } from '../helpers/engine.js';
 import { imageProduct, uniq } from '../helpers/fixtures.js';
 import { fund } from '../helpers/money.js';
 import { checkLedgerInvariants } from '../helpers/invariants.js';
@@ -52,7 +52,7 @@ describe('system stripes', () => {
     }
     // Simulate a database whose revenue stripes were never created (nothing has posted to them yet).
     await query(engine.app.db.orm.em.fork(), `delete from accounts where wallet_id is null and type = 'revenue' and asset_code = 'USD'`);
-    const clients = [engine.grpc(UsageService), engine.connectGrpc(UsageService)] as any[];
+    const clients: EitherClient<typeof UsageService>[] = [engine.grpc(UsageService), engine.connectGrpc(UsageService)];
     const results = await Promise.all(
       Array.from({ length: 64 }, (_, w) =>
         Promise.all(Array.from({ length: 5 }, (_, k) =>
@@ -60,7 +60,7 @@ describe('system stripes', () => {
         )),
       ),
     );
-    expect(results.flat().flatMap((r: any) => r.results).filter((r: any) => r.status !== EventStatus.ACCEPTED)).toEqual([]);
+    expect(results.flat().flatMap((r) => r.results).filter((r) => r.status !== EventStatus.ACCEPTED)).toEqual([]);
     await expectSystemTotal('revenue', '3.200000000000');
   }, 120_000);
 
