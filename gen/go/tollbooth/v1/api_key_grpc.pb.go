@@ -21,7 +21,9 @@ type ApiKeyServiceClient interface {
 	CreateApiKey(ctx context.Context, in *CreateApiKeyRequest, opts ...grpc.CallOption) (*CreateApiKeyResponse, error)
 	// ListApiKeys pages through keys (never their secrets), newest first.
 	ListApiKeys(ctx context.Context, in *ListApiKeysRequest, opts ...grpc.CallOption) (*ListApiKeysResponse, error)
-	// RevokeApiKey disables a key; calls with it fail with UNAUTHENTICATED within a few seconds.
+	// RevokeApiKey disables a key; calls with it fail with UNAUTHENTICATED within a few seconds. The engine's configured
+	// admin key (TOLLBOOTH_ADMIN_KEY) is refused with FAILED_PRECONDITION, reason API_KEY_CONFIGURED: it is retired by
+	// setting a new TOLLBOOTH_ADMIN_KEY and restarting, which revokes the previous one.
 	RevokeApiKey(ctx context.Context, in *RevokeApiKeyRequest, opts ...grpc.CallOption) (*RevokeApiKeyResponse, error)
 }
 
@@ -68,7 +70,9 @@ type ApiKeyServiceServer interface {
 	CreateApiKey(context.Context, *CreateApiKeyRequest) (*CreateApiKeyResponse, error)
 	// ListApiKeys pages through keys (never their secrets), newest first.
 	ListApiKeys(context.Context, *ListApiKeysRequest) (*ListApiKeysResponse, error)
-	// RevokeApiKey disables a key; calls with it fail with UNAUTHENTICATED within a few seconds.
+	// RevokeApiKey disables a key; calls with it fail with UNAUTHENTICATED within a few seconds. The engine's configured
+	// admin key (TOLLBOOTH_ADMIN_KEY) is refused with FAILED_PRECONDITION, reason API_KEY_CONFIGURED: it is retired by
+	// setting a new TOLLBOOTH_ADMIN_KEY and restarting, which revokes the previous one.
 	RevokeApiKey(context.Context, *RevokeApiKeyRequest) (*RevokeApiKeyResponse, error)
 	mustEmbedUnimplementedApiKeyServiceServer()
 }

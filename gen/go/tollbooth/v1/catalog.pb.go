@@ -140,7 +140,8 @@ type ExchangeRate struct {
 
 	// ISO 4217 currency code, upper case, e.g. "USD".
 	Currency string `protobuf:"bytes,1,opt,name=currency,proto3" json:"currency,omitempty"`
-	// Units of the asset per one unit of the currency, a positive exact decimal, e.g. "100" (1 USD buys 100 CREDITS).
+	// Units of the asset per one unit of the currency, a positive decimal (format and range as Money.amount), e.g. "100"
+	// (1 USD buys 100 CREDITS).
 	Rate string `protobuf:"bytes,2,opt,name=rate,proto3" json:"rate,omitempty"`
 }
 

@@ -28,8 +28,15 @@ type Money struct {
 
 	// Asset code: "USD" or a custom asset such as "CREDITS". 1-16 characters, A-Z, 0-9 and "_", starting with a letter.
 	AssetCode string `protobuf:"bytes,1,opt,name=asset_code,json=assetCode,proto3" json:"asset_code,omitempty"`
-	// Exact decimal string, e.g. "0.05" or "-12.5". Plain notation only (no exponent), at most 12 fractional digits
-	// and 26 integer digits.
+	// Exact decimal string, e.g. "0.05" or "-12.5". This is the format and range of every decimal in this API (amounts,
+	// prices, exchange rates, limits, quantities): plain notation only (an optional "-", digits, an optional "." and
+	// digits; no exponent, no "+", no spaces), at most 15 integer digits and 12 fractional digits, so the magnitude is
+	// below 10^15. Anything else is INVALID_ARGUMENT naming the field. A value computed from them (a fee = quantity ×
+	// unit price, a top-up credit = payment × rate) must be in the same range. Outputs that are sums of many values
+	// (balances, held, ledger balance_after, usage summaries) may reach 26 integer digits. In responses and error
+	// details, an amount held or moved in an asset (balances, fees, holds, ledger entries, credits, estimates) has at
+	// least the asset's scale of fractional digits ("5.00" for USD) and more only when it has them ("0.000002");
+	// definitions (unit prices, exchange rates, a customer's overdraft_limit) are echoed in canonical form ("0.05", "1").
 	Amount string `protobuf:"bytes,2,opt,name=amount,proto3" json:"amount,omitempty"`
 }
 

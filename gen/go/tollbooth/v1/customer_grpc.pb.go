@@ -35,6 +35,11 @@ type CustomerServiceClient interface {
 	GetMigration(ctx context.Context, in *GetMigrationRequest, opts ...grpc.CallOption) (*GetMigrationResponse, error)
 	// CreatePortalSession returns a short-lived link to the hosted billing portal for one customer.
 	CreatePortalSession(ctx context.Context, in *CreatePortalSessionRequest, opts ...grpc.CallOption) (*CreatePortalSessionResponse, error)
+	// CreateBrowserToken mints a customer-scoped bearer token for the app's own web page: it may call only the customer's
+	// own reads and money-in (see CreateBrowserTokenRequest), from a browser on an origin in TOLLBOOTH_CORS_ORIGINS.
+	CreateBrowserToken(ctx context.Context, in *CreateBrowserTokenRequest, opts ...grpc.CallOption) (*CreateBrowserTokenResponse, error)
+	// RevokeCustomerCredentials ends every portal session (used or not) and browser token of one customer.
+	RevokeCustomerCredentials(ctx context.Context, in *RevokeCustomerCredentialsRequest, opts ...grpc.CallOption) (*RevokeCustomerCredentialsResponse, error)
 }
 
 type customerServiceClient struct {
@@ -126,6 +131,24 @@ func (c *customerServiceClient) CreatePortalSession(ctx context.Context, in *Cre
 	return out, nil
 }
 
+func (c *customerServiceClient) CreateBrowserToken(ctx context.Context, in *CreateBrowserTokenRequest, opts ...grpc.CallOption) (*CreateBrowserTokenResponse, error) {
+	out := new(CreateBrowserTokenResponse)
+	err := c.cc.Invoke(ctx, "/tollbooth.v1.CustomerService/CreateBrowserToken", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *customerServiceClient) RevokeCustomerCredentials(ctx context.Context, in *RevokeCustomerCredentialsRequest, opts ...grpc.CallOption) (*RevokeCustomerCredentialsResponse, error) {
+	out := new(RevokeCustomerCredentialsResponse)
+	err := c.cc.Invoke(ctx, "/tollbooth.v1.CustomerService/RevokeCustomerCredentials", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CustomerServiceServer is the server API for CustomerService service.
 // All implementations must embed UnimplementedCustomerServiceServer
 // for forward compatibility
@@ -148,6 +171,11 @@ type CustomerServiceServer interface {
 	GetMigration(context.Context, *GetMigrationRequest) (*GetMigrationResponse, error)
 	// CreatePortalSession returns a short-lived link to the hosted billing portal for one customer.
 	CreatePortalSession(context.Context, *CreatePortalSessionRequest) (*CreatePortalSessionResponse, error)
+	// CreateBrowserToken mints a customer-scoped bearer token for the app's own web page: it may call only the customer's
+	// own reads and money-in (see CreateBrowserTokenRequest), from a browser on an origin in TOLLBOOTH_CORS_ORIGINS.
+	CreateBrowserToken(context.Context, *CreateBrowserTokenRequest) (*CreateBrowserTokenResponse, error)
+	// RevokeCustomerCredentials ends every portal session (used or not) and browser token of one customer.
+	RevokeCustomerCredentials(context.Context, *RevokeCustomerCredentialsRequest) (*RevokeCustomerCredentialsResponse, error)
 	mustEmbedUnimplementedCustomerServiceServer()
 }
 
@@ -181,6 +209,12 @@ func (UnimplementedCustomerServiceServer) GetMigration(context.Context, *GetMigr
 }
 func (UnimplementedCustomerServiceServer) CreatePortalSession(context.Context, *CreatePortalSessionRequest) (*CreatePortalSessionResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method CreatePortalSession not implemented")
+}
+func (UnimplementedCustomerServiceServer) CreateBrowserToken(context.Context, *CreateBrowserTokenRequest) (*CreateBrowserTokenResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CreateBrowserToken not implemented")
+}
+func (UnimplementedCustomerServiceServer) RevokeCustomerCredentials(context.Context, *RevokeCustomerCredentialsRequest) (*RevokeCustomerCredentialsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RevokeCustomerCredentials not implemented")
 }
 func (UnimplementedCustomerServiceServer) mustEmbedUnimplementedCustomerServiceServer() {}
 
@@ -357,6 +391,42 @@ func _CustomerService_CreatePortalSession_Handler(srv interface{}, ctx context.C
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CustomerService_CreateBrowserToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateBrowserTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).CreateBrowserToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/tollbooth.v1.CustomerService/CreateBrowserToken",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).CreateBrowserToken(ctx, req.(*CreateBrowserTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CustomerService_RevokeCustomerCredentials_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RevokeCustomerCredentialsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).RevokeCustomerCredentials(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/tollbooth.v1.CustomerService/RevokeCustomerCredentials",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).RevokeCustomerCredentials(ctx, req.(*RevokeCustomerCredentialsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var _CustomerService_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "tollbooth.v1.CustomerService",
 	HandlerType: (*CustomerServiceServer)(nil),
@@ -396,6 +466,14 @@ var _CustomerService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CreatePortalSession",
 			Handler:    _CustomerService_CreatePortalSession_Handler,
+		},
+		{
+			MethodName: "CreateBrowserToken",
+			Handler:    _CustomerService_CreateBrowserToken_Handler,
+		},
+		{
+			MethodName: "RevokeCustomerCredentials",
+			Handler:    _CustomerService_RevokeCustomerCredentials_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

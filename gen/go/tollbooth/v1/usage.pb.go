@@ -261,10 +261,14 @@ type UsageEvent struct {
 	EventType string `protobuf:"bytes,2,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`
 	// What the usage was about (a user, a project, a request); 0-200 characters.
 	Subject string `protobuf:"bytes,3,opt,name=subject,proto3" json:"subject,omitempty"`
-	// When it happened; unset means now. At most 5 minutes in the future.
+	// When it happened; unset means now. At most 5 minutes in the future; a valid Timestamp (0001-01-01 to 9999-12-31).
 	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
-	// Properties: flat string or number values (no nesting), at most 50. Numbers are read as the exact decimal of
-	// their shortest representation; send a string such as "1500.25" for a quantity that must be exact beyond that.
+	// Properties: flat string, finite number or boolean values (no nesting), at most 50. A price's volume property is
+	// the event's quantity, in the range of Money.amount: a number is read as the exact decimal of its shortest
+	// representation rounded to 12 fractional digits; send a decimal string such as "1500.25" (format of Money.amount)
+	// for a quantity that must be exact beyond that. A quantity out of range, or a fee (quantity × unit price) out of
+	// range, rejects the event (INVALID_EVENT). Keys and strings, like subject, must be valid Unicode without U+0000;
+	// an event that breaks any of this is rejected alone (INVALID_EVENT), never its batch.
 	Data *structpb.Struct `protobuf:"bytes,5,opt,name=data,proto3" json:"data,omitempty"`
 }
 
@@ -585,7 +589,8 @@ type CheckRequest struct {
 	EventType string `protobuf:"bytes,2,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`
 	// Properties the action's event would carry (dimensions, volume property).
 	Data *structpb.Struct `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
-	// Quantity to price instead of reading data's volume property, a decimal >= 0; empty means from data (or 1 for UNIT).
+	// Quantity to price instead of reading data's volume property, a decimal >= 0 (format and range as Money.amount);
+	// empty means from data (or 1 for UNIT).
 	Quantity string `protobuf:"bytes,4,opt,name=quantity,proto3" json:"quantity,omitempty"`
 	// Reserve the estimated cost as a hold when allowed (capture it with TrackEvents.hold_id or CaptureHold). A hold
 	// never reaches into overdraft: when the available balance cannot cover the cost the answer is allowed = false,

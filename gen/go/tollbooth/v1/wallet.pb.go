@@ -1515,7 +1515,7 @@ type CaptureHoldRequest struct {
 	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// Required. Hold id.
 	HoldId string `protobuf:"bytes,2,opt,name=hold_id,json=holdId,proto3" json:"hold_id,omitempty"`
-	// Amount to debit, a decimal from 0 to the held amount; empty means all of it.
+	// Amount to debit, a decimal (format as Money.amount) from 0 to the held amount; empty means all of it.
 	Amount string `protobuf:"bytes,3,opt,name=amount,proto3" json:"amount,omitempty"`
 }
 

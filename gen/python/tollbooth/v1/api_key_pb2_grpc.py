@@ -51,7 +51,9 @@ class ApiKeyServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def RevokeApiKey(self, request, context):
-        """RevokeApiKey disables a key; calls with it fail with UNAUTHENTICATED within a few seconds.
+        """RevokeApiKey disables a key; calls with it fail with UNAUTHENTICATED within a few seconds. The engine's configured
+        admin key (TOLLBOOTH_ADMIN_KEY) is refused with FAILED_PRECONDITION, reason API_KEY_CONFIGURED: it is retired by
+        setting a new TOLLBOOTH_ADMIN_KEY and restarting, which revokes the previous one.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -33,6 +33,24 @@ class CancelSubscriptionResponse(_message.Message):
     subscription: Subscription
     def __init__(self, subscription: _Optional[_Union[Subscription, _Mapping]] = ...) -> None: ...
 
+class CreateBrowserTokenRequest(_message.Message):
+    __slots__ = ["customer", "ttl"]
+    CUSTOMER_FIELD_NUMBER: _ClassVar[int]
+    TTL_FIELD_NUMBER: _ClassVar[int]
+    customer: _common_pb2.CustomerRef
+    ttl: _duration_pb2.Duration
+    def __init__(self, customer: _Optional[_Union[_common_pb2.CustomerRef, _Mapping]] = ..., ttl: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class CreateBrowserTokenResponse(_message.Message):
+    __slots__ = ["expire_time", "id", "token"]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    expire_time: _timestamp_pb2.Timestamp
+    id: str
+    token: str
+    def __init__(self, token: _Optional[str] = ..., expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., id: _Optional[str] = ...) -> None: ...
+
 class CreateCustomerRequest(_message.Message):
     __slots__ = ["email", "external_id", "insufficient_balance_policy", "metadata", "name", "overdraft_limit", "product_codes", "request_id"]
     class MetadataEntry(_message.Message):
@@ -77,12 +95,14 @@ class CreatePortalSessionRequest(_message.Message):
     def __init__(self, customer: _Optional[_Union[_common_pb2.CustomerRef, _Mapping]] = ..., return_url: _Optional[str] = ..., ttl: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class CreatePortalSessionResponse(_message.Message):
-    __slots__ = ["expire_time", "url"]
+    __slots__ = ["expire_time", "id", "url"]
     EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
     URL_FIELD_NUMBER: _ClassVar[int]
     expire_time: _timestamp_pb2.Timestamp
+    id: str
     url: str
-    def __init__(self, url: _Optional[str] = ..., expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, url: _Optional[str] = ..., expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., id: _Optional[str] = ...) -> None: ...
 
 class CreateSubscriptionRequest(_message.Message):
     __slots__ = ["customer", "product_code", "product_version", "request_id"]
@@ -218,6 +238,18 @@ class Migration(_message.Message):
     to_version: int
     total_count: int
     def __init__(self, id: _Optional[str] = ..., product_code: _Optional[str] = ..., from_version: _Optional[int] = ..., to_version: _Optional[int] = ..., state: _Optional[_Union[MigrationState, str]] = ..., migrated_count: _Optional[int] = ..., total_count: _Optional[int] = ..., error: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., finish_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RevokeCustomerCredentialsRequest(_message.Message):
+    __slots__ = ["customer"]
+    CUSTOMER_FIELD_NUMBER: _ClassVar[int]
+    customer: _common_pb2.CustomerRef
+    def __init__(self, customer: _Optional[_Union[_common_pb2.CustomerRef, _Mapping]] = ...) -> None: ...
+
+class RevokeCustomerCredentialsResponse(_message.Message):
+    __slots__ = ["revoked_count"]
+    REVOKED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    revoked_count: int
+    def __init__(self, revoked_count: _Optional[int] = ...) -> None: ...
 
 class Subscription(_message.Message):
     __slots__ = ["cancel_time", "create_time", "id", "product_code", "product_id", "product_version", "status"]

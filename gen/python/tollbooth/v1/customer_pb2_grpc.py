@@ -60,6 +60,16 @@ class CustomerServiceStub(object):
                 request_serializer=tollbooth_dot_v1_dot_customer__pb2.CreatePortalSessionRequest.SerializeToString,
                 response_deserializer=tollbooth_dot_v1_dot_customer__pb2.CreatePortalSessionResponse.FromString,
                 )
+        self.CreateBrowserToken = channel.unary_unary(
+                '/tollbooth.v1.CustomerService/CreateBrowserToken',
+                request_serializer=tollbooth_dot_v1_dot_customer__pb2.CreateBrowserTokenRequest.SerializeToString,
+                response_deserializer=tollbooth_dot_v1_dot_customer__pb2.CreateBrowserTokenResponse.FromString,
+                )
+        self.RevokeCustomerCredentials = channel.unary_unary(
+                '/tollbooth.v1.CustomerService/RevokeCustomerCredentials',
+                request_serializer=tollbooth_dot_v1_dot_customer__pb2.RevokeCustomerCredentialsRequest.SerializeToString,
+                response_deserializer=tollbooth_dot_v1_dot_customer__pb2.RevokeCustomerCredentialsResponse.FromString,
+                )
 
 
 class CustomerServiceServicer(object):
@@ -129,6 +139,21 @@ class CustomerServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateBrowserToken(self, request, context):
+        """CreateBrowserToken mints a customer-scoped bearer token for the app's own web page: it may call only the customer's
+        own reads and money-in (see CreateBrowserTokenRequest), from a browser on an origin in TOLLBOOTH_CORS_ORIGINS.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeCustomerCredentials(self, request, context):
+        """RevokeCustomerCredentials ends every portal session (used or not) and browser token of one customer.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CustomerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -176,6 +201,16 @@ def add_CustomerServiceServicer_to_server(servicer, server):
                     servicer.CreatePortalSession,
                     request_deserializer=tollbooth_dot_v1_dot_customer__pb2.CreatePortalSessionRequest.FromString,
                     response_serializer=tollbooth_dot_v1_dot_customer__pb2.CreatePortalSessionResponse.SerializeToString,
+            ),
+            'CreateBrowserToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateBrowserToken,
+                    request_deserializer=tollbooth_dot_v1_dot_customer__pb2.CreateBrowserTokenRequest.FromString,
+                    response_serializer=tollbooth_dot_v1_dot_customer__pb2.CreateBrowserTokenResponse.SerializeToString,
+            ),
+            'RevokeCustomerCredentials': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeCustomerCredentials,
+                    request_deserializer=tollbooth_dot_v1_dot_customer__pb2.RevokeCustomerCredentialsRequest.FromString,
+                    response_serializer=tollbooth_dot_v1_dot_customer__pb2.RevokeCustomerCredentialsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -338,5 +373,39 @@ class CustomerService(object):
         return grpc.experimental.unary_unary(request, target, '/tollbooth.v1.CustomerService/CreatePortalSession',
             tollbooth_dot_v1_dot_customer__pb2.CreatePortalSessionRequest.SerializeToString,
             tollbooth_dot_v1_dot_customer__pb2.CreatePortalSessionResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def CreateBrowserToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollbooth.v1.CustomerService/CreateBrowserToken',
+            tollbooth_dot_v1_dot_customer__pb2.CreateBrowserTokenRequest.SerializeToString,
+            tollbooth_dot_v1_dot_customer__pb2.CreateBrowserTokenResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def RevokeCustomerCredentials(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollbooth.v1.CustomerService/RevokeCustomerCredentials',
+            tollbooth_dot_v1_dot_customer__pb2.RevokeCustomerCredentialsRequest.SerializeToString,
+            tollbooth_dot_v1_dot_customer__pb2.RevokeCustomerCredentialsResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
