@@ -5,7 +5,6 @@
 import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -16,7 +15,7 @@ import { AdjustmentDirection, AdjustmentReason } from '../../src/client/index.js
 import { startTestEngine, type TestEngine } from '../helpers/engine.js';
 import { imageProduct } from '../helpers/fixtures.js';
 import { expectSoundLedgerThenStop } from '../helpers/invariants.js';
-import { REPO_ROOT } from '../process/spawn.js';
+import { freePort, REPO_ROOT } from '../process/spawn.js';
 import { readmeExample } from './readme.js';
 
 const run = promisify(execFile);
@@ -25,9 +24,12 @@ const CHROMIUM = '/usr/bin/chromium';
 let engine: TestEngine;
 let dir: string;
 let app: string;
+/** The port of the page standing for an app on another origin: the engine allows exactly that origin (CORS). */
+let pagePort: number;
 
 beforeAll(async () => {
-  engine = await startTestEngine();
+  pagePort = await freePort();
+  engine = await startTestEngine({ TOLLBOOTH_CORS_ORIGINS: `http://127.0.0.1:${pagePort}` });
   // The package: its package.json and its build, with the repository's dependencies (as npm would install them).
   dir = mkdtempSync(path.join(tmpdir(), 'tollbooth-consumer-'));
   const pkg = path.join(dir, 'tollbooth');
@@ -111,7 +113,7 @@ describe('tollbooth/client in an app that installs this package', () => {
       if (req.url === '/page.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(script);
       else res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><script type="module" src="/page.js"></script>');
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(pagePort, '127.0.0.1', resolve));
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -120,7 +122,7 @@ describe('tollbooth/client in an app that installs this package', () => {
     });
     try {
       const page = await browser.newPage();
-      await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+      await page.goto(`http://127.0.0.1:${pagePort}/`);
       await page.waitForFunction(() => 'tollboothRun' in globalThis);
       const out: unknown = await page.evaluate(
         ([baseUrl, apiKey]) =>

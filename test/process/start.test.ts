@@ -10,7 +10,9 @@ let root: string;
 
 beforeAll(() => {
   root = makeTempDir('tollbooth-start-');
-  for (const p of ['src', 'gen', 'tsconfig.json', 'package.json', 'scripts/build.mjs', 'scripts/start.mjs']) {
+  const engine = ['src', 'gen', 'tsconfig.json', 'package.json', 'package-lock.json', 'scripts/build.mjs', 'scripts/start.mjs'];
+  // npm start also builds the portal page (from its own sources, with its own fingerprint).
+  for (const p of [...engine, 'scripts/build-portal.mjs', 'portal/src', 'portal/tsconfig.json']) {
     cpSync(path.join(REPO_ROOT, p), path.join(root, p), { recursive: true });
   }
   symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(root, 'node_modules'));
@@ -34,7 +36,7 @@ describe('npm start builds dist/ only when the sources changed', () => {
   it('builds on the first start, runs the build without building on the next, and rebuilds after an edit', async () => {
     expect(existsSync(path.join(root, 'dist'))).toBe(false);
     const first = await start();
-    expect(first.code).toBe(2);
+    expect(first.code, first.stderr).toBe(2);
     expect(built(first.stderr)).toBe(1);
     expect(first.stderr.endsWith(CONFIG_ERROR)).toBe(true);
     expect(existsSync(path.join(root, 'dist/main.cjs'))).toBe(true);
