@@ -21,6 +21,8 @@ export interface Config {
   };
   /** Minimum time between two auto-recharge attempts on one account, after a success or a failure. */
   autoRechargeCooldownSeconds: number;
+  /** Subscriber migrations: subscriptions moved per batch (one transaction each), and a pause after each batch. */
+  migrations: { batchSize: number; pauseMs: number };
 }
 
 export class ConfigError extends Error {
@@ -32,6 +34,7 @@ export class ConfigError extends Error {
 const KNOWN = new Set([
   'GRPC_PORT', 'HTTP_PORT', 'HOST', 'DATABASE_URL', 'TOLLBOOTH_DATA_DIR', 'DB_POOL_SIZE', 'REDIS_URL',
   'TOLLBOOTH_ADMIN_KEY', 'LOG_LEVEL', 'PUBLIC_URL', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'STRIPE_API_BASE',
+  'MIGRATION_BATCH_SIZE', 'MIGRATION_BATCH_PAUSE_MS',
 ]);
 
 function port(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
@@ -45,6 +48,13 @@ function seconds(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return dflt;
   if (!/^\d{1,7}$/.test(raw)) throw new ConfigError(name, `must be a whole number of seconds, got "${raw}"`);
+  return Number(raw);
+}
+
+function wholeNumber(env: NodeJS.ProcessEnv, name: string, dflt: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  if (!/^\d{1,7}$/.test(raw) || Number(raw) < min || Number(raw) > max) throw new ConfigError(name, `must be a whole number ${min}-${max}, got "${raw}"`);
   return Number(raw);
 }
 
@@ -101,5 +111,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       reconcileAfterSeconds: seconds(env, 'STRIPE_RECONCILE_AFTER_SECONDS', 300),
     },
     autoRechargeCooldownSeconds: seconds(env, 'AUTO_RECHARGE_COOLDOWN_SECONDS', 300),
+    migrations: {
+      batchSize: wholeNumber(env, 'MIGRATION_BATCH_SIZE', 500, 1, 10_000),
+      pauseMs: wholeNumber(env, 'MIGRATION_BATCH_PAUSE_MS', 0, 0, 60_000),
+    },
   };
 }

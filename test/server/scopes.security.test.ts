@@ -129,6 +129,9 @@ describe('an RPC-specific authorisation rule', () => {
       cancelSubscription: notImplemented('admin'),
       migrateSubscriptions: notImplemented('admin'),
       getMigration: notImplemented('read'),
+      previewMigration: notImplemented('admin'),
+      listMigrations: notImplemented('read'),
+      cancelMigration: notImplemented('admin'),
       createPortalSession: notImplemented('admin'),
     });
     const pipeline = new Pipeline(new KeyVerifier(engine.app.db.orm));
