@@ -69,7 +69,7 @@ export class Migrations {
 
   async migrate(input: MigrateInput): Promise<MigrationModel> {
     return inTransaction(this.orm, async (em) => {
-      const id = await once(em, { scope: 'MigrateSubscriptions', key: input.requestId, request: input }, async () => {
+      const { id } = await once(em, { scope: 'MigrateSubscriptions', key: input.requestId, request: input }, async () => {
         const now = this.clock.now();
         // Checked here rather than in the validator, against the app clock, so that a retry replays after the time passed.
         const at = input.effectiveTime;
@@ -89,8 +89,9 @@ export class Migrations {
           throw err;
         }
         if (!scheduled) await this.enqueueRun(em, m.id);
-        return m.id;
+        return { id: m.id };
       });
+      // A retry answers the migration as it is now (its progress), not as it was when first requested.
       return (await selectMigration(em, id))!;
     });
   }
