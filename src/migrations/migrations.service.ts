@@ -9,7 +9,7 @@
 // for one that runs at once), and ingest rates an event by the version the subscription had at the event's
 // occurred_at. Until its batch commits, a subscription is still on the source version: events ingested meanwhile are
 // rated by it, also those that occurred after the cut-over; events ingested after the move are rated by occurred_at
-// against the cut-over (docs/architecture.md).
+// against the cut-over (README, "Price changes").
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { ProductHeadSchema, ProductVersionSchema } from '../catalog/catalog.entity.js';
 import { latestPublished } from '../catalog/catalog.repository.js';

@@ -56,15 +56,17 @@ export async function selectRollupSums(em: EntityManager, v: ResolvedVersions, s
   );
 }
 
-/** Fees per affected customer and asset since `start`: of this product's prices, or of all (the burn rate). */
-export async function selectFeeSums(em: EntityManager, v: ResolvedVersions, start: Date, productOnly: boolean): Promise<{ customer_id: string; asset_code: string; m: string }[]> {
+/** Fees per affected customer and asset since `start`: of this product's prices (`m`), and of all (`b`: the burn). */
+export async function selectFeeSums(em: EntityManager, v: ResolvedVersions, start: Date): Promise<{ customer_id: string; asset_code: string; m: string; b: string }[]> {
   const a = affected(v);
-  return query<{ customer_id: string; asset_code: string; m: string }>(
+  // One scan for both sums: the fee rollups of 10,000 customers over 30 days are about a million rows.
+  return query<{ customer_id: string; asset_code: string; m: string; b: string }>(
     em,
     `with ${a.sql}
-     select f.customer_id, f.asset_code, sum(f.amount)::text as m from usage_rollup_fees f join aff on aff.customer_id = f.customer_id
-      where f.bucket >= ?${productOnly ? ' and f.product_code = ?' : ''} group by 1, 2`,
-    [...a.params, start, ...(productOnly ? [v.productCode] : [])],
+     select f.customer_id, f.asset_code, coalesce(sum(f.amount) filter (where f.product_code = ?), 0)::text as m, sum(f.amount)::text as b
+       from usage_rollup_fees f join aff on aff.customer_id = f.customer_id
+      where f.bucket >= ? group by 1, 2`,
+    [...a.params, v.productCode, start],
   );
 }
 

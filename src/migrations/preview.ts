@@ -155,8 +155,12 @@ export class MigrationPreview {
       });
     }
     if (rows.size === 0) return rows;
-    for (const f of await selectFeeSums(em, v, start, true)) rows.get(f.customer_id)?.actual.set(f.asset_code, dec(f.m));
-    for (const f of await selectFeeSums(em, v, start, false)) rows.get(f.customer_id)?.burn.set(f.asset_code, dec(f.m));
+    for (const f of await selectFeeSums(em, v, start)) {
+      const row = rows.get(f.customer_id);
+      if (!row) continue;
+      if (!dec(f.m).isZero()) row.actual.set(f.asset_code, dec(f.m));
+      row.burn.set(f.asset_code, dec(f.b));
+    }
     for (const b of await selectAvailable(em, v)) rows.get(b.customer_id)?.available.set(b.asset_code, dec(b.available));
 
     const versions = await toModels(em, await em.find(ProductVersionSchema, { code: v.productCode }, { orderBy: { version: 'asc' } }));
