@@ -54,7 +54,9 @@ function seconds(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
 function wholeNumber(env: NodeJS.ProcessEnv, name: string, dflt: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return dflt;
-  if (!/^\d{1,7}$/.test(raw) || Number(raw) < min || Number(raw) > max) throw new ConfigError(name, `must be a whole number ${min}-${max}, got "${raw}"`);
+  if (!/^\d{1,7}$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(name, `must be a whole number ${min}-${max}, got "${raw}"`);
+  }
   return Number(raw);
 }
 

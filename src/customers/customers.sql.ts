@@ -5,10 +5,13 @@ import { pgTextArray, query } from '../shared/tx.js';
 import type { SubscriptionMoveModel } from './customer.model.js';
 
 /** The moves of these subscriptions, oldest first. */
-export async function selectMoves(em: EntityManager, subscriptionIds: readonly string[]): Promise<(SubscriptionMoveModel & { subscriptionId: string })[]> {
+export async function selectMoves(
+  em: EntityManager, subscriptionIds: readonly string[],
+): Promise<(SubscriptionMoveModel & { subscriptionId: string })[]> {
   if (subscriptionIds.length === 0) return [];
   const rows = await query<{
-    subscription_id: string; migration_id: string; from_version: number; to_version: number; to_version_id: string; effective_at: Date; migrated_at: Date;
+    subscription_id: string; migration_id: string; from_version: number; to_version: number; to_version_id: string; effective_at: Date;
+    migrated_at: Date;
   }>(
     em,
     `select subscription_id, migration_id, from_version, to_version, to_version_id, effective_at, migrated_at from subscription_moves

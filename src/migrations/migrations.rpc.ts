@@ -21,7 +21,8 @@ export function migrationToProto(m: MigrationModel): MessageInitShape<typeof Mig
     id: m.id, productCode: m.productCode, fromVersion: m.fromVersion, toVersion: m.toVersion, state: STATE[m.state],
     migratedCount: m.migratedCount, totalCount: m.totalCount, skippedCount: m.skippedCount, failedCount: m.failedCount, error: m.error,
     createTime: timestampFromDate(m.createdAt), finishTime: m.finishedAt ? timestampFromDate(m.finishedAt) : undefined,
-    effectiveTime: timestampFromDate(m.effectiveAt), startTime: m.startedAt ? timestampFromDate(m.startedAt) : undefined, requestId: m.requestId,
+    effectiveTime: timestampFromDate(m.effectiveAt), startTime: m.startedAt ? timestampFromDate(m.startedAt) : undefined,
+    requestId: m.requestId,
   };
 }
 
@@ -50,8 +51,9 @@ export function migrationHandlers(migrations: Migrations, preview: MigrationPrev
         pageSize: req.pageSize, pageToken: req.pageToken, onlyShortenedRunway: req.onlyShortenedRunway,
       });
       return {
-        toVersion: p.toVersion, subscriptionCount: p.subscriptionCount, totals: p.totals, customers: p.customers, nextPageToken: p.nextPageToken,
-        shortenedRunwayCount: p.shortenedRunwayCount, windowStart: timestampFromDate(p.windowStart), windowEnd: timestampFromDate(p.windowEnd),
+        toVersion: p.toVersion, subscriptionCount: p.subscriptionCount, totals: p.totals, customers: p.customers,
+        nextPageToken: p.nextPageToken, shortenedRunwayCount: p.shortenedRunwayCount,
+        windowStart: timestampFromDate(p.windowStart), windowEnd: timestampFromDate(p.windowEnd),
       };
     },
   } satisfies ServiceHandlers<typeof CustomerApi>;

@@ -74,17 +74,20 @@ export class Migrations {
         // Checked here rather than in the validator, against the app clock, so that a retry replays after the time passed.
         const at = input.effectiveTime;
         if (at && at.getTime() < now.getTime() - PAST_TOLERANCE_MS) {
-          throw invalid('effective_time', `must not be more than 5 minutes in the past (now ${now.toISOString()}); leave it unset to migrate now`);
+          const problem = `must not be more than 5 minutes in the past (now ${now.toISOString()}); leave it unset to migrate now`;
+          throw invalid('effective_time', problem);
         }
         if (at && at.getTime() > now.getTime() + MAX_AHEAD_MS) throw invalid('effective_time', 'must be at most 366 days ahead');
         const v = await resolveVersions(em, input.productCode, input.fromVersion, input.toVersion);
         const scheduled = at !== undefined && at.getTime() > now.getTime();
-        const m = { id: newId('mig'), requestId: input.requestId, ...v, state: scheduled ? 'scheduled' : 'pending', effectiveAt: at ?? now, createdAt: now } as const;
+        const state = scheduled ? 'scheduled' : 'pending';
+        const m = { id: newId('mig'), requestId: input.requestId, ...v, state, effectiveAt: at ?? now, createdAt: now } as const;
         try {
           await insertMigration(em, m);
         } catch (err) {
           if (isUniqueViolation(err, 'migrations_one_active')) {
-            throw new AppError('MIGRATION_IN_PROGRESS', `product "${input.productCode}" has a migration that has not finished; wait for it or cancel it`, { field: 'product_code' });
+            const message = `product "${input.productCode}" has a migration that has not finished; wait for it or cancel it`;
+            throw new AppError('MIGRATION_IN_PROGRESS', message, { field: 'product_code' });
           }
           throw err;
         }
@@ -106,7 +109,8 @@ export class Migrations {
     const size = pageSize(page);
     const filters = { productCode };
     const after = decodePageToken(page.pageToken, filters);
-    const rows = await selectMigrations(this.orm.em.fork(), productCode, after ? [String(after[0]), String(after[1])] : undefined, size + 1);
+    const position: [string, string] | undefined = after ? [String(after[0]), String(after[1])] : undefined;
+    const rows = await selectMigrations(this.orm.em.fork(), productCode, position, size + 1);
     const items = rows.slice(0, size);
     const last = items[items.length - 1];
     return { items, nextPageToken: rows.length > size ? encodePageToken([last.createdAt.toISOString(), last.id], filters) : '' };
@@ -260,13 +264,21 @@ export class Migrations {
  * Resolve and check a migration's versions: the product must exist (NOT_FOUND), the target be published (0: the latest
  * published; else PRODUCT_NOT_PUBLISHED) and the source exist (when not 0) and differ from the target.
  */
-export async function resolveVersions(em: EntityManager, productCode: string, fromVersion: number, toVersion: number): Promise<ResolvedVersions> {
+export async function resolveVersions(
+  em: EntityManager, productCode: string, fromVersion: number, toVersion: number,
+): Promise<ResolvedVersions> {
   const head = await em.findOne(ProductHeadSchema, { code: productCode });
   if (!head) throw new AppError('PRODUCT_NOT_FOUND', `product "${productCode}" not found`, { field: 'product_code' });
-  const to = toVersion > 0 ? await em.findOne(ProductVersionSchema, { code: productCode, version: toVersion }) : await latestPublished(em, productCode);
-  if (toVersion > 0 && !to) throw new AppError('PRODUCT_NOT_FOUND', `product "${productCode}" version ${toVersion} not found`, { field: 'to_version' });
+  const to = toVersion > 0
+    ? await em.findOne(ProductVersionSchema, { code: productCode, version: toVersion })
+    : await latestPublished(em, productCode);
+  if (toVersion > 0 && !to) {
+    throw new AppError('PRODUCT_NOT_FOUND', `product "${productCode}" version ${toVersion} not found`, { field: 'to_version' });
+  }
   if (!to || to.status !== 'published') {
-    const what = toVersion > 0 ? `version ${toVersion} of "${productCode}" is a draft` : `product "${productCode}" has no published version`;
+    const what = toVersion > 0
+      ? `version ${toVersion} of "${productCode}" is a draft`
+      : `product "${productCode}" has no published version`;
     throw new AppError('PRODUCT_NOT_PUBLISHED', `${what}; publish it before migrating subscriptions to it`, { field: 'to_version' });
   }
   if (fromVersion > 0 && !(await em.findOne(ProductVersionSchema, { code: productCode, version: fromVersion }))) {

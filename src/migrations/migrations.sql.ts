@@ -39,7 +39,7 @@ function model(r: MigrationRow): MigrationModel {
 
 export async function insertMigration(
   em: EntityManager,
-  m: Pick<MigrationModel, 'id' | 'requestId' | 'productCode' | 'fromVersion' | 'toVersion' | 'toVersionId' | 'state' | 'effectiveAt' | 'createdAt'>,
+  m: Omit<MigrationModel, 'totalCount' | 'migratedCount' | 'skippedCount' | 'failedCount' | 'error' | 'startedAt' | 'finishedAt'>,
 ): Promise<void> {
   await query(
     em,
@@ -56,7 +56,9 @@ export async function selectMigration(em: EntityManager, id: string, lock = fals
 }
 
 /** Migrations newest first after the (created_at, id) position, optionally of one product; at most `limit`. */
-export async function selectMigrations(em: EntityManager, productCode: string, after: [string, string] | undefined, limit: number): Promise<MigrationModel[]> {
+export async function selectMigrations(
+  em: EntityManager, productCode: string, after: [string, string] | undefined, limit: number,
+): Promise<MigrationModel[]> {
   const where: string[] = [];
   const params: unknown[] = [];
   if (productCode) {
@@ -79,7 +81,8 @@ export async function updateState(em: EntityManager, id: string, state: Migratio
   const finished = state === 'succeeded' || state === 'failed' || state === 'canceled';
   await query(
     em,
-    `update migrations set state = ?, error = case when ? <> '' then ? else error end${finished ? ', finished_at = now()' : ''} where id = ?`,
+    `update migrations set state = ?, error = case when ? <> '' then ? else error end${finished ? ', finished_at = now()' : ''}
+      where id = ?`,
     [state, error, error, id],
   );
 }
@@ -131,7 +134,9 @@ export interface MovedSubscription {
  * on the source version). A move's cut-over never precedes the subscription's previous one, so its history stays in
  * order. Returns the moved subscriptions and how many were skipped.
  */
-export async function moveBatch(em: EntityManager, m: MigrationModel, subscriptionIds: readonly string[]): Promise<{ moved: MovedSubscription[]; skipped: number }> {
+export async function moveBatch(
+  em: EntityManager, m: MigrationModel, subscriptionIds: readonly string[],
+): Promise<{ moved: MovedSubscription[]; skipped: number }> {
   const fromSql = m.fromVersion > 0 ? 'l.product_version = ?' : 'l.product_version <> ?';
   const [row] = await query<{ moved: MovedRow[] | null; skipped: number }>(
     em,
@@ -141,7 +146,8 @@ export async function moveBatch(em: EntityManager, m: MigrationModel, subscripti
      todo as (
        select l.*, greatest(?::timestamptz, l.version_since) as cut from l where l.status = 'active' and ${fromSql}),
      mv as (
-       insert into subscription_moves (subscription_id, migration_id, from_version_id, from_version, to_version_id, to_version, effective_at)
+       insert into subscription_moves
+                (subscription_id, migration_id, from_version_id, from_version, to_version_id, to_version, effective_at)
          select todo.id, ?, todo.product_version_id, todo.product_version, ?, ?, todo.cut from todo
        returning subscription_id),
      up as (
@@ -161,7 +167,9 @@ export async function moveBatch(em: EntityManager, m: MigrationModel, subscripti
       m.id, m.toVersionId, m.toVersion, m.toVersionId, m.toVersion, pgTextArray(subscriptionIds), m.id,
     ],
   );
-  const moved = (row.moved ?? []).map((x) => ({ ...x, toVersion: m.toVersion, toVersionId: m.toVersionId, effectiveAt: new Date(x.effectiveAt) }));
+  const moved = (row.moved ?? []).map((x) => ({
+    ...x, toVersion: m.toVersion, toVersionId: m.toVersionId, effectiveAt: new Date(x.effectiveAt),
+  }));
   return { moved, skipped: row.skipped };
 }
 
@@ -188,11 +196,11 @@ export async function markItemFailed(em: EntityManager, migrationId: string, sub
 export async function addProgress(em: EntityManager, id: string, moved: number, skipped: number, failed: number): Promise<MigrationState> {
   const [row] = await query<{ state: MigrationState }>(
     em,
-    `update migrations m set migrated_count = migrated_count + ?, skipped_count = skipped_count + ?, failed_count = failed_count + ?,
-            state = case when exists (select 1 from migration_items i where i.migration_id = m.id and i.outcome is null) then state else 'succeeded' end,
-            finished_at = case when exists (select 1 from migration_items i where i.migration_id = m.id and i.outcome is null) then null else now() end
-      where id = ? returning state`,
-    [moved, skipped, failed, id],
+    `with todo as (select exists (select 1 from migration_items i where i.migration_id = ? and i.outcome is null) as remaining)
+     update migrations m set migrated_count = migrated_count + ?, skipped_count = skipped_count + ?, failed_count = failed_count + ?,
+            state = case when todo.remaining then state else 'succeeded' end, finished_at = case when todo.remaining then null else now() end
+       from todo where id = ? returning state`,
+    [id, moved, skipped, failed, id],
   );
   return row.state;
 }

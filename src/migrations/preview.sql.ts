@@ -26,7 +26,8 @@ export async function selectAffected(em: EntityManager, v: ResolvedVersions): Pr
   const a = affected(v);
   return query<AffectedRow>(
     em,
-    `with ${a.sql} select aff.subscription_id, aff.customer_id, c.external_id, aff.product_version from aff join customers c on c.id = aff.customer_id`,
+    `with ${a.sql}
+     select aff.subscription_id, aff.customer_id, c.external_id, aff.product_version from aff join customers c on c.id = aff.customer_id`,
     a.params,
   );
 }
@@ -49,7 +50,8 @@ export async function selectRollupSums(em: EntityManager, v: ResolvedVersions, s
   return query<RollupSumRow>(
     em,
     `with ${a.sql}
-     select r.customer_id, r.event_type, r.dimension_key, sum(r.event_count)::text as n, sum(r.quantity)::text as q, max(r.quantity_scale)::int as s
+     select r.customer_id, r.event_type, r.dimension_key,
+            sum(r.event_count)::text as n, sum(r.quantity)::text as q, max(r.quantity_scale)::int as s
        from usage_rollups r join aff on aff.customer_id = r.customer_id
       where r.product_code = ? and r.bucket >= ? group by 1, 2, 3`,
     [...a.params, v.productCode, start],
@@ -57,7 +59,9 @@ export async function selectRollupSums(em: EntityManager, v: ResolvedVersions, s
 }
 
 /** Fees per affected customer and asset since `start`: of this product's prices (`m`), and of all (`b`: the burn). */
-export async function selectFeeSums(em: EntityManager, v: ResolvedVersions, start: Date): Promise<{ customer_id: string; asset_code: string; m: string; b: string }[]> {
+export async function selectFeeSums(
+  em: EntityManager, v: ResolvedVersions, start: Date,
+): Promise<{ customer_id: string; asset_code: string; m: string; b: string }[]> {
   const a = affected(v);
   // One scan for both sums: the fee rollups of 10,000 customers over 30 days are about a million rows.
   return query<{ customer_id: string; asset_code: string; m: string; b: string }>(
@@ -71,12 +75,15 @@ export async function selectFeeSums(em: EntityManager, v: ResolvedVersions, star
 }
 
 /** Available balance (balance - held) of the affected customers' accounts. */
-export async function selectAvailable(em: EntityManager, v: ResolvedVersions): Promise<{ customer_id: string; asset_code: string; available: string }[]> {
+export async function selectAvailable(
+  em: EntityManager, v: ResolvedVersions,
+): Promise<{ customer_id: string; asset_code: string; available: string }[]> {
   const a = affected(v);
   return query<{ customer_id: string; asset_code: string; available: string }>(
     em,
     `with ${a.sql}
-     select ac.customer_id, ac.asset_code, (ac.balance - ac.held)::text as available from accounts ac join aff on aff.customer_id = ac.customer_id
+     select ac.customer_id, ac.asset_code, (ac.balance - ac.held)::text as available
+       from accounts ac join aff on aff.customer_id = ac.customer_id
       where ac.type = 'customer'`,
     a.params,
   );
@@ -94,12 +101,15 @@ export interface PreviewEventRow {
  * (customer, event type) pairs.
  */
 export async function selectEvents(
-  em: EntityManager, v: ResolvedVersions, start: Date, types: readonly string[], byProduct: boolean, pairs?: readonly { c: string; t: string }[],
+  em: EntityManager, v: ResolvedVersions, start: Date, types: readonly string[], byProduct: boolean,
+  pairs?: readonly { c: string; t: string }[],
 ): Promise<PreviewEventRow[]> {
   if (types.length === 0 || pairs?.length === 0) return [];
   const a = affected(v);
   const rated = `coalesce(u.rated_by @> ?::jsonb, true)`;
-  const pairSql = pairs ? ' and (u.customer_id, u.event_type) in (select x.c, x.t from jsonb_to_recordset(?::jsonb) as x(c text, t text))' : '';
+  const pairSql = pairs
+    ? ' and (u.customer_id, u.event_type) in (select x.c, x.t from jsonb_to_recordset(?::jsonb) as x(c text, t text))'
+    : '';
   return query<PreviewEventRow>(
     em,
     `with ${a.sql}

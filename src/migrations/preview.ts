@@ -122,7 +122,9 @@ export class MigrationPreview {
       const rows = await this.compute(em, v, start);
       const all = [...rows.values()];
       const scales = new Map<string, number>();
-      for (const r of all) for (const a of [...r.actual.keys(), ...r.target.keys()]) if (!scales.has(a)) scales.set(a, await this.catalog.assetScale(em, a));
+      for (const r of all) {
+        for (const a of [...r.actual.keys(), ...r.target.keys()]) if (!scales.has(a)) scales.set(a, await this.catalog.assetScale(em, a));
+      }
       for (const r of all) this.runway(r, days, scales);
       const totals = impacts(sumMaps(all.map((r) => r.actual)), sumMaps(all.map((r) => r.target)), scales);
       const listed = input.onlyShortenedRunway
@@ -218,7 +220,8 @@ export class MigrationPreview {
       const after = (r.burn.get(asset) ?? ZERO).minus(actual).plus(target).div(days);
       if (burn.isZero() && after.lte(0)) continue;
       const available = r.available.get(asset) ?? ZERO;
-      const runDays = (b: Decimal) => (available.lte(0) ? ZERO : b.lte(0) ? undefined : available.div(b).toDecimalPlaces(2, Decimal.ROUND_DOWN));
+      const runDays = (b: Decimal) =>
+        available.lte(0) ? ZERO : b.lte(0) ? undefined : available.div(b).toDecimalPlaces(2, Decimal.ROUND_DOWN);
       const before = runDays(burn);
       const afterDays = runDays(after);
       const scale = scales.get(asset) ?? 0;
@@ -247,8 +250,10 @@ function sharedShape(versions: readonly ProductModel[], eventType: string): Shap
     if (prices.length > 1) return undefined;
     const p = prices[0];
     if (!shape) shape = { calculation: p.calculation, valueProperty: p.valueProperty, dimensionKeys: p.dimensionKeys };
-    else if (shape.calculation !== p.calculation || shape.valueProperty !== p.valueProperty || shape.dimensionKeys.join('\u0000') !== p.dimensionKeys.join('\u0000')) {
-      return undefined;
+    else {
+      const same = shape.calculation === p.calculation && shape.valueProperty === p.valueProperty
+        && shape.dimensionKeys.join('\u0000') === p.dimensionKeys.join('\u0000');
+      if (!same) return undefined;
     }
   }
   return shape;
@@ -288,7 +293,9 @@ export function parseDimensionKey(key: string, keys: readonly string[]): Record<
  * The target's fees for one rollup row (n events of a type with these dimension values, quantities summing to q, the
  * largest with `scale` fractional digits), or undefined when that would not equal re-rating each event.
  */
-export function rerateRollup(target: ProductModel, shape: Shape, eventType: string, dimensionKey: string, n: Decimal, q: Decimal, scale: number): Map<string, Decimal> | undefined {
+export function rerateRollup(
+  target: ProductModel, shape: Shape, eventType: string, dimensionKey: string, n: Decimal, q: Decimal, scale: number,
+): Map<string, Decimal> | undefined {
   const data = parseDimensionKey(dimensionKey, shape.dimensionKeys);
   if (!data) return undefined;
   const fees = new Map<string, Decimal>();
@@ -323,7 +330,8 @@ function impacts(actual: Map<string, Decimal>, target: Map<string, Decimal>, sca
     const a = actual.get(asset) ?? ZERO;
     const t = target.get(asset) ?? ZERO;
     const scale = scales.get(asset) ?? 0;
-    return { assetCode: asset, actual: formatAmount(a, scale), target: formatAmount(t, scale), difference: formatAmount(t.minus(a), scale) };
+    const difference = formatAmount(t.minus(a), scale);
+    return { assetCode: asset, actual: formatAmount(a, scale), target: formatAmount(t, scale), difference };
   });
 }
 

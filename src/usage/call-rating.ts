@@ -9,7 +9,9 @@ import type { LedgerBatch } from '../wallets/ledger.js';
 import { coverable, productsAt, type CustomerContext } from './customer-context.js';
 import { rate, type Charge } from './rating.js';
 import { Rollups } from './rollups.js';
-import { versionRefModel, type AmountModel, type EventResultModel, type IngestEvent, type StoredResultEntry, type StoredVersionRef } from './usage.model.js';
+import {
+  versionRefModel, type AmountModel, type EventResultModel, type IngestEvent, type StoredResultEntry, type StoredVersionRef,
+} from './usage.model.js';
 import { insertEvents, type EventRow, type StoredEvent } from './usage.sql.js';
 
 const MAX_FUTURE_MS = 5 * 60_000;
@@ -19,7 +21,8 @@ const ZERO = new Decimal(0);
 
 /** A result from what usage_events.result stores (or is about to): the amounts as the wire shows them. */
 function fromStored(
-  eventId: string, status: 'accepted' | 'duplicate', stash: readonly StoredResultEntry[], txn: string | null, ratedBy: readonly StoredVersionRef[] | null,
+  eventId: string, status: 'accepted' | 'duplicate', stash: readonly StoredResultEntry[], txn: string | null,
+  ratedBy: readonly StoredVersionRef[] | null,
   scales: ReadonlyMap<string, number>,
 ): EventResultModel {
   const fees: AmountModel[] = [];
@@ -35,7 +38,9 @@ function fromStored(
 }
 
 function rejected(eventId: string, reason: EventResultModel['reason'], message: string): EventResultModel {
-  return { eventId, status: 'rejected', reason, message, fees: [], balancesAfter: [], transactionId: '', originalAccepted: false, ratedBy: [] };
+  return {
+    eventId, status: 'rejected', reason, message, fees: [], balancesAfter: [], transactionId: '', originalAccepted: false, ratedBy: [],
+  };
 }
 
 /** The distinct product versions of an event's charges (usually one), as usage_events.rated_by stores them. */

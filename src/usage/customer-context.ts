@@ -78,7 +78,9 @@ export async function customerContexts(em: EntityManager, catalog: CatalogServic
   return out;
 }
 
-async function history(em: EntityManager, catalog: CatalogService, rows: NonNullable<CustomerRow['moves']>, ids: string[]): Promise<CustomerContext['history']> {
+async function history(
+  em: EntityManager, catalog: CatalogService, rows: NonNullable<CustomerRow['moves']>, ids: string[],
+): Promise<CustomerContext['history']> {
   const subscriptions: SubscriptionHistory[] = [];
   let latest = -Infinity;
   for (const row of rows) {

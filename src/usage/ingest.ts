@@ -214,7 +214,8 @@ export class IngestService {
       throw err;
     }
     if (found.notActive) {
-      const unrated = (e: TrackRequest['events'][number]) => !rate(productsAt(ctx, e.occurredAt ? e.occurredAt.getTime() : now), e.eventType, e.data).ok;
+      const unrated = (e: TrackRequest['events'][number]) =>
+        !rate(productsAt(ctx, e.occurredAt ? e.occurredAt.getTime() : now), e.eventType, e.data).ok;
       const replay = r.events.every((e) => eventProblem(e, now) !== undefined || stored.has(`${ctx.id}\u0000${e.id}`) || unrated(e));
       return replay ? undefined : found.notActive;
     }
@@ -229,7 +230,9 @@ export class IngestService {
   private async scales(em: EntityManager, contexts: readonly CustomerContext[], stored: Map<string, StoredEvent>): Promise<Map<string, number>> {
     const assets = new Set<string>();
     for (const ctx of new Set(contexts)) {
-      for (const p of everyProduct(ctx)) for (const price of p.prices) for (const rt of price.rates) for (const u of rt.unitPrices) assets.add(u.assetCode);
+      for (const p of everyProduct(ctx)) {
+        for (const price of p.prices) for (const rt of price.rates) for (const u of rt.unitPrices) assets.add(u.assetCode);
+      }
     }
     for (const v of stored.values()) for (const x of v.result) assets.add(x.a);
     const out = new Map<string, number>();

@@ -122,8 +122,9 @@ export function rate(products: readonly ProductModel[], eventType: string, data:
         chargeFees.set(u.assetCode, fee);
         fees.set(u.assetCode, total);
       }
-      const charge = { productCode: product.code, productId: product.id, version: product.version, eventType, dimensionKey: match.dimensionKey };
-      charges.push({ ...charge, quantity, fees: chargeFees });
+      const dimensionKey = match.dimensionKey;
+      const { code: productCode, id: productId, version } = product;
+      charges.push({ productCode, productId, version, eventType, dimensionKey, quantity, fees: chargeFees });
     }
   }
   if (charges.length === 0) {

@@ -16,8 +16,17 @@ interface RollupKey {
   dimensionKey: string;
 }
 
+interface Aggregate {
+  key: RollupKey;
+  count: number;
+  quantity: Decimal;
+  /** The largest number of fractional digits of a quantity added. */
+  scale: number;
+  fees: Map<string, Decimal>;
+}
+
 export class Rollups {
-  private readonly counts = new Map<string, { key: RollupKey; count: number; quantity: Decimal; scale: number; fees: Map<string, Decimal> }>();
+  private readonly counts = new Map<string, Aggregate>();
 
   private readonly buckets = new Map<number, string>();
 

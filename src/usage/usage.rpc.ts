@@ -80,7 +80,9 @@ export function usageHandlers(
         }
         events.push({
           event: { id: x.eventId, eventType: x.eventType, subject: x.subject, occurredAt: timestampFromDate(x.occurredAt), data: x.data as never },
-          result: { eventId: x.eventId, status: EventStatus.ACCEPTED, fees, balancesAfter, transactionId: x.transactionId, ratedBy: x.ratedBy },
+          result: {
+            eventId: x.eventId, status: EventStatus.ACCEPTED, fees, balancesAfter, transactionId: x.transactionId, ratedBy: x.ratedBy,
+          },
           receiveTime: timestampFromDate(x.receivedAt),
         });
       }

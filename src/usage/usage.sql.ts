@@ -172,7 +172,8 @@ export function upsertRollups(rows: readonly RollupRow[], fees: readonly RollupF
               select x.c, x.b, x.t, x.p, x.d, x.n, x.q, x.s
                 from jsonb_to_recordset(?::jsonb) as x(c text, b timestamptz, t text, p text, d text, n bigint, q numeric, s smallint)
             on conflict (customer_id, bucket, event_type, product_code, dimension_key)
-            do update set event_count = usage_rollups.event_count + excluded.event_count, quantity = usage_rollups.quantity + excluded.quantity,
+            do update set event_count = usage_rollups.event_count + excluded.event_count,
+                          quantity = usage_rollups.quantity + excluded.quantity,
                           quantity_scale = greatest(usage_rollups.quantity_scale, excluded.quantity_scale)`,
       params: [JSON.stringify(rows)],
     },

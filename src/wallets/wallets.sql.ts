@@ -79,11 +79,13 @@ export async function readAccounts(em: EntityManager, w: CustomerWallet): Promis
 /** Entries of one account's feed with sequence > after, ascending, at most `limit`. */
 export async function listEntries(em: EntityManager, accountId: string, assetCode: string, scale: number, after: bigint, limit: number): Promise<LedgerEntryModel[]> {
   const rows = await query<{
-    transaction_id: string; sequence: string; amount: string; balance_after: string; created_at: Date; kind: TxnKind; reference: string; description: string;
+    transaction_id: string; sequence: string; amount: string; balance_after: string; created_at: Date; kind: TxnKind; reference: string;
+    description: string;
     rated_by: RatedBy[] | null;
   }>(
     em,
-    `select e.transaction_id, e.sequence::text, e.amount::text, e.balance_after::text, e.created_at, t.kind, t.reference, t.description, t.rated_by
+    `select e.transaction_id, e.sequence::text, e.amount::text, e.balance_after::text, e.created_at, t.kind, t.reference, t.description,
+            t.rated_by
        from ledger_entries e join ledger_transactions t on t.id = e.transaction_id
       where e.account_id = ? and e.sequence > ? order by e.sequence limit ?`,
     [accountId, after.toString(), limit],
