@@ -9,7 +9,7 @@
 // Env: BENCH_PG_URL (admin URL), BENCH_SUBSCRIPTIONS (10000), BENCH_EVENTS (1000000), BENCH_SECONDS (ingest-alone
 // window, 10), BENCH_INFLIGHT (16), BENCH_KEEP_DB=1.
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { CatalogService, UsageCalculation } from '../gen/tollbooth/v1/catalog_pb.js';
@@ -54,19 +54,21 @@ async function seed(url: string, code: string, v1: string): Promise<void> {
   await c.connect();
   try {
     await c.query('begin');
-    await c.query(`insert into customers (id, external_id, name) select 'cus_b' || lpad(i::text, 6, '0'), 'b' || i, 'bench ' || i from generate_series(1, $1) i`, [SUBS]);
-    await c.query(`insert into wallets (id, customer_id, name) select 'wal_b' || lpad(i::text, 6, '0'), 'cus_b' || lpad(i::text, 6, '0'), 'default' from generate_series(1, $1) i`, [SUBS]);
-    await c.query(`insert into accounts (id, wallet_id, customer_id, asset_code, type, balance)
-                   select 'acc_b' || lpad(i::text, 6, '0'), 'wal_b' || lpad(i::text, 6, '0'), 'cus_b' || lpad(i::text, 6, '0'), 'USD', 'customer', 0
-                     from generate_series(1, $1) i`, [SUBS]);
-    await c.query(`insert into subscriptions (id, customer_id, product_code, product_version_id, product_version, status)
-                   select 'sub_b' || lpad(i::text, 6, '0'), 'cus_b' || lpad(i::text, 6, '0'), $2, $3, 1, 'active' from generate_series(1, $1) i`, [SUBS, code, v1]);
+    const id = (prefix: string) => `'${prefix}' || lpad(i::text, 6, '0')`;
+    const each = (sql: string, params: unknown[] = []) => c.query(`${sql} from generate_series(1, $1) i`, [SUBS, ...params]);
+    await each(`insert into customers (id, external_id, name) select ${id('cus_b')}, 'b' || i, 'bench ' || i`);
+    await each(`insert into wallets (id, customer_id, name) select ${id('wal_b')}, ${id('cus_b')}, 'default'`);
+    await each(`insert into accounts (id, wallet_id, customer_id, asset_code, type, balance)
+                select ${id('acc_b')}, ${id('wal_b')}, ${id('cus_b')}, 'USD', 'customer', 0`);
+    await each(`insert into subscriptions (id, customer_id, product_code, product_version_id, product_version, status)
+                select ${id('sub_b')}, ${id('cus_b')}, $2, $3, 1, 'active'`, [code, v1]);
     // The funding as one balanced adjustment per customer (the ledger stays sound).
-    await c.query(`insert into ledger_transactions (id, kind, reference, description) select 'txn_b' || lpad(i::text, 6, '0'), 'adjustment', 'bench', 'bench funding' from generate_series(1, $1) i`, [SUBS]);
-    await c.query(`insert into ledger_entries (transaction_id, account_id, asset_code, amount, sequence, balance_after)
-                   select 'txn_b' || lpad(i::text, 6, '0'), 'acc_b' || lpad(i::text, 6, '0'), 'USD', 100, 1, 100 from generate_series(1, $1) i`, [SUBS]);
-    await c.query(`insert into ledger_entries (transaction_id, account_id, asset_code, amount)
-                   select 'txn_b' || lpad(i::text, 6, '0'), 'acc_sys_adjustments_USD_0', 'USD', -100 from generate_series(1, $1) i`, [SUBS]);
+    await each(`insert into ledger_transactions (id, kind, reference, description)
+                select ${id('txn_b')}, 'adjustment', 'bench', 'bench funding'`);
+    await each(`insert into ledger_entries (transaction_id, account_id, asset_code, amount, sequence, balance_after)
+                select ${id('txn_b')}, ${id('acc_b')}, 'USD', 100, 1, 100`);
+    await each(`insert into ledger_entries (transaction_id, account_id, asset_code, amount)
+                select ${id('txn_b')}, 'acc_sys_adjustments_USD_0', 'USD', -100`);
     await c.query(`update accounts set balance = 100, sequence = 1 where id like 'acc_b%'`);
     await c.query(`update accounts set balance = balance - 100 * $1 where id = 'acc_sys_adjustments_USD_0'`, [SUBS]);
     // Events: 60 % images, 40 % tokens of three models, spread over 30 days. (Their fees are not posted: the preview reads
@@ -84,9 +86,11 @@ async function seed(url: string, code: string, v1: string): Promise<void> {
                           case when event_type = 'tokens_used' then 'model=' || (data->>'model') else '' end d,
                           case when event_type = 'tokens_used' then (data->>'tokens')::numeric else 1 end q,
                           case when event_type = 'image_generated' then 0.05
-                               else (data->>'tokens')::numeric * case data->>'model' when 'small' then 0.000002 when 'big' then 0.00001 else 0.000005 end end m
+                               else (data->>'tokens')::numeric
+                                    * case data->>'model' when 'small' then 0.000002 when 'big' then 0.00001 else 0.000005 end end m
                      from usage_events`);
-    await c.query(`insert into usage_rollups (customer_id, bucket, event_type, product_code, dimension_key, event_count, quantity, quantity_scale)
+    await c.query(`insert into usage_rollups
+                     (customer_id, bucket, event_type, product_code, dimension_key, event_count, quantity, quantity_scale)
                    select customer_id, b, t, $1, d, count(*), sum(q), 0 from ev group by 1, 2, 3, 5`, [code]);
     await c.query(`insert into usage_rollup_fees (customer_id, bucket, event_type, product_code, dimension_key, asset_code, amount)
                    select customer_id, b, t, $1, d, 'USD', sum(m) from ev group by 1, 2, 3, 5`, [code]);
@@ -106,7 +110,9 @@ function ingest(pool: ChannelPool): { stop(): Promise<void>; rate(from: number, 
   const worker = async (w: number) => {
     while (!stopped) {
       const c = 1 + ((seq++ * 7919) % INGEST_CUSTOMERS);
-      const events = Array.from({ length: 100 }, (_, k) => ({ id: `i${w}-${seq}-${k}`, eventType: k % 2 ? 'image_generated' : 'tokens_used', data: { model: 'small', tokens: 10 + k } as never }));
+      const events = Array.from({ length: 100 }, (_, k) => ({
+        id: `i${w}-${seq}-${k}`, eventType: k % 2 ? 'image_generated' : 'tokens_used', data: { model: 'small', tokens: 10 + k } as never,
+      }));
       const res = await track[w % track.length]({ customer: { ref: { case: 'id', value: `cus_b${String(c).padStart(6, '0')}` } }, events });
       done.push({ t: performance.now(), n: res.results.filter((r) => r.status === EventStatus.ACCEPTED).length });
     }
@@ -127,11 +133,14 @@ function ingest(pool: ChannelPool): { stop(): Promise<void>; rate(from: number, 
 async function migrateAll(pool: ChannelPool, code: string, from: number, to: number): Promise<{ seconds: number; moved: bigint }> {
   const customers = pool.pick();
   const t0 = performance.now();
-  const { migration } = await customers.unary(CustomerService, 'migrateSubscriptions')({ requestId: `m-${from}-${to}`, productCode: code, fromVersion: from, toVersion: to });
+  const request = { requestId: `m-${from}-${to}`, productCode: code, fromVersion: from, toVersion: to };
+  const { migration } = await customers.unary(CustomerService, 'migrateSubscriptions')(request);
   for (;;) {
     const { migration: m } = await customers.unary(CustomerService, 'getMigration')({ id: migration!.id });
     if (m!.state === MigrationState.SUCCEEDED) return { seconds: (performance.now() - t0) / 1000, moved: m!.migratedCount };
-    if (m!.state !== MigrationState.RUNNING && m!.state !== MigrationState.PENDING) throw new Error(`migration ended ${MigrationState[m!.state]}: ${m!.error}`);
+    if (m!.state !== MigrationState.RUNNING && m!.state !== MigrationState.PENDING) {
+      throw new Error(`migration ended ${MigrationState[m!.state]}: ${m!.error}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -142,17 +151,25 @@ async function main(): Promise<void> {
   let engine: EngineProcess | undefined;
   let pool: ChannelPool | undefined;
   try {
-    say(`migration bench — ${new Date().toISOString()}; ${SUBS} subscriptions, ${EVENTS} events; load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    const load = loadavg().map((x) => x.toFixed(2)).join(' ');
+    say(`migration bench — ${new Date().toISOString()}; ${SUBS} subscriptions, ${EVENTS} events; load average ${load}`);
     db = await createDatabase(PG_ADMIN_URL, name);
     await migrate(db.url);
-    engine = await startEngine({ root: ROOT, databaseUrl: db.url, adminKey: ADMIN_KEY, logFile: join(tmpdir(), `tollbooth-bench-migration-${name}.log`), extraEnv: { QUEUE_PREFIX: name } });
+    const logFile = join(tmpdir(), `tollbooth-bench-migration-${name}.log`);
+    engine = await startEngine({ root: ROOT, databaseUrl: db.url, adminKey: ADMIN_KEY, logFile, extraEnv: { QUEUE_PREFIX: name } });
     pool = new ChannelPool(`127.0.0.1:${engine.grpcPort}`, { authorization: `Bearer ${ADMIN_KEY}` }, 4);
     await pool.ready();
     const catalog = pool.pick();
     const code = 'bench-gen';
-    const { product } = await catalog.unary(CatalogService, 'createProduct')({ requestId: 'p1', code, name: 'Gen', publish: true, prices: prices('0.05', '0.000002', '0.00001', '0.000005') });
-    await catalog.unary(CatalogService, 'updateProduct')({ requestId: 'p2', code, product: { prices: prices('0.06', '0.000003', '0.000009', '0.000005') }, updateMask: { paths: ['prices'] }, publish: true });
-    await catalog.unary(CatalogService, 'updateProduct')({ requestId: 'p3', code, product: { prices: prices('0.07', '0.000003', '0.000009', '0.000004') }, updateMask: { paths: ['prices'] }, publish: true });
+    const v1 = prices('0.05', '0.000002', '0.00001', '0.000005');
+    const create = catalog.unary(CatalogService, 'createProduct');
+    const { product } = await create({ requestId: 'p1', code, name: 'Gen', publish: true, prices: v1 });
+    const update = catalog.unary(CatalogService, 'updateProduct');
+    const mask = { paths: ['prices'] };
+    const v2 = prices('0.06', '0.000003', '0.000009', '0.000005');
+    const v3 = prices('0.07', '0.000003', '0.000009', '0.000004');
+    await update({ requestId: 'p2', code, product: { prices: v2 }, updateMask: mask, publish: true });
+    await update({ requestId: 'p3', code, product: { prices: v3 }, updateMask: mask, publish: true });
     let t = performance.now();
     await seed(db.url, code, product!.id);
     say(`· seeded by SQL in ${f1((performance.now() - t) / 1000)} s (set-up, not a figure)`);
@@ -161,10 +178,12 @@ async function main(): Promise<void> {
     let last;
     for (let i = 0; i < 3; i++) {
       t = performance.now();
-      last = await pool.pick().unary(CustomerService, 'previewMigration')({ productCode: code, fromVersion: 1, toVersion: 2, pageSize: 50 });
+      last = await pool.pick().unary(CustomerService, 'previewMigration')({ productCode: code, fromVersion: 1, toVersion: 2 });
       previews.push((performance.now() - t) / 1000);
     }
-    say(`preview v1 → v2: ${previews.map((s) => `${s.toFixed(2)} s`).join(', ')} (${last!.subscriptionCount} subscriptions; actual ${last!.totals[0]?.actual} → target ${last!.totals[0]?.target} USD; ${last!.shortenedRunwayCount} runways shorten)`);
+    const totals = `actual ${last!.totals[0]?.actual} → target ${last!.totals[0]?.target} USD`;
+    const times = previews.map((x) => `${x.toFixed(2)} s`).join(', ');
+    say(`preview v1 → v2: ${times} (${last!.subscriptionCount} subscriptions; ${totals}; ${last!.shortenedRunwayCount} runways shorten)`);
 
     const alone = ingest(pool);
     await new Promise((r) => setTimeout(r, 2_000));
@@ -175,7 +194,9 @@ async function main(): Promise<void> {
     say(`ingest alone: ${f1(ingestAlone)} events/s (batched, 100 events/request, ${INFLIGHT} in flight, ${INGEST_CUSTOMERS} customers)`);
 
     const m1 = await migrateAll(pool, code, 1, 2);
-    say(`migration alone v1 → v2: ${m1.moved} subscriptions in ${m1.seconds.toFixed(2)} s = ${f1(Number(m1.moved) / m1.seconds)} subscriptions/s`);
+    const perSecond = (m: { seconds: number; moved: bigint }) =>
+      `${m.moved} subscriptions in ${m.seconds.toFixed(2)} s = ${f1(Number(m.moved) / m.seconds)} subscriptions/s`;
+    say(`migration alone v1 → v2: ${perSecond(m1)}`);
 
     const both = ingest(pool);
     await new Promise((r) => setTimeout(r, 2_000));
@@ -183,7 +204,7 @@ async function main(): Promise<void> {
     const m2 = await migrateAll(pool, code, 2, 3);
     const during = both.rate(b0, performance.now());
     await both.stop();
-    say(`migration with ingest v2 → v3: ${m2.moved} subscriptions in ${m2.seconds.toFixed(2)} s = ${f1(Number(m2.moved) / m2.seconds)} subscriptions/s`);
+    say(`migration with ingest v2 → v3: ${perSecond(m2)}`);
     say(`ingest during it: ${f1(during)} events/s = ${(during / ingestAlone).toFixed(2)} × ingest alone`);
   } finally {
     pool?.close();

@@ -30,7 +30,9 @@ const tokens = (dimensionKeys: string[], rates: { dimensions: Record<string, str
   name: eventType, eventType, calculation: UsageCalculation.VOLUME, valueProperty: 'tokens', dimensionKeys,
   rates: rates.map((r) => ({ dimensions: r.dimensions, unitPrices: usd(r.amount) })),
 });
-const unit = (eventType: string, amount: string) => ({ name: eventType, eventType, calculation: UsageCalculation.UNIT, rates: [{ unitPrices: usd(amount) }] });
+const unit = (eventType: string, amount: string) => ({
+  name: eventType, eventType, calculation: UsageCalculation.UNIT, rates: [{ unitPrices: usd(amount) }],
+});
 const byId = (id: string) => ({ ref: { case: 'id' as const, value: id } });
 
 it('re-rates from events where rollups are not enough, and still equals re-rating each event by hand', async () => {
@@ -85,7 +87,10 @@ it('re-rates from events where rollups are not enough, and still equals re-ratin
     await fund(engine, customer.id, '100');
     const events = [
       { id: uniq('e'), eventType: 'image' },
-      { id: uniq('e'), eventType: 'tokens_used', data: { model: i % 2 ? 'big' : 'small', region: i % 3 ? 'eu' : 'us', tokens: 1000 * i + 7 } },
+      {
+        id: uniq('e'), eventType: 'tokens_used',
+        data: { model: i % 2 ? 'big' : 'small', region: i % 3 ? 'eu' : 'us', tokens: 1000 * i + 7 },
+      },
       { id: uniq('e'), eventType: 'tokens_used', data: { model: 'big', tokens: '12.75' } },
       { id: uniq('e'), eventType: 'upscaled' },
       { id: uniq('e'), eventType: 'embeds', data: { model: 'm', region: i % 2 ? 'eu' : 'us', tokens: i + 1 } },

@@ -18,12 +18,17 @@ export class OffsetClock implements Clock {
 
 const D = Decimal.clone({ precision: 80, rounding: Decimal.ROUND_HALF_EVEN });
 
+function images(amount: string) {
+  const rates = [{ unitPrices: [{ assetCode: 'USD', amount }] }];
+  return { name: 'Images', eventType: 'image_generated', calculation: UsageCalculation.UNIT, rates };
+}
+
 /** v1: images 0.05; tokens by model (small 0.000002, big 0.00001, anything else 0.000005). */
 export function genProductV1(code: string) {
   return {
     requestId: uniq('req'), code, name: 'Generation', publish: true,
     prices: [
-      { name: 'Images', eventType: 'image_generated', calculation: UsageCalculation.UNIT, rates: [{ unitPrices: [{ assetCode: 'USD', amount: '0.05' }] }] },
+      images('0.05'),
       {
         name: 'Tokens', eventType: 'tokens_used', calculation: UsageCalculation.VOLUME, valueProperty: 'tokens', dimensionKeys: ['model'],
         rates: [
@@ -38,7 +43,7 @@ export function genProductV1(code: string) {
 
 /** v2: images 0.08; tokens small 0.000003, big 0.000009, tiny 0.000000000007 (12 digits), anything else 0.000005. */
 export const V2_PRICES = [
-  { name: 'Images', eventType: 'image_generated', calculation: UsageCalculation.UNIT, rates: [{ unitPrices: [{ assetCode: 'USD', amount: '0.08' }] }] },
+  images('0.08'),
   {
     name: 'Tokens', eventType: 'tokens_used', calculation: UsageCalculation.VOLUME, valueProperty: 'tokens', dimensionKeys: ['model'],
     rates: [

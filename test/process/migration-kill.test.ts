@@ -41,10 +41,13 @@ it('kill -9 half-way through a migration, restart: all 500 subscriptions moved o
   let c = clients(running);
   const p = imageProduct(uniq('kill'));
   await c.catalog.createProduct(p);
-  await inParallel(Array.from({ length: N }, (_, i) => i), 8, (i) => c.customers.createCustomer({ requestId: `c-${i}`, productCodes: [p.code] }));
-  await c.catalog.updateProduct({ requestId: uniq('r'), code: p.code, product: { name: 'v2' }, updateMask: { paths: ['name'] }, publish: true });
+  const indexes = Array.from({ length: N }, (_, i) => i);
+  await inParallel(indexes, 8, (i) => c.customers.createCustomer({ requestId: `c-${i}`, productCodes: [p.code] }));
+  const v2 = { requestId: uniq('r'), code: p.code, product: { name: 'v2' }, updateMask: { paths: ['name'] }, publish: true };
+  await c.catalog.updateProduct(v2);
   const { migration } = await c.customers.migrateSubscriptions({ requestId: uniq('m'), productCode: p.code, fromVersion: 1, toVersion: 2 });
-  await waitFor('a fifth of the subscriptions', async () => (await c.customers.getMigration({ id: migration.id })).migration.migratedCount >= 100n);
+  const progress = async () => (await c.customers.getMigration({ id: migration.id })).migration.migratedCount;
+  await waitFor('a fifth of the subscriptions', async () => (await progress()) >= 100n);
 
   await running.kill(); // SIGKILL to the process group: no drain, the job and its batch die where they are
   c.catalog.close();
