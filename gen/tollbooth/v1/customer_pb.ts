@@ -723,8 +723,9 @@ export const MigrationSchema: GenMessage<Migration> = /*@__PURE__*/
  */
 export type MigrateSubscriptionsRequest = Message<"tollbooth.v1.MigrateSubscriptionsRequest"> & {
   /**
-   * Required. Caller-chosen idempotency key, 1-128 characters; a retry with the same key returns the original migration
-   * (as it was then), and the same key with a different request is ALREADY_EXISTS, REQUEST_ID_REUSED.
+   * Required. Caller-chosen idempotency key, 1-128 characters; a retry with the same key returns the migration it
+   * started (as it is now, with its progress), and the same key with a different request is ALREADY_EXISTS,
+   * REQUEST_ID_REUSED.
    *
    * @generated from field: string request_id = 1;
    */
