@@ -4,7 +4,7 @@
 import { timestampFromDate, timestampDate } from '@bufbuild/protobuf/wkt';
 import { Decimal } from 'decimal.js';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CatalogService } from '../../gen/tollbooth/v1/catalog_pb.js';
 import { CustomerService, MigrationState } from '../../gen/tollbooth/v1/customer_pb.js';
 import { EventStatus, UsageService } from '../../gen/tollbooth/v1/usage_pb.js';
@@ -206,6 +206,8 @@ describe('a migration of 500 subscriptions from v1 to v2', () => {
 });
 
 describe('scheduling and canceling', () => {
+  afterEach(() => clock.reset());
+
   async function productWithSubscribers(n: number) {
     const p = imageProduct(uniq('sch'), '0.05');
     await catalog.createProduct(p);
@@ -285,6 +287,39 @@ describe('scheduling and canceling', () => {
     const [{ n }] = await sql(`select count(*)::int n from subscriptions where product_code = ? and product_version = 2`, [c]);
     expect(n).toBe(200);
     expect((await customers.getMigration({ id: migration.id })).migration).toEqual(canceled);
+  });
+});
+
+describe('rating by the version in force', () => {
+  it('after two migrations, late events are charged by the version of the window they occurred in', async () => {
+    const p = imageProduct(uniq('hist'), '0.05');
+    await catalog.createProduct(p);
+    const { customer } = await customers.createCustomer({ requestId: uniq('r'), productCodes: [p.code] });
+    await fund(engine, customer.id, '10');
+    for (const amount of ['0.06', '0.07']) {
+      const prices = [{ ...p.prices[0], rates: [{ unitPrices: [{ assetCode: 'USD', amount }] }] }];
+      const update = { requestId: uniq('r'), code: p.code, product: { prices }, updateMask: { paths: ['prices'] }, publish: true };
+      await catalog.updateProduct(update);
+    }
+    const ago = (minutes: number) => timestampFromDate(new Date(clock.now().getTime() - minutes * 60_000));
+    // Cut-overs 4 and 2 minutes ago (within the 5-minute tolerance): v1 before the first, v2 between, v3 after.
+    for (const [from, to, at] of [[1, 2, 4], [2, 3, 2]]) {
+      const req = { requestId: uniq('m'), productCode: p.code, fromVersion: from, toVersion: to, effectiveTime: ago(at) };
+      const { migration } = await customers.migrateSubscriptions(req);
+      expect((await finished(migration.id)).migratedCount).toBe(1n);
+    }
+    const { customer: c } = await customers.getCustomer({ customer: byId(customer.id) });
+    expect(c.subscriptions[0].moves.map((m: any) => [m.fromVersion, m.toVersion])).toEqual([[1, 2], [2, 3]]);
+    const { results } = await usage.trackEvents({
+      customer: byId(customer.id),
+      events: [5, 3, 1, 0].map((m) => ({ id: uniq('h'), eventType: 'image_generated', occurredAt: ago(m) })),
+    });
+    expect(results.map((r: any) => r.fees[0].amount)).toEqual(['0.05', '0.06', '0.07', '0.07']);
+    expect(results.map((r: any) => r.ratedBy[0].version)).toEqual([1, 2, 3, 3]);
+    // A duplicate replays the version that rated the original.
+    const replay = [{ id: results[0].eventId, eventType: 'image_generated' }];
+    const again = await usage.trackEvents({ customer: byId(customer.id), events: replay });
+    expect(again.results[0]).toMatchObject({ status: EventStatus.DUPLICATE, ratedBy: [expect.objectContaining({ version: 1 })] });
   });
 });
 

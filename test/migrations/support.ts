@@ -14,6 +14,10 @@ export class OffsetClock implements Clock {
   advance(ms: number): void {
     this.offset += ms;
   }
+  /** Back to real time (events sent "now" must agree with the engine's clock again). */
+  reset(): void {
+    this.offset = 0;
+  }
 }
 
 const D = Decimal.clone({ precision: 80, rounding: Decimal.ROUND_HALF_EVEN });
