@@ -198,7 +198,8 @@ export async function addProgress(em: EntityManager, id: string, moved: number, 
     em,
     `with todo as (select exists (select 1 from migration_items i where i.migration_id = ? and i.outcome is null) as remaining)
      update migrations m set migrated_count = migrated_count + ?, skipped_count = skipped_count + ?, failed_count = failed_count + ?,
-            state = case when todo.remaining then state else 'succeeded' end, finished_at = case when todo.remaining then null else now() end
+            state = case when todo.remaining then state else 'succeeded' end,
+            finished_at = case when todo.remaining then null else now() end
        from todo where id = ? returning state`,
     [id, moved, skipped, failed, id],
   );
