@@ -18,9 +18,10 @@ const PG_CLASS = /^(08[0-9A-Z]{3}|53[0-9A-Z]{3}|57P[0-9A-Z]{2})$/;
 
 /**
  * node-postgres reports a connection that ended under it without a code; these are its messages (pg 8: client.js,
- * connection.js, pg-pool). Matched only on errors that carry no code of their own.
+ * connection.js, pg-pool). Matched only on errors that carry no code of their own. knex prefixes the statement to the
+ * same error's message ("COMMIT; - Connection terminated unexpectedly", a connection lost at commit).
  */
-const PG_CONNECTION_MESSAGE = new RegExp(`^(${[
+const PG_CONNECTION_MESSAGE = new RegExp(`^(?:[\\s\\S]* - )?(${[
   'Connection terminated', 'Client has encountered a connection error', 'Client was closed and is not queryable',
   'timeout exceeded when trying to connect', 'Connection ended unexpectedly',
 ].join('|')})`);
