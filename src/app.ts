@@ -31,6 +31,10 @@ import { systemClock, type Clock } from './shared/clock.js';
 import { startMoneyIn, type MoneyIn } from './topups/money-in.js';
 import { triggerRecharges } from './topups/recharge-trigger.js';
 import { moneyInPort } from './topups/topups.rpc.js';
+import { Migrations } from './migrations/migrations.service.js';
+import { MigrationProcessor } from './migrations/migration.worker.js';
+import { MigrationPreview } from './migrations/preview.js';
+import { migrationRoutes } from './migrations/migrations.routes.js';
 
 export interface App {
   config: Config;
@@ -45,6 +49,8 @@ export interface App {
   createdAdminKey: string | undefined;
   /** Top-ups, auto-recharge, Stripe webhooks, outbox relay and queues. */
   moneyIn: MoneyIn;
+  /** Subscriber migrations (tests run the sweep with sweepNow). */
+  migrations: Migrations;
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -66,6 +72,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   let grpc: GrpcServer | undefined;
   let httpServer: HttpServer | undefined;
   let moneyIn: MoneyIn | undefined;
+  let migrations: Migrations | undefined;
   try {
     const createdAdminKey = await bootstrapAdminKey(db.orm, config.adminKey);
     // A usage debit that leaves an account below its armed threshold starts an auto-recharge in the debit's transaction.
@@ -81,13 +88,17 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const sweeper = new WalletSweeper(db.orm, ledger);
     const clock = options.clock ?? systemClock;
     moneyIn = startMoneyIn(config, db, clock, ledger);
+    // Subscriber migrations run as jobs on the `migrations` queue; the sweep starts scheduled ones and resumes the rest.
+    migrations = new Migrations(db.orm, clock, config.migrations);
+    const migrationJobs = new MigrationProcessor(migrations);
+    moneyIn.hub.process('migrations', (job) => migrationJobs.process(job), 2);
     // Customer credentials revoked through this process stop working here at once (elsewhere within the cache TTL).
     const credentials = new CustomerCredentials(db.orm, clock, config.publicUrl, (hashes) => hashes.forEach((h) => verifier.forget(h)));
     const verifier = new KeyVerifier(db.orm, undefined, { credentials, clock });
     const bindings: ServiceBinding[] = [
       apiKeyRoutes(new ApiKeyAdmin(db.orm, (hash) => verifier.forget(hash))),
       catalogRoutes(catalog),
-      customerRoutes(customers, credentials),
+      customerRoutes(customers, credentials, migrationRoutes(migrations, new MigrationPreview(db.orm, catalog, clock))),
       // WalletService is wallets'; its top-up and auto-recharge RPCs are served by money-in, through wallets' port.
       walletRoutes(wallets, holds, watch, moneyInPort(moneyIn)),
       usageRoutes(ingest, usage, catalog, () => db.orm.em.fork()),
@@ -109,8 +120,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       corsOrigins: config.corsOrigins,
       cookieCredential: portalCookieCredential(config.publicUrl),
     });
-    const started = { grpc, http: httpServer, moneyIn };
+    const started = { grpc, http: httpServer, moneyIn, migrations };
     sweeper.start();
+    migrations.start();
     log.info('tollbooth listening', { grpcPort: grpc.port, httpPort: httpServer.port, embeddedDb: db.embedded });
     return {
       config,
@@ -121,13 +133,16 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       bindings,
       createdAdminKey,
       moneyIn,
+      migrations,
       async stop(graceMs = 10_000) {
         started.grpc.health.setStatus('', 'NOT_SERVING');
         // WatchWallet streams never end by themselves: end them first (UNAVAILABLE) so the servers can close at once.
         await watch.close();
         // Stop accepting, let in-flight calls finish (bounded by graceMs), then close the database.
         await Promise.all([started.grpc.close(graceMs), started.http.close(graceMs)]);
-        // Then let queue workers finish their jobs (they use the database), and quit our Redis connections.
+        // Then let queue workers finish their jobs (they use the database; a migration's job ends after its current
+        // batch and resumes on the next start), and quit our Redis connections.
+        await started.migrations.stop();
         await started.moneyIn.stop(graceMs);
         await sweeper.stop();
         await db.close();
@@ -136,6 +151,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   } catch (err) {
     await grpc?.close(0);
     await httpServer?.close(0);
+    await migrations?.stop();
     await moneyIn?.stop(0);
     await db.close();
     throw err;

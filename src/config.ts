@@ -29,6 +29,8 @@ export interface Config {
     /** An http(s) URL of a logo shown beside the title; none by default. */
     logoUrl: string | undefined;
   };
+  /** Subscriber migrations: subscriptions moved per batch (one transaction each), and a pause after each batch. */
+  migrations: { batchSize: number; pauseMs: number };
 }
 
 export class ConfigError extends Error {
@@ -41,6 +43,7 @@ const KNOWN = new Set([
   'GRPC_PORT', 'HTTP_PORT', 'HOST', 'DATABASE_URL', 'TOLLBOOTH_DATA_DIR', 'DB_POOL_SIZE', 'REDIS_URL',
   'TOLLBOOTH_ADMIN_KEY', 'LOG_LEVEL', 'PUBLIC_URL', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'STRIPE_API_BASE',
   'TOLLBOOTH_CORS_ORIGINS', 'TOLLBOOTH_PORTAL_TITLE', 'TOLLBOOTH_PORTAL_LOGO_URL',
+  'MIGRATION_BATCH_SIZE', 'MIGRATION_BATCH_PAUSE_MS',
 ]);
 
 function port(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
@@ -54,6 +57,15 @@ function seconds(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return dflt;
   if (!/^\d{1,7}$/.test(raw)) throw new ConfigError(name, `must be a whole number of seconds, got "${raw}"`);
+  return Number(raw);
+}
+
+function wholeNumber(env: NodeJS.ProcessEnv, name: string, dflt: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  if (!/^\d{1,7}$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(name, `must be a whole number ${min}-${max}, got "${raw}"`);
+  }
   return Number(raw);
 }
 
@@ -142,5 +154,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     autoRechargeCooldownSeconds: seconds(env, 'AUTO_RECHARGE_COOLDOWN_SECONDS', 300),
     corsOrigins: corsOrigins(env),
     portal: { title: portalTitle(env), logoUrl: url(env, 'TOLLBOOTH_PORTAL_LOGO_URL', ['http:', 'https:'])?.toString() },
+    migrations: {
+      batchSize: wholeNumber(env, 'MIGRATION_BATCH_SIZE', 500, 1, 10_000),
+      pauseMs: wholeNumber(env, 'MIGRATION_BATCH_PAUSE_MS', 0, 0, 60_000),
+    },
   };
 }

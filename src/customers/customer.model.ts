@@ -10,6 +10,19 @@ export interface SubscriptionModel {
   status: SubscriptionStatus;
   createdAt: Date;
   canceledAt: Date | null;
+  /** Moves between versions, oldest first (src/migrations). */
+  moves: SubscriptionMoveModel[];
+}
+
+/** One move of a subscription between versions of its product, made by a migration: its version history. */
+export interface SubscriptionMoveModel {
+  migrationId: string;
+  fromVersion: number;
+  toVersion: number;
+  toVersionId: string;
+  /** The cut-over: events at or after it rate with toVersion. */
+  effectiveAt: Date;
+  migratedAt: Date;
 }
 
 export interface CustomerModel {

@@ -30,6 +30,10 @@ export function subscriptionToProto(s: SubscriptionModel): MessageInitShape<type
     status: s.status === 'active' ? SubscriptionStatus.ACTIVE : SubscriptionStatus.CANCELED,
     createTime: timestampFromDate(s.createdAt),
     cancelTime: s.canceledAt ? timestampFromDate(s.canceledAt) : undefined,
+    moves: s.moves.map((m) => ({
+      migrationId: m.migrationId, fromVersion: m.fromVersion, toVersion: m.toVersion, toProductId: m.toVersionId,
+      effectiveTime: timestampFromDate(m.effectiveAt), migrateTime: timestampFromDate(m.migratedAt),
+    })),
   };
 }
 

@@ -12,6 +12,7 @@ import { once } from '../shared/idempotency.js';
 import { dec } from '../shared/money.js';
 import { decodePageToken, encodePageToken, pageSize, type PageRequest } from '../shared/page-token.js';
 import { inTransaction, isUniqueViolation } from '../shared/tx.js';
+import { selectMoves } from './customers.sql.js';
 
 export interface CreateCustomerInput {
   requestId: string;
@@ -33,11 +34,17 @@ export interface CustomerPatch {
   overdraftLimit?: string;
 }
 
-function subscriptionModel(s: Subscription): SubscriptionModel {
+function subscriptionModel(s: Subscription, moves: SubscriptionModel['moves'] = []): SubscriptionModel {
   return {
     id: s.id, productCode: s.productCode, productId: s.productVersionId, productVersion: s.productVersion, status: s.status,
-    createdAt: s.createdAt, canceledAt: s.canceledAt ?? null,
+    createdAt: s.createdAt, canceledAt: s.canceledAt ?? null, moves,
   };
+}
+
+/** The subscriptions' models with their version histories. */
+async function subscriptionModels(em: EntityManager, subs: Subscription[]): Promise<SubscriptionModel[]> {
+  const moves = await selectMoves(em, subs.map((s) => s.id));
+  return subs.map((s) => subscriptionModel(s, moves.filter((m) => m.subscriptionId === s.id).map(({ subscriptionId: _s, ...m }) => m)));
 }
 
 export class CustomerService {
@@ -129,7 +136,7 @@ export class CustomerService {
         s.canceledAt = new Date();
         await em.flush();
       }
-      return subscriptionModel(s);
+      return (await subscriptionModels(em, [s]))[0];
     });
   }
 
@@ -168,6 +175,7 @@ export class CustomerService {
     if (rows.length === 0) return [];
     const ids = rows.map((c) => c.id);
     const subs = await em.find(SubscriptionSchema, { customerId: { $in: ids } }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+    const models = await subscriptionModels(em, subs);
     const wallets = await em.find(WalletSchema, { customerId: { $in: ids }, name: 'default' });
     return rows.map((c) => ({
       id: c.id,
@@ -176,7 +184,7 @@ export class CustomerService {
       email: c.email,
       insufficientBalancePolicy: c.insufficientBalancePolicy,
       overdraftLimit: dec(c.overdraftLimit).toFixed(),
-      subscriptions: subs.filter((s) => s.customerId === c.id).map(subscriptionModel),
+      subscriptions: models.filter((_s, i) => subs[i].customerId === c.id),
       walletId: wallets.find((w) => w.customerId === c.id)?.id ?? '',
       metadata: c.metadata,
       createdAt: c.createdAt,

@@ -13,8 +13,9 @@ import { log } from '../shared/log.js';
  *  - reconcile:         repeatable; settles pending top-ups by asking Stripe (src/topups/reconcile.ts)
  *  - meter-forwarding:  reserved for forwarding usage to external meters (no processor yet)
  *  - outgoing-webhooks: events for customers' webhook endpoints, e.g. auto_recharge.paused (no processor yet: jobs wait)
+ *  - migrations:        run one subscriber migration's batches (src/migrations/migration.worker.ts)
  */
-export const QUEUE_NAMES = ['recharge', 'stripe-webhook', 'reconcile', 'meter-forwarding', 'outgoing-webhooks'] as const;
+export const QUEUE_NAMES = ['recharge', 'stripe-webhook', 'reconcile', 'meter-forwarding', 'outgoing-webhooks', 'migrations'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 /** Set once for every job: retried with exponential backoff (2s, 4s, 8s … ≈ 17 min in total), kept a day after success. */

@@ -43,6 +43,9 @@ export function statusOf(reason: Reason): StatusCode {
     case 'STRIPE_NOT_CONFIGURED':
     case 'API_KEY_CONFIGURED':
       return Status.FAILED_PRECONDITION;
+    case 'MIGRATION_IN_PROGRESS':
+    case 'MIGRATION_FINISHED':
+      return Status.FAILED_PRECONDITION;
     case 'UNAUTHENTICATED':
       return Status.UNAUTHENTICATED;
     case 'PERMISSION_DENIED':

@@ -6,10 +6,12 @@ import { textProblem } from '../shared/text.js';
 import type { CtePart } from '../shared/tx.js';
 import type { AccountState } from '../wallets/accounts.js';
 import type { LedgerBatch } from '../wallets/ledger.js';
-import { coverable, type CustomerContext } from './customer-context.js';
+import { coverable, productsAt, type CustomerContext } from './customer-context.js';
 import { rate, type Charge } from './rating.js';
 import { Rollups } from './rollups.js';
-import type { AmountModel, EventResultModel, IngestEvent, StoredResultEntry } from './usage.model.js';
+import {
+  versionRefModel, type AmountModel, type EventResultModel, type IngestEvent, type StoredResultEntry, type StoredVersionRef,
+} from './usage.model.js';
 import { insertEvents, type EventRow, type StoredEvent } from './usage.sql.js';
 
 const MAX_FUTURE_MS = 5 * 60_000;
@@ -18,7 +20,11 @@ const EVENT_TYPE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/;
 const ZERO = new Decimal(0);
 
 /** A result from what usage_events.result stores (or is about to): the amounts as the wire shows them. */
-function fromStored(eventId: string, status: 'accepted' | 'duplicate', stash: readonly StoredResultEntry[], txn: string | null, scales: ReadonlyMap<string, number>): EventResultModel {
+function fromStored(
+  eventId: string, status: 'accepted' | 'duplicate', stash: readonly StoredResultEntry[], txn: string | null,
+  ratedBy: readonly StoredVersionRef[] | null,
+  scales: ReadonlyMap<string, number>,
+): EventResultModel {
   const fees: AmountModel[] = [];
   const balancesAfter: AmountModel[] = [];
   for (const s of stash) {
@@ -27,11 +33,21 @@ function fromStored(eventId: string, status: 'accepted' | 'duplicate', stash: re
     balancesAfter.push({ assetCode: s.a, amount: padScale(s.b, scale) });
   }
   const originalAccepted = status === 'duplicate'; // stored results are of accepted events; the flag is for DUPLICATE
-  return { eventId, status, reason: '', message: '', fees, balancesAfter, transactionId: txn ?? '', originalAccepted };
+  const refs = ratedBy ? ratedBy.map(versionRefModel) : [];
+  return { eventId, status, reason: '', message: '', fees, balancesAfter, transactionId: txn ?? '', originalAccepted, ratedBy: refs };
 }
 
 function rejected(eventId: string, reason: EventResultModel['reason'], message: string): EventResultModel {
-  return { eventId, status: 'rejected', reason, message, fees: [], balancesAfter: [], transactionId: '', originalAccepted: false };
+  return {
+    eventId, status: 'rejected', reason, message, fees: [], balancesAfter: [], transactionId: '', originalAccepted: false, ratedBy: [],
+  };
+}
+
+/** The distinct product versions of an event's charges (usually one), as usage_events.rated_by stores them. */
+function versionsOf(charges: readonly Charge[]): StoredVersionRef[] {
+  const out: StoredVersionRef[] = [];
+  for (const c of charges) if (!out.some((r) => r.i === c.productId)) out.push({ i: c.productId, c: c.productCode, v: c.version });
+  return out;
 }
 
 /** Structural problems of one event: they reject that event only, never its batch. */
@@ -131,8 +147,9 @@ export class GroupRating {
     if (problem) return rejected(e.id, 'INVALID_EVENT', problem);
     const key = `${this.ctx.id}\u0000${e.id}`;
     const original = this.stored.get(key);
-    if (original) return fromStored(e.id, 'duplicate', original.result, original.transaction_id, this.scales);
-    const rating = rate(this.ctx.products, e.eventType, e.data);
+    if (original) return fromStored(e.id, 'duplicate', original.result, original.transaction_id, original.rated_by, this.scales);
+    // The versions in force at the event's occurred_at: the current ones unless it precedes a migration's cut-over.
+    const rating = rate(productsAt(this.ctx, e.occurredAt ? e.occurredAt.getTime() : this.now), e.eventType, e.data);
     if (!rating.ok) return rejected(e.id, rating.reason, rating.message);
     // All assets or none: check every fee before debiting any.
     let short: string | undefined;
@@ -165,6 +182,7 @@ export class GroupRating {
   /** Post a covered event's fees to the call's usage transaction and record it: its row, its rollups, its result. */
   private accept(e: IngestEvent, key: string, fees: Map<string, Decimal>, charges: readonly Charge[]): EventResultModel {
     const stash: StoredResultEntry[] = [];
+    const ratedBy = versionsOf(charges);
     let posted = false;
     for (const [asset, fee] of fees.size > 1 ? [...fees.entries()].sort(([a], [b]) => (a < b ? -1 : 1)) : fees) {
       if (fee.isZero()) {
@@ -179,16 +197,17 @@ export class GroupRating {
     }
     const occurredAt = e.occurredAt ?? this.nowDate;
     const usedTxn = posted ? (this.txnId as string) : null;
+    if (usedTxn) this.batch.ratedBy(usedTxn, ratedBy);
     const o = e.occurredAt?.toISOString() ?? this.nowIso;
-    this.inserts.push({ c: this.ctx.id, e: e.id, t: e.eventType, s: e.subject, o, d: e.data, r: stash, x: usedTxn });
-    this.stored.set(key, { result: stash, transaction_id: usedTxn });
+    this.inserts.push({ c: this.ctx.id, e: e.id, t: e.eventType, s: e.subject, o, d: e.data, r: stash, x: usedTxn, v: ratedBy });
+    this.stored.set(key, { result: stash, transaction_id: usedTxn, rated_by: ratedBy });
     for (const charge of charges) this.rollups.add(this.ctx.id, occurredAt, charge);
     this.accepted++;
     if (this.hold) {
       const fee = fees.get(this.hold.account.assetCode);
       if (fee) this.hold.used = this.hold.used.plus(fee);
     }
-    return fromStored(e.id, 'accepted', stash, usedTxn, this.scales);
+    return fromStored(e.id, 'accepted', stash, usedTxn, ratedBy, this.scales);
   }
 
   /** The usage rows and the rollups, as parts of the group's one write statement (with the postings that pay for them). */

@@ -29,7 +29,7 @@ import { ensureCustomerAccount, lockedAccounts, type AccountState } from '../wal
 import type { Ledger } from '../wallets/ledger.js';
 import { captureHoldInTx, inspectHoldInTx } from '../wallets/holds.js';
 import { EVENT_ID, eventProblem, GroupRating, type CallHold } from './call-rating.js';
-import { customerContexts, type CustomerContext } from './customer-context.js';
+import { customerContexts, everyProduct, productsAt, type CustomerContext } from './customer-context.js';
 import { rate } from './rating.js';
 import type { EventResultModel, TrackRequest } from './usage.model.js';
 import { readGroup, type StoredEvent } from './usage.sql.js';
@@ -214,7 +214,9 @@ export class IngestService {
       throw err;
     }
     if (found.notActive) {
-      const replay = r.events.every((e) => eventProblem(e, now) !== undefined || stored.has(`${ctx.id}\u0000${e.id}`) || !rate(ctx.products, e.eventType, e.data).ok);
+      const unrated = (e: TrackRequest['events'][number]) =>
+        !rate(productsAt(ctx, e.occurredAt ? e.occurredAt.getTime() : now), e.eventType, e.data).ok;
+      const replay = r.events.every((e) => eventProblem(e, now) !== undefined || stored.has(`${ctx.id}\u0000${e.id}`) || unrated(e));
       return replay ? undefined : found.notActive;
     }
     found.account.held = found.account.held.minus(found.amount);
@@ -228,7 +230,9 @@ export class IngestService {
   private async scales(em: EntityManager, contexts: readonly CustomerContext[], stored: Map<string, StoredEvent>): Promise<Map<string, number>> {
     const assets = new Set<string>();
     for (const ctx of new Set(contexts)) {
-      for (const p of ctx.products) for (const price of p.prices) for (const rt of price.rates) for (const u of rt.unitPrices) assets.add(u.assetCode);
+      for (const p of everyProduct(ctx)) {
+        for (const price of p.prices) for (const rt of price.rates) for (const u of rt.unitPrices) assets.add(u.assetCode);
+      }
     }
     for (const v of stored.values()) for (const x of v.result) assets.add(x.a);
     const out = new Map<string, number>();

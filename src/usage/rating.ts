@@ -24,6 +24,9 @@ function unitPrice(amount: string): Decimal {
 
 export interface Charge {
   productCode: string;
+  /** The product version whose price made the charge. */
+  productId: string;
+  version: number;
   eventType: string;
   /** "model=big,region=eu" — the matched dimension values, for rollups; "" for flat prices. */
   dimensionKey: string;
@@ -119,7 +122,9 @@ export function rate(products: readonly ProductModel[], eventType: string, data:
         chargeFees.set(u.assetCode, fee);
         fees.set(u.assetCode, total);
       }
-      charges.push({ productCode: product.code, eventType, dimensionKey: match.dimensionKey, quantity, fees: chargeFees });
+      const dimensionKey = match.dimensionKey;
+      const { code: productCode, id: productId, version } = product;
+      charges.push({ productCode, productId, version, eventType, dimensionKey, quantity, fees: chargeFees });
     }
   }
   if (charges.length === 0) {

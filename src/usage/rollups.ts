@@ -16,8 +16,17 @@ interface RollupKey {
   dimensionKey: string;
 }
 
+interface Aggregate {
+  key: RollupKey;
+  count: number;
+  quantity: Decimal;
+  /** The largest number of fractional digits of a quantity added. */
+  scale: number;
+  fees: Map<string, Decimal>;
+}
+
 export class Rollups {
-  private readonly counts = new Map<string, { key: RollupKey; count: number; quantity: Decimal; fees: Map<string, Decimal> }>();
+  private readonly counts = new Map<string, Aggregate>();
 
   private readonly buckets = new Map<number, string>();
 
@@ -28,11 +37,15 @@ export class Rollups {
     const k = `${customerId}\u0000${bucket}\u0000${charge.eventType}\u0000${charge.productCode}\u0000${charge.dimensionKey}`;
     let agg = this.counts.get(k);
     if (!agg) {
-      agg = { key: { customerId, bucket, eventType: charge.eventType, productCode: charge.productCode, dimensionKey: charge.dimensionKey }, count: 0, quantity: ZERO, fees: new Map() };
+      const key = { customerId, bucket, eventType: charge.eventType, productCode: charge.productCode, dimensionKey: charge.dimensionKey };
+      agg = { key, count: 0, quantity: ZERO, scale: 0, fees: new Map() };
       this.counts.set(k, agg);
     }
     agg.count += 1;
     agg.quantity = agg.quantity.plus(charge.quantity);
+    // A preview re-rates the summed quantity only when that equals re-rating each event (see quantity_scale).
+    const scale = charge.quantity.decimalPlaces();
+    if (scale > agg.scale) agg.scale = scale;
     for (const [asset, fee] of charge.fees) {
       const cur = agg.fees.get(asset);
       agg.fees.set(asset, cur ? cur.plus(fee) : fee);
@@ -46,7 +59,7 @@ export class Rollups {
     const aggs = [...this.counts.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
     const rows: RollupRow[] = aggs.map((a) => ({
       c: a.key.customerId, b: a.key.bucket, t: a.key.eventType, p: a.key.productCode, d: a.key.dimensionKey,
-      n: a.count, q: a.quantity.toFixed(),
+      n: a.count, q: a.quantity.toFixed(), s: a.scale,
     }));
     const fees: RollupFeeRow[] = aggs.flatMap((a) => [...a.fees.entries()].sort(([x], [y]) => (x < y ? -1 : 1)).map(([asset, amount]) => ({
       c: a.key.customerId, b: a.key.bucket, t: a.key.eventType, p: a.key.productCode, d: a.key.dimensionKey, a: asset, m: amount.toFixed(),

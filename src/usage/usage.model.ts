@@ -35,6 +35,26 @@ export interface EventResultModel {
   balancesAfter: AmountModel[];
   transactionId: string;
   originalAccepted: boolean;
+  /** The product versions whose prices rated the event. */
+  ratedBy: VersionRefModel[];
+}
+
+/** One version of a product, as results name the version that rated them. */
+export interface VersionRefModel {
+  productId: string;
+  productCode: string;
+  version: number;
+}
+
+/** A VersionRefModel as usage_events.rated_by and ledger_transactions.rated_by store it (short keys). */
+export interface StoredVersionRef {
+  i: string;
+  c: string;
+  v: number;
+}
+
+export function versionRefModel(r: StoredVersionRef): VersionRefModel {
+  return { productId: r.i, productCode: r.c, version: r.v };
 }
 
 /** What usage_events.result stores for replay: asset, fee, balance after. */

@@ -35,7 +35,7 @@ function eventTime(ts: Timestamp): Date {
 export function eventResultToProto(r: EventResultModel): MessageInitShape<typeof EventResultSchema> {
   return {
     eventId: r.eventId, status: STATUS[r.status], reason: REASON[r.reason], message: r.message, fees: r.fees, balancesAfter: r.balancesAfter,
-    transactionId: r.transactionId, originalAccepted: r.originalAccepted,
+    transactionId: r.transactionId, originalAccepted: r.originalAccepted, ratedBy: r.ratedBy,
   };
 }
 
@@ -80,7 +80,9 @@ export function usageHandlers(
         }
         events.push({
           event: { id: x.eventId, eventType: x.eventType, subject: x.subject, occurredAt: timestampFromDate(x.occurredAt), data: x.data as never },
-          result: { eventId: x.eventId, status: EventStatus.ACCEPTED, fees, balancesAfter, transactionId: x.transactionId },
+          result: {
+            eventId: x.eventId, status: EventStatus.ACCEPTED, fees, balancesAfter, transactionId: x.transactionId, ratedBy: x.ratedBy,
+          },
           receiveTime: timestampFromDate(x.receivedAt),
         });
       }

@@ -12,7 +12,7 @@ import { createHoldInTx } from '../wallets/holds.js';
 import { lockCustomerAccounts, type AccountState } from '../wallets/accounts.js';
 import { coverable, loadCustomerContexts, type CustomerContext } from './customer-context.js';
 import { rate, type Properties } from './rating.js';
-import type { AmountModel, RejectReason, StoredResultEntry } from './usage.model.js';
+import { versionRefModel, type AmountModel, type RejectReason, type StoredResultEntry, type VersionRefModel } from './usage.model.js';
 import { selectEvents, selectRollupTotals } from './usage.sql.js';
 
 export interface CheckInput {
@@ -59,6 +59,7 @@ export interface RecordedEventModel {
   data: Properties;
   result: StoredResultEntry[];
   transactionId: string;
+  ratedBy: VersionRefModel[];
 }
 
 export interface SummaryBucket {
@@ -215,6 +216,7 @@ export class UsageService {
     const items = rows.slice(0, size).map((r) => ({
       customerId: r.customer_id, eventId: r.event_id, eventType: r.event_type, subject: r.subject, occurredAt: new Date(r.occurred_at),
       receivedAt: new Date(r.received_at), data: r.data, result: r.result, transactionId: r.transaction_id ?? '',
+      ratedBy: (r.rated_by ?? []).map(versionRefModel),
     }));
     const last = items[items.length - 1];
     return { items, nextPageToken: rows.length > size ? encodePageToken([last.occurredAt.toISOString(), last.eventId], filters) : '' };

@@ -6,15 +6,20 @@ import { lookupKey, type CustomerLookup } from '../customers/customer.model.js';
 import { pgTextArray, query, queryWith, type CtePart } from '../shared/tx.js';
 import { lockAccountsParts, LOCKED_COLUMNS, type LockedRow } from '../wallets/ledger.sql.js';
 import type { Properties } from './rating.js';
-import type { StoredResultEntry } from './usage.model.js';
+import type { StoredResultEntry, StoredVersionRef } from './usage.model.js';
 
-/** A customer as usage reads it: policy, overdraft, subscribed product versions (and, for the gate, balances). */
+/**
+ * A customer as usage reads it: policy, overdraft, subscribed product versions (and, for the gate, balances). `moves`:
+ * only for subscriptions that were ever migrated, their current version (`v`) and every move's cut-over (`e`, ISO time)
+ * and the version before it (`f`), latest first.
+ */
 export interface CustomerRow {
   id: string;
   external_id: string | null;
   policy: 'allow' | 'reject';
   overdraft: string;
   versions: string[] | null;
+  moves: { v: string; m: { e: string; f: string }[] }[] | null;
   balances?: { a: string; b: string; h: string }[] | null;
 }
 
@@ -36,8 +41,16 @@ function customersWhere(lookups: CustomerLookup[]): { where: string; params: str
   return { where: ids.length ? 'c.id = any(?::text[])' : 'c.external_id = any(?::text[])', params: [pgTextArray(ids.length ? ids : ext)] };
 }
 
+// The version history rides along in the same scan of the customer's subscriptions, and only a subscription that was
+// ever migrated (version_since set) reads its moves: the common case reads nothing more than before.
 const CUSTOMER_COLUMNS = `c.id, c.external_id, c.insufficient_balance_policy as policy, c.overdraft_limit::text as overdraft,
-            (select array_agg(s.product_version_id order by s.created_at) from subscriptions s where s.customer_id = c.id and s.status = 'active') as versions`;
+            sv.versions, sv.moves`;
+const CUSTOMER_FROM = `customers c left join lateral (
+              select array_agg(s.product_version_id order by s.created_at) as versions,
+                     json_agg(json_build_object('v', s.product_version_id, 'm', (
+                       select json_agg(json_build_object('e', m.effective_at, 'f', m.from_version_id) order by m.effective_at desc)
+                         from subscription_moves m where m.subscription_id = s.id))) filter (where s.version_since is not null) as moves
+                from subscriptions s where s.customer_id = c.id and s.status = 'active') sv on true`;
 
 /**
  * The customers these lookups name, with their policy and subscribed product versions — and, for the read-only gate,
@@ -52,7 +65,7 @@ export async function selectCustomers(em: EntityManager, lookups: CustomerLookup
               select json_agg(json_build_object('a', a.asset_code, 'b', a.balance::text, 'h', (a.held - coalesce(
                 (select sum(h.amount) from holds h where h.account_id = a.id and h.status = 'active' and h.expires_at <= now()), 0))::text))
                 from accounts a where a.customer_id = c.id and a.type = 'customer') end as balances
-       from customers c where ${where}`,
+       from ${CUSTOMER_FROM} where ${where}`,
     [withBalances, ...params],
   );
 }
@@ -61,6 +74,8 @@ export async function selectCustomers(em: EntityManager, lookups: CustomerLookup
 export interface StoredEvent {
   result: StoredResultEntry[];
   transaction_id: string | null;
+  /** The product versions that rated it; null for events recorded before versions were. */
+  rated_by: StoredVersionRef[] | null;
 }
 
 /** An event id a call may have recorded before: customer by id (`c`) or external id (`x`), event id (`e`). */
@@ -84,11 +99,11 @@ export async function readGroup(em: EntityManager, lookups: CustomerLookup[], ke
   const [row] = await queryWith<GroupReadRow>(
     em,
     [
-      { name: 'cu', sql: `select ${CUSTOMER_COLUMNS} from customers c where ${where}`, params },
+      { name: 'cu', sql: `select ${CUSTOMER_COLUMNS} from ${CUSTOMER_FROM} where ${where}`, params },
       ...lockAccountsParts('select id from cu', []),
       {
         name: 'st',
-        sql: `select u.customer_id, u.event_id, u.result, u.transaction_id
+        sql: `select u.customer_id, u.event_id, u.result, u.transaction_id, u.rated_by
                 from jsonb_to_recordset(?::jsonb) as k(c text, x text, e text)
                 left join cu on k.c is null and cu.external_id = k.x
                 join usage_events u on u.customer_id = coalesce(k.c, cu.id) and u.event_id = k.e`,
@@ -110,15 +125,16 @@ export interface EventRow {
   d: unknown;
   r: StoredResultEntry[];
   x: string | null;
+  v: StoredVersionRef[];
 }
 
 /** The accepted events' rows, as a part of the group commit's write statement. */
 export function insertEvents(rows: readonly EventRow[]): CtePart {
   return {
     name: 'ue',
-    sql: `insert into usage_events (customer_id, event_id, event_type, subject, occurred_at, data, status, result, transaction_id)
-            select x.c, x.e, x.t, x.s, x.o, x.d, 'accepted', x.r, x.x
-              from jsonb_to_recordset(?::jsonb) as x(c text, e text, t text, s text, o timestamptz, d jsonb, r jsonb, x text)`,
+    sql: `insert into usage_events (customer_id, event_id, event_type, subject, occurred_at, data, status, result, transaction_id, rated_by)
+            select x.c, x.e, x.t, x.s, x.o, x.d, 'accepted', x.r, x.x, x.v
+              from jsonb_to_recordset(?::jsonb) as x(c text, e text, t text, s text, o timestamptz, d jsonb, r jsonb, x text, v jsonb)`,
     params: [JSON.stringify(rows)],
   };
 }
@@ -132,6 +148,8 @@ export interface RollupRow {
   d: string;
   n: number;
   q: string;
+  /** The largest number of fractional digits of a quantity summed into `q`. */
+  s: number;
 }
 
 /** One rollup's fee total in one asset (`m`, decimal string). */
@@ -150,10 +168,13 @@ export function upsertRollups(rows: readonly RollupRow[], fees: readonly RollupF
   return [
     {
       name: 'ur',
-      sql: `insert into usage_rollups (customer_id, bucket, event_type, product_code, dimension_key, event_count, quantity)
-              select x.c, x.b, x.t, x.p, x.d, x.n, x.q from jsonb_to_recordset(?::jsonb) as x(c text, b timestamptz, t text, p text, d text, n bigint, q numeric)
+      sql: `insert into usage_rollups (customer_id, bucket, event_type, product_code, dimension_key, event_count, quantity, quantity_scale)
+              select x.c, x.b, x.t, x.p, x.d, x.n, x.q, x.s
+                from jsonb_to_recordset(?::jsonb) as x(c text, b timestamptz, t text, p text, d text, n bigint, q numeric, s smallint)
             on conflict (customer_id, bucket, event_type, product_code, dimension_key)
-            do update set event_count = usage_rollups.event_count + excluded.event_count, quantity = usage_rollups.quantity + excluded.quantity`,
+            do update set event_count = usage_rollups.event_count + excluded.event_count,
+                          quantity = usage_rollups.quantity + excluded.quantity,
+                          quantity_scale = greatest(usage_rollups.quantity_scale, excluded.quantity_scale)`,
       params: [JSON.stringify(rows)],
     },
     {
@@ -177,6 +198,7 @@ export interface RecordedEventRow {
   data: Properties;
   result: StoredResultEntry[];
   transaction_id: string | null;
+  rated_by: StoredVersionRef[] | null;
 }
 
 /** A customer's recorded events, newest first, after the `after` (occurred_at ISO, event id) position; at most `limit`. */
@@ -206,7 +228,7 @@ export async function selectEvents(
   }
   return query<RecordedEventRow>(
     em,
-    `select customer_id, event_id, event_type, subject, occurred_at, received_at, data, result, transaction_id from usage_events
+    `select customer_id, event_id, event_type, subject, occurred_at, received_at, data, result, transaction_id, rated_by from usage_events
       where ${where.join(' and ')} order by occurred_at desc, event_id desc limit ?`,
     [...params, limit],
   );

@@ -114,7 +114,7 @@ export interface EntryRow {
 
 export interface BatchRows {
   createdAt: Date;
-  txns: readonly { id: string; kind: string; reference: string; description: string }[];
+  txns: readonly { id: string; kind: string; reference: string; description: string; rated_by?: unknown }[];
   entries: readonly EntryRow[];
   /** The customer accounts the batch changed: new balance and sequence. */
   accounts: readonly { id: string; b: string; s: string }[];
@@ -139,8 +139,9 @@ export async function writeBatch(
     [
       {
         name: 'lt',
-        sql: `insert into ledger_transactions (id, kind, reference, description, created_at)
-                select x.id, x.kind, x.reference, x.description, ? from jsonb_to_recordset(?::jsonb) as x(id text, kind text, reference text, description text)`,
+        sql: `insert into ledger_transactions (id, kind, reference, description, created_at, rated_by)
+                select x.id, x.kind, x.reference, x.description, ?, x.rated_by
+                  from jsonb_to_recordset(?::jsonb) as x(id text, kind text, reference text, description text, rated_by jsonb)`,
         params: [rows.createdAt, JSON.stringify(rows.txns)],
       },
       {

@@ -11,6 +11,13 @@ import type { AccountState } from './accounts.js';
 import { lockGrantsToDraw, subtractGranted, updateGrantRemainders, writeBatch, writeParts, type EntryRow } from './ledger.sql.js';
 import { SYSTEM_STRIPES, systemAccountIds, type SystemAccountType } from './system-accounts.js';
 
+/** A product version that rated a usage transaction (stored as given in ledger_transactions.rated_by). */
+export interface RatedBy {
+  i: string;
+  c: string;
+  v: number;
+}
+
 export type TxnKind = 'usage' | 'adjustment' | 'hold_capture' | 'top_up' | 'refund' | 'expiry';
 
 /**
@@ -64,7 +71,9 @@ export class Ledger {
 
 /** Accumulates ledger transactions against locked accounts and writes them in one go. */
 export class LedgerBatch {
-  private readonly txns: { id: string; kind: TxnKind; reference: string; description: string }[] = [];
+  private readonly txns: { id: string; kind: TxnKind; reference: string; description: string; rated_by?: RatedBy[] }[] = [];
+  /** The last transaction begun, for ratedBy (which names the current transaction in the hot path). */
+  private last: (typeof this.txns)[number] | undefined;
   private readonly entries: EntryRow[] = [];
   private readonly customerEntries: CustomerEntry[] = [];
   /** Each account's latest entry in this batch (merged into while it is still the account's latest). */
@@ -82,7 +91,8 @@ export class LedgerBatch {
 
   begin(kind: TxnKind, reference = '', description = ''): string {
     const id = newId('txn');
-    this.txns.push({ id, kind, reference, description });
+    this.last = { id, kind, reference, description };
+    this.txns.push(this.last);
     if (STARTS_RECHARGE[kind]) this.rechargeTxns.add(id);
     return id;
   }
@@ -91,6 +101,17 @@ export class LedgerBatch {
   describe(txnId: string, description: string): void {
     const t = this.txns.find((x) => x.id === txnId);
     if (t) t.description = description;
+  }
+
+  /**
+   * Record which product versions rated (priced) a usage transaction's postings, for ListTransactions; each version
+   * once. An opaque reference to the ledger: it is stored with the transaction as given.
+   */
+  ratedBy(txnId: string, refs: readonly RatedBy[]): void {
+    const t = this.last?.id === txnId ? this.last : this.txns.find((x) => x.id === txnId);
+    if (!t) return;
+    const list = (t.rated_by ??= []);
+    for (const r of refs) if (!list.some((x) => x.i === r.i)) list.push(r);
   }
 
   /**

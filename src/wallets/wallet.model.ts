@@ -25,6 +25,8 @@ export interface LedgerEntryModel {
   reference: string;
   description: string;
   createdAt: Date;
+  /** USAGE entries: the product versions that rated the transaction's events (optional: only ListTransactions reads it). */
+  ratedBy?: { productId: string; productCode: string; version: number }[];
 }
 
 export type AdjustmentDirection = 'credit' | 'debit';

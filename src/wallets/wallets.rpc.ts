@@ -98,6 +98,7 @@ export function entryToProto(e: LedgerEntryModel): MessageInitShape<typeof Ledge
   return {
     transactionId: e.transactionId, sequence: BigInt(e.sequence), assetCode: e.assetCode, amount: e.amount, balanceAfter: e.balanceAfter,
     kind: KIND[e.kind] ?? EntryKind.UNSPECIFIED, reference: e.reference, description: e.description, createTime: timestampFromDate(e.createdAt),
+    ratedBy: e.ratedBy ?? [],
   };
 }
 

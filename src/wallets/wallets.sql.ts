@@ -5,7 +5,7 @@ import { customerNotFound, type CustomerLookup } from '../customers/customer.mod
 import { AppError } from '../shared/errors.js';
 import { dec } from '../shared/money.js';
 import { pgTextArray, query } from '../shared/tx.js';
-import type { TxnKind } from './ledger.js';
+import type { RatedBy, TxnKind } from './ledger.js';
 import type { AccountBalanceModel } from './account-balance.model.js';
 import { ledgerEntryModel, type LedgerEntryModel } from './wallet.model.js';
 
@@ -78,9 +78,14 @@ export async function readAccounts(em: EntityManager, w: CustomerWallet): Promis
 
 /** Entries of one account's feed with sequence > after, ascending, at most `limit`. */
 export async function listEntries(em: EntityManager, accountId: string, assetCode: string, scale: number, after: bigint, limit: number): Promise<LedgerEntryModel[]> {
-  const rows = await query<{ transaction_id: string; sequence: string; amount: string; balance_after: string; created_at: Date; kind: TxnKind; reference: string; description: string }>(
+  const rows = await query<{
+    transaction_id: string; sequence: string; amount: string; balance_after: string; created_at: Date; kind: TxnKind; reference: string;
+    description: string;
+    rated_by: RatedBy[] | null;
+  }>(
     em,
-    `select e.transaction_id, e.sequence::text, e.amount::text, e.balance_after::text, e.created_at, t.kind, t.reference, t.description
+    `select e.transaction_id, e.sequence::text, e.amount::text, e.balance_after::text, e.created_at, t.kind, t.reference, t.description,
+            t.rated_by
        from ledger_entries e join ledger_transactions t on t.id = e.transaction_id
       where e.account_id = ? and e.sequence > ? order by e.sequence limit ?`,
     [accountId, after.toString(), limit],
@@ -88,6 +93,7 @@ export async function listEntries(em: EntityManager, accountId: string, assetCod
   return rows.map((r) => ledgerEntryModel({
     transactionId: r.transaction_id, sequence: r.sequence, assetCode, amount: dec(r.amount), balanceAfter: dec(r.balance_after),
     kind: r.kind, reference: r.reference, description: r.description, createdAt: new Date(r.created_at),
+    ratedBy: (r.rated_by ?? []).map((x) => ({ productId: x.i, productCode: x.c, version: x.v })),
   }, scale));
 }
 

@@ -152,9 +152,14 @@ const VALID: Record<string, { build: Builder; codes?: number[] }> = {
   },
   'CustomerService.CancelSubscription': { build: async (r) => ({ subscriptionId: r.subscriptionId }) },
   'CustomerService.MigrateSubscriptions': {
-    build: async () => ({ requestId: uniq('r'), productCode: product, fromVersion: 1, toVersion: 1 }), codes: [12],
+    build: async () => ({ requestId: uniq('r'), productCode: await newProduct(true), fromVersion: 0, toVersion: 1 }),
   },
-  'CustomerService.GetMigration': { build: async () => ({ id: 'mig_01J0000000000000000000000' }), codes: [12] },
+  'CustomerService.GetMigration': { build: async () => ({ id: 'mig_01J0000000000000000000000' }), codes: [5] },
+  'CustomerService.PreviewMigration': {
+    build: async () => ({ productCode: product, fromVersion: 0, toVersion: 1, lookbackDays: 7, pageSize: 5 }),
+  },
+  'CustomerService.ListMigrations': { build: async () => ({ pageSize: 5, productCode: product }) },
+  'CustomerService.CancelMigration': { build: async () => ({ id: 'mig_01J0000000000000000000000' }), codes: [5] },
   'CustomerService.CreatePortalSession': {
     build: async (r) => ({ customer: byId(r.customerId), returnUrl: 'https://example.com/back', ttl: { seconds: 600n, nanos: 0 } }),
   },

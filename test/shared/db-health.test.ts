@@ -30,6 +30,7 @@ describe('connectionFailure', () => {
     ['a unique violation', new UniqueConstraintViolationException(coded('duplicate key', '23505'))],
     ['a numeric overflow', coded('numeric field overflow', '22003')],
     ['a bug', new TypeError("Cannot read properties of undefined (reading 'x')")],
+    ['a statement error that merely mentions a pg message', new Error('select 1 - syntax error near "Connection terminated"')],
     ['a file error', coded('no such file', 'ENOENT')],
     ['a message that looks like pg but has a code of its own', coded('Connection terminated by the rules', '23514')],
     ['a value that is not an error', 'ECONNREFUSED'],

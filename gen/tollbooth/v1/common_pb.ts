@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tollbooth/v1/common.proto.
  */
 export const file_tollbooth_v1_common: GenFile = /*@__PURE__*/
-  fileDesc("Chl0b2xsYm9vdGgvdjEvY29tbW9uLnByb3RvEgx0b2xsYm9vdGgudjEiKwoFTW9uZXkSEgoKYXNzZXRfY29kZRgBIAEoCRIOCgZhbW91bnQYAiABKAkiOQoLQ3VzdG9tZXJSZWYSDAoCaWQYASABKAlIABIVCgtleHRlcm5hbF9pZBgCIAEoCUgAQgUKA3JlZmIGcHJvdG8z");
+  fileDesc("Chl0b2xsYm9vdGgvdjEvY29tbW9uLnByb3RvEgx0b2xsYm9vdGgudjEiKwoFTW9uZXkSEgoKYXNzZXRfY29kZRgBIAEoCRIOCgZhbW91bnQYAiABKAkiOQoLQ3VzdG9tZXJSZWYSDAoCaWQYASABKAlIABIVCgtleHRlcm5hbF9pZBgCIAEoCUgAQgUKA3JlZiJOChFQcm9kdWN0VmVyc2lvblJlZhISCgpwcm9kdWN0X2lkGAEgASgJEhQKDHByb2R1Y3RfY29kZRgCIAEoCRIPCgd2ZXJzaW9uGAMgASgFYgZwcm90bzM");
 
 /**
  * Money is an exact amount of one asset.
@@ -84,4 +84,39 @@ export type CustomerRef = Message<"tollbooth.v1.CustomerRef"> & {
  */
 export const CustomerRefSchema: GenMessage<CustomerRef> = /*@__PURE__*/
   messageDesc(file_tollbooth_v1_common, 1);
+
+/**
+ * ProductVersionRef names one version of a product: the version whose prices rated an event or a usage transaction.
+ *
+ * @generated from message tollbooth.v1.ProductVersionRef
+ */
+export type ProductVersionRef = Message<"tollbooth.v1.ProductVersionRef"> & {
+  /**
+   * Id of the product version ("prd_…").
+   *
+   * @generated from field: string product_id = 1;
+   */
+  productId: string;
+
+  /**
+   * Product code.
+   *
+   * @generated from field: string product_code = 2;
+   */
+  productCode: string;
+
+  /**
+   * Version number, >= 1.
+   *
+   * @generated from field: int32 version = 3;
+   */
+  version: number;
+};
+
+/**
+ * Describes the message tollbooth.v1.ProductVersionRef.
+ * Use `create(ProductVersionRefSchema)` to create a new message.
+ */
+export const ProductVersionRefSchema: GenMessage<ProductVersionRef> = /*@__PURE__*/
+  messageDesc(file_tollbooth_v1_common, 2);
 

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tollbooth/v1/customer.proto.
  */
 export const file_tollbooth_v1_customer: GenFile = /*@__PURE__*/
-  fileDesc("Cht0b2xsYm9vdGgvdjEvY3VzdG9tZXIucHJvdG8SDHRvbGxib290aC52MSLxAQoMU3Vic2NyaXB0aW9uEgoKAmlkGAEgASgJEhQKDHByb2R1Y3RfY29kZRgCIAEoCRISCgpwcm9kdWN0X2lkGAMgASgJEhcKD3Byb2R1Y3RfdmVyc2lvbhgEIAEoBRIwCgZzdGF0dXMYBSABKA4yIC50b2xsYm9vdGgudjEuU3Vic2NyaXB0aW9uU3RhdHVzEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtjYW5jZWxfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiwAMKCEN1c3RvbWVyEgoKAmlkGAEgASgJEhMKC2V4dGVybmFsX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSDQoFZW1haWwYBCABKAkSTAobaW5zdWZmaWNpZW50X2JhbGFuY2VfcG9saWN5GAUgASgOMicudG9sbGJvb3RoLnYxLkluc3VmZmljaWVudEJhbGFuY2VQb2xpY3kSFwoPb3ZlcmRyYWZ0X2xpbWl0GAYgASgJEjEKDXN1YnNjcmlwdGlvbnMYByADKAsyGi50b2xsYm9vdGgudjEuU3Vic2NyaXB0aW9uEhEKCXdhbGxldF9pZBgIIAEoCRI2CghtZXRhZGF0YRgJIAMoCzIkLnRvbGxib290aC52MS5DdXN0b21lci5NZXRhZGF0YUVudHJ5Ei8KC2NyZWF0ZV90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBItECChVDcmVhdGVDdXN0b21lclJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRITCgtleHRlcm5hbF9pZBgCIAEoCRIMCgRuYW1lGAMgASgJEg0KBWVtYWlsGAQgASgJEhUKDXByb2R1Y3RfY29kZXMYBSADKAkSTAobaW5zdWZmaWNpZW50X2JhbGFuY2VfcG9saWN5GAYgASgOMicudG9sbGJvb3RoLnYxLkluc3VmZmljaWVudEJhbGFuY2VQb2xpY3kSFwoPb3ZlcmRyYWZ0X2xpbWl0GAcgASgJEkMKCG1ldGFkYXRhGAggAygLMjEudG9sbGJvb3RoLnYxLkNyZWF0ZUN1c3RvbWVyUmVxdWVzdC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJCChZDcmVhdGVDdXN0b21lclJlc3BvbnNlEigKCGN1c3RvbWVyGAEgASgLMhYudG9sbGJvb3RoLnYxLkN1c3RvbWVyIkEKEkdldEN1c3RvbWVyUmVxdWVzdBIrCghjdXN0b21lchgBIAEoCzIZLnRvbGxib290aC52MS5DdXN0b21lclJlZiI/ChNHZXRDdXN0b21lclJlc3BvbnNlEigKCGN1c3RvbWVyGAEgASgLMhYudG9sbGJvb3RoLnYxLkN1c3RvbWVyIkwKFExpc3RDdXN0b21lcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEg0KBWVtYWlsGAMgASgJIlsKFUxpc3RDdXN0b21lcnNSZXNwb25zZRIpCgljdXN0b21lcnMYASADKAsyFi50b2xsYm9vdGgudjEuQ3VzdG9tZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJInIKFVVwZGF0ZUN1c3RvbWVyUmVxdWVzdBIoCghjdXN0b21lchgBIAEoCzIWLnRvbGxib290aC52MS5DdXN0b21lchIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siQgoWVXBkYXRlQ3VzdG9tZXJSZXNwb25zZRIoCghjdXN0b21lchgBIAEoCzIWLnRvbGxib290aC52MS5DdXN0b21lciKLAQoZQ3JlYXRlU3Vic2NyaXB0aW9uUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEisKCGN1c3RvbWVyGAIgASgLMhkudG9sbGJvb3RoLnYxLkN1c3RvbWVyUmVmEhQKDHByb2R1Y3RfY29kZRgDIAEoCRIXCg9wcm9kdWN0X3ZlcnNpb24YBCABKAUiTgoaQ3JlYXRlU3Vic2NyaXB0aW9uUmVzcG9uc2USMAoMc3Vic2NyaXB0aW9uGAEgASgLMhoudG9sbGJvb3RoLnYxLlN1YnNjcmlwdGlvbiI0ChlDYW5jZWxTdWJzY3JpcHRpb25SZXF1ZXN0EhcKD3N1YnNjcmlwdGlvbl9pZBgBIAEoCSJOChpDYW5jZWxTdWJzY3JpcHRpb25SZXNwb25zZRIwCgxzdWJzY3JpcHRpb24YASABKAsyGi50b2xsYm9vdGgudjEuU3Vic2NyaXB0aW9uIqICCglNaWdyYXRpb24SCgoCaWQYASABKAkSFAoMcHJvZHVjdF9jb2RlGAIgASgJEhQKDGZyb21fdmVyc2lvbhgDIAEoBRISCgp0b192ZXJzaW9uGAQgASgFEisKBXN0YXRlGAUgASgOMhwudG9sbGJvb3RoLnYxLk1pZ3JhdGlvblN0YXRlEhYKDm1pZ3JhdGVkX2NvdW50GAYgASgDEhMKC3RvdGFsX2NvdW50GAcgASgDEg0KBWVycm9yGAggASgJEi8KC2NyZWF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAicQobTWlncmF0ZVN1YnNjcmlwdGlvbnNSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFAoMcHJvZHVjdF9jb2RlGAIgASgJEhQKDGZyb21fdmVyc2lvbhgDIAEoBRISCgp0b192ZXJzaW9uGAQgASgFIkoKHE1pZ3JhdGVTdWJzY3JpcHRpb25zUmVzcG9uc2USKgoJbWlncmF0aW9uGAEgASgLMhcudG9sbGJvb3RoLnYxLk1pZ3JhdGlvbiIhChNHZXRNaWdyYXRpb25SZXF1ZXN0EgoKAmlkGAEgASgJIkIKFEdldE1pZ3JhdGlvblJlc3BvbnNlEioKCW1pZ3JhdGlvbhgBIAEoCzIXLnRvbGxib290aC52MS5NaWdyYXRpb24ihQEKGkNyZWF0ZVBvcnRhbFNlc3Npb25SZXF1ZXN0EisKCGN1c3RvbWVyGAEgASgLMhkudG9sbGJvb3RoLnYxLkN1c3RvbWVyUmVmEhIKCnJldHVybl91cmwYAiABKAkSJgoDdHRsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uImcKG0NyZWF0ZVBvcnRhbFNlc3Npb25SZXNwb25zZRILCgN1cmwYASABKAkSLwoLZXhwaXJlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgoKAmlkGAMgASgJInAKGUNyZWF0ZUJyb3dzZXJUb2tlblJlcXVlc3QSKwoIY3VzdG9tZXIYASABKAsyGS50b2xsYm9vdGgudjEuQ3VzdG9tZXJSZWYSJgoDdHRsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uImgKGkNyZWF0ZUJyb3dzZXJUb2tlblJlc3BvbnNlEg0KBXRva2VuGAEgASgJEi8KC2V4cGlyZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIKCgJpZBgDIAEoCSJPCiBSZXZva2VDdXN0b21lckNyZWRlbnRpYWxzUmVxdWVzdBIrCghjdXN0b21lchgBIAEoCzIZLnRvbGxib290aC52MS5DdXN0b21lclJlZiI6CiFSZXZva2VDdXN0b21lckNyZWRlbnRpYWxzUmVzcG9uc2USFQoNcmV2b2tlZF9jb3VudBgBIAEoBSqXAQoZSW5zdWZmaWNpZW50QmFsYW5jZVBvbGljeRIrCidJTlNVRkZJQ0lFTlRfQkFMQU5DRV9QT0xJQ1lfVU5TUEVDSUZJRUQQABIlCiFJTlNVRkZJQ0lFTlRfQkFMQU5DRV9QT0xJQ1lfQUxMT1cQARImCiJJTlNVRkZJQ0lFTlRfQkFMQU5DRV9QT0xJQ1lfUkVKRUNUEAIqewoSU3Vic2NyaXB0aW9uU3RhdHVzEiMKH1NVQlNDUklQVElPTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIeChpTVUJTQ1JJUFRJT05fU1RBVFVTX0FDVElWRRABEiAKHFNVQlNDUklQVElPTl9TVEFUVVNfQ0FOQ0VMRUQQAiqmAQoOTWlncmF0aW9uU3RhdGUSHwobTUlHUkFUSU9OX1NUQVRFX1VOU1BFQ0lGSUVEEAASGwoXTUlHUkFUSU9OX1NUQVRFX1BFTkRJTkcQARIbChdNSUdSQVRJT05fU1RBVEVfUlVOTklORxACEh0KGU1JR1JBVElPTl9TVEFURV9TVUNDRUVERUQQAxIaChZNSUdSQVRJT05fU1RBVEVfRkFJTEVEEAQy5AgKD0N1c3RvbWVyU2VydmljZRJbCg5DcmVhdGVDdXN0b21lchIjLnRvbGxib290aC52MS5DcmVhdGVDdXN0b21lclJlcXVlc3QaJC50b2xsYm9vdGgudjEuQ3JlYXRlQ3VzdG9tZXJSZXNwb25zZRJSCgtHZXRDdXN0b21lchIgLnRvbGxib290aC52MS5HZXRDdXN0b21lclJlcXVlc3QaIS50b2xsYm9vdGgudjEuR2V0Q3VzdG9tZXJSZXNwb25zZRJYCg1MaXN0Q3VzdG9tZXJzEiIudG9sbGJvb3RoLnYxLkxpc3RDdXN0b21lcnNSZXF1ZXN0GiMudG9sbGJvb3RoLnYxLkxpc3RDdXN0b21lcnNSZXNwb25zZRJbCg5VcGRhdGVDdXN0b21lchIjLnRvbGxib290aC52MS5VcGRhdGVDdXN0b21lclJlcXVlc3QaJC50b2xsYm9vdGgudjEuVXBkYXRlQ3VzdG9tZXJSZXNwb25zZRJnChJDcmVhdGVTdWJzY3JpcHRpb24SJy50b2xsYm9vdGgudjEuQ3JlYXRlU3Vic2NyaXB0aW9uUmVxdWVzdBooLnRvbGxib290aC52MS5DcmVhdGVTdWJzY3JpcHRpb25SZXNwb25zZRJnChJDYW5jZWxTdWJzY3JpcHRpb24SJy50b2xsYm9vdGgudjEuQ2FuY2VsU3Vic2NyaXB0aW9uUmVxdWVzdBooLnRvbGxib290aC52MS5DYW5jZWxTdWJzY3JpcHRpb25SZXNwb25zZRJtChRNaWdyYXRlU3Vic2NyaXB0aW9ucxIpLnRvbGxib290aC52MS5NaWdyYXRlU3Vic2NyaXB0aW9uc1JlcXVlc3QaKi50b2xsYm9vdGgudjEuTWlncmF0ZVN1YnNjcmlwdGlvbnNSZXNwb25zZRJVCgxHZXRNaWdyYXRpb24SIS50b2xsYm9vdGgudjEuR2V0TWlncmF0aW9uUmVxdWVzdBoiLnRvbGxib290aC52MS5HZXRNaWdyYXRpb25SZXNwb25zZRJqChNDcmVhdGVQb3J0YWxTZXNzaW9uEigudG9sbGJvb3RoLnYxLkNyZWF0ZVBvcnRhbFNlc3Npb25SZXF1ZXN0GikudG9sbGJvb3RoLnYxLkNyZWF0ZVBvcnRhbFNlc3Npb25SZXNwb25zZRJnChJDcmVhdGVCcm93c2VyVG9rZW4SJy50b2xsYm9vdGgudjEuQ3JlYXRlQnJvd3NlclRva2VuUmVxdWVzdBooLnRvbGxib290aC52MS5DcmVhdGVCcm93c2VyVG9rZW5SZXNwb25zZRJ8ChlSZXZva2VDdXN0b21lckNyZWRlbnRpYWxzEi4udG9sbGJvb3RoLnYxLlJldm9rZUN1c3RvbWVyQ3JlZGVudGlhbHNSZXF1ZXN0Gi8udG9sbGJvb3RoLnYxLlJldm9rZUN1c3RvbWVyQ3JlZGVudGlhbHNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_tollbooth_v1_common]);
+  fileDesc("Cht0b2xsYm9vdGgvdjEvY3VzdG9tZXIucHJvdG8SDHRvbGxib290aC52MSKgAgoMU3Vic2NyaXB0aW9uEgoKAmlkGAEgASgJEhQKDHByb2R1Y3RfY29kZRgCIAEoCRISCgpwcm9kdWN0X2lkGAMgASgJEhcKD3Byb2R1Y3RfdmVyc2lvbhgEIAEoBRIwCgZzdGF0dXMYBSABKA4yIC50b2xsYm9vdGgudjEuU3Vic2NyaXB0aW9uU3RhdHVzEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtjYW5jZWxfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoFbW92ZXMYCCADKAsyHi50b2xsYm9vdGgudjEuU3Vic2NyaXB0aW9uTW92ZSLPAQoQU3Vic2NyaXB0aW9uTW92ZRIUCgxtaWdyYXRpb25faWQYASABKAkSFAoMZnJvbV92ZXJzaW9uGAIgASgFEhIKCnRvX3ZlcnNpb24YAyABKAUSFQoNdG9fcHJvZHVjdF9pZBgEIAEoCRIyCg5lZmZlY3RpdmVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMbWlncmF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLAAwoIQ3VzdG9tZXISCgoCaWQYASABKAkSEwoLZXh0ZXJuYWxfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRINCgVlbWFpbBgEIAEoCRJMChtpbnN1ZmZpY2llbnRfYmFsYW5jZV9wb2xpY3kYBSABKA4yJy50b2xsYm9vdGgudjEuSW5zdWZmaWNpZW50QmFsYW5jZVBvbGljeRIXCg9vdmVyZHJhZnRfbGltaXQYBiABKAkSMQoNc3Vic2NyaXB0aW9ucxgHIAMoCzIaLnRvbGxib290aC52MS5TdWJzY3JpcHRpb24SEQoJd2FsbGV0X2lkGAggASgJEjYKCG1ldGFkYXRhGAkgAygLMiQudG9sbGJvb3RoLnYxLkN1c3RvbWVyLk1ldGFkYXRhRW50cnkSLwoLY3JlYXRlX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi0QIKFUNyZWF0ZUN1c3RvbWVyUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEhMKC2V4dGVybmFsX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSDQoFZW1haWwYBCABKAkSFQoNcHJvZHVjdF9jb2RlcxgFIAMoCRJMChtpbnN1ZmZpY2llbnRfYmFsYW5jZV9wb2xpY3kYBiABKA4yJy50b2xsYm9vdGgudjEuSW5zdWZmaWNpZW50QmFsYW5jZVBvbGljeRIXCg9vdmVyZHJhZnRfbGltaXQYByABKAkSQwoIbWV0YWRhdGEYCCADKAsyMS50b2xsYm9vdGgudjEuQ3JlYXRlQ3VzdG9tZXJSZXF1ZXN0Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkIKFkNyZWF0ZUN1c3RvbWVyUmVzcG9uc2USKAoIY3VzdG9tZXIYASABKAsyFi50b2xsYm9vdGgudjEuQ3VzdG9tZXIiQQoSR2V0Q3VzdG9tZXJSZXF1ZXN0EisKCGN1c3RvbWVyGAEgASgLMhkudG9sbGJvb3RoLnYxLkN1c3RvbWVyUmVmIj8KE0dldEN1c3RvbWVyUmVzcG9uc2USKAoIY3VzdG9tZXIYASABKAsyFi50b2xsYm9vdGgudjEuQ3VzdG9tZXIiTAoUTGlzdEN1c3RvbWVyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSDQoFZW1haWwYAyABKAkiWwoVTGlzdEN1c3RvbWVyc1Jlc3BvbnNlEikKCWN1c3RvbWVycxgBIAMoCzIWLnRvbGxib290aC52MS5DdXN0b21lchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkicgoVVXBkYXRlQ3VzdG9tZXJSZXF1ZXN0EigKCGN1c3RvbWVyGAEgASgLMhYudG9sbGJvb3RoLnYxLkN1c3RvbWVyEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayJCChZVcGRhdGVDdXN0b21lclJlc3BvbnNlEigKCGN1c3RvbWVyGAEgASgLMhYudG9sbGJvb3RoLnYxLkN1c3RvbWVyIosBChlDcmVhdGVTdWJzY3JpcHRpb25SZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSKwoIY3VzdG9tZXIYAiABKAsyGS50b2xsYm9vdGgudjEuQ3VzdG9tZXJSZWYSFAoMcHJvZHVjdF9jb2RlGAMgASgJEhcKD3Byb2R1Y3RfdmVyc2lvbhgEIAEoBSJOChpDcmVhdGVTdWJzY3JpcHRpb25SZXNwb25zZRIwCgxzdWJzY3JpcHRpb24YASABKAsyGi50b2xsYm9vdGgudjEuU3Vic2NyaXB0aW9uIjQKGUNhbmNlbFN1YnNjcmlwdGlvblJlcXVlc3QSFwoPc3Vic2NyaXB0aW9uX2lkGAEgASgJIk4KGkNhbmNlbFN1YnNjcmlwdGlvblJlc3BvbnNlEjAKDHN1YnNjcmlwdGlvbhgBIAEoCzIaLnRvbGxib290aC52MS5TdWJzY3JpcHRpb24ixwMKCU1pZ3JhdGlvbhIKCgJpZBgBIAEoCRIUCgxwcm9kdWN0X2NvZGUYAiABKAkSFAoMZnJvbV92ZXJzaW9uGAMgASgFEhIKCnRvX3ZlcnNpb24YBCABKAUSKwoFc3RhdGUYBSABKA4yHC50b2xsYm9vdGgudjEuTWlncmF0aW9uU3RhdGUSFgoObWlncmF0ZWRfY291bnQYBiABKAMSEwoLdG90YWxfY291bnQYByABKAMSDQoFZXJyb3IYCCABKAkSLwoLY3JlYXRlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaF90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1za2lwcGVkX2NvdW50GAsgASgDEhQKDGZhaWxlZF9jb3VudBgMIAEoAxIyCg5lZmZlY3RpdmVfdGltZRgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKc3RhcnRfdGltZRgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKcmVxdWVzdF9pZBgPIAEoCSKlAQobTWlncmF0ZVN1YnNjcmlwdGlvbnNSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFAoMcHJvZHVjdF9jb2RlGAIgASgJEhQKDGZyb21fdmVyc2lvbhgDIAEoBRISCgp0b192ZXJzaW9uGAQgASgFEjIKDmVmZmVjdGl2ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJKChxNaWdyYXRlU3Vic2NyaXB0aW9uc1Jlc3BvbnNlEioKCW1pZ3JhdGlvbhgBIAEoCzIXLnRvbGxib290aC52MS5NaWdyYXRpb24iIQoTR2V0TWlncmF0aW9uUmVxdWVzdBIKCgJpZBgBIAEoCSJCChRHZXRNaWdyYXRpb25SZXNwb25zZRIqCgltaWdyYXRpb24YASABKAsyFy50b2xsYm9vdGgudjEuTWlncmF0aW9uIrYBChdQcmV2aWV3TWlncmF0aW9uUmVxdWVzdBIUCgxwcm9kdWN0X2NvZGUYASABKAkSFAoMZnJvbV92ZXJzaW9uGAIgASgFEhIKCnRvX3ZlcnNpb24YAyABKAUSFQoNbG9va2JhY2tfZGF5cxgEIAEoBRIRCglwYWdlX3NpemUYBSABKAUSEgoKcGFnZV90b2tlbhgGIAEoCRIdChVvbmx5X3Nob3J0ZW5lZF9ydW53YXkYByABKAgiVQoLQXNzZXRJbXBhY3QSEgoKYXNzZXRfY29kZRgBIAEoCRIOCgZhY3R1YWwYAiABKAkSDgoGdGFyZ2V0GAMgASgJEhIKCmRpZmZlcmVuY2UYBCABKAkigwEKBlJ1bndheRISCgphc3NldF9jb2RlGAEgASgJEhEKCWF2YWlsYWJsZRgCIAEoCRIUCgxidXJuX3Blcl9kYXkYAyABKAkSGgoSYnVybl9wZXJfZGF5X2FmdGVyGAQgASgJEgwKBGRheXMYBSABKAkSEgoKZGF5c19hZnRlchgGIAEoCSLUAQoOQ3VzdG9tZXJJbXBhY3QSEwoLY3VzdG9tZXJfaWQYASABKAkSEwoLZXh0ZXJuYWxfaWQYAiABKAkSFwoPc3Vic2NyaXB0aW9uX2lkGAMgASgJEhQKDGZyb21fdmVyc2lvbhgEIAEoBRIqCgdpbXBhY3RzGAUgAygLMhkudG9sbGJvb3RoLnYxLkFzc2V0SW1wYWN0EiQKBnJ1bndheRgGIAMoCzIULnRvbGxib290aC52MS5SdW53YXkSFwoPcnVud2F5X3Nob3J0ZW5zGAcgASgIIsECChhQcmV2aWV3TWlncmF0aW9uUmVzcG9uc2USEgoKdG9fdmVyc2lvbhgBIAEoBRIaChJzdWJzY3JpcHRpb25fY291bnQYAiABKAMSKQoGdG90YWxzGAMgAygLMhkudG9sbGJvb3RoLnYxLkFzc2V0SW1wYWN0Ei8KCWN1c3RvbWVycxgEIAMoCzIcLnRvbGxib290aC52MS5DdXN0b21lckltcGFjdBIXCg9uZXh0X3BhZ2VfdG9rZW4YBSABKAkSHgoWc2hvcnRlbmVkX3J1bndheV9jb3VudBgGIAEoAxIwCgx3aW5kb3dfc3RhcnQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCndpbmRvd19lbmQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlQKFUxpc3RNaWdyYXRpb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIUCgxwcm9kdWN0X2NvZGUYAyABKAkiXgoWTGlzdE1pZ3JhdGlvbnNSZXNwb25zZRIrCgptaWdyYXRpb25zGAEgAygLMhcudG9sbGJvb3RoLnYxLk1pZ3JhdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiJAoWQ2FuY2VsTWlncmF0aW9uUmVxdWVzdBIKCgJpZBgBIAEoCSJFChdDYW5jZWxNaWdyYXRpb25SZXNwb25zZRIqCgltaWdyYXRpb24YASABKAsyFy50b2xsYm9vdGgudjEuTWlncmF0aW9uIoUBChpDcmVhdGVQb3J0YWxTZXNzaW9uUmVxdWVzdBIrCghjdXN0b21lchgBIAEoCzIZLnRvbGxib290aC52MS5DdXN0b21lclJlZhISCgpyZXR1cm5fdXJsGAIgASgJEiYKA3R0bBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJnChtDcmVhdGVQb3J0YWxTZXNzaW9uUmVzcG9uc2USCwoDdXJsGAEgASgJEi8KC2V4cGlyZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIKCgJpZBgDIAEoCSJwChlDcmVhdGVCcm93c2VyVG9rZW5SZXF1ZXN0EisKCGN1c3RvbWVyGAEgASgLMhkudG9sbGJvb3RoLnYxLkN1c3RvbWVyUmVmEiYKA3R0bBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJoChpDcmVhdGVCcm93c2VyVG9rZW5SZXNwb25zZRINCgV0b2tlbhgBIAEoCRIvCgtleHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASCgoCaWQYAyABKAkiTwogUmV2b2tlQ3VzdG9tZXJDcmVkZW50aWFsc1JlcXVlc3QSKwoIY3VzdG9tZXIYASABKAsyGS50b2xsYm9vdGgudjEuQ3VzdG9tZXJSZWYiOgohUmV2b2tlQ3VzdG9tZXJDcmVkZW50aWFsc1Jlc3BvbnNlEhUKDXJldm9rZWRfY291bnQYASABKAUqlwEKGUluc3VmZmljaWVudEJhbGFuY2VQb2xpY3kSKwonSU5TVUZGSUNJRU5UX0JBTEFOQ0VfUE9MSUNZX1VOU1BFQ0lGSUVEEAASJQohSU5TVUZGSUNJRU5UX0JBTEFOQ0VfUE9MSUNZX0FMTE9XEAESJgoiSU5TVUZGSUNJRU5UX0JBTEFOQ0VfUE9MSUNZX1JFSkVDVBACKnsKElN1YnNjcmlwdGlvblN0YXR1cxIjCh9TVUJTQ1JJUFRJT05fU1RBVFVTX1VOU1BFQ0lGSUVEEAASHgoaU1VCU0NSSVBUSU9OX1NUQVRVU19BQ1RJVkUQARIgChxTVUJTQ1JJUFRJT05fU1RBVFVTX0NBTkNFTEVEEAIq4wEKDk1pZ3JhdGlvblN0YXRlEh8KG01JR1JBVElPTl9TVEFURV9VTlNQRUNJRklFRBAAEhsKF01JR1JBVElPTl9TVEFURV9QRU5ESU5HEAESGwoXTUlHUkFUSU9OX1NUQVRFX1JVTk5JTkcQAhIdChlNSUdSQVRJT05fU1RBVEVfU1VDQ0VFREVEEAMSGgoWTUlHUkFUSU9OX1NUQVRFX0ZBSUxFRBAEEh0KGU1JR1JBVElPTl9TVEFURV9TQ0hFRFVMRUQQBRIcChhNSUdSQVRJT05fU1RBVEVfQ0FOQ0VMRUQQBjKECwoPQ3VzdG9tZXJTZXJ2aWNlElsKDkNyZWF0ZUN1c3RvbWVyEiMudG9sbGJvb3RoLnYxLkNyZWF0ZUN1c3RvbWVyUmVxdWVzdBokLnRvbGxib290aC52MS5DcmVhdGVDdXN0b21lclJlc3BvbnNlElIKC0dldEN1c3RvbWVyEiAudG9sbGJvb3RoLnYxLkdldEN1c3RvbWVyUmVxdWVzdBohLnRvbGxib290aC52MS5HZXRDdXN0b21lclJlc3BvbnNlElgKDUxpc3RDdXN0b21lcnMSIi50b2xsYm9vdGgudjEuTGlzdEN1c3RvbWVyc1JlcXVlc3QaIy50b2xsYm9vdGgudjEuTGlzdEN1c3RvbWVyc1Jlc3BvbnNlElsKDlVwZGF0ZUN1c3RvbWVyEiMudG9sbGJvb3RoLnYxLlVwZGF0ZUN1c3RvbWVyUmVxdWVzdBokLnRvbGxib290aC52MS5VcGRhdGVDdXN0b21lclJlc3BvbnNlEmcKEkNyZWF0ZVN1YnNjcmlwdGlvbhInLnRvbGxib290aC52MS5DcmVhdGVTdWJzY3JpcHRpb25SZXF1ZXN0GigudG9sbGJvb3RoLnYxLkNyZWF0ZVN1YnNjcmlwdGlvblJlc3BvbnNlEmcKEkNhbmNlbFN1YnNjcmlwdGlvbhInLnRvbGxib290aC52MS5DYW5jZWxTdWJzY3JpcHRpb25SZXF1ZXN0GigudG9sbGJvb3RoLnYxLkNhbmNlbFN1YnNjcmlwdGlvblJlc3BvbnNlEm0KFE1pZ3JhdGVTdWJzY3JpcHRpb25zEikudG9sbGJvb3RoLnYxLk1pZ3JhdGVTdWJzY3JpcHRpb25zUmVxdWVzdBoqLnRvbGxib290aC52MS5NaWdyYXRlU3Vic2NyaXB0aW9uc1Jlc3BvbnNlElUKDEdldE1pZ3JhdGlvbhIhLnRvbGxib290aC52MS5HZXRNaWdyYXRpb25SZXF1ZXN0GiIudG9sbGJvb3RoLnYxLkdldE1pZ3JhdGlvblJlc3BvbnNlEmEKEFByZXZpZXdNaWdyYXRpb24SJS50b2xsYm9vdGgudjEuUHJldmlld01pZ3JhdGlvblJlcXVlc3QaJi50b2xsYm9vdGgudjEuUHJldmlld01pZ3JhdGlvblJlc3BvbnNlElsKDkxpc3RNaWdyYXRpb25zEiMudG9sbGJvb3RoLnYxLkxpc3RNaWdyYXRpb25zUmVxdWVzdBokLnRvbGxib290aC52MS5MaXN0TWlncmF0aW9uc1Jlc3BvbnNlEl4KD0NhbmNlbE1pZ3JhdGlvbhIkLnRvbGxib290aC52MS5DYW5jZWxNaWdyYXRpb25SZXF1ZXN0GiUudG9sbGJvb3RoLnYxLkNhbmNlbE1pZ3JhdGlvblJlc3BvbnNlEmoKE0NyZWF0ZVBvcnRhbFNlc3Npb24SKC50b2xsYm9vdGgudjEuQ3JlYXRlUG9ydGFsU2Vzc2lvblJlcXVlc3QaKS50b2xsYm9vdGgudjEuQ3JlYXRlUG9ydGFsU2Vzc2lvblJlc3BvbnNlEmcKEkNyZWF0ZUJyb3dzZXJUb2tlbhInLnRvbGxib290aC52MS5DcmVhdGVCcm93c2VyVG9rZW5SZXF1ZXN0GigudG9sbGJvb3RoLnYxLkNyZWF0ZUJyb3dzZXJUb2tlblJlc3BvbnNlEnwKGVJldm9rZUN1c3RvbWVyQ3JlZGVudGlhbHMSLi50b2xsYm9vdGgudjEuUmV2b2tlQ3VzdG9tZXJDcmVkZW50aWFsc1JlcXVlc3QaLy50b2xsYm9vdGgudjEuUmV2b2tlQ3VzdG9tZXJDcmVkZW50aWFsc1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_tollbooth_v1_common]);
 
 /**
  * Subscription pins a customer to one version of a product.
@@ -70,6 +70,15 @@ export type Subscription = Message<"tollbooth.v1.Subscription"> & {
    * @generated from field: google.protobuf.Timestamp cancel_time = 7;
    */
   cancelTime?: Timestamp | undefined;
+
+  /**
+   * Every move of this subscription between versions of its product, oldest first; empty when it never moved. Events
+   * are rated by the version the subscription had at their occurred_at: before the first move's effective_time, its
+   * from_version; from a move's effective_time on, that move's to_version.
+   *
+   * @generated from field: repeated tollbooth.v1.SubscriptionMove moves = 8;
+   */
+  moves: SubscriptionMove[];
 };
 
 /**
@@ -78,6 +87,63 @@ export type Subscription = Message<"tollbooth.v1.Subscription"> & {
  */
 export const SubscriptionSchema: GenMessage<Subscription> = /*@__PURE__*/
   messageDesc(file_tollbooth_v1_customer, 0);
+
+/**
+ * SubscriptionMove is one move of a subscription from one product version to another, made by a migration.
+ *
+ * @generated from message tollbooth.v1.SubscriptionMove
+ */
+export type SubscriptionMove = Message<"tollbooth.v1.SubscriptionMove"> & {
+  /**
+   * The migration that moved it ("mig_…").
+   *
+   * @generated from field: string migration_id = 1;
+   */
+  migrationId: string;
+
+  /**
+   * Version before the move.
+   *
+   * @generated from field: int32 from_version = 2;
+   */
+  fromVersion: number;
+
+  /**
+   * Version after the move.
+   *
+   * @generated from field: int32 to_version = 3;
+   */
+  toVersion: number;
+
+  /**
+   * Id of the version after the move ("prd_…").
+   *
+   * @generated from field: string to_product_id = 4;
+   */
+  toProductId: string;
+
+  /**
+   * The cut-over: events that occurred at or after it are rated by to_version, earlier ones by from_version (also
+   * when they arrive late). The migration's effective_time (its request time when it ran at once).
+   *
+   * @generated from field: google.protobuf.Timestamp effective_time = 5;
+   */
+  effectiveTime?: Timestamp | undefined;
+
+  /**
+   * When the move was committed.
+   *
+   * @generated from field: google.protobuf.Timestamp migrate_time = 6;
+   */
+  migrateTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message tollbooth.v1.SubscriptionMove.
+ * Use `create(SubscriptionMoveSchema)` to create a new message.
+ */
+export const SubscriptionMoveSchema: GenMessage<SubscriptionMove> = /*@__PURE__*/
+  messageDesc(file_tollbooth_v1_customer, 1);
 
 /**
  * Customer is someone who pays, with one "default" wallet.
@@ -170,7 +236,7 @@ export type Customer = Message<"tollbooth.v1.Customer"> & {
  * Use `create(CustomerSchema)` to create a new message.
  */
 export const CustomerSchema: GenMessage<Customer> = /*@__PURE__*/
-  messageDesc(file_tollbooth_v1_customer, 1);
+  messageDesc(file_tollbooth_v1_customer, 2);
 
 /**
  * CreateCustomerRequest creates a customer with a wallet and subscriptions.
@@ -240,7 +306,7 @@ export type CreateCustomerRequest = Message<"tollbooth.v1.CreateCustomerRequest"
  * Use `create(CreateCustomerRequestSchema)` to create a new message.
  */
 export const CreateCustomerRequestSchema: GenMessage<CreateCustomerRequest> = /*@__PURE__*/
-  messageDesc(file_tollbooth_v1_customer, 2);
+  messageDesc(file_tollbooth_v1_customer, 3);
 
 /**
  * CreateCustomerResponse carries the created customer.
@@ -261,7 +327,7 @@ export type CreateCustomerResponse = Message<"tollbooth.v1.CreateCustomerRespons
  * Use `create(CreateCustomerResponseSchema)` to create a new message.
  */
 export const CreateCustomerResponseSchema: GenMessage<CreateCustomerResponse> = /*@__PURE__*/
-  messageDesc(file_tollbooth_v1_customer, 3);
+  messageDesc(file_tollbooth_v1_customer, 4);
 
 /**
  * GetCustomerRequest names one customer.
@@ -282,7 +348,7 @@ export type GetCustomerRequest = Message<"tollbooth.v1.GetCustomerRequest"> & {
  * Use `create(GetCustomerRequestSchema)` to create a new message.
  */
 export const GetCustomerRequestSchema: GenMessage<GetCustomerRequest> = /*@__PURE__*/
-  messageDesc(file_tollbooth_v1_customer, 4);
+  messageDesc(file_tollbooth_v1_customer, 5);
 
 /**
  * GetCustomerResponse carries one customer.
@@ -303,7 +369,7 @@ export type GetCustomerResponse = Message<"tollbooth.v1.GetCustomerResponse"> & 
  * Use `create(GetCustomerResponseSchema)` to create a new message.
  */
 export const GetCustomerResponseSchema: GenMessage<GetCustomerResponse> = /*@__PURE__*/
-  messageDesc(file_tollbooth_v1_customer, 5);
+  messageDesc(file_tollbooth_v1_customer, 6);
 
 /**
  * ListCustomersRequest pages through customers.
@@ -338,7 +404,7 @@ export type ListCustomersRequest = Message<"tollbooth.v1.ListCustomersRequest"> 
  * Use `create(ListCustomersRequestSchema)` to create a new message.
  */
 export const ListCustomersRequestSchema: GenMessage<ListCustomersRequest> = /*@__PURE__*/
-  messageDesc(file_tollbooth_v1_customer, 6);
+  messageDesc(file_tollbooth_v1_customer, 7);
 
 /**
  * ListCustomersResponse is one page of customers.
@@ -366,7 +432,7 @@ export type ListCustomersResponse = Message<"tollbooth.v1.ListCustomersResponse"
  * Use `create(ListCustomersResponseSchema)` to create a new message.
  */
 export const ListCustomersResponseSchema: GenMessage<ListCustomersResponse> = /*@__PURE__*/
-  messageDesc(file_tollbooth_v1_customer, 7);
+  messageDesc(file_tollbooth_v1_customer, 8);
 
 /**
  * UpdateCustomerRequest changes some fields of a customer.
@@ -395,7 +461,7 @@ export type UpdateCustomerRequest = Message<"tollbooth.v1.UpdateCustomerRequest"
  * Use `create(UpdateCustomerRequestSchema)` to create a new message.
  */
 export const UpdateCustomerRequestSchema: GenMessage<UpdateCustomerRequest> = /*@__PURE__*/
-  messageDesc(file_tollbooth_v1_customer, 8);
+  messageDesc(file_tollbooth_v1_customer, 9);
 
 /**
  * UpdateCustomerResponse carries the updated customer.
@@ -416,7 +482,7 @@ export type UpdateCustomerResponse = Message<"tollbooth.v1.UpdateCustomerRespons
  * Use `create(UpdateCustomerResponseSchema)` to create a new message.
  */
 export const UpdateCustomerResponseSchema: GenMessage<UpdateCustomerResponse> = /*@__PURE__*/
-  messageDesc(file_tollbooth_v1_customer, 9);
+  messageDesc(file_tollbooth_v1_customer, 10);
 
 /**
  * CreateSubscriptionRequest subscribes a customer to a product.
@@ -458,7 +524,7 @@ export type CreateSubscriptionRequest = Message<"tollbooth.v1.CreateSubscription
  * Use `create(CreateSubscriptionRequestSchema)` to create a new message.
  */
 export const CreateSubscriptionRequestSchema: GenMessage<CreateSubscriptionRequest> = /*@__PURE__*/
-  messageDesc(file_tollbooth_v1_customer, 10);
+  messageDesc(file_tollbooth_v1_customer, 11);
 
 /**
  * CreateSubscriptionResponse carries the new subscription.
@@ -479,7 +545,7 @@ export type CreateSubscriptionResponse = Message<"tollbooth.v1.CreateSubscriptio
  * Use `create(CreateSubscriptionResponseSchema)` to create a new message.
  */
 export const CreateSubscriptionResponseSchema: GenMessage<CreateSubscriptionResponse> = /*@__PURE__*/
-  messageDesc(file_tollbooth_v1_customer, 11);
+  messageDesc(file_tollbooth_v1_customer, 12);
 
 /**
  * CancelSubscriptionRequest ends one subscription.
@@ -500,7 +566,7 @@ export type CancelSubscriptionRequest = Message<"tollbooth.v1.CancelSubscription
  * Use `create(CancelSubscriptionRequestSchema)` to create a new message.
  */
 export const CancelSubscriptionRequestSchema: GenMessage<CancelSubscriptionRequest> = /*@__PURE__*/
-  messageDesc(file_tollbooth_v1_customer, 12);
+  messageDesc(file_tollbooth_v1_customer, 13);
 
 /**
  * CancelSubscriptionResponse carries the canceled subscription.
@@ -521,10 +587,13 @@ export type CancelSubscriptionResponse = Message<"tollbooth.v1.CancelSubscriptio
  * Use `create(CancelSubscriptionResponseSchema)` to create a new message.
  */
 export const CancelSubscriptionResponseSchema: GenMessage<CancelSubscriptionResponse> = /*@__PURE__*/
-  messageDesc(file_tollbooth_v1_customer, 13);
+  messageDesc(file_tollbooth_v1_customer, 14);
 
 /**
- * Migration moves active subscriptions of a product from one version to another.
+ * Migration moves active subscriptions of a product from one version to another. It runs in batches, each committed
+ * on its own: every subscription matched when it started is either moved (once: a subscription is never moved twice by
+ * one migration), skipped (canceled meanwhile, or no longer on the source version) or failed; a restart of the engine
+ * resumes it where it stopped.
  *
  * @generated from message tollbooth.v1.Migration
  */
@@ -551,7 +620,7 @@ export type Migration = Message<"tollbooth.v1.Migration"> & {
   fromVersion: number;
 
   /**
-   * Target version.
+   * Target version (a published version; resolved when the migration was requested if 0 was asked for).
    *
    * @generated from field: int32 to_version = 4;
    */
@@ -572,7 +641,8 @@ export type Migration = Message<"tollbooth.v1.Migration"> & {
   migratedCount: bigint;
 
   /**
-   * Subscriptions matched in all.
+   * Subscriptions matched in all: the active subscriptions on the source version when the migration started (0 while
+   * SCHEDULED or PENDING). migrated_count + skipped_count + failed_count reaches it when the migration succeeds.
    *
    * @generated from field: int64 total_count = 7;
    */
@@ -593,11 +663,47 @@ export type Migration = Message<"tollbooth.v1.Migration"> & {
   createTime?: Timestamp | undefined;
 
   /**
-   * When the migration finished; unset until then.
+   * When the migration finished (SUCCEEDED, FAILED or CANCELED); unset until then.
    *
    * @generated from field: google.protobuf.Timestamp finish_time = 10;
    */
   finishTime?: Timestamp | undefined;
+
+  /**
+   * Subscriptions skipped: canceled after the migration started, or no longer on the source version.
+   *
+   * @generated from field: int64 skipped_count = 11;
+   */
+  skippedCount: bigint;
+
+  /**
+   * Subscriptions that could not be moved (see error).
+   *
+   * @generated from field: int64 failed_count = 12;
+   */
+  failedCount: bigint;
+
+  /**
+   * The cut-over: moved subscriptions rate events that occurred at or after it by the target version. The requested
+   * effective_time, or the request time for a migration that runs at once.
+   *
+   * @generated from field: google.protobuf.Timestamp effective_time = 13;
+   */
+  effectiveTime?: Timestamp | undefined;
+
+  /**
+   * When the first batch started; unset while SCHEDULED or PENDING.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 14;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * The request_id it was created with.
+   *
+   * @generated from field: string request_id = 15;
+   */
+  requestId: string;
 };
 
 /**
@@ -605,16 +711,21 @@ export type Migration = Message<"tollbooth.v1.Migration"> & {
  * Use `create(MigrationSchema)` to create a new message.
  */
 export const MigrationSchema: GenMessage<Migration> = /*@__PURE__*/
-  messageDesc(file_tollbooth_v1_customer, 14);
+  messageDesc(file_tollbooth_v1_customer, 15);
 
 /**
- * MigrateSubscriptionsRequest starts a migration.
+ * MigrateSubscriptionsRequest starts a migration. Refused: an unknown product or version (NOT_FOUND,
+ * PRODUCT_NOT_FOUND), a target that is not published (FAILED_PRECONDITION, PRODUCT_NOT_PUBLISHED), from_version equal
+ * to the target (INVALID_ARGUMENT), another migration of the product still SCHEDULED, PENDING or RUNNING
+ * (FAILED_PRECONDITION, MIGRATION_IN_PROGRESS).
  *
  * @generated from message tollbooth.v1.MigrateSubscriptionsRequest
  */
 export type MigrateSubscriptionsRequest = Message<"tollbooth.v1.MigrateSubscriptionsRequest"> & {
   /**
-   * Required. Caller-chosen idempotency key, 1-128 characters.
+   * Required. Caller-chosen idempotency key, 1-128 characters; a retry with the same key returns the migration it
+   * started (as it is now, with its progress), and the same key with a different request is ALREADY_EXISTS,
+   * REQUEST_ID_REUSED.
    *
    * @generated from field: string request_id = 1;
    */
@@ -628,18 +739,27 @@ export type MigrateSubscriptionsRequest = Message<"tollbooth.v1.MigrateSubscript
   productCode: string;
 
   /**
-   * Source version, >= 0; 0 means every version other than the target.
+   * Source version, 0-1000000; 0 means every version other than the target. Must differ from the target.
    *
    * @generated from field: int32 from_version = 3;
    */
   fromVersion: number;
 
   /**
-   * Target version, >= 0; 0 means the latest published. The target must be published.
+   * Target version, 0-1000000; 0 means the latest published. The target must be published.
    *
    * @generated from field: int32 to_version = 4;
    */
   toVersion: number;
+
+  /**
+   * When the new version takes effect (the cut-over for rating). Unset: now — the migration starts at once and its
+   * cut-over is the request time. In the future: the migration waits (SCHEDULED) and starts at that time. At most 5
+   * minutes in the past (taken as now, with that time as the cut-over), at most 366 days ahead.
+   *
+   * @generated from field: google.protobuf.Timestamp effective_time = 5;
+   */
+  effectiveTime?: Timestamp | undefined;
 };
 
 /**
@@ -647,7 +767,7 @@ export type MigrateSubscriptionsRequest = Message<"tollbooth.v1.MigrateSubscript
  * Use `create(MigrateSubscriptionsRequestSchema)` to create a new message.
  */
 export const MigrateSubscriptionsRequestSchema: GenMessage<MigrateSubscriptionsRequest> = /*@__PURE__*/
-  messageDesc(file_tollbooth_v1_customer, 15);
+  messageDesc(file_tollbooth_v1_customer, 16);
 
 /**
  * MigrateSubscriptionsResponse carries the started migration.
@@ -668,7 +788,7 @@ export type MigrateSubscriptionsResponse = Message<"tollbooth.v1.MigrateSubscrip
  * Use `create(MigrateSubscriptionsResponseSchema)` to create a new message.
  */
 export const MigrateSubscriptionsResponseSchema: GenMessage<MigrateSubscriptionsResponse> = /*@__PURE__*/
-  messageDesc(file_tollbooth_v1_customer, 16);
+  messageDesc(file_tollbooth_v1_customer, 17);
 
 /**
  * GetMigrationRequest names one migration.
@@ -689,7 +809,7 @@ export type GetMigrationRequest = Message<"tollbooth.v1.GetMigrationRequest"> & 
  * Use `create(GetMigrationRequestSchema)` to create a new message.
  */
 export const GetMigrationRequestSchema: GenMessage<GetMigrationRequest> = /*@__PURE__*/
-  messageDesc(file_tollbooth_v1_customer, 17);
+  messageDesc(file_tollbooth_v1_customer, 18);
 
 /**
  * GetMigrationResponse carries one migration.
@@ -710,7 +830,412 @@ export type GetMigrationResponse = Message<"tollbooth.v1.GetMigrationResponse"> 
  * Use `create(GetMigrationResponseSchema)` to create a new message.
  */
 export const GetMigrationResponseSchema: GenMessage<GetMigrationResponse> = /*@__PURE__*/
-  messageDesc(file_tollbooth_v1_customer, 18);
+  messageDesc(file_tollbooth_v1_customer, 19);
+
+/**
+ * PreviewMigrationRequest asks what a migration would do. Validated like MigrateSubscriptionsRequest (without
+ * request_id and effective_time); nothing is changed.
+ *
+ * @generated from message tollbooth.v1.PreviewMigrationRequest
+ */
+export type PreviewMigrationRequest = Message<"tollbooth.v1.PreviewMigrationRequest"> & {
+  /**
+   * Required. Product code.
+   *
+   * @generated from field: string product_code = 1;
+   */
+  productCode: string;
+
+  /**
+   * Source version, 0-1000000; 0 means every version other than the target.
+   *
+   * @generated from field: int32 from_version = 2;
+   */
+  fromVersion: number;
+
+  /**
+   * Target version, 0-1000000; 0 means the latest published. The target must be published.
+   *
+   * @generated from field: int32 to_version = 3;
+   */
+  toVersion: number;
+
+  /**
+   * How many days of usage to re-rate, 0-90; 0 means 30. The window starts at the beginning of the hour (UTC) that many
+   * days ago and ends now.
+   *
+   * @generated from field: int32 lookback_days = 4;
+   */
+  lookbackDays: number;
+
+  /**
+   * Maximum customers per page, 0-1000; 0 means 50.
+   *
+   * @generated from field: int32 page_size = 5;
+   */
+  pageSize: number;
+
+  /**
+   * Opaque token from a previous response's next_page_token; the other fields must not change between pages.
+   *
+   * @generated from field: string page_token = 6;
+   */
+  pageToken: string;
+
+  /**
+   * List only the customers whose runway shortens, shortest runway after the migration first.
+   *
+   * @generated from field: bool only_shortened_runway = 7;
+   */
+  onlyShortenedRunway: boolean;
+};
+
+/**
+ * Describes the message tollbooth.v1.PreviewMigrationRequest.
+ * Use `create(PreviewMigrationRequestSchema)` to create a new message.
+ */
+export const PreviewMigrationRequestSchema: GenMessage<PreviewMigrationRequest> = /*@__PURE__*/
+  messageDesc(file_tollbooth_v1_customer, 20);
+
+/**
+ * AssetImpact compares, in one asset, what was paid with what the target version would have charged.
+ *
+ * @generated from message tollbooth.v1.AssetImpact
+ */
+export type AssetImpact = Message<"tollbooth.v1.AssetImpact"> & {
+  /**
+   * Asset code.
+   *
+   * @generated from field: string asset_code = 1;
+   */
+  assetCode: string;
+
+  /**
+   * Fees the product's prices charged for the window's events (as Money.amount, at least the asset's scale).
+   *
+   * @generated from field: string actual = 2;
+   */
+  actual: string;
+
+  /**
+   * Fees the target version's prices would have charged for the same events, each event re-rated as ingest rates it.
+   * Events the target would reject (no matching price) count 0.
+   *
+   * @generated from field: string target = 3;
+   */
+  target: string;
+
+  /**
+   * target - actual.
+   *
+   * @generated from field: string difference = 4;
+   */
+  difference: string;
+};
+
+/**
+ * Describes the message tollbooth.v1.AssetImpact.
+ * Use `create(AssetImpactSchema)` to create a new message.
+ */
+export const AssetImpactSchema: GenMessage<AssetImpact> = /*@__PURE__*/
+  messageDesc(file_tollbooth_v1_customer, 21);
+
+/**
+ * Runway is how long a customer's available balance in one asset lasts at its recent burn rate.
+ *
+ * @generated from message tollbooth.v1.Runway
+ */
+export type Runway = Message<"tollbooth.v1.Runway"> & {
+  /**
+   * Asset code.
+   *
+   * @generated from field: string asset_code = 1;
+   */
+  assetCode: string;
+
+  /**
+   * Available balance now (balance - held).
+   *
+   * @generated from field: string available = 2;
+   */
+  available: string;
+
+  /**
+   * Usage fees per day over the window, all products.
+   *
+   * @generated from field: string burn_per_day = 3;
+   */
+  burnPerDay: string;
+
+  /**
+   * Burn per day with this product's fees re-rated by the target version.
+   *
+   * @generated from field: string burn_per_day_after = 4;
+   */
+  burnPerDayAfter: string;
+
+  /**
+   * Days until the available balance is used up at burn_per_day, rounded down to 2 decimals; empty when nothing is
+   * burned (no end); "0" when nothing is available.
+   *
+   * @generated from field: string days = 5;
+   */
+  days: string;
+
+  /**
+   * The same at burn_per_day_after.
+   *
+   * @generated from field: string days_after = 6;
+   */
+  daysAfter: string;
+};
+
+/**
+ * Describes the message tollbooth.v1.Runway.
+ * Use `create(RunwaySchema)` to create a new message.
+ */
+export const RunwaySchema: GenMessage<Runway> = /*@__PURE__*/
+  messageDesc(file_tollbooth_v1_customer, 22);
+
+/**
+ * CustomerImpact is what the migration would change for one customer.
+ *
+ * @generated from message tollbooth.v1.CustomerImpact
+ */
+export type CustomerImpact = Message<"tollbooth.v1.CustomerImpact"> & {
+  /**
+   * Customer id ("cus_…").
+   *
+   * @generated from field: string customer_id = 1;
+   */
+  customerId: string;
+
+  /**
+   * The customer's external id; may be empty.
+   *
+   * @generated from field: string external_id = 2;
+   */
+  externalId: string;
+
+  /**
+   * Subscription that would move ("sub_…").
+   *
+   * @generated from field: string subscription_id = 3;
+   */
+  subscriptionId: string;
+
+  /**
+   * Version the subscription is on now.
+   *
+   * @generated from field: int32 from_version = 4;
+   */
+  fromVersion: number;
+
+  /**
+   * Per asset the product's prices charged in the window or the target would charge, ordered by asset code.
+   *
+   * @generated from field: repeated tollbooth.v1.AssetImpact impacts = 5;
+   */
+  impacts: AssetImpact[];
+
+  /**
+   * Per asset of impacts with a burn rate: the runway before and after.
+   *
+   * @generated from field: repeated tollbooth.v1.Runway runway = 6;
+   */
+  runway: Runway[];
+
+  /**
+   * Whether the runway shortens in some asset (days_after < days).
+   *
+   * @generated from field: bool runway_shortens = 7;
+   */
+  runwayShortens: boolean;
+};
+
+/**
+ * Describes the message tollbooth.v1.CustomerImpact.
+ * Use `create(CustomerImpactSchema)` to create a new message.
+ */
+export const CustomerImpactSchema: GenMessage<CustomerImpact> = /*@__PURE__*/
+  messageDesc(file_tollbooth_v1_customer, 23);
+
+/**
+ * PreviewMigrationResponse is the money impact of a migration on recent usage, computed without changing anything.
+ *
+ * @generated from message tollbooth.v1.PreviewMigrationResponse
+ */
+export type PreviewMigrationResponse = Message<"tollbooth.v1.PreviewMigrationResponse"> & {
+  /**
+   * The target version resolved.
+   *
+   * @generated from field: int32 to_version = 1;
+   */
+  toVersion: number;
+
+  /**
+   * Active subscriptions that would move now.
+   *
+   * @generated from field: int64 subscription_count = 2;
+   */
+  subscriptionCount: bigint;
+
+  /**
+   * Totals over every affected customer, per asset, ordered by asset code.
+   *
+   * @generated from field: repeated tollbooth.v1.AssetImpact totals = 3;
+   */
+  totals: AssetImpact[];
+
+  /**
+   * One page of affected customers: the top movers first (largest absolute difference in any asset, then customer
+   * id); with only_shortened_runway, the customers whose runway shortens, shortest runway after first.
+   *
+   * @generated from field: repeated tollbooth.v1.CustomerImpact customers = 4;
+   */
+  customers: CustomerImpact[];
+
+  /**
+   * Token for the next page; empty when this is the last page.
+   *
+   * @generated from field: string next_page_token = 5;
+   */
+  nextPageToken: string;
+
+  /**
+   * How many affected customers' runway shortens.
+   *
+   * @generated from field: int64 shortened_runway_count = 6;
+   */
+  shortenedRunwayCount: bigint;
+
+  /**
+   * Start of the re-rated window.
+   *
+   * @generated from field: google.protobuf.Timestamp window_start = 7;
+   */
+  windowStart?: Timestamp | undefined;
+
+  /**
+   * End of the re-rated window (the time of the preview).
+   *
+   * @generated from field: google.protobuf.Timestamp window_end = 8;
+   */
+  windowEnd?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message tollbooth.v1.PreviewMigrationResponse.
+ * Use `create(PreviewMigrationResponseSchema)` to create a new message.
+ */
+export const PreviewMigrationResponseSchema: GenMessage<PreviewMigrationResponse> = /*@__PURE__*/
+  messageDesc(file_tollbooth_v1_customer, 24);
+
+/**
+ * ListMigrationsRequest pages through migrations.
+ *
+ * @generated from message tollbooth.v1.ListMigrationsRequest
+ */
+export type ListMigrationsRequest = Message<"tollbooth.v1.ListMigrationsRequest"> & {
+  /**
+   * Maximum results per page, 0-1000; 0 means 50.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * Opaque token from a previous response's next_page_token; the filters must not change between pages.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+
+  /**
+   * Optional filter: product code.
+   *
+   * @generated from field: string product_code = 3;
+   */
+  productCode: string;
+};
+
+/**
+ * Describes the message tollbooth.v1.ListMigrationsRequest.
+ * Use `create(ListMigrationsRequestSchema)` to create a new message.
+ */
+export const ListMigrationsRequestSchema: GenMessage<ListMigrationsRequest> = /*@__PURE__*/
+  messageDesc(file_tollbooth_v1_customer, 25);
+
+/**
+ * ListMigrationsResponse is one page of migrations.
+ *
+ * @generated from message tollbooth.v1.ListMigrationsResponse
+ */
+export type ListMigrationsResponse = Message<"tollbooth.v1.ListMigrationsResponse"> & {
+  /**
+   * Migrations, newest first.
+   *
+   * @generated from field: repeated tollbooth.v1.Migration migrations = 1;
+   */
+  migrations: Migration[];
+
+  /**
+   * Token for the next page; empty when this is the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message tollbooth.v1.ListMigrationsResponse.
+ * Use `create(ListMigrationsResponseSchema)` to create a new message.
+ */
+export const ListMigrationsResponseSchema: GenMessage<ListMigrationsResponse> = /*@__PURE__*/
+  messageDesc(file_tollbooth_v1_customer, 26);
+
+/**
+ * CancelMigrationRequest stops a migration. A finished (SUCCEEDED or FAILED) migration cannot be canceled
+ * (FAILED_PRECONDITION, MIGRATION_FINISHED); canceling a canceled one returns it unchanged.
+ *
+ * @generated from message tollbooth.v1.CancelMigrationRequest
+ */
+export type CancelMigrationRequest = Message<"tollbooth.v1.CancelMigrationRequest"> & {
+  /**
+   * Required. Migration id ("mig_…").
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message tollbooth.v1.CancelMigrationRequest.
+ * Use `create(CancelMigrationRequestSchema)` to create a new message.
+ */
+export const CancelMigrationRequestSchema: GenMessage<CancelMigrationRequest> = /*@__PURE__*/
+  messageDesc(file_tollbooth_v1_customer, 27);
+
+/**
+ * CancelMigrationResponse carries the canceled migration.
+ *
+ * @generated from message tollbooth.v1.CancelMigrationResponse
+ */
+export type CancelMigrationResponse = Message<"tollbooth.v1.CancelMigrationResponse"> & {
+  /**
+   * The migration, CANCELED; its counts are final.
+   *
+   * @generated from field: tollbooth.v1.Migration migration = 1;
+   */
+  migration?: Migration | undefined;
+};
+
+/**
+ * Describes the message tollbooth.v1.CancelMigrationResponse.
+ * Use `create(CancelMigrationResponseSchema)` to create a new message.
+ */
+export const CancelMigrationResponseSchema: GenMessage<CancelMigrationResponse> = /*@__PURE__*/
+  messageDesc(file_tollbooth_v1_customer, 28);
 
 /**
  * CreatePortalSessionRequest asks for a billing-portal link.
@@ -746,7 +1271,7 @@ export type CreatePortalSessionRequest = Message<"tollbooth.v1.CreatePortalSessi
  * Use `create(CreatePortalSessionRequestSchema)` to create a new message.
  */
 export const CreatePortalSessionRequestSchema: GenMessage<CreatePortalSessionRequest> = /*@__PURE__*/
-  messageDesc(file_tollbooth_v1_customer, 19);
+  messageDesc(file_tollbooth_v1_customer, 29);
 
 /**
  * CreatePortalSessionResponse carries the portal link.
@@ -781,7 +1306,7 @@ export type CreatePortalSessionResponse = Message<"tollbooth.v1.CreatePortalSess
  * Use `create(CreatePortalSessionResponseSchema)` to create a new message.
  */
 export const CreatePortalSessionResponseSchema: GenMessage<CreatePortalSessionResponse> = /*@__PURE__*/
-  messageDesc(file_tollbooth_v1_customer, 20);
+  messageDesc(file_tollbooth_v1_customer, 30);
 
 /**
  * CreateBrowserTokenRequest asks for a customer-scoped browser token. No request_id: the secret is never stored, so a
@@ -810,7 +1335,7 @@ export type CreateBrowserTokenRequest = Message<"tollbooth.v1.CreateBrowserToken
  * Use `create(CreateBrowserTokenRequestSchema)` to create a new message.
  */
 export const CreateBrowserTokenRequestSchema: GenMessage<CreateBrowserTokenRequest> = /*@__PURE__*/
-  messageDesc(file_tollbooth_v1_customer, 21);
+  messageDesc(file_tollbooth_v1_customer, 31);
 
 /**
  * CreateBrowserTokenResponse carries the token, shown only here.
@@ -847,7 +1372,7 @@ export type CreateBrowserTokenResponse = Message<"tollbooth.v1.CreateBrowserToke
  * Use `create(CreateBrowserTokenResponseSchema)` to create a new message.
  */
 export const CreateBrowserTokenResponseSchema: GenMessage<CreateBrowserTokenResponse> = /*@__PURE__*/
-  messageDesc(file_tollbooth_v1_customer, 22);
+  messageDesc(file_tollbooth_v1_customer, 32);
 
 /**
  * RevokeCustomerCredentialsRequest names the customer whose portal sessions and browser tokens end.
@@ -868,7 +1393,7 @@ export type RevokeCustomerCredentialsRequest = Message<"tollbooth.v1.RevokeCusto
  * Use `create(RevokeCustomerCredentialsRequestSchema)` to create a new message.
  */
 export const RevokeCustomerCredentialsRequestSchema: GenMessage<RevokeCustomerCredentialsRequest> = /*@__PURE__*/
-  messageDesc(file_tollbooth_v1_customer, 23);
+  messageDesc(file_tollbooth_v1_customer, 33);
 
 /**
  * RevokeCustomerCredentialsResponse says how much was ended.
@@ -891,7 +1416,7 @@ export type RevokeCustomerCredentialsResponse = Message<"tollbooth.v1.RevokeCust
  * Use `create(RevokeCustomerCredentialsResponseSchema)` to create a new message.
  */
 export const RevokeCustomerCredentialsResponseSchema: GenMessage<RevokeCustomerCredentialsResponse> = /*@__PURE__*/
-  messageDesc(file_tollbooth_v1_customer, 24);
+  messageDesc(file_tollbooth_v1_customer, 34);
 
 /**
  * InsufficientBalancePolicy says what happens to usage that the available balance cannot cover.
@@ -1001,6 +1526,20 @@ export enum MigrationState {
    * @generated from enum value: MIGRATION_STATE_FAILED = 4;
    */
   FAILED = 4,
+
+  /**
+   * Waiting for its effective_time; nothing moved yet.
+   *
+   * @generated from enum value: MIGRATION_STATE_SCHEDULED = 5;
+   */
+  SCHEDULED = 5,
+
+  /**
+   * Canceled before it finished; subscriptions it moved before that stay moved.
+   *
+   * @generated from enum value: MIGRATION_STATE_CANCELED = 6;
+   */
+  CANCELED = 6,
 }
 
 /**
@@ -1076,7 +1615,8 @@ export const CustomerService: GenService<{
     output: typeof CancelSubscriptionResponseSchema;
   },
   /**
-   * MigrateSubscriptions moves subscriptions of a product from one version to another, in the background.
+   * MigrateSubscriptions moves the active subscriptions of a product from one version to another, at once or at a later
+   * effective_time, in the background (progress: GetMigration). At most one migration per product is active at a time.
    *
    * @generated from rpc tollbooth.v1.CustomerService.MigrateSubscriptions
    */
@@ -1094,6 +1634,37 @@ export const CustomerService: GenService<{
     methodKind: "unary";
     input: typeof GetMigrationRequestSchema;
     output: typeof GetMigrationResponseSchema;
+  },
+  /**
+   * PreviewMigration answers, without changing anything, what a migration would do: which subscriptions would move,
+   * and what the affected customers paid over the last days vs what the target version would have charged them.
+   *
+   * @generated from rpc tollbooth.v1.CustomerService.PreviewMigration
+   */
+  previewMigration: {
+    methodKind: "unary";
+    input: typeof PreviewMigrationRequestSchema;
+    output: typeof PreviewMigrationResponseSchema;
+  },
+  /**
+   * ListMigrations pages through migrations, newest first.
+   *
+   * @generated from rpc tollbooth.v1.CustomerService.ListMigrations
+   */
+  listMigrations: {
+    methodKind: "unary";
+    input: typeof ListMigrationsRequestSchema;
+    output: typeof ListMigrationsResponseSchema;
+  },
+  /**
+   * CancelMigration stops a migration that has not finished; subscriptions it already moved stay moved.
+   *
+   * @generated from rpc tollbooth.v1.CustomerService.CancelMigration
+   */
+  cancelMigration: {
+    methodKind: "unary";
+    input: typeof CancelMigrationRequestSchema;
+    output: typeof CancelMigrationResponseSchema;
   },
   /**
    * CreatePortalSession returns a short-lived link to the hosted billing portal for one customer.

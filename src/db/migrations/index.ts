@@ -7,6 +7,7 @@ import { Migration0006SystemStripes } from './0006-system-stripes.js';
 import { Migration0007RechargeCapFloor } from './0007-recharge-cap-floor.js';
 import { Migration0008ConfiguredAdminKey } from './0008-configured-admin-key.js';
 import { Migration0010Portal } from './0010-portal.js';
+import { Migration0011VersionMigrations } from './0011-version-migrations.js';
 
 export const migrations = [
   { name: '0001-foundation', class: Migration0001Foundation },
@@ -17,4 +18,5 @@ export const migrations = [
   { name: '0007-recharge-cap-floor', class: Migration0007RechargeCapFloor },
   { name: '0008-configured-admin-key', class: Migration0008ConfiguredAdminKey },
   { name: '0010-portal', class: Migration0010Portal },
+  { name: '0011-version-migrations', class: Migration0011VersionMigrations },
 ];

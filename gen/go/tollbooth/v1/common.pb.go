@@ -172,6 +172,73 @@ func (*CustomerRef_Id) isCustomerRef_Ref() {}
 
 func (*CustomerRef_ExternalId) isCustomerRef_Ref() {}
 
+// ProductVersionRef names one version of a product: the version whose prices rated an event or a usage transaction.
+type ProductVersionRef struct {
+	state         protoimpl.MessageState
+	sizeCache     protoimpl.SizeCache
+	unknownFields protoimpl.UnknownFields
+
+	// Id of the product version ("prd_…").
+	ProductId string `protobuf:"bytes,1,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	// Product code.
+	ProductCode string `protobuf:"bytes,2,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	// Version number, >= 1.
+	Version int32 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+}
+
+func (x *ProductVersionRef) Reset() {
+	*x = ProductVersionRef{}
+	if protoimpl.UnsafeEnabled {
+		mi := &file_tollbooth_v1_common_proto_msgTypes[2]
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		ms.StoreMessageInfo(mi)
+	}
+}
+
+func (x *ProductVersionRef) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProductVersionRef) ProtoMessage() {}
+
+func (x *ProductVersionRef) ProtoReflect() protoreflect.Message {
+	mi := &file_tollbooth_v1_common_proto_msgTypes[2]
+	if protoimpl.UnsafeEnabled && x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProductVersionRef.ProtoReflect.Descriptor instead.
+func (*ProductVersionRef) Descriptor() ([]byte, []int) {
+	return file_tollbooth_v1_common_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ProductVersionRef) GetProductId() string {
+	if x != nil {
+		return x.ProductId
+	}
+	return ""
+}
+
+func (x *ProductVersionRef) GetProductCode() string {
+	if x != nil {
+		return x.ProductCode
+	}
+	return ""
+}
+
+func (x *ProductVersionRef) GetVersion() int32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
 var File_tollbooth_v1_common_proto protoreflect.FileDescriptor
 
 var file_tollbooth_v1_common_proto_rawDesc = []byte{
@@ -186,7 +253,14 @@ var file_tollbooth_v1_common_proto_rawDesc = []byte{
 	0x20, 0x01, 0x28, 0x09, 0x48, 0x00, 0x52, 0x02, 0x69, 0x64, 0x12, 0x21, 0x0a, 0x0b, 0x65, 0x78,
 	0x74, 0x65, 0x72, 0x6e, 0x61, 0x6c, 0x5f, 0x69, 0x64, 0x18, 0x02, 0x20, 0x01, 0x28, 0x09, 0x48,
 	0x00, 0x52, 0x0a, 0x65, 0x78, 0x74, 0x65, 0x72, 0x6e, 0x61, 0x6c, 0x49, 0x64, 0x42, 0x05, 0x0a,
-	0x03, 0x72, 0x65, 0x66, 0x62, 0x06, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x33,
+	0x03, 0x72, 0x65, 0x66, 0x22, 0x6f, 0x0a, 0x11, 0x50, 0x72, 0x6f, 0x64, 0x75, 0x63, 0x74, 0x56,
+	0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e, 0x52, 0x65, 0x66, 0x12, 0x1d, 0x0a, 0x0a, 0x70, 0x72, 0x6f,
+	0x64, 0x75, 0x63, 0x74, 0x5f, 0x69, 0x64, 0x18, 0x01, 0x20, 0x01, 0x28, 0x09, 0x52, 0x09, 0x70,
+	0x72, 0x6f, 0x64, 0x75, 0x63, 0x74, 0x49, 0x64, 0x12, 0x21, 0x0a, 0x0c, 0x70, 0x72, 0x6f, 0x64,
+	0x75, 0x63, 0x74, 0x5f, 0x63, 0x6f, 0x64, 0x65, 0x18, 0x02, 0x20, 0x01, 0x28, 0x09, 0x52, 0x0b,
+	0x70, 0x72, 0x6f, 0x64, 0x75, 0x63, 0x74, 0x43, 0x6f, 0x64, 0x65, 0x12, 0x18, 0x0a, 0x07, 0x76,
+	0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e, 0x18, 0x03, 0x20, 0x01, 0x28, 0x05, 0x52, 0x07, 0x76, 0x65,
+	0x72, 0x73, 0x69, 0x6f, 0x6e, 0x62, 0x06, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x33,
 }
 
 var (
@@ -201,10 +275,11 @@ func file_tollbooth_v1_common_proto_rawDescGZIP() []byte {
 	return file_tollbooth_v1_common_proto_rawDescData
 }
 
-var file_tollbooth_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_tollbooth_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_tollbooth_v1_common_proto_goTypes = []interface{}{
-	(*Money)(nil),       // 0: tollbooth.v1.Money
-	(*CustomerRef)(nil), // 1: tollbooth.v1.CustomerRef
+	(*Money)(nil),             // 0: tollbooth.v1.Money
+	(*CustomerRef)(nil),       // 1: tollbooth.v1.CustomerRef
+	(*ProductVersionRef)(nil), // 2: tollbooth.v1.ProductVersionRef
 }
 var file_tollbooth_v1_common_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
@@ -244,6 +319,18 @@ func file_tollbooth_v1_common_proto_init() {
 				return nil
 			}
 		}
+		file_tollbooth_v1_common_proto_msgTypes[2].Exporter = func(v interface{}, i int) interface{} {
+			switch v := v.(*ProductVersionRef); i {
+			case 0:
+				return &v.state
+			case 1:
+				return &v.sizeCache
+			case 2:
+				return &v.unknownFields
+			default:
+				return nil
+			}
+		}
 	}
 	file_tollbooth_v1_common_proto_msgTypes[1].OneofWrappers = []interface{}{
 		(*CustomerRef_Id)(nil),
@@ -255,7 +342,7 @@ func file_tollbooth_v1_common_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: file_tollbooth_v1_common_proto_rawDesc,
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

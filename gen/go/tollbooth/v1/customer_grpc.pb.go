@@ -29,10 +29,18 @@ type CustomerServiceClient interface {
 	CreateSubscription(ctx context.Context, in *CreateSubscriptionRequest, opts ...grpc.CallOption) (*CreateSubscriptionResponse, error)
 	// CancelSubscription ends a subscription; later events of its prices are no longer rated by it.
 	CancelSubscription(ctx context.Context, in *CancelSubscriptionRequest, opts ...grpc.CallOption) (*CancelSubscriptionResponse, error)
-	// MigrateSubscriptions moves subscriptions of a product from one version to another, in the background.
+	// MigrateSubscriptions moves the active subscriptions of a product from one version to another, at once or at a later
+	// effective_time, in the background (progress: GetMigration). At most one migration per product is active at a time.
 	MigrateSubscriptions(ctx context.Context, in *MigrateSubscriptionsRequest, opts ...grpc.CallOption) (*MigrateSubscriptionsResponse, error)
 	// GetMigration returns the progress of a subscription migration.
 	GetMigration(ctx context.Context, in *GetMigrationRequest, opts ...grpc.CallOption) (*GetMigrationResponse, error)
+	// PreviewMigration answers, without changing anything, what a migration would do: which subscriptions would move,
+	// and what the affected customers paid over the last days vs what the target version would have charged them.
+	PreviewMigration(ctx context.Context, in *PreviewMigrationRequest, opts ...grpc.CallOption) (*PreviewMigrationResponse, error)
+	// ListMigrations pages through migrations, newest first.
+	ListMigrations(ctx context.Context, in *ListMigrationsRequest, opts ...grpc.CallOption) (*ListMigrationsResponse, error)
+	// CancelMigration stops a migration that has not finished; subscriptions it already moved stay moved.
+	CancelMigration(ctx context.Context, in *CancelMigrationRequest, opts ...grpc.CallOption) (*CancelMigrationResponse, error)
 	// CreatePortalSession returns a short-lived link to the hosted billing portal for one customer.
 	CreatePortalSession(ctx context.Context, in *CreatePortalSessionRequest, opts ...grpc.CallOption) (*CreatePortalSessionResponse, error)
 	// CreateBrowserToken mints a customer-scoped bearer token for the app's own web page: it may call only the customer's
@@ -122,6 +130,33 @@ func (c *customerServiceClient) GetMigration(ctx context.Context, in *GetMigrati
 	return out, nil
 }
 
+func (c *customerServiceClient) PreviewMigration(ctx context.Context, in *PreviewMigrationRequest, opts ...grpc.CallOption) (*PreviewMigrationResponse, error) {
+	out := new(PreviewMigrationResponse)
+	err := c.cc.Invoke(ctx, "/tollbooth.v1.CustomerService/PreviewMigration", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *customerServiceClient) ListMigrations(ctx context.Context, in *ListMigrationsRequest, opts ...grpc.CallOption) (*ListMigrationsResponse, error) {
+	out := new(ListMigrationsResponse)
+	err := c.cc.Invoke(ctx, "/tollbooth.v1.CustomerService/ListMigrations", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *customerServiceClient) CancelMigration(ctx context.Context, in *CancelMigrationRequest, opts ...grpc.CallOption) (*CancelMigrationResponse, error) {
+	out := new(CancelMigrationResponse)
+	err := c.cc.Invoke(ctx, "/tollbooth.v1.CustomerService/CancelMigration", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *customerServiceClient) CreatePortalSession(ctx context.Context, in *CreatePortalSessionRequest, opts ...grpc.CallOption) (*CreatePortalSessionResponse, error) {
 	out := new(CreatePortalSessionResponse)
 	err := c.cc.Invoke(ctx, "/tollbooth.v1.CustomerService/CreatePortalSession", in, out, opts...)
@@ -165,10 +200,18 @@ type CustomerServiceServer interface {
 	CreateSubscription(context.Context, *CreateSubscriptionRequest) (*CreateSubscriptionResponse, error)
 	// CancelSubscription ends a subscription; later events of its prices are no longer rated by it.
 	CancelSubscription(context.Context, *CancelSubscriptionRequest) (*CancelSubscriptionResponse, error)
-	// MigrateSubscriptions moves subscriptions of a product from one version to another, in the background.
+	// MigrateSubscriptions moves the active subscriptions of a product from one version to another, at once or at a later
+	// effective_time, in the background (progress: GetMigration). At most one migration per product is active at a time.
 	MigrateSubscriptions(context.Context, *MigrateSubscriptionsRequest) (*MigrateSubscriptionsResponse, error)
 	// GetMigration returns the progress of a subscription migration.
 	GetMigration(context.Context, *GetMigrationRequest) (*GetMigrationResponse, error)
+	// PreviewMigration answers, without changing anything, what a migration would do: which subscriptions would move,
+	// and what the affected customers paid over the last days vs what the target version would have charged them.
+	PreviewMigration(context.Context, *PreviewMigrationRequest) (*PreviewMigrationResponse, error)
+	// ListMigrations pages through migrations, newest first.
+	ListMigrations(context.Context, *ListMigrationsRequest) (*ListMigrationsResponse, error)
+	// CancelMigration stops a migration that has not finished; subscriptions it already moved stay moved.
+	CancelMigration(context.Context, *CancelMigrationRequest) (*CancelMigrationResponse, error)
 	// CreatePortalSession returns a short-lived link to the hosted billing portal for one customer.
 	CreatePortalSession(context.Context, *CreatePortalSessionRequest) (*CreatePortalSessionResponse, error)
 	// CreateBrowserToken mints a customer-scoped bearer token for the app's own web page: it may call only the customer's
@@ -206,6 +249,15 @@ func (UnimplementedCustomerServiceServer) MigrateSubscriptions(context.Context, 
 }
 func (UnimplementedCustomerServiceServer) GetMigration(context.Context, *GetMigrationRequest) (*GetMigrationResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method GetMigration not implemented")
+}
+func (UnimplementedCustomerServiceServer) PreviewMigration(context.Context, *PreviewMigrationRequest) (*PreviewMigrationResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method PreviewMigration not implemented")
+}
+func (UnimplementedCustomerServiceServer) ListMigrations(context.Context, *ListMigrationsRequest) (*ListMigrationsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListMigrations not implemented")
+}
+func (UnimplementedCustomerServiceServer) CancelMigration(context.Context, *CancelMigrationRequest) (*CancelMigrationResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CancelMigration not implemented")
 }
 func (UnimplementedCustomerServiceServer) CreatePortalSession(context.Context, *CreatePortalSessionRequest) (*CreatePortalSessionResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method CreatePortalSession not implemented")
@@ -373,6 +425,60 @@ func _CustomerService_GetMigration_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CustomerService_PreviewMigration_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PreviewMigrationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).PreviewMigration(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/tollbooth.v1.CustomerService/PreviewMigration",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).PreviewMigration(ctx, req.(*PreviewMigrationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CustomerService_ListMigrations_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMigrationsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).ListMigrations(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/tollbooth.v1.CustomerService/ListMigrations",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).ListMigrations(ctx, req.(*ListMigrationsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CustomerService_CancelMigration_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CancelMigrationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).CancelMigration(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/tollbooth.v1.CustomerService/CancelMigration",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).CancelMigration(ctx, req.(*CancelMigrationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _CustomerService_CreatePortalSession_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CreatePortalSessionRequest)
 	if err := dec(in); err != nil {
@@ -462,6 +568,18 @@ var _CustomerService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetMigration",
 			Handler:    _CustomerService_GetMigration_Handler,
+		},
+		{
+			MethodName: "PreviewMigration",
+			Handler:    _CustomerService_PreviewMigration_Handler,
+		},
+		{
+			MethodName: "ListMigrations",
+			Handler:    _CustomerService_ListMigrations_Handler,
+		},
+		{
+			MethodName: "CancelMigration",
+			Handler:    _CustomerService_CancelMigration_Handler,
 		},
 		{
 			MethodName: "CreatePortalSession",

@@ -13,7 +13,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19tollbooth/v1/common.proto\x12\x0ctollbooth.v1\">\n\x05Money\x12\x1d\n\nasset_code\x18\x01 \x01(\tR\tassetCode\x12\x16\n\x06\x61mount\x18\x02 \x01(\tR\x06\x61mount\"I\n\x0b\x43ustomerRef\x12\x10\n\x02id\x18\x01 \x01(\tH\x00R\x02id\x12!\n\x0b\x65xternal_id\x18\x02 \x01(\tH\x00R\nexternalIdB\x05\n\x03refb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19tollbooth/v1/common.proto\x12\x0ctollbooth.v1\">\n\x05Money\x12\x1d\n\nasset_code\x18\x01 \x01(\tR\tassetCode\x12\x16\n\x06\x61mount\x18\x02 \x01(\tR\x06\x61mount\"I\n\x0b\x43ustomerRef\x12\x10\n\x02id\x18\x01 \x01(\tH\x00R\x02id\x12!\n\x0b\x65xternal_id\x18\x02 \x01(\tH\x00R\nexternalIdB\x05\n\x03ref\"o\n\x11ProductVersionRef\x12\x1d\n\nproduct_id\x18\x01 \x01(\tR\tproductId\x12!\n\x0cproduct_code\x18\x02 \x01(\tR\x0bproductCode\x12\x18\n\x07version\x18\x03 \x01(\x05R\x07versionb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tollbooth.v1.common_pb2', globals())
@@ -24,4 +24,6 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _MONEY._serialized_end=105
   _CUSTOMERREF._serialized_start=107
   _CUSTOMERREF._serialized_end=180
+  _PRODUCTVERSIONREF._serialized_start=182
+  _PRODUCTVERSIONREF._serialized_end=293
 # @@protoc_insertion_point(module_scope)

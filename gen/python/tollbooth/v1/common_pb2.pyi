@@ -19,3 +19,13 @@ class Money(_message.Message):
     amount: str
     asset_code: str
     def __init__(self, asset_code: _Optional[str] = ..., amount: _Optional[str] = ...) -> None: ...
+
+class ProductVersionRef(_message.Message):
+    __slots__ = ["product_code", "product_id", "version"]
+    PRODUCT_CODE_FIELD_NUMBER: _ClassVar[int]
+    PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    product_code: str
+    product_id: str
+    version: int
+    def __init__(self, product_id: _Optional[str] = ..., product_code: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...

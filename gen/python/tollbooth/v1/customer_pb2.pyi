@@ -12,14 +12,40 @@ DESCRIPTOR: _descriptor.FileDescriptor
 INSUFFICIENT_BALANCE_POLICY_ALLOW: InsufficientBalancePolicy
 INSUFFICIENT_BALANCE_POLICY_REJECT: InsufficientBalancePolicy
 INSUFFICIENT_BALANCE_POLICY_UNSPECIFIED: InsufficientBalancePolicy
+MIGRATION_STATE_CANCELED: MigrationState
 MIGRATION_STATE_FAILED: MigrationState
 MIGRATION_STATE_PENDING: MigrationState
 MIGRATION_STATE_RUNNING: MigrationState
+MIGRATION_STATE_SCHEDULED: MigrationState
 MIGRATION_STATE_SUCCEEDED: MigrationState
 MIGRATION_STATE_UNSPECIFIED: MigrationState
 SUBSCRIPTION_STATUS_ACTIVE: SubscriptionStatus
 SUBSCRIPTION_STATUS_CANCELED: SubscriptionStatus
 SUBSCRIPTION_STATUS_UNSPECIFIED: SubscriptionStatus
+
+class AssetImpact(_message.Message):
+    __slots__ = ["actual", "asset_code", "difference", "target"]
+    ACTUAL_FIELD_NUMBER: _ClassVar[int]
+    ASSET_CODE_FIELD_NUMBER: _ClassVar[int]
+    DIFFERENCE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    actual: str
+    asset_code: str
+    difference: str
+    target: str
+    def __init__(self, asset_code: _Optional[str] = ..., actual: _Optional[str] = ..., target: _Optional[str] = ..., difference: _Optional[str] = ...) -> None: ...
+
+class CancelMigrationRequest(_message.Message):
+    __slots__ = ["id"]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class CancelMigrationResponse(_message.Message):
+    __slots__ = ["migration"]
+    MIGRATION_FIELD_NUMBER: _ClassVar[int]
+    migration: Migration
+    def __init__(self, migration: _Optional[_Union[Migration, _Mapping]] = ...) -> None: ...
 
 class CancelSubscriptionRequest(_message.Message):
     __slots__ = ["subscription_id"]
@@ -155,6 +181,24 @@ class Customer(_message.Message):
     wallet_id: str
     def __init__(self, id: _Optional[str] = ..., external_id: _Optional[str] = ..., name: _Optional[str] = ..., email: _Optional[str] = ..., insufficient_balance_policy: _Optional[_Union[InsufficientBalancePolicy, str]] = ..., overdraft_limit: _Optional[str] = ..., subscriptions: _Optional[_Iterable[_Union[Subscription, _Mapping]]] = ..., wallet_id: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
+class CustomerImpact(_message.Message):
+    __slots__ = ["customer_id", "external_id", "from_version", "impacts", "runway", "runway_shortens", "subscription_id"]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    EXTERNAL_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_VERSION_FIELD_NUMBER: _ClassVar[int]
+    IMPACTS_FIELD_NUMBER: _ClassVar[int]
+    RUNWAY_FIELD_NUMBER: _ClassVar[int]
+    RUNWAY_SHORTENS_FIELD_NUMBER: _ClassVar[int]
+    SUBSCRIPTION_ID_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    external_id: str
+    from_version: int
+    impacts: _containers.RepeatedCompositeFieldContainer[AssetImpact]
+    runway: _containers.RepeatedCompositeFieldContainer[Runway]
+    runway_shortens: bool
+    subscription_id: str
+    def __init__(self, customer_id: _Optional[str] = ..., external_id: _Optional[str] = ..., subscription_id: _Optional[str] = ..., from_version: _Optional[int] = ..., impacts: _Optional[_Iterable[_Union[AssetImpact, _Mapping]]] = ..., runway: _Optional[_Iterable[_Union[Runway, _Mapping]]] = ..., runway_shortens: bool = ...) -> None: ...
+
 class GetCustomerRequest(_message.Message):
     __slots__ = ["customer"]
     CUSTOMER_FIELD_NUMBER: _ClassVar[int]
@@ -197,17 +241,37 @@ class ListCustomersResponse(_message.Message):
     next_page_token: str
     def __init__(self, customers: _Optional[_Iterable[_Union[Customer, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
+class ListMigrationsRequest(_message.Message):
+    __slots__ = ["page_size", "page_token", "product_code"]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PRODUCT_CODE_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    product_code: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., product_code: _Optional[str] = ...) -> None: ...
+
+class ListMigrationsResponse(_message.Message):
+    __slots__ = ["migrations", "next_page_token"]
+    MIGRATIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    migrations: _containers.RepeatedCompositeFieldContainer[Migration]
+    next_page_token: str
+    def __init__(self, migrations: _Optional[_Iterable[_Union[Migration, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
 class MigrateSubscriptionsRequest(_message.Message):
-    __slots__ = ["from_version", "product_code", "request_id", "to_version"]
+    __slots__ = ["effective_time", "from_version", "product_code", "request_id", "to_version"]
+    EFFECTIVE_TIME_FIELD_NUMBER: _ClassVar[int]
     FROM_VERSION_FIELD_NUMBER: _ClassVar[int]
     PRODUCT_CODE_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     TO_VERSION_FIELD_NUMBER: _ClassVar[int]
+    effective_time: _timestamp_pb2.Timestamp
     from_version: int
     product_code: str
     request_id: str
     to_version: int
-    def __init__(self, request_id: _Optional[str] = ..., product_code: _Optional[str] = ..., from_version: _Optional[int] = ..., to_version: _Optional[int] = ...) -> None: ...
+    def __init__(self, request_id: _Optional[str] = ..., product_code: _Optional[str] = ..., from_version: _Optional[int] = ..., to_version: _Optional[int] = ..., effective_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class MigrateSubscriptionsResponse(_message.Message):
     __slots__ = ["migration"]
@@ -216,28 +280,76 @@ class MigrateSubscriptionsResponse(_message.Message):
     def __init__(self, migration: _Optional[_Union[Migration, _Mapping]] = ...) -> None: ...
 
 class Migration(_message.Message):
-    __slots__ = ["create_time", "error", "finish_time", "from_version", "id", "migrated_count", "product_code", "state", "to_version", "total_count"]
+    __slots__ = ["create_time", "effective_time", "error", "failed_count", "finish_time", "from_version", "id", "migrated_count", "product_code", "request_id", "skipped_count", "start_time", "state", "to_version", "total_count"]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_TIME_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    FAILED_COUNT_FIELD_NUMBER: _ClassVar[int]
     FINISH_TIME_FIELD_NUMBER: _ClassVar[int]
     FROM_VERSION_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     MIGRATED_COUNT_FIELD_NUMBER: _ClassVar[int]
     PRODUCT_CODE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     TOTAL_COUNT_FIELD_NUMBER: _ClassVar[int]
     TO_VERSION_FIELD_NUMBER: _ClassVar[int]
     create_time: _timestamp_pb2.Timestamp
+    effective_time: _timestamp_pb2.Timestamp
     error: str
+    failed_count: int
     finish_time: _timestamp_pb2.Timestamp
     from_version: int
     id: str
     migrated_count: int
     product_code: str
+    request_id: str
+    skipped_count: int
+    start_time: _timestamp_pb2.Timestamp
     state: MigrationState
     to_version: int
     total_count: int
-    def __init__(self, id: _Optional[str] = ..., product_code: _Optional[str] = ..., from_version: _Optional[int] = ..., to_version: _Optional[int] = ..., state: _Optional[_Union[MigrationState, str]] = ..., migrated_count: _Optional[int] = ..., total_count: _Optional[int] = ..., error: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., finish_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., product_code: _Optional[str] = ..., from_version: _Optional[int] = ..., to_version: _Optional[int] = ..., state: _Optional[_Union[MigrationState, str]] = ..., migrated_count: _Optional[int] = ..., total_count: _Optional[int] = ..., error: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., finish_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., skipped_count: _Optional[int] = ..., failed_count: _Optional[int] = ..., effective_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class PreviewMigrationRequest(_message.Message):
+    __slots__ = ["from_version", "lookback_days", "only_shortened_runway", "page_size", "page_token", "product_code", "to_version"]
+    FROM_VERSION_FIELD_NUMBER: _ClassVar[int]
+    LOOKBACK_DAYS_FIELD_NUMBER: _ClassVar[int]
+    ONLY_SHORTENED_RUNWAY_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PRODUCT_CODE_FIELD_NUMBER: _ClassVar[int]
+    TO_VERSION_FIELD_NUMBER: _ClassVar[int]
+    from_version: int
+    lookback_days: int
+    only_shortened_runway: bool
+    page_size: int
+    page_token: str
+    product_code: str
+    to_version: int
+    def __init__(self, product_code: _Optional[str] = ..., from_version: _Optional[int] = ..., to_version: _Optional[int] = ..., lookback_days: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., only_shortened_runway: bool = ...) -> None: ...
+
+class PreviewMigrationResponse(_message.Message):
+    __slots__ = ["customers", "next_page_token", "shortened_runway_count", "subscription_count", "to_version", "totals", "window_end", "window_start"]
+    CUSTOMERS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    SHORTENED_RUNWAY_COUNT_FIELD_NUMBER: _ClassVar[int]
+    SUBSCRIPTION_COUNT_FIELD_NUMBER: _ClassVar[int]
+    TOTALS_FIELD_NUMBER: _ClassVar[int]
+    TO_VERSION_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_END_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_START_FIELD_NUMBER: _ClassVar[int]
+    customers: _containers.RepeatedCompositeFieldContainer[CustomerImpact]
+    next_page_token: str
+    shortened_runway_count: int
+    subscription_count: int
+    to_version: int
+    totals: _containers.RepeatedCompositeFieldContainer[AssetImpact]
+    window_end: _timestamp_pb2.Timestamp
+    window_start: _timestamp_pb2.Timestamp
+    def __init__(self, to_version: _Optional[int] = ..., subscription_count: _Optional[int] = ..., totals: _Optional[_Iterable[_Union[AssetImpact, _Mapping]]] = ..., customers: _Optional[_Iterable[_Union[CustomerImpact, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., shortened_runway_count: _Optional[int] = ..., window_start: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., window_end: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class RevokeCustomerCredentialsRequest(_message.Message):
     __slots__ = ["customer"]
@@ -251,11 +363,28 @@ class RevokeCustomerCredentialsResponse(_message.Message):
     revoked_count: int
     def __init__(self, revoked_count: _Optional[int] = ...) -> None: ...
 
+class Runway(_message.Message):
+    __slots__ = ["asset_code", "available", "burn_per_day", "burn_per_day_after", "days", "days_after"]
+    ASSET_CODE_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    BURN_PER_DAY_AFTER_FIELD_NUMBER: _ClassVar[int]
+    BURN_PER_DAY_FIELD_NUMBER: _ClassVar[int]
+    DAYS_AFTER_FIELD_NUMBER: _ClassVar[int]
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    asset_code: str
+    available: str
+    burn_per_day: str
+    burn_per_day_after: str
+    days: str
+    days_after: str
+    def __init__(self, asset_code: _Optional[str] = ..., available: _Optional[str] = ..., burn_per_day: _Optional[str] = ..., burn_per_day_after: _Optional[str] = ..., days: _Optional[str] = ..., days_after: _Optional[str] = ...) -> None: ...
+
 class Subscription(_message.Message):
-    __slots__ = ["cancel_time", "create_time", "id", "product_code", "product_id", "product_version", "status"]
+    __slots__ = ["cancel_time", "create_time", "id", "moves", "product_code", "product_id", "product_version", "status"]
     CANCEL_TIME_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
+    MOVES_FIELD_NUMBER: _ClassVar[int]
     PRODUCT_CODE_FIELD_NUMBER: _ClassVar[int]
     PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
     PRODUCT_VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -263,11 +392,28 @@ class Subscription(_message.Message):
     cancel_time: _timestamp_pb2.Timestamp
     create_time: _timestamp_pb2.Timestamp
     id: str
+    moves: _containers.RepeatedCompositeFieldContainer[SubscriptionMove]
     product_code: str
     product_id: str
     product_version: int
     status: SubscriptionStatus
-    def __init__(self, id: _Optional[str] = ..., product_code: _Optional[str] = ..., product_id: _Optional[str] = ..., product_version: _Optional[int] = ..., status: _Optional[_Union[SubscriptionStatus, str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., product_code: _Optional[str] = ..., product_id: _Optional[str] = ..., product_version: _Optional[int] = ..., status: _Optional[_Union[SubscriptionStatus, str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., moves: _Optional[_Iterable[_Union[SubscriptionMove, _Mapping]]] = ...) -> None: ...
+
+class SubscriptionMove(_message.Message):
+    __slots__ = ["effective_time", "from_version", "migrate_time", "migration_id", "to_product_id", "to_version"]
+    EFFECTIVE_TIME_FIELD_NUMBER: _ClassVar[int]
+    FROM_VERSION_FIELD_NUMBER: _ClassVar[int]
+    MIGRATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    MIGRATION_ID_FIELD_NUMBER: _ClassVar[int]
+    TO_PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
+    TO_VERSION_FIELD_NUMBER: _ClassVar[int]
+    effective_time: _timestamp_pb2.Timestamp
+    from_version: int
+    migrate_time: _timestamp_pb2.Timestamp
+    migration_id: str
+    to_product_id: str
+    to_version: int
+    def __init__(self, migration_id: _Optional[str] = ..., from_version: _Optional[int] = ..., to_version: _Optional[int] = ..., to_product_id: _Optional[str] = ..., effective_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., migrate_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class UpdateCustomerRequest(_message.Message):
     __slots__ = ["customer", "update_mask"]

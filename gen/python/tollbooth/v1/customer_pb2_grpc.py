@@ -55,6 +55,21 @@ class CustomerServiceStub(object):
                 request_serializer=tollbooth_dot_v1_dot_customer__pb2.GetMigrationRequest.SerializeToString,
                 response_deserializer=tollbooth_dot_v1_dot_customer__pb2.GetMigrationResponse.FromString,
                 )
+        self.PreviewMigration = channel.unary_unary(
+                '/tollbooth.v1.CustomerService/PreviewMigration',
+                request_serializer=tollbooth_dot_v1_dot_customer__pb2.PreviewMigrationRequest.SerializeToString,
+                response_deserializer=tollbooth_dot_v1_dot_customer__pb2.PreviewMigrationResponse.FromString,
+                )
+        self.ListMigrations = channel.unary_unary(
+                '/tollbooth.v1.CustomerService/ListMigrations',
+                request_serializer=tollbooth_dot_v1_dot_customer__pb2.ListMigrationsRequest.SerializeToString,
+                response_deserializer=tollbooth_dot_v1_dot_customer__pb2.ListMigrationsResponse.FromString,
+                )
+        self.CancelMigration = channel.unary_unary(
+                '/tollbooth.v1.CustomerService/CancelMigration',
+                request_serializer=tollbooth_dot_v1_dot_customer__pb2.CancelMigrationRequest.SerializeToString,
+                response_deserializer=tollbooth_dot_v1_dot_customer__pb2.CancelMigrationResponse.FromString,
+                )
         self.CreatePortalSession = channel.unary_unary(
                 '/tollbooth.v1.CustomerService/CreatePortalSession',
                 request_serializer=tollbooth_dot_v1_dot_customer__pb2.CreatePortalSessionRequest.SerializeToString,
@@ -119,7 +134,8 @@ class CustomerServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def MigrateSubscriptions(self, request, context):
-        """MigrateSubscriptions moves subscriptions of a product from one version to another, in the background.
+        """MigrateSubscriptions moves the active subscriptions of a product from one version to another, at once or at a later
+        effective_time, in the background (progress: GetMigration). At most one migration per product is active at a time.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -127,6 +143,28 @@ class CustomerServiceServicer(object):
 
     def GetMigration(self, request, context):
         """GetMigration returns the progress of a subscription migration.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PreviewMigration(self, request, context):
+        """PreviewMigration answers, without changing anything, what a migration would do: which subscriptions would move,
+        and what the affected customers paid over the last days vs what the target version would have charged them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMigrations(self, request, context):
+        """ListMigrations pages through migrations, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelMigration(self, request, context):
+        """CancelMigration stops a migration that has not finished; subscriptions it already moved stay moved.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -196,6 +234,21 @@ def add_CustomerServiceServicer_to_server(servicer, server):
                     servicer.GetMigration,
                     request_deserializer=tollbooth_dot_v1_dot_customer__pb2.GetMigrationRequest.FromString,
                     response_serializer=tollbooth_dot_v1_dot_customer__pb2.GetMigrationResponse.SerializeToString,
+            ),
+            'PreviewMigration': grpc.unary_unary_rpc_method_handler(
+                    servicer.PreviewMigration,
+                    request_deserializer=tollbooth_dot_v1_dot_customer__pb2.PreviewMigrationRequest.FromString,
+                    response_serializer=tollbooth_dot_v1_dot_customer__pb2.PreviewMigrationResponse.SerializeToString,
+            ),
+            'ListMigrations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMigrations,
+                    request_deserializer=tollbooth_dot_v1_dot_customer__pb2.ListMigrationsRequest.FromString,
+                    response_serializer=tollbooth_dot_v1_dot_customer__pb2.ListMigrationsResponse.SerializeToString,
+            ),
+            'CancelMigration': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelMigration,
+                    request_deserializer=tollbooth_dot_v1_dot_customer__pb2.CancelMigrationRequest.FromString,
+                    response_serializer=tollbooth_dot_v1_dot_customer__pb2.CancelMigrationResponse.SerializeToString,
             ),
             'CreatePortalSession': grpc.unary_unary_rpc_method_handler(
                     servicer.CreatePortalSession,
@@ -356,6 +409,57 @@ class CustomerService(object):
         return grpc.experimental.unary_unary(request, target, '/tollbooth.v1.CustomerService/GetMigration',
             tollbooth_dot_v1_dot_customer__pb2.GetMigrationRequest.SerializeToString,
             tollbooth_dot_v1_dot_customer__pb2.GetMigrationResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def PreviewMigration(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollbooth.v1.CustomerService/PreviewMigration',
+            tollbooth_dot_v1_dot_customer__pb2.PreviewMigrationRequest.SerializeToString,
+            tollbooth_dot_v1_dot_customer__pb2.PreviewMigrationResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListMigrations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollbooth.v1.CustomerService/ListMigrations',
+            tollbooth_dot_v1_dot_customer__pb2.ListMigrationsRequest.SerializeToString,
+            tollbooth_dot_v1_dot_customer__pb2.ListMigrationsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def CancelMigration(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollbooth.v1.CustomerService/CancelMigration',
+            tollbooth_dot_v1_dot_customer__pb2.CancelMigrationRequest.SerializeToString,
+            tollbooth_dot_v1_dot_customer__pb2.CancelMigrationResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 

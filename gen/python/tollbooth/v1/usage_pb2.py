@@ -17,45 +17,45 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from tollbooth.v1 import common_pb2 as tollbooth_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18tollbooth/v1/usage.proto\x12\x0ctollbooth.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tollbooth/v1/common.proto\"\xbf\x01\n\nUsageEvent\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n\nevent_type\x18\x02 \x01(\tR\teventType\x12\x18\n\x07subject\x18\x03 \x01(\tR\x07subject\x12;\n\x0boccurred_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\noccurredAt\x12+\n\x04\x64\x61ta\x18\x05 \x01(\x0b\x32\x17.google.protobuf.StructR\x04\x64\x61ta\"\xe2\x02\n\x0b\x45ventResult\x12\x19\n\x08\x65vent_id\x18\x01 \x01(\tR\x07\x65ventId\x12\x31\n\x06status\x18\x02 \x01(\x0e\x32\x19.tollbooth.v1.EventStatusR\x06status\x12\x32\n\x06reason\x18\x03 \x01(\x0e\x32\x1a.tollbooth.v1.RejectReasonR\x06reason\x12\x18\n\x07message\x18\x04 \x01(\tR\x07message\x12\'\n\x04\x66\x65\x65s\x18\x05 \x03(\x0b\x32\x13.tollbooth.v1.MoneyR\x04\x66\x65\x65s\x12:\n\x0e\x62\x61lances_after\x18\x06 \x03(\x0b\x32\x13.tollbooth.v1.MoneyR\rbalancesAfter\x12%\n\x0etransaction_id\x18\x07 \x01(\tR\rtransactionId\x12+\n\x11original_accepted\x18\x08 \x01(\x08R\x10originalAccepted\"\x96\x01\n\x12TrackEventsRequest\x12\x35\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x19.tollbooth.v1.CustomerRefR\x08\x63ustomer\x12\x30\n\x06\x65vents\x18\x02 \x03(\x0b\x32\x18.tollbooth.v1.UsageEventR\x06\x65vents\x12\x17\n\x07hold_id\x18\x03 \x01(\tR\x06holdId\"J\n\x13TrackEventsResponse\x12\x33\n\x07results\x18\x01 \x03(\x0b\x32\x19.tollbooth.v1.EventResultR\x07results\"\x96\x02\n\x0c\x43heckRequest\x12\x35\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x19.tollbooth.v1.CustomerRefR\x08\x63ustomer\x12\x1d\n\nevent_type\x18\x02 \x01(\tR\teventType\x12+\n\x04\x64\x61ta\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructR\x04\x64\x61ta\x12\x1a\n\x08quantity\x18\x04 \x01(\tR\x08quantity\x12\x12\n\x04hold\x18\x05 \x01(\x08R\x04hold\x12\x34\n\x08hold_ttl\x18\x06 \x01(\x0b\x32\x19.google.protobuf.DurationR\x07holdTtl\x12\x1d\n\nrequest_id\x18\x07 \x01(\tR\trequestId\"\xe5\x01\n\rCheckResponse\x12\x18\n\x07\x61llowed\x18\x01 \x01(\x08R\x07\x61llowed\x12\x32\n\x06reason\x18\x02 \x01(\x0e\x32\x1a.tollbooth.v1.RejectReasonR\x06reason\x12:\n\x0e\x65stimated_cost\x18\x03 \x03(\x0b\x32\x13.tollbooth.v1.MoneyR\restimatedCost\x12\x31\n\tavailable\x18\x04 \x03(\x0b\x32\x13.tollbooth.v1.MoneyR\tavailable\x12\x17\n\x07hold_id\x18\x05 \x01(\tR\x06holdId\"\xb1\x01\n\rRecordedEvent\x12.\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x18.tollbooth.v1.UsageEventR\x05\x65vent\x12\x31\n\x06result\x18\x02 \x01(\x0b\x32\x19.tollbooth.v1.EventResultR\x06result\x12=\n\x0creceive_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0breceiveTime\"\x97\x02\n\x11ListEventsRequest\x12\x35\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x19.tollbooth.v1.CustomerRefR\x08\x63ustomer\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\x12\x1d\n\nevent_type\x18\x04 \x01(\tR\teventType\x12\x39\n\nstart_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\"q\n\x12ListEventsResponse\x12\x33\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1b.tollbooth.v1.RecordedEventR\x06\x65vents\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb7\x02\n\x16GetUsageSummaryRequest\x12\x35\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x19.tollbooth.v1.CustomerRefR\x08\x63ustomer\x12\x39\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12\x37\n\x08group_by\x18\x04 \x01(\x0e\x32\x1c.tollbooth.v1.SummaryGroupByR\x07groupBy\x12;\n\x0bgranularity\x18\x05 \x01(\x0e\x32\x19.tollbooth.v1.GranularityR\x0bgranularity\"\xc0\x01\n\x0bUsageBucket\x12\x39\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x10\n\x03key\x18\x02 \x01(\tR\x03key\x12\x1f\n\x0b\x65vent_count\x18\x03 \x01(\x03R\neventCount\x12\x1a\n\x08quantity\x18\x04 \x01(\tR\x08quantity\x12\'\n\x04\x66\x65\x65s\x18\x05 \x03(\x0b\x32\x13.tollbooth.v1.MoneyR\x04\x66\x65\x65s\"N\n\x17GetUsageSummaryResponse\x12\x33\n\x07\x62uckets\x18\x01 \x03(\x0b\x32\x19.tollbooth.v1.UsageBucketR\x07\x62uckets*}\n\x0b\x45ventStatus\x12\x1c\n\x18\x45VENT_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45VENT_STATUS_ACCEPTED\x10\x01\x12\x1a\n\x16\x45VENT_STATUS_DUPLICATE\x10\x02\x12\x19\n\x15\x45VENT_STATUS_REJECTED\x10\x03*\x9b\x01\n\x0cRejectReason\x12\x1d\n\x19REJECT_REASON_UNSPECIFIED\x10\x00\x12#\n\x1fREJECT_REASON_NO_MATCHING_PRICE\x10\x01\x12&\n\"REJECT_REASON_INSUFFICIENT_BALANCE\x10\x02\x12\x1f\n\x1bREJECT_REASON_INVALID_EVENT\x10\x03*\x91\x01\n\x0eSummaryGroupBy\x12 \n\x1cSUMMARY_GROUP_BY_UNSPECIFIED\x10\x00\x12\x1f\n\x1bSUMMARY_GROUP_BY_EVENT_TYPE\x10\x01\x12\x1c\n\x18SUMMARY_GROUP_BY_PRODUCT\x10\x02\x12\x1e\n\x1aSUMMARY_GROUP_BY_DIMENSION\x10\x03*U\n\x0bGranularity\x12\x1b\n\x17GRANULARITY_UNSPECIFIED\x10\x00\x12\x14\n\x10GRANULARITY_HOUR\x10\x01\x12\x13\n\x0fGRANULARITY_DAY\x10\x02\x32\xd5\x02\n\x0cUsageService\x12R\n\x0bTrackEvents\x12 .tollbooth.v1.TrackEventsRequest\x1a!.tollbooth.v1.TrackEventsResponse\x12@\n\x05\x43heck\x12\x1a.tollbooth.v1.CheckRequest\x1a\x1b.tollbooth.v1.CheckResponse\x12O\n\nListEvents\x12\x1f.tollbooth.v1.ListEventsRequest\x1a .tollbooth.v1.ListEventsResponse\x12^\n\x0fGetUsageSummary\x12$.tollbooth.v1.GetUsageSummaryRequest\x1a%.tollbooth.v1.GetUsageSummaryResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18tollbooth/v1/usage.proto\x12\x0ctollbooth.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tollbooth/v1/common.proto\"\xbf\x01\n\nUsageEvent\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n\nevent_type\x18\x02 \x01(\tR\teventType\x12\x18\n\x07subject\x18\x03 \x01(\tR\x07subject\x12;\n\x0boccurred_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\noccurredAt\x12+\n\x04\x64\x61ta\x18\x05 \x01(\x0b\x32\x17.google.protobuf.StructR\x04\x64\x61ta\"\x9e\x03\n\x0b\x45ventResult\x12\x19\n\x08\x65vent_id\x18\x01 \x01(\tR\x07\x65ventId\x12\x31\n\x06status\x18\x02 \x01(\x0e\x32\x19.tollbooth.v1.EventStatusR\x06status\x12\x32\n\x06reason\x18\x03 \x01(\x0e\x32\x1a.tollbooth.v1.RejectReasonR\x06reason\x12\x18\n\x07message\x18\x04 \x01(\tR\x07message\x12\'\n\x04\x66\x65\x65s\x18\x05 \x03(\x0b\x32\x13.tollbooth.v1.MoneyR\x04\x66\x65\x65s\x12:\n\x0e\x62\x61lances_after\x18\x06 \x03(\x0b\x32\x13.tollbooth.v1.MoneyR\rbalancesAfter\x12%\n\x0etransaction_id\x18\x07 \x01(\tR\rtransactionId\x12+\n\x11original_accepted\x18\x08 \x01(\x08R\x10originalAccepted\x12:\n\x08rated_by\x18\t \x03(\x0b\x32\x1f.tollbooth.v1.ProductVersionRefR\x07ratedBy\"\x96\x01\n\x12TrackEventsRequest\x12\x35\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x19.tollbooth.v1.CustomerRefR\x08\x63ustomer\x12\x30\n\x06\x65vents\x18\x02 \x03(\x0b\x32\x18.tollbooth.v1.UsageEventR\x06\x65vents\x12\x17\n\x07hold_id\x18\x03 \x01(\tR\x06holdId\"J\n\x13TrackEventsResponse\x12\x33\n\x07results\x18\x01 \x03(\x0b\x32\x19.tollbooth.v1.EventResultR\x07results\"\x96\x02\n\x0c\x43heckRequest\x12\x35\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x19.tollbooth.v1.CustomerRefR\x08\x63ustomer\x12\x1d\n\nevent_type\x18\x02 \x01(\tR\teventType\x12+\n\x04\x64\x61ta\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructR\x04\x64\x61ta\x12\x1a\n\x08quantity\x18\x04 \x01(\tR\x08quantity\x12\x12\n\x04hold\x18\x05 \x01(\x08R\x04hold\x12\x34\n\x08hold_ttl\x18\x06 \x01(\x0b\x32\x19.google.protobuf.DurationR\x07holdTtl\x12\x1d\n\nrequest_id\x18\x07 \x01(\tR\trequestId\"\xe5\x01\n\rCheckResponse\x12\x18\n\x07\x61llowed\x18\x01 \x01(\x08R\x07\x61llowed\x12\x32\n\x06reason\x18\x02 \x01(\x0e\x32\x1a.tollbooth.v1.RejectReasonR\x06reason\x12:\n\x0e\x65stimated_cost\x18\x03 \x03(\x0b\x32\x13.tollbooth.v1.MoneyR\restimatedCost\x12\x31\n\tavailable\x18\x04 \x03(\x0b\x32\x13.tollbooth.v1.MoneyR\tavailable\x12\x17\n\x07hold_id\x18\x05 \x01(\tR\x06holdId\"\xb1\x01\n\rRecordedEvent\x12.\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x18.tollbooth.v1.UsageEventR\x05\x65vent\x12\x31\n\x06result\x18\x02 \x01(\x0b\x32\x19.tollbooth.v1.EventResultR\x06result\x12=\n\x0creceive_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0breceiveTime\"\x97\x02\n\x11ListEventsRequest\x12\x35\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x19.tollbooth.v1.CustomerRefR\x08\x63ustomer\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\x12\x1d\n\nevent_type\x18\x04 \x01(\tR\teventType\x12\x39\n\nstart_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\"q\n\x12ListEventsResponse\x12\x33\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1b.tollbooth.v1.RecordedEventR\x06\x65vents\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb7\x02\n\x16GetUsageSummaryRequest\x12\x35\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x19.tollbooth.v1.CustomerRefR\x08\x63ustomer\x12\x39\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12\x37\n\x08group_by\x18\x04 \x01(\x0e\x32\x1c.tollbooth.v1.SummaryGroupByR\x07groupBy\x12;\n\x0bgranularity\x18\x05 \x01(\x0e\x32\x19.tollbooth.v1.GranularityR\x0bgranularity\"\xc0\x01\n\x0bUsageBucket\x12\x39\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x10\n\x03key\x18\x02 \x01(\tR\x03key\x12\x1f\n\x0b\x65vent_count\x18\x03 \x01(\x03R\neventCount\x12\x1a\n\x08quantity\x18\x04 \x01(\tR\x08quantity\x12\'\n\x04\x66\x65\x65s\x18\x05 \x03(\x0b\x32\x13.tollbooth.v1.MoneyR\x04\x66\x65\x65s\"N\n\x17GetUsageSummaryResponse\x12\x33\n\x07\x62uckets\x18\x01 \x03(\x0b\x32\x19.tollbooth.v1.UsageBucketR\x07\x62uckets*}\n\x0b\x45ventStatus\x12\x1c\n\x18\x45VENT_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45VENT_STATUS_ACCEPTED\x10\x01\x12\x1a\n\x16\x45VENT_STATUS_DUPLICATE\x10\x02\x12\x19\n\x15\x45VENT_STATUS_REJECTED\x10\x03*\x9b\x01\n\x0cRejectReason\x12\x1d\n\x19REJECT_REASON_UNSPECIFIED\x10\x00\x12#\n\x1fREJECT_REASON_NO_MATCHING_PRICE\x10\x01\x12&\n\"REJECT_REASON_INSUFFICIENT_BALANCE\x10\x02\x12\x1f\n\x1bREJECT_REASON_INVALID_EVENT\x10\x03*\x91\x01\n\x0eSummaryGroupBy\x12 \n\x1cSUMMARY_GROUP_BY_UNSPECIFIED\x10\x00\x12\x1f\n\x1bSUMMARY_GROUP_BY_EVENT_TYPE\x10\x01\x12\x1c\n\x18SUMMARY_GROUP_BY_PRODUCT\x10\x02\x12\x1e\n\x1aSUMMARY_GROUP_BY_DIMENSION\x10\x03*U\n\x0bGranularity\x12\x1b\n\x17GRANULARITY_UNSPECIFIED\x10\x00\x12\x14\n\x10GRANULARITY_HOUR\x10\x01\x12\x13\n\x0fGRANULARITY_DAY\x10\x02\x32\xd5\x02\n\x0cUsageService\x12R\n\x0bTrackEvents\x12 .tollbooth.v1.TrackEventsRequest\x1a!.tollbooth.v1.TrackEventsResponse\x12@\n\x05\x43heck\x12\x1a.tollbooth.v1.CheckRequest\x1a\x1b.tollbooth.v1.CheckResponse\x12O\n\nListEvents\x12\x1f.tollbooth.v1.ListEventsRequest\x1a .tollbooth.v1.ListEventsResponse\x12^\n\x0fGetUsageSummary\x12$.tollbooth.v1.GetUsageSummaryRequest\x1a%.tollbooth.v1.GetUsageSummaryResponseb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tollbooth.v1.usage_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
-  _EVENTSTATUS._serialized_start=2623
-  _EVENTSTATUS._serialized_end=2748
-  _REJECTREASON._serialized_start=2751
-  _REJECTREASON._serialized_end=2906
-  _SUMMARYGROUPBY._serialized_start=2909
-  _SUMMARYGROUPBY._serialized_end=3054
-  _GRANULARITY._serialized_start=3056
-  _GRANULARITY._serialized_end=3141
+  _EVENTSTATUS._serialized_start=2683
+  _EVENTSTATUS._serialized_end=2808
+  _REJECTREASON._serialized_start=2811
+  _REJECTREASON._serialized_end=2966
+  _SUMMARYGROUPBY._serialized_start=2969
+  _SUMMARYGROUPBY._serialized_end=3114
+  _GRANULARITY._serialized_start=3116
+  _GRANULARITY._serialized_end=3201
   _USAGEEVENT._serialized_start=165
   _USAGEEVENT._serialized_end=356
   _EVENTRESULT._serialized_start=359
-  _EVENTRESULT._serialized_end=713
-  _TRACKEVENTSREQUEST._serialized_start=716
-  _TRACKEVENTSREQUEST._serialized_end=866
-  _TRACKEVENTSRESPONSE._serialized_start=868
-  _TRACKEVENTSRESPONSE._serialized_end=942
-  _CHECKREQUEST._serialized_start=945
-  _CHECKREQUEST._serialized_end=1223
-  _CHECKRESPONSE._serialized_start=1226
-  _CHECKRESPONSE._serialized_end=1455
-  _RECORDEDEVENT._serialized_start=1458
-  _RECORDEDEVENT._serialized_end=1635
-  _LISTEVENTSREQUEST._serialized_start=1638
-  _LISTEVENTSREQUEST._serialized_end=1917
-  _LISTEVENTSRESPONSE._serialized_start=1919
-  _LISTEVENTSRESPONSE._serialized_end=2032
-  _GETUSAGESUMMARYREQUEST._serialized_start=2035
-  _GETUSAGESUMMARYREQUEST._serialized_end=2346
-  _USAGEBUCKET._serialized_start=2349
-  _USAGEBUCKET._serialized_end=2541
-  _GETUSAGESUMMARYRESPONSE._serialized_start=2543
-  _GETUSAGESUMMARYRESPONSE._serialized_end=2621
-  _USAGESERVICE._serialized_start=3144
-  _USAGESERVICE._serialized_end=3485
+  _EVENTRESULT._serialized_end=773
+  _TRACKEVENTSREQUEST._serialized_start=776
+  _TRACKEVENTSREQUEST._serialized_end=926
+  _TRACKEVENTSRESPONSE._serialized_start=928
+  _TRACKEVENTSRESPONSE._serialized_end=1002
+  _CHECKREQUEST._serialized_start=1005
+  _CHECKREQUEST._serialized_end=1283
+  _CHECKRESPONSE._serialized_start=1286
+  _CHECKRESPONSE._serialized_end=1515
+  _RECORDEDEVENT._serialized_start=1518
+  _RECORDEDEVENT._serialized_end=1695
+  _LISTEVENTSREQUEST._serialized_start=1698
+  _LISTEVENTSREQUEST._serialized_end=1977
+  _LISTEVENTSRESPONSE._serialized_start=1979
+  _LISTEVENTSRESPONSE._serialized_end=2092
+  _GETUSAGESUMMARYREQUEST._serialized_start=2095
+  _GETUSAGESUMMARYREQUEST._serialized_end=2406
+  _USAGEBUCKET._serialized_start=2409
+  _USAGEBUCKET._serialized_end=2601
+  _GETUSAGESUMMARYRESPONSE._serialized_start=2603
+  _GETUSAGESUMMARYRESPONSE._serialized_end=2681
+  _USAGESERVICE._serialized_start=3204
+  _USAGESERVICE._serialized_end=3545
 # @@protoc_insertion_point(module_scope)

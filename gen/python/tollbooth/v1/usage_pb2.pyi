@@ -58,12 +58,13 @@ class CheckResponse(_message.Message):
     def __init__(self, allowed: bool = ..., reason: _Optional[_Union[RejectReason, str]] = ..., estimated_cost: _Optional[_Iterable[_Union[_common_pb2.Money, _Mapping]]] = ..., available: _Optional[_Iterable[_Union[_common_pb2.Money, _Mapping]]] = ..., hold_id: _Optional[str] = ...) -> None: ...
 
 class EventResult(_message.Message):
-    __slots__ = ["balances_after", "event_id", "fees", "message", "original_accepted", "reason", "status", "transaction_id"]
+    __slots__ = ["balances_after", "event_id", "fees", "message", "original_accepted", "rated_by", "reason", "status", "transaction_id"]
     BALANCES_AFTER_FIELD_NUMBER: _ClassVar[int]
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     FEES_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     ORIGINAL_ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    RATED_BY_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -72,10 +73,11 @@ class EventResult(_message.Message):
     fees: _containers.RepeatedCompositeFieldContainer[_common_pb2.Money]
     message: str
     original_accepted: bool
+    rated_by: _containers.RepeatedCompositeFieldContainer[_common_pb2.ProductVersionRef]
     reason: RejectReason
     status: EventStatus
     transaction_id: str
-    def __init__(self, event_id: _Optional[str] = ..., status: _Optional[_Union[EventStatus, str]] = ..., reason: _Optional[_Union[RejectReason, str]] = ..., message: _Optional[str] = ..., fees: _Optional[_Iterable[_Union[_common_pb2.Money, _Mapping]]] = ..., balances_after: _Optional[_Iterable[_Union[_common_pb2.Money, _Mapping]]] = ..., transaction_id: _Optional[str] = ..., original_accepted: bool = ...) -> None: ...
+    def __init__(self, event_id: _Optional[str] = ..., status: _Optional[_Union[EventStatus, str]] = ..., reason: _Optional[_Union[RejectReason, str]] = ..., message: _Optional[str] = ..., fees: _Optional[_Iterable[_Union[_common_pb2.Money, _Mapping]]] = ..., balances_after: _Optional[_Iterable[_Union[_common_pb2.Money, _Mapping]]] = ..., transaction_id: _Optional[str] = ..., original_accepted: bool = ..., rated_by: _Optional[_Iterable[_Union[_common_pb2.ProductVersionRef, _Mapping]]] = ...) -> None: ...
 
 class GetUsageSummaryRequest(_message.Message):
     __slots__ = ["customer", "end_time", "granularity", "group_by", "start_time"]

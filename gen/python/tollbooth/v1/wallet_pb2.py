@@ -16,25 +16,25 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from tollbooth.v1 import common_pb2 as tollbooth_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19tollbooth/v1/wallet.proto\x12\x0ctollbooth.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tollbooth/v1/common.proto\"\xef\x02\n\x0c\x41utoRecharge\x12\x18\n\x07\x65nabled\x18\x01 \x01(\x08R\x07\x65nabled\x12\x1c\n\tthreshold\x18\x02 \x01(\tR\tthreshold\x12\x18\n\x06\x61mount\x18\x03 \x01(\tH\x00R\x06\x61mount\x12\'\n\x0etarget_balance\x18\x04 \x01(\tH\x00R\rtargetBalance\x12\x1f\n\x0bmonthly_cap\x18\x05 \x01(\tR\nmonthlyCap\x12\"\n\rmonth_to_date\x18\x06 \x01(\tR\x0bmonthToDate\x12\x31\n\x14\x63onsecutive_failures\x18\x07 \x01(\x05R\x13\x63onsecutiveFailures\x12\x16\n\x06paused\x18\x08 \x01(\x08R\x06paused\x12\x1a\n\x08\x63urrency\x18\t \x01(\tR\x08\x63urrency\x12\x30\n\x14last_failure_message\x18\n \x01(\tR\x12lastFailureMessageB\x06\n\x04size\"\x81\x02\n\x0e\x41\x63\x63ountBalance\x12\x1d\n\nasset_code\x18\x01 \x01(\tR\tassetCode\x12\x18\n\x07\x62\x61lance\x18\x02 \x01(\tR\x07\x62\x61lance\x12\x12\n\x04held\x18\x03 \x01(\tR\x04held\x12\x1c\n\tavailable\x18\x04 \x01(\tR\tavailable\x12\'\n\x0foverdraft_limit\x18\x05 \x01(\tR\x0eoverdraftLimit\x12?\n\rauto_recharge\x18\x06 \x01(\x0b\x32\x1a.tollbooth.v1.AutoRechargeR\x0c\x61utoRecharge\x12\x1a\n\x08sequence\x18\x07 \x01(\x03R\x08sequence\"\x87\x01\n\x06Wallet\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n\x0b\x63ustomer_id\x18\x02 \x01(\tR\ncustomerId\x12\x12\n\x04name\x18\x03 \x01(\tR\x04name\x12\x38\n\x08\x61\x63\x63ounts\x18\x04 \x03(\x0b\x32\x1c.tollbooth.v1.AccountBalanceR\x08\x61\x63\x63ounts\"I\n\x10GetWalletRequest\x12\x35\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x19.tollbooth.v1.CustomerRefR\x08\x63ustomer\"A\n\x11GetWalletResponse\x12,\n\x06wallet\x18\x01 \x01(\x0b\x32\x14.tollbooth.v1.WalletR\x06wallet\"\xd6\x02\n\x0bLedgerEntry\x12%\n\x0etransaction_id\x18\x01 \x01(\tR\rtransactionId\x12\x1a\n\x08sequence\x18\x02 \x01(\x03R\x08sequence\x12\x1d\n\nasset_code\x18\x03 \x01(\tR\tassetCode\x12\x16\n\x06\x61mount\x18\x04 \x01(\tR\x06\x61mount\x12#\n\rbalance_after\x18\x05 \x01(\tR\x0c\x62\x61lanceAfter\x12+\n\x04kind\x18\x06 \x01(\x0e\x32\x17.tollbooth.v1.EntryKindR\x04kind\x12\x1c\n\treference\x18\x07 \x01(\tR\treference\x12 \n\x0b\x64\x65scription\x18\x08 \x01(\tR\x0b\x64\x65scription\x12;\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\"\xd2\x01\n\x17ListTransactionsRequest\x12\x35\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x19.tollbooth.v1.CustomerRefR\x08\x63ustomer\x12\x1d\n\nasset_code\x18\x02 \x01(\tR\tassetCode\x12\x1b\n\tpage_size\x18\x03 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x04 \x01(\tR\tpageToken\x12%\n\x0e\x61\x66ter_sequence\x18\x05 \x01(\x03R\rafterSequence\"w\n\x18ListTransactionsResponse\x12\x33\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x19.tollbooth.v1.LedgerEntryR\x07\x65ntries\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x90\x03\n\x17\x43reateAdjustmentRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x35\n\x08\x63ustomer\x18\x02 \x01(\x0b\x32\x19.tollbooth.v1.CustomerRefR\x08\x63ustomer\x12+\n\x06\x61mount\x18\x03 \x01(\x0b\x32\x13.tollbooth.v1.MoneyR\x06\x61mount\x12?\n\tdirection\x18\x04 \x01(\x0e\x32!.tollbooth.v1.AdjustmentDirectionR\tdirection\x12\x36\n\x06reason\x18\x05 \x01(\x0e\x32\x1e.tollbooth.v1.AdjustmentReasonR\x06reason\x12 \n\x0b\x64\x65scription\x18\x06 \x01(\tR\x0b\x64\x65scription\x12;\n\x0b\x65xpire_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nexpireTime\x12\x1a\n\x08priority\x18\x08 \x01(\x05R\x08priority\"p\n\x18\x43reateAdjustmentResponse\x12#\n\radjustment_id\x18\x01 \x01(\tR\x0c\x61\x64justmentId\x12/\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\x19.tollbooth.v1.LedgerEntryR\x05\x65ntry\"\xb9\x02\n\x04Hold\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n\x0b\x63ustomer_id\x18\x02 \x01(\tR\ncustomerId\x12+\n\x06\x61mount\x18\x03 \x01(\x0b\x32\x13.tollbooth.v1.MoneyR\x06\x61mount\x12\'\n\x0f\x63\x61ptured_amount\x18\x04 \x01(\tR\x0e\x63\x61pturedAmount\x12\x30\n\x06status\x18\x05 \x01(\x0e\x32\x18.tollbooth.v1.HoldStatusR\x06status\x12;\n\x0b\x65xpire_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nexpireTime\x12;\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\"\xe5\x01\n\x11\x43reateHoldRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x35\n\x08\x63ustomer\x18\x02 \x01(\x0b\x32\x19.tollbooth.v1.CustomerRefR\x08\x63ustomer\x12+\n\x06\x61mount\x18\x03 \x01(\x0b\x32\x13.tollbooth.v1.MoneyR\x06\x61mount\x12+\n\x03ttl\x18\x04 \x01(\x0b\x32\x19.google.protobuf.DurationR\x03ttl\x12 \n\x0b\x64\x65scription\x18\x05 \x01(\tR\x0b\x64\x65scription\"<\n\x12\x43reateHoldResponse\x12&\n\x04hold\x18\x01 \x01(\x0b\x32\x12.tollbooth.v1.HoldR\x04hold\"d\n\x12\x43\x61ptureHoldRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x17\n\x07hold_id\x18\x02 \x01(\tR\x06holdId\x12\x16\n\x06\x61mount\x18\x03 \x01(\tR\x06\x61mount\"n\n\x13\x43\x61ptureHoldResponse\x12&\n\x04hold\x18\x01 \x01(\x0b\x32\x12.tollbooth.v1.HoldR\x04hold\x12/\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\x19.tollbooth.v1.LedgerEntryR\x05\x65ntry\"-\n\x12ReleaseHoldRequest\x12\x17\n\x07hold_id\x18\x01 \x01(\tR\x06holdId\"=\n\x13ReleaseHoldResponse\x12&\n\x04hold\x18\x01 \x01(\x0b\x32\x12.tollbooth.v1.HoldR\x04hold\"\xe9\x03\n\x05TopUp\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n\x0b\x63ustomer_id\x18\x02 \x01(\tR\ncustomerId\x12-\n\x07payment\x18\x03 \x01(\x0b\x32\x13.tollbooth.v1.MoneyR\x07payment\x12+\n\x06\x63redit\x18\x04 \x01(\x0b\x32\x13.tollbooth.v1.MoneyR\x06\x63redit\x12\x31\n\x06status\x18\x05 \x01(\x0e\x32\x19.tollbooth.v1.TopUpStatusR\x06status\x12\x31\n\x06source\x18\x06 \x01(\x0e\x32\x19.tollbooth.v1.TopUpSourceR\x06source\x12!\n\x0credirect_url\x18\x07 \x01(\tR\x0bredirectUrl\x12\'\n\x0frefunded_amount\x18\x08 \x01(\tR\x0erefundedAmount\x12\'\n\x0f\x66\x61ilure_message\x18\t \x01(\tR\x0e\x66\x61ilureMessage\x12;\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bsettle_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nsettleTime\"\xdc\x01\n\x12\x43reateTopUpRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x35\n\x08\x63ustomer\x18\x02 \x01(\x0b\x32\x19.tollbooth.v1.CustomerRefR\x08\x63ustomer\x12\x16\n\x06\x61mount\x18\x03 \x01(\tR\x06\x61mount\x12\x1a\n\x08\x63urrency\x18\x04 \x01(\tR\x08\x63urrency\x12\x1d\n\nasset_code\x18\x05 \x01(\tR\tassetCode\x12\x1d\n\nreturn_url\x18\x06 \x01(\tR\treturnUrl\"A\n\x13\x43reateTopUpResponse\x12*\n\x06top_up\x18\x01 \x01(\x0b\x32\x13.tollbooth.v1.TopUpR\x05topUp\"!\n\x0fGetTopUpRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\">\n\x10GetTopUpResponse\x12*\n\x06top_up\x18\x01 \x01(\x0b\x32\x13.tollbooth.v1.TopUpR\x05topUp\"\xb2\x01\n\x19UpdateAutoRechargeRequest\x12\x35\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x19.tollbooth.v1.CustomerRefR\x08\x63ustomer\x12\x1d\n\nasset_code\x18\x02 \x01(\tR\tassetCode\x12?\n\rauto_recharge\x18\x03 \x01(\x0b\x32\x1a.tollbooth.v1.AutoRechargeR\x0c\x61utoRecharge\"T\n\x1aUpdateAutoRechargeResponse\x12\x36\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x1c.tollbooth.v1.AccountBalanceR\x07\x61\x63\x63ount\"K\n\x12WatchWalletRequest\x12\x35\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x19.tollbooth.v1.CustomerRefR\x08\x63ustomer\"\xb1\x01\n\x13WatchWalletResponse\x12\x36\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x1c.tollbooth.v1.AccountBalanceR\x07\x61\x63\x63ount\x12%\n\x0etransaction_id\x18\x02 \x01(\tR\rtransactionId\x12;\n\x0b\x63hange_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nchangeTime*\xba\x01\n\tEntryKind\x12\x1a\n\x16\x45NTRY_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10\x45NTRY_KIND_USAGE\x10\x01\x12\x19\n\x15\x45NTRY_KIND_ADJUSTMENT\x10\x02\x12\x1b\n\x17\x45NTRY_KIND_HOLD_CAPTURE\x10\x03\x12\x15\n\x11\x45NTRY_KIND_TOP_UP\x10\x04\x12\x15\n\x11\x45NTRY_KIND_REFUND\x10\x05\x12\x15\n\x11\x45NTRY_KIND_EXPIRY\x10\x06*|\n\x13\x41\x64justmentDirection\x12$\n ADJUSTMENT_DIRECTION_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x41\x44JUSTMENT_DIRECTION_CREDIT\x10\x01\x12\x1e\n\x1a\x41\x44JUSTMENT_DIRECTION_DEBIT\x10\x02*\x92\x01\n\x10\x41\x64justmentReason\x12!\n\x1d\x41\x44JUSTMENT_REASON_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x41\x44JUSTMENT_REASON_GRANT\x10\x01\x12\x1c\n\x18\x41\x44JUSTMENT_REASON_REFUND\x10\x02\x12 \n\x1c\x41\x44JUSTMENT_REASON_CORRECTION\x10\x03*\x8e\x01\n\nHoldStatus\x12\x1b\n\x17HOLD_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12HOLD_STATUS_ACTIVE\x10\x01\x12\x18\n\x14HOLD_STATUS_CAPTURED\x10\x02\x12\x18\n\x14HOLD_STATUS_RELEASED\x10\x03\x12\x17\n\x13HOLD_STATUS_EXPIRED\x10\x04*\x9a\x01\n\x0bTopUpStatus\x12\x1d\n\x19TOP_UP_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15TOP_UP_STATUS_PENDING\x10\x01\x12\x1b\n\x17TOP_UP_STATUS_SUCCEEDED\x10\x02\x12\x18\n\x14TOP_UP_STATUS_FAILED\x10\x03\x12\x1a\n\x16TOP_UP_STATUS_REFUNDED\x10\x04*i\n\x0bTopUpSource\x12\x1d\n\x19TOP_UP_SOURCE_UNSPECIFIED\x10\x00\x12\x1a\n\x16TOP_UP_SOURCE_CHECKOUT\x10\x01\x12\x1f\n\x1bTOP_UP_SOURCE_AUTO_RECHARGE\x10\x02\x32\xfa\x06\n\rWalletService\x12L\n\tGetWallet\x12\x1e.tollbooth.v1.GetWalletRequest\x1a\x1f.tollbooth.v1.GetWalletResponse\x12\x61\n\x10ListTransactions\x12%.tollbooth.v1.ListTransactionsRequest\x1a&.tollbooth.v1.ListTransactionsResponse\x12\x61\n\x10\x43reateAdjustment\x12%.tollbooth.v1.CreateAdjustmentRequest\x1a&.tollbooth.v1.CreateAdjustmentResponse\x12O\n\nCreateHold\x12\x1f.tollbooth.v1.CreateHoldRequest\x1a .tollbooth.v1.CreateHoldResponse\x12R\n\x0b\x43\x61ptureHold\x12 .tollbooth.v1.CaptureHoldRequest\x1a!.tollbooth.v1.CaptureHoldResponse\x12R\n\x0bReleaseHold\x12 .tollbooth.v1.ReleaseHoldRequest\x1a!.tollbooth.v1.ReleaseHoldResponse\x12R\n\x0b\x43reateTopUp\x12 .tollbooth.v1.CreateTopUpRequest\x1a!.tollbooth.v1.CreateTopUpResponse\x12I\n\x08GetTopUp\x12\x1d.tollbooth.v1.GetTopUpRequest\x1a\x1e.tollbooth.v1.GetTopUpResponse\x12g\n\x12UpdateAutoRecharge\x12\'.tollbooth.v1.UpdateAutoRechargeRequest\x1a(.tollbooth.v1.UpdateAutoRechargeResponse\x12T\n\x0bWatchWallet\x12 .tollbooth.v1.WatchWalletRequest\x1a!.tollbooth.v1.WatchWalletResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19tollbooth/v1/wallet.proto\x12\x0ctollbooth.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tollbooth/v1/common.proto\"\xef\x02\n\x0c\x41utoRecharge\x12\x18\n\x07\x65nabled\x18\x01 \x01(\x08R\x07\x65nabled\x12\x1c\n\tthreshold\x18\x02 \x01(\tR\tthreshold\x12\x18\n\x06\x61mount\x18\x03 \x01(\tH\x00R\x06\x61mount\x12\'\n\x0etarget_balance\x18\x04 \x01(\tH\x00R\rtargetBalance\x12\x1f\n\x0bmonthly_cap\x18\x05 \x01(\tR\nmonthlyCap\x12\"\n\rmonth_to_date\x18\x06 \x01(\tR\x0bmonthToDate\x12\x31\n\x14\x63onsecutive_failures\x18\x07 \x01(\x05R\x13\x63onsecutiveFailures\x12\x16\n\x06paused\x18\x08 \x01(\x08R\x06paused\x12\x1a\n\x08\x63urrency\x18\t \x01(\tR\x08\x63urrency\x12\x30\n\x14last_failure_message\x18\n \x01(\tR\x12lastFailureMessageB\x06\n\x04size\"\x81\x02\n\x0e\x41\x63\x63ountBalance\x12\x1d\n\nasset_code\x18\x01 \x01(\tR\tassetCode\x12\x18\n\x07\x62\x61lance\x18\x02 \x01(\tR\x07\x62\x61lance\x12\x12\n\x04held\x18\x03 \x01(\tR\x04held\x12\x1c\n\tavailable\x18\x04 \x01(\tR\tavailable\x12\'\n\x0foverdraft_limit\x18\x05 \x01(\tR\x0eoverdraftLimit\x12?\n\rauto_recharge\x18\x06 \x01(\x0b\x32\x1a.tollbooth.v1.AutoRechargeR\x0c\x61utoRecharge\x12\x1a\n\x08sequence\x18\x07 \x01(\x03R\x08sequence\"\x87\x01\n\x06Wallet\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n\x0b\x63ustomer_id\x18\x02 \x01(\tR\ncustomerId\x12\x12\n\x04name\x18\x03 \x01(\tR\x04name\x12\x38\n\x08\x61\x63\x63ounts\x18\x04 \x03(\x0b\x32\x1c.tollbooth.v1.AccountBalanceR\x08\x61\x63\x63ounts\"I\n\x10GetWalletRequest\x12\x35\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x19.tollbooth.v1.CustomerRefR\x08\x63ustomer\"A\n\x11GetWalletResponse\x12,\n\x06wallet\x18\x01 \x01(\x0b\x32\x14.tollbooth.v1.WalletR\x06wallet\"\x92\x03\n\x0bLedgerEntry\x12%\n\x0etransaction_id\x18\x01 \x01(\tR\rtransactionId\x12\x1a\n\x08sequence\x18\x02 \x01(\x03R\x08sequence\x12\x1d\n\nasset_code\x18\x03 \x01(\tR\tassetCode\x12\x16\n\x06\x61mount\x18\x04 \x01(\tR\x06\x61mount\x12#\n\rbalance_after\x18\x05 \x01(\tR\x0c\x62\x61lanceAfter\x12+\n\x04kind\x18\x06 \x01(\x0e\x32\x17.tollbooth.v1.EntryKindR\x04kind\x12\x1c\n\treference\x18\x07 \x01(\tR\treference\x12 \n\x0b\x64\x65scription\x18\x08 \x01(\tR\x0b\x64\x65scription\x12;\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12:\n\x08rated_by\x18\n \x03(\x0b\x32\x1f.tollbooth.v1.ProductVersionRefR\x07ratedBy\"\xd2\x01\n\x17ListTransactionsRequest\x12\x35\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x19.tollbooth.v1.CustomerRefR\x08\x63ustomer\x12\x1d\n\nasset_code\x18\x02 \x01(\tR\tassetCode\x12\x1b\n\tpage_size\x18\x03 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x04 \x01(\tR\tpageToken\x12%\n\x0e\x61\x66ter_sequence\x18\x05 \x01(\x03R\rafterSequence\"w\n\x18ListTransactionsResponse\x12\x33\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x19.tollbooth.v1.LedgerEntryR\x07\x65ntries\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x90\x03\n\x17\x43reateAdjustmentRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x35\n\x08\x63ustomer\x18\x02 \x01(\x0b\x32\x19.tollbooth.v1.CustomerRefR\x08\x63ustomer\x12+\n\x06\x61mount\x18\x03 \x01(\x0b\x32\x13.tollbooth.v1.MoneyR\x06\x61mount\x12?\n\tdirection\x18\x04 \x01(\x0e\x32!.tollbooth.v1.AdjustmentDirectionR\tdirection\x12\x36\n\x06reason\x18\x05 \x01(\x0e\x32\x1e.tollbooth.v1.AdjustmentReasonR\x06reason\x12 \n\x0b\x64\x65scription\x18\x06 \x01(\tR\x0b\x64\x65scription\x12;\n\x0b\x65xpire_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nexpireTime\x12\x1a\n\x08priority\x18\x08 \x01(\x05R\x08priority\"p\n\x18\x43reateAdjustmentResponse\x12#\n\radjustment_id\x18\x01 \x01(\tR\x0c\x61\x64justmentId\x12/\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\x19.tollbooth.v1.LedgerEntryR\x05\x65ntry\"\xb9\x02\n\x04Hold\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n\x0b\x63ustomer_id\x18\x02 \x01(\tR\ncustomerId\x12+\n\x06\x61mount\x18\x03 \x01(\x0b\x32\x13.tollbooth.v1.MoneyR\x06\x61mount\x12\'\n\x0f\x63\x61ptured_amount\x18\x04 \x01(\tR\x0e\x63\x61pturedAmount\x12\x30\n\x06status\x18\x05 \x01(\x0e\x32\x18.tollbooth.v1.HoldStatusR\x06status\x12;\n\x0b\x65xpire_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nexpireTime\x12;\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\"\xe5\x01\n\x11\x43reateHoldRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x35\n\x08\x63ustomer\x18\x02 \x01(\x0b\x32\x19.tollbooth.v1.CustomerRefR\x08\x63ustomer\x12+\n\x06\x61mount\x18\x03 \x01(\x0b\x32\x13.tollbooth.v1.MoneyR\x06\x61mount\x12+\n\x03ttl\x18\x04 \x01(\x0b\x32\x19.google.protobuf.DurationR\x03ttl\x12 \n\x0b\x64\x65scription\x18\x05 \x01(\tR\x0b\x64\x65scription\"<\n\x12\x43reateHoldResponse\x12&\n\x04hold\x18\x01 \x01(\x0b\x32\x12.tollbooth.v1.HoldR\x04hold\"d\n\x12\x43\x61ptureHoldRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x17\n\x07hold_id\x18\x02 \x01(\tR\x06holdId\x12\x16\n\x06\x61mount\x18\x03 \x01(\tR\x06\x61mount\"n\n\x13\x43\x61ptureHoldResponse\x12&\n\x04hold\x18\x01 \x01(\x0b\x32\x12.tollbooth.v1.HoldR\x04hold\x12/\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\x19.tollbooth.v1.LedgerEntryR\x05\x65ntry\"-\n\x12ReleaseHoldRequest\x12\x17\n\x07hold_id\x18\x01 \x01(\tR\x06holdId\"=\n\x13ReleaseHoldResponse\x12&\n\x04hold\x18\x01 \x01(\x0b\x32\x12.tollbooth.v1.HoldR\x04hold\"\xe9\x03\n\x05TopUp\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n\x0b\x63ustomer_id\x18\x02 \x01(\tR\ncustomerId\x12-\n\x07payment\x18\x03 \x01(\x0b\x32\x13.tollbooth.v1.MoneyR\x07payment\x12+\n\x06\x63redit\x18\x04 \x01(\x0b\x32\x13.tollbooth.v1.MoneyR\x06\x63redit\x12\x31\n\x06status\x18\x05 \x01(\x0e\x32\x19.tollbooth.v1.TopUpStatusR\x06status\x12\x31\n\x06source\x18\x06 \x01(\x0e\x32\x19.tollbooth.v1.TopUpSourceR\x06source\x12!\n\x0credirect_url\x18\x07 \x01(\tR\x0bredirectUrl\x12\'\n\x0frefunded_amount\x18\x08 \x01(\tR\x0erefundedAmount\x12\'\n\x0f\x66\x61ilure_message\x18\t \x01(\tR\x0e\x66\x61ilureMessage\x12;\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bsettle_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nsettleTime\"\xdc\x01\n\x12\x43reateTopUpRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x35\n\x08\x63ustomer\x18\x02 \x01(\x0b\x32\x19.tollbooth.v1.CustomerRefR\x08\x63ustomer\x12\x16\n\x06\x61mount\x18\x03 \x01(\tR\x06\x61mount\x12\x1a\n\x08\x63urrency\x18\x04 \x01(\tR\x08\x63urrency\x12\x1d\n\nasset_code\x18\x05 \x01(\tR\tassetCode\x12\x1d\n\nreturn_url\x18\x06 \x01(\tR\treturnUrl\"A\n\x13\x43reateTopUpResponse\x12*\n\x06top_up\x18\x01 \x01(\x0b\x32\x13.tollbooth.v1.TopUpR\x05topUp\"!\n\x0fGetTopUpRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\">\n\x10GetTopUpResponse\x12*\n\x06top_up\x18\x01 \x01(\x0b\x32\x13.tollbooth.v1.TopUpR\x05topUp\"\xb2\x01\n\x19UpdateAutoRechargeRequest\x12\x35\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x19.tollbooth.v1.CustomerRefR\x08\x63ustomer\x12\x1d\n\nasset_code\x18\x02 \x01(\tR\tassetCode\x12?\n\rauto_recharge\x18\x03 \x01(\x0b\x32\x1a.tollbooth.v1.AutoRechargeR\x0c\x61utoRecharge\"T\n\x1aUpdateAutoRechargeResponse\x12\x36\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x1c.tollbooth.v1.AccountBalanceR\x07\x61\x63\x63ount\"K\n\x12WatchWalletRequest\x12\x35\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x19.tollbooth.v1.CustomerRefR\x08\x63ustomer\"\xb1\x01\n\x13WatchWalletResponse\x12\x36\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x1c.tollbooth.v1.AccountBalanceR\x07\x61\x63\x63ount\x12%\n\x0etransaction_id\x18\x02 \x01(\tR\rtransactionId\x12;\n\x0b\x63hange_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nchangeTime*\xba\x01\n\tEntryKind\x12\x1a\n\x16\x45NTRY_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10\x45NTRY_KIND_USAGE\x10\x01\x12\x19\n\x15\x45NTRY_KIND_ADJUSTMENT\x10\x02\x12\x1b\n\x17\x45NTRY_KIND_HOLD_CAPTURE\x10\x03\x12\x15\n\x11\x45NTRY_KIND_TOP_UP\x10\x04\x12\x15\n\x11\x45NTRY_KIND_REFUND\x10\x05\x12\x15\n\x11\x45NTRY_KIND_EXPIRY\x10\x06*|\n\x13\x41\x64justmentDirection\x12$\n ADJUSTMENT_DIRECTION_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x41\x44JUSTMENT_DIRECTION_CREDIT\x10\x01\x12\x1e\n\x1a\x41\x44JUSTMENT_DIRECTION_DEBIT\x10\x02*\x92\x01\n\x10\x41\x64justmentReason\x12!\n\x1d\x41\x44JUSTMENT_REASON_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x41\x44JUSTMENT_REASON_GRANT\x10\x01\x12\x1c\n\x18\x41\x44JUSTMENT_REASON_REFUND\x10\x02\x12 \n\x1c\x41\x44JUSTMENT_REASON_CORRECTION\x10\x03*\x8e\x01\n\nHoldStatus\x12\x1b\n\x17HOLD_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12HOLD_STATUS_ACTIVE\x10\x01\x12\x18\n\x14HOLD_STATUS_CAPTURED\x10\x02\x12\x18\n\x14HOLD_STATUS_RELEASED\x10\x03\x12\x17\n\x13HOLD_STATUS_EXPIRED\x10\x04*\x9a\x01\n\x0bTopUpStatus\x12\x1d\n\x19TOP_UP_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15TOP_UP_STATUS_PENDING\x10\x01\x12\x1b\n\x17TOP_UP_STATUS_SUCCEEDED\x10\x02\x12\x18\n\x14TOP_UP_STATUS_FAILED\x10\x03\x12\x1a\n\x16TOP_UP_STATUS_REFUNDED\x10\x04*i\n\x0bTopUpSource\x12\x1d\n\x19TOP_UP_SOURCE_UNSPECIFIED\x10\x00\x12\x1a\n\x16TOP_UP_SOURCE_CHECKOUT\x10\x01\x12\x1f\n\x1bTOP_UP_SOURCE_AUTO_RECHARGE\x10\x02\x32\xfa\x06\n\rWalletService\x12L\n\tGetWallet\x12\x1e.tollbooth.v1.GetWalletRequest\x1a\x1f.tollbooth.v1.GetWalletResponse\x12\x61\n\x10ListTransactions\x12%.tollbooth.v1.ListTransactionsRequest\x1a&.tollbooth.v1.ListTransactionsResponse\x12\x61\n\x10\x43reateAdjustment\x12%.tollbooth.v1.CreateAdjustmentRequest\x1a&.tollbooth.v1.CreateAdjustmentResponse\x12O\n\nCreateHold\x12\x1f.tollbooth.v1.CreateHoldRequest\x1a .tollbooth.v1.CreateHoldResponse\x12R\n\x0b\x43\x61ptureHold\x12 .tollbooth.v1.CaptureHoldRequest\x1a!.tollbooth.v1.CaptureHoldResponse\x12R\n\x0bReleaseHold\x12 .tollbooth.v1.ReleaseHoldRequest\x1a!.tollbooth.v1.ReleaseHoldResponse\x12R\n\x0b\x43reateTopUp\x12 .tollbooth.v1.CreateTopUpRequest\x1a!.tollbooth.v1.CreateTopUpResponse\x12I\n\x08GetTopUp\x12\x1d.tollbooth.v1.GetTopUpRequest\x1a\x1e.tollbooth.v1.GetTopUpResponse\x12g\n\x12UpdateAutoRecharge\x12\'.tollbooth.v1.UpdateAutoRechargeRequest\x1a(.tollbooth.v1.UpdateAutoRechargeResponse\x12T\n\x0bWatchWallet\x12 .tollbooth.v1.WatchWalletRequest\x1a!.tollbooth.v1.WatchWalletResponse0\x01\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tollbooth.v1.wallet_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
-  _ENTRYKIND._serialized_start=4581
-  _ENTRYKIND._serialized_end=4767
-  _ADJUSTMENTDIRECTION._serialized_start=4769
-  _ADJUSTMENTDIRECTION._serialized_end=4893
-  _ADJUSTMENTREASON._serialized_start=4896
-  _ADJUSTMENTREASON._serialized_end=5042
-  _HOLDSTATUS._serialized_start=5045
-  _HOLDSTATUS._serialized_end=5187
-  _TOPUPSTATUS._serialized_start=5190
-  _TOPUPSTATUS._serialized_end=5344
-  _TOPUPSOURCE._serialized_start=5346
-  _TOPUPSOURCE._serialized_end=5451
+  _ENTRYKIND._serialized_start=4641
+  _ENTRYKIND._serialized_end=4827
+  _ADJUSTMENTDIRECTION._serialized_start=4829
+  _ADJUSTMENTDIRECTION._serialized_end=4953
+  _ADJUSTMENTREASON._serialized_start=4956
+  _ADJUSTMENTREASON._serialized_end=5102
+  _HOLDSTATUS._serialized_start=5105
+  _HOLDSTATUS._serialized_end=5247
+  _TOPUPSTATUS._serialized_start=5250
+  _TOPUPSTATUS._serialized_end=5404
+  _TOPUPSOURCE._serialized_start=5406
+  _TOPUPSOURCE._serialized_end=5511
   _AUTORECHARGE._serialized_start=136
   _AUTORECHARGE._serialized_end=503
   _ACCOUNTBALANCE._serialized_start=506
@@ -46,47 +46,47 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _GETWALLETRESPONSE._serialized_start=978
   _GETWALLETRESPONSE._serialized_end=1043
   _LEDGERENTRY._serialized_start=1046
-  _LEDGERENTRY._serialized_end=1388
-  _LISTTRANSACTIONSREQUEST._serialized_start=1391
-  _LISTTRANSACTIONSREQUEST._serialized_end=1601
-  _LISTTRANSACTIONSRESPONSE._serialized_start=1603
-  _LISTTRANSACTIONSRESPONSE._serialized_end=1722
-  _CREATEADJUSTMENTREQUEST._serialized_start=1725
-  _CREATEADJUSTMENTREQUEST._serialized_end=2125
-  _CREATEADJUSTMENTRESPONSE._serialized_start=2127
-  _CREATEADJUSTMENTRESPONSE._serialized_end=2239
-  _HOLD._serialized_start=2242
-  _HOLD._serialized_end=2555
-  _CREATEHOLDREQUEST._serialized_start=2558
-  _CREATEHOLDREQUEST._serialized_end=2787
-  _CREATEHOLDRESPONSE._serialized_start=2789
-  _CREATEHOLDRESPONSE._serialized_end=2849
-  _CAPTUREHOLDREQUEST._serialized_start=2851
-  _CAPTUREHOLDREQUEST._serialized_end=2951
-  _CAPTUREHOLDRESPONSE._serialized_start=2953
-  _CAPTUREHOLDRESPONSE._serialized_end=3063
-  _RELEASEHOLDREQUEST._serialized_start=3065
-  _RELEASEHOLDREQUEST._serialized_end=3110
-  _RELEASEHOLDRESPONSE._serialized_start=3112
-  _RELEASEHOLDRESPONSE._serialized_end=3173
-  _TOPUP._serialized_start=3176
-  _TOPUP._serialized_end=3665
-  _CREATETOPUPREQUEST._serialized_start=3668
-  _CREATETOPUPREQUEST._serialized_end=3888
-  _CREATETOPUPRESPONSE._serialized_start=3890
-  _CREATETOPUPRESPONSE._serialized_end=3955
-  _GETTOPUPREQUEST._serialized_start=3957
-  _GETTOPUPREQUEST._serialized_end=3990
-  _GETTOPUPRESPONSE._serialized_start=3992
-  _GETTOPUPRESPONSE._serialized_end=4054
-  _UPDATEAUTORECHARGEREQUEST._serialized_start=4057
-  _UPDATEAUTORECHARGEREQUEST._serialized_end=4235
-  _UPDATEAUTORECHARGERESPONSE._serialized_start=4237
-  _UPDATEAUTORECHARGERESPONSE._serialized_end=4321
-  _WATCHWALLETREQUEST._serialized_start=4323
-  _WATCHWALLETREQUEST._serialized_end=4398
-  _WATCHWALLETRESPONSE._serialized_start=4401
-  _WATCHWALLETRESPONSE._serialized_end=4578
-  _WALLETSERVICE._serialized_start=5454
-  _WALLETSERVICE._serialized_end=6344
+  _LEDGERENTRY._serialized_end=1448
+  _LISTTRANSACTIONSREQUEST._serialized_start=1451
+  _LISTTRANSACTIONSREQUEST._serialized_end=1661
+  _LISTTRANSACTIONSRESPONSE._serialized_start=1663
+  _LISTTRANSACTIONSRESPONSE._serialized_end=1782
+  _CREATEADJUSTMENTREQUEST._serialized_start=1785
+  _CREATEADJUSTMENTREQUEST._serialized_end=2185
+  _CREATEADJUSTMENTRESPONSE._serialized_start=2187
+  _CREATEADJUSTMENTRESPONSE._serialized_end=2299
+  _HOLD._serialized_start=2302
+  _HOLD._serialized_end=2615
+  _CREATEHOLDREQUEST._serialized_start=2618
+  _CREATEHOLDREQUEST._serialized_end=2847
+  _CREATEHOLDRESPONSE._serialized_start=2849
+  _CREATEHOLDRESPONSE._serialized_end=2909
+  _CAPTUREHOLDREQUEST._serialized_start=2911
+  _CAPTUREHOLDREQUEST._serialized_end=3011
+  _CAPTUREHOLDRESPONSE._serialized_start=3013
+  _CAPTUREHOLDRESPONSE._serialized_end=3123
+  _RELEASEHOLDREQUEST._serialized_start=3125
+  _RELEASEHOLDREQUEST._serialized_end=3170
+  _RELEASEHOLDRESPONSE._serialized_start=3172
+  _RELEASEHOLDRESPONSE._serialized_end=3233
+  _TOPUP._serialized_start=3236
+  _TOPUP._serialized_end=3725
+  _CREATETOPUPREQUEST._serialized_start=3728
+  _CREATETOPUPREQUEST._serialized_end=3948
+  _CREATETOPUPRESPONSE._serialized_start=3950
+  _CREATETOPUPRESPONSE._serialized_end=4015
+  _GETTOPUPREQUEST._serialized_start=4017
+  _GETTOPUPREQUEST._serialized_end=4050
+  _GETTOPUPRESPONSE._serialized_start=4052
+  _GETTOPUPRESPONSE._serialized_end=4114
+  _UPDATEAUTORECHARGEREQUEST._serialized_start=4117
+  _UPDATEAUTORECHARGEREQUEST._serialized_end=4295
+  _UPDATEAUTORECHARGERESPONSE._serialized_start=4297
+  _UPDATEAUTORECHARGERESPONSE._serialized_end=4381
+  _WATCHWALLETREQUEST._serialized_start=4383
+  _WATCHWALLETREQUEST._serialized_end=4458
+  _WATCHWALLETRESPONSE._serialized_start=4461
+  _WATCHWALLETRESPONSE._serialized_end=4638
+  _WALLETSERVICE._serialized_start=5514
+  _WALLETSERVICE._serialized_end=6404
 # @@protoc_insertion_point(module_scope)

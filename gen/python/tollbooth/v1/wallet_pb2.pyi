@@ -209,13 +209,14 @@ class Hold(_message.Message):
     def __init__(self, id: _Optional[str] = ..., customer_id: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., captured_amount: _Optional[str] = ..., status: _Optional[_Union[HoldStatus, str]] = ..., expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class LedgerEntry(_message.Message):
-    __slots__ = ["amount", "asset_code", "balance_after", "create_time", "description", "kind", "reference", "sequence", "transaction_id"]
+    __slots__ = ["amount", "asset_code", "balance_after", "create_time", "description", "kind", "rated_by", "reference", "sequence", "transaction_id"]
     AMOUNT_FIELD_NUMBER: _ClassVar[int]
     ASSET_CODE_FIELD_NUMBER: _ClassVar[int]
     BALANCE_AFTER_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
+    RATED_BY_FIELD_NUMBER: _ClassVar[int]
     REFERENCE_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -225,10 +226,11 @@ class LedgerEntry(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     description: str
     kind: EntryKind
+    rated_by: _containers.RepeatedCompositeFieldContainer[_common_pb2.ProductVersionRef]
     reference: str
     sequence: int
     transaction_id: str
-    def __init__(self, transaction_id: _Optional[str] = ..., sequence: _Optional[int] = ..., asset_code: _Optional[str] = ..., amount: _Optional[str] = ..., balance_after: _Optional[str] = ..., kind: _Optional[_Union[EntryKind, str]] = ..., reference: _Optional[str] = ..., description: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, transaction_id: _Optional[str] = ..., sequence: _Optional[int] = ..., asset_code: _Optional[str] = ..., amount: _Optional[str] = ..., balance_after: _Optional[str] = ..., kind: _Optional[_Union[EntryKind, str]] = ..., reference: _Optional[str] = ..., description: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., rated_by: _Optional[_Iterable[_Union[_common_pb2.ProductVersionRef, _Mapping]]] = ...) -> None: ...
 
 class ListTransactionsRequest(_message.Message):
     __slots__ = ["after_sequence", "asset_code", "customer", "page_size", "page_token"]
