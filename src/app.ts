@@ -28,6 +28,12 @@ import { startMoneyIn, type MoneyIn } from './topups/money-in.js';
 import { autoRechargeToProto } from './topups/topups.rpc.js';
 import { topUpRoutes } from './topups/topups.routes.js';
 import type { AutoRechargeService } from './topups/auto-recharge.service.js';
+import { Readiness } from './ops/readiness.js';
+import { probeRoute } from './ops/probes.js';
+import { startOpsServer } from './ops/server.js';
+import { attachSources } from './ops/metrics.js';
+import { metricSources } from './ops/sources.js';
+import { startTracing, stopTracing } from './ops/tracing.js';
 
 export interface App {
   config: Config;
@@ -40,6 +46,10 @@ export interface App {
   createdAdminKey: string | undefined;
   /** Top-ups, auto-recharge, Stripe webhooks, outbox relay and queues. */
   moneyIn: MoneyIn;
+  /** Port of GET /metrics (and the probes) when METRICS_PORT is set. */
+  metricsPort: number | undefined;
+  /** Whether this process should get traffic (GET /readyz, gRPC health). */
+  readiness: Readiness;
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -61,10 +71,25 @@ function policiesFrom(autoRecharge: AutoRechargeService): AutoRechargeLookup {
 
 export async function startApp(config: Config, options: AppOptions = {}): Promise<App> {
   setLogLevel(config.logLevel);
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
+  const readiness = new Readiness();
+  // The metrics port first: its /readyz answers (503) while the database opens and migrations run.
+  const ops = config.metrics.port !== undefined ? await startOpsServer(config.metrics.host, config.metrics.port, readiness) : undefined;
+  let db: Database;
+  try {
+    await startTracing(config.otel);
+    db = await openDatabase({
+      databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, onMigrating: () => (readiness.phase = 'migrating'),
+    });
+  } catch (err) {
+    readiness.close();
+    await ops?.close();
+    await stopTracing();
+    throw err;
+  }
   let grpc: GrpcServer | undefined;
   let httpServer: HttpServer | undefined;
   let moneyIn: MoneyIn | undefined;
+  let detachMetrics: (() => void) | undefined;
   try {
     const createdAdminKey = await bootstrapAdminKey(db.orm, config.adminKey);
     const catalog = new CatalogService(db.orm);
@@ -95,13 +120,21 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"SERVING"}');
         return true;
       },
+      probeRoute(readiness),
       ...moneyIn.routes,
     ];
+    detachMetrics = attachSources(metricSources(db, moneyIn.hub));
     grpc = await startGrpcServer(pipeline, bindings, config.host, config.grpcPort);
     httpServer = await startHttpServer(pipeline, bindings, routes, config.host, config.httpPort);
     const started = { grpc, http: httpServer, moneyIn };
+    // gRPC health follows readiness: every service (and "") NOT_SERVING while the database is away or the process drains.
+    const services = ['', ...bindings.map((b) => b.service.typeName)];
+    readiness.onChange((ready) => {
+      for (const s of services) started.grpc.health.setStatus(s, ready ? 'SERVING' : 'NOT_SERVING');
+    });
+    readiness.phase = 'serving';
     sweeper.start();
-    log.info('tollbooth listening', { grpcPort: grpc.port, httpPort: httpServer.port, embeddedDb: db.embedded });
+    log.info('tollbooth listening', { grpcPort: grpc.port, httpPort: httpServer.port, metricsPort: ops?.port, embeddedDb: db.embedded });
     return {
       config,
       db,
@@ -110,8 +143,10 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       bindings,
       createdAdminKey,
       moneyIn,
+      metricsPort: ops?.port,
+      readiness,
       async stop(graceMs = 10_000) {
-        started.grpc.health.setStatus('', 'NOT_SERVING');
+        readiness.phase = 'stopping'; // /readyz 503 and gRPC health NOT_SERVING: balancers stop sending new calls
         // WatchWallet streams never end by themselves: end them first (UNAVAILABLE) so the servers can close at once.
         await watch.close();
         // Stop accepting, let in-flight calls finish (bounded by graceMs), then close the database.
@@ -119,14 +154,22 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         // Then let queue workers finish their jobs (they use the database), and quit our Redis connections.
         await started.moneyIn.stop(graceMs);
         await sweeper.stop();
+        detachMetrics?.();
         await db.close();
+        readiness.close();
+        await ops?.close();
+        await stopTracing();
       },
     };
   } catch (err) {
     await grpc?.close(0);
     await httpServer?.close(0);
     await moneyIn?.stop(0);
+    detachMetrics?.();
     await db.close();
+    readiness.close();
+    await ops?.close();
+    await stopTracing();
     throw err;
   }
 }

@@ -21,6 +21,10 @@ export interface Config {
   };
   /** Minimum time between two auto-recharge attempts on one account, after a success or a failure. */
   autoRechargeCooldownSeconds: number;
+  /** The metrics port (GET /metrics, /livez, /readyz); off when `port` is undefined. */
+  metrics: { port: number | undefined; host: string };
+  /** OpenTelemetry traces over OTLP/HTTP; off when `endpoint` is undefined. */
+  otel: { endpoint: string | undefined; serviceName: string };
 }
 
 export class ConfigError extends Error {
@@ -32,6 +36,7 @@ export class ConfigError extends Error {
 const KNOWN = new Set([
   'GRPC_PORT', 'HTTP_PORT', 'HOST', 'DATABASE_URL', 'TOLLBOOTH_DATA_DIR', 'DB_POOL_SIZE', 'REDIS_URL',
   'TOLLBOOTH_ADMIN_KEY', 'LOG_LEVEL', 'PUBLIC_URL', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'STRIPE_API_BASE',
+  'METRICS_PORT', 'METRICS_HOST', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_SERVICE_NAME',
 ]);
 
 function port(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
@@ -101,5 +106,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       reconcileAfterSeconds: seconds(env, 'STRIPE_RECONCILE_AFTER_SECONDS', 300),
     },
     autoRechargeCooldownSeconds: seconds(env, 'AUTO_RECHARGE_COOLDOWN_SECONDS', 300),
+    metrics: { port: env.METRICS_PORT ? port(env, 'METRICS_PORT', 0) : undefined, host: env.METRICS_HOST || '127.0.0.1' },
+    otel: {
+      endpoint: url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:'])?.toString(),
+      serviceName: env.OTEL_SERVICE_NAME || 'tollbooth',
+    },
   };
 }

@@ -9,6 +9,7 @@ import { walletEntities } from '../wallets/wallet.entity.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
 import { EmbeddedListener, PgListener, type Listener } from './listen.js';
 import { migrations } from './migrations/index.js';
+import { applyMigrations } from './migrate.js';
 import { log } from '../shared/log.js';
 
 export interface Database {
@@ -47,7 +48,7 @@ export function ormOptions(url: string, poolSize: number): Options {
   };
 }
 
-export async function openDatabase(opts: { databaseUrl?: string; dataDir: string; poolSize: number }): Promise<Database> {
+export async function openDatabase(opts: { databaseUrl?: string; dataDir: string; poolSize: number; onMigrating?: () => void }): Promise<Database> {
   let embedded: EmbeddedPostgres | undefined;
   let url = opts.databaseUrl;
   if (!url) {
@@ -57,8 +58,9 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
   }
   const orm = await MikroORM.init(ormOptions(url, embedded ? 1 : opts.poolSize));
   try {
-    const applied = await orm.getMigrator().up();
-    if (applied.length) log.info('migrations applied', { migrations: applied.map((m) => m.name) });
+    opts.onMigrating?.();
+    const applied = await applyMigrations(orm, url, embedded !== undefined);
+    if (applied.length) log.info('migrations applied', { migrations: applied });
   } catch (err) {
     await orm.close(true);
     await embedded?.close();

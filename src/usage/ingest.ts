@@ -29,6 +29,7 @@ import { ensureCustomerAccount, LedgerBatch, LOCKED_COLUMNS, lockAccountsParts, 
 import { captureHoldInTx, inspectHoldInTx } from '../wallets/holds.js';
 import { rate, type Charge } from './rating.js';
 import type { AmountModel, EventResultModel, IngestEvent, StoredResultEntry, TrackRequest } from './usage.model.js';
+import { groupCommitted } from '../ops/metrics.js';
 
 const MAX_FUTURE_MS = 5 * 60_000;
 /** Most events one group commit takes; a larger backlog is split over concurrent flushes. */
@@ -309,6 +310,7 @@ export class IngestService {
   private async flush(batch: Pending[], replays = 0): Promise<void> {
     try {
       const results = await inTransaction(this.orm, (em) => this.process(em, batch.map((p) => p.req)));
+      groupCommitted(batch.length, batch.reduce((n, p) => n + p.req.events.length, 0));
       batch.forEach((p, i) => {
         const r = results[i];
         if (r instanceof Error) p.reject(r);

@@ -7,6 +7,7 @@ import { Decimal, dec, formatAmount } from '../shared/money.js';
 import { newId } from '../shared/ids.js';
 import { query, queryWith, type CtePart } from '../shared/tx.js';
 import { triggerRecharges } from '../topups/recharge-trigger.js';
+import { ledgerWritten } from '../ops/metrics.js';
 
 export const SYSTEM_ACCOUNT_TYPES = ['revenue', 'funding', 'adjustments', 'expiry'] as const;
 export type SystemAccountType = (typeof SYSTEM_ACCOUNT_TYPES)[number];
@@ -279,6 +280,7 @@ export class LedgerBatch {
       return;
     }
     for (const [k, v] of this.sums) if (!v.isZero()) throw new Error(`unbalanced ledger transaction ${k.replace('\u0000', '/')}: sums to ${v.toFixed()}`);
+    ledgerWritten(this.txns);
 
     // System stripes: one aggregate UPDATE row per system account and asset (all on this batch's stripe).
     const perAccount = new Map<string, { type: SystemAccountType; asset: string; amount: Decimal; txns: { t: string; m: Decimal }[] }>();
