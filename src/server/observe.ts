@@ -66,7 +66,7 @@ export class RpcObserver {
     if (access.enabled('debug')) {
       access.debug('rpc', {
         requestId: call.requestId, method: this.route.name, code: CODE_NAMES[code] ?? code, ms: Math.round(seconds * 1e5) / 100,
-        key: call.keyId, customer: customerOf(call.request), reference,
+        keyId: call.keyId, customer: customerOf(call.request), reference,
       });
     }
   }
