@@ -13,6 +13,7 @@ export async function applyMigrations(orm: MikroORM, url: string, embedded: bool
   if (embedded) return (await orm.getMigrator().up()).map((m) => m.name);
   // A session of its own holds the lock: MikroORM runs the migrations on its pool, in one transaction.
   const lock = new pg.Client({ connectionString: url });
+  lock.on('error', () => undefined); // a connection lost while waiting fails the wait itself, below
   await lock.connect();
   try {
     const [{ locked }] = (await lock.query<{ locked: boolean }>('select pg_try_advisory_lock($1) as locked', [MIGRATION_LOCK])).rows;
