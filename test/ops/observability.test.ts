@@ -8,7 +8,9 @@ import { CustomerService } from '../../gen/tollbooth/v1/customer_pb.js';
 import { EventStatus, UsageService } from '../../gen/tollbooth/v1/usage_pb.js';
 import { AdjustmentDirection, AdjustmentReason, WalletService } from '../../gen/tollbooth/v1/wallet_pb.js';
 import { createStripeClient } from '../../src/stripe/client.js';
+import { createRequire } from 'node:module';
 import { toWireError } from '../../src/server/errors.js';
+import { tracingOn } from '../../src/ops/tracing.js';
 import { startTestEngine, ADMIN_KEY, type TestEngine } from '../helpers/engine.js';
 import { FakeStripe } from '../helpers/fake-stripe.js';
 import { imageProduct, uniq } from '../helpers/fixtures.js';
@@ -154,6 +156,13 @@ describe('request ids', () => {
       expect(raw).not.toContain(key);
       expect(raw).not.toContain(ADMIN_KEY);
     }
+  });
+});
+
+describe('tracing, off', () => {
+  it('never loads the OpenTelemetry SDK when OTEL_EXPORTER_OTLP_ENDPOINT is unset', () => {
+    expect(Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes('@opentelemetry/sdk-trace'))).toBe(false);
+    expect(tracingOn()).toBe(false);
   });
 });
 
