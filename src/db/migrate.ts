@@ -4,6 +4,7 @@
 import pg from 'pg';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { log } from '../shared/log.js';
+import { migrations } from './migrations/index.js';
 
 /** Advisory lock key of migrations (bootstrapAdminKey uses 7411001). */
 const MIGRATION_LOCK = 7411002;
@@ -26,4 +27,19 @@ export async function applyMigrations(orm: MikroORM, url: string, embedded: bool
     // Ending the session releases the lock.
     await lock.end().catch(() => undefined);
   }
+}
+
+export interface MigrationStatus {
+  /** Migrations of this version not applied to the database, in order. */
+  pending: string[];
+  /** Migrations applied to the database that this version does not know (a newer Tollbooth migrated it). */
+  unknown: string[];
+}
+
+/** Which migrations a database lacks (or has beyond this version), from a query function on it. */
+export async function migrationStatus(run: (sql: string) => Promise<{ rows: Record<string, unknown>[] }>): Promise<MigrationStatus> {
+  const [{ present }] = (await run(`select to_regclass('tollbooth_migrations') is not null as present`)).rows as { present: boolean }[];
+  const applied = new Set(present ? ((await run('select name from tollbooth_migrations')).rows as { name: string }[]).map((r) => r.name) : []);
+  const known = new Set(migrations.map((m) => m.name));
+  return { pending: migrations.filter((m) => !applied.has(m.name)).map((m) => m.name), unknown: [...applied].filter((n) => !known.has(n)) };
 }

@@ -48,7 +48,9 @@ export function ormOptions(url: string, poolSize: number): Options {
   };
 }
 
-export async function openDatabase(opts: { databaseUrl?: string; dataDir: string; poolSize: number; onMigrating?: () => void }): Promise<Database> {
+export async function openDatabase(opts: {
+  databaseUrl?: string; dataDir: string; poolSize: number; onMigrating?: () => void; /** false: open as it is (the CLI's key commands) */ migrate?: boolean;
+}): Promise<Database> {
   let embedded: EmbeddedPostgres | undefined;
   let url = opts.databaseUrl;
   if (!url) {
@@ -58,9 +60,11 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
   }
   const orm = await MikroORM.init(ormOptions(url, embedded ? 1 : opts.poolSize));
   try {
-    opts.onMigrating?.();
-    const applied = await applyMigrations(orm, url, embedded !== undefined);
-    if (applied.length) log.info('migrations applied', { migrations: applied });
+    if (opts.migrate !== false) {
+      opts.onMigrating?.();
+      const applied = await applyMigrations(orm, url, embedded !== undefined);
+      if (applied.length) log.info('migrations applied', { migrations: applied });
+    }
   } catch (err) {
     await orm.close(true);
     await embedded?.close();
