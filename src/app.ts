@@ -30,6 +30,7 @@ import { topUpRoutes } from './topups/topups.routes.js';
 import type { AutoRechargeService } from './topups/auto-recharge.service.js';
 import { Readiness } from './ops/readiness.js';
 import { probeRoute } from './ops/probes.js';
+import { queueDashboard } from './ops/queue-dashboard.js';
 import { startOpsServer } from './ops/server.js';
 import { attachSources } from './ops/metrics.js';
 import { metricSources } from './ops/sources.js';
@@ -121,6 +122,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         return true;
       },
       probeRoute(readiness),
+      queueDashboard(moneyIn.hub, verifier),
       ...moneyIn.routes,
     ];
     detachMetrics = attachSources(metricSources(db, moneyIn.hub));
