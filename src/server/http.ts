@@ -116,11 +116,13 @@ function connectRpc(pipeline: Pipeline, route: Route): { impl: unknown; options:
           if (obs) obs.request = req;
           try {
             yield* pipeline.stream(route, principalOf(ctx), req, ctx.signal);
-            obs?.end(ctx.signal.aborted ? Code.Canceled : 0);
           } catch (err) {
             const e = connectError(err, method, obs?.requestId);
             if (obs) endFailed(obs, e);
             throw e;
+          } finally {
+            // Ended normally, or by the client going away (the generator is returned early): a failure ended it above.
+            obs?.end(ctx.signal.aborted ? Code.Canceled : 0);
           }
         }
       : async (req: Message, ctx: HandlerContext) => {
@@ -297,7 +299,7 @@ export async function startHttpServer(pipeline: Pipeline, bindings: ServiceBindi
     },
   });
   const unary = connectUnary(pipeline, bindings);
-  const allowHeaders = [...cors.allowedHeaders, 'Authorization'].join(', ');
+  const allowHeaders = [...cors.allowedHeaders, 'Authorization', 'X-Request-Id', 'Traceparent'].join(', ');
   const exposeHeaders = [...cors.exposedHeaders, 'X-Request-Id'].join(', ');
   const server = http.createServer(async (req, res) => {
     // API keys travel in a header, never in cookies, so any origin may call (browser apps).
