@@ -30,9 +30,10 @@ export const CODE_NAMES = [
  * The access log: one line per call at `debug` (LOG_LEVEL=debug). Not at info: at thousands of calls per second it
  * is gigabytes a day of lines that say "OK", and an outage would turn into one line per failed call, which the
  * engine otherwise logs as one state (db-health.ts). What must be seen at info is seen there: an INTERNAL answer is
- * logged once at error with its reference and request id (errors.ts). Cost measured in docs/operations.md.
+ * logged once at error with its reference and request id (errors.ts). Its fields are fixed and hold no secret, so
+ * it skips redaction. Cost: bench/observe-cost.ts (docs/performance.md).
  */
-const access = log.child({ log: 'rpc' });
+const access = log.child({ log: 'rpc' }, { redact: false });
 
 /** One RPC as it is observed, made once per route when a transport sets up. */
 export class RpcObserver {

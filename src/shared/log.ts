@@ -56,8 +56,11 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
   /** Whether a record at this level would be written (skip building costly fields otherwise). */
   enabled(level: Level): boolean;
-  /** A logger that adds `bindings` (e.g. a request id) to every record. */
-  child(bindings: Record<string, unknown>): Logger;
+  /**
+   * A logger that adds `bindings` (e.g. a request id) to every record. `redact: false` only for a logger whose records
+   * have fixed, secret-free fields (the access log): redaction's wildcard paths cost ~10 µs a line, 5× the line itself.
+   */
+  child(bindings: Record<string, unknown>, options?: { redact: false }): Logger;
 }
 
 function facade(p: Pino): Logger {
@@ -67,7 +70,7 @@ function facade(p: Pino): Logger {
     warn: (msg, fields) => (fields ? p.warn(fields, msg) : p.warn(msg)),
     error: (msg, fields) => (fields ? p.error(fields, msg) : p.error(msg)),
     enabled: (level) => p.isLevelEnabled(level),
-    child: (bindings) => facade(p.child(bindings)),
+    child: (bindings, options) => facade(options?.redact === false ? p.child(bindings, { redact: [] }) : p.child(bindings)),
   };
 }
 

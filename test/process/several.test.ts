@@ -155,16 +155,15 @@ describe('three engine processes on one database', () => {
     const stream = engines[2].client(WalletService).watchWallet({ customer: byId(id) });
     const reader = readGrpc<any>(stream);
     try {
-      // Let the watch subscribe before the change (its first message may be the current state).
-      await new Promise((r) => setTimeout(r, 500));
-      await engines[1].client(WalletService).createAdjustment({
+      // The first message is the state when the watch started; the next one can only come from the change.
+      expect((await reader.next(10_000)).msg.account).toMatchObject({ balance: '7.00', sequence: 1n });
+      const { entry } = await engines[1].client(WalletService).createAdjustment({
         requestId: uniq('adj'), customer: byId(id), amount: { assetCode: 'USD', amount: '2.5' },
         direction: AdjustmentDirection.CREDIT, reason: AdjustmentReason.GRANT,
       });
-      for (;;) {
-        const { msg } = await reader.next(10_000);
-        if (msg.account?.balance === '9.50') break;
-      }
+      const change = (await reader.next(10_000)).msg;
+      expect(change.account).toMatchObject({ balance: '9.50', sequence: 2n });
+      expect(change.transactionId).toBe(entry.transactionId);
     } finally {
       stream.cancel();
     }
