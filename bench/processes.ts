@@ -2,14 +2,15 @@
 // database, the load generator's clients split evenly across the processes' gRPC ports (as a balancer would spread
 // them), measured in one run on this box; prints events/s, latency and the ratio 2 ÷ 1 (docs/performance.md).
 //
-// Env: BENCH_SECONDS (measured seconds per phase, default 10), BENCH_WARMUP_SECONDS (default 2), BENCH_PG_URL (admin URL
+// Env: BENCH_SECONDS (measured seconds per phase, default 10), BENCH_WARMUP_SECONDS (default 2), BENCH_ROUNDS (rounds of
+// 1-then-2-process phases, default 2), BENCH_PG_URL (admin URL
 // of the Postgres server), BENCH_KEEP_DB=1, BENCH_ENGINE_ENV ("K=V,K=V", extra engine environment).
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EventStatus, UsageService } from '../gen/tollbooth/v1/usage_pb.js';
 import { ChannelPool } from './lib/client.js';
-import { startEngine, type EngineProcess } from './lib/engine.js';
+import { freePort, startEngine, type EngineProcess } from './lib/engine.js';
 import { closedLoop, type LoadResult } from './lib/load.js';
 import { benchDbName, createCustomers, createDatabase, createProduct, EVENT_TYPE, fundWallets } from './lib/setup.js';
 import { dropQueueKeys } from '../test/helpers/queues.js';
@@ -26,6 +27,7 @@ const BATCH = 100;
 const BATCH_INFLIGHT = 32;
 const UNARY_INFLIGHT = 64;
 const CHANNELS_PER_ENGINE = 4;
+const ROUNDS = num('BENCH_ROUNDS', 2);
 const PG_ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const ROOT = resolve(import.meta.dirname, '..');
 const ADMIN_KEY = `bench-admin-key-${Date.now()}-000000000000000000`;
@@ -41,6 +43,20 @@ interface Phase {
   engineCpu: number[];
   postgresCpu: number;
   boxBusy: number;
+  /** TrackEvents calls per group commit over the phase, all engines together (from their /metrics). */
+  callsPerCommit: number;
+}
+
+/** Sum and count of the group-commit calls histogram of every engine, scraped from their metrics ports. */
+async function commits(metricsPorts: number[]): Promise<{ sum: number; count: number }> {
+  let sum = 0;
+  let count = 0;
+  for (const port of metricsPorts) {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    sum += Number(/^tollbooth_group_commit_calls_sum (\S+)$/m.exec(text)?.[1] ?? 0);
+    count += Number(/^tollbooth_group_commit_calls_count (\S+)$/m.exec(text)?.[1] ?? 0);
+  }
+  return { sum, count };
 }
 
 /** CPU ticks (1/100 s) of every process, with its parent and name, from /proc. */
@@ -84,18 +100,23 @@ async function measured<T>(engines: EngineProcess[], fn: () => Promise<T>): Prom
   const secs = (performance.now() - t0) / 1000;
   const after = procTicks();
   const box1 = boxTicks();
-  const pg = (all: ReturnType<typeof procTicks>) => all.filter((p) => p.comm === 'postgres').reduce((n, p) => n + p.ticks, 0);
+  // Postgres: per process, counted from 0 for one born meanwhile; one that ended meanwhile is missed (a short backend).
+  const pgBefore = new Map(before.filter((p) => p.comm === 'postgres').map((p) => [p.pid, p.ticks]));
+  const pgTicks = after.filter((p) => p.comm === 'postgres').reduce((n, p) => n + p.ticks - (pgBefore.get(p.pid) ?? 0), 0);
   const pct = (ticks: number) => ticks / secs; // ticks are 1/100 s: per second that is % of one core
   return {
     value,
     engineCpu: engines.map((e) => pct(treeTicks(after, e.pid) - treeTicks(before, e.pid))),
-    postgresCpu: pct(pg(after) - pg(before)),
+    postgresCpu: pct(pgTicks),
     boxBusy: (100 * cpus().length * (box1.busy - box0.busy)) / Math.max(1, box1.all - box0.all),
   };
 }
 
 /** A closed loop of TrackEvents calls spread round-robin over every channel of every engine. */
-async function phase(engines: EngineProcess[], pools: ChannelPool[], wallets: string[], eventsPerCall: number, inFlight: number, tag: string): Promise<Phase> {
+async function phase(
+  engines: EngineProcess[], metricsPorts: number[], pools: ChannelPool[], wallets: string[], eventsPerCall: number, inFlight: number, tag: string,
+): Promise<Phase> {
+  const c0 = await commits(metricsPorts);
   const callers = pools.flatMap((p) => p.channels.map((c) => c.unary(UsageService, 'trackEvents')));
   let seq = 0;
   const cpu0 = process.cpuUsage();
@@ -113,26 +134,32 @@ async function phase(engines: EngineProcess[], pools: ChannelPool[], wallets: st
     },
   }));
   const cpu = process.cpuUsage(cpu0);
-  return { result: m.value, generatorCpu: (cpu.user + cpu.system) / 1000 / (performance.now() - t0), engineCpu: m.engineCpu, postgresCpu: m.postgresCpu, boxBusy: m.boxBusy };
+  const c1 = await commits(metricsPorts);
+  return {
+    callsPerCommit: (c1.sum - c0.sum) / Math.max(1, c1.count - c0.count), result: m.value, generatorCpu: (cpu.user + cpu.system) / 1000 / (performance.now() - t0), engineCpu: m.engineCpu, postgresCpu: m.postgresCpu, boxBusy: m.boxBusy };
 }
 
 const rate = (p: Phase) => p.result.units / p.result.seconds;
 const line = (name: string, p: Phase) =>
   `  ${name.padEnd(26)} ${rate(p).toFixed(0).padStart(8)} events/s   p50 ${p.result.latency.p50.toFixed(1).padStart(6)} ms   p99 ${p.result.latency.p99.toFixed(1).padStart(6)} ms` +
   `   errors ${p.result.errors}\n  ${''.padEnd(26)} CPU (% of one core): engine${p.engineCpu.length > 1 ? 's' : ''} ${p.engineCpu.map((c) => c.toFixed(0)).join(' + ')}` +
-  `, postgres ${p.postgresCpu.toFixed(0)}, generator ${(p.generatorCpu * 100).toFixed(0)}; box busy ${p.boxBusy.toFixed(0)} of ${cpus().length * 100}`;
+  `, postgres ${p.postgresCpu.toFixed(0)}, generator ${(p.generatorCpu * 100).toFixed(0)}; box busy ${p.boxBusy.toFixed(0)} of ${cpus().length * 100}` +
+  `; ${p.callsPerCommit.toFixed(1)} calls per group commit`;
 
 async function main(): Promise<void> {
   say(`Tollbooth: 1 vs 2 engine processes — ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${SECONDS} s per phase after ${WARMUP} s warm-up`);
   const name = benchDbName();
   const db = await createDatabase(PG_ADMIN_URL, name);
   const engines: EngineProcess[] = [];
+  const metricsPorts: number[] = [];
   const pools: ChannelPool[] = [];
   const start = async (i: number) => {
+    const metricsPort = await freePort();
     const e = await startEngine({
       root: ROOT, databaseUrl: db.url, adminKey: ADMIN_KEY, logFile: join(tmpdir(), `${name}-engine${i}.log`),
-      extraEnv: { QUEUE_PREFIX: name, REDIS_URL, ...extraEnv },
+      extraEnv: { QUEUE_PREFIX: name, REDIS_URL, METRICS_PORT: String(metricsPort), ...extraEnv },
     });
+    metricsPorts.push(metricsPort);
     engines.push(e);
     const pool = new ChannelPool(`127.0.0.1:${e.grpcPort}`, { authorization: `Bearer ${ADMIN_KEY}` }, CHANNELS_PER_ENGINE);
     await pool.ready();
@@ -145,24 +172,36 @@ async function main(): Promise<void> {
     const wallets = await createCustomers(pools[0], name, product, WALLETS);
     await fundWallets(pools[0], db.url, wallets, '1000000', name);
 
-    say('· 1 process');
-    const batched1 = await phase(engines.slice(0, 1), pools.slice(0, 1), wallets, BATCH, BATCH_INFLIGHT, `${name}-b1`);
-    const unary1 = await phase(engines.slice(0, 1), pools.slice(0, 1), wallets, 1, UNARY_INFLIGHT, `${name}-u1`);
     say('· starting engine 2 on the same database and Redis');
     await start(2);
-    say('· 2 processes, clients split evenly');
-    const batched2 = await phase(engines, pools, wallets, BATCH, BATCH_INFLIGHT, `${name}-b2`);
-    const unary2 = await phase(engines, pools, wallets, 1, UNARY_INFLIGHT, `${name}-u2`);
-
+    // Interleaved rounds (1, 2, 1, 2 processes): a shared box's load drifts over a run, and a ratio of neighbours
+    // drifts less. With "1 process" the second engine runs idle and gets no calls.
+    const kinds = [
+      { name: 'Batched TrackEvents', head: `${BATCH} events/call, ${BATCH_INFLIGHT} in flight, ${WALLETS} wallets`, events: BATCH, inFlight: BATCH_INFLIGHT },
+      { name: 'Unary TrackEvents', head: `1 event/call, ${UNARY_INFLIGHT} in flight`, events: 1, inFlight: UNARY_INFLIGHT },
+    ];
+    const runs = new Map<string, Phase[]>();
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const k of kinds) {
+        for (const n of [1, 2]) {
+          say(`· round ${round}: ${k.name}, ${n} process${n > 1 ? 'es' : ''}`);
+          const p = await phase(engines.slice(0, n), metricsPorts, pools.slice(0, n), wallets, k.events, k.inFlight, `${name}-${k.events}-${n}-${round}`);
+          runs.set(`${k.name}/${n}`, [...(runs.get(`${k.name}/${n}`) ?? []), p]);
+        }
+      }
+    }
     say('');
-    say(`Batched TrackEvents (${BATCH} events/call, ${BATCH_INFLIGHT} in flight, ${WALLETS} wallets)`);
-    say(line('1 process', batched1));
-    say(line('2 processes', batched2));
-    say(`  ratio 2 ÷ 1: ${(rate(batched2) / rate(batched1)).toFixed(2)}`);
-    say(`Unary TrackEvents (1 event/call, ${UNARY_INFLIGHT} in flight)`);
-    say(line('1 process', unary1));
-    say(line('2 processes', unary2));
-    say(`  ratio 2 ÷ 1: ${(rate(unary2) / rate(unary1)).toFixed(2)}`);
+    for (const k of kinds) {
+      say(`${k.name} (${k.head})`);
+      const ratios: number[] = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        const [one, two] = [runs.get(`${k.name}/1`)![r], runs.get(`${k.name}/2`)![r]];
+        say(line(`round ${r + 1}, 1 process`, one));
+        say(line(`round ${r + 1}, 2 processes`, two));
+        ratios.push(rate(two) / rate(one));
+      }
+      say(`  ratio 2 ÷ 1 per round: ${ratios.map((x) => x.toFixed(2)).join(', ')}; mean ${(ratios.reduce((a, b) => a + b, 0) / ratios.length).toFixed(2)}`);
+    }
   } finally {
     for (const p of pools) p.close();
     const codes = await Promise.all(engines.map((e) => e.stop()));
