@@ -201,7 +201,9 @@ export function queueDashboard(
     res.writeHead(401, { 'www-authenticate': 'Basic realm="Tollbooth queues", charset="UTF-8"', 'content-type': 'text/plain' })
       .end(`${message}: sign in with an admin API key as the password (any user name)\n`);
   return async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
+    // Every HTTP request passes here first: API calls leave after one string comparison.
+    if (!req.url?.startsWith(DASHBOARD_PATH)) return false;
+    const url = new URL(req.url, 'http://x');
     if (url.pathname !== DASHBOARD_PATH && !url.pathname.startsWith(`${DASHBOARD_PATH}/`)) return false;
     let principal: Principal;
     try {
