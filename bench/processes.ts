@@ -34,7 +34,9 @@ const ADMIN_KEY = `bench-admin-key-${Date.now()}-000000000000000000`;
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const say = (s: string) => process.stdout.write(`${s}\n`);
 
-const extraEnv = Object.fromEntries((process.env.BENCH_ENGINE_ENV ?? '').split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
+const extraEnv = Object.fromEntries(
+  (process.env.BENCH_ENGINE_ENV ?? '').split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]),
+);
 
 interface Phase {
   result: LoadResult;
@@ -92,7 +94,9 @@ function boxTicks(): { busy: number; all: number } {
 }
 
 /** CPU used by the engines, Postgres and the box while `fn` runs (snapshots before and after). */
-async function measured<T>(engines: EngineProcess[], fn: () => Promise<T>): Promise<{ value: T; engineCpu: number[]; postgresCpu: number; boxBusy: number }> {
+async function measured<T>(
+  engines: EngineProcess[], fn: () => Promise<T>,
+): Promise<{ value: T; engineCpu: number[]; postgresCpu: number; boxBusy: number }> {
   const before = procTicks();
   const box0 = boxTicks();
   const t0 = performance.now();
@@ -114,7 +118,8 @@ async function measured<T>(engines: EngineProcess[], fn: () => Promise<T>): Prom
 
 /** A closed loop of TrackEvents calls spread round-robin over every channel of every engine. */
 async function phase(
-  engines: EngineProcess[], metricsPorts: number[], pools: ChannelPool[], wallets: string[], eventsPerCall: number, inFlight: number, tag: string,
+  engines: EngineProcess[], metricsPorts: number[], pools: ChannelPool[], wallets: string[],
+  eventsPerCall: number, inFlight: number, tag: string,
 ): Promise<Phase> {
   const c0 = await commits(metricsPorts);
   const callers = pools.flatMap((p) => p.channels.map((c) => c.unary(UsageService, 'trackEvents')));
@@ -136,18 +141,28 @@ async function phase(
   const cpu = process.cpuUsage(cpu0);
   const c1 = await commits(metricsPorts);
   return {
-    callsPerCommit: (c1.sum - c0.sum) / Math.max(1, c1.count - c0.count), result: m.value, generatorCpu: (cpu.user + cpu.system) / 1000 / (performance.now() - t0), engineCpu: m.engineCpu, postgresCpu: m.postgresCpu, boxBusy: m.boxBusy };
+    callsPerCommit: (c1.sum - c0.sum) / Math.max(1, c1.count - c0.count),
+    result: m.value,
+    generatorCpu: (cpu.user + cpu.system) / 1000 / (performance.now() - t0),
+    engineCpu: m.engineCpu,
+    postgresCpu: m.postgresCpu,
+    boxBusy: m.boxBusy,
+  };
 }
 
 const rate = (p: Phase) => p.result.units / p.result.seconds;
 const line = (name: string, p: Phase) =>
-  `  ${name.padEnd(26)} ${rate(p).toFixed(0).padStart(8)} events/s   p50 ${p.result.latency.p50.toFixed(1).padStart(6)} ms   p99 ${p.result.latency.p99.toFixed(1).padStart(6)} ms` +
-  `   errors ${p.result.errors}\n  ${''.padEnd(26)} CPU (% of one core): engine${p.engineCpu.length > 1 ? 's' : ''} ${p.engineCpu.map((c) => c.toFixed(0)).join(' + ')}` +
-  `, postgres ${p.postgresCpu.toFixed(0)}, generator ${(p.generatorCpu * 100).toFixed(0)}; box busy ${p.boxBusy.toFixed(0)} of ${cpus().length * 100}` +
+  `  ${name.padEnd(26)} ${rate(p).toFixed(0).padStart(8)} events/s` +
+  `   p50 ${p.result.latency.p50.toFixed(1).padStart(6)} ms   p99 ${p.result.latency.p99.toFixed(1).padStart(6)} ms` +
+  `   errors ${p.result.errors}\n` +
+  `  ${''.padEnd(26)} CPU (% of one core): engine${p.engineCpu.length > 1 ? 's' : ''} ${p.engineCpu.map((c) => c.toFixed(0)).join(' + ')}` +
+  `, postgres ${p.postgresCpu.toFixed(0)}, generator ${(p.generatorCpu * 100).toFixed(0)}` +
+  `; box busy ${p.boxBusy.toFixed(0)} of ${cpus().length * 100}` +
   `; ${p.callsPerCommit.toFixed(1)} calls per group commit`;
 
 async function main(): Promise<void> {
-  say(`Tollbooth: 1 vs 2 engine processes — ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${SECONDS} s per phase after ${WARMUP} s warm-up`);
+  const box = `${cpus().length} cores (${cpus()[0]?.model ?? '?'})`;
+  say(`Tollbooth: 1 vs 2 engine processes — ${box}, ${SECONDS} s per phase after ${WARMUP} s warm-up`);
   const name = benchDbName();
   const db = await createDatabase(PG_ADMIN_URL, name);
   const engines: EngineProcess[] = [];
@@ -177,7 +192,10 @@ async function main(): Promise<void> {
     // Interleaved rounds (1, 2, 1, 2 processes): a shared box's load drifts over a run, and a ratio of neighbours
     // drifts less. With "1 process" the second engine runs idle and gets no calls.
     const kinds = [
-      { name: 'Batched TrackEvents', head: `${BATCH} events/call, ${BATCH_INFLIGHT} in flight, ${WALLETS} wallets`, events: BATCH, inFlight: BATCH_INFLIGHT },
+      {
+        name: 'Batched TrackEvents', head: `${BATCH} events/call, ${BATCH_INFLIGHT} in flight, ${WALLETS} wallets`,
+        events: BATCH, inFlight: BATCH_INFLIGHT,
+      },
       { name: 'Unary TrackEvents', head: `1 event/call, ${UNARY_INFLIGHT} in flight`, events: 1, inFlight: UNARY_INFLIGHT },
     ];
     const runs = new Map<string, Phase[]>();
@@ -185,7 +203,8 @@ async function main(): Promise<void> {
       for (const k of kinds) {
         for (const n of [1, 2]) {
           say(`· round ${round}: ${k.name}, ${n} process${n > 1 ? 'es' : ''}`);
-          const p = await phase(engines.slice(0, n), metricsPorts, pools.slice(0, n), wallets, k.events, k.inFlight, `${name}-${k.events}-${n}-${round}`);
+          const tag = `${name}-${k.events}-${n}-${round}`;
+          const p = await phase(engines.slice(0, n), metricsPorts, pools.slice(0, n), wallets, k.events, k.inFlight, tag);
           runs.set(`${k.name}/${n}`, [...(runs.get(`${k.name}/${n}`) ?? []), p]);
         }
       }
@@ -200,7 +219,8 @@ async function main(): Promise<void> {
         say(line(`round ${r + 1}, 2 processes`, two));
         ratios.push(rate(two) / rate(one));
       }
-      say(`  ratio 2 ÷ 1 per round: ${ratios.map((x) => x.toFixed(2)).join(', ')}; mean ${(ratios.reduce((a, b) => a + b, 0) / ratios.length).toFixed(2)}`);
+      const mean = ratios.reduce((a, b) => a + b, 0) / ratios.length;
+      say(`  ratio 2 ÷ 1 per round: ${ratios.map((x) => x.toFixed(2)).join(', ')}; mean ${mean.toFixed(2)}`);
     }
   } finally {
     for (const p of pools) p.close();

@@ -79,7 +79,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   try {
     await startTracing(config.otel);
     db = await openDatabase({
-      databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, onMigrating: () => (readiness.phase = 'migrating'),
+      databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize,
+      onMigrating: () => (readiness.phase = 'migrating'),
     });
   } catch (err) {
     readiness.close();

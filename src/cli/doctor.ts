@@ -18,6 +18,12 @@ interface Finding {
 
 const TIMEOUT_MS = 5_000;
 
+const finding = (status: Status) => (what: string, detail: string, fix?: string): Finding => ({ status, what, detail, fix });
+const ok = finding('ok');
+const warn = finding('warn');
+const fail = finding('FAIL');
+const skip = finding('skip');
+
 function hostOf(url: string): string {
   try {
     const u = new URL(url);
@@ -45,7 +51,9 @@ async function postgres(config: Config): Promise<Finding[]> {
     ];
   }
   const where = hostOf(config.databaseUrl);
-  const client = new pg.Client({ connectionString: config.databaseUrl, connectionTimeoutMillis: TIMEOUT_MS, application_name: 'tollbooth-doctor' });
+  const client = new pg.Client({
+    connectionString: config.databaseUrl, connectionTimeoutMillis: TIMEOUT_MS, application_name: 'tollbooth-doctor',
+  });
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -84,7 +92,9 @@ async function postgres(config: Config): Promise<Finding[]> {
 
 async function redis(config: Config): Promise<Finding[]> {
   const where = hostOf(config.redisUrl);
-  const r = new Redis(config.redisUrl, { lazyConnect: true, connectTimeout: TIMEOUT_MS, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const r = new Redis(config.redisUrl, {
+    lazyConnect: true, connectTimeout: TIMEOUT_MS, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false,
+  });
   let last: unknown; // connect() only says "Connection is closed"; the cause is in the 'error' event
   r.on('error', (err) => (last = err));
   try {
@@ -92,17 +102,16 @@ async function redis(config: Config): Promise<Finding[]> {
     const info = await r.info('memory');
     const policy = /maxmemory_policy:(\S+)/.exec(info)?.[1] ?? 'unknown';
     if (policy !== 'noeviction') {
-      return [{
-        status: 'FAIL', what: 'Redis', detail: `reachable at ${where}, but maxmemory-policy is "${policy}": under memory pressure Redis may evict queued jobs`,
-        fix: 'set maxmemory-policy noeviction (redis-cli CONFIG SET maxmemory-policy noeviction, and in redis.conf so it survives a restart)',
-      }];
+      return [fail(
+        'Redis', `reachable at ${where}, but maxmemory-policy is "${policy}": under memory pressure Redis may evict queued jobs`,
+        'set maxmemory-policy noeviction (redis-cli CONFIG SET maxmemory-policy noeviction, and in redis.conf so it survives a '
+          + 'restart)',
+      )];
     }
     return [{ status: 'ok', what: 'Redis', detail: `reachable at ${where}, maxmemory-policy noeviction` }];
   } catch (err) {
-    return [{
-      status: 'FAIL', what: 'Redis', detail: `cannot reach ${where} (${reason(last ?? err)}); the engine runs without it, but jobs (recharges, webhooks) wait`,
-      fix: 'start Redis or fix REDIS_URL',
-    }];
+    const detail = `cannot reach ${where} (${reason(last ?? err)}); the engine runs without it, but jobs (recharges, webhooks) wait`;
+    return [fail('Redis', detail, 'start Redis or fix REDIS_URL')];
   } finally {
     r.disconnect();
   }
@@ -114,28 +123,35 @@ const WEBHOOK_SECRET = /^whsec_[0-9A-Za-z_+/=]{10,}$/;
 async function stripe(config: Config): Promise<Finding[]> {
   const { secretKey, webhookSecret } = config.stripe;
   if (!secretKey) {
-    const found: Finding[] = [{ status: 'skip', what: 'Stripe', detail: 'STRIPE_SECRET_KEY is unset: card top-ups and auto-recharge are off' }];
-    if (webhookSecret) found.push({ status: 'warn', what: 'Stripe webhook', detail: 'STRIPE_WEBHOOK_SECRET is set but STRIPE_SECRET_KEY is not', fix: 'set STRIPE_SECRET_KEY too, or unset both' });
+    const found = [skip('Stripe', 'STRIPE_SECRET_KEY is unset: card top-ups and auto-recharge are off')];
+    if (webhookSecret) {
+      const detail = 'STRIPE_WEBHOOK_SECRET is set but STRIPE_SECRET_KEY is not';
+      found.push(warn('Stripe webhook', detail, 'set STRIPE_SECRET_KEY too, or unset both'));
+    }
     return found;
   }
   const found: Finding[] = [];
   if (!SECRET_KEY.test(secretKey)) {
-    found.push({
-      status: 'FAIL', what: 'Stripe key', detail: `STRIPE_SECRET_KEY does not look like a Stripe secret key (${secretKey.slice(0, 3)}…)`,
-      fix: 'use a secret key (sk_live_… or sk_test_…, or a restricted rk_…) from the Stripe dashboard; a publishable pk_… key cannot charge',
-    });
+    found.push(fail(
+      'Stripe key', `STRIPE_SECRET_KEY does not look like a Stripe secret key (${secretKey.slice(0, 3)}…)`,
+      'use a secret key (sk_live_… or sk_test_…, or a restricted rk_…) from the Stripe dashboard; a publishable pk_… key cannot '
+        + 'charge',
+    ));
   } else {
     found.push(await stripeCall(config));
   }
   if (!webhookSecret) {
-    found.push({
-      status: 'FAIL', what: 'Stripe webhook', detail: 'STRIPE_WEBHOOK_SECRET is unset: Stripe\'s events cannot be verified, so payments settle only when reconciliation asks Stripe',
-      fix: `add a webhook endpoint for ${config.publicUrl}/stripe/webhook in the Stripe dashboard (events: README.md) and set its signing secret`,
-    });
+    found.push(fail(
+      'Stripe webhook',
+      'STRIPE_WEBHOOK_SECRET is unset: Stripe\'s events cannot be verified, so payments settle only when reconciliation asks Stripe',
+      `add a webhook endpoint for ${config.publicUrl}/stripe/webhook in the Stripe dashboard (events: README.md) and set its `
+        + 'signing secret',
+    ));
   } else if (!WEBHOOK_SECRET.test(webhookSecret)) {
-    found.push({ status: 'FAIL', what: 'Stripe webhook', detail: 'STRIPE_WEBHOOK_SECRET does not look like a signing secret (whsec_…)', fix: 'copy the endpoint\'s signing secret from the Stripe dashboard' });
+    const detail = 'STRIPE_WEBHOOK_SECRET does not look like a signing secret (whsec_…)';
+    found.push(fail('Stripe webhook', detail, 'copy the endpoint\'s signing secret from the Stripe dashboard'));
   } else {
-    found.push({ status: 'ok', what: 'Stripe webhook', detail: 'signing secret set' });
+    found.push(ok('Stripe webhook', 'signing secret set'));
   }
   return found;
 }
@@ -151,11 +167,15 @@ async function stripeCall(config: Config): Promise<Finding> {
   } catch (err) {
     const status = (err as { statusCode?: number }).statusCode;
     if (status === 404) return { status: 'ok', what: 'Stripe key', detail: `accepted by Stripe (${mode} mode)` };
-    if (status === 401) return { status: 'FAIL', what: 'Stripe key', detail: 'Stripe refused STRIPE_SECRET_KEY (invalid or rolled)', fix: 'copy a current secret key from the Stripe dashboard' };
-    if (status === 403) {
-      return { status: 'FAIL', what: 'Stripe key', detail: 'the key may not read customers', fix: 'a restricted key needs write access to Customers, Checkout Sessions, PaymentIntents and Refunds' };
+    if (status === 401) {
+      const fix = 'copy a current secret key from the Stripe dashboard';
+      return fail('Stripe key', 'Stripe refused STRIPE_SECRET_KEY (invalid or rolled)', fix);
     }
-    return { status: 'FAIL', what: 'Stripe key', detail: `could not reach Stripe (${reason(err)})`, fix: 'check outbound HTTPS to api.stripe.com (or STRIPE_API_BASE)' };
+    if (status === 403) {
+      const fix = 'a restricted key needs write access to Customers, Checkout Sessions, PaymentIntents and Refunds';
+      return fail('Stripe key', 'the key may not read customers', fix);
+    }
+    return fail('Stripe key', `could not reach Stripe (${reason(err)})`, 'check outbound HTTPS to api.stripe.com (or STRIPE_API_BASE)');
   }
 }
 
@@ -163,12 +183,14 @@ function publicUrl(config: Config, env: NodeJS.ProcessEnv): Finding[] {
   if (!env.PUBLIC_URL) {
     const detail = `PUBLIC_URL is unset: links the engine hands out point at ${config.publicUrl}`;
     const fix = 'set PUBLIC_URL to the https:// address payers and browsers reach the HTTP port at';
-    return [{ status: config.stripe.secretKey ? 'FAIL' : 'warn', what: 'Public URL', detail: config.stripe.secretKey ? `${detail}, where Stripe sends payers back` : detail, fix }];
+    if (config.stripe.secretKey) return [fail('Public URL', `${detail}, where Stripe sends payers back`, fix)];
+    return [warn('Public URL', detail, fix)];
   }
   const u = new URL(config.publicUrl);
   const local = ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
   if (u.protocol === 'http:' && !local) {
-    return [{ status: 'warn', what: 'Public URL', detail: `${config.publicUrl} is plain http`, fix: 'serve it over https (a TLS-terminating proxy in front of the HTTP port)' }];
+    const fix = 'serve it over https (a TLS-terminating proxy in front of the HTTP port)';
+    return [warn('Public URL', `${config.publicUrl} is plain http`, fix)];
   }
   return [{ status: 'ok', what: 'Public URL', detail: config.publicUrl }];
 }

@@ -14,7 +14,8 @@ async function withAdmin<T>(config: Config, fn: (admin: ApiKeyAdmin) => Promise<
     const conn = db.orm.em.getConnection();
     const status = await migrationStatus(async (sql) => ({ rows: (await conn.execute(sql)) as Record<string, unknown>[] }));
     if (status.pending.length > 0) {
-      throw new Error(`the database is not migrated (${status.pending.length} migration(s) pending): run "tollbooth migrate" or start the engine once`);
+      const pending = `${status.pending.length} migration(s) pending`;
+      throw new Error(`the database is not migrated (${pending}): run "tollbooth migrate" or start the engine once`);
     }
     return await fn(new ApiKeyAdmin(db.orm));
   } finally {
@@ -23,7 +24,9 @@ async function withAdmin<T>(config: Config, fn: (admin: ApiKeyAdmin) => Promise<
 }
 
 const when = (d: Date | null) => (d ? d.toISOString().replace(/\.\d+Z$/, 'Z') : '');
-const asJson = (k: ApiKeyModel) => ({ id: k.id, name: k.name, prefix: k.prefix, scopes: k.scopes, createdAt: when(k.createdAt), revokedAt: when(k.revokedAt) || null });
+const asJson = (k: ApiKeyModel) => ({
+  id: k.id, name: k.name, prefix: k.prefix, scopes: k.scopes, createdAt: when(k.createdAt), revokedAt: when(k.revokedAt) || null,
+});
 
 export async function createKey(config: Config, name: string, scopes: string[], json: boolean, io: Io): Promise<number> {
   const bad = scopes.find((s) => !SCOPES.includes(s as Scope));
@@ -48,7 +51,10 @@ export async function listKeys(config: Config, json: boolean, io: Io): Promise<n
     io.out(`${JSON.stringify(all.map(asJson))}\n`);
     return 0;
   }
-  const rows = [['ID', 'NAME', 'PREFIX', 'SCOPES', 'CREATED', 'REVOKED'], ...all.map((k) => [k.id, k.name, k.prefix, k.scopes.join(','), when(k.createdAt), when(k.revokedAt)])];
+  const rows = [
+    ['ID', 'NAME', 'PREFIX', 'SCOPES', 'CREATED', 'REVOKED'],
+    ...all.map((k) => [k.id, k.name, k.prefix, k.scopes.join(','), when(k.createdAt), when(k.revokedAt)]),
+  ];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   io.out(rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n') + '\n');
   return 0;

@@ -12,13 +12,16 @@ export async function migrate(config: Config, io: Io): Promise<number> {
     const exec = async (sql: string) => ({ rows: (await conn.execute(sql)) as Record<string, unknown>[] });
     const before = await migrationStatus(exec);
     if (before.unknown.length > 0) {
-      io.err(`tollbooth: the database has migrations this version does not know (${before.unknown.join(', ')}): it was migrated by a newer Tollbooth\n`);
+      const names = before.unknown.join(', ');
+      io.err(`tollbooth: the database has migrations this version does not know (${names}): it was migrated by a newer Tollbooth\n`);
       return 1;
     }
     applied = await applyMigrations(db.orm, db.url, db.embedded);
   } finally {
     await db.close();
   }
-  io.out(applied.length ? `Applied ${applied.length} migration(s): ${applied.join(', ')}\n` : 'The database is up to date: no migration to apply.\n');
+  io.out(applied.length
+    ? `Applied ${applied.length} migration(s): ${applied.join(', ')}\n`
+    : 'The database is up to date: no migration to apply.\n');
   return 0;
 }

@@ -39,7 +39,8 @@ export interface MigrationStatus {
 /** Which migrations a database lacks (or has beyond this version), from a query function on it. */
 export async function migrationStatus(run: (sql: string) => Promise<{ rows: Record<string, unknown>[] }>): Promise<MigrationStatus> {
   const [{ present }] = (await run(`select to_regclass('tollbooth_migrations') is not null as present`)).rows as { present: boolean }[];
-  const applied = new Set(present ? ((await run('select name from tollbooth_migrations')).rows as { name: string }[]).map((r) => r.name) : []);
+  const rows = present ? ((await run('select name from tollbooth_migrations')).rows as { name: string }[]) : [];
+  const applied = new Set(rows.map((r) => r.name));
   const known = new Set(migrations.map((m) => m.name));
   return { pending: migrations.filter((m) => !applied.has(m.name)).map((m) => m.name), unknown: [...applied].filter((n) => !known.has(n)) };
 }

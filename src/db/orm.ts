@@ -49,7 +49,13 @@ export function ormOptions(url: string, poolSize: number): Options {
 }
 
 export async function openDatabase(opts: {
-  databaseUrl?: string; dataDir: string; poolSize: number; onMigrating?: () => void; /** false: open as it is (the CLI's key commands) */ migrate?: boolean;
+  databaseUrl?: string;
+  dataDir: string;
+  poolSize: number;
+  /** Called just before migrations are applied (readiness says "migrating"). */
+  onMigrating?: () => void;
+  /** false: open the database as it is, applying nothing (the CLI's key commands). */
+  migrate?: boolean;
 }): Promise<Database> {
   let embedded: EmbeddedPostgres | undefined;
   let url = opts.databaseUrl;

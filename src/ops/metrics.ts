@@ -10,7 +10,8 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 
 export const rpcDuration = new Histogram({
   name: 'tollbooth_rpc_duration_seconds',
-  help: 'RPCs by method ("UsageService.Check") and status code ("OK", "INVALID_ARGUMENT", …), from the call reaching the engine to its answer; _count is the number of calls.',
+  help: 'RPCs by method ("UsageService.Check") and status code ("OK", "INVALID_ARGUMENT", …), from the call reaching the '
+    + 'engine to its answer; _count is the number of calls.',
   labelNames: ['method', 'code'] as const,
   buckets: LATENCY_BUCKETS,
   registers: [registry],

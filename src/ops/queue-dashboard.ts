@@ -7,7 +7,9 @@ import path from 'node:path';
 import type http from 'node:http';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import type { AppControllerRoute, AppViewRoute, BullBoardQueues, ControllerHandlerReturnType, IServerAdapter, UIConfig } from '@bull-board/api/typings/app';
+import type {
+  AppControllerRoute, AppViewRoute, BullBoardQueues, ControllerHandlerReturnType, IServerAdapter, UIConfig,
+} from '@bull-board/api/typings/app';
 import type { Principal } from '../auth/api-keys.service.js';
 import { QUEUE_NAMES, type QueueHub } from '../queue/queues.js';
 import { log } from '../shared/log.js';
@@ -96,7 +98,9 @@ class NodeHttpAdapter implements IServerAdapter {
   /** Serves a request whose path (below the base path) is `sub`. */
   async serve(req: http.IncomingMessage, res: http.ServerResponse, sub: string, query: URLSearchParams): Promise<void> {
     const method = req.method ?? 'GET';
-    if (sub.startsWith(`${this.staticRoute}/`) && (method === 'GET' || method === 'HEAD')) return this.file(res, sub.slice(this.staticRoute.length));
+    if (sub.startsWith(`${this.staticRoute}/`) && (method === 'GET' || method === 'HEAD')) {
+      return this.file(res, sub.slice(this.staticRoute.length));
+    }
     for (const c of this.api) {
       const params = c.methods.has(method) ? c.match(sub) : undefined;
       if (!params) continue;
@@ -136,7 +140,8 @@ class NodeHttpAdapter implements IServerAdapter {
     }
     try {
       const bytes = await readFile(file);
-      res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'cache-control': 'public, max-age=86400' }).end(bytes);
+      const type = TYPES[path.extname(file)] ?? 'application/octet-stream';
+      res.writeHead(200, { 'content-type': type, 'cache-control': 'public, max-age=86400' }).end(bytes);
     } catch {
       res.writeHead(404).end();
     }

@@ -94,7 +94,9 @@ const SERVER_ERRORS = new Set([2, 4, 12, 13, 14, 15]);
  * Runs `fn` in a span of its own (a child of the active one), recording a thrown error. While tracing is off it only
  * calls `fn`.
  */
-export function traced<T>(name: string, kind: keyof typeof KIND, attributes: Record<string, string | number>, fn: () => Promise<T>): Promise<T> {
+export function traced<T>(
+  name: string, kind: keyof typeof KIND, attributes: Record<string, string | number>, fn: () => Promise<T>,
+): Promise<T> {
   if (!tracer) return fn();
   return tracer.startActiveSpan(name, { kind: KIND[kind], attributes }, async (span) => {
     try {

@@ -138,7 +138,8 @@ export class QueueHub {
   /** Start the one processor of a queue. It waits for Redis if Redis is down. */
   process(name: QueueName, processor: Processor, concurrency = 1): Worker {
     // A span per job when tracing is on (a plain call otherwise); outcomes and durations counted from the worker's events.
-    const run = (job: Job) => traced(`job ${name}`, 'consumer', { 'messaging.destination.name': name, 'messaging.message.id': job.id ?? '' }, () => processor(job));
+    const run = (job: Job) =>
+      traced(`job ${name}`, 'consumer', { 'messaging.destination.name': name, 'messaging.message.id': job.id ?? '' }, () => processor(job));
     const worker = new Worker(name, run, { connection: this.workerBase, prefix: this.prefix, concurrency, autorun: true });
     const took = (job: Job) => (job.finishedOn && job.processedOn ? (job.finishedOn - job.processedOn) / 1000 : 0);
     worker.on('completed', (job) => jobRan(name, 'completed', took(job)));

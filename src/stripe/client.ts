@@ -36,8 +36,9 @@ function observed(inner: Stripe.HttpClient): Stripe.HttpClient {
       const [host, , path, method] = args;
       const start = performance.now();
       const seconds = () => (performance.now() - start) / 1000;
-      const span = `stripe ${method} ${stripePathTemplate(path)}`;
-      return traced(span, 'client', { 'http.request.method': method, 'server.address': host, 'url.path': stripePathTemplate(path) }, () => inner.makeRequest(...args))
+      const template = stripePathTemplate(path);
+      const attributes = { 'http.request.method': method, 'server.address': host, 'url.path': template };
+      return traced(`stripe ${method} ${template}`, 'client', attributes, () => inner.makeRequest(...args))
         .then(
           (res) => (stripeRequest(method, path, res.getStatusCode(), seconds()), res),
           (err: unknown) => {

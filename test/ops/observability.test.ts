@@ -40,7 +40,8 @@ describe('GET /metrics on the metrics port', () => {
     const em = engine.app.db.orm.em.fork();
     const { query } = await import('../../src/shared/tx.js');
     await engine.app.moneyIn.relay.stop();
-    await query(em, `insert into outbox (id, queue, name, payload, created_at) values ('obx_0000test', 'meter-forwarding', 't', '{}', now() - interval '90 seconds')`);
+    await query(em, `insert into outbox (id, queue, name, payload, created_at)
+                     values ('obx_0000test', 'meter-forwarding', 't', '{}', now() - interval '90 seconds')`);
     const text = await scrape(engine.app.metricsPort!);
     expect(sample(text, 'tollbooth_outbox_unsent')).toBe(1);
     expect(sample(text, 'tollbooth_outbox_oldest_unsent_seconds')).toBeGreaterThanOrEqual(90);
@@ -62,16 +63,20 @@ describe('GET /metrics on the metrics port', () => {
     const before = await scrape(engine.app.metricsPort!);
     const count = (text: string, name: string, labels: Record<string, string>) => sample(text, name, labels) ?? 0;
 
-    const first = await usage.trackEvents({ customer: byExternal(jane), events: [1, 2, 3].map((i) => ({ id: `m-${jane}-${i}`, eventType: 'image_generated' })) });
+    const three = [1, 2, 3].map((i) => ({ id: `m-${jane}-${i}`, eventType: 'image_generated' }));
+    const first = await usage.trackEvents({ customer: byExternal(jane), events: three });
     expect(first.results.map((r) => r.status)).toEqual([EventStatus.ACCEPTED, EventStatus.ACCEPTED, EventStatus.ACCEPTED]);
     const second = await usage.trackEvents({
-      customer: byExternal(jane), events: [{ id: `m-${jane}-1`, eventType: 'image_generated' }, { id: `m-${jane}-x`, eventType: 'no_such_event' }],
+      customer: byExternal(jane),
+      events: [{ id: `m-${jane}-1`, eventType: 'image_generated' }, { id: `m-${jane}-x`, eventType: 'no_such_event' }],
     });
     expect(second.results.map((r) => r.status)).toEqual([EventStatus.DUPLICATE, EventStatus.REJECTED]);
     await expect(engine.connect(UsageService, 'not-a-key').check({ customer: byExternal(jane), eventType: 'image_generated' }))
       .rejects.toMatchObject({ code: Code.Unauthenticated });
     await expect(usage.check({ customer: byExternal(jane), eventType: '' })).rejects.toMatchObject({ code: Code.InvalidArgument });
-    const topUp = await wallet.createTopUp({ requestId: uniq('top'), customer: byExternal(jane), amount: '20.00', currency: 'USD', returnUrl: 'https://app.example.com/b' });
+    const topUp = await wallet.createTopUp({
+      requestId: uniq('top'), customer: byExternal(jane), amount: '20.00', currency: 'USD', returnUrl: 'https://app.example.com/b',
+    });
     expect(topUp.topUp?.redirectUrl).toMatch(/^http/);
 
     const after = await scrape(engine.app.metricsPort!);
@@ -87,7 +92,8 @@ describe('GET /metrics on the metrics port', () => {
     expect(delta('tollbooth_ledger_transactions_total', { kind: 'usage' })).toBe(1); // the second call accepted nothing
     expect(delta('tollbooth_group_commit_calls_count', {})).toBe(2);
     expect(delta('tollbooth_group_commit_events_sum', {})).toBe(5);
-    expect(delta('tollbooth_stripe_request_duration_seconds_count', { method: 'POST', path: '/v1/checkout/sessions', status: '200' })).toBe(1);
+    const checkout = { method: 'POST', path: '/v1/checkout/sessions', status: '200' };
+    expect(delta('tollbooth_stripe_request_duration_seconds_count', checkout)).toBe(1);
 
     // Read on scrape: this engine's pool, the database's outbox, the queues in Redis, and the process.
     expect(sample(after, 'tollbooth_db_pool_connections', { state: 'max' })).toBe(10);
@@ -121,29 +127,34 @@ describe('GET /metrics on the metrics port', () => {
 describe('request ids', () => {
   it('echoes a well-formed x-request-id, over Connect JSON and gRPC, and logs the call under it at debug', async () => {
     const res = await fetch(`http://127.0.0.1:${engine.app.httpPort}/tollbooth.v1.CatalogService/ListAssets`, {
-      method: 'POST', body: '{}', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}`, 'x-request-id': 'trace-me-42' },
+      method: 'POST', body: '{}',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}`, 'x-request-id': 'trace-me-42' },
     });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-request-id')).toBe('trace-me-42');
 
     let grpcId: string | null = null;
-    await engine.connectGrpc(CatalogService).listAssets({}, { headers: { 'x-request-id': 'grpc-id-7' }, onHeader: (h) => (grpcId = h.get('x-request-id')) });
+    const onHeader = (h: Headers) => (grpcId = h.get('x-request-id'));
+    await engine.connectGrpc(CatalogService).listAssets({}, { headers: { 'x-request-id': 'grpc-id-7' }, onHeader });
     expect(grpcId).toBe('grpc-id-7');
 
     const line = logs.lines.find((l) => l.msg === 'rpc' && l.requestId === 'trace-me-42');
     expect(line).toMatchObject({ level: 'debug', method: 'CatalogService.ListAssets', code: 'OK', keyId: expect.stringMatching(/^key_/) });
     expect(typeof line!.ms).toBe('number');
-    expect(logs.lines.find((l) => l.msg === 'rpc' && l.requestId === 'grpc-id-7')).toMatchObject({ method: 'CatalogService.ListAssets', code: 'OK' });
+    const grpcLine = logs.lines.find((l) => l.msg === 'rpc' && l.requestId === 'grpc-id-7');
+    expect(grpcLine).toMatchObject({ method: 'CatalogService.ListAssets', code: 'OK' });
   });
 
   it('makes one when the caller sent none or a malformed one, on errors too', async () => {
     const res = await fetch(`http://127.0.0.1:${engine.app.httpPort}/tollbooth.v1.CatalogService/GetProduct`, {
-      method: 'POST', body: '{"code":"nope"}', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}`, 'x-request-id': 'bad id with spaces' },
+      method: 'POST', body: '{"code":"nope"}',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}`, 'x-request-id': 'bad id with spaces' },
     });
     expect(res.status).toBe(404);
     const id = res.headers.get('x-request-id');
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
-    expect(logs.lines.find((l) => l.msg === 'rpc' && l.requestId === id)).toMatchObject({ code: 'NOT_FOUND', method: 'CatalogService.GetProduct' });
+    const line = logs.lines.find((l) => l.msg === 'rpc' && l.requestId === id);
+    expect(line).toMatchObject({ code: 'NOT_FOUND', method: 'CatalogService.GetProduct' });
   });
 
   it('names the customer of a call, and never writes an API key', async () => {

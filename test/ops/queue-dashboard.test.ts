@@ -40,8 +40,9 @@ describe('/admin/queues', () => {
     expect(js.status).toBe(200);
     expect(js.headers.get('content-type')).toBe('text/javascript');
     // A path that climbs out of bull-board's static folder (sent as it is: fetch would normalise it away).
+    const climb = '/admin/queues/static/%2e%2e/%2e%2e';
     const climbed = await new Promise<number>((resolve, reject) =>
-      http.get({ host: '127.0.0.1', port: engine.app.httpPort, path: '/admin/queues/static/%2e%2e/%2e%2e/package.json', headers: admin }, (res) => {
+      http.get({ host: '127.0.0.1', port: engine.app.httpPort, path: `${climb}/package.json`, headers: admin }, (res) => {
         res.resume();
         resolve(res.statusCode!);
       }).on('error', reject));
@@ -58,15 +59,17 @@ describe('/admin/queues', () => {
       const body = (await res.json()) as { queues: { name: string; counts: Record<string, number>; jobs: { id: string }[] }[] };
       return body.queues?.length ? body : undefined;
     });
-    expect(list.queues.map((q) => q.name).sort()).toEqual(['meter-forwarding', 'outgoing-webhooks', 'recharge', 'reconcile', 'stripe-webhook']);
+    const names = list.queues.map((q) => q.name).sort();
+    expect(names).toEqual(['meter-forwarding', 'outgoing-webhooks', 'recharge', 'reconcile', 'stripe-webhook']);
     const mf = list.queues.find((q) => q.name === 'meter-forwarding')!;
     expect(mf.counts.waiting).toBe(1);
     expect(mf.jobs.map((j) => j.id)).toEqual(['dashboard-test-1']);
 
-    const crossSite = await fetch(`${base}/api/queues/meter-forwarding/pause`, { method: 'PUT', headers: { ...admin, origin: 'https://evil.example' } });
+    const pause = `${base}/api/queues/meter-forwarding/pause`;
+    const crossSite = await fetch(pause, { method: 'PUT', headers: { ...admin, origin: 'https://evil.example' } });
     expect(crossSite.status).toBe(403);
     expect(await hub.queue('meter-forwarding')!.isPaused()).toBe(false);
-    const own = await fetch(`${base}/api/queues/meter-forwarding/pause`, { method: 'PUT', headers: { ...admin, origin: `http://127.0.0.1:${engine.app.httpPort}` } });
+    const own = await fetch(pause, { method: 'PUT', headers: { ...admin, origin: `http://127.0.0.1:${engine.app.httpPort}` } });
     expect(own.status).toBe(200);
     expect(await hub.queue('meter-forwarding')!.isPaused()).toBe(true);
     await hub.queue('meter-forwarding')!.resume();

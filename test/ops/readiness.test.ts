@@ -57,7 +57,8 @@ describe('readiness', () => {
     expect(await probe(engine.app.httpPort, 'readyz')).toMatchObject({ status: 200 });
     expect(await probe(engine.app.httpPort, 'livez')).toMatchObject({ status: 200 });
 
-    const def = protoLoader.loadSync(path.join(REPO_ROOT, 'node_modules/grpc-health-check/proto/health/v1/health.proto'), { enums: String });
+    const proto = path.join(REPO_ROOT, 'node_modules/grpc-health-check/proto/health/v1/health.proto');
+    const def = protoLoader.loadSync(proto, { enums: String });
     const Health = (grpc.loadPackageDefinition(def) as any).grpc.health.v1.Health;
     health = new Health(`127.0.0.1:${engine.app.grpcPort}`, grpc.credentials.createInsecure());
     expect(await grpcHealth(engine.app.grpcPort)).toBe('SERVING');

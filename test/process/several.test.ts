@@ -100,7 +100,8 @@ afterAll(async () => {
 const byId = (id: string) => ({ ref: { case: 'id' as const, value: id } });
 
 async function customerWithCredit(productCode: string, credit: string, via: Engine): Promise<string> {
-  const { customer } = await via.client(CustomerService).createCustomer({ requestId: uniq('c'), externalId: uniq('u'), productCodes: [productCode] });
+  const customers = via.client(CustomerService);
+  const { customer } = await customers.createCustomer({ requestId: uniq('c'), externalId: uniq('u'), productCodes: [productCode] });
   await via.client(WalletService).createAdjustment({
     requestId: uniq('adj'), customer: byId(customer.id), amount: { assetCode: 'USD', amount: credit },
     direction: AdjustmentDirection.CREDIT, reason: AdjustmentReason.GRANT,
@@ -109,7 +110,9 @@ async function customerWithCredit(productCode: string, credit: string, via: Engi
 }
 
 async function balance(customerId: string): Promise<string> {
-  const [r] = await sql<{ balance: string }>(`select balance::text from accounts where customer_id = $1 and type = 'customer' and asset_code = 'USD'`, [customerId]);
+  const [r] = await sql<{ balance: string }>(
+    `select balance::text from accounts where customer_id = $1 and type = 'customer' and asset_code = 'USD'`, [customerId],
+  );
   return r.balance;
 }
 
@@ -144,7 +147,8 @@ describe('three engine processes on one database', () => {
     expect(byEvent.size).toBe(customers.length * 6 * 5);
     for (const [, results] of byEvent) {
       // Four sends of each event: one ACCEPTED, three DUPLICATE answering the same transaction.
-      expect(results.map((r) => r.status).sort()).toEqual([EventStatus.ACCEPTED, EventStatus.DUPLICATE, EventStatus.DUPLICATE, EventStatus.DUPLICATE]);
+      const { ACCEPTED, DUPLICATE } = EventStatus;
+      expect(results.map((r) => r.status).sort()).toEqual([ACCEPTED, DUPLICATE, DUPLICATE, DUPLICATE]);
       expect(new Set(results.map((r) => r.transactionId)).size).toBe(1);
     }
     // 30 events at $0.05 from $100, in every wallet.
@@ -172,8 +176,11 @@ describe('three engine processes on one database', () => {
 
   it('runs each Stripe webhook and each auto-recharge once, whichever process picks it up', async () => {
     const wallet = engines[0].client(WalletService);
-    const { customer } = await engines[0].client(CustomerService).createCustomer({ requestId: uniq('c'), externalId: uniq('card'), productCodes: [product] });
-    const { topUp } = await wallet.createTopUp({ requestId: uniq('top'), customer: byId(customer.id), amount: '10.00', currency: 'USD', returnUrl: 'https://app.example.com/b' });
+    const customers = engines[0].client(CustomerService);
+    const { customer } = await customers.createCustomer({ requestId: uniq('c'), externalId: uniq('card'), productCodes: [product] });
+    const { topUp } = await wallet.createTopUp({
+      requestId: uniq('top'), customer: byId(customer.id), amount: '10.00', currency: 'USD', returnUrl: 'https://app.example.com/b',
+    });
     const event = await fake.pay(topUp.redirectUrl);
     // Stripe may deliver an event more than once, to any process behind the balancer.
     for (const e of engines.slice(1)) {
@@ -188,7 +195,9 @@ describe('three engine processes on one database', () => {
     });
     // $6 of usage through all three at once takes the balance from 10 to 4: one crossing of the $5 threshold.
     const usage = engines.map((e) => e.client(UsageService));
-    await Promise.all(Array.from({ length: 120 }, (_, i) => usage[i % ENGINES].trackEvents({ customer: byId(customer.id), events: [{ id: `${customer.id}-r${i}`, eventType: 'image_generated' }] })));
+    const image = (i: number) => ({ id: `${customer.id}-r${i}`, eventType: 'image_generated' });
+    const track = (i: number) => usage[i % ENGINES].trackEvents({ customer: byId(customer.id), events: [image(i)] });
+    await Promise.all(Array.from({ length: 120 }, (_, i) => track(i)));
     await waitFor('the recharge credited', async () => (await balance(customer.id)) === '24.000000000000', 60_000);
     await fake.flush();
     await new Promise((r) => setTimeout(r, 2_000)); // a second recharge, if one were coming, would have started by now
@@ -206,7 +215,8 @@ describe('three engine processes on one database', () => {
     await expect(catalogs[0].listAssets({})).rejects.toMatchObject({ code: 16 }); // the revoking process: at once
     for (const c of catalogs.slice(1)) {
       // Documented: within the 5 s key cache (the deadline adds this test's polling and the box's load).
-      await waitFor('the revocation to reach this process', () => c.listAssets({}).then(() => undefined, (err: { code: number }) => err.code === 16 || undefined), 8_000);
+      const refused = () => c.listAssets({}).then(() => undefined, (err: { code: number }) => err.code === 16 || undefined);
+      await waitFor('the revocation to reach this process', refused, 8_000);
     }
   });
 });
