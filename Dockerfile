@@ -16,6 +16,7 @@ COPY src ./src
 COPY portal/src ./portal/src
 COPY portal/tsconfig.json ./portal/
 COPY scripts/build.mjs scripts/start.mjs scripts/build-portal.mjs ./scripts/
+COPY bin ./bin
 # Compiled at image build: `npm start` finds dist/ and portal/dist/ current and never writes to /app at run time.
 RUN node scripts/build.mjs && node scripts/build-portal.mjs
 

@@ -56,7 +56,8 @@ export function isCurrent(root = ROOT, fp = fingerprint(root)) {
 }
 
 /**
- * Bundles src/main.ts (our code and gen/; packages stay in node_modules) and src/v8-flags.ts into dist/. Each file is
+ * Bundles src/main.ts and the CLI's src/cli/main.ts (our code and gen/; packages stay in node_modules) and
+ * src/v8-flags.ts into dist/. Each file is
  * written beside its final name and renamed into place, the stamp last, so an engine starting meanwhile (tests start
  * several at once) never reads a half-written file; two concurrent builds of the same sources write the same bytes.
  */
@@ -64,7 +65,7 @@ export async function build(root = ROOT, fp = fingerprint(root)) {
   const { build: esbuild } = await import('esbuild');
   const result = await esbuild({
     absWorkingDir: root,
-    entryPoints: { main: 'src/main.ts', 'v8-flags': 'src/v8-flags.ts' },
+    entryPoints: { main: 'src/main.ts', 'v8-flags': 'src/v8-flags.ts', cli: 'src/cli/main.ts' },
     bundle: true,
     packages: 'external',
     platform: 'node',

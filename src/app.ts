@@ -35,6 +35,13 @@ import { Migrations } from './migrations/migrations.service.js';
 import { MigrationProcessor } from './migrations/migration.worker.js';
 import { MigrationPreview } from './migrations/preview.js';
 import { migrationRoutes } from './migrations/migrations.routes.js';
+import { Readiness } from './ops/readiness.js';
+import { probeRoute } from './ops/probes.js';
+import { queueDashboard } from './ops/queue-dashboard.js';
+import { startOpsServer } from './ops/server.js';
+import { attachSources } from './ops/metrics.js';
+import { metricSources } from './ops/sources.js';
+import { startTracing, stopTracing } from './ops/tracing.js';
 
 export interface App {
   config: Config;
@@ -51,6 +58,10 @@ export interface App {
   moneyIn: MoneyIn;
   /** Subscriber migrations (tests run the sweep with sweepNow). */
   migrations: Migrations;
+  /** Port of GET /metrics (and the probes) when METRICS_PORT is set. */
+  metricsPort: number | undefined;
+  /** Whether this process should get traffic (GET /readyz, gRPC health). */
+  readiness: Readiness;
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -67,12 +78,27 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   // the first one's, maybe) or Redis and warns about them. The servers bind for real at the end; a port taken in
   // between still fails there.
   await checkPortsAvailable(config.host, configuredPorts(config));
-  const { databaseUrl, dataDir, dbPoolSize: poolSize } = config;
-  const db = await openDatabase({ databaseUrl, dataDir, poolSize, embedded: options.embedded });
+  const readiness = new Readiness();
+  // The metrics port first: its /readyz answers (503) while the database opens and migrations run.
+  const ops = config.metrics.port !== undefined ? await startOpsServer(config.metrics.host, config.metrics.port, readiness) : undefined;
+  let db: Database;
+  try {
+    await startTracing(config.otel);
+    const { databaseUrl, dataDir, dbPoolSize: poolSize } = config;
+    db = await openDatabase({
+      databaseUrl, dataDir, poolSize, embedded: options.embedded, onMigrating: () => (readiness.phase = 'migrating'),
+    });
+  } catch (err) {
+    readiness.close();
+    await ops?.close();
+    await stopTracing();
+    throw err;
+  }
   let grpc: GrpcServer | undefined;
   let httpServer: HttpServer | undefined;
   let moneyIn: MoneyIn | undefined;
   let migrations: Migrations | undefined;
+  let detachMetrics: (() => void) | undefined;
   try {
     const createdAdminKey = await bootstrapAdminKey(db.orm, config.adminKey);
     // A usage debit that leaves an account below its armed threshold starts an auto-recharge in the debit's transaction.
@@ -112,18 +138,27 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"SERVING"}');
         return true;
       },
+      probeRoute(readiness),
+      queueDashboard(moneyIn.hub, verifier),
       ...moneyIn.routes,
       portalRoutes({ orm: db.orm, credentials, verifier, config, bundle }),
     ];
+    detachMetrics = attachSources(metricSources(db, moneyIn.hub));
     grpc = await startGrpcServer(pipeline, bindings, config.host, config.grpcPort);
     httpServer = await startHttpServer(pipeline, bindings, routes, config.host, config.httpPort, {
       corsOrigins: config.corsOrigins,
       cookieCredential: portalCookieCredential(config.publicUrl),
     });
     const started = { grpc, http: httpServer, moneyIn, migrations };
+    // gRPC health follows readiness: every service (and "") NOT_SERVING while the database is away or the process drains.
+    const services = ['', ...bindings.map((b) => b.service.typeName)];
+    readiness.onChange((ready) => {
+      for (const s of services) started.grpc.health.setStatus(s, ready ? 'SERVING' : 'NOT_SERVING');
+    });
+    readiness.phase = 'serving';
     sweeper.start();
     migrations.start();
-    log.info('tollbooth listening', { grpcPort: grpc.port, httpPort: httpServer.port, embeddedDb: db.embedded });
+    log.info('tollbooth listening', { grpcPort: grpc.port, httpPort: httpServer.port, metricsPort: ops?.port, embeddedDb: db.embedded });
     return {
       config,
       db,
@@ -134,8 +169,10 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       createdAdminKey,
       moneyIn,
       migrations,
+      metricsPort: ops?.port,
+      readiness,
       async stop(graceMs = 10_000) {
-        started.grpc.health.setStatus('', 'NOT_SERVING');
+        readiness.phase = 'stopping'; // /readyz 503 and gRPC health NOT_SERVING: balancers stop sending new calls
         // WatchWallet streams never end by themselves: end them first (UNAVAILABLE) so the servers can close at once.
         await watch.close();
         // Stop accepting, let in-flight calls finish (bounded by graceMs), then close the database.
@@ -145,7 +182,11 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         await started.migrations.stop();
         await started.moneyIn.stop(graceMs);
         await sweeper.stop();
+        detachMetrics?.();
         await db.close();
+        readiness.close();
+        await ops?.close();
+        await stopTracing();
       },
     };
   } catch (err) {
@@ -153,7 +194,11 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     await httpServer?.close(0);
     await migrations?.stop();
     await moneyIn?.stop(0);
+    detachMetrics?.();
     await db.close();
+    readiness.close();
+    await ops?.close();
+    await stopTracing();
     throw err;
   }
 }

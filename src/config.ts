@@ -31,6 +31,10 @@ export interface Config {
   };
   /** Subscriber migrations: subscriptions moved per batch (one transaction each), and a pause after each batch. */
   migrations: { batchSize: number; pauseMs: number };
+  /** The metrics port (GET /metrics, /livez, /readyz); off when `port` is undefined. */
+  metrics: { port: number | undefined; host: string };
+  /** OpenTelemetry traces over OTLP/HTTP; off when `endpoint` is undefined. */
+  otel: { endpoint: string | undefined; serviceName: string };
 }
 
 export class ConfigError extends Error {
@@ -44,6 +48,7 @@ const KNOWN = new Set([
   'TOLLBOOTH_ADMIN_KEY', 'LOG_LEVEL', 'PUBLIC_URL', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'STRIPE_API_BASE',
   'TOLLBOOTH_CORS_ORIGINS', 'TOLLBOOTH_PORTAL_TITLE', 'TOLLBOOTH_PORTAL_LOGO_URL',
   'MIGRATION_BATCH_SIZE', 'MIGRATION_BATCH_PAUSE_MS',
+  'METRICS_PORT', 'METRICS_HOST', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_SERVICE_NAME',
 ]);
 
 function port(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
@@ -157,6 +162,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     migrations: {
       batchSize: wholeNumber(env, 'MIGRATION_BATCH_SIZE', 500, 1, 10_000),
       pauseMs: wholeNumber(env, 'MIGRATION_BATCH_PAUSE_MS', 0, 0, 60_000),
+    },
+    metrics: { port: env.METRICS_PORT ? port(env, 'METRICS_PORT', 0) : undefined, host: env.METRICS_HOST || '127.0.0.1' },
+    otel: {
+      endpoint: url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:'])?.toString(),
+      serviceName: env.OTEL_SERVICE_NAME || 'tollbooth',
     },
   };
 }

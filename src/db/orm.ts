@@ -9,6 +9,7 @@ import { walletEntities } from '../wallets/wallet.entity.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
 import { EmbeddedListener, PgListener, type Listener } from './listen.js';
 import { migrations } from './migrations/index.js';
+import { applyMigrations, migrationStatus } from './migrate.js';
 import { log } from '../shared/log.js';
 
 export interface Database {
@@ -54,11 +55,8 @@ export function ormOptions(url: string, poolSize: number): Options {
  */
 async function pendingMigrations(orm: MikroORM): Promise<boolean> {
   const conn = orm.em.getConnection();
-  const [{ present }] = await conn.execute<{ present: boolean }[]>(`select to_regclass('tollbooth_migrations') is not null as present`);
-  if (!present) return true;
-  const rows = await conn.execute<{ name: string }[]>('select name from tollbooth_migrations');
-  const applied = new Set(rows.map((r) => r.name));
-  return migrations.some((m) => !applied.has(m.name));
+  const status = await migrationStatus(async (sql) => ({ rows: await conn.execute<Record<string, unknown>[]>(sql) }));
+  return status.pending.length > 0;
 }
 
 export interface DatabaseOptions {
@@ -67,6 +65,10 @@ export interface DatabaseOptions {
   poolSize: number;
   /** The embedded database when it is already starting (src/main.ts starts it while the engine's modules load). */
   embedded?: Promise<EmbeddedPostgres>;
+  /** Called just before migrations are applied (readiness says "migrating"). */
+  onMigrating?: () => void;
+  /** false: open the database as it is, applying nothing (the CLI's key commands). */
+  migrate?: boolean;
 }
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
@@ -79,9 +81,10 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   }
   const orm = await MikroORM.init(ormOptions(url, embedded ? 1 : opts.poolSize));
   try {
-    if (await pendingMigrations(orm)) {
-      const applied = await orm.getMigrator().up();
-      if (applied.length) log.info('migrations applied', { migrations: applied.map((m) => m.name) });
+    if (opts.migrate !== false && (await pendingMigrations(orm))) {
+      opts.onMigrating?.();
+      const applied = await applyMigrations(orm, url, embedded !== undefined);
+      if (applied.length) log.info('migrations applied', { migrations: applied });
     }
   } catch (err) {
     await orm.close(true);

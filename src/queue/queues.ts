@@ -5,6 +5,8 @@
 import { Redis } from 'ioredis';
 import { Queue, Worker, type DefaultJobOptions, type Job } from 'bullmq';
 import { log } from '../shared/log.js';
+import { jobRan } from '../ops/metrics.js';
+import { traced } from '../ops/tracing.js';
 
 /**
  * Every queue the engine uses. Jobs for all of them are produced through the outbox (src/outbox), never directly.
@@ -126,15 +128,29 @@ export class QueueHub {
     return this.ready ? this.queues.get(name) : undefined;
   }
 
+  /** Jobs per queue and state (for metrics); empty while Redis is unreachable. */
+  async jobCounts(): Promise<Map<string, Record<string, number>>> {
+    const out = new Map<string, Record<string, number>>();
+    if (!this.ready) return out;
+    for (const [name, q] of this.queues) out.set(name, await q.getJobCounts());
+    return out;
+  }
+
   /** Start the one processor of a queue. It waits for Redis if Redis is down. */
   process(name: QueueName, processor: Processor, concurrency = 1): Worker {
-    const worker = new Worker(name, processor, { connection: this.workerBase, prefix: this.prefix, concurrency, autorun: true });
+    // A span per job when tracing is on (a plain call otherwise); outcomes and durations counted from the worker's events.
+    const run = (job: Job) =>
+      traced(`job ${name}`, 'consumer', { 'messaging.destination.name': name, 'messaging.message.id': job.id ?? '' }, () => processor(job));
+    const worker = new Worker(name, run, { connection: this.workerBase, prefix: this.prefix, concurrency, autorun: true });
+    const took = (job: Job) => (job.finishedOn && job.processedOn ? (job.finishedOn - job.processedOn) / 1000 : 0);
+    worker.on('completed', (job) => jobRan(name, 'completed', took(job)));
     worker.on('error', (err: Error) => {
       if (/ECONNREFUSED|ECONNRESET|ETIMEDOUT|Connection is closed|EHOSTUNREACH/.test(err.message)) return; // the producer reports outages
       log.error('queue worker error', { queue: name, err });
     });
     worker.on('failed', (job, err) => {
-      const final = job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1);
+      const final = job !== undefined && (job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError');
+      if (job) jobRan(name, final ? 'failed' : 'retry', took(job));
       (final ? log.error : log.warn)(final ? 'job failed for good' : 'job failed; will retry', { queue: name, jobId: job?.id, attempts: job?.attemptsMade, err });
     });
     this.workers.push(worker);

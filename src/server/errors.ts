@@ -73,7 +73,11 @@ export interface WireError {
  */
 const CONTENDED_PG = new Set(['40001', '40P01', '55P03']);
 
-export function toWireError(err: unknown, method: string): WireError {
+/**
+ * The answer for an error. `requestId` is the call's (src/server/observe.ts): the log lines written here carry it, so
+ * an error is logged once, with the reference id the client got and the request id it can quote.
+ */
+export function toWireError(err: unknown, method: string, requestId?: string): WireError {
   if (err instanceof AppError) {
     return { code: statusOf(err.reason), message: err.message, reason: err.reason, metadata: err.metadata };
   }
@@ -87,7 +91,7 @@ export function toWireError(err: unknown, method: string): WireError {
   }
   const code = (err as { code?: unknown })?.code;
   if (typeof code === 'string' && CONTENDED_PG.has(code)) {
-    log.warn('database contention', { method, pgCode: code });
+    log.warn('database contention', { method, requestId, pgCode: code });
     return { code: Status.UNAVAILABLE, message: 'the database is busy; retry the call (it is idempotent)', reason: 'UNAVAILABLE', metadata: {} };
   }
   // The client went away while its stream was being answered: nobody to tell, nothing wrong here.
@@ -95,6 +99,6 @@ export function toWireError(err: unknown, method: string): WireError {
     return { code: Status.CANCELLED, message: 'the client closed the call', reason: 'CANCELLED', metadata: {} };
   }
   const ref = randomUUID();
-  log.error('unhandled error', { method, ref, err });
+  log.error('unhandled error', { method, requestId, ref, err });
   return { code: Status.INTERNAL, message: `internal error (reference ${ref})`, reason: 'INTERNAL', metadata: { reference: ref } };
 }

@@ -10,7 +10,8 @@ import { ReflectionService } from '@grpc/reflection';
 import { ErrorInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 import { StatusSchema } from '../../gen/google/rpc/status_pb.js';
 import { decodeBinary } from './decode.js';
-import { toWireError } from './errors.js';
+import { Status, toWireError } from './errors.js';
+import { REQUEST_ID_HEADER, RpcObserver } from './observe.js';
 import { routesOf, type ServiceBinding } from './binding.js';
 import { lazySignal, type Pipeline } from './pipeline.js';
 import { reflectionPackageDefinition } from './reflection.js';
@@ -23,8 +24,8 @@ function deserializer(schema: DescMessage) {
 }
 const asBytes = (bytes: Buffer): Buffer => bytes;
 
-function grpcError(err: unknown, method: DescMethod): Partial<grpc.ServiceError> {
-  const w = toWireError(err, `${method.parent.typeName}/${method.name}`);
+function grpcError(err: unknown, method: DescMethod, requestId: string): Partial<grpc.ServiceError> & { code: number; reference?: string } {
+  const w = toWireError(err, `${method.parent.typeName}/${method.name}`, requestId);
   const metadata = new grpc.Metadata();
   const status = create(StatusSchema, {
     code: w.code,
@@ -32,7 +33,14 @@ function grpcError(err: unknown, method: DescMethod): Partial<grpc.ServiceError>
     details: [anyPack(ErrorInfoSchema, create(ErrorInfoSchema, { reason: w.reason, domain: 'tollbooth.dev', metadata: w.metadata }))],
   });
   metadata.set('grpc-status-details-bin', Buffer.from(toBinary(StatusSchema, status)));
-  return { code: w.code, details: w.message, metadata };
+  return { code: w.code, details: w.message, metadata, reference: w.metadata.reference };
+}
+
+/** The response headers of every call: its request id. */
+function responseHeaders(requestId: string): grpc.Metadata {
+  const md = new grpc.Metadata();
+  md.set(REQUEST_ID_HEADER, requestId);
+  return md;
 }
 
 function abortOnCancel(call: grpc.ServerWritableStream<unknown, unknown>): AbortSignal {
@@ -41,8 +49,8 @@ function abortOnCancel(call: grpc.ServerWritableStream<unknown, unknown>): Abort
   return ac.signal;
 }
 
-function authorization(md: grpc.Metadata): string | undefined {
-  const v = md.get('authorization')[0];
+function header(md: grpc.Metadata, name: string): string | undefined {
+  const v = md.get(name)[0];
   return typeof v === 'string' ? v : v?.toString();
 }
 
@@ -72,28 +80,63 @@ export async function startGrpcServer(pipeline: Pipeline, bindings: ServiceBindi
         responseDeserialize: deserializer(method.output),
         originalName: method.localName,
       };
+      const observer = new RpcObserver(route, 'grpc');
       if (!streaming) {
         impl[method.name] = (call: grpc.ServerUnaryCall<Buffer, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+          const md = call.metadata;
+          const obs = observer.begin(header(md, REQUEST_ID_HEADER), header(md, 'traceparent'));
           // grpc-js also reports 'cancelled' when the stream closes after the answer; aborting then is wasted work
           // (an AbortError with a captured stack per call), so stop listening once the call is answered.
           const { signal, dispose } = lazySignal(() => call.cancelled, (abort) => (call.on('cancelled', abort), () => call.off('cancelled', abort)));
           pipeline
-            .admit(route, authorization(call.metadata))
-            .then((principal) => pipeline.unary(route, principal, decodeBinary(method.input, call.request), signal))
-            .then((res) => (dispose(), callback(null, res)), (err) => (dispose(), callback(grpcError(err, method))));
+            .admit(route, header(md, 'authorization'))
+            .then((principal) => {
+              obs.keyId = principal.keyId;
+              const req = (obs.request = decodeBinary(method.input, call.request));
+              return obs.within(() => pipeline.unary(route, principal, req, signal));
+            })
+            .then(
+              (res) => {
+                dispose();
+                call.sendMetadata(responseHeaders(obs.requestId));
+                callback(null, res);
+                obs.end(0);
+              },
+              (err) => {
+                dispose();
+                const e = grpcError(err, method, obs.requestId);
+                call.sendMetadata(responseHeaders(obs.requestId));
+                callback(e);
+                obs.end(e.code, e.reference);
+              },
+            );
         };
       } else {
         impl[method.name] = async (call: grpc.ServerWritableStream<Buffer, unknown>) => {
+          const md = call.metadata;
+          const obs = observer.begin(header(md, REQUEST_ID_HEADER), header(md, 'traceparent'));
+          call.sendMetadata(responseHeaders(obs.requestId));
           const signal = abortOnCancel(call);
           try {
-            const principal = await pipeline.admit(route, authorization(call.metadata));
-            for await (const msg of pipeline.stream(route, principal, decodeBinary(method.input, call.request), signal)) {
-              if (signal.aborted) break;
-              call.write(msg);
-            }
+            const principal = await pipeline.admit(route, header(md, 'authorization'));
+            obs.keyId = principal.keyId;
+            const req = (obs.request = decodeBinary(method.input, call.request));
+            await obs.within(async () => {
+              for await (const msg of pipeline.stream(route, principal, req, signal)) {
+                if (signal.aborted) break;
+                call.write(msg);
+              }
+            });
             call.end();
+            obs.end(signal.aborted ? Status.CANCELLED : Status.OK);
           } catch (err) {
-            if (!signal.aborted) call.emit('error', grpcError(err, method));
+            if (signal.aborted) {
+              obs.end(Status.CANCELLED);
+              return;
+            }
+            const e = grpcError(err, method, obs.requestId);
+            call.emit('error', e);
+            obs.end(e.code, e.reference);
           }
         };
       }

@@ -16,6 +16,7 @@ import { AppError } from '../shared/errors.js';
 import { routesOf, type Route, type ServiceBinding } from './binding.js';
 import { decodeBinary, decodeJson } from './decode.js';
 import { toWireError } from './errors.js';
+import { REQUEST_ID_HEADER, RpcObserver, type ObservedCall } from './observe.js';
 import { lazySignal, type Pipeline } from './pipeline.js';
 
 export type HttpRoute = (req: http.IncomingMessage, res: http.ServerResponse) => boolean | Promise<boolean>;
@@ -33,16 +34,26 @@ export interface HttpOptions {
 /** The authorization a call carries: its header, else the portal's session cookie (same-origin pages only). */
 type Authorization = (authorization: string | undefined, cookie: string | undefined, origin: string | undefined) => string | undefined;
 
-function connectError(err: unknown, method: DescMethod): ConnectError {
+/** The ConnectError answering `err`; an INTERNAL one carries the reference id the log has (ErrorInfo metadata). */
+function connectError(err: unknown, method: DescMethod, requestId?: string): ConnectError {
   if (err instanceof ConnectError) return err;
-  const w = toWireError(err, `${method.parent.typeName}/${method.name}`);
+  const w = toWireError(err, `${method.parent.typeName}/${method.name}`, requestId);
   return new ConnectError(w.message, w.code as unknown as Code, undefined, [
     { desc: ErrorInfoSchema, value: { reason: w.reason, domain: 'tollbooth.dev', metadata: w.metadata } },
   ]);
 }
 
+/** Ends an observed call that failed with `err`, with its code and the reference id of an INTERNAL answer. */
+function endFailed(obs: ObservedCall, err: ConnectError): void {
+  let reference: string | undefined;
+  for (const d of err.details) if ('desc' in d) reference ??= (d.value as { metadata?: Record<string, string> }).metadata?.reference;
+  obs.end(err.code, reference);
+}
+
 /** The caller admitted by the request gate, for the implementation. */
 const PRINCIPAL = createContextKey<Principal | undefined>(undefined, { description: 'tollbooth principal' });
+/** The call as observed (request id, metrics, access log, span), from the request gate on. */
+const OBSERVED = createContextKey<ObservedCall | undefined>(undefined, { description: 'tollbooth observed call' });
 
 function principalOf(ctx: HandlerContext): Principal {
   const p = ctx.values.get(PRINCIPAL);
@@ -57,12 +68,13 @@ function principalOf(ctx: HandlerContext): Principal {
  * the signal is the one place to make it what the direct path and grpc-js answer, INVALID_ARGUMENT with ErrorInfo.
  * (test/server/wire.test.ts sends such bodies over gRPC-Web and Connect streams; it fails if connect changes this.)
  */
-function reclassifyParseError(reason: unknown, method: DescMethod): void {
+function reclassifyParseError(reason: unknown, method: DescMethod, obs: ObservedCall | undefined): void {
   if (!(reason instanceof ConnectError) || reason.code !== Code.Internal || !reason.rawMessage.startsWith('parse binary: ')) return;
   const problem = `request body: not a ${method.input.typeName} in the protobuf binary format (${reason.rawMessage.slice(14)})`;
   const as = connectError(new AppError('INVALID_ARGUMENT', problem), method);
   Object.assign(reason, { code: as.code, rawMessage: as.rawMessage, message: as.message });
   reason.details.push(...as.details);
+  obs?.end(as.code);
 }
 
 /**
@@ -74,6 +86,7 @@ function reclassifyParseError(reason: unknown, method: DescMethod): void {
  */
 function connectRpc(pipeline: Pipeline, route: Route, authorizationOf: Authorization): { impl: unknown; options: ConnectRouterOptions } {
   const method = route.method;
+  const observer = new RpcObserver(route, 'connect_rpc');
   const utf8 = new TextDecoder();
   const strictText = {
     decode(bytes?: Uint8Array): string {
@@ -94,29 +107,50 @@ function connectRpc(pipeline: Pipeline, route: Route, authorizationOf: Authoriza
     connect: true,
     jsonOptions,
     requestGate: async (ctx) => {
+      const obs = observer.begin(ctx.requestHeader.get(REQUEST_ID_HEADER), ctx.requestHeader.get('traceparent') ?? undefined);
+      ctx.values.set(OBSERVED, obs);
+      ctx.responseHeader.set(REQUEST_ID_HEADER, obs.requestId);
       try {
         const h = (name: string) => ctx.requestHeader.get(name) ?? undefined;
-        ctx.values.set(PRINCIPAL, await pipeline.admit(route, authorizationOf(h('authorization'), h('cookie'), h('origin'))));
+        const principal = await pipeline.admit(route, authorizationOf(h('authorization'), h('cookie'), h('origin')));
+        obs.keyId = principal.keyId;
+        ctx.values.set(PRINCIPAL, principal);
       } catch (err) {
-        throw connectError(err, method);
+        const e = connectError(err, method, obs.requestId);
+        endFailed(obs, e);
+        throw e;
       }
-      ctx.signal.addEventListener('abort', () => reclassifyParseError(ctx.signal.reason, method), { once: true });
+      ctx.signal.addEventListener('abort', () => reclassifyParseError(ctx.signal.reason, method, obs), { once: true });
     },
   };
   const impl =
     method.methodKind === 'server_streaming'
       ? async function* (req: Message, ctx: HandlerContext) {
+          const obs = ctx.values.get(OBSERVED);
+          if (obs) obs.request = req;
           try {
             yield* pipeline.stream(route, principalOf(ctx), req, ctx.signal);
           } catch (err) {
-            throw connectError(err, method);
+            const e = connectError(err, method, obs?.requestId);
+            if (obs) endFailed(obs, e);
+            throw e;
+          } finally {
+            // Ended normally, or by the client going away (the generator is returned early): a failure ended it above.
+            obs?.end(ctx.signal.aborted ? Code.Canceled : 0);
           }
         }
       : async (req: Message, ctx: HandlerContext) => {
+          const obs = ctx.values.get(OBSERVED);
+          if (obs) obs.request = req;
           try {
-            return await pipeline.unary(route, principalOf(ctx), req, () => ctx.signal);
+            const call = () => pipeline.unary(route, principalOf(ctx), req, () => ctx.signal);
+            const res = await (obs ? obs.within(call) : call());
+            obs?.end(0);
+            return res;
           } catch (err) {
-            throw connectError(err, method);
+            const e = connectError(err, method, obs?.requestId);
+            if (obs) endFailed(obs, e);
+            throw e;
           }
         };
   return { impl, options };
@@ -149,32 +183,40 @@ function connectUnary(
   bindings: ServiceBinding[],
   authorizationOf: Authorization,
 ): (req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean> {
-  const routes = new Map<string, Route>();
+  const routes = new Map<string, { route: Route; observer: RpcObserver }>();
   for (const binding of bindings) {
     for (const route of routesOf(binding)) {
-      if (route.method.methodKind === 'unary') routes.set(`/${binding.service.typeName}/${route.method.name}`, route);
+      if (route.method.methodKind !== 'unary') continue;
+      routes.set(`/${binding.service.typeName}/${route.method.name}`, { route, observer: new RpcObserver(route, 'connect_rpc') });
     }
   }
-  const fail = (res: http.ServerResponse, err: ConnectError) => {
+  const fail = (res: http.ServerResponse, err: ConnectError, obs: ObservedCall) => {
     const body = errorToJsonBytes(err, undefined);
-    res.writeHead(codeToHttpStatus(err.code), { 'content-type': 'application/json', 'content-length': body.byteLength }).end(body);
+    res.writeHead(codeToHttpStatus(err.code), {
+      'content-type': 'application/json', 'content-length': body.byteLength, [REQUEST_ID_HEADER]: obs.requestId,
+    }).end(body);
+    endFailed(obs, err);
   };
   return async (req, res) => {
     if (req.method !== 'POST' || req.headers['connect-timeout-ms']) return false;
-    const route = routes.get(req.url ?? '');
-    if (!route) return false;
+    const found = routes.get(req.url ?? '');
+    if (!found) return false;
+    const route = found.route;
     const type = req.headers['content-type'];
     const binary = type === 'application/proto';
     if (!binary && !(type && /^application\/json(;\s*charset=utf-8)?$/i.test(type))) return false;
     const compression = req.headers['content-encoding'];
     if (compression !== undefined && compression !== 'identity' && compression !== 'gzip' && compression !== 'br') return false;
     const method = route.method;
+    const traceparent = req.headers.traceparent;
+    const obs = found.observer.begin(req.headers[REQUEST_ID_HEADER], typeof traceparent === 'string' ? traceparent : undefined);
     // The key first, from the headers: a call without a valid key is answered before its body is read (Node discards it).
     let principal: Principal;
     try {
       principal = await pipeline.admit(route, authorizationOf(req.headers.authorization, req.headers.cookie, req.headers.origin));
+      obs.keyId = principal.keyId;
     } catch (err) {
-      fail(res, connectError(err, method));
+      fail(res, connectError(err, method, obs.requestId), obs);
       return true;
     }
     let input: Message;
@@ -182,11 +224,13 @@ function connectUnary(
       const bytes = await readBody(req, compression);
       if (bytes === null) {
         res.destroy(); // the client went away mid-request: nobody to answer
+        obs.end(Code.Canceled);
         return true;
       }
       input = binary ? decodeBinary(method.input, bytes) : decodeJson(method.input, bytes.toString('utf8'));
+      obs.request = input;
     } catch (err) {
-      fail(res, connectError(err, method));
+      fail(res, connectError(err, method, obs.requestId), obs);
       return true;
     }
     // The client going away aborts the call's signal — if the handler ever reads it.
@@ -200,15 +244,20 @@ function connectUnary(
     );
     let out: Uint8Array | string;
     try {
-      const answer = await pipeline.unary(route, principal, input, signal);
+      // Inside the call's span only when tracing is on: no closure per call otherwise.
+      const answer = await (obs.span
+        ? obs.within(() => pipeline.unary(route, principal, input, signal))
+        : pipeline.unary(route, principal, input, signal));
       const msg = create(method.output, answer as never);
       out = binary ? toBinary(method.output, msg) : toJsonString(method.output, msg);
     } catch (err) {
-      fail(res, connectError(err, method));
+      fail(res, connectError(err, method, obs.requestId), obs);
       return true;
     }
     let body: Uint8Array = typeof out === 'string' ? Buffer.from(out, 'utf8') : out;
-    const headers: http.OutgoingHttpHeaders = { 'content-type': binary ? 'application/proto' : 'application/json' };
+    const headers: http.OutgoingHttpHeaders = {
+      'content-type': binary ? 'application/proto' : 'application/json', [REQUEST_ID_HEADER]: obs.requestId,
+    };
     // Compress as connect-node does: a large enough answer, in the first encoding the client lists that we offer.
     const encoding = body.byteLength >= COMPRESS_MIN_BYTES ? acceptedEncoding(req.headers['accept-encoding']) : undefined;
     if (encoding) {
@@ -220,6 +269,7 @@ function connectUnary(
     }
     headers['content-length'] = body.byteLength;
     res.writeHead(200, headers).end(body);
+    obs.end(0);
     return true;
   };
 }
@@ -284,8 +334,8 @@ export async function startHttpServer(
   });
   const unary = connectUnary(pipeline, bindings, authorizationOf);
   const allowedOrigins = new Set(options.corsOrigins);
-  const allowHeaders = [...cors.allowedHeaders, 'Authorization'].join(', ');
-  const exposeHeaders = cors.exposedHeaders.join(', ');
+  const allowHeaders = [...cors.allowedHeaders, 'Authorization', 'X-Request-Id', 'Traceparent'].join(', ');
+  const exposeHeaders = [...cors.exposedHeaders, 'X-Request-Id'].join(', ');
   const server = http.createServer(async (req, res) => {
     // CORS for the configured origins only: credentials travel in the authorization header (browser tokens), never in
     // cookies across origins (no Allow-Credentials), and any other origin's page cannot read an answer or send a call

@@ -14,6 +14,17 @@ export class DatabaseHealth {
   private failed = 0;
   private reported = 0;
   private lastReport = 0;
+  private readonly watchers = new Set<(down: boolean) => void>();
+
+  /** Call `fn` on every change (readiness and gRPC health follow this state); returns the unsubscribe. */
+  watch(fn: (down: boolean) => void): () => void {
+    this.watchers.add(fn);
+    return () => this.watchers.delete(fn);
+  }
+
+  private changed(): void {
+    for (const fn of this.watchers) fn(this.down);
+  }
 
   /** A call failed because the database cannot be reached (`cause` from connectionFailure). */
   failure(cause: string): void {
@@ -35,6 +46,7 @@ export class DatabaseHealth {
       this.since = this.lastReport = now;
       this.failed = this.reported = 0;
       log.warn('database unavailable: calls answer UNAVAILABLE until it is back', { cause });
+      this.changed();
     }
     return now;
   }
@@ -44,6 +56,7 @@ export class DatabaseHealth {
     if (!this.down || epoch !== this.epoch) return;
     this.down = false;
     log.info('database reachable again', { downForMs: Date.now() - this.since, failedCalls: this.failed });
+    this.changed();
   }
 }
 

@@ -5,14 +5,16 @@ import type { Knex } from '@mikro-orm/knex';
 import { createHash } from 'node:crypto';
 import { databaseHealth } from './db-health.js';
 import { AppError } from './errors.js';
+import { traced } from '../ops/tracing.js';
 
 const RETRYABLE = new Set(['40001', '40P01']);
+const DB_SPAN = { 'db.system.name': 'postgresql' };
 
 /** Run `fn` in a transaction on a fresh EntityManager, retrying serialization failures and deadlocks a few times. */
 export async function inTransaction<T>(orm: MikroORM, fn: (em: EntityManager) => Promise<T>, attempts = 5): Promise<T> {
   for (let i = 1; ; i++) {
     try {
-      return await orm.em.fork().transactional(fn);
+      return await traced('db.transaction', 'client', DB_SPAN, () => orm.em.fork().transactional(fn));
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code && RETRYABLE.has(code)) {

@@ -4,6 +4,8 @@
 import Stripe from 'stripe';
 import type { Config } from '../config.js';
 import { AppError } from '../shared/errors.js';
+import { stripePathTemplate, stripeRequest } from '../ops/metrics.js';
+import { traced } from '../ops/tracing.js';
 
 export type StripeClient = Stripe;
 
@@ -15,8 +17,37 @@ export function createStripeClient(config: Config['stripe']): Stripe | undefined
     timeout: 30_000,
     telemetry: false,
     appInfo: { name: 'tollbooth' },
+    httpClient: observed(Stripe.createNodeHttpClient()),
     ...(base ? { host: base.hostname, port: base.port || (base.protocol === 'http:' ? 80 : 443), protocol: base.protocol === 'http:' ? 'http' : 'https' } : {}),
   });
+}
+
+/**
+ * The SDK's own HTTP client, observed: every HTTP request to Stripe (each of the SDK's retries too) is timed into the
+ * Stripe latency histogram and error counter, and is a client span when tracing is on.
+ */
+function observed(inner: Stripe.HttpClient): Stripe.HttpClient {
+  return new (class extends Stripe.HttpClient {
+    override getClientName(): string {
+      return inner.getClientName();
+    }
+
+    override makeRequest(...args: Parameters<Stripe.HttpClient['makeRequest']>): ReturnType<Stripe.HttpClient['makeRequest']> {
+      const [host, , path, method] = args;
+      const start = performance.now();
+      const seconds = () => (performance.now() - start) / 1000;
+      const template = stripePathTemplate(path);
+      const attributes = { 'http.request.method': method, 'server.address': host, 'url.path': template };
+      return traced(`stripe ${method} ${template}`, 'client', attributes, () => inner.makeRequest(...args))
+        .then(
+          (res) => (stripeRequest(method, path, res.getStatusCode(), seconds()), res),
+          (err: unknown) => {
+            stripeRequest(method, path, 'error', seconds());
+            throw err;
+          },
+        );
+    }
+  })();
 }
 
 export const STRIPE_SETUP_HINT =

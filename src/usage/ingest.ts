@@ -33,6 +33,7 @@ import { customerContexts, everyProduct, productsAt, type CustomerContext } from
 import { rate } from './rating.js';
 import type { EventResultModel, TrackRequest } from './usage.model.js';
 import { readGroup, type StoredEvent } from './usage.sql.js';
+import { groupCommitted } from '../ops/metrics.js';
 
 /** Most events one group commit takes; a larger backlog is split over concurrent flushes. */
 const MAX_EVENTS_PER_FLUSH = 1_000;
@@ -109,6 +110,7 @@ export class IngestService {
   private async flush(batch: Pending[], replays = 0): Promise<void> {
     try {
       const results = await inTransaction(this.orm, (em) => this.process(em, batch.map((p) => p.req)));
+      groupCommitted(batch.length, batch.reduce((n, p) => n + p.req.events.length, 0));
       batch.forEach((p, i) => {
         const r = results[i];
         if (r instanceof Error) p.reject(r);

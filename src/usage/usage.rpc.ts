@@ -6,6 +6,7 @@ import {
   type EventResultSchema, type RecordedEventSchema,
 } from '../../gen/tollbooth/v1/usage_pb.js';
 import type { ServiceHandlers } from '../server/binding.js';
+import { countEvents } from '../ops/metrics.js';
 import { timestampProblem } from '../server/message-checks.js';
 import { lookupOf } from '../customers/customers.rpc.js';
 import { dec, formatAmount } from '../shared/money.js';
@@ -55,6 +56,7 @@ export function usageHandlers(
           occurredAt: e.occurredAt ? eventTime(e.occurredAt) : undefined,
         })),
       });
+      countEvents(results);
       return { results: results.map(eventResultToProto) };
     },
     async check(req) {

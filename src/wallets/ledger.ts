@@ -10,6 +10,7 @@ import type { CtePart } from '../shared/tx.js';
 import type { AccountState } from './accounts.js';
 import { lockGrantsToDraw, subtractGranted, updateGrantRemainders, writeBatch, writeParts, type EntryRow } from './ledger.sql.js';
 import { SYSTEM_STRIPES, systemAccountIds, type SystemAccountType } from './system-accounts.js';
+import { ledgerWritten } from '../ops/metrics.js';
 
 /** A product version that rated a usage transaction (stored as given in ledger_transactions.rated_by). */
 export interface RatedBy {
@@ -173,6 +174,7 @@ export class LedgerBatch {
       return;
     }
     for (const [k, v] of this.sums) if (!v.isZero()) throw new Error(`unbalanced ledger transaction ${k.replace('\u0000', '/')}: sums to ${v.toFixed()}`);
+    ledgerWritten(this.txns);
 
     // System stripes: one aggregate UPDATE row per system account and asset (all on this batch's stripe).
     const perAccount = new Map<string, { type: SystemAccountType; asset: string; amount: Decimal; txns: { t: string; m: Decimal }[] }>();

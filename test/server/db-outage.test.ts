@@ -34,7 +34,7 @@ beforeAll(async () => {
   await pg.start();
   process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
     const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    if (text.startsWith('{"t":')) {
+    if (text.startsWith('{"level":')) {
       logLines.push(...text.split('\n').filter(Boolean));
       return true;
     }

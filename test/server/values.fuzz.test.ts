@@ -38,7 +38,7 @@ let other: string;
 beforeAll(async () => {
   process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
     const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    if (!text.startsWith('{"t":')) return (stderrWrite as (...a: unknown[]) => boolean)(chunk, ...rest);
+    if (!text.startsWith('{"level":')) return (stderrWrite as (...a: unknown[]) => boolean)(chunk, ...rest);
     logLines.push(...text.split('\n').filter(Boolean));
     return true;
   }) as typeof process.stderr.write;
