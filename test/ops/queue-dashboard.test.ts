@@ -3,6 +3,7 @@
 // and jobs; other keys are refused, and a cross-site request may not change anything.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
+import { QUEUE_NAMES } from '../../src/queue/queues.js';
 import { ADMIN_KEY, startTestEngine, type TestEngine } from '../helpers/engine.js';
 import { waitFor } from '../topups/support.js';
 
@@ -60,7 +61,7 @@ describe('/admin/queues', () => {
       return body.queues?.length ? body : undefined;
     });
     const names = list.queues.map((q) => q.name).sort();
-    expect(names).toEqual(['meter-forwarding', 'outgoing-webhooks', 'recharge', 'reconcile', 'stripe-webhook']);
+    expect(names).toEqual([...QUEUE_NAMES].sort());
     const mf = list.queues.find((q) => q.name === 'meter-forwarding')!;
     expect(mf.counts.waiting).toBe(1);
     expect(mf.jobs.map((j) => j.id)).toEqual(['dashboard-test-1']);
