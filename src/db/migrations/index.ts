@@ -6,6 +6,7 @@ import { Migration0005AccountLookup } from './0005-account-lookup.js';
 import { Migration0006SystemStripes } from './0006-system-stripes.js';
 import { Migration0007RechargeCapFloor } from './0007-recharge-cap-floor.js';
 import { Migration0008ConfiguredAdminKey } from './0008-configured-admin-key.js';
+import { Migration0012Webhooks } from './0012-webhooks.js';
 
 export const migrations = [
   { name: '0001-foundation', class: Migration0001Foundation },
@@ -15,4 +16,5 @@ export const migrations = [
   { name: '0006-system-stripes', class: Migration0006SystemStripes },
   { name: '0007-recharge-cap-floor', class: Migration0007RechargeCapFloor },
   { name: '0008-configured-admin-key', class: Migration0008ConfiguredAdminKey },
+  { name: '0012-webhooks', class: Migration0012Webhooks },
 ];
