@@ -26,6 +26,10 @@ import { systemClock, type Clock } from './shared/clock.js';
 import { startMoneyIn, type MoneyIn } from './topups/money-in.js';
 import { triggerRecharges } from './topups/recharge-trigger.js';
 import { moneyInPort } from './topups/topups.rpc.js';
+import { balanceAlertHook } from './wallets/wallet.events.js';
+import { startWebhooks, type WebhookTuning, type Webhooks } from './webhooks/webhooks.js';
+import { webhookRoutes } from './webhooks/webhooks.routes.js';
+import { startMeterForwarding, type MeterForwarding, type MeterTuning } from './meters/meters.js';
 
 export interface App {
   config: Config;
@@ -40,12 +44,20 @@ export interface App {
   createdAdminKey: string | undefined;
   /** Top-ups, auto-recharge, Stripe webhooks, outbox relay and queues. */
   moneyIn: MoneyIn;
+  /** Outbound webhooks: endpoints, delivery, the delivery log's prune. */
+  webhooks: Webhooks;
+  /** Stripe meter forwarding. */
+  meters: MeterForwarding;
   stop(graceMs?: number): Promise<void>;
 }
 
 export interface AppOptions {
-  /** Time source for time-based policies (auto-recharge cooldowns, monthly caps, reconciliation age). */
+  /** Time source for time-based policies (auto-recharge cooldowns, monthly caps, reconciliation age, webhook endpoint health). */
   clock?: Clock;
+  /** Webhook retry timing (tests compress the 3-day schedule). */
+  webhooks?: WebhookTuning;
+  /** Meter forwarding retry timing (tests compress it). */
+  meters?: MeterTuning;
 }
 
 export async function startApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -54,11 +66,14 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   let grpc: GrpcServer | undefined;
   let httpServer: HttpServer | undefined;
   let moneyIn: MoneyIn | undefined;
+  let webhooks: Webhooks | undefined;
+  let meters: MeterForwarding | undefined;
   try {
     const createdAdminKey = await bootstrapAdminKey(db.orm, config.adminKey);
-    // A usage debit that leaves an account below its armed threshold starts an auto-recharge in the debit's transaction.
-    const ledger = new Ledger({ afterDebit: triggerRecharges });
     const catalog = new CatalogService(db.orm);
+    // A usage debit that leaves an account below its armed threshold starts an auto-recharge in the debit's transaction;
+    // a posting that crosses a balance alert level emits its webhook event in the batch's one write.
+    const ledger = new Ledger({ afterDebit: triggerRecharges, balanceAlerts: balanceAlertHook((em, asset) => catalog.assetScale(em, asset)) });
     const customers = new CustomerService(db.orm, catalog);
     // Each flush holds one connection; leave the rest of the pool for reads and other writes. Embedded: one.
     const ingest = new IngestService(db.orm, catalog, ledger, db.embedded ? 1 : Math.max(1, Math.min(4, config.dbPoolSize - 2)));
@@ -67,7 +82,10 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const holds = new Holds(db.orm, ledger);
     const watch = new WalletWatch(db.orm, db.listen);
     const sweeper = new WalletSweeper(db.orm, ledger);
-    moneyIn = startMoneyIn(config, db, options.clock ?? systemClock, ledger);
+    const clock = options.clock ?? systemClock;
+    moneyIn = startMoneyIn(config, db, clock, ledger);
+    webhooks = startWebhooks(config, db, moneyIn.hub, clock, options.webhooks);
+    meters = startMeterForwarding(db, moneyIn.hub, moneyIn.stripe, options.meters);
     const verifier = new KeyVerifier(db.orm);
     const bindings: ServiceBinding[] = [
       apiKeyRoutes(new ApiKeyAdmin(db.orm, (hash) => verifier.forget(hash))),
@@ -76,6 +94,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       // WalletService is wallets'; its top-up and auto-recharge RPCs are served by money-in, through wallets' port.
       walletRoutes(wallets, holds, watch, moneyInPort(moneyIn)),
       usageRoutes(ingest, usage, catalog, () => db.orm.em.fork()),
+      webhookRoutes(webhooks.service),
     ];
     const pipeline = new Pipeline(verifier);
     const routes: HttpRoute[] = [
@@ -88,7 +107,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     ];
     grpc = await startGrpcServer(pipeline, bindings, config.host, config.grpcPort);
     httpServer = await startHttpServer(pipeline, bindings, routes, config.host, config.httpPort);
-    const started = { grpc, http: httpServer, moneyIn };
+    const started = { grpc, http: httpServer, moneyIn, webhooks, meters };
     sweeper.start();
     log.info('tollbooth listening', { grpcPort: grpc.port, httpPort: httpServer.port, embeddedDb: db.embedded });
     return {
@@ -100,6 +119,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       bindings,
       createdAdminKey,
       moneyIn,
+      webhooks,
+      meters,
       async stop(graceMs = 10_000) {
         started.grpc.health.setStatus('', 'NOT_SERVING');
         // WatchWallet streams never end by themselves: end them first (UNAVAILABLE) so the servers can close at once.
@@ -107,7 +128,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         // Stop accepting, let in-flight calls finish (bounded by graceMs), then close the database.
         await Promise.all([started.grpc.close(graceMs), started.http.close(graceMs)]);
         // Then let queue workers finish their jobs (they use the database), and quit our Redis connections.
+        await started.webhooks.stop();
         await started.moneyIn.stop(graceMs);
+        await started.meters.stop();
         await sweeper.stop();
         await db.close();
       },
@@ -115,7 +138,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   } catch (err) {
     await grpc?.close(0);
     await httpServer?.close(0);
+    await webhooks?.stop();
     await moneyIn?.stop(0);
+    await meters?.stop();
     await db.close();
     throw err;
   }

@@ -21,6 +21,14 @@ export interface Config {
   };
   /** Minimum time between two auto-recharge attempts on one account, after a success or a failure. */
   autoRechargeCooldownSeconds: number;
+  webhooks: {
+    /** Deliver to endpoints whose host resolves to loopback, private or link-local addresses (tests, closed networks). */
+    allowPrivate: boolean;
+    /** Delivery attempts, settled deliveries and their events are deleted after this many days. */
+    logRetentionDays: number;
+    /** An endpoint whose deliveries failed for this many days without a success is disabled. */
+    disableAfterDays: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -32,6 +40,7 @@ export class ConfigError extends Error {
 const KNOWN = new Set([
   'GRPC_PORT', 'HTTP_PORT', 'HOST', 'DATABASE_URL', 'TOLLBOOTH_DATA_DIR', 'DB_POOL_SIZE', 'REDIS_URL',
   'TOLLBOOTH_ADMIN_KEY', 'LOG_LEVEL', 'PUBLIC_URL', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'STRIPE_API_BASE',
+  'TOLLBOOTH_WEBHOOK_ALLOW_PRIVATE', 'TOLLBOOTH_WEBHOOK_LOG_RETENTION_DAYS', 'TOLLBOOTH_WEBHOOK_DISABLE_AFTER_DAYS',
 ]);
 
 function port(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
@@ -46,6 +55,20 @@ function seconds(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
   if (raw === undefined || raw === '') return dflt;
   if (!/^\d{1,7}$/.test(raw)) throw new ConfigError(name, `must be a whole number of seconds, got "${raw}"`);
   return Number(raw);
+}
+
+function days(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  if (!/^\d{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > 3650) throw new ConfigError(name, `must be a whole number of days 1-3650, got "${raw}"`);
+  return Number(raw);
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '' || raw === '0') return false;
+  if (raw === '1') return true;
+  throw new ConfigError(name, `must be 1 or 0, got "${raw}"`);
 }
 
 function url(env: NodeJS.ProcessEnv, name: string, protocols: string[]): URL | undefined {
@@ -101,5 +124,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       reconcileAfterSeconds: seconds(env, 'STRIPE_RECONCILE_AFTER_SECONDS', 300),
     },
     autoRechargeCooldownSeconds: seconds(env, 'AUTO_RECHARGE_COOLDOWN_SECONDS', 300),
+    webhooks: {
+      allowPrivate: flag(env, 'TOLLBOOTH_WEBHOOK_ALLOW_PRIVATE'),
+      logRetentionDays: days(env, 'TOLLBOOTH_WEBHOOK_LOG_RETENTION_DAYS', 30),
+      disableAfterDays: days(env, 'TOLLBOOTH_WEBHOOK_DISABLE_AFTER_DAYS', 3),
+    },
   };
 }

@@ -12,6 +12,8 @@ import { once } from '../shared/idempotency.js';
 import { dec } from '../shared/money.js';
 import { decodePageToken, encodePageToken, pageSize, type PageRequest } from '../shared/page-token.js';
 import { inTransaction, isUniqueViolation } from '../shared/tx.js';
+import { emitWebhookEvents } from '../webhooks/events.js';
+import { customerEvent, subscriptionEvent } from './customer.events.js';
 
 export interface CreateCustomerInput {
   requestId: string;
@@ -61,7 +63,12 @@ export class CustomerService {
         await this.flushCustomer(em);
         await createDefaultWallet(em, customer.id);
         for (const code of input.productCodes) await this.subscribe(em, customer.id, code, 0);
-        return this.load(em, customer);
+        const model = await this.load(em, customer);
+        await emitWebhookEvents(em, [
+          customerEvent('customer.created', model),
+          ...model.subscriptions.map((s) => subscriptionEvent('subscription.created', model.id, s, s.createdAt)),
+        ]);
+        return model;
       }),
     );
   }
@@ -106,7 +113,9 @@ export class CustomerService {
       if (patch.overdraftLimit !== undefined) c.overdraftLimit = patch.overdraftLimit;
       c.updatedAt = new Date();
       await this.flushCustomer(em);
-      return this.load(em, c);
+      const model = await this.load(em, c);
+      await emitWebhookEvents(em, [customerEvent('customer.updated', model)]);
+      return model;
     });
   }
 
@@ -114,7 +123,9 @@ export class CustomerService {
     return inTransaction(this.orm, (em) =>
       once(em, { scope: 'CreateSubscription', key: input.requestId, request: input }, async () => {
         const c = await this.find(em, input.customer);
-        return subscriptionModel(await this.subscribe(em, c.id, input.productCode, input.productVersion));
+        const s = subscriptionModel(await this.subscribe(em, c.id, input.productCode, input.productVersion));
+        await emitWebhookEvents(em, [subscriptionEvent('subscription.created', c.id, s, s.createdAt)]);
+        return s;
       }),
     );
   }
@@ -128,6 +139,7 @@ export class CustomerService {
         s.status = 'canceled';
         s.canceledAt = new Date();
         await em.flush();
+        await emitWebhookEvents(em, [subscriptionEvent('subscription.canceled', s.customerId, subscriptionModel(s), s.canceledAt)]);
       }
       return subscriptionModel(s);
     });

@@ -3,7 +3,7 @@
 // and exponential backoff set once, here; one processor per queue; graceful close that also quits the connections we
 // created (worker.close() leaves passed-in connections open). The engine keeps serving while Redis is down.
 import { Redis } from 'ioredis';
-import { Queue, Worker, type DefaultJobOptions, type Job } from 'bullmq';
+import { Queue, Worker, type BackoffStrategy, type DefaultJobOptions, type Job } from 'bullmq';
 import { log } from '../shared/log.js';
 
 /**
@@ -11,8 +11,8 @@ import { log } from '../shared/log.js';
  *  - recharge:          charge a saved card for one auto-recharge threshold crossing (src/topups/recharge.worker.ts)
  *  - stripe-webhook:    process one stored inbound Stripe event; BullMQ's retries are the "webhook retries"
  *  - reconcile:         repeatable; settles pending top-ups by asking Stripe (src/topups/reconcile.ts)
- *  - meter-forwarding:  reserved for forwarding usage to external meters (no processor yet)
- *  - outgoing-webhooks: events for customers' webhook endpoints, e.g. auto_recharge.paused (no processor yet: jobs wait)
+ *  - meter-forwarding:  forward accepted usage of metered prices to Stripe meters (src/meters/forwarder.ts)
+ *  - outgoing-webhooks: deliver one event to one webhook endpoint (src/webhooks/delivery.worker.ts)
  */
 export const QUEUE_NAMES = ['recharge', 'stripe-webhook', 'reconcile', 'meter-forwarding', 'outgoing-webhooks'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
@@ -27,7 +27,23 @@ export const DEFAULT_JOB_OPTIONS: DefaultJobOptions = {
   removeOnFail: { age: 30 * 86_400 },
 };
 
-export type Processor = (job: Job) => Promise<unknown>;
+/**
+ * Queues whose jobs differ from the default: a webhook delivery is tried 15 times over about 3 days on its own
+ * schedule (the 'webhook' backoff its worker computes, src/webhooks/retry.ts) and kept a while after giving up.
+ */
+export const JOB_OPTIONS: Partial<Record<QueueName, DefaultJobOptions>> = {
+  'outgoing-webhooks': { attempts: 15, backoff: { type: 'webhook' }, removeOnFail: { age: 7 * 86_400 } },
+};
+
+/** `token` identifies this run of the job (job.moveToDelayed needs it). */
+export type Processor = (job: Job, token?: string) => Promise<unknown>;
+
+export interface ProcessOptions {
+  /** A custom backoff strategy for the queue's JOB_OPTIONS (BullMQ's worker setting). */
+  backoffStrategy?: BackoffStrategy;
+  /** Log job failures at debug level: they are the receivers' failures, recorded where users see them. */
+  quietFailures?: boolean;
+}
 
 const RECONNECT = (times: number): number => Math.min(200 * times, 5_000);
 
@@ -99,7 +115,7 @@ export class QueueHub {
     // Queues are created only once Redis answers: BullMQ's connection init would otherwise fail permanently.
     if (this.queues.size === 0) {
       for (const name of QUEUE_NAMES) {
-        const q = new Queue(name, { connection: this.producer, prefix: this.prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+        const q = new Queue(name, { connection: this.producer, prefix: this.prefix, defaultJobOptions: { ...DEFAULT_JOB_OPTIONS, ...JOB_OPTIONS[name] } });
         q.on('error', (err: Error) => this.outage.error(err));
         this.queues.set(name, q);
       }
@@ -125,15 +141,22 @@ export class QueueHub {
     return this.ready ? this.queues.get(name) : undefined;
   }
 
+  /** The producer connection (fails fast while Redis is down), for small keys of the engine's own next to the queues'. */
+  get redis(): Redis {
+    return this.producer;
+  }
+
   /** Start the one processor of a queue. It waits for Redis if Redis is down. */
-  process(name: QueueName, processor: Processor, concurrency = 1): Worker {
-    const worker = new Worker(name, processor, { connection: this.workerBase, prefix: this.prefix, concurrency, autorun: true });
+  process(name: QueueName, processor: Processor, concurrency = 1, opts: ProcessOptions = {}): Worker {
+    const settings = opts.backoffStrategy ? { backoffStrategy: opts.backoffStrategy } : undefined;
+    const worker = new Worker(name, processor, { connection: this.workerBase, prefix: this.prefix, concurrency, autorun: true, settings });
     worker.on('error', (err: Error) => {
       if (/ECONNREFUSED|ECONNRESET|ETIMEDOUT|Connection is closed|EHOSTUNREACH/.test(err.message)) return; // the producer reports outages
       log.error('queue worker error', { queue: name, err });
     });
     worker.on('failed', (job, err) => {
       const final = job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1);
+      if (opts.quietFailures) return log.debug('job failed', { queue: name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message });
       (final ? log.error : log.warn)(final ? 'job failed for good' : 'job failed; will retry', { queue: name, jobId: job?.id, attempts: job?.attemptsMade, err });
     });
     this.workers.push(worker);

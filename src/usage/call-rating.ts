@@ -11,6 +11,9 @@ import { rate, type Charge } from './rating.js';
 import { Rollups } from './rollups.js';
 import type { AmountModel, EventResultModel, IngestEvent, StoredResultEntry } from './usage.model.js';
 import { insertEvents, type EventRow, type StoredEvent } from './usage.sql.js';
+import { newId } from '../shared/ids.js';
+import { meterIdentifier } from '../meters/identifier.js';
+import { forwardParts, type ForwardRow } from '../meters/meters.sql.js';
 
 const MAX_FUTURE_MS = 5 * 60_000;
 export const EVENT_ID = /^[\x21-\x7e]{1,128}$/;
@@ -75,6 +78,8 @@ export class GroupRating {
   private readonly nowDate: Date;
   private readonly nowIso: string;
   private readonly inserts: EventRow[] = [];
+  /** Accepted usage of prices with a Stripe meter, forwarded after commit (src/meters). */
+  private readonly forwards: ForwardRow[] = [];
   private readonly rollups = new Rollups();
   // The call being rated: reset by startCall, so rating a call allocates no state of its own.
   private ctx!: CustomerContext;
@@ -183,6 +188,7 @@ export class GroupRating {
     this.inserts.push({ c: this.ctx.id, e: e.id, t: e.eventType, s: e.subject, o, d: e.data, r: stash, x: usedTxn });
     this.stored.set(key, { result: stash, transaction_id: usedTxn });
     for (const charge of charges) this.rollups.add(this.ctx.id, occurredAt, charge);
+    if (charges.some((c) => c.meter)) this.forward(e.id, o, charges);
     this.accepted++;
     if (this.hold) {
       const fee = fees.get(this.hold.account.assetCode);
@@ -191,9 +197,28 @@ export class GroupRating {
     return fromStored(e.id, 'accepted', stash, usedTxn, this.scales);
   }
 
-  /** The usage rows and the rollups, as parts of the group's one write statement (with the postings that pay for them). */
+  /** An accepted event's rows for its prices' Stripe meters: one per meter, the quantities of its prices summed. */
+  private forward(eventId: string, occurredAt: string, charges: readonly Charge[]): void {
+    const byMeter = new Map<string, { valueKey: string; value: Decimal }>();
+    for (const c of charges) {
+      if (!c.meter) continue;
+      const m = byMeter.get(c.meter.eventName);
+      if (m) m.value = m.value.plus(c.quantity);
+      else byMeter.set(c.meter.eventName, { valueKey: c.meter.valueKey, value: c.quantity });
+    }
+    for (const [name, m] of byMeter) {
+      const i = meterIdentifier(this.ctx.id, eventId, name, byMeter.size > 1);
+      this.forwards.push({ c: this.ctx.id, e: eventId, n: name, i, k: m.valueKey, v: m.value.toFixed(), o: occurredAt });
+    }
+  }
+
+  /**
+   * The usage rows, the rollups and the meter forwarding rows (with one outbox job to wake the forwarder), as parts of
+   * the group's one write statement (with the postings that pay for them).
+   */
   writes(): CtePart[] {
     const parts = this.rollups.parts();
+    if (this.forwards.length > 0) parts.push(...forwardParts(this.forwards, newId('obx')));
     return this.inserts.length > 0 ? [insertEvents(this.inserts), ...parts] : parts;
   }
 }

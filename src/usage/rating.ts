@@ -30,6 +30,8 @@ export interface Charge {
   quantity: Decimal;
   /** asset → fee (≥ 0, 12 decimal places). */
   fees: Map<string, Decimal>;
+  /** The price's Stripe meter (Price.stripe_meter_event_name), when its usage is forwarded there. */
+  meter?: { eventName: string; valueKey: string };
 }
 
 export type RatingOutcome =
@@ -119,7 +121,8 @@ export function rate(products: readonly ProductModel[], eventType: string, data:
         chargeFees.set(u.assetCode, fee);
         fees.set(u.assetCode, total);
       }
-      charges.push({ productCode: product.code, eventType, dimensionKey: match.dimensionKey, quantity, fees: chargeFees });
+      const meter = price.stripeMeterEventName ? { eventName: price.stripeMeterEventName, valueKey: price.stripeMeterValueKey || 'value' } : undefined;
+      charges.push({ productCode: product.code, eventType, dimensionKey: match.dimensionKey, quantity, fees: chargeFees, meter });
     }
   }
   if (charges.length === 0) {

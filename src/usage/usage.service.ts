@@ -59,6 +59,17 @@ export interface RecordedEventModel {
   data: Properties;
   result: StoredResultEntry[];
   transactionId: string;
+  meterForwards: MeterForwardModel[];
+}
+
+export interface MeterForwardModel {
+  eventName: string;
+  identifier: string;
+  value: string;
+  status: 'pending' | 'forwarded' | 'failed';
+  failureReason: string;
+  attempts: number;
+  forwardedAt: Date | null;
 }
 
 export interface SummaryBucket {
@@ -215,6 +226,9 @@ export class UsageService {
     const items = rows.slice(0, size).map((r) => ({
       customerId: r.customer_id, eventId: r.event_id, eventType: r.event_type, subject: r.subject, occurredAt: new Date(r.occurred_at),
       receivedAt: new Date(r.received_at), data: r.data, result: r.result, transactionId: r.transaction_id ?? '',
+      meterForwards: (r.meter_forwards ?? []).map((f) => ({
+        eventName: f.n, identifier: f.i, value: f.v, status: f.s, failureReason: f.r, attempts: f.a, forwardedAt: f.t ? new Date(f.t) : null,
+      })),
     }));
     const last = items[items.length - 1];
     return { items, nextPageToken: rows.length > size ? encodePageToken([last.occurredAt.toISOString(), last.eventId], filters) : '' };

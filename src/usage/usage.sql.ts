@@ -177,6 +177,8 @@ export interface RecordedEventRow {
   data: Properties;
   result: StoredResultEntry[];
   transaction_id: string | null;
+  /** Its Stripe meter forwarding rows (src/meters), by meter event name. */
+  meter_forwards: { n: string; i: string; v: string; s: 'pending' | 'forwarded' | 'failed'; r: string; a: number; t: string | null }[] | null;
 }
 
 /** A customer's recorded events, newest first, after the `after` (occurred_at ISO, event id) position; at most `limit`. */
@@ -206,7 +208,11 @@ export async function selectEvents(
   }
   return query<RecordedEventRow>(
     em,
-    `select customer_id, event_id, event_type, subject, occurred_at, received_at, data, result, transaction_id from usage_events
+    `select u.customer_id, u.event_id, u.event_type, u.subject, u.occurred_at, u.received_at, u.data, u.result, u.transaction_id,
+            (select json_agg(json_build_object('n', f.event_name, 'i', f.identifier, 'v', f.value, 's', f.status, 'r', f.failure_reason,
+                                               'a', f.attempts, 't', f.forwarded_at) order by f.event_name)
+               from meter_forwards f where f.customer_id = u.customer_id and f.event_id = u.event_id) as meter_forwards
+       from usage_events u
       where ${where.join(' and ')} order by occurred_at desc, event_id desc limit ?`,
     [...params, limit],
   );
