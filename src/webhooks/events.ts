@@ -42,11 +42,12 @@ export function eventBody(id: string, e: WebhookEvent): string {
   return JSON.stringify(body);
 }
 
+/** The events' rows; ids sort in the order the events are given (the same millisecond's ids are handed out sorted). */
 function rows(events: readonly WebhookEvent[]): EventRow[] {
-  return events.map((e) => {
-    const id = newId('evt', e.at.getTime());
-    return { id, t: e.type, c: e.customerId ?? null, b: eventBody(id, e) };
-  });
+  const ids = events.map((e) => newId('evt', e.at.getTime()));
+  const sorted = [...ids].sort();
+  const inOrder = events.every((e, i) => i === 0 || e.at >= events[i - 1].at) ? sorted : ids;
+  return events.map((e, i) => ({ id: inOrder[i], t: e.type, c: e.customerId ?? null, b: eventBody(inOrder[i], e) }));
 }
 
 /**
