@@ -138,6 +138,10 @@ export class FakeStripe {
   readonly meterRequests: { customers: string[]; done: boolean }[] = [];
   /** Answer each stream request this long after it arrived (so requests overlap, as against the real API). */
   meterDelayMs = 0;
+  /** Refuse every stream request with this message (400 invalid_request_error) while set. */
+  meterRefusal = '';
+  /** The most stream requests in flight at once. */
+  meterMaxInFlight = 0;
   /** Customers that had two stream requests in flight at once (Stripe allows one concurrent call per customer). */
   readonly meterOverlaps: string[] = [];
   /** The stream request whose answer is held (holdMeterRequest). */
@@ -353,6 +357,7 @@ export class FakeStripe {
       this.meterRateLimitedAnswers++;
       return send(429, { error: { type: 'rate_limit', code: 'rate_limit', message: 'Too many requests hit the API too quickly.' } });
     }
+    if (this.meterRefusal) return send(400, { error: { type: 'invalid_request_error', message: this.meterRefusal } });
     const events = (p.events ?? []) as Obj[];
     if (!Array.isArray(events) || events.length < 1 || events.length > 100) {
       return send(400, { error: { type: 'invalid_request_error', message: 'events must have 1 to 100 entries' } });
@@ -370,6 +375,7 @@ export class FakeStripe {
       if (!other.done) for (const c of new Set(request.customers)) if (other.customers.includes(c)) this.meterOverlaps.push(c);
     }
     const index = this.meterRequests.push(request) - 1;
+    this.meterMaxInFlight = Math.max(this.meterMaxInFlight, this.meterRequests.filter((x) => !x.done).length);
     for (const e of events) {
       const id = (e.identifier as string | undefined) ?? rid('mev');
       this.meterEventSends.push(id);
