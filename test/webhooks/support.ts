@@ -42,8 +42,8 @@ export interface Received {
   at: number;
 }
 
-/** What a receiver answers a request with: a status, or 'hang' (never answers until released). */
-export type Answer = number | 'hang';
+/** What a receiver answers a request with: a status (with headers), or 'hang' (never answers until released). */
+export type Answer = number | { status: number; headers: Record<string, string> } | 'hang';
 
 export class Receiver {
   readonly received: Received[] = [];
@@ -64,7 +64,10 @@ export class Receiver {
         r.received.push(rec);
         const a = r.answer(rec);
         if (a === 'hang') r.hanging.push(res);
-        else res.writeHead(a, { 'content-type': 'text/plain' }).end(`answer ${a} from the test receiver`);
+        else {
+          const { status, headers } = typeof a === 'number' ? { status: a, headers: {} } : a;
+          res.writeHead(status, { 'content-type': 'text/plain', ...headers }).end(`answer ${status} from the test receiver`);
+        }
       });
     });
     await new Promise<void>((ok) => r.server.listen(0, '127.0.0.1', ok));
