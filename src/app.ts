@@ -73,7 +73,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const catalog = new CatalogService(db.orm);
     // A usage debit that leaves an account below its armed threshold starts an auto-recharge in the debit's transaction;
     // a posting that crosses a balance alert level emits its webhook event in the batch's one write.
-    const ledger = new Ledger({ afterDebit: triggerRecharges, balanceAlerts: balanceAlertHook((em, asset) => catalog.assetScale(em, asset)) });
+    const ledger = new Ledger({ afterDebit: triggerRecharges, balanceAlerts: balanceAlertHook((em, asset) => catalog.assetScale(em,
+      asset)) });
     const customers = new CustomerService(db.orm, catalog);
     // Each flush holds one connection; leave the rest of the pool for reads and other writes. Embedded: one.
     const ingest = new IngestService(db.orm, catalog, ledger, db.embedded ? 1 : Math.max(1, Math.min(4, config.dbPoolSize - 2)));

@@ -60,7 +60,8 @@ function seconds(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
 function days(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return dflt;
-  if (!/^\d{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > 3650) throw new ConfigError(name, `must be a whole number of days 1-3650, got "${raw}"`);
+  if (!/^\d{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > 3650) throw new ConfigError(name,
+    `must be a whole number of days 1-3650, got "${raw}"`);
   return Number(raw);
 }
 

@@ -28,7 +28,8 @@ export function validatePrices(prices: Price[], field: string): void {
     if (p.stripeMeterEventName) {
       str(p.stripeMeterEventName, `${f}.stripe_meter_event_name`, { max: 100, ...METER_EVENT_NAME });
       str(p.stripeMeterValueKey, `${f}.stripe_meter_value_key`, { max: 100, ...METER_PAYLOAD_KEY });
-      if (p.stripeMeterValueKey === 'stripe_customer_id') throw invalid(`${f}.stripe_meter_value_key`, 'is the key of the customer in the payload; name the value\'s key');
+      if (p.stripeMeterValueKey === 'stripe_customer_id') throw invalid(`${f}.stripe_meter_value_key`,
+        'is the key of the customer in the payload; name the value\'s key');
     } else if (p.stripeMeterValueKey) throw invalid(`${f}.stripe_meter_value_key`, 'is only read with stripe_meter_event_name');
     count(p.rates.length, `${f}.rates`, 1, 100);
     if (keys.size === 0 && p.rates.length !== 1) throw invalid(`${f}.rates`, 'a price without dimension_keys has exactly one rate');

@@ -32,6 +32,7 @@ export function subscriptionEvent(
  * subscription.migrated, for the price-version migrations (issue 15): call it on the transaction that re-pins the
  * subscription, with the subscription as it is after the move.
  */
-export async function emitSubscriptionMigrated(em: EntityManager, customerId: string, s: SubscriptionModel, from: MigratedFrom, at = new Date()): Promise<void> {
+export async function emitSubscriptionMigrated(em: EntityManager, customerId: string, s: SubscriptionModel, from: MigratedFrom,
+  at = new Date()): Promise<void> {
   await emitWebhookEvents(em, [subscriptionEvent('subscription.migrated', customerId, s, at, from)]);
 }

@@ -1,31 +1,31 @@
 // The `meter-forwarding` queue's processor: send accepted usage of metered prices to Stripe Billing meters. Every job
-// is a wake-up (the ingest's group commit writes one per commit that recorded forwarding rows; a schedule adds one
-// every few seconds for retries); the rows in meter_forwards are the work. One forwarder runs at a time across every
+// is a wake-up (the ingest's group commit writes one with each batch of forwarded events; a schedule adds one every
+// few seconds for retries); the batches in meter_batches are the work. One forwarder runs at a time across every
 // engine process — the holder of a Postgres advisory lock on a connection of its own, which Postgres frees the moment
 // that process dies — and it drains what is due:
-//  - the customer's Stripe customer id, created the first time like a top-up's (src/stripe/customers.ts);
-//  - batches of at most 100 events on Stripe's v2 meter event stream (the pinned SDK has it: a session token, then
-//    stripe.v2.billing.meterEventStream.create), each meter event with a fixed identifier, so Stripe drops a resend;
-//  - LANES requests in flight, each lane owning a disjoint set of customers, so no customer ever has two requests in
-//    flight (Stripe allows one concurrent call per customer and meter);
-//  - 429 → a short backoff with jitter in the lane, then the row's own schedule (retry.ts, about 3 days); a refused
-//    request (4xx) is FAILED with Stripe's message; a row is FORWARDED only after Stripe accepted its batch.
-// After a crash, rows of a batch Stripe may have seen are sent again; their identifiers make Stripe keep one.
-import { createHash } from 'node:crypto';
+//  - the customers' Stripe customer ids, created the first time like a top-up's (src/stripe/customers.ts);
+//  - each chunk of a batch (at most 100 events of one lane, cut when the batch was written: chunks.ts) as one request
+//    on Stripe's v2 meter event stream (the pinned SDK has it: a session token, then
+//    stripe.v2.billing.meterEventStream.create), each meter event with its fixed identifier, so Stripe drops a resend;
+//  - LANES requests in flight, one per lane; lanes own disjoint sets of customers, so no customer ever has two
+//    requests in flight (Stripe allows one concurrent call per customer and meter);
+//  - 429 → a short backoff with jitter in the lane, then the batch's own schedule (retry.ts, about 3 days); a refused
+//    request (4xx) gives its chunk's events up (FAILED, with Stripe's message); a chunk counts as forwarded only after
+//    Stripe accepted it, and is recorded at once.
+// After a crash, the chunk that was in flight is sent again; its identifiers make Stripe keep one of each event.
 import type { MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import Stripe from 'stripe';
 import type { Database } from '../db/orm.js';
 import { log } from '../shared/log.js';
 import type { StripeClient } from '../stripe/client.js';
-import { ensureStripeCustomer } from '../stripe/customers.js';
+import { ensureStripeCustomer, stripeCustomerIds } from '../stripe/customers.js';
 import { MAX_ATTEMPTS, retryDelayMs } from '../webhooks/retry.js';
-import { anyDue, failAllDue, markAttemptFailed, markForwarded, selectDue, type DueForward } from './meters.sql.js';
+import { LANES } from './chunks.js';
+import { anyDue, batchFailed, chunkDone, failItems, selectDueBatches, type DueBatch, type ForwardItem } from './meters.sql.js';
 
-/** Events per request: the meter event stream's maximum. */
-const BATCH = 100;
-/** Requests in flight, each for its own customers. */
-const LANES = 4;
+/** Batches read at a time. */
+const BATCHES = 20;
 /** 429s answered in a row before a batch goes back to its row schedule. */
 const RATE_LIMIT_TRIES = 6;
 /** Renew the stream's session token this long before it expires (it lives 15 minutes). */
@@ -94,6 +94,9 @@ export class MeterForwarder {
   private readonly leader: Leadership;
   private session?: { token: string; expiresAt: number };
   private stopped = false;
+  /** A drain is running in this process; wake-ups meanwhile only ask it for one more pass. */
+  private running = false;
+  private again = false;
 
   constructor(
     private readonly orm: MikroORM,
@@ -104,68 +107,113 @@ export class MeterForwarder {
     this.leader = new Leadership(db);
   }
 
-  /** Forward what is due. Returns what happened (the job's result). */
+  /**
+   * Forward what is due. Returns what happened (the job's result). Every group commit that records forwarding rows
+   * wakes it: a wake-up while a drain runs in this process costs nothing but one more pass of that drain.
+   */
   async drain(): Promise<string> {
-    if (!this.stripe) {
-      const n = await failAllDue(this.orm.em.fork(), 'Stripe is not configured (set STRIPE_SECRET_KEY)');
-      return `failed ${n}: Stripe is not configured`;
+    if (this.running) {
+      this.again = true;
+      return 'joined the running drain';
     }
+    this.running = true;
+    let sent = 0;
+    try {
+      do {
+        this.again = false;
+        const n = await this.drainOnce();
+        if (typeof n === 'string') return n;
+        sent += n;
+      } while (this.again && !this.stopped);
+    } finally {
+      this.running = false;
+    }
+    return `forwarded ${sent}`;
+  }
+
+  private async drainOnce(): Promise<number | string> {
     let sent = 0;
     // Release, then look again: a commit that landed after our last read woke a job that found us busy.
     for (let round = 0; round < 10 && !this.stopped; round++) {
-      if (!(await this.leader.tryAcquire())) return sent ? `forwarded ${sent}` : 'another forwarder is running';
+      if (!(await anyDue(this.orm.em.fork()))) break;
+      if (!(await this.leader.tryAcquire())) return sent ? sent : 'another forwarder is running';
       try {
-        for (let due = await selectDue(this.orm.em.fork(), BATCH * LANES * 4); due.length > 0 && !this.stopped; due = await selectDue(this.orm.em.fork(), BATCH * LANES * 4)) {
+        for (let due = await selectDueBatches(this.orm.em.fork(),
+          BATCHES); due.length > 0 && !this.stopped; due = await selectDueBatches(this.orm.em.fork(), BATCHES)) {
           sent += await this.forward(due);
         }
       } finally {
         await this.leader.release();
       }
-      if (!(await anyDue(this.orm.em.fork()))) break;
     }
-    return `forwarded ${sent}`;
+    return sent;
   }
 
-  /** One read's worth of due rows: customers resolved, then the lanes. Returns how many Stripe accepted. */
-  private async forward(due: DueForward[]): Promise<number> {
-    const stripeIds = new Map<string, string>();
-    for (const customerId of new Set(due.map((r) => r.customer_id))) {
-      try {
-        stripeIds.set(customerId, await ensureStripeCustomer(this.orm, this.stripe!, customerId));
-      } catch (err) {
-        await this.failed(due.filter((r) => r.customer_id === customerId), err, 'could not get the customer\'s Stripe customer');
-      }
+  /** Some due batches: customers resolved, then their pending chunks, lane by lane. Returns events Stripe accepted. */
+  private async forward(batches: DueBatch[]): Promise<number> {
+    const pending: Chunk[] = batches.flatMap((b) =>
+      b.chunks.map((items, x) => ({ batch: b, x, lane: b.lanes[x] % LANES, items })).filter((c) => !b.done.includes(c.x)));
+    if (!this.stripe) {
+      for (const c of pending) await this.giveUp(c, 'Stripe is not configured (set STRIPE_SECRET_KEY)');
+      return 0;
     }
-    const lanes: DueForward[][] = Array.from({ length: LANES }, () => []);
-    for (const r of due) if (stripeIds.has(r.customer_id)) lanes[laneOf(r.customer_id)].push(r);
-    const counts = await Promise.all(lanes.map((rows) => this.lane(rows, stripeIds)));
+    const customers = [...new Set(pending.flatMap((c) => c.items.map((it) => it.c)))];
+    const stripeIds = await stripeCustomerIds(this.orm.em.fork(), customers);
+    // Customers without one get it created like a top-up's, a few at a time.
+    const missing = customers.filter((c) => !stripeIds.has(c));
+    const noCustomer = new Map<string, unknown>();
+    await Promise.all(Array.from({ length: Math.min(LANES, missing.length) }, async () => {
+      for (let c = missing.pop(); c !== undefined; c = missing.pop()) {
+        try {
+          stripeIds.set(c, await ensureStripeCustomer(this.orm, this.stripe!, c));
+        } catch (err) {
+          noCustomer.set(c, err);
+        }
+      }
+    }));
+    const failed = new Map<DueBatch, string>();
+    const counts = await Promise.all(Array.from({ length: LANES }, (_, lane) =>
+      this.lane(pending.filter((c) => c.lane === lane), stripeIds, noCustomer, failed)));
+    for (const [batch, reason] of failed) {
+      await batchFailed(this.orm.em.fork(), batch.id, reason, new Date(Date.now() + retryDelayMs(batch.attempts + 1, batch.id,
+        this.opts.retryBaseMs)));
+    }
     return counts.reduce((a, b) => a + b, 0);
   }
 
-  /** One lane's rows, one batch at a time. */
-  private async lane(rows: DueForward[], stripeIds: Map<string, string>): Promise<number> {
+  /** One lane's chunks, one request at a time. */
+  private async lane(chunks: Chunk[], stripeIds: Map<string, string>, noCustomer: Map<string, unknown>, failed: Map<DueBatch,
+    string>): Promise<number> {
     let sent = 0;
-    for (let i = 0; i < rows.length && !this.stopped; i += BATCH) {
-      const batch = rows.slice(i, i + BATCH);
-      const events = batch.map((r) => ({
-        event_name: r.event_name,
-        identifier: r.identifier,
-        payload: { stripe_customer_id: stripeIds.get(r.customer_id)!, [r.value_key]: r.value },
-        timestamp: new Date(r.occurred_at).toISOString(),
+    for (const chunk of chunks) {
+      if (this.stopped) break;
+      const without = chunk.items.find((it) => noCustomer.has(it.c));
+      const err = without ? noCustomer.get(without.c) : undefined;
+      if (err !== undefined) {
+        await this.failed(chunk, err, 'could not get the customer\'s Stripe customer', failed);
+        continue;
+      }
+      const events = chunk.items.map((it) => ({
+        event_name: it.n,
+        identifier: it.i,
+        payload: { stripe_customer_id: stripeIds.get(it.c)!, [it.k]: it.v },
+        timestamp: new Date(it.o).toISOString(),
       }));
       try {
-        await this.send(events, batch[0].identifier);
-        await markForwarded(this.orm.em.fork(), batch);
-        sent += batch.length;
-      } catch (err) {
-        await this.failed(batch, err, 'Stripe did not accept the meter events');
+        await this.send(events, chunk.items[0].i);
+      } catch (e) {
+        await this.failed(chunk, e, 'Stripe did not accept the meter events', failed);
+        continue;
       }
+      await chunkDone(this.orm.em.fork(), chunk.batch.id, chunk.x);
+      sent += chunk.items.length;
     }
     return sent;
   }
 
   /** POST one batch to the meter event stream; 429 and an expired session are handled here. */
-  private async send(events: Parameters<StripeClient['v2']['billing']['meterEventStream']['create']>[0]['events'], key: string): Promise<void> {
+  private async send(events: Parameters<StripeClient['v2']['billing']['meterEventStream']['create']>[0]['events'],
+    key: string): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const token = await this.token();
       try {
@@ -193,18 +241,22 @@ export class MeterForwarder {
   }
 
   /**
-   * Rows whose attempt failed: a request Stripe refused (a 4xx other than 429) is FAILED with its message; anything
-   * else (429 for too long, 5xx, no connection) is retried on the row schedule, FAILED after MAX_ATTEMPTS.
+   * A chunk whose attempt failed: a request Stripe refused (a 4xx other than 429) gives its events up (FAILED, with
+   * Stripe's message); anything else (429 for too long, 5xx, no connection) leaves it pending and puts its batch on the
+   * retry schedule, until the batch has failed MAX_ATTEMPTS times.
    */
-  private async failed(rows: DueForward[], err: unknown, what: string): Promise<void> {
+  private async failed(chunk: Chunk, err: unknown, what: string, failed: Map<DueBatch, string>): Promise<void> {
     const status = statusOf(err);
     const message = `${what}: ${status ? `HTTP ${status} ` : ''}${(err as Error)?.message ?? String(err)}`;
     const permanent = status !== undefined && status >= 400 && status < 500 && status !== 429 && status !== 409;
-    const attempts = Math.max(...rows.map((r) => r.attempts)) + 1;
-    const giveUp = permanent || attempts >= MAX_ATTEMPTS;
-    if (giveUp) log.warn('meter events not forwarded', { events: rows.length, reason: message });
-    const next = giveUp ? null : new Date(Date.now() + retryDelayMs(attempts, rows[0].identifier, this.opts.retryBaseMs));
-    await markAttemptFailed(this.orm.em.fork(), rows, message, next);
+    if (permanent || chunk.batch.attempts + 1 >= MAX_ATTEMPTS) await this.giveUp(chunk, message);
+    else failed.set(chunk.batch, message);
+  }
+
+  private async giveUp(chunk: Chunk, reason: string): Promise<void> {
+    log.warn('meter events not forwarded', { events: chunk.items.length, reason });
+    await failItems(this.orm.em.fork(), chunk.items, reason, chunk.batch.attempts + 1);
+    await chunkDone(this.orm.em.fork(), chunk.batch.id, chunk.x);
   }
 
   async stop(): Promise<void> {
@@ -213,6 +265,9 @@ export class MeterForwarder {
   }
 }
 
-function laneOf(customerId: string): number {
-  return createHash('sha1').update(customerId).digest().readUInt8(0) % LANES;
+interface Chunk {
+  batch: DueBatch;
+  x: number;
+  lane: number;
+  items: ForwardItem[];
 }

@@ -115,7 +115,8 @@ export class QueueHub {
     // Queues are created only once Redis answers: BullMQ's connection init would otherwise fail permanently.
     if (this.queues.size === 0) {
       for (const name of QUEUE_NAMES) {
-        const q = new Queue(name, { connection: this.producer, prefix: this.prefix, defaultJobOptions: { ...DEFAULT_JOB_OPTIONS, ...JOB_OPTIONS[name] } });
+        const q = new Queue(name, { connection: this.producer, prefix: this.prefix, defaultJobOptions: { ...DEFAULT_JOB_OPTIONS,
+          ...JOB_OPTIONS[name] } });
         q.on('error', (err: Error) => this.outage.error(err));
         this.queues.set(name, q);
       }
@@ -156,7 +157,8 @@ export class QueueHub {
     });
     worker.on('failed', (job, err) => {
       const final = job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1);
-      if (opts.quietFailures) return log.debug('job failed', { queue: name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message });
+      if (opts.quietFailures) return log.debug('job failed', { queue: name, jobId: job?.id, attempts: job?.attemptsMade,
+        err: err.message });
       (final ? log.error : log.warn)(final ? 'job failed for good' : 'job failed; will retry', { queue: name, jobId: job?.id, attempts: job?.attemptsMade, err });
     });
     this.workers.push(worker);

@@ -135,7 +135,8 @@ export class AutoRechargeService {
 
   async accountBalance(em: EntityManager, accountId: string): Promise<AccountBalanceModel> {
     const [a] = await query<{
-      asset_code: string; scale: number; balance: string; held: string; overdraft: string; sequence: string; low_balance_level: string | null; alert_state: AlertState;
+      asset_code: string; scale: number; balance: string; held: string; overdraft: string; sequence: string;
+      low_balance_level: string | null; alert_state: AlertState;
     }>(
       em,
       `select a.asset_code, s.scale, a.balance::text, a.held::text, c.overdraft_limit::text as overdraft, a.sequence::text,

@@ -181,7 +181,8 @@ export class Settlement {
       sequence = account.sequence;
     }
     await query(em, `update top_ups set status = 'refunded', refunded_amount = ?, refund_debited = ? where id = ?`, [total.toFixed(), debitTotal.toFixed(), t.id]);
-    await emitWebhookEvents(em, [topUpEvent('topup.refunded', topUpModel((await findTopUp(em, { id: t.id }))!), this.clock.now(), sequence)]);
+    await emitWebhookEvents(em, [topUpEvent('topup.refunded', topUpModel((await findTopUp(em, { id: t.id }))!), this.clock.now(),
+      sequence)]);
     log.info('top-up refund debited', { topUpId: t.id, customerId: t.customer_id, debit: debit.toFixed() });
     return Decimal.max(debit, 0);
   }

@@ -13,20 +13,23 @@ import { autoRechargeOf } from './auto-recharge.service.js';
 import type { TopUpModel } from './topup.model.js';
 import { topUpToProto } from './topups.rpc.js';
 
-export function topUpEvent(type: 'topup.succeeded' | 'topup.failed' | 'topup.refunded', t: TopUpModel, at: Date, sequence?: bigint): WebhookEvent {
+export function topUpEvent(type: 'topup.succeeded' | 'topup.failed' | 'topup.refunded', t: TopUpModel, at: Date,
+  sequence?: bigint): WebhookEvent {
   return { type, data: toJson(TopUpSchema, create(TopUpSchema, topUpToProto(t))), at, customerId: t.customerId, sequence };
 }
 
 /** An auto-recharge event of the account: its policy as it stands now in this transaction, and the top-up if any. */
 export async function autoRechargeEvent(
-  em: EntityManager, type: 'auto_recharge.succeeded' | 'auto_recharge.failed' | 'auto_recharge.paused', accountId: string, at: Date, topUp?: TopUpModel,
+  em: EntityManager, type: 'auto_recharge.succeeded' | 'auto_recharge.failed' | 'auto_recharge.paused', accountId: string, at: Date,
+  topUp?: TopUpModel,
 ): Promise<WebhookEvent> {
   const [a] = await query<{ customer_id: string; asset_code: string; scale: number }>(
     em, `select a.customer_id, a.asset_code, s.scale from accounts a join assets s on s.code = a.asset_code where a.id = ?`, [accountId],
   );
   const policy = (await autoRechargeOf(em, [accountId], at)).get(accountId);
   const data = create(AutoRechargeEventDataSchema, {
-    customerId: a.customer_id, assetCode: a.asset_code, topUp: topUp && topUpToProto(topUp), autoRecharge: policy && autoRechargeToProto(policy, a.scale),
+    customerId: a.customer_id, assetCode: a.asset_code, topUp: topUp && topUpToProto(topUp),
+    autoRecharge: policy && autoRechargeToProto(policy, a.scale),
   });
   return { type, data: toJson(AutoRechargeEventDataSchema, data), at, customerId: a.customer_id };
 }

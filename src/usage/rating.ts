@@ -121,7 +121,8 @@ export function rate(products: readonly ProductModel[], eventType: string, data:
         chargeFees.set(u.assetCode, fee);
         fees.set(u.assetCode, total);
       }
-      const meter = price.stripeMeterEventName ? { eventName: price.stripeMeterEventName, valueKey: price.stripeMeterValueKey || 'value' } : undefined;
+      const meter = price.stripeMeterEventName ? { eventName: price.stripeMeterEventName,
+        valueKey: price.stripeMeterValueKey || 'value' } : undefined;
       charges.push({ productCode: product.code, eventType, dimensionKey: match.dimensionKey, quantity, fees: chargeFees, meter });
     }
   }

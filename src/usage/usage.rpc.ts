@@ -15,7 +15,8 @@ import type { IngestService } from './ingest.js';
 import type { UsageService } from './usage.service.js';
 import type { EventResultModel, RejectReason as RejectReasonModel } from './usage.model.js';
 
-const METER_STATUS = { pending: MeterForwardStatus.PENDING, forwarded: MeterForwardStatus.FORWARDED, failed: MeterForwardStatus.FAILED } as const;
+const METER_STATUS = { pending: MeterForwardStatus.PENDING, forwarded: MeterForwardStatus.FORWARDED,
+  failed: MeterForwardStatus.FAILED } as const;
 
 const REASON: Record<RejectReasonModel | '', RejectReason> = {
   '': RejectReason.UNSPECIFIED,
@@ -85,8 +86,8 @@ export function usageHandlers(
           result: { eventId: x.eventId, status: EventStatus.ACCEPTED, fees, balancesAfter, transactionId: x.transactionId },
           receiveTime: timestampFromDate(x.receivedAt),
           meterForwards: x.meterForwards.map((f) => ({
-            eventName: f.eventName, identifier: f.identifier, value: f.value, status: METER_STATUS[f.status], failureReason: f.failureReason,
-            attempts: f.attempts, forwardTime: f.forwardedAt ? timestampFromDate(f.forwardedAt) : undefined,
+            eventName: f.eventName, identifier: f.identifier, value: f.value, status: METER_STATUS[f.status],
+            failureReason: f.failureReason, attempts: f.attempts,
           })),
         });
       }

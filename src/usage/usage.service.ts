@@ -69,7 +69,6 @@ export interface MeterForwardModel {
   status: 'pending' | 'forwarded' | 'failed';
   failureReason: string;
   attempts: number;
-  forwardedAt: Date | null;
 }
 
 export interface SummaryBucket {
@@ -227,7 +226,9 @@ export class UsageService {
       customerId: r.customer_id, eventId: r.event_id, eventType: r.event_type, subject: r.subject, occurredAt: new Date(r.occurred_at),
       receivedAt: new Date(r.received_at), data: r.data, result: r.result, transactionId: r.transaction_id ?? '',
       meterForwards: (r.meter_forwards ?? []).map((f) => ({
-        eventName: f.n, identifier: f.i, value: f.v, status: f.s, failureReason: f.r, attempts: f.a, forwardedAt: f.t ? new Date(f.t) : null,
+        eventName: f.n, identifier: f.i, value: f.v,
+        status: f.f ? ('failed' as const) : f.p ? ('pending' as const) : ('forwarded' as const),
+        failureReason: (f.f ?? f.p)?.r ?? '', attempts: (f.f ?? f.p)?.a ?? 0,
       })),
     }));
     const last = items[items.length - 1];

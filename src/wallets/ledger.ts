@@ -156,7 +156,8 @@ export class LedgerBatch {
       const transactionId = this.latest.get(a)?.t ?? '';
       for (const kind of crossings(a.alertState, next, available, a.lowBalanceLevel)) {
         out.push({
-          kind, previous: a.alertState, state: next, accountId: a.id, customerId: a.customerId, assetCode: a.assetCode, balance: a.balance, held: a.held,
+          kind, previous: a.alertState, state: next, accountId: a.id, customerId: a.customerId, assetCode: a.assetCode,
+          balance: a.balance, held: a.held,
           lowBalanceLevel: a.lowBalanceLevel, overdraftLimit: a.alertFloor.abs(), sequence: a.sequence, transactionId, at: this.createdAt,
         });
       }

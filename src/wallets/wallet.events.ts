@@ -18,7 +18,8 @@ export function balanceEvent(a: BalanceAlert, scale: number): WebhookEvent {
     accountId: a.accountId, assetCode: a.assetCode, scale, balance: a.balance, held: a.held, available: a.balance.minus(a.held),
     overdraftLimit: a.overdraftLimit, sequence: a.sequence, lowBalanceLevel: a.lowBalanceLevel, alertState: a.state,
   });
-  const data = create(BalanceEventDataSchema, { customerId: a.customerId, account, transactionId: a.transactionId, previousState: ALERT_STATE[a.previous] });
+  const data = create(BalanceEventDataSchema, { customerId: a.customerId, account, transactionId: a.transactionId,
+    previousState: ALERT_STATE[a.previous] });
   return { type: TYPE[a.kind], data: toJson(BalanceEventDataSchema, data), at: a.at, customerId: a.customerId, sequence: a.sequence };
 }
 

@@ -60,7 +60,8 @@ export class Wallets {
       const locked = await lockCustomerAccounts(em, [w.customerId]);
       const account = locked.get(w.customerId)?.get(assetCode) ?? (await ensureCustomerAccount(em, w.customerId, assetCode));
       const lvl = level === null ? null : dec(level);
-      await updateBalanceAlert(em, account.id, lvl?.toFixed() ?? null, alertStateOf(account.balance.minus(account.held), lvl, account.alertFloor));
+      await updateBalanceAlert(em, account.id, lvl?.toFixed() ?? null, alertStateOf(account.balance.minus(account.held), lvl,
+        account.alertFloor));
       return (await readAccounts(em, w)).find((a) => a.assetCode === assetCode)!;
     });
   }

@@ -112,12 +112,14 @@ export class WebhookDeliveryProcessor {
       const ts = Math.floor(attemptedAt.getTime() / 1000);
       const overlap = d.previous_secret && d.previous_secret_expires_at && new Date(d.previous_secret_expires_at) > this.clock.now();
       const secrets = overlap ? [d.secret, d.previous_secret!] : [d.secret];
-      const headers = { 'webhook-id': eventId, 'webhook-timestamp': String(ts), 'webhook-signature': signatureHeader(secrets, eventId, ts, d.body) };
+      const headers = { 'webhook-id': eventId, 'webhook-timestamp': String(ts), 'webhook-signature': signatureHeader(secrets, eventId, ts,
+        d.body) };
       res = await postWebhook(d.url, headers, d.body, { allowPrivate: this.opts.allowPrivate, timeoutMs: this.opts.timeoutMs });
     } finally {
       await this.slots.release(endpointId, member);
     }
-    return this.settle(job, d.attempts + 1, { attempt: d.attempts + 1, attemptedAt, statusCode: res.status, latencyMs: res.latencyMs, excerpt: res.excerpt, error: res.error }, res);
+    return this.settle(job, d.attempts + 1, { attempt: d.attempts + 1, attemptedAt, statusCode: res.status, latencyMs: res.latencyMs,
+      excerpt: res.excerpt, error: res.error }, res);
   }
 
   /** Log the attempt and move the delivery (and the endpoint's health) on, in one transaction. */
@@ -145,8 +147,11 @@ export class WebhookDeliveryProcessor {
       const enabled = await endpointFailed(em, endpointId, this.clock.now(), days * 86_400_000,
         `every delivery failed for ${days} day${days === 1 ? '' : 's'} (last: ${why})`);
       const status = !enabled || last ? ('failed' as const) : ('pending' as const);
-      const reason = !enabled ? `the endpoint was disabled: failing for ${days} day${days === 1 ? '' : 's'}` : last ? `gave up after ${attempt} attempts (last: ${why})` : why;
-      await recordAttempt(em, eventId, endpointId, a, { status, reason, nextAt: status === 'pending' ? new Date(Date.now() + delay) : undefined });
+      const reason = !enabled
+        ? `the endpoint was disabled: failing for ${days} day${days === 1 ? '' : 's'}`
+        : last ? `gave up after ${attempt} attempts (last: ${why})` : why;
+      await recordAttempt(em, eventId, endpointId, a, { status, reason,
+        nextAt: status === 'pending' ? new Date(Date.now() + delay) : undefined });
       return status;
     });
     if (outcome === 'failed') return 'failed';

@@ -57,7 +57,8 @@ export async function postWebhook(
       u,
       {
         method: 'POST',
-        headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'user-agent': 'Tollbooth-Webhooks/1' },
+        headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)),
+          'user-agent': 'Tollbooth-Webhooks/1' },
         agent: u.protocol === 'https:' ? agents.https : agents.http,
         lookup: checkedLookup(opts.allowPrivate) as never,
         signal,
@@ -84,7 +85,8 @@ export async function postWebhook(
     );
     req.on('error', (err: NodeJS.ErrnoException) => {
       const refused = err.name === 'AddressRefused';
-      const error = signal.aborted ? `timed out after ${(opts.timeoutMs ?? DELIVERY_TIMEOUT_MS) / 1000} s` : err.message || err.code || 'connection error';
+      const timedOut = `timed out after ${(opts.timeoutMs ?? DELIVERY_TIMEOUT_MS) / 1000} s`;
+      const error = signal.aborted ? timedOut : err.message || err.code || 'connection error';
       finish({ error, refused });
     });
     req.end(body);

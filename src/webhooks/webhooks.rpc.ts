@@ -25,7 +25,8 @@ const ts = (d: Date | null) => (d ? timestampFromDate(d) : undefined);
 export function endpointToProto(e: EndpointModel): MessageInitShape<typeof WebhookEndpointSchema> {
   return {
     id: e.id, url: e.url, eventTypes: e.eventTypes, description: e.description, enabled: e.enabled, disabledReason: e.disabledReason,
-    previousSecretExpireTime: ts(e.previousSecretExpiresAt), failingSince: ts(e.failingSince), createTime: ts(e.createdAt), updateTime: ts(e.updatedAt),
+    previousSecretExpireTime: ts(e.previousSecretExpiresAt), failingSince: ts(e.failingSince),
+    createTime: ts(e.createdAt), updateTime: ts(e.updatedAt),
   };
 }
 
@@ -33,7 +34,8 @@ export function deliveryToProto(d: DeliveryModel): MessageInitShape<typeof Webho
   return {
     eventId: d.eventId, eventType: d.eventType, endpointId: d.endpointId, status: STATUS[d.status],
     attempts: d.attempts.map((a) => ({
-      attempt: a.attempt, attemptTime: timestampFromDate(a.attemptedAt), statusCode: a.statusCode, latencyMs: a.latencyMs, responseExcerpt: a.excerpt, error: a.error,
+      attempt: a.attempt, attemptTime: timestampFromDate(a.attemptedAt), statusCode: a.statusCode, latencyMs: a.latencyMs,
+      responseExcerpt: a.excerpt, error: a.error,
     })),
     nextAttemptTime: ts(d.nextAttemptAt), createTime: ts(d.createdAt), deliverTime: ts(d.deliveredAt), failureReason: d.failureReason,
   };
@@ -43,7 +45,8 @@ export function webhookHandlers(webhooks: WebhookService) {
   return {
     async createWebhookEndpoint(req) {
       const e = req.endpoint!;
-      const r = await webhooks.createEndpoint(req.requestId, { url: e.url, eventTypes: [...e.eventTypes], description: e.description, enabled: e.enabled });
+      const r = await webhooks.createEndpoint(req.requestId, { url: e.url, eventTypes: [...e.eventTypes], description: e.description,
+        enabled: e.enabled });
       return { endpoint: endpointToProto(r.endpoint), secret: r.secret };
     },
     async getWebhookEndpoint(req) {
@@ -73,7 +76,8 @@ export function webhookHandlers(webhooks: WebhookService) {
       return { endpoint: endpointToProto(r.endpoint), secret: r.secret };
     },
     async listWebhookDeliveries(req) {
-      const page = await webhooks.listDeliveries(req.endpointId, req, { status: STATUS_FROM_PROTO[req.status], eventType: req.eventType || undefined });
+      const page = await webhooks.listDeliveries(req.endpointId, req, { status: STATUS_FROM_PROTO[req.status],
+        eventType: req.eventType || undefined });
       return { deliveries: page.items.map(deliveryToProto), nextPageToken: page.nextPageToken };
     },
     async redeliverWebhookEvent(req) {

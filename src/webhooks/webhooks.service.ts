@@ -46,7 +46,8 @@ function deliveryModel(r: DeliveryRow): DeliveryModel {
   return {
     eventId: r.event_id, eventType: r.event_type, endpointId: r.endpoint_id, status: r.status,
     attempts: (r.log ?? []).map((a) => ({
-      attempt: a.attempt, attemptedAt: new Date(a.attempted_at), statusCode: a.status_code, latencyMs: a.latency_ms, excerpt: a.response_excerpt, error: a.error,
+      attempt: a.attempt, attemptedAt: new Date(a.attempted_at), statusCode: a.status_code, latencyMs: a.latency_ms,
+      excerpt: a.response_excerpt, error: a.error,
     })),
     nextAttemptAt: r.status === 'pending' && r.next_attempt_at ? new Date(r.next_attempt_at) : null,
     createdAt: new Date(r.created_at), deliveredAt: r.delivered_at ? new Date(r.delivered_at) : null, failureReason: r.failure_reason,
@@ -116,13 +117,15 @@ export class WebhookService {
     );
   }
 
-  async listDeliveries(endpointId: string, page: PageRequest, filter: { status?: DeliveryStatus; eventType?: string }): Promise<Page<DeliveryModel>> {
+  async listDeliveries(endpointId: string, page: PageRequest,
+    filter: { status?: DeliveryStatus; eventType?: string }): Promise<Page<DeliveryModel>> {
     const size = pageSize(page, 50, 200);
     const filters = { e: endpointId, s: filter.status ?? null, t: filter.eventType ?? null };
     const after = decodePageToken(page.pageToken, filters);
     const em = this.orm.em.fork();
     await this.endpoint(em, endpointId);
-    const rows = await selectDeliveries(em, endpointId, { ...filter, after: after ? [String(after[0]), String(after[1])] : undefined }, size + 1);
+    const rows = await selectDeliveries(em, endpointId, { ...filter, after: after ? [String(after[0]), String(after[1])] : undefined },
+      size + 1);
     const items = rows.slice(0, size).map(deliveryModel);
     const last = items[items.length - 1];
     return { items, nextPageToken: rows.length > size ? encodePageToken([last.createdAt.toISOString(), last.eventId], filters) : '' };
@@ -153,7 +156,8 @@ export class WebhookService {
     const row = await selectEndpoint(em, id, enabled);
     if (!row) throw endpointNotFound(id);
     if (enabled && !row.enabled) {
-      throw new AppError('WEBHOOK_ENDPOINT_DISABLED', `webhook endpoint "${id}" is disabled${row.disabled_reason ? ` (${row.disabled_reason})` : ''}: enable it first`);
+      throw new AppError('WEBHOOK_ENDPOINT_DISABLED',
+        `webhook endpoint "${id}" is disabled${row.disabled_reason ? ` (${row.disabled_reason})` : ''}: enable it first`);
     }
     return row;
   }

@@ -71,14 +71,16 @@ export async function insertEndpoint(
 ): Promise<EndpointRow> {
   const [row] = await query<EndpointRow>(
     em,
-    `insert into webhook_endpoints (id, url, description, event_types, enabled, secret) values (?, ?, ?, ?::text[], ?, ?) returning ${ENDPOINT_COLUMNS}`,
+    `insert into webhook_endpoints (id, url, description, event_types, enabled, secret) values (?, ?, ?, ?::text[], ?, ?)
+     returning ${ENDPOINT_COLUMNS}`,
     [e.id, e.url, e.description, pgTextArray(e.eventTypes), e.enabled, e.secret],
   );
   return row;
 }
 
 export async function selectEndpoint(em: EntityManager, id: string, lock = false): Promise<EndpointRow | undefined> {
-  const [row] = await query<EndpointRow>(em, `select ${ENDPOINT_COLUMNS} from webhook_endpoints where id = ?${lock ? ' for update' : ''}`, [id]);
+  const [row] = await query<EndpointRow>(em, `select ${ENDPOINT_COLUMNS} from webhook_endpoints where id = ?${lock ? ' for update' : ''}`,
+    [id]);
   return row;
 }
 
@@ -120,7 +122,8 @@ export async function updateEndpoint(em: EntityManager, id: string, patch: Endpo
                failing_since = case when ? and not enabled then null else failing_since end`);
     params.push(patch.enabled, patch.enabled, patch.enabled);
   }
-  const [row] = await query<EndpointRow>(em, `update webhook_endpoints set ${sets.join(', ')} where id = ? returning ${ENDPOINT_COLUMNS}`, [...params, id]);
+  const [row] = await query<EndpointRow>(em, `update webhook_endpoints set ${sets.join(', ')} where id = ? returning ${ENDPOINT_COLUMNS}`,
+    [...params, id]);
   return row;
 }
 
@@ -129,7 +132,8 @@ export async function deleteEndpoint(em: EntityManager, id: string): Promise<boo
 }
 
 /** A new secret; the current one keeps signing until `previousUntil` (null: it stops now). */
-export async function rotateSecret(em: EntityManager, id: string, secret: string, previousUntil: Date | null): Promise<EndpointRow | undefined> {
+export async function rotateSecret(em: EntityManager, id: string, secret: string,
+  previousUntil: Date | null): Promise<EndpointRow | undefined> {
   const [row] = await query<EndpointRow>(
     em,
     `update webhook_endpoints set previous_secret = case when ?::timestamptz is null then null else secret end,
@@ -184,7 +188,8 @@ export async function recordAttempt(
 ): Promise<void> {
   await query(
     em,
-    `with a as (insert into webhook_attempts (event_id, endpoint_id, attempt, attempted_at, status_code, latency_ms, response_excerpt, error)
+    `with a as (insert into webhook_attempts
+                  (event_id, endpoint_id, attempt, attempted_at, status_code, latency_ms, response_excerpt, error)
                 values (?, ?, ?, ?, ?, ?, ?, ?))
      update webhook_deliveries set attempts = greatest(attempts, ?), status = ?, failure_reason = ?, next_attempt_at = ?,
             delivered_at = case when ? = 'delivered' then ?::timestamptz else delivered_at end
@@ -196,7 +201,8 @@ export async function recordAttempt(
 
 /** A delivery given up without an attempt (its endpoint was disabled meanwhile). */
 export async function failDelivery(em: EntityManager, eventId: string, endpointId: string, reason: string): Promise<void> {
-  await query(em, `update webhook_deliveries set status = 'failed', failure_reason = ?, next_attempt_at = null where event_id = ? and endpoint_id = ? and status = 'pending'`,
+  await query(em, `update webhook_deliveries set status = 'failed', failure_reason = ?, next_attempt_at = null
+                    where event_id = ? and endpoint_id = ? and status = 'pending'`,
     [reason, eventId, endpointId]);
 }
 
@@ -209,22 +215,27 @@ export async function endpointSucceeded(em: EntityManager, endpointId: string): 
  * A failed attempt: start the endpoint's failure streak at `now` if none runs, and disable it (with a reason) once the
  * streak is `disableAfterMs` old. Returns whether the endpoint is still enabled.
  */
-export async function endpointFailed(em: EntityManager, endpointId: string, now: Date, disableAfterMs: number, reason: string): Promise<boolean> {
+export async function endpointFailed(em: EntityManager, endpointId: string, now: Date, disableAfterMs: number,
+  reason: string): Promise<boolean> {
   const [row] = await query<{ enabled: boolean }>(
     em,
     `update webhook_endpoints p set failing_since = coalesce(p.failing_since, ?::timestamptz),
             enabled = p.enabled and coalesce(p.failing_since, ?::timestamptz) > ?::timestamptz,
-            disabled_reason = case when p.enabled and coalesce(p.failing_since, ?::timestamptz) <= ?::timestamptz then ? else p.disabled_reason end,
-            updated_at = case when p.enabled and coalesce(p.failing_since, ?::timestamptz) <= ?::timestamptz then now() else p.updated_at end
+            disabled_reason = case when p.enabled and coalesce(p.failing_since,
+              ?::timestamptz) <= ?::timestamptz then ? else p.disabled_reason end,
+            updated_at = case when p.enabled and coalesce(p.failing_since,
+              ?::timestamptz) <= ?::timestamptz then now() else p.updated_at end
       where p.id = ? returning p.enabled`,
-    [now, now, new Date(now.getTime() - disableAfterMs), now, new Date(now.getTime() - disableAfterMs), reason, now, new Date(now.getTime() - disableAfterMs), endpointId],
+    [now, now, new Date(now.getTime() - disableAfterMs), now, new Date(now.getTime() - disableAfterMs), reason, now,
+      new Date(now.getTime() - disableAfterMs), endpointId],
   );
   return row?.enabled ?? false;
 }
 
 /** Disable an endpoint with a reason (a 410 answer). */
 export async function disableEndpoint(em: EntityManager, endpointId: string, reason: string): Promise<void> {
-  await query(em, `update webhook_endpoints set enabled = false, disabled_reason = ?, updated_at = now() where id = ? and enabled`, [reason, endpointId]);
+  await query(em, `update webhook_endpoints set enabled = false, disabled_reason = ?, updated_at = now() where id = ? and enabled`,
+    [reason, endpointId]);
 }
 
 // ---- deliveries as the API shows them -------------------------------------------------------------------------------
@@ -242,8 +253,10 @@ export interface DeliveryRow {
   log: { attempt: number; attempted_at: string; status_code: number; latency_ms: number; response_excerpt: string; error: string }[] | null;
 }
 
-const DELIVERY_COLUMNS = `d.event_id, d.endpoint_id, d.event_type, d.status, d.attempts, d.next_attempt_at, d.failure_reason, d.created_at, d.delivered_at,
-  (select json_agg(json_build_object('attempt', a.attempt, 'attempted_at', a.attempted_at, 'status_code', a.status_code, 'latency_ms', a.latency_ms,
+const DELIVERY_COLUMNS = `d.event_id, d.endpoint_id, d.event_type, d.status, d.attempts, d.next_attempt_at, d.failure_reason, d.created_at,
+  d.delivered_at,
+  (select json_agg(json_build_object('attempt', a.attempt, 'attempted_at', a.attempted_at, 'status_code', a.status_code, 'latency_ms',
+    a.latency_ms,
                                      'response_excerpt', a.response_excerpt, 'error', a.error) order by a.attempt, a.id)
      from webhook_attempts a where a.endpoint_id = d.endpoint_id and a.event_id = d.event_id) as log`;
 
@@ -273,7 +286,8 @@ export async function selectDeliveries(
 }
 
 export async function selectDelivery(em: EntityManager, eventId: string, endpointId: string): Promise<DeliveryRow | undefined> {
-  const [row] = await query<DeliveryRow>(em, `select ${DELIVERY_COLUMNS} from webhook_deliveries d where d.event_id = ? and d.endpoint_id = ?`, [eventId, endpointId]);
+  const [row] = await query<DeliveryRow>(em,
+    `select ${DELIVERY_COLUMNS} from webhook_deliveries d where d.event_id = ? and d.endpoint_id = ?`, [eventId, endpointId]);
   return row;
 }
 
@@ -305,7 +319,8 @@ export async function redeliverFailed(em: EntityManager, endpointId: string, sin
     `with d as (update webhook_deliveries set status = 'pending', failure_reason = '', next_attempt_at = null
                  where endpoint_id = ? and status = 'failed' and created_at >= ? returning event_id),
           o as (insert into outbox (id, queue, name, payload)
-                  select ? || d.event_id, 'outgoing-webhooks', 'deliver', jsonb_build_object('eventId', d.event_id, 'endpointId', ?::text) from d)
+                  select ? || d.event_id, 'outgoing-webhooks', 'deliver', jsonb_build_object('eventId', d.event_id, 'endpointId',
+                    ?::text) from d)
      select count(*)::int as n from d`,
     [endpointId, since, outboxPrefix, endpointId],
   );
@@ -325,7 +340,8 @@ export async function prune(em: EntityManager, before: Date): Promise<{ attempts
           d as (delete from webhook_deliveries where status <> 'pending' and created_at < ? returning event_id),
           e as (delete from webhook_events e where e.created_at < ?
                    and not exists (select 1 from webhook_deliveries x where x.event_id = e.id and x.status = 'pending') returning 1)
-     select (select count(*) from a)::int as attempts, (select count(*) from d)::int as deliveries, (select count(*) from e)::int as events`,
+     select (select count(*) from a)::int as attempts, (select count(*) from d)::int as deliveries,
+            (select count(*) from e)::int as events`,
     [before, before, before],
   );
   return r;

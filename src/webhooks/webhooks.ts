@@ -31,9 +31,11 @@ export function startWebhooks(config: Config, db: Database, hub: QueueHub, clock
   const { allowPrivate, logRetentionDays, disableAfterDays } = config.webhooks;
   const service = new WebhookService(db.orm, clock, allowPrivate);
   const processor = new WebhookDeliveryProcessor(db.orm, () => hub.redis, hub.prefix, clock, {
-    allowPrivate, disableAfterDays, retryBaseMs: tuning.retryBaseMs ?? DEFAULT_RETRY_BASE_MS, timeoutMs: Math.min(tuning.timeoutMs ?? 15_000, 15_000),
+    allowPrivate, disableAfterDays, retryBaseMs: tuning.retryBaseMs ?? DEFAULT_RETRY_BASE_MS,
+    timeoutMs: Math.min(tuning.timeoutMs ?? 15_000, 15_000),
   });
-  hub.process('outgoing-webhooks', (job, token) => processor.process(job, token), WORKER_CONCURRENCY, { backoffStrategy: processor.backoff, quietFailures: true });
+  hub.process('outgoing-webhooks', (job, token) => processor.process(job, token), WORKER_CONCURRENCY, { backoffStrategy: processor.backoff,
+    quietFailures: true });
 
   const pruneNow = () => prune(db.orm.em.fork(), new Date(clock.now().getTime() - logRetentionDays * 86_400_000));
   let pruning: Promise<unknown> | undefined;

@@ -275,7 +275,8 @@ export class FakeStripe {
       // Authenticated by a meter event session's token, not by the secret key.
       const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
       if (!this.meterTokens.has(token) || this.meterTokens.get(token)! < Date.now()) {
-        return send(401, { error: { type: 'temporary_session_expired', code: 'temporary_session_expired', message: 'The meter event session has expired.' } });
+        return send(401, { error: { type: 'temporary_session_expired', code: 'temporary_session_expired',
+          message: 'The meter event session has expired.' } });
       }
     } else if (req.headers.authorization !== `Bearer ${FAKE_SECRET_KEY}`) {
       return send(401, { error: { type: 'invalid_request_error', message: 'Invalid API Key provided' } });
@@ -363,8 +364,10 @@ export class FakeStripe {
       return send(400, { error: { type: 'invalid_request_error', message: 'events must have 1 to 100 entries' } });
     }
     for (const [i, e] of events.entries()) {
-      if (typeof e.event_name !== 'string' || !e.event_name || typeof e.payload !== 'object' || Object.values(e.payload).some((v) => typeof v !== 'string')) {
-        return send(400, { error: { type: 'invalid_request_error', message: `events[${i}]: event_name and a payload of strings are required` } });
+      const payloadOk = typeof e.payload === 'object' && Object.values(e.payload).every((v) => typeof v === 'string');
+      if (typeof e.event_name !== 'string' || !e.event_name || !payloadOk) {
+        return send(400, { error: { type: 'invalid_request_error',
+          message: `events[${i}]: event_name and a payload of strings are required` } });
       }
       if (e.identifier !== undefined && (typeof e.identifier !== 'string' || e.identifier.length > 100)) {
         return send(400, { error: { type: 'invalid_request_error', message: `events[${i}].identifier: at most 100 characters` } });

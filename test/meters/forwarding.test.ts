@@ -26,7 +26,8 @@ function meteredProduct(code: string, meter: { eventName: string; valueKey?: str
     requestId: uniq('p'), code, name: 'Tokens', publish: true,
     prices: [{
       name: 'Tokens', eventType, calculation: UsageCalculation.VOLUME, valueProperty: 'tokens',
-      rates: [{ unitPrices: [{ assetCode: 'USD', amount: '0.001' }] }], stripeMeterEventName: meter.eventName, stripeMeterValueKey: meter.valueKey ?? '',
+      rates: [{ unitPrices: [{ assetCode: 'USD',
+        amount: '0.001' }] }], stripeMeterEventName: meter.eventName, stripeMeterValueKey: meter.valueKey ?? '',
     }],
   };
 }
@@ -68,7 +69,8 @@ async function forwards(customerId: string): Promise<any[]> {
 async function allForwarded(customerId: string, n: number): Promise<any[]> {
   return waitFor(`${n} events forwarded`, async () => {
     const list = await forwards(customerId);
-    return list.length === n && list.every((e) => e.meterForwards.length > 0 && e.meterForwards.every((f: any) => f.status !== MeterForwardStatus.PENDING)) ? list : undefined;
+    const settled = (e: any) => e.meterForwards.length > 0 && e.meterForwards.every((f: any) => f.status !== MeterForwardStatus.PENDING);
+    return list.length === n && list.every(settled) ? list : undefined;
   });
 }
 
@@ -97,7 +99,8 @@ describe('forwarding', () => {
     const { results } = await usage.trackEvents({ customer: byId(id), events: evs });
     expect(results.every((x: any) => x.status === EventStatus.ACCEPTED)).toBe(true);
     // Replayed duplicates and rejected events are not forwarded.
-    await usage.trackEvents({ customer: byId(id), events: [...evs.slice(0, 10), { id: uniq('bad'), eventType: 'tokens_used', data: { tokens: 'many' } }] });
+    await usage.trackEvents({ customer: byId(id), events: [...evs.slice(0, 10), { id: uniq('bad'), eventType: 'tokens_used',
+      data: { tokens: 'many' } }] });
 
     const list = await allForwarded(id, 250);
     const stripeCustomer = [...fake.customers.values()].filter((c) => c.metadata.tollbooth_customer_id === id);
@@ -109,11 +112,14 @@ describe('forwarding', () => {
     const e7 = fake.meterEvents.get(`${id}:${evs[7].id}`)!;
     expect(e7).toMatchObject({ event_name: 'api_tokens', payload: { stripe_customer_id: stripeCustomer[0].id, tokens: '8' } });
     const recorded = list.find((e) => e.event.id === evs[7].id);
-    expect(new Date(e7.timestamp).getTime()).toBe(Number(recorded.event.occurredAt.seconds) * 1000 + Math.floor(recorded.event.occurredAt.nanos / 1e6));
+    const at = recorded.event.occurredAt;
+    expect(new Date(e7.timestamp).getTime()).toBe(Number(at.seconds) * 1000 + Math.floor(at.nanos / 1e6));
     expect(recorded.meterForwards).toEqual([expect.objectContaining({
-      eventName: 'api_tokens', identifier: `${id}:${evs[7].id}`, value: '8', status: MeterForwardStatus.FORWARDED, attempts: 1, failureReason: '',
+      eventName: 'api_tokens', identifier: `${id}:${evs[7].id}`, value: '8', status: MeterForwardStatus.FORWARDED, attempts: 0,
+      failureReason: '',
     })]);
-    expect(recorded.meterForwards[0].forwardTime).toBeDefined();
+    // A replayed DUPLICATE shows the original's forwarding.
+    expect((await forwards(id)).filter((e) => e.meterForwards.length === 1)).toHaveLength(250);
   });
 
   it('429 twice, then accepted: one meter event per identifier', async () => {
@@ -162,7 +168,8 @@ describe('forwarding', () => {
       await usage.trackEvents({ customer: byId(id), events: events(2) });
       const list = await allForwarded(id, 2);
       expect(list.map((e) => e.meterForwards[0])).toEqual(Array(2).fill(expect.objectContaining({
-        status: MeterForwardStatus.FAILED, failureReason: expect.stringContaining('No active meter was found for event_name api_tokens'),
+        status: MeterForwardStatus.FAILED, attempts: 1,
+        failureReason: expect.stringContaining('No active meter was found for event_name api_tokens'),
       })));
     } finally {
       fake.meterRefusal = '';
@@ -176,7 +183,7 @@ describe('without Stripe', () => {
     try {
       const code = uniq('t');
       await bare.connectGrpc(CatalogService).createProduct(meteredProduct(code, { eventName: 'api_tokens' }));
-      const { customer: c } = await bare.connectGrpc(CustomerService).createCustomer({ requestId: uniq('c'), productCodes: [code] });
+      const c = (await bare.connectGrpc(CustomerService).createCustomer({ requestId: uniq('c'), productCodes: [code] })).customer!;
       await fund(bare, c.id, '10');
       const u = bare.connectGrpc(UsageService);
       const { results } = await u.trackEvents({ customer: byId(c.id), events: events(1) });

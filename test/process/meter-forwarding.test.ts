@@ -46,11 +46,13 @@ it('kill -9 mid-forwarding: none lost, none sent twice but the request whose ans
   const code = uniq('metered');
   await call(a, 'tollbooth.v1.CatalogService/CreateProduct', {
     requestId: uniq('p'), code, name: 'Calls', publish: true,
-    prices: [{ name: 'Calls', eventType: 'call', calculation: 'USAGE_CALCULATION_UNIT', rates: [{ unitPrices: [{ assetCode: 'USD', amount: '0.01' }] }], stripeMeterEventName: 'calls' }],
+    prices: [{ name: 'Calls', eventType: 'call', calculation: 'USAGE_CALCULATION_UNIT', rates: [{ unitPrices: [{ assetCode: 'USD',
+      amount: '0.01' }] }], stripeMeterEventName: 'calls' }],
   });
   const { customer } = await call(a, 'tollbooth.v1.CustomerService/CreateCustomer', { requestId: uniq('c'), productCodes: [code] });
   await call(a, 'tollbooth.v1.WalletService/CreateAdjustment', {
-    requestId: uniq('a'), customer: { id: customer.id }, amount: { assetCode: 'USD', amount: '100' }, direction: 'ADJUSTMENT_DIRECTION_CREDIT', reason: 'ADJUSTMENT_REASON_GRANT',
+    requestId: uniq('a'), customer: { id: customer.id }, amount: { assetCode: 'USD',
+      amount: '100' }, direction: 'ADJUSTMENT_DIRECTION_CREDIT', reason: 'ADJUSTMENT_REASON_GRANT',
   });
 
   // Stripe processes the second stream request and the engine dies before the answer reaches it.
@@ -73,7 +75,8 @@ it('kill -9 mid-forwarding: none lost, none sent twice but the request whose ans
     const page = await call(b, 'tollbooth.v1.UsageService/ListEvents', { customer: { id: customer.id }, pageSize: 1000 });
     const states = page.events.map((e: any) => e.meterForwards?.[0]?.status);
     if (states.length === 500 && states.every((s: string) => s === 'METER_FORWARD_STATUS_FORWARDED')) break;
-    if (Date.now() > deadline) throw new Error(`not all forwarded: ${JSON.stringify(states.filter((s: string) => s !== 'METER_FORWARD_STATUS_FORWARDED').slice(0, 3))}`);
+    const unsent = states.filter((s: string) => s !== 'METER_FORWARD_STATUS_FORWARDED');
+    if (Date.now() > deadline) throw new Error(`not all forwarded: ${states.length} events, ${JSON.stringify(unsent.slice(0, 3))}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 

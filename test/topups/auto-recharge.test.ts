@@ -179,7 +179,8 @@ describe('a declining card', () => {
       const usd = wallet.accounts.find((a: any) => a.assetCode === 'USD');
       expect(usd.autoRecharge).toMatchObject({ enabled: true, paused: true, consecutiveFailures: 3, monthToDate: '0.00', threshold: '5.00', size: { case: 'amount', value: '20.00' } });
       expect(usd.autoRecharge.lastFailureMessage).toContain('card declined');
-      const events = await sql<{ body: string }>(m, `select body from webhook_events where type = 'auto_recharge.paused' and customer_id = ?`, [customerId]);
+      const events = await sql<{ body: string }>(m,
+        `select body from webhook_events where type = 'auto_recharge.paused' and customer_id = ?`, [customerId]);
       expect(events).toHaveLength(1);
       expect(JSON.parse(events[0].body)).toMatchObject({
         type: 'auto_recharge.paused', data: { customerId, assetCode: 'USD', autoRecharge: { paused: true, consecutiveFailures: 3 } },

@@ -31,7 +31,8 @@ beforeAll(async () => {
   wallet = m.engine.connectGrpc(WalletService);
   usage = m.engine.connectGrpc(UsageService);
   await m.engine.connectGrpc(CatalogService).createProduct(product);
-  ({ secret } = await m.engine.connectGrpc(WebhookService).createWebhookEndpoint({ requestId: uniq('we'), endpoint: { url: r.url, enabled: true } }));
+  ({ secret } = await m.engine.connectGrpc(WebhookService).createWebhookEndpoint({ requestId: uniq('we'), endpoint: { url: r.url,
+    enabled: true } }));
 });
 afterAll(async () => {
   if (m) {
@@ -61,17 +62,23 @@ describe('customers and subscriptions', () => {
   it('CreateCustomer, UpdateCustomer, CreateSubscription and CancelSubscription each announce what they did', async () => {
     const other = imageProduct(uniq('ev2'), '2');
     await m.engine.connectGrpc(CatalogService).createProduct(other);
-    const { customer } = await customers.createCustomer({ requestId: uniq('c'), externalId: uniq('x'), name: 'Ada', productCodes: [product.code] });
+    const { customer } = await customers.createCustomer({ requestId: uniq('c'), externalId: uniq('x'), name: 'Ada',
+      productCodes: [product.code] });
     await customers.updateCustomer({ customer: { id: customer.id, email: 'ada@example.com' }, updateMask: { paths: ['email'] } });
-    const { subscription } = await customers.createSubscription({ requestId: uniq('s'), customer: byId(customer.id), productCode: other.code });
+    const { subscription } = await customers.createSubscription({ requestId: uniq('s'), customer: byId(customer.id),
+      productCode: other.code });
     await customers.cancelSubscription({ subscriptionId: subscription.id });
     await customers.cancelSubscription({ subscriptionId: subscription.id }); // already canceled: nothing new
-    const events = await eventsOf(customer.id, { 'customer.created': 1, 'customer.updated': 1, 'subscription.created': 2, 'subscription.canceled': 1 });
-    expect(events.map((e) => e.type)).toEqual(['customer.created', 'subscription.created', 'customer.updated', 'subscription.created', 'subscription.canceled']);
-    expect(events[0].data).toMatchObject({ id: customer.id, name: 'Ada', subscriptions: [{ productCode: product.code, status: 'SUBSCRIPTION_STATUS_ACTIVE' }] });
+    const events = await eventsOf(customer.id, { 'customer.created': 1, 'customer.updated': 1, 'subscription.created': 2,
+      'subscription.canceled': 1 });
+    expect(events.map((e) => e.type)).toEqual(['customer.created', 'subscription.created', 'customer.updated', 'subscription.created',
+      'subscription.canceled']);
+    expect(events[0].data).toMatchObject({ id: customer.id, name: 'Ada', subscriptions: [{ productCode: product.code,
+      status: 'SUBSCRIPTION_STATUS_ACTIVE' }] });
     expect(events[1].data).toMatchObject({ customerId: customer.id, subscription: { productCode: product.code, productVersion: 1 } });
     expect(events[2].data).toMatchObject({ id: customer.id, email: 'ada@example.com' });
-    expect(events[4].data).toMatchObject({ customerId: customer.id, subscription: { id: subscription.id, status: 'SUBSCRIPTION_STATUS_CANCELED' } });
+    expect(events[4].data).toMatchObject({ customerId: customer.id, subscription: { id: subscription.id,
+      status: 'SUBSCRIPTION_STATUS_CANCELED' } });
     expect(events[4].data.subscription.cancelTime).toBeDefined();
     for (const e of events) expect(Object.keys(e)).toEqual(['id', 'type', 'timestamp', 'data']);
   });
@@ -80,12 +87,14 @@ describe('customers and subscriptions', () => {
     const { customer } = await customers.createCustomer({ requestId: uniq('c'), productCodes: [product.code] });
     const s = customer.subscriptions[0];
     await inTransaction(m.engine.app.db.orm, (em) => emitSubscriptionMigrated(em, customer.id,
-      { id: s.id, productCode: s.productCode, productId: 'prd_next', productVersion: 2, status: 'active', createdAt: new Date(), canceledAt: null },
+      { id: s.id, productCode: s.productCode, productId: 'prd_next', productVersion: 2, status: 'active', createdAt: new Date(),
+        canceledAt: null },
       { previousProductId: s.productId, previousProductVersion: 1, migrationId: 'mig_1' }));
     const [, , migrated] = await eventsOf(customer.id, { 'customer.created': 1, 'subscription.created': 1, 'subscription.migrated': 1 });
     expect(migrated).toMatchObject({
       type: 'subscription.migrated',
-      data: { customerId: customer.id, subscription: { id: s.id, productVersion: 2 }, previousProductId: s.productId, previousProductVersion: 1, migrationId: 'mig_1' },
+      data: { customerId: customer.id, subscription: { id: s.id, productVersion: 2 }, previousProductId: s.productId,
+        previousProductVersion: 1, migrationId: 'mig_1' },
     });
   });
 });
@@ -97,18 +106,23 @@ describe('money in', () => {
     const events = await eventsOf(customerId, { 'topup.succeeded': 1, 'topup.refunded': 1 });
     const succeeded = events.find((e) => e.type === 'topup.succeeded');
     const refunded = events.find((e) => e.type === 'topup.refunded');
-    expect(succeeded).toMatchObject({ type: 'topup.succeeded', sequence: '1', data: { id: topUpId, status: 'TOP_UP_STATUS_SUCCEEDED', credit: { amount: '10.00' } } });
-    expect(refunded).toMatchObject({ type: 'topup.refunded', sequence: '2', data: { id: topUpId, status: 'TOP_UP_STATUS_REFUNDED', refundedAmount: '4.00' } });
+    expect(succeeded).toMatchObject({ type: 'topup.succeeded', sequence: '1', data: { id: topUpId, status: 'TOP_UP_STATUS_SUCCEEDED',
+      credit: { amount: '10.00' } } });
+    expect(refunded).toMatchObject({ type: 'topup.refunded', sequence: '2', data: { id: topUpId, status: 'TOP_UP_STATUS_REFUNDED',
+      refundedAmount: '4.00' } });
   });
 
-  it('an auto-recharge: topup.succeeded and auto_recharge.succeeded; three declines: topup.failed, auto_recharge.failed, then paused', async () => {
+  it('an auto-recharge: topup.succeeded and auto_recharge.succeeded; three declines: topup.failed, auto_recharge.failed, then paused',
+    async () => {
     const { customerId } = await customerWithCard(m, '10.00');
-    await wallet.updateAutoRecharge({ customer: byId(customerId), assetCode: 'USD', autoRecharge: { enabled: true, threshold: '5', size: { case: 'amount', value: '20' } } });
+    await wallet.updateAutoRecharge({ customer: byId(customerId), assetCode: 'USD', autoRecharge: { enabled: true, threshold: '5',
+      size: { case: 'amount', value: '20' } } });
     await debit(m, customerId, '6'); // 10 → 4: below the threshold
     await settled(m);
     let events = await eventsOf(customerId, { 'topup.succeeded': 2, 'auto_recharge.succeeded': 1 });
     const ok = events.find((e) => e.type === 'auto_recharge.succeeded');
-    expect(ok.data).toMatchObject({ customerId, assetCode: 'USD', topUp: { source: 'TOP_UP_SOURCE_AUTO_RECHARGE', status: 'TOP_UP_STATUS_SUCCEEDED' }, autoRecharge: { enabled: true } });
+    expect(ok.data).toMatchObject({ customerId, assetCode: 'USD', topUp: { source: 'TOP_UP_SOURCE_AUTO_RECHARGE',
+      status: 'TOP_UP_STATUS_SUCCEEDED' }, autoRecharge: { enabled: true } });
     const recharge = events.find((e) => e.type === 'topup.succeeded' && e.data.id === ok.data.topUp.id);
     expect(recharge.data.source).toBe('TOP_UP_SOURCE_AUTO_RECHARGE');
     expect([ok.sequence, recharge.sequence]).toEqual(['3', '3']); // 1: the Checkout credit, 2: the debit, 3: the recharge
@@ -125,7 +139,8 @@ describe('money in', () => {
       m.fake.declineOffSession = false;
     }
     events = await eventsOf(customerId, { 'topup.failed': 3, 'auto_recharge.failed': 3, 'auto_recharge.paused': 1 });
-    expect(events.filter((e) => e.type === 'topup.failed').map((e) => e.data.failureMessage)).toEqual(Array(3).fill(expect.stringContaining('card declined')));
+    expect(events.filter((e) => e.type === 'topup.failed').map((e) => e.data.failureMessage))
+      .toEqual(Array(3).fill(expect.stringContaining('card declined')));
     const failed = events.filter((e) => e.type === 'auto_recharge.failed');
     expect(failed.map((e) => e.data.autoRecharge.consecutiveFailures ?? 0)).toEqual([1, 2, 3]);
     expect(failed[0].data.topUp.status).toBe('TOP_UP_STATUS_FAILED');
@@ -139,20 +154,26 @@ describe('money in', () => {
 describe('wallets', () => {
   it('a hold whose time runs out: hold.expired, from the sweeper', async () => {
     const { customer } = await customers.createCustomer({ requestId: uniq('c') });
-    await wallet.createAdjustment({ requestId: uniq('a'), customer: byId(customer.id), amount: { assetCode: 'USD', amount: '5' }, direction: 1, reason: 3 });
-    const { hold } = await wallet.createHold({ requestId: uniq('h'), customer: byId(customer.id), amount: { assetCode: 'USD', amount: '2' }, ttl: { seconds: 1n } });
+    await wallet.createAdjustment({ requestId: uniq('a'), customer: byId(customer.id), amount: { assetCode: 'USD', amount: '5' },
+      direction: 1, reason: 3 });
+    const { hold } = await wallet.createHold({ requestId: uniq('h'), customer: byId(customer.id), amount: { assetCode: 'USD',
+      amount: '2' }, ttl: { seconds: 1n } });
     const [expired] = (await eventsOf(customer.id, { 'hold.expired': 1 })).filter((e) => e.type === 'hold.expired');
-    expect(expired.data).toMatchObject({ id: hold.id, customerId: customer.id, amount: { assetCode: 'USD', amount: '2.00' }, status: 'HOLD_STATUS_EXPIRED' });
+    expect(expired.data).toMatchObject({ id: hold.id, customerId: customer.id, amount: { assetCode: 'USD', amount: '2.00' },
+      status: 'HOLD_STATUS_EXPIRED' });
   });
 
   it('balance levels: wallet.balance_low, balance_depleted and balance_recovered from TrackEvents and a credit', async () => {
     // One call's events are one posting: its crossings are reported with the account after the call (3.00 → 0.00
     // crosses the level and reaches the floor: both, low first).
     const { customer } = await customers.createCustomer({ requestId: uniq('c'), productCodes: [product.code] });
-    await wallet.createAdjustment({ requestId: uniq('a'), customer: byId(customer.id), amount: { assetCode: 'USD', amount: '3' }, direction: 1, reason: 3 });
+    await wallet.createAdjustment({ requestId: uniq('a'), customer: byId(customer.id), amount: { assetCode: 'USD', amount: '3' },
+      direction: 1, reason: 3 });
     await wallet.setBalanceAlert({ customer: byId(customer.id), assetCode: 'USD', lowBalanceLevel: '2' });
-    await usage.trackEvents({ customer: byId(customer.id), events: [1, 2, 3].map(() => ({ id: uniq('i'), eventType: 'image_generated' })) });
-    await wallet.createAdjustment({ requestId: uniq('a'), customer: byId(customer.id), amount: { assetCode: 'USD', amount: '5' }, direction: 1, reason: 3 });
+    await usage.trackEvents({ customer: byId(customer.id), events: [1, 2, 3].map(() => ({ id: uniq('i'),
+      eventType: 'image_generated' })) });
+    await wallet.createAdjustment({ requestId: uniq('a'), customer: byId(customer.id), amount: { assetCode: 'USD', amount: '5' },
+      direction: 1, reason: 3 });
     const events = await eventsOf(customer.id, { 'wallet.balance_low': 1, 'wallet.balance_depleted': 1, 'wallet.balance_recovered': 1 });
     expect(events.filter((e) => e.type.startsWith('wallet.')).map((e) => [e.type, e.data.account.available])).toEqual([
       ['wallet.balance_low', '0.00'], ['wallet.balance_depleted', '0.00'], ['wallet.balance_recovered', '5.00'],
@@ -163,7 +184,8 @@ describe('wallets', () => {
 describe('every delivery', () => {
   it('covers every event type, verifies with the endpoint\'s secret, and never gives two events one webhook-id', async () => {
     await waitFor('the outbox to drain', async () => {
-      const [x] = await m.engine.app.db.orm.em.fork().getConnection().execute(`select count(*)::int n from webhook_deliveries where status = 'pending'`);
+      const [x] = await m.engine.app.db.orm.em.fork().getConnection()
+        .execute(`select count(*)::int n from webhook_deliveries where status = 'pending'`);
       return x.n === 0;
     });
     expect(new Set(r.received.map((x) => x.json.type))).toEqual(new Set(WEBHOOK_EVENT_TYPES));

@@ -92,7 +92,8 @@ export class Receiver {
   }
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -127,7 +128,9 @@ export async function startHookEngine(env: Record<string, string> = {}, options:
 }
 
 /** A new endpoint for the receiver; returns its id and secret. */
-export async function endpointFor(h: HookEngine, r: Receiver, eventTypes: string[] = [], extra: Record<string, unknown> = {}): Promise<{ id: string; secret: string }> {
-  const res = await h.webhooks.createWebhookEndpoint({ requestId: uniq('we'), endpoint: { url: r.url, eventTypes, enabled: true, ...extra } });
+export async function endpointFor(h: HookEngine, r: Receiver, eventTypes: string[] = [], extra: Record<string,
+  unknown> = {}): Promise<{ id: string; secret: string }> {
+  const res = await h.webhooks.createWebhookEndpoint({ requestId: uniq('we'), endpoint: { url: r.url, eventTypes, enabled: true,
+    ...extra } });
   return { id: res.endpoint.id, secret: res.secret };
 }

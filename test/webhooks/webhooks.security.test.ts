@@ -2,6 +2,7 @@
 // addresses are refused when saved and again at every delivery (a host may resolve differently later), redirects are
 // not followed, secrets are shown once, requests are validated naming the field, and only admin keys may call it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CustomerService } from '../../gen/tollbooth/v1/customer_pb.js';
 import { WebhookService, WebhookDeliveryStatus } from '../../gen/tollbooth/v1/webhook_pb.js';
 import { newId } from '../../src/shared/ids.js';
 import { postWebhook } from '../../src/webhooks/http-post.js';
@@ -49,7 +50,8 @@ describe('SSRF', () => {
   });
 
   it('knows the public internet from the rest, IPv4 inside IPv6 included', () => {
-    for (const ip of ['8.8.8.8', '1.1.1.1', '93.184.216.34', '2606:4700:4700::1111', '2a00:1450:4001:80b::200e']) expect(addressProblem(ip)).toBeUndefined();
+    for (const ip of ['8.8.8.8', '1.1.1.1', '93.184.216.34', '2606:4700:4700::1111',
+      '2a00:1450:4001:80b::200e']) expect(addressProblem(ip)).toBeUndefined();
     for (const ip of ['127.0.0.2', '172.31.255.255', '198.18.0.1', '224.0.0.1', '255.255.255.255', '::', '::ffff:7f00:1',
       '64:ff9b::a00:1', '2002:c0a8:101::1', 'fe80::1%eth0', 'ff02::1', '2001:db8::1', 'fc00::']) {
       expect(addressProblem(ip), ip).toBeDefined();
@@ -64,14 +66,16 @@ describe('SSRF', () => {
       const id = newId('we');
       const url = hits.url.replace('127.0.0.1', 'localhost');
       await strict.app.db.orm.em.fork().getConnection().execute(
-        `insert into webhook_endpoints (id, url, secret, event_types) values (?, ?, 'whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', '{customer.created}')`, [id, url]);
-      await strict.connectGrpc((await import('../../gen/tollbooth/v1/customer_pb.js')).CustomerService).createCustomer({ requestId: uniq('c') });
+        `insert into webhook_endpoints (id, url, secret, event_types) values (?, ?, ?, '{customer.created}')`,
+        [id, url, `whsec_${Buffer.alloc(24).toString('base64')}`]);
+      await strict.connectGrpc(CustomerService).createCustomer({ requestId: uniq('c') });
       const d = await waitFor('an attempt', async () => {
         const [x] = (await strict.connectGrpc(WebhookService).listWebhookDeliveries({ endpointId: id })).deliveries;
         return x?.attempts.length ? x : undefined;
       });
       expect(d.status).toBe(WebhookDeliveryStatus.PENDING);
-      expect(d.attempts[0]).toMatchObject({ statusCode: 0, error: expect.stringMatching(/^host "localhost" resolves to .*(127\.0\.0\.1|::1).*, a .*loopback/) });
+      expect(d.attempts[0]).toMatchObject({ statusCode: 0,
+        error: expect.stringMatching(/^host "localhost" resolves to .*(127\.0\.0\.1|::1).*, a .*loopback/) });
       expect(hits.received).toEqual([]);
       // The same guard for an IP literal, which is connected to without a lookup.
       const res = await postWebhook(hits.url, {}, '{}', { allowPrivate: false });
@@ -118,7 +122,8 @@ describe('secrets', () => {
     expect(JSON.stringify([got.body, listed.body])).not.toContain(first.secret.slice(6, 20));
     expect(got.body.endpoint).toMatchObject({ id: first.endpoint!.id, url: r.url, enabled: true });
     await lax.webhooks.deleteWebhookEndpoint({ id: first.endpoint!.id });
-    expect(await failure(lax.webhooks.getWebhookEndpoint({ id: first.endpoint!.id }))).toMatchObject({ code: 5, reason: 'WEBHOOK_ENDPOINT_NOT_FOUND' });
+    expect(await failure(lax.webhooks.getWebhookEndpoint({ id: first.endpoint!.id }))).toMatchObject({ code: 5,
+      reason: 'WEBHOOK_ENDPOINT_NOT_FOUND' });
   });
 });
 
@@ -142,8 +147,10 @@ describe('validation', () => {
     const cases: [() => Promise<unknown>, string][] = [
       [() => lax.webhooks.rotateWebhookSecret({ requestId: uniq('r'), id, overlap: { seconds: 8n * 86_400n } }), 'overlap'],
       [() => lax.webhooks.rotateWebhookSecret({ requestId: '', id }), 'request_id'],
-      [() => lax.webhooks.updateWebhookEndpoint({ endpoint: { id, secret: 'x' } as never, updateMask: { paths: ['secret'] } }), 'update_mask'],
-      [() => lax.webhooks.updateWebhookEndpoint({ endpoint: { id, url: 'mailto:ops@example.com' }, updateMask: { paths: ['url'] } }), 'endpoint.url'],
+      [() => lax.webhooks.updateWebhookEndpoint({ endpoint: { id, secret: 'x' } as never, updateMask: { paths: ['secret'] } }),
+        'update_mask'],
+      [() => lax.webhooks.updateWebhookEndpoint({ endpoint: { id, url: 'mailto:ops@example.com' }, updateMask: { paths: ['url'] } }),
+        'endpoint.url'],
       [() => lax.webhooks.listWebhookDeliveries({ endpointId: id, eventType: 'nope' }), 'event_type'],
       [() => lax.webhooks.listWebhookDeliveries({ endpointId: id, pageSize: 201 }), 'page_size'],
       [() => lax.webhooks.redeliverFailedWebhooks({ requestId: uniq('r'), endpointId: id }), 'since'],
@@ -153,7 +160,8 @@ describe('validation', () => {
       expect(f, field).toMatchObject({ code: 3 });
       expect(f.message.startsWith(`${field}:`), `${field}: ${f.message}`).toBe(true);
     }
-    expect(await failure(lax.webhooks.rotateWebhookSecret({ requestId: uniq('r'), id: 'we_nope' }))).toMatchObject({ code: 5, reason: 'WEBHOOK_ENDPOINT_NOT_FOUND' });
+    expect(await failure(lax.webhooks.rotateWebhookSecret({ requestId: uniq('r'), id: 'we_nope' }))).toMatchObject({ code: 5,
+      reason: 'WEBHOOK_ENDPOINT_NOT_FOUND' });
   });
 });
 

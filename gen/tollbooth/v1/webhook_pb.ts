@@ -528,7 +528,7 @@ export type WebhookDelivery = Message<"tollbooth.v1.WebhookDelivery"> & {
   deliverTime?: Timestamp | undefined;
 
   /**
-   * Why it FAILED; empty otherwise.
+   * Why it FAILED, or why the last attempt of a PENDING one failed; empty otherwise.
    *
    * @generated from field: string failure_reason = 9;
    */
@@ -1020,8 +1020,8 @@ export const WebhookService: GenService<{
     output: typeof ListWebhookDeliveriesResponseSchema;
   },
   /**
-   * RedeliverWebhookEvent sends one event to one endpoint again (also an event emitted before the endpoint existed or
-   * not among its event types), with the same webhook-id.
+   * RedeliverWebhookEvent sends one event to one (enabled) endpoint again — also an event emitted before the endpoint
+   * existed or not among its event types — with the same webhook-id.
    *
    * @generated from rpc tollbooth.v1.WebhookService.RedeliverWebhookEvent
    */

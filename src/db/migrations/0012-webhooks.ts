@@ -3,7 +3,7 @@ import { Migration } from '@mikro-orm/migrations';
 // Outbound delivery (issue 16): webhook endpoints, the events they are sent (stored with their exact body, emitted in
 // the transaction of the change), one delivery row per (event, endpoint) and its attempt log; balance alert levels and
 // states on the accounts (locked on every posting, so a crossing is decided under that lock); Stripe meter forwarding
-// per accepted event; and a trigger that announces every outbox insert, so any statement may write outbox rows.
+// (one batch row per group commit); and a trigger that announces every outbox insert, so any statement may write outbox rows.
 export class Migration0012Webhooks extends Migration {
   override async up(): Promise<void> {
     this.addSql(`
@@ -81,24 +81,35 @@ create table webhook_attempts (
 create index webhook_attempts_delivery on webhook_attempts (endpoint_id, event_id, attempt);
 create index webhook_attempts_time on webhook_attempts (attempted_at);
 
--- Stripe meter forwarding: one row per accepted event and meter, written in the ingest's group commit.
-create table meter_forwards (
+-- Stripe meter forwarding. A group commit whose accepted events go to Stripe meters writes ONE batch row: its events
+-- already cut into chunks of at most 100 (one stream request each), every chunk of one lane (a set of customers, so
+-- no customer is ever in two requests at once). Each event's own row records its meters with their batch and chunk
+-- (usage_events.meters), so an event costs no row of its own here: a chunk's forwarding is one update of "done",
+-- a finished batch is deleted, and an event given up is a row in meter_failures.
+alter table usage_events add column meters jsonb;
+create table meter_batches (
+  id text primary key,
+  created_at timestamptz not null default now(),
+  -- [[{"c": customer, "e": event, "n": event_name, "i": identifier, "k": value key, "v": value, "o": occurred_at}, …], …]
+  chunks jsonb not null,
+  lanes int[] not null,
+  -- Chunks forwarded (or given up), by index.
+  done int[] not null default '{}',
+  -- Failed attempts of the chunks still pending, the last failure, and when they are tried again.
+  attempts int not null default 0,
+  failure text not null default '',
+  next_attempt_at timestamptz not null default now()
+);
+create index meter_batches_due on meter_batches (next_attempt_at);
+create table meter_failures (
   customer_id text not null,
   event_id text not null,
   event_name text not null,
-  -- The meter event's identifier (Stripe drops a repeat of it), fixed when the row is written.
-  identifier text not null,
-  value_key text not null,
-  value text not null,
-  occurred_at timestamptz not null,
-  status text not null default 'pending' check (status in ('pending', 'forwarded', 'failed')),
-  failure_reason text not null default '',
-  attempts int not null default 0,
-  next_attempt_at timestamptz not null default now(),
-  forwarded_at timestamptz,
+  reason text not null,
+  attempts int not null,
+  failed_at timestamptz not null default now(),
   primary key (customer_id, event_id, event_name)
 );
-create index meter_forwards_due on meter_forwards (next_attempt_at) where status = 'pending';
 
 -- Every statement that inserts outbox rows wakes the relay at commit (NOTIFYs are delivered on commit and collapsed
 -- per transaction), so an outbox row can be one part of a larger statement (the ledger batch's, the ingest's).
