@@ -16,11 +16,13 @@ const server = http.createServer((req, res) => {
   });
 });
 await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-process.stdout.write(`${JSON.stringify({ stripe: fake.apiBase, secretKey: FAKE_SECRET_KEY, hooks: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks` })}\n`);
+const hooks = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
+process.stdout.write(`${JSON.stringify({ stripe: fake.apiBase, secretKey: FAKE_SECRET_KEY, hooks })}\n`);
 
 const lines = createInterface({ input: process.stdin });
 lines.on('line', () => {
-  process.stdout.write(`${JSON.stringify({ meterEvents: fake.meterEventSends.length, meterRequests: fake.meterRequests.length, webhookPosts: posts })}\n`);
+  const stats = { meterEvents: fake.meterEventSends.length, meterRequests: fake.meterRequests.length, webhookPosts: posts };
+  process.stdout.write(`${JSON.stringify(stats)}\n`);
 });
 lines.on('close', () => {
   server.closeAllConnections();
