@@ -89,6 +89,9 @@ export class WebhookDeliveryProcessor {
     retryDelayMs(attemptsMade, String(job?.id), this.opts.retryBaseMs, err instanceof AttemptFailed ? err.retryAfterMs : 0);
 
   async process(job: Job, token?: string): Promise<string> {
+    // Before webhooks were delivered, auto_recharge.paused was queued here as a job of its own name. No endpoint
+    // existed to receive it (endpoints came with delivery), so it is done.
+    if (job.name !== 'deliver') return `${job.name}: committed before webhook endpoints existed; nothing to deliver`;
     const { eventId, endpointId } = (job.data ?? {}) as Partial<DeliveryJob>;
     if (typeof eventId !== 'string' || typeof endpointId !== 'string') throw new UnrecoverableError(`malformed delivery job ${job.id}`);
     const d = await selectDeliveryToSend(this.orm.em.fork(), eventId, endpointId);
