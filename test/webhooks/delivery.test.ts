@@ -238,6 +238,19 @@ describe('isolation', () => {
   });
 });
 
+describe('upgrades', () => {
+  it('an auto_recharge.paused job queued before webhooks were delivered completes without a POST', async () => {
+    const jobId = uniq('obx_legacy');
+    await h.sql(`insert into outbox (id, queue, name, payload) values (?, 'outgoing-webhooks', 'auto_recharge.paused', ?::jsonb)`,
+      [jobId, JSON.stringify({ type: 'auto_recharge.paused', customerId: 'cus_x', assetCode: 'USD', accountId: 'acc_x' })]);
+    const done = await waitFor('the legacy job to finish', async () => {
+      const job = await h.engine.app.moneyIn.hub.queue('outgoing-webhooks')?.getJob(jobId);
+      return job && (await job.isCompleted()) ? job : undefined;
+    });
+    expect(done.returnvalue).toBe('auto_recharge.paused: committed before webhook endpoints existed; nothing to deliver');
+  });
+});
+
 describe('the delivery log', () => {
   it('lists deliveries newest first, filtered by status and event type, page by page; the retention prunes settled ones', async () => {
     const r = await receiver();
