@@ -1,5 +1,6 @@
 // Ingest with outbound delivery on vs off, side by side in one run (issue 16: "the outbox must not halve ingest").
-// `npx tsx bench/outbox.ts` (env BENCH_SECONDS, default 10; BENCH_ROUNDS, default 2; BENCH_PG_URL).
+// `npx tsx bench/outbox.ts` (env BENCH_SECONDS, default 10; BENCH_ROUNDS, default 2; BENCH_PG_URL;
+// BENCH_ENGINE_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 //
 // One engine process (src/main.ts) on a fresh database, a fake Stripe and a webhook receiver in this process, and two
 // groups of 500 customers, each batched TrackEvents at 100 events/request, 32 in flight:
@@ -83,6 +84,7 @@ async function main(): Promise<void> {
   const engine = await startEngine({
     root: ROOT, databaseUrl: db.url, adminKey: ADMIN_KEY, logFile: join(tmpdir(), `tollbooth-bench-outbox-${db.name}.log`),
     extraEnv: { QUEUE_PREFIX: db.name, REDIS_URL, TOLLBOOTH_WEBHOOK_ALLOW_PRIVATE: '1', ...sink.env },
+    nodeArgs: (process.env.BENCH_ENGINE_NODE_ARGS ?? '').split(' ').filter(Boolean),
   });
   const cpu = new CpuSampler(engine.pid, cpus().length);
   const pool = new ChannelPool(`127.0.0.1:${engine.grpcPort}`, { authorization: `Bearer ${ADMIN_KEY}` }, 4);
