@@ -5,7 +5,7 @@
 // One engine process (src/main.ts) on a fresh database, a fake Stripe and a webhook receiver in this process, and two
 // groups of 500 customers, each batched TrackEvents at 100 events/request, 32 in flight:
 //   off  a product whose price forwards nothing; no balance alert levels.
-//   on   the same price naming a Stripe meter (every accepted event gets a forwarding row and each group commit an
+//   on   the same price naming a Stripe meter (each group commit writes its forwarded events as one batch with an
 //        outbox job, written in the commit's one statement; the forwarder sends them to the fake Stripe's meter event
 //        stream meanwhile), a webhook endpoint subscribed to every event, and each customer's low-balance level set
 //        so that it is crossed during the phase (one wallet.balance_low each, emitted in the ledger batch's statement

@@ -129,9 +129,10 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         // Stop accepting, let in-flight calls finish (bounded by graceMs), then close the database.
         await Promise.all([started.grpc.close(graceMs), started.http.close(graceMs)]);
         // Then let queue workers finish their jobs (they use the database), and quit our Redis connections.
+        // The meter forwarder first: it stops between two requests to Stripe, so the queues close without waiting on it.
         await started.webhooks.stop();
-        await started.moneyIn.stop(graceMs);
         await started.meters.stop();
+        await started.moneyIn.stop(graceMs);
         await sweeper.stop();
         await db.close();
       },
@@ -140,8 +141,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     await grpc?.close(0);
     await httpServer?.close(0);
     await webhooks?.stop();
-    await moneyIn?.stop(0);
     await meters?.stop();
+    await moneyIn?.stop(0);
     await db.close();
     throw err;
   }

@@ -94,8 +94,8 @@ export class MeterForwarder {
   private readonly leader: Leadership;
   private session?: { token: string; expiresAt: number };
   private stopped = false;
-  /** A drain is running in this process; wake-ups meanwhile only ask it for one more pass. */
-  private running = false;
+  /** The drain running in this process, if any; wake-ups meanwhile only ask it for one more pass. */
+  private running?: Promise<unknown>;
   private again = false;
 
   constructor(
@@ -108,7 +108,7 @@ export class MeterForwarder {
   }
 
   /**
-   * Forward what is due. Returns what happened (the job's result). Every group commit that records forwarding rows
+   * Forward what is due. Returns what happened (the job's result). Every group commit that records a forwarding batch
    * wakes it: a wake-up while a drain runs in this process costs nothing but one more pass of that drain.
    */
   async drain(): Promise<string> {
@@ -116,19 +116,22 @@ export class MeterForwarder {
       this.again = true;
       return 'joined the running drain';
     }
-    this.running = true;
-    let sent = 0;
-    try {
+    const run = (async () => {
+      let sent = 0;
       do {
         this.again = false;
         const n = await this.drainOnce();
         if (typeof n === 'string') return n;
         sent += n;
       } while (this.again && !this.stopped);
+      return `forwarded ${sent}`;
+    })();
+    this.running = run;
+    try {
+      return await run;
     } finally {
-      this.running = false;
+      this.running = undefined;
     }
-    return `forwarded ${sent}`;
   }
 
   private async drainOnce(): Promise<number | string> {
@@ -259,8 +262,10 @@ export class MeterForwarder {
     await chunkDone(this.orm.em.fork(), chunk.batch.id, chunk.x);
   }
 
+  /** Stop after the request in flight (a drain stops between requests), then let the lock go. */
   async stop(): Promise<void> {
     this.stopped = true;
+    await this.running?.catch(() => undefined);
     await this.leader.close();
   }
 }

@@ -1,6 +1,6 @@
 // Stripe meter forwarding, assembled: the `meter-forwarding` processor (one job at a time per process; one forwarder at
-// a time across processes, forwarder.ts), a wake-up at start (rows a stopped or crashed process left), and, with
-// Stripe configured, a schedule that wakes it every few seconds for rows whose retry time has come.
+// a time across processes, forwarder.ts), a wake-up at start (batches a stopped or crashed process left), and, with
+// Stripe configured, a schedule that wakes it every few seconds for batches whose retry time has come.
 import type { Database } from '../db/orm.js';
 import type { QueueHub } from '../queue/queues.js';
 import type { StripeClient } from '../stripe/client.js';

@@ -157,8 +157,8 @@ export class LedgerBatch {
       for (const kind of crossings(a.alertState, next, available, a.lowBalanceLevel)) {
         out.push({
           kind, previous: a.alertState, state: next, accountId: a.id, customerId: a.customerId, assetCode: a.assetCode,
-          balance: a.balance, held: a.held,
-          lowBalanceLevel: a.lowBalanceLevel, overdraftLimit: a.alertFloor.abs(), sequence: a.sequence, transactionId, at: this.createdAt,
+          balance: a.balance, held: a.held, lowBalanceLevel: a.lowBalanceLevel, overdraftLimit: a.alertFloor.abs(),
+          sequence: a.sequence, transactionId, at: this.createdAt,
         });
       }
       a.alertState = next;
