@@ -42,6 +42,10 @@ import { startOpsServer } from './ops/server.js';
 import { attachSources } from './ops/metrics.js';
 import { metricSources } from './ops/sources.js';
 import { startTracing, stopTracing } from './ops/tracing.js';
+import { balanceAlertHook } from './wallets/wallet.events.js';
+import { startWebhooks, type WebhookTuning, type Webhooks } from './webhooks/webhooks.js';
+import { webhookRoutes } from './webhooks/webhooks.routes.js';
+import { startMeterForwarding, type MeterForwarding, type MeterTuning } from './meters/meters.js';
 
 export interface App {
   config: Config;
@@ -62,14 +66,22 @@ export interface App {
   metricsPort: number | undefined;
   /** Whether this process should get traffic (GET /readyz, gRPC health). */
   readiness: Readiness;
+  /** Outbound webhooks: endpoints, delivery, the delivery log's prune. */
+  webhooks: Webhooks;
+  /** Stripe meter forwarding. */
+  meters: MeterForwarding;
   stop(graceMs?: number): Promise<void>;
 }
 
 export interface AppOptions {
-  /** Time source for time-based policies (auto-recharge cooldowns, monthly caps, reconciliation age). */
+  /** Time source for time-based policies (auto-recharge cooldowns, monthly caps, reconciliation age, webhook endpoint health). */
   clock?: Clock;
   /** The embedded database, already starting (without DATABASE_URL; src/main.ts starts it first). */
   embedded?: Promise<EmbeddedPostgres>;
+  /** Webhook retry timing (tests compress the 3-day schedule). */
+  webhooks?: WebhookTuning;
+  /** Meter forwarding retry timing (tests compress it). */
+  meters?: MeterTuning;
 }
 
 export async function startApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -99,11 +111,15 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   let moneyIn: MoneyIn | undefined;
   let migrations: Migrations | undefined;
   let detachMetrics: (() => void) | undefined;
+  let webhooks: Webhooks | undefined;
+  let meters: MeterForwarding | undefined;
   try {
     const createdAdminKey = await bootstrapAdminKey(db.orm, config.adminKey);
-    // A usage debit that leaves an account below its armed threshold starts an auto-recharge in the debit's transaction.
-    const ledger = new Ledger({ afterDebit: triggerRecharges });
     const catalog = new CatalogService(db.orm);
+    // A usage debit that leaves an account below its armed threshold starts an auto-recharge in the debit's transaction;
+    // a posting that crosses a balance alert level emits its webhook event in the batch's one write.
+    const ledger = new Ledger({ afterDebit: triggerRecharges, balanceAlerts: balanceAlertHook((em, asset) => catalog.assetScale(em,
+      asset)) });
     const customers = new CustomerService(db.orm, catalog);
     // Each flush holds one connection; leave the rest of the pool for reads and other writes. Embedded: one.
     const ingest = new IngestService(db.orm, catalog, ledger, db.embedded ? 1 : Math.max(1, Math.min(4, config.dbPoolSize - 2)));
@@ -118,6 +134,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     migrations = new Migrations(db.orm, clock, config.migrations);
     const migrationJobs = new MigrationProcessor(migrations);
     moneyIn.hub.process('migrations', (job) => migrationJobs.process(job), 2);
+    webhooks = startWebhooks(config, db, moneyIn.hub, clock, options.webhooks);
+    meters = startMeterForwarding(db, moneyIn.hub, moneyIn.stripe, options.meters);
     // Customer credentials revoked through this process stop working here at once (elsewhere within the cache TTL).
     const credentials = new CustomerCredentials(db.orm, clock, config.publicUrl, (hashes) => hashes.forEach((h) => verifier.forget(h)));
     const verifier = new KeyVerifier(db.orm, undefined, { credentials, clock });
@@ -128,6 +146,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       // WalletService is wallets'; its top-up and auto-recharge RPCs are served by money-in, through wallets' port.
       walletRoutes(wallets, holds, watch, moneyInPort(moneyIn)),
       usageRoutes(ingest, usage, catalog, () => db.orm.em.fork()),
+      webhookRoutes(webhooks.service),
     ];
     const pipeline = new Pipeline(verifier, ownersOf(db.orm));
     const bundle = loadPortalBundle();
@@ -149,7 +168,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       corsOrigins: config.corsOrigins,
       cookieCredential: portalCookieCredential(config.publicUrl),
     });
-    const started = { grpc, http: httpServer, moneyIn, migrations };
+    const started = { grpc, http: httpServer, moneyIn, migrations, webhooks, meters };
     // gRPC health follows readiness: every service (and "") NOT_SERVING while the database is away or the process drains.
     const services = ['', ...bindings.map((b) => b.service.typeName)];
     readiness.onChange((ready) => {
@@ -171,6 +190,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       migrations,
       metricsPort: ops?.port,
       readiness,
+      webhooks,
+      meters,
       async stop(graceMs = 10_000) {
         readiness.phase = 'stopping'; // /readyz 503 and gRPC health NOT_SERVING: balancers stop sending new calls
         // WatchWallet streams never end by themselves: end them first (UNAVAILABLE) so the servers can close at once.
@@ -178,8 +199,11 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         // Stop accepting, let in-flight calls finish (bounded by graceMs), then close the database.
         await Promise.all([started.grpc.close(graceMs), started.http.close(graceMs)]);
         // Then let queue workers finish their jobs (they use the database; a migration's job ends after its current
-        // batch and resumes on the next start), and quit our Redis connections.
+        // batch and resumes on the next start), and quit our Redis connections. The meter forwarder stops between two
+        // requests to Stripe, so the queues close without waiting on it.
         await started.migrations.stop();
+        await started.webhooks.stop();
+        await started.meters.stop();
         await started.moneyIn.stop(graceMs);
         await sweeper.stop();
         detachMetrics?.();
@@ -193,6 +217,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     await grpc?.close(0);
     await httpServer?.close(0);
     await migrations?.stop();
+    await webhooks?.stop();
+    await meters?.stop();
     await moneyIn?.stop(0);
     detachMetrics?.();
     await db.close();

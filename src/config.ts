@@ -35,6 +35,14 @@ export interface Config {
   metrics: { port: number | undefined; host: string };
   /** OpenTelemetry traces over OTLP/HTTP; off when `endpoint` is undefined. */
   otel: { endpoint: string | undefined; serviceName: string };
+  webhooks: {
+    /** Deliver to endpoints whose host resolves to loopback, private or link-local addresses (tests, closed networks). */
+    allowPrivate: boolean;
+    /** Delivery attempts, settled deliveries and their events are deleted after this many days. */
+    logRetentionDays: number;
+    /** An endpoint whose deliveries failed for this many days without a success is disabled. */
+    disableAfterDays: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -49,6 +57,7 @@ const KNOWN = new Set([
   'TOLLBOOTH_CORS_ORIGINS', 'TOLLBOOTH_PORTAL_TITLE', 'TOLLBOOTH_PORTAL_LOGO_URL',
   'MIGRATION_BATCH_SIZE', 'MIGRATION_BATCH_PAUSE_MS',
   'METRICS_PORT', 'METRICS_HOST', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_SERVICE_NAME',
+  'TOLLBOOTH_WEBHOOK_ALLOW_PRIVATE', 'TOLLBOOTH_WEBHOOK_LOG_RETENTION_DAYS', 'TOLLBOOTH_WEBHOOK_DISABLE_AFTER_DAYS',
 ]);
 
 function port(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
@@ -72,6 +81,21 @@ function wholeNumber(env: NodeJS.ProcessEnv, name: string, dflt: number, min: nu
     throw new ConfigError(name, `must be a whole number ${min}-${max}, got "${raw}"`);
   }
   return Number(raw);
+}
+
+function days(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  if (!/^\d{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > 3650) throw new ConfigError(name,
+    `must be a whole number of days 1-3650, got "${raw}"`);
+  return Number(raw);
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '' || raw === '0') return false;
+  if (raw === '1') return true;
+  throw new ConfigError(name, `must be 1 or 0, got "${raw}"`);
 }
 
 function url(env: NodeJS.ProcessEnv, name: string, protocols: string[]): URL | undefined {
@@ -167,6 +191,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     otel: {
       endpoint: url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:'])?.toString(),
       serviceName: env.OTEL_SERVICE_NAME || 'tollbooth',
+    },
+    webhooks: {
+      allowPrivate: flag(env, 'TOLLBOOTH_WEBHOOK_ALLOW_PRIVATE'),
+      logRetentionDays: days(env, 'TOLLBOOTH_WEBHOOK_LOG_RETENTION_DAYS', 30),
+      disableAfterDays: days(env, 'TOLLBOOTH_WEBHOOK_DISABLE_AFTER_DAYS', 3),
     },
   };
 }

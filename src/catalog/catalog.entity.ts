@@ -85,6 +85,8 @@ export interface ProductPrice {
   calculation: Calculation;
   valueProperty: string;
   dimensionKeys: string[];
+  stripeMeterEventName: string;
+  stripeMeterValueKey: string;
 }
 export const ProductPriceSchema = new EntitySchema<ProductPrice>({
   name: 'ProductPrice',
@@ -98,6 +100,8 @@ export const ProductPriceSchema = new EntitySchema<ProductPrice>({
     calculation: { type: 'string' },
     valueProperty: { type: 'string' },
     dimensionKeys: { type: 'string[]', columnType: 'text[]' },
+    stripeMeterEventName: { type: 'string' },
+    stripeMeterValueKey: { type: 'string' },
   },
 });
 

@@ -33,6 +33,9 @@ export interface PriceModel {
   valueProperty: string;
   dimensionKeys: string[];
   rates: RateModel[];
+  /** A Stripe meter's event_name this price's usage is forwarded to ('' = not forwarded), and its value's payload key. */
+  stripeMeterEventName: string;
+  stripeMeterValueKey: string;
 }
 
 export type ProductStatusModel = 'draft' | 'published' | 'archived';

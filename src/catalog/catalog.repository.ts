@@ -14,7 +14,11 @@ export async function loadPrices(em: EntityManager, versionIds: string[]): Promi
     : [];
   const byPrice = new Map<string, PriceModel>();
   for (const p of prices) {
-    const model: PriceModel = { id: p.id, name: p.name, eventType: p.eventType, calculation: p.calculation, valueProperty: p.valueProperty, dimensionKeys: p.dimensionKeys, rates: [] };
+    const model: PriceModel = {
+      id: p.id, name: p.name, eventType: p.eventType, calculation: p.calculation, valueProperty: p.valueProperty,
+      dimensionKeys: p.dimensionKeys, rates: [],
+      stripeMeterEventName: p.stripeMeterEventName, stripeMeterValueKey: p.stripeMeterValueKey,
+    };
     byPrice.set(p.id, model);
     out.get(p.productVersionId)!.push(model);
   }

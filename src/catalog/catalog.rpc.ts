@@ -39,6 +39,8 @@ export function priceToProto(p: PriceModel): MessageInitShape<typeof PriceSchema
     valueProperty: p.valueProperty,
     dimensionKeys: p.dimensionKeys,
     rates: p.rates.map((r) => ({ dimensions: r.dimensions, unitPrices: r.unitPrices })),
+    stripeMeterEventName: p.stripeMeterEventName,
+    stripeMeterValueKey: p.stripeMeterValueKey,
   };
 }
 
@@ -67,6 +69,9 @@ export function priceFromProto(p: Price): PriceModel {
       dimensions: Object.fromEntries(Object.entries(r.dimensions).sort(([a], [b]) => a.localeCompare(b))),
       unitPrices: r.unitPrices.map((u) => ({ assetCode: u.assetCode, amount: dec(u.amount.trim()).toFixed() })),
     })),
+    stripeMeterEventName: p.stripeMeterEventName,
+    // The default is written out, so equal meters compare (and hash for request_id) equal.
+    stripeMeterValueKey: p.stripeMeterEventName ? p.stripeMeterValueKey || 'value' : '',
   };
 }
 

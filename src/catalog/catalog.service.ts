@@ -214,6 +214,7 @@ export class CatalogService {
       em.create(ProductPriceSchema, {
         id: priceId, productVersionId: v.id, position, name: p.name, eventType: p.eventType, calculation: p.calculation,
         valueProperty: p.valueProperty, dimensionKeys: p.dimensionKeys,
+        stripeMeterEventName: p.stripeMeterEventName, stripeMeterValueKey: p.stripeMeterValueKey,
       });
       p.rates.forEach((r, ratePosition) => {
         for (const u of r.unitPrices) em.create(PriceRateSchema, { priceId, ratePosition, dimensions: r.dimensions, assetCode: u.assetCode, unitAmount: u.amount });

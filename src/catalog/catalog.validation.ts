@@ -4,6 +4,9 @@ import {
   type CreateAssetRequest, type CreateProductRequest, type GetProductRequest, type Price, type UpdateProductRequest,
 } from '../../gen/tollbooth/v1/catalog_pb.js';
 import { invalid } from '../shared/errors.js';
+
+const METER_EVENT_NAME = { pattern: /^[A-Za-z0-9_.:-]+$/, hint: 'a Stripe meter event_name of letters, digits, "_", "-", ".", ":"' };
+const METER_PAYLOAD_KEY = { pattern: /^[A-Za-z0-9_.-]+$/, hint: 'a payload key of letters, digits, "_", "-", "."' };
 import { assetCode, count, CURRENCY, decimal, enumSet, EVENT_TYPE, intRange, PRODUCT_CODE, PROPERTY, requestId, str } from '../server/rules.js';
 
 export function validatePrices(prices: Price[], field: string): void {
@@ -22,6 +25,12 @@ export function validatePrices(prices: Price[], field: string): void {
       if (keys.has(k)) throw invalid(`${f}.dimension_keys[${j}]`, `"${k}" is repeated`);
       keys.add(k);
     });
+    if (p.stripeMeterEventName) {
+      str(p.stripeMeterEventName, `${f}.stripe_meter_event_name`, { max: 100, ...METER_EVENT_NAME });
+      str(p.stripeMeterValueKey, `${f}.stripe_meter_value_key`, { max: 100, ...METER_PAYLOAD_KEY });
+      if (p.stripeMeterValueKey === 'stripe_customer_id') throw invalid(`${f}.stripe_meter_value_key`,
+        'is the key of the customer in the payload; name the value\'s key');
+    } else if (p.stripeMeterValueKey) throw invalid(`${f}.stripe_meter_value_key`, 'is only read with stripe_meter_event_name');
     count(p.rates.length, `${f}.rates`, 1, 100);
     if (keys.size === 0 && p.rates.length !== 1) throw invalid(`${f}.rates`, 'a price without dimension_keys has exactly one rate');
     const combos = new Set<string>();

@@ -12,7 +12,9 @@ import { once } from '../shared/idempotency.js';
 import { dec } from '../shared/money.js';
 import { decodePageToken, encodePageToken, pageSize, type PageRequest } from '../shared/page-token.js';
 import { inTransaction, isUniqueViolation } from '../shared/tx.js';
-import { selectMoves } from './customers.sql.js';
+import { subscriptionModel, subscriptionModels } from './subscriptions.js';
+import { emitWebhookEvents } from '../webhooks/events.js';
+import { customerEvent, subscriptionEvent } from './customer.events.js';
 
 export interface CreateCustomerInput {
   requestId: string;
@@ -32,19 +34,6 @@ export interface CustomerPatch {
   metadata?: Record<string, string>;
   insufficientBalancePolicy?: Policy;
   overdraftLimit?: string;
-}
-
-function subscriptionModel(s: Subscription, moves: SubscriptionModel['moves'] = []): SubscriptionModel {
-  return {
-    id: s.id, productCode: s.productCode, productId: s.productVersionId, productVersion: s.productVersion, status: s.status,
-    createdAt: s.createdAt, canceledAt: s.canceledAt ?? null, moves,
-  };
-}
-
-/** The subscriptions' models with their version histories. */
-async function subscriptionModels(em: EntityManager, subs: Subscription[]): Promise<SubscriptionModel[]> {
-  const moves = await selectMoves(em, subs.map((s) => s.id));
-  return subs.map((s) => subscriptionModel(s, moves.filter((m) => m.subscriptionId === s.id).map(({ subscriptionId: _s, ...m }) => m)));
 }
 
 export class CustomerService {
@@ -68,7 +57,12 @@ export class CustomerService {
         await this.flushCustomer(em);
         await createDefaultWallet(em, customer.id);
         for (const code of input.productCodes) await this.subscribe(em, customer.id, code, 0);
-        return this.load(em, customer);
+        const model = await this.load(em, customer);
+        await emitWebhookEvents(em, [
+          customerEvent('customer.created', model),
+          ...model.subscriptions.map((s) => subscriptionEvent('subscription.created', model.id, s, s.createdAt)),
+        ]);
+        return model;
       }),
     );
   }
@@ -113,7 +107,9 @@ export class CustomerService {
       if (patch.overdraftLimit !== undefined) c.overdraftLimit = patch.overdraftLimit;
       c.updatedAt = new Date();
       await this.flushCustomer(em);
-      return this.load(em, c);
+      const model = await this.load(em, c);
+      await emitWebhookEvents(em, [customerEvent('customer.updated', model)]);
+      return model;
     });
   }
 
@@ -121,7 +117,9 @@ export class CustomerService {
     return inTransaction(this.orm, (em) =>
       once(em, { scope: 'CreateSubscription', key: input.requestId, request: input }, async () => {
         const c = await this.find(em, input.customer);
-        return subscriptionModel(await this.subscribe(em, c.id, input.productCode, input.productVersion));
+        const s = subscriptionModel(await this.subscribe(em, c.id, input.productCode, input.productVersion));
+        await emitWebhookEvents(em, [subscriptionEvent('subscription.created', c.id, s, s.createdAt)]);
+        return s;
       }),
     );
   }
@@ -135,6 +133,7 @@ export class CustomerService {
         s.status = 'canceled';
         s.canceledAt = new Date();
         await em.flush();
+        await emitWebhookEvents(em, [subscriptionEvent('subscription.canceled', s.customerId, subscriptionModel(s), s.canceledAt)]);
       }
       return (await subscriptionModels(em, [s]))[0];
     });

@@ -12,6 +12,7 @@
 // against the cut-over (README, "Price changes").
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { ProductHeadSchema, ProductVersionSchema } from '../catalog/catalog.entity.js';
+import { emitSubscriptionsMigrated } from '../customers/customer.events.js';
 import { latestPublished } from '../catalog/catalog.repository.js';
 import { enqueue } from '../outbox/outbox.js';
 import type { Clock } from '../shared/clock.js';
@@ -197,11 +198,8 @@ export class Migrations {
     const todo = only ? [only] : await selectTodo(em, id, limit);
     if (todo.length === 0) return (await addProgress(em, id, 0, 0, 0)) === 'running';
     const { moved, skipped } = await moveBatch(em, m, todo);
-    // --- subscription.migrated ----------------------------------------------------------------------------------------
-    // Every subscription this batch moved is in `moved` (customer, product, from/to version and ids, cut-over), inside
-    // the batch's transaction: the place where one `subscription.migrated` outbox event per subscription belongs, so
-    // that a notification exists exactly when the move committed.
-    // --- end subscription.migrated ------------------------------------------------------------------------------------
+    // One subscription.migrated webhook event per moved subscription, in this batch's transaction.
+    await emitSubscriptionsMigrated(em, moved, id);
     const state = await addProgress(em, id, moved.length, skipped, 0);
     await touch(em, id);
     return state === 'running';

@@ -30,9 +30,14 @@ export async function selectUnsent(em: EntityManager, limit: number): Promise<Ou
   return query<OutboxRow>(em, `select id, queue, name, payload from outbox where sent_at is null order by id limit ${limit}`);
 }
 
-/** Stamp rows BullMQ accepted. */
+/**
+ * Stamp rows BullMQ accepted. Committed without waiting for the WAL flush (synchronous_commit off for this statement's
+ * transaction): a stamp lost in a crash only re-adds the job under the same id, a no-op in BullMQ, while an fsync per
+ * relay pass competed with the ingest's commits once every group commit that forwards usage writes a job.
+ */
 export async function markSent(em: EntityManager, ids: readonly string[]): Promise<void> {
-  await query(em, `update outbox set sent_at = now() where id = any(?::text[])`, [pgTextArray(ids)]);
+  await query(em, `with c as (select set_config('synchronous_commit', 'off', true))
+                   update outbox set sent_at = now() from c where id = any(?::text[])`, [pgTextArray(ids)]);
 }
 
 /** Delete rows sent more than `keepMs` ago. */

@@ -3,7 +3,7 @@
 // and exponential backoff set once, here; one processor per queue; graceful close that also quits the connections we
 // created (worker.close() leaves passed-in connections open). The engine keeps serving while Redis is down.
 import { Redis } from 'ioredis';
-import { Queue, Worker, type DefaultJobOptions, type Job } from 'bullmq';
+import { Queue, Worker, type BackoffStrategy, type DefaultJobOptions, type Job } from 'bullmq';
 import { log } from '../shared/log.js';
 import { jobRan } from '../ops/metrics.js';
 import { traced } from '../ops/tracing.js';
@@ -13,8 +13,8 @@ import { traced } from '../ops/tracing.js';
  *  - recharge:          charge a saved card for one auto-recharge threshold crossing (src/topups/recharge.worker.ts)
  *  - stripe-webhook:    process one stored inbound Stripe event; BullMQ's retries are the "webhook retries"
  *  - reconcile:         repeatable; settles pending top-ups by asking Stripe (src/topups/reconcile.ts)
- *  - meter-forwarding:  reserved for forwarding usage to external meters (no processor yet)
- *  - outgoing-webhooks: events for customers' webhook endpoints, e.g. auto_recharge.paused (no processor yet: jobs wait)
+ *  - meter-forwarding:  forward accepted usage of metered prices to Stripe meters (src/meters/forwarder.ts)
+ *  - outgoing-webhooks: deliver one event to one webhook endpoint (src/webhooks/delivery.worker.ts)
  *  - migrations:        run one subscriber migration's batches (src/migrations/migration.worker.ts)
  */
 export const QUEUE_NAMES = ['recharge', 'stripe-webhook', 'reconcile', 'meter-forwarding', 'outgoing-webhooks', 'migrations'] as const;
@@ -30,7 +30,23 @@ export const DEFAULT_JOB_OPTIONS: DefaultJobOptions = {
   removeOnFail: { age: 30 * 86_400 },
 };
 
-export type Processor = (job: Job) => Promise<unknown>;
+/**
+ * Queues whose jobs differ from the default: a webhook delivery is tried 15 times over about 3 days on its own
+ * schedule (the 'webhook' backoff its worker computes, src/webhooks/retry.ts) and kept a while after giving up.
+ */
+export const JOB_OPTIONS: Partial<Record<QueueName, DefaultJobOptions>> = {
+  'outgoing-webhooks': { attempts: 15, backoff: { type: 'webhook' }, removeOnFail: { age: 7 * 86_400 } },
+};
+
+/** `token` identifies this run of the job (job.moveToDelayed needs it). */
+export type Processor = (job: Job, token?: string) => Promise<unknown>;
+
+export interface ProcessOptions {
+  /** A custom backoff strategy for the queue's JOB_OPTIONS (BullMQ's worker setting). */
+  backoffStrategy?: BackoffStrategy;
+  /** Log job failures at debug level: they are the receivers' failures, recorded where users see them. */
+  quietFailures?: boolean;
+}
 
 const RECONNECT = (times: number): number => Math.min(200 * times, 5_000);
 
@@ -102,7 +118,8 @@ export class QueueHub {
     // Queues are created only once Redis answers: BullMQ's connection init would otherwise fail permanently.
     if (this.queues.size === 0) {
       for (const name of QUEUE_NAMES) {
-        const q = new Queue(name, { connection: this.producer, prefix: this.prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+        const q = new Queue(name, { connection: this.producer, prefix: this.prefix, defaultJobOptions: { ...DEFAULT_JOB_OPTIONS,
+          ...JOB_OPTIONS[name] } });
         q.on('error', (err: Error) => this.outage.error(err));
         this.queues.set(name, q);
       }
@@ -136,12 +153,18 @@ export class QueueHub {
     return out;
   }
 
+  /** The producer connection (fails fast while Redis is down), for small keys of the engine's own next to the queues'. */
+  get redis(): Redis {
+    return this.producer;
+  }
+
   /** Start the one processor of a queue. It waits for Redis if Redis is down. */
-  process(name: QueueName, processor: Processor, concurrency = 1): Worker {
+  process(name: QueueName, processor: Processor, concurrency = 1, opts: ProcessOptions = {}): Worker {
     // A span per job when tracing is on (a plain call otherwise); outcomes and durations counted from the worker's events.
     const run = (job: Job) =>
       traced(`job ${name}`, 'consumer', { 'messaging.destination.name': name, 'messaging.message.id': job.id ?? '' }, () => processor(job));
-    const worker = new Worker(name, run, { connection: this.workerBase, prefix: this.prefix, concurrency, autorun: true });
+    const settings = opts.backoffStrategy ? { backoffStrategy: opts.backoffStrategy } : undefined;
+    const worker = new Worker(name, run, { connection: this.workerBase, prefix: this.prefix, concurrency, autorun: true, settings });
     const took = (job: Job) => (job.finishedOn && job.processedOn ? (job.finishedOn - job.processedOn) / 1000 : 0);
     worker.on('completed', (job) => jobRan(name, 'completed', took(job)));
     worker.on('error', (err: Error) => {
@@ -151,6 +174,8 @@ export class QueueHub {
     worker.on('failed', (job, err) => {
       const final = job !== undefined && (job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError');
       if (job) jobRan(name, final ? 'failed' : 'retry', took(job));
+      if (opts.quietFailures) return log.debug('job failed', { queue: name, jobId: job?.id, attempts: job?.attemptsMade,
+        err: err.message });
       (final ? log.error : log.warn)(final ? 'job failed for good' : 'job failed; will retry', { queue: name, jobId: job?.id, attempts: job?.attemptsMade, err });
     });
     this.workers.push(worker);

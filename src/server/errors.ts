@@ -27,6 +27,8 @@ export function statusOf(reason: Reason): StatusCode {
     case 'HOLD_NOT_FOUND':
     case 'TOP_UP_NOT_FOUND':
     case 'API_KEY_NOT_FOUND':
+    case 'WEBHOOK_ENDPOINT_NOT_FOUND':
+    case 'WEBHOOK_EVENT_NOT_FOUND':
       return Status.NOT_FOUND;
     case 'ASSET_ALREADY_EXISTS':
     case 'PRODUCT_ALREADY_EXISTS':
@@ -42,6 +44,7 @@ export function statusOf(reason: Reason): StatusCode {
     case 'HOLD_NOT_ACTIVE':
     case 'STRIPE_NOT_CONFIGURED':
     case 'API_KEY_CONFIGURED':
+    case 'WEBHOOK_ENDPOINT_DISABLED':
       return Status.FAILED_PRECONDITION;
     case 'MIGRATION_IN_PROGRESS':
     case 'MIGRATION_FINISHED':

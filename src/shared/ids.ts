@@ -5,7 +5,7 @@ import { randomFillSync } from 'node:crypto';
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
 export type IdPrefix =
-  'cus' | 'wal' | 'acc' | 'prd' | 'prc' | 'sub' | 'txn' | 'hld' | 'adj' | 'top' | 'key' | 'mig' | 'evt' | 'obx' | 'pss' | 'cct';
+  'cus' | 'wal' | 'acc' | 'prd' | 'prc' | 'sub' | 'txn' | 'hld' | 'adj' | 'top' | 'key' | 'mig' | 'evt' | 'obx' | 'pss' | 'cct' | 'we';
 
 // Random bytes drawn 4 KiB at a time: one randomBytes(10) per id was ~2 % of the engine's CPU on unary TrackEvents
 // (a Buffer and a call into OpenSSL for every id). Ids are not secrets; API keys draw their own 32 bytes.

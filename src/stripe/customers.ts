@@ -2,7 +2,7 @@
 // our customer id, so two concurrent first top-ups get the same Stripe customer; the unique row then records it.
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { StripeClient } from './client.js';
-import { query } from '../shared/tx.js';
+import { pgTextArray, query } from '../shared/tx.js';
 
 export async function stripeCustomerOf(em: EntityManager, customerId: string): Promise<{ stripeCustomerId: string; paymentMethodId: string | null } | undefined> {
   const [row] = await query<{ stripe_customer_id: string; payment_method_id: string | null }>(
@@ -11,6 +11,14 @@ export async function stripeCustomerOf(em: EntityManager, customerId: string): P
     [customerId],
   );
   return row ? { stripeCustomerId: row.stripe_customer_id, paymentMethodId: row.payment_method_id } : undefined;
+}
+
+/** The Stripe customer ids these customers have already (customer id → Stripe customer id). */
+export async function stripeCustomerIds(em: EntityManager, customerIds: readonly string[]): Promise<Map<string, string>> {
+  const rows = await query<{ customer_id: string; stripe_customer_id: string }>(
+    em, `select customer_id, stripe_customer_id from stripe_customers where customer_id = any(?::text[])`, [pgTextArray(customerIds)],
+  );
+  return new Map(rows.map((r) => [r.customer_id, r.stripe_customer_id]));
 }
 
 /** The customer's Stripe customer id, creating it at Stripe (idempotently) the first time. Call outside transactions. */

@@ -25,6 +25,7 @@ import { formatMinor, minimumCharge } from '../stripe/currency.js';
 import { accountIdOf, resolveCustomerId } from './topups.service.js';
 import { MAY_START, type Settlement } from './settlement.js';
 import type { AccountBalanceModel, AutoRechargeModel } from '../wallets/account-balance.model.js';
+import type { AlertState } from '../wallets/balance-alerts.js';
 import type { AutoRechargeInput } from './topup.model.js';
 
 interface PolicyRow {
@@ -133,9 +134,13 @@ export class AutoRechargeService {
   }
 
   async accountBalance(em: EntityManager, accountId: string): Promise<AccountBalanceModel> {
-    const [a] = await query<{ asset_code: string; scale: number; balance: string; held: string; overdraft: string; sequence: string }>(
+    const [a] = await query<{
+      asset_code: string; scale: number; balance: string; held: string; overdraft: string; sequence: string;
+      low_balance_level: string | null; alert_state: AlertState;
+    }>(
       em,
-      `select a.asset_code, s.scale, a.balance::text, a.held::text, c.overdraft_limit::text as overdraft, a.sequence::text
+      `select a.asset_code, s.scale, a.balance::text, a.held::text, c.overdraft_limit::text as overdraft, a.sequence::text,
+              a.low_balance_level::text as low_balance_level, a.alert_state
          from accounts a join assets s on s.code = a.asset_code join customers c on c.id = a.customer_id where a.id = ?`,
       [accountId],
     );
@@ -144,6 +149,7 @@ export class AutoRechargeService {
     return {
       accountId, assetCode: a.asset_code, scale: a.scale, balance: dec(a.balance), held: dec(a.held),
       available: dec(a.balance).minus(a.held), overdraftLimit: dec(a.overdraft), sequence: BigInt(a.sequence), autoRecharge: policy,
+      lowBalanceLevel: a.low_balance_level === null ? null : dec(a.low_balance_level), alertState: a.alert_state,
     };
   }
 

@@ -52,7 +52,7 @@ export function startMoneyIn(config: Config, db: Database, clock: Clock, ledger:
   hub.process('stripe-webhook', (job) => events.process(job), 4);
   hub.process('recharge', (job) => recharges.process(job), 4);
   hub.process('reconcile', () => reconciler.run(), 1);
-  // 'meter-forwarding' and 'outgoing-webhooks' get their processors with their issues; their jobs wait until then.
+  // 'meter-forwarding' and 'outgoing-webhooks' get their processors from src/meters and src/webhooks (src/app.ts).
   if (stripe) {
     // Check pending top-ups about twice per reconciliation age (between every second and every minute).
     const every = Math.max(1_000, Math.min(60_000, Math.floor(reconcileAfterMs / 2)));

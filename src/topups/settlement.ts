@@ -10,7 +10,8 @@ import { utcMonth } from '../shared/clock.js';
 import { Decimal, dec } from '../shared/money.js';
 import { pgTextArray, query } from '../shared/tx.js';
 import { log } from '../shared/log.js';
-import { enqueue } from '../outbox/outbox.js';
+import { emitWebhookEvents } from '../webhooks/events.js';
+import { autoRechargeEvent, topUpEvent } from './topup.events.js';
 import { ensureCustomerAccount, lockCustomerAccounts, type AccountState } from '../wallets/accounts.js';
 import { STARTS_RECHARGE, type Ledger } from '../wallets/ledger.js';
 import { triggerRecharges } from './recharge-trigger.js';
@@ -114,12 +115,19 @@ export class Settlement {
     batch.customer(txn, account, credit);
     batch.systemEntry(txn, 'funding', t.asset_code, credit.negated());
     await batch.flush(em);
+    const now = this.clock.now();
     await query(
       em,
       `update top_ups set status = 'succeeded', payment_intent_id = coalesce(?, payment_intent_id), transaction_id = ?, failure_message = '', settled_at = ? where id = ?`,
-      [paymentIntentId, txn, this.clock.now(), t.id],
+      [paymentIntentId, txn, now, t.id],
     );
-    if (t.source === 'auto_recharge') await this.attemptSucceeded(em, t, t.status === 'failed');
+    const settled = topUpModel((await findTopUp(em, { id: t.id }))!);
+    const events = [topUpEvent('topup.succeeded', settled, now, account.sequence)];
+    if (t.source === 'auto_recharge') {
+      await this.attemptSucceeded(em, t, t.status === 'failed');
+      events.push({ ...(await autoRechargeEvent(em, 'auto_recharge.succeeded', t.account_id, now, settled)), sequence: account.sequence });
+    }
+    await emitWebhookEvents(em, events);
     log.info('top-up credited', { topUpId: t.id, customerId: t.customer_id, asset: t.asset_code, credit: credit.toFixed(), source: t.source });
     return true;
   }
@@ -132,13 +140,16 @@ export class Settlement {
   async failed(em: EntityManager, topUpId: string, message: string, paymentIntentId: string | null = null, counts = true): Promise<boolean> {
     const t = await findTopUp(em, { id: topUpId }, true);
     if (!t || t.status !== 'pending') return false;
+    const now = this.clock.now();
     await query(
       em,
       `update top_ups set status = 'failed', failure_message = ?, payment_intent_id = coalesce(?, payment_intent_id), settled_at = ? where id = ?`,
-      [message.slice(0, 500), paymentIntentId, this.clock.now(), t.id],
+      [message.slice(0, 500), paymentIntentId, now, t.id],
     );
+    const failedTopUp = topUpModel((await findTopUp(em, { id: t.id }))!);
+    await emitWebhookEvents(em, [topUpEvent('topup.failed', failedTopUp, now)]);
     if (t.source === 'auto_recharge' && t.recharge_crossing !== null) {
-      await this.attemptFailed(em, t.account_id, Number(t.recharge_crossing), message, dec(t.credit_amount), counts);
+      await this.attemptFailed(em, t.account_id, Number(t.recharge_crossing), message, dec(t.credit_amount), counts, failedTopUp);
     }
     log.info('top-up failed', { topUpId: t.id, customerId: t.customer_id, source: t.source, message, counts });
     return true;
@@ -158,6 +169,7 @@ export class Settlement {
     if (total.lte(t.refunded_amount)) return new Decimal(0);
     const debitTotal = total.eq(payment) ? credit : credit.times(total).dividedBy(payment).toDecimalPlaces(12, Decimal.ROUND_HALF_EVEN);
     const debit = debitTotal.minus(t.refund_debited);
+    let sequence: bigint | undefined;
     if (debit.gt(0)) {
       const account = await lockedAccount(em, t.customer_id, t.asset_code);
       // A refund is not usage (STARTS_RECHARGE): it lowers the balance without ever starting a recharge.
@@ -166,8 +178,11 @@ export class Settlement {
       batch.customer(txn, account, debit.negated());
       batch.systemEntry(txn, 'funding', t.asset_code, debit);
       await batch.flush(em);
+      sequence = account.sequence;
     }
     await query(em, `update top_ups set status = 'refunded', refunded_amount = ?, refund_debited = ? where id = ?`, [total.toFixed(), debitTotal.toFixed(), t.id]);
+    await emitWebhookEvents(em, [topUpEvent('topup.refunded', topUpModel((await findTopUp(em, { id: t.id }))!), this.clock.now(),
+      sequence)]);
     log.info('top-up refund debited', { topUpId: t.id, customerId: t.customer_id, debit: debit.toFixed() });
     return Decimal.max(debit, 0);
   }
@@ -194,7 +209,9 @@ export class Settlement {
    * A recharge attempt failed: cool down and give back the reserved cap. A failure of the card (declined, no card)
    * `counts`: the third in a row pauses the policy. Stripe refusing our own request does not count.
    */
-  async attemptFailed(em: EntityManager, accountId: string, crossing: number, message: string, reserved: Decimal | null, counts = true): Promise<void> {
+  async attemptFailed(
+    em: EntityManager, accountId: string, crossing: number, message: string, reserved: Decimal | null, counts = true, topUp?: TopUpModel,
+  ): Promise<void> {
     const now = this.clock.now();
     const add = counts ? 1 : 0;
     const [p] = await query<{ consecutive_failures: number; paused: boolean; customer_id: string; asset_code: string }>(
@@ -215,15 +232,12 @@ export class Settlement {
         reserved?.toFixed() ?? null, utcMonth(now), reserved?.toFixed() ?? null, accountId, crossing],
     );
     if (!p) return;
+    const events = [await autoRechargeEvent(em, 'auto_recharge.failed', accountId, now, topUp)];
     if (counts && p.paused && p.consecutive_failures === MAX_CONSECUTIVE_FAILURES) {
       log.warn('auto-recharge paused after repeated failures', { accountId, customerId: p.customer_id, asset: p.asset_code, message });
-      // For the outgoing-webhooks issue: the event is committed with the pause and waits in its queue.
-      await enqueue(em, [{
-        queue: 'outgoing-webhooks',
-        name: 'auto_recharge.paused',
-        payload: { type: 'auto_recharge.paused', customerId: p.customer_id, assetCode: p.asset_code, accountId, consecutiveFailures: p.consecutive_failures, lastFailure: message, time: now.toISOString() },
-      }]);
+      events.push(await autoRechargeEvent(em, 'auto_recharge.paused', accountId, now));
     }
+    await emitWebhookEvents(em, events);
   }
 
   /**

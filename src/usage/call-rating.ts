@@ -13,6 +13,9 @@ import {
   versionRefModel, type AmountModel, type EventResultModel, type IngestEvent, type StoredResultEntry, type StoredVersionRef,
 } from './usage.model.js';
 import { insertEvents, type EventRow, type StoredEvent } from './usage.sql.js';
+import { newId } from '../shared/ids.js';
+import { chunksOf, meterIdentifier } from '../meters/chunks.js';
+import { batchParts, type ForwardItem } from '../meters/meters.sql.js';
 
 const MAX_FUTURE_MS = 5 * 60_000;
 export const EVENT_ID = /^[\x21-\x7e]{1,128}$/;
@@ -91,6 +94,8 @@ export class GroupRating {
   private readonly nowDate: Date;
   private readonly nowIso: string;
   private readonly inserts: EventRow[] = [];
+  /** Accepted usage of prices with a Stripe meter, forwarded after commit (src/meters), each with its event's row. */
+  private readonly forwards: { item: ForwardItem; row: EventRow }[] = [];
   private readonly rollups = new Rollups();
   // The call being rated: reset by startCall, so rating a call allocates no state of its own.
   private ctx!: CustomerContext;
@@ -199,9 +204,11 @@ export class GroupRating {
     const usedTxn = posted ? (this.txnId as string) : null;
     if (usedTxn) this.batch.ratedBy(usedTxn, ratedBy);
     const o = e.occurredAt?.toISOString() ?? this.nowIso;
-    this.inserts.push({ c: this.ctx.id, e: e.id, t: e.eventType, s: e.subject, o, d: e.data, r: stash, x: usedTxn, v: ratedBy });
+    const row: EventRow = { c: this.ctx.id, e: e.id, t: e.eventType, s: e.subject, o, d: e.data, r: stash, x: usedTxn, v: ratedBy };
+    this.inserts.push(row);
     this.stored.set(key, { result: stash, transaction_id: usedTxn, rated_by: ratedBy });
     for (const charge of charges) this.rollups.add(this.ctx.id, occurredAt, charge);
+    if (charges.some((c) => c.meter)) this.forward(row, charges);
     this.accepted++;
     if (this.hold) {
       const fee = fees.get(this.hold.account.assetCode);
@@ -210,9 +217,37 @@ export class GroupRating {
     return fromStored(e.id, 'accepted', stash, usedTxn, ratedBy, this.scales);
   }
 
-  /** The usage rows and the rollups, as parts of the group's one write statement (with the postings that pay for them). */
+  /** An accepted event's items for its prices' Stripe meters: one per meter, the quantities of its prices summed. */
+  private forward(row: EventRow, charges: readonly Charge[]): void {
+    const byMeter = new Map<string, { valueKey: string; value: Decimal }>();
+    for (const c of charges) {
+      if (!c.meter) continue;
+      const m = byMeter.get(c.meter.eventName);
+      if (m) m.value = m.value.plus(c.quantity);
+      else byMeter.set(c.meter.eventName, { valueKey: c.meter.valueKey, value: c.quantity });
+    }
+    for (const [name, m] of byMeter) {
+      const i = meterIdentifier(this.ctx.id, row.e, name, byMeter.size > 1);
+      this.forwards.push({ item: { c: this.ctx.id, e: row.e, n: name, i, k: m.valueKey, v: m.value.toFixed(), o: row.o }, row });
+    }
+  }
+
+  /**
+   * The usage rows, the rollups and the group's meter forwarding batch (with one outbox job to wake the forwarder), as
+   * parts of the group's one write statement (with the postings that pay for them). Each forwarded event's row names
+   * its batch and chunk, so the event needs no forwarding row of its own.
+   */
   writes(): CtePart[] {
     const parts = this.rollups.parts();
+    if (this.forwards.length > 0) {
+      const batchId = newId('obx').replace(/^obx_/, 'mfb_');
+      const rowOf = new Map(this.forwards.map((f) => [f.item, f.row]));
+      const chunks = chunksOf(this.forwards.map((f) => f.item));
+      chunks.forEach((chunk, x) => {
+        for (const it of chunk.items) (rowOf.get(it)!.m ??= []).push({ n: it.n, i: it.i, v: it.v, b: batchId, x });
+      });
+      parts.push(...batchParts(batchId, chunks, newId('obx')));
+    }
     return this.inserts.length > 0 ? [insertEvents(this.inserts), ...parts] : parts;
   }
 }

@@ -33,6 +33,8 @@ export interface Charge {
   quantity: Decimal;
   /** asset → fee (≥ 0, 12 decimal places). */
   fees: Map<string, Decimal>;
+  /** The price's Stripe meter (Price.stripe_meter_event_name), when its usage is forwarded there. */
+  meter?: { eventName: string; valueKey: string };
 }
 
 export type RatingOutcome =
@@ -124,7 +126,9 @@ export function rate(products: readonly ProductModel[], eventType: string, data:
       }
       const dimensionKey = match.dimensionKey;
       const { code: productCode, id: productId, version } = product;
-      charges.push({ productCode, productId, version, eventType, dimensionKey, quantity, fees: chargeFees });
+      const meter = price.stripeMeterEventName ? { eventName: price.stripeMeterEventName,
+        valueKey: price.stripeMeterValueKey || 'value' } : undefined;
+      charges.push({ productCode, productId, version, eventType, dimensionKey, quantity, fees: chargeFees, meter });
     }
   }
   if (charges.length === 0) {

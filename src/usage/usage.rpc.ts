@@ -3,7 +3,7 @@ import { durationMs, timestampDate, timestampFromDate, type Timestamp } from '@b
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import {
   EventStatus, Granularity, RejectReason, SummaryGroupBy, type UsageService as UsageApi,
-  type EventResultSchema, type RecordedEventSchema,
+  MeterForwardStatus, type EventResultSchema, type RecordedEventSchema,
 } from '../../gen/tollbooth/v1/usage_pb.js';
 import type { ServiceHandlers } from '../server/binding.js';
 import { countEvents } from '../ops/metrics.js';
@@ -15,6 +15,9 @@ import { DEFAULT_HOLD_TTL_MS } from '../wallets/holds.service.js';
 import type { IngestService } from './ingest.js';
 import type { UsageService } from './usage.service.js';
 import type { EventResultModel, RejectReason as RejectReasonModel } from './usage.model.js';
+
+const METER_STATUS = { pending: MeterForwardStatus.PENDING, forwarded: MeterForwardStatus.FORWARDED,
+  failed: MeterForwardStatus.FAILED } as const;
 
 const REASON: Record<RejectReasonModel | '', RejectReason> = {
   '': RejectReason.UNSPECIFIED,
@@ -86,6 +89,10 @@ export function usageHandlers(
             eventId: x.eventId, status: EventStatus.ACCEPTED, fees, balancesAfter, transactionId: x.transactionId, ratedBy: x.ratedBy,
           },
           receiveTime: timestampFromDate(x.receivedAt),
+          meterForwards: x.meterForwards.map((f) => ({
+            eventName: f.eventName, identifier: f.identifier, value: f.value, status: METER_STATUS[f.status],
+            failureReason: f.failureReason, attempts: f.attempts,
+          })),
         });
       }
       return { events, nextPageToken: page.nextPageToken };

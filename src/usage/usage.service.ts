@@ -60,6 +60,16 @@ export interface RecordedEventModel {
   result: StoredResultEntry[];
   transactionId: string;
   ratedBy: VersionRefModel[];
+  meterForwards: MeterForwardModel[];
+}
+
+export interface MeterForwardModel {
+  eventName: string;
+  identifier: string;
+  value: string;
+  status: 'pending' | 'forwarded' | 'failed';
+  failureReason: string;
+  attempts: number;
 }
 
 export interface SummaryBucket {
@@ -217,6 +227,11 @@ export class UsageService {
       customerId: r.customer_id, eventId: r.event_id, eventType: r.event_type, subject: r.subject, occurredAt: new Date(r.occurred_at),
       receivedAt: new Date(r.received_at), data: r.data, result: r.result, transactionId: r.transaction_id ?? '',
       ratedBy: (r.rated_by ?? []).map(versionRefModel),
+      meterForwards: (r.meter_forwards ?? []).map((f) => ({
+        eventName: f.n, identifier: f.i, value: f.v,
+        status: f.f ? ('failed' as const) : f.p ? ('pending' as const) : ('forwarded' as const),
+        failureReason: (f.f ?? f.p)?.r ?? '', attempts: (f.f ?? f.p)?.a ?? 0,
+      })),
     }));
     const last = items[items.length - 1];
     return { items, nextPageToken: rows.length > size ? encodePageToken([last.occurredAt.toISOString(), last.eventId], filters) : '' };

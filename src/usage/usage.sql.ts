@@ -126,15 +126,27 @@ export interface EventRow {
   r: StoredResultEntry[];
   x: string | null;
   v: StoredVersionRef[];
+  /** Its Stripe meters: event name, identifier, value, and the batch and chunk forwarding it (src/meters). */
+  m?: MeterRef[];
+}
+
+export interface MeterRef {
+  n: string;
+  i: string;
+  v: string;
+  b: string;
+  x: number;
 }
 
 /** The accepted events' rows, as a part of the group commit's write statement. */
 export function insertEvents(rows: readonly EventRow[]): CtePart {
   return {
     name: 'ue',
-    sql: `insert into usage_events (customer_id, event_id, event_type, subject, occurred_at, data, status, result, transaction_id, rated_by)
-            select x.c, x.e, x.t, x.s, x.o, x.d, 'accepted', x.r, x.x, x.v
-              from jsonb_to_recordset(?::jsonb) as x(c text, e text, t text, s text, o timestamptz, d jsonb, r jsonb, x text, v jsonb)`,
+    sql: `insert into usage_events (customer_id, event_id, event_type, subject, occurred_at, data, status, result, transaction_id, rated_by,
+                                    meters)
+            select x.c, x.e, x.t, x.s, x.o, x.d, 'accepted', x.r, x.x, x.v, x.m
+              from jsonb_to_recordset(?::jsonb) as x(c text, e text, t text, s text, o timestamptz, d jsonb, r jsonb, x text, v jsonb,
+                                                     m jsonb)`,
     params: [JSON.stringify(rows)],
   };
 }
@@ -199,6 +211,11 @@ export interface RecordedEventRow {
   result: StoredResultEntry[];
   transaction_id: string | null;
   rated_by: StoredVersionRef[] | null;
+  /**
+   * Its Stripe meters (src/meters) with their state: `f` the failure of one given up, `p` the batch's attempts and last
+   * failure while its chunk is pending; neither: forwarded.
+   */
+  meter_forwards: { n: string; i: string; v: string; f: { r: string; a: number } | null; p: { r: string; a: number } | null }[] | null;
 }
 
 /** A customer's recorded events, newest first, after the `after` (occurred_at ISO, event id) position; at most `limit`. */
@@ -228,7 +245,15 @@ export async function selectEvents(
   }
   return query<RecordedEventRow>(
     em,
-    `select customer_id, event_id, event_type, subject, occurred_at, received_at, data, result, transaction_id, rated_by from usage_events
+    `select u.customer_id, u.event_id, u.event_type, u.subject, u.occurred_at, u.received_at, u.data, u.result, u.transaction_id,
+            u.rated_by,
+            (select json_agg(json_build_object('n', m->>'n', 'i', m->>'i', 'v', m->>'v',
+                    'f', (select json_build_object('r', f.reason, 'a', f.attempts) from meter_failures f
+                           where f.customer_id = u.customer_id and f.event_id = u.event_id and f.event_name = m->>'n'),
+                    'p', (select json_build_object('r', b.failure, 'a', b.attempts) from meter_batches b
+                           where b.id = m->>'b' and not ((m->>'x')::int = any(b.done)))) order by m->>'n')
+               from jsonb_array_elements(u.meters) m) as meter_forwards
+       from usage_events u
       where ${where.join(' and ')} order by occurred_at desc, event_id desc limit ?`,
     [...params, limit],
   );

@@ -2,6 +2,7 @@
 // alike: exact amounts with the asset's display scale. wallets.rpc.ts's accountToProto is the one place that turns it
 // into the wire message, each amount through formatAmount (shared/money.ts).
 import type { Decimal } from '../shared/money.js';
+import type { AlertState } from './balance-alerts.js';
 
 /** An account's auto-recharge policy (AccountBalance.auto_recharge). Decimal strings; "" where the policy has none. */
 export interface AutoRechargeModel {
@@ -32,4 +33,8 @@ export interface AccountBalanceModel {
   sequence: bigint;
   /** Unset when the account has no policy (or it was not asked for). */
   autoRecharge?: AutoRechargeModel;
+  /** The low-balance level (SetBalanceAlert); null when none is set. */
+  lowBalanceLevel: Decimal | null;
+  /** Where available stood against the alert levels at the last posting. */
+  alertState: AlertState;
 }

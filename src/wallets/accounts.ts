@@ -4,6 +4,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Decimal, dec } from '../shared/money.js';
 import { newId } from '../shared/ids.js';
+import type { AlertState } from './balance-alerts.js';
+import { emitWebhookEvents } from '../webhooks/events.js';
+import { holdModel } from './holds.js';
+import { selectHolds } from './holds.sql.js';
+import { holdExpiredEvent } from './wallet.events.js';
 import {
   insertCustomerAccounts, insertLateAccount, insertWallet, lockAccounts, notifyWallets, selectAssetCodes, subtractHeld,
   type AccountRow, type LockedRow, type ReleasedHold,
@@ -34,6 +39,10 @@ export interface AccountState {
   drawsGrants?: Decimal;
   /** Auto-recharge: the armed threshold (null when the account has no policy, or one is paused or in flight). */
   rechargeThreshold?: Decimal | null;
+  /** Balance alerts (balance-alerts.ts): the low-balance level (null: none set), the depletion floor, and the state. */
+  lowBalanceLevel: Decimal | null;
+  alertFloor: Decimal;
+  alertState: AlertState;
 }
 
 /** The locked accounts' states (customerId → assetCode → state), with holds that ran out taken off `held`. */
@@ -60,6 +69,9 @@ function accountStates(rows: readonly AccountRow[]): Map<string, Map<string, Acc
       id: r.id, customerId: r.customer_id, walletId: r.wallet_id, assetCode: r.asset_code,
       balance: dec(r.balance), held: dec(r.held), granted: dec(r.granted), sequence: BigInt(r.sequence),
       rechargeThreshold: r.recharge_threshold === null ? null : dec(r.recharge_threshold),
+      lowBalanceLevel: r.low_balance_level === null ? null : dec(r.low_balance_level),
+      alertFloor: dec(r.alert_floor),
+      alertState: r.alert_state,
     });
   }
   return out;
@@ -77,6 +89,9 @@ async function applyReleasedHolds(em: EntityManager, released: readonly Released
   }
   // held changed even if the caller posts nothing: WatchWallet streams must hear of it.
   await notifyWallets(em, released.map((r) => byId.get(r.account_id)!.customerId));
+  // hold.expired, committed with the release whichever writer's lock released it (the sweeper, or a debit first).
+  const at = new Date();
+  await emitWebhookEvents(em, (await selectHolds(em, released.flatMap((r) => r.holds))).map((h) => holdExpiredEvent(holdModel(h), at)));
 }
 
 /** Create the customer's account for an asset defined after the wallet was made; returns it locked. */

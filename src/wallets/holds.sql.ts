@@ -1,7 +1,7 @@
 // The SQL of holds (holds.ts): a hold's row read, locked, inserted and settled, each returned with its asset's scale.
 // The account's `held` that a hold raises and lowers is changed through the ledger floor's SQL (ledger.sql.ts).
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { query } from '../shared/tx.js';
+import { pgTextArray, query } from '../shared/tx.js';
 import type { HoldStatus } from './wallet.model.js';
 
 export interface HoldRow {
@@ -27,6 +27,14 @@ const HOLD_COLUMNS = `h.id, h.customer_id, h.account_id, h.asset_code, h.amount:
 export async function selectHoldOwner(em: EntityManager, holdId: string): Promise<string | undefined> {
   const [row] = await query<{ customer_id: string }>(em, `select customer_id from holds where id = ?`, [holdId]);
   return row?.customer_id;
+}
+
+/** These holds' rows (unlocked), in id order. */
+export async function selectHolds(em: EntityManager, holdIds: readonly string[]): Promise<HoldRow[]> {
+  return query<HoldRow>(em,
+    `select ${HOLD_COLUMNS} from holds h join assets s on s.code = h.asset_code where h.id = any(?::text[]) order by h.id`,
+    [pgTextArray(holdIds)],
+  );
 }
 
 /** The hold's row, locked FOR UPDATE, or undefined. */

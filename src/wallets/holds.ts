@@ -35,7 +35,7 @@ import { insertHold, lockHoldRow, markCaptured, markReleased, selectHoldOwner, t
 import { addHeld, notifyWallets, subtractHeld } from './ledger.sql.js';
 import type { HoldModel } from './wallet.model.js';
 
-function holdModel(r: HoldRow): HoldModel {
+export function holdModel(r: HoldRow): HoldModel {
   return {
     id: r.id,
     customerId: r.customer_id,

@@ -43,12 +43,17 @@ export interface AccountRow {
   granted: string;
   sequence: string;
   recharge_threshold: string | null;
+  low_balance_level: string | null;
+  alert_state: 'ok' | 'low' | 'depleted';
+  /** Available at or below this is depleted: 0, or minus the overdraft limit under the allow policy. */
+  alert_floor: string;
 }
 
-/** Holds the lock released because their time ran out: the amount per account. */
+/** Holds the lock released because their time ran out: the amount per account, and the holds. */
 export interface ReleasedHold {
   account_id: string;
   amount: string;
+  holds: string[];
 }
 
 export interface LockedRow {
@@ -67,22 +72,26 @@ export function lockAccountsParts(customerIdsSql: string, params: unknown[]): Ct
     {
       name: 'locked',
       sql: `select a.id, a.customer_id, a.wallet_id, a.asset_code, a.balance::text as balance, a.held::text as held,
-                   a.granted::text as granted, a.sequence::text as sequence, a.recharge_threshold::text as recharge_threshold
-              from accounts a where a.customer_id in (${customerIdsSql}) and a.type = 'customer' order by a.id for update of a`,
+                   a.granted::text as granted, a.sequence::text as sequence, a.recharge_threshold::text as recharge_threshold,
+                   a.low_balance_level::text as low_balance_level, a.alert_state,
+                   (case when c.insufficient_balance_policy = 'reject' then 0 else -c.overdraft_limit end)::text as alert_floor
+              from accounts a join customers c on c.id = a.customer_id
+             where a.customer_id in (${customerIdsSql}) and a.type = 'customer' order by a.id for update of a`,
       params,
     },
     {
       name: 'expired',
       sql: `update holds set status = 'expired', settled_at = now()
              where account_id in (select id from locked) and status = 'active' and expires_at <= now()
-         returning account_id, amount`,
+         returning id, account_id, amount`,
       params: [],
     },
   ];
 }
 
 export const LOCKED_COLUMNS = `(select coalesce(json_agg(locked), '[]') from locked) as accounts,
-  (select coalesce(json_agg(r), '[]') from (select account_id, sum(amount)::text as amount from expired group by account_id) r) as released`;
+  (select coalesce(json_agg(r), '[]') from (select account_id, sum(amount)::text as amount, json_agg(id order by id) as holds
+                                              from expired group by account_id) r) as released`;
 
 /** lockAccountsParts as a statement of its own, for these customers. */
 export async function lockAccounts(em: EntityManager, customerIds: readonly string[]): Promise<LockedRow> {
@@ -93,6 +102,11 @@ export async function lockAccounts(em: EntityManager, customerIds: readonly stri
 /** Raise an account's `held` (a hold reserved): `amount` is a decimal string. */
 export async function addHeld(em: EntityManager, accountId: string, amount: string): Promise<void> {
   await query(em, `update accounts set held = held + ?::numeric where id = ?`, [amount, accountId]);
+}
+
+/** Set an account's low-balance level (null clears it) and its alert state as re-read under the account's lock. */
+export async function updateBalanceAlert(em: EntityManager, accountId: string, level: string | null, state: string): Promise<void> {
+  await query(em, `update accounts set low_balance_level = ?::numeric, alert_state = ? where id = ?`, [level, state, accountId]);
 }
 
 /** Lower an account's `held` (a hold captured, released or expired): `amount` is a decimal string. */
@@ -116,8 +130,8 @@ export interface BatchRows {
   createdAt: Date;
   txns: readonly { id: string; kind: string; reference: string; description: string; rated_by?: unknown }[];
   entries: readonly EntryRow[];
-  /** The customer accounts the batch changed: new balance and sequence. */
-  accounts: readonly { id: string; b: string; s: string }[];
+  /** The customer accounts the batch changed: new balance, sequence and balance alert state. */
+  accounts: readonly { id: string; b: string; s: string; st: string }[];
   /** Increments of the system stripes, sorted by id. */
   stripes: readonly { id: string; m: string }[];
   /** Customers to announce on WALLET_CHANNEL. */
@@ -152,7 +166,8 @@ export async function writeBatch(
       },
       {
         name: 'lu',
-        sql: `update accounts a set balance = x.b, sequence = x.s from jsonb_to_recordset(?::jsonb) as x(id text, b numeric, s bigint) where a.id = x.id
+        sql: `update accounts a set balance = x.b, sequence = x.s, alert_state = x.st
+                from jsonb_to_recordset(?::jsonb) as x(id text, b numeric, s bigint, st text) where a.id = x.id
               returning 1`,
         params: [JSON.stringify(rows.accounts)],
       },

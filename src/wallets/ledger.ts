@@ -8,6 +8,7 @@ import { Decimal, dec } from '../shared/money.js';
 import { newId } from '../shared/ids.js';
 import type { CtePart } from '../shared/tx.js';
 import type { AccountState } from './accounts.js';
+import { alertStateOf, crossings, type BalanceAlert } from './balance-alerts.js';
 import { lockGrantsToDraw, subtractGranted, updateGrantRemainders, writeBatch, writeParts, type EntryRow } from './ledger.sql.js';
 import { SYSTEM_STRIPES, systemAccountIds, type SystemAccountType } from './system-accounts.js';
 import { ledgerWritten } from '../ops/metrics.js';
@@ -59,6 +60,13 @@ export interface LedgerHooks {
    * them in memory). src/app.ts passes auto-recharge's triggerRecharges (src/topups/recharge-trigger.ts).
    */
   afterDebit(em: EntityManager, accountIds: readonly string[]): Promise<unknown>;
+  /**
+   * Runs in the batch's transaction BEFORE its write, only when postings of the batch moved accounts across a balance
+   * alert level (balance-alerts.ts: below the low-balance level, down to the floor, back up); the parts it returns are
+   * written with the batch's ONE statement, so a batch that crosses nothing costs nothing more and one that does costs
+   * no round trip. src/app.ts passes the webhook events of the crossings (src/wallets/wallet.events.ts).
+   */
+  balanceAlerts?(em: EntityManager, alerts: readonly BalanceAlert[]): Promise<CtePart[]>;
 }
 
 /** The ledger as the composition root configured it: every batch opened here runs its hooks. */
@@ -157,6 +165,29 @@ export class LedgerBatch {
     this.sum(txnId, assetCode, amount);
   }
 
+  /**
+   * The accounts' balance alert states after the batch (under their locks, so each crossing is seen by exactly one
+   * batch), updated in memory for the write, and the crossings that moved them.
+   */
+  private alerts(accounts: readonly AccountState[]): BalanceAlert[] {
+    const out: BalanceAlert[] = [];
+    for (const a of accounts) {
+      const available = a.balance.minus(a.held);
+      const next = alertStateOf(available, a.lowBalanceLevel, a.alertFloor);
+      if (next === a.alertState) continue;
+      const transactionId = this.latest.get(a)?.t ?? '';
+      for (const kind of crossings(a.alertState, next, available, a.lowBalanceLevel)) {
+        out.push({
+          kind, previous: a.alertState, state: next, accountId: a.id, customerId: a.customerId, assetCode: a.assetCode,
+          balance: a.balance, held: a.held, lowBalanceLevel: a.lowBalanceLevel, overdraftLimit: a.alertFloor.abs(),
+          sequence: a.sequence, transactionId, at: this.createdAt,
+        });
+      }
+      a.alertState = next;
+    }
+    return out;
+  }
+
   private sum(txnId: string, asset: string, amount: Decimal): void {
     const k = `${txnId}\u0000${asset}`;
     const cur = this.sums.get(k);
@@ -196,14 +227,16 @@ export class LedgerBatch {
 
     for (const e of this.customerEntries) this.entries.push({ t: e.t, a: e.a, c: e.c, m: e.m.toFixed(), s: e.s.toString(), b: e.b.toFixed() });
     const accounts = [...this.touched];
+    const alerts = this.alerts(accounts);
+    const alertParts = alerts.length > 0 && this.hooks.balanceAlerts ? await this.hooks.balanceAlerts(em, alerts) : [];
     const written = await writeBatch(em, {
       createdAt: this.createdAt,
       txns: this.txns,
       entries: this.entries,
-      accounts: accounts.map((a) => ({ id: a.id, b: a.balance.toFixed(), s: a.sequence.toString() })),
+      accounts: accounts.map((a) => ({ id: a.id, b: a.balance.toFixed(), s: a.sequence.toString(), st: a.alertState })),
       stripes: stripeRows,
       customerIds: accounts.map((a) => a.customerId),
-    }, parts);
+    }, alertParts.length ? [...parts, ...alertParts] : parts);
     if (written.updated !== accounts.length) throw new Error(`ledger flush updated ${written.updated} of ${accounts.length} customer accounts`);
     if (written.stripes !== stripeRows.length) throw new Error(`ledger flush updated ${written.stripes} of ${stripeRows.length} system stripes`);
     // --- after-debit hook (LedgerHooks.afterDebit: auto-recharge) ---------------------------------------------------

@@ -13,6 +13,7 @@ export function walletRoutes(...deps: Parameters<typeof walletHandlers>): Servic
   return bind(WalletService, {
     getWallet: { scope: 'read', validate: v.getWallet, customer: (r) => ({ ref: r.customer }), handle: h.getWallet },
     listTransactions: { scope: 'read', validate: v.listTransactions, customer: (r) => ({ ref: r.customer }), handle: h.listTransactions },
+    setBalanceAlert: { scope: 'admin', validate: v.setBalanceAlert, handle: h.setBalanceAlert },
     createAdjustment: { scope: 'admin', validate: v.createAdjustment, handle: h.createAdjustment },
     createHold: { scope: 'admin', validate: v.createHold, handle: h.createHold },
     captureHold: { scope: 'admin', validate: v.captureHold, handle: h.captureHold },

@@ -4,13 +4,14 @@
 import { durationMs, timestampDate, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import {
-  AdjustmentDirection, AdjustmentReason, EntryKind, HoldStatus, type WalletService,
+  AdjustmentDirection, AdjustmentReason, BalanceAlertState, EntryKind, HoldStatus, type WalletService,
   type AccountBalanceSchema, type AutoRechargeSchema, type HoldSchema, type LedgerEntrySchema, type WalletSchema,
 } from '../../gen/tollbooth/v1/wallet_pb.js';
 import type { ServiceHandlers } from '../server/binding.js';
 import { lookupOf } from '../customers/customers.rpc.js';
 import { dec, formatAmount } from '../shared/money.js';
 import type { AccountBalanceModel, AutoRechargeModel } from './account-balance.model.js';
+import type { AlertState } from './balance-alerts.js';
 import type { TxnKind } from './ledger.js';
 import type { HoldModel, HoldStatus as HoldStatusModel, LedgerEntryModel, WalletModel } from './wallet.model.js';
 import { DEFAULT_HOLD_TTL_MS, type Holds } from './holds.service.js';
@@ -58,10 +59,16 @@ const HOLD_STATUS: Record<HoldStatusModel, HoldStatus> = {
   expired: HoldStatus.EXPIRED,
 };
 
+export const ALERT_STATE: Record<AlertState, BalanceAlertState> = {
+  ok: BalanceAlertState.OK,
+  low: BalanceAlertState.LOW,
+  depleted: BalanceAlertState.DEPLETED,
+};
+
 /** An optional policy amount ("" when unset) at the asset's scale. */
 const policyAmount = (v: string, scale: number): string => (v === '' ? '' : formatAmount(v, scale));
 
-function autoRechargeToProto(p: AutoRechargeModel, scale: number): MessageInitShape<typeof AutoRechargeSchema> {
+export function autoRechargeToProto(p: AutoRechargeModel, scale: number): MessageInitShape<typeof AutoRechargeSchema> {
   return {
     enabled: p.enabled,
     threshold: policyAmount(p.threshold, scale),
@@ -87,6 +94,8 @@ export function accountToProto(a: AccountBalanceModel): MessageInitShape<typeof 
     overdraftLimit: formatAmount(a.overdraftLimit, a.scale),
     autoRecharge: a.autoRecharge && autoRechargeToProto(a.autoRecharge, a.scale),
     sequence: a.sequence,
+    lowBalanceLevel: a.lowBalanceLevel === null ? '' : formatAmount(a.lowBalanceLevel, a.scale),
+    balanceAlertState: ALERT_STATE[a.alertState],
   };
 }
 
@@ -123,6 +132,12 @@ export function walletHandlers(wallets: Wallets, holds: Holds, watch: WalletWatc
       const w = await wallets.getWallet(lookupOf(req.customer));
       await withPolicies(w.accounts);
       return { wallet: walletToProto(w) };
+    },
+    async setBalanceAlert(req) {
+      const level = req.lowBalanceLevel.trim() === '' ? null : canonical(req.lowBalanceLevel);
+      const account = await wallets.setBalanceAlert(lookupOf(req.customer), req.assetCode, level);
+      await withPolicies([account]);
+      return { account: accountToProto(account) };
     },
     async listTransactions(req) {
       const page = await wallets.listTransactions(lookupOf(req.customer), req.assetCode, req.afterSequence, req);

@@ -15,7 +15,9 @@ import {
   postedEntryModel,
   type AdjustmentDirection, type AdjustmentModel, type AdjustmentReason, type LedgerEntryModel, type WalletModel,
 } from './wallet.model.js';
-import { addGranted } from './ledger.sql.js';
+import { addGranted, updateBalanceAlert } from './ledger.sql.js';
+import { alertStateOf } from './balance-alerts.js';
+import type { AccountBalanceModel } from './account-balance.model.js';
 import { assetScaleOf, findCustomerWallet, insertGrant, listEntries, readAccounts, selectAccountId } from './wallets.sql.js';
 
 export interface CreateAdjustmentInput {
@@ -45,6 +47,23 @@ export class Wallets {
     const em = this.orm.em.fork();
     const w = await findCustomerWallet(em, lookup);
     return { id: w.walletId, customerId: w.customerId, name: w.walletName, accounts: await readAccounts(em, w) };
+  }
+
+  /**
+   * Set (or clear, with null) an account's low-balance level. Under the account's lock its alert state is re-read
+   * against the new level, without an event: the next crossing is reported (balance-alerts.ts).
+   */
+  async setBalanceAlert(lookup: CustomerLookup, assetCode: string, level: string | null): Promise<AccountBalanceModel> {
+    return inTransaction(this.orm, async (em) => {
+      const w = await findCustomerWallet(em, lookup);
+      await assetScaleOf(em, assetCode, 'asset_code');
+      const locked = await lockCustomerAccounts(em, [w.customerId]);
+      const account = locked.get(w.customerId)?.get(assetCode) ?? (await ensureCustomerAccount(em, w.customerId, assetCode));
+      const lvl = level === null ? null : dec(level);
+      await updateBalanceAlert(em, account.id, lvl?.toFixed() ?? null, alertStateOf(account.balance.minus(account.held), lvl,
+        account.alertFloor));
+      return (await readAccounts(em, w)).find((a) => a.assetCode === assetCode)!;
+    });
   }
 
   async listTransactions(lookup: CustomerLookup, assetCode: string, afterSequence: bigint, page: PageRequest): Promise<Page<LedgerEntryModel>> {

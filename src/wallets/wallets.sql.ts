@@ -7,6 +7,7 @@ import { dec } from '../shared/money.js';
 import { pgTextArray, query } from '../shared/tx.js';
 import type { RatedBy, TxnKind } from './ledger.js';
 import type { AccountBalanceModel } from './account-balance.model.js';
+import type { AlertState } from './balance-alerts.js';
 import { ledgerEntryModel, type LedgerEntryModel } from './wallet.model.js';
 
 export interface CustomerWallet {
@@ -46,9 +47,12 @@ export type AccountRead = AccountBalanceModel & { lastTransactionId: string };
  * held leaves out holds whose time ran out but that no sweep or lock has released yet.
  */
 export async function readAccounts(em: EntityManager, w: CustomerWallet): Promise<AccountRead[]> {
-  const rows = await query<{ asset_code: string; scale: number; id: string | null; balance: string; held: string; sequence: string; txn: string | null }>(
+  const rows = await query<{
+    asset_code: string; scale: number; id: string | null; balance: string; held: string; sequence: string; txn: string | null;
+    low_balance_level: string | null; alert_state: AlertState | null;
+  }>(
     em,
-    `select s.code as asset_code, s.scale, a.id,
+    `select s.code as asset_code, s.scale, a.id, a.low_balance_level::text as low_balance_level, a.alert_state,
             coalesce(a.balance, 0)::text as balance,
             (coalesce(a.held, 0) - coalesce((select sum(h.amount) from holds h
                 where h.account_id = a.id and h.status = 'active' and h.expires_at <= now()), 0))::text as held,
@@ -71,6 +75,8 @@ export async function readAccounts(em: EntityManager, w: CustomerWallet): Promis
       available: balance.minus(held),
       overdraftLimit: overdraft,
       sequence: BigInt(r.sequence),
+      lowBalanceLevel: r.low_balance_level === null ? null : dec(r.low_balance_level),
+      alertState: r.alert_state ?? 'ok',
       lastTransactionId: r.txn ?? '',
     };
   });

@@ -5,7 +5,7 @@ import type { Money } from '../../gen/tollbooth/v1/common_pb.js';
 import {
   AdjustmentDirection, AdjustmentReason,
   type CaptureHoldRequest, type CreateAdjustmentRequest, type CreateHoldRequest, type GetWalletRequest, type ListTransactionsRequest,
-  type WatchWalletRequest,
+  type SetBalanceAlertRequest, type WatchWalletRequest,
 } from '../../gen/tollbooth/v1/wallet_pb.js';
 import { invalid } from '../shared/errors.js';
 import { assetCode, customerRef, decimal, enumSet, intRange, requestId, str } from '../server/rules.js';
@@ -34,6 +34,11 @@ const holdId = (v: string): void => str(v, 'hold_id', { min: 1, max: 64 });
 
 export const walletValidators = {
   getWallet: (req: GetWalletRequest) => customerRef(req.customer),
+  setBalanceAlert: (req: SetBalanceAlertRequest) => {
+    customerRef(req.customer);
+    assetCode(req.assetCode, 'asset_code');
+    decimal(req.lowBalanceLevel, 'low_balance_level', { required: false });
+  },
   listTransactions: (req: ListTransactionsRequest) => {
     customerRef(req.customer);
     assetCode(req.assetCode, 'asset_code');

@@ -8,6 +8,11 @@
 // as in production): a parameter the endpoint does not know (stripe-params.json, read from the SDK's request types),
 // an amount under the currency's minimum charge (amount_too_small), and confirming a PaymentIntent whose automatic
 // payment methods allow redirects without a return_url (the default since API version 2023-08-16).
+//
+// Billing meters (v2, JSON bodies): a meter event session (POST /v2/billing/meter_event_session, with the secret key)
+// hands out a short-lived token that authenticates the meter event stream (POST /v2/billing/meter_event_stream, up to
+// 100 events a request), which keeps the first event of each identifier and drops repeats, as Stripe does. A test can
+// make it answer 429 a number of times, or hold one request's answer (after recording its events) to play a crash.
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -121,6 +126,27 @@ export class FakeStripe {
   down = false;
   /** Minimum charge per currency, minor units; a test raises one to make Stripe refuse the engine's own request. */
   readonly minimums: Record<string, number> = { ...MINIMUM_CHARGE };
+  /** Meter events Stripe kept: the first event of each identifier. */
+  readonly meterEvents = new Map<string, Obj>();
+  /** The identifier of every meter event received in a stream request Stripe processed, repeats included, in order. */
+  readonly meterEventSends: string[] = [];
+  /** Answer this many meter event stream requests 429 (rate limited) before accepting again. */
+  meterRateLimited = 0;
+  /** Stream requests answered 429 so far. */
+  meterRateLimitedAnswers = 0;
+  /** Stream requests Stripe processed, in order: their customers (payload stripe_customer_id) and whether answered. */
+  readonly meterRequests: { customers: string[]; done: boolean }[] = [];
+  /** Answer each stream request this long after it arrived (so requests overlap, as against the real API). */
+  meterDelayMs = 0;
+  /** Refuse every stream request with this message (400 invalid_request_error) while set. */
+  meterRefusal = '';
+  /** The most stream requests in flight at once. */
+  meterMaxInFlight = 0;
+  /** Customers that had two stream requests in flight at once (Stripe allows one concurrent call per customer). */
+  readonly meterOverlaps: string[] = [];
+  /** The stream request whose answer is held (holdMeterRequest). */
+  private meterHold?: { index: number; reached: () => void };
+  private readonly meterTokens = new Map<string, number>();
   private readonly idempotent = new Map<string, { body: string; status: number; response: Obj }>();
   private readonly deliveries: Promise<unknown>[] = [];
   private server!: http.Server;
@@ -158,6 +184,21 @@ export class FakeStripe {
   }
 
   // ---- test controls ----------------------------------------------------------------------------------------------
+
+  /**
+   * Hold the answer to meter event stream request number `index` (0-based, counting processed ones) forever, after
+   * recording its events: a request Stripe processed while its caller died. Resolves when that request has arrived.
+   */
+  holdMeterRequest(index: number): Promise<void> {
+    return new Promise((reached) => {
+      this.meterHold = { index, reached };
+    });
+  }
+
+  /** Expire every meter event session token (the stream then answers temporary_session_expired). */
+  expireMeterSessions(): void {
+    this.meterTokens.clear();
+  }
 
   /** The customer "pays" the Checkout session (by id or redirect URL): card saved, intent succeeded, session complete. */
   async pay(sessionOrUrl: string, opts: { deliver?: boolean } = {}): Promise<Obj> {
@@ -263,12 +304,27 @@ export class FakeStripe {
       res.writeHead(status, { 'content-type': 'application/json', 'request-id': rid('req') }).end(JSON.stringify(json));
     };
     if (url.pathname.startsWith('/pay/')) return this.checkoutPage(req.method ?? 'GET', url.pathname.slice(5), res);
-    if (req.headers.authorization !== `Bearer ${FAKE_SECRET_KEY}`) {
+    const stream = url.pathname === '/v2/billing/meter_event_stream';
+    if (stream) {
+      // Authenticated by a meter event session's token, not by the secret key.
+      const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
+      if (!this.meterTokens.has(token) || this.meterTokens.get(token)! < Date.now()) {
+        return send(401, { error: { type: 'temporary_session_expired', code: 'temporary_session_expired',
+          message: 'The meter event session has expired.' } });
+      }
+    } else if (req.headers.authorization !== `Bearer ${FAKE_SECRET_KEY}`) {
       return send(401, { error: { type: 'invalid_request_error', message: 'Invalid API Key provided' } });
     }
     const key = req.headers['idempotency-key'] as string | undefined;
     const method = req.method ?? 'GET';
-    const params = parseForm(method === 'POST' ? body : url.search.slice(1));
+    const v2 = url.pathname.startsWith('/v2/');
+    const params = v2 ? (body ? (JSON.parse(body) as Obj) : {}) : parseForm(method === 'POST' ? body : url.search.slice(1));
+    if (stream) {
+      this.requests.push({ method, path: url.pathname, idempotencyKey: key, params });
+      const refused = this.checked(method, url.pathname, params);
+      if (refused) return send(...refused);
+      return this.meterStream(params, send, res);
+    }
     this.requests.push({ method, path: url.pathname, idempotencyKey: key, params });
     if (this.down) return send(503, { error: { type: 'api_error', message: 'fake outage' } });
     const scopedKey = key ? `${req.method} ${url.pathname} ${key}` : undefined;
@@ -311,6 +367,15 @@ export class FakeStripe {
     if (method === 'POST' && path === '/v1/payment_intents') return this.createPaymentIntent(p, version);
     if (method === 'GET' && (m = path.match(/^\/v1\/payment_intents\/([^/]+)$/))) return this.found(this.paymentIntents.get(m[1]), 'payment_intent', m[1]);
     if (method === 'GET' && (m = path.match(/^\/v1\/charges\/([^/]+)$/))) return this.found(this.charges.get(m[1]), 'charge', m[1]);
+    if (method === 'POST' && path === '/v2/billing/meter_event_session') {
+      const token = `ek_test_${randomBytes(16).toString('hex')}`;
+      const expires = Date.now() + 15 * 60_000;
+      this.meterTokens.set(token, expires);
+      return [200, {
+        id: rid('mes'), object: 'v2.billing.meter_event_session', authentication_token: token, created: new Date().toISOString(),
+        expires_at: new Date(expires).toISOString(), livemode: false,
+      }];
+    }
     if (method === 'POST' && path === '/v1/refunds') {
       if (!this.paymentIntents.get(p.payment_intent)?.latest_charge) return this.missing('payment_intent', p.payment_intent);
       const { refund, event } = this.createRefund(p.payment_intent, p.amount ? Number(p.amount) : undefined);
@@ -318,6 +383,52 @@ export class FakeStripe {
       return [200, refund];
     }
     return stripeError(404, { type: 'invalid_request_error', message: `Unrecognized request URL (${method}: ${path})` });
+  }
+
+  /** The meter event stream: 429 while told to, else keep each identifier's first event; maybe hold the answer. */
+  private meterStream(p: Obj, send: (status: number, json: Obj) => void, res: http.ServerResponse): void {
+    if (this.meterRateLimited > 0) {
+      this.meterRateLimited--;
+      this.meterRateLimitedAnswers++;
+      return send(429, { error: { type: 'rate_limit', code: 'rate_limit', message: 'Too many requests hit the API too quickly.' } });
+    }
+    if (this.meterRefusal) return send(400, { error: { type: 'invalid_request_error', message: this.meterRefusal } });
+    const events = (p.events ?? []) as Obj[];
+    if (!Array.isArray(events) || events.length < 1 || events.length > 100) {
+      return send(400, { error: { type: 'invalid_request_error', message: 'events must have 1 to 100 entries' } });
+    }
+    for (const [i, e] of events.entries()) {
+      const payloadOk = typeof e.payload === 'object' && Object.values(e.payload).every((v) => typeof v === 'string');
+      if (typeof e.event_name !== 'string' || !e.event_name || !payloadOk) {
+        return send(400, { error: { type: 'invalid_request_error',
+          message: `events[${i}]: event_name and a payload of strings are required` } });
+      }
+      if (e.identifier !== undefined && (typeof e.identifier !== 'string' || e.identifier.length > 100)) {
+        return send(400, { error: { type: 'invalid_request_error', message: `events[${i}].identifier: at most 100 characters` } });
+      }
+    }
+    const request = { customers: events.map((e) => e.payload.stripe_customer_id as string), done: false };
+    for (const other of this.meterRequests) {
+      if (!other.done) for (const c of new Set(request.customers)) if (other.customers.includes(c)) this.meterOverlaps.push(c);
+    }
+    const index = this.meterRequests.push(request) - 1;
+    this.meterMaxInFlight = Math.max(this.meterMaxInFlight, this.meterRequests.filter((x) => !x.done).length);
+    for (const e of events) {
+      const id = (e.identifier as string | undefined) ?? rid('mev');
+      this.meterEventSends.push(id);
+      if (!this.meterEvents.has(id)) this.meterEvents.set(id, { ...e, identifier: id });
+    }
+    if (this.meterHold?.index === index) {
+      this.meterHold.reached();
+      res.on('close', () => (request.done = true));
+      return; // never answered: the caller is gone before Stripe's answer reaches it
+    }
+    const answer = () => {
+      request.done = true;
+      send(200, {});
+    };
+    if (this.meterDelayMs > 0) setTimeout(answer, this.meterDelayMs);
+    else answer();
   }
 
   private found(o: Obj | undefined, what: string, id: string): [number, Obj] {

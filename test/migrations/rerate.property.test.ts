@@ -12,7 +12,7 @@ import { matchRate, quantityOf, rate } from '../../src/usage/rating.js';
 const KEYS = ['model', 'region'];
 const source: PriceModel = {
   name: 'src', eventType: 'tokens', calculation: 'volume', valueProperty: 'tokens', dimensionKeys: KEYS,
-  rates: [{ dimensions: {}, unitPrices: [{ assetCode: 'USD', amount: '1' }] }],
+  rates: [{ dimensions: {}, unitPrices: [{ assetCode: 'USD', amount: '1' }] }], stripeMeterEventName: '', stripeMeterValueKey: '',
 };
 const shape = { calculation: source.calculation, valueProperty: source.valueProperty, dimensionKeys: source.dimensionKeys };
 
@@ -44,7 +44,7 @@ function product(p: TargetPrice): ProductModel {
     });
   const price: PriceModel = {
     name: 't', eventType: 'tokens', calculation: p.calculation, valueProperty: p.calculation === 'volume' ? 'tokens' : '',
-    dimensionKeys: p.keys,
+    dimensionKeys: p.keys, stripeMeterEventName: '', stripeMeterValueKey: '',
     rates: (p.keys.length ? rates : rates.slice(0, 1)).map((r) => ({
       dimensions: r.dimensions, unitPrices: [{ assetCode: 'USD', amount: r.amount }],
     })),

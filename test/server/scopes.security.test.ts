@@ -12,6 +12,7 @@ import { CatalogService } from '../../gen/tollbooth/v1/catalog_pb.js';
 import { CustomerService, GetCustomerRequestSchema } from '../../gen/tollbooth/v1/customer_pb.js';
 import { UsageService } from '../../gen/tollbooth/v1/usage_pb.js';
 import { WalletService } from '../../gen/tollbooth/v1/wallet_pb.js';
+import { WebhookService } from '../../gen/tollbooth/v1/webhook_pb.js';
 import type { Scope } from '../../src/auth/api-key.entity.js';
 import { KeyVerifier } from '../../src/auth/api-keys.service.js';
 import { bind, notImplemented, routesOf, type Route } from '../../src/server/binding.js';
@@ -67,7 +68,7 @@ const routes = (): Route[] => engine.app.bindings.flatMap(routesOf);
 
 describe('every RPC in the route table', () => {
   it('binds every RPC of every service in the contract with one of the three scopes', () => {
-    const contract = [ApiKeyService, CatalogService, CustomerService, UsageService, WalletService];
+    const contract = [ApiKeyService, CatalogService, CustomerService, UsageService, WalletService, WebhookService];
     expect(engine.app.bindings.map((b) => b.service.typeName).sort()).toEqual(contract.map((s) => s.typeName).sort());
     expect(
       routes()

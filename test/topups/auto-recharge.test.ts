@@ -179,9 +179,12 @@ describe('a declining card', () => {
       const usd = wallet!.accounts.find((a) => a.assetCode === 'USD');
       expect(usd!.autoRecharge).toMatchObject({ enabled: true, paused: true, consecutiveFailures: 3, monthToDate: '0.00', threshold: '5.00', size: { case: 'amount', value: '20.00' } });
       expect(usd!.autoRecharge!.lastFailureMessage).toContain('card declined');
-      const events = await sql<{ payload: Record<string, unknown> }>(m, `select payload from outbox where queue = 'outgoing-webhooks' and name = 'auto_recharge.paused' and payload->>'accountId' = ?`, [accountId]);
+      const events = await sql<{ body: string }>(m,
+        `select body from webhook_events where type = 'auto_recharge.paused' and customer_id = ?`, [customerId]);
       expect(events).toHaveLength(1);
-      expect(events[0].payload).toMatchObject({ type: 'auto_recharge.paused', customerId, assetCode: 'USD', consecutiveFailures: 3 });
+      expect(JSON.parse(events[0].body)).toMatchObject({
+        type: 'auto_recharge.paused', data: { customerId, assetCode: 'USD', autoRecharge: { paused: true, consecutiveFailures: 3 } },
+      });
     } finally {
       m.fake.declineOffSession = false;
     }

@@ -156,7 +156,8 @@ describe('Stripe refusing our own request', () => {
     const topUps = await sql<{ status: string; failure_message: string }>(m, `select status, failure_message from top_ups where account_id = ? and source = 'auto_recharge'`, [accountId]);
     expect(topUps.length).toBe(refused);
     expect(topUps.every((t) => t.status === 'failed' && t.failure_message.startsWith('not charged: Stripe refused the request (amount_too_small)'))).toBe(true);
-    expect(await sql(m, `select 1 from outbox where queue = 'outgoing-webhooks' and payload->>'accountId' = ?`, [accountId])).toEqual([]);
+    expect(await sql(m, `select 1 from webhook_events e join accounts a on a.customer_id = e.customer_id
+                          where e.type = 'auto_recharge.paused' and a.id = ?`, [accountId])).toEqual([]);
 
     await cooldownsPass(1); // Stripe accepts again: the recharge usage is owed goes through
     expect(intentRequests(accountId)).toHaveLength(refused + 1);

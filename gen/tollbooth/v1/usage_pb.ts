@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file tollbooth/v1/usage.proto.
  */
 export const file_tollbooth_v1_usage: GenFile = /*@__PURE__*/
-  fileDesc("Chh0b2xsYm9vdGgvdjEvdXNhZ2UucHJvdG8SDHRvbGxib290aC52MSKVAQoKVXNhZ2VFdmVudBIKCgJpZBgBIAEoCRISCgpldmVudF90eXBlGAIgASgJEg8KB3N1YmplY3QYAyABKAkSLwoLb2NjdXJyZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiUKBGRhdGEYBSABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Ir0CCgtFdmVudFJlc3VsdBIQCghldmVudF9pZBgBIAEoCRIpCgZzdGF0dXMYAiABKA4yGS50b2xsYm9vdGgudjEuRXZlbnRTdGF0dXMSKgoGcmVhc29uGAMgASgOMhoudG9sbGJvb3RoLnYxLlJlamVjdFJlYXNvbhIPCgdtZXNzYWdlGAQgASgJEiEKBGZlZXMYBSADKAsyEy50b2xsYm9vdGgudjEuTW9uZXkSKwoOYmFsYW5jZXNfYWZ0ZXIYBiADKAsyEy50b2xsYm9vdGgudjEuTW9uZXkSFgoOdHJhbnNhY3Rpb25faWQYByABKAkSGQoRb3JpZ2luYWxfYWNjZXB0ZWQYCCABKAgSMQoIcmF0ZWRfYnkYCSADKAsyHy50b2xsYm9vdGgudjEuUHJvZHVjdFZlcnNpb25SZWYifAoSVHJhY2tFdmVudHNSZXF1ZXN0EisKCGN1c3RvbWVyGAEgASgLMhkudG9sbGJvb3RoLnYxLkN1c3RvbWVyUmVmEigKBmV2ZW50cxgCIAMoCzIYLnRvbGxib290aC52MS5Vc2FnZUV2ZW50Eg8KB2hvbGRfaWQYAyABKAkiQQoTVHJhY2tFdmVudHNSZXNwb25zZRIqCgdyZXN1bHRzGAEgAygLMhkudG9sbGJvb3RoLnYxLkV2ZW50UmVzdWx0ItcBCgxDaGVja1JlcXVlc3QSKwoIY3VzdG9tZXIYASABKAsyGS50b2xsYm9vdGgudjEuQ3VzdG9tZXJSZWYSEgoKZXZlbnRfdHlwZRgCIAEoCRIlCgRkYXRhGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIQCghxdWFudGl0eRgEIAEoCRIMCgRob2xkGAUgASgIEisKCGhvbGRfdHRsGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhIKCnJlcXVlc3RfaWQYByABKAkisgEKDUNoZWNrUmVzcG9uc2USDwoHYWxsb3dlZBgBIAEoCBIqCgZyZWFzb24YAiABKA4yGi50b2xsYm9vdGgudjEuUmVqZWN0UmVhc29uEisKDmVzdGltYXRlZF9jb3N0GAMgAygLMhMudG9sbGJvb3RoLnYxLk1vbmV5EiYKCWF2YWlsYWJsZRgEIAMoCzITLnRvbGxib290aC52MS5Nb25leRIPCgdob2xkX2lkGAUgASgJIpUBCg1SZWNvcmRlZEV2ZW50EicKBWV2ZW50GAEgASgLMhgudG9sbGJvb3RoLnYxLlVzYWdlRXZlbnQSKQoGcmVzdWx0GAIgASgLMhkudG9sbGJvb3RoLnYxLkV2ZW50UmVzdWx0EjAKDHJlY2VpdmVfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi2QEKEUxpc3RFdmVudHNSZXF1ZXN0EisKCGN1c3RvbWVyGAEgASgLMhkudG9sbGJvb3RoLnYxLkN1c3RvbWVyUmVmEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJEhIKCmV2ZW50X3R5cGUYBCABKAkSLgoKc3RhcnRfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIloKEkxpc3RFdmVudHNSZXNwb25zZRIrCgZldmVudHMYASADKAsyGy50b2xsYm9vdGgudjEuUmVjb3JkZWRFdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkigwIKFkdldFVzYWdlU3VtbWFyeVJlcXVlc3QSKwoIY3VzdG9tZXIYASABKAsyGS50b2xsYm9vdGgudjEuQ3VzdG9tZXJSZWYSLgoKc3RhcnRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCGdyb3VwX2J5GAQgASgOMhwudG9sbGJvb3RoLnYxLlN1bW1hcnlHcm91cEJ5Ei4KC2dyYW51bGFyaXR5GAUgASgOMhkudG9sbGJvb3RoLnYxLkdyYW51bGFyaXR5IpQBCgtVc2FnZUJ1Y2tldBIuCgpzdGFydF90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBILCgNrZXkYAiABKAkSEwoLZXZlbnRfY291bnQYAyABKAMSEAoIcXVhbnRpdHkYBCABKAkSIQoEZmVlcxgFIAMoCzITLnRvbGxib290aC52MS5Nb25leSJFChdHZXRVc2FnZVN1bW1hcnlSZXNwb25zZRIqCgdidWNrZXRzGAEgAygLMhkudG9sbGJvb3RoLnYxLlVzYWdlQnVja2V0Kn0KC0V2ZW50U3RhdHVzEhwKGEVWRU5UX1NUQVRVU19VTlNQRUNJRklFRBAAEhkKFUVWRU5UX1NUQVRVU19BQ0NFUFRFRBABEhoKFkVWRU5UX1NUQVRVU19EVVBMSUNBVEUQAhIZChVFVkVOVF9TVEFUVVNfUkVKRUNURUQQAyqbAQoMUmVqZWN0UmVhc29uEh0KGVJFSkVDVF9SRUFTT05fVU5TUEVDSUZJRUQQABIjCh9SRUpFQ1RfUkVBU09OX05PX01BVENISU5HX1BSSUNFEAESJgoiUkVKRUNUX1JFQVNPTl9JTlNVRkZJQ0lFTlRfQkFMQU5DRRACEh8KG1JFSkVDVF9SRUFTT05fSU5WQUxJRF9FVkVOVBADKpEBCg5TdW1tYXJ5R3JvdXBCeRIgChxTVU1NQVJZX0dST1VQX0JZX1VOU1BFQ0lGSUVEEAASHwobU1VNTUFSWV9HUk9VUF9CWV9FVkVOVF9UWVBFEAESHAoYU1VNTUFSWV9HUk9VUF9CWV9QUk9EVUNUEAISHgoaU1VNTUFSWV9HUk9VUF9CWV9ESU1FTlNJT04QAypVCgtHcmFudWxhcml0eRIbChdHUkFOVUxBUklUWV9VTlNQRUNJRklFRBAAEhQKEEdSQU5VTEFSSVRZX0hPVVIQARITCg9HUkFOVUxBUklUWV9EQVkQAjLVAgoMVXNhZ2VTZXJ2aWNlElIKC1RyYWNrRXZlbnRzEiAudG9sbGJvb3RoLnYxLlRyYWNrRXZlbnRzUmVxdWVzdBohLnRvbGxib290aC52MS5UcmFja0V2ZW50c1Jlc3BvbnNlEkAKBUNoZWNrEhoudG9sbGJvb3RoLnYxLkNoZWNrUmVxdWVzdBobLnRvbGxib290aC52MS5DaGVja1Jlc3BvbnNlEk8KCkxpc3RFdmVudHMSHy50b2xsYm9vdGgudjEuTGlzdEV2ZW50c1JlcXVlc3QaIC50b2xsYm9vdGgudjEuTGlzdEV2ZW50c1Jlc3BvbnNlEl4KD0dldFVzYWdlU3VtbWFyeRIkLnRvbGxib290aC52MS5HZXRVc2FnZVN1bW1hcnlSZXF1ZXN0GiUudG9sbGJvb3RoLnYxLkdldFVzYWdlU3VtbWFyeVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_tollbooth_v1_common]);
+  fileDesc("Chh0b2xsYm9vdGgvdjEvdXNhZ2UucHJvdG8SDHRvbGxib290aC52MSKVAQoKVXNhZ2VFdmVudBIKCgJpZBgBIAEoCRISCgpldmVudF90eXBlGAIgASgJEg8KB3N1YmplY3QYAyABKAkSLwoLb2NjdXJyZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiUKBGRhdGEYBSABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Ir0CCgtFdmVudFJlc3VsdBIQCghldmVudF9pZBgBIAEoCRIpCgZzdGF0dXMYAiABKA4yGS50b2xsYm9vdGgudjEuRXZlbnRTdGF0dXMSKgoGcmVhc29uGAMgASgOMhoudG9sbGJvb3RoLnYxLlJlamVjdFJlYXNvbhIPCgdtZXNzYWdlGAQgASgJEiEKBGZlZXMYBSADKAsyEy50b2xsYm9vdGgudjEuTW9uZXkSKwoOYmFsYW5jZXNfYWZ0ZXIYBiADKAsyEy50b2xsYm9vdGgudjEuTW9uZXkSFgoOdHJhbnNhY3Rpb25faWQYByABKAkSGQoRb3JpZ2luYWxfYWNjZXB0ZWQYCCABKAgSMQoIcmF0ZWRfYnkYCSADKAsyHy50b2xsYm9vdGgudjEuUHJvZHVjdFZlcnNpb25SZWYifAoSVHJhY2tFdmVudHNSZXF1ZXN0EisKCGN1c3RvbWVyGAEgASgLMhkudG9sbGJvb3RoLnYxLkN1c3RvbWVyUmVmEigKBmV2ZW50cxgCIAMoCzIYLnRvbGxib290aC52MS5Vc2FnZUV2ZW50Eg8KB2hvbGRfaWQYAyABKAkiQQoTVHJhY2tFdmVudHNSZXNwb25zZRIqCgdyZXN1bHRzGAEgAygLMhkudG9sbGJvb3RoLnYxLkV2ZW50UmVzdWx0ItcBCgxDaGVja1JlcXVlc3QSKwoIY3VzdG9tZXIYASABKAsyGS50b2xsYm9vdGgudjEuQ3VzdG9tZXJSZWYSEgoKZXZlbnRfdHlwZRgCIAEoCRIlCgRkYXRhGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIQCghxdWFudGl0eRgEIAEoCRIMCgRob2xkGAUgASgIEisKCGhvbGRfdHRsGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhIKCnJlcXVlc3RfaWQYByABKAkisgEKDUNoZWNrUmVzcG9uc2USDwoHYWxsb3dlZBgBIAEoCBIqCgZyZWFzb24YAiABKA4yGi50b2xsYm9vdGgudjEuUmVqZWN0UmVhc29uEisKDmVzdGltYXRlZF9jb3N0GAMgAygLMhMudG9sbGJvb3RoLnYxLk1vbmV5EiYKCWF2YWlsYWJsZRgEIAMoCzITLnRvbGxib290aC52MS5Nb25leRIPCgdob2xkX2lkGAUgASgJIskBCg1SZWNvcmRlZEV2ZW50EicKBWV2ZW50GAEgASgLMhgudG9sbGJvb3RoLnYxLlVzYWdlRXZlbnQSKQoGcmVzdWx0GAIgASgLMhkudG9sbGJvb3RoLnYxLkV2ZW50UmVzdWx0EjAKDHJlY2VpdmVfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoObWV0ZXJfZm9yd2FyZHMYBCADKAsyGi50b2xsYm9vdGgudjEuTWV0ZXJGb3J3YXJkIqEBCgxNZXRlckZvcndhcmQSEgoKZXZlbnRfbmFtZRgBIAEoCRINCgV2YWx1ZRgCIAEoCRIwCgZzdGF0dXMYAyABKA4yIC50b2xsYm9vdGgudjEuTWV0ZXJGb3J3YXJkU3RhdHVzEhYKDmZhaWx1cmVfcmVhc29uGAQgASgJEhAKCGF0dGVtcHRzGAUgASgFEhIKCmlkZW50aWZpZXIYBiABKAki2QEKEUxpc3RFdmVudHNSZXF1ZXN0EisKCGN1c3RvbWVyGAEgASgLMhkudG9sbGJvb3RoLnYxLkN1c3RvbWVyUmVmEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJEhIKCmV2ZW50X3R5cGUYBCABKAkSLgoKc3RhcnRfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIloKEkxpc3RFdmVudHNSZXNwb25zZRIrCgZldmVudHMYASADKAsyGy50b2xsYm9vdGgudjEuUmVjb3JkZWRFdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkigwIKFkdldFVzYWdlU3VtbWFyeVJlcXVlc3QSKwoIY3VzdG9tZXIYASABKAsyGS50b2xsYm9vdGgudjEuQ3VzdG9tZXJSZWYSLgoKc3RhcnRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCGdyb3VwX2J5GAQgASgOMhwudG9sbGJvb3RoLnYxLlN1bW1hcnlHcm91cEJ5Ei4KC2dyYW51bGFyaXR5GAUgASgOMhkudG9sbGJvb3RoLnYxLkdyYW51bGFyaXR5IpQBCgtVc2FnZUJ1Y2tldBIuCgpzdGFydF90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBILCgNrZXkYAiABKAkSEwoLZXZlbnRfY291bnQYAyABKAMSEAoIcXVhbnRpdHkYBCABKAkSIQoEZmVlcxgFIAMoCzITLnRvbGxib290aC52MS5Nb25leSJFChdHZXRVc2FnZVN1bW1hcnlSZXNwb25zZRIqCgdidWNrZXRzGAEgAygLMhkudG9sbGJvb3RoLnYxLlVzYWdlQnVja2V0Kn0KC0V2ZW50U3RhdHVzEhwKGEVWRU5UX1NUQVRVU19VTlNQRUNJRklFRBAAEhkKFUVWRU5UX1NUQVRVU19BQ0NFUFRFRBABEhoKFkVWRU5UX1NUQVRVU19EVVBMSUNBVEUQAhIZChVFVkVOVF9TVEFUVVNfUkVKRUNURUQQAyqbAQoMUmVqZWN0UmVhc29uEh0KGVJFSkVDVF9SRUFTT05fVU5TUEVDSUZJRUQQABIjCh9SRUpFQ1RfUkVBU09OX05PX01BVENISU5HX1BSSUNFEAESJgoiUkVKRUNUX1JFQVNPTl9JTlNVRkZJQ0lFTlRfQkFMQU5DRRACEh8KG1JFSkVDVF9SRUFTT05fSU5WQUxJRF9FVkVOVBADKqEBChJNZXRlckZvcndhcmRTdGF0dXMSJAogTUVURVJfRk9SV0FSRF9TVEFUVVNfVU5TUEVDSUZJRUQQABIgChxNRVRFUl9GT1JXQVJEX1NUQVRVU19QRU5ESU5HEAESIgoeTUVURVJfRk9SV0FSRF9TVEFUVVNfRk9SV0FSREVEEAISHwobTUVURVJfRk9SV0FSRF9TVEFUVVNfRkFJTEVEEAMqkQEKDlN1bW1hcnlHcm91cEJ5EiAKHFNVTU1BUllfR1JPVVBfQllfVU5TUEVDSUZJRUQQABIfChtTVU1NQVJZX0dST1VQX0JZX0VWRU5UX1RZUEUQARIcChhTVU1NQVJZX0dST1VQX0JZX1BST0RVQ1QQAhIeChpTVU1NQVJZX0dST1VQX0JZX0RJTUVOU0lPThADKlUKC0dyYW51bGFyaXR5EhsKF0dSQU5VTEFSSVRZX1VOU1BFQ0lGSUVEEAASFAoQR1JBTlVMQVJJVFlfSE9VUhABEhMKD0dSQU5VTEFSSVRZX0RBWRACMtUCCgxVc2FnZVNlcnZpY2USUgoLVHJhY2tFdmVudHMSIC50b2xsYm9vdGgudjEuVHJhY2tFdmVudHNSZXF1ZXN0GiEudG9sbGJvb3RoLnYxLlRyYWNrRXZlbnRzUmVzcG9uc2USQAoFQ2hlY2sSGi50b2xsYm9vdGgudjEuQ2hlY2tSZXF1ZXN0GhsudG9sbGJvb3RoLnYxLkNoZWNrUmVzcG9uc2USTwoKTGlzdEV2ZW50cxIfLnRvbGxib290aC52MS5MaXN0RXZlbnRzUmVxdWVzdBogLnRvbGxib290aC52MS5MaXN0RXZlbnRzUmVzcG9uc2USXgoPR2V0VXNhZ2VTdW1tYXJ5EiQudG9sbGJvb3RoLnYxLkdldFVzYWdlU3VtbWFyeVJlcXVlc3QaJS50b2xsYm9vdGgudjEuR2V0VXNhZ2VTdW1tYXJ5UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_tollbooth_v1_common]);
 
 /**
  * UsageEvent is one thing that happened and may cost money.
@@ -363,6 +363,14 @@ export type RecordedEvent = Message<"tollbooth.v1.RecordedEvent"> & {
    * @generated from field: google.protobuf.Timestamp receive_time = 3;
    */
   receiveTime?: Timestamp | undefined;
+
+  /**
+   * Forwarding to Stripe meters: one entry per price of the event that names a Stripe meter
+   * (Price.stripe_meter_event_name); empty when none does.
+   *
+   * @generated from field: repeated tollbooth.v1.MeterForward meter_forwards = 4;
+   */
+  meterForwards: MeterForward[];
 };
 
 /**
@@ -371,6 +379,64 @@ export type RecordedEvent = Message<"tollbooth.v1.RecordedEvent"> & {
  */
 export const RecordedEventSchema: GenMessage<RecordedEvent> = /*@__PURE__*/
   messageDesc(file_tollbooth_v1_usage, 6);
+
+/**
+ * MeterForward is one event's forwarding to one Stripe meter.
+ *
+ * @generated from message tollbooth.v1.MeterForward
+ */
+export type MeterForward = Message<"tollbooth.v1.MeterForward"> & {
+  /**
+   * The meter's event_name (Price.stripe_meter_event_name).
+   *
+   * @generated from field: string event_name = 1;
+   */
+  eventName: string;
+
+  /**
+   * The value sent: the event's quantity under the price, a decimal string.
+   *
+   * @generated from field: string value = 2;
+   */
+  value: string;
+
+  /**
+   * State.
+   *
+   * @generated from field: tollbooth.v1.MeterForwardStatus status = 3;
+   */
+  status: MeterForwardStatus;
+
+  /**
+   * Why it FAILED, or why the last attempt of a PENDING one failed; empty otherwise.
+   *
+   * @generated from field: string failure_reason = 4;
+   */
+  failureReason: string;
+
+  /**
+   * Failed attempts so far (PENDING, FAILED); 0 once FORWARDED.
+   *
+   * @generated from field: int32 attempts = 5;
+   */
+  attempts: number;
+
+  /**
+   * The meter event's identifier, by which Stripe drops a repeat: "<customer id>:<event id>" (event ids are unique per
+   * customer, Stripe's identifiers per account), with ":<event_name>" when the event goes to more than one meter; a
+   * hash of those after the customer id when that would exceed Stripe's 100 characters.
+   *
+   * @generated from field: string identifier = 6;
+   */
+  identifier: string;
+};
+
+/**
+ * Describes the message tollbooth.v1.MeterForward.
+ * Use `create(MeterForwardSchema)` to create a new message.
+ */
+export const MeterForwardSchema: GenMessage<MeterForward> = /*@__PURE__*/
+  messageDesc(file_tollbooth_v1_usage, 7);
 
 /**
  * ListEventsRequest pages through a customer's events.
@@ -426,7 +492,7 @@ export type ListEventsRequest = Message<"tollbooth.v1.ListEventsRequest"> & {
  * Use `create(ListEventsRequestSchema)` to create a new message.
  */
 export const ListEventsRequestSchema: GenMessage<ListEventsRequest> = /*@__PURE__*/
-  messageDesc(file_tollbooth_v1_usage, 7);
+  messageDesc(file_tollbooth_v1_usage, 8);
 
 /**
  * ListEventsResponse is one page of events.
@@ -454,7 +520,7 @@ export type ListEventsResponse = Message<"tollbooth.v1.ListEventsResponse"> & {
  * Use `create(ListEventsResponseSchema)` to create a new message.
  */
 export const ListEventsResponseSchema: GenMessage<ListEventsResponse> = /*@__PURE__*/
-  messageDesc(file_tollbooth_v1_usage, 8);
+  messageDesc(file_tollbooth_v1_usage, 9);
 
 /**
  * GetUsageSummaryRequest asks for usage totals.
@@ -503,7 +569,7 @@ export type GetUsageSummaryRequest = Message<"tollbooth.v1.GetUsageSummaryReques
  * Use `create(GetUsageSummaryRequestSchema)` to create a new message.
  */
 export const GetUsageSummaryRequestSchema: GenMessage<GetUsageSummaryRequest> = /*@__PURE__*/
-  messageDesc(file_tollbooth_v1_usage, 9);
+  messageDesc(file_tollbooth_v1_usage, 10);
 
 /**
  * UsageBucket is the total of one group in one time bucket.
@@ -552,7 +618,7 @@ export type UsageBucket = Message<"tollbooth.v1.UsageBucket"> & {
  * Use `create(UsageBucketSchema)` to create a new message.
  */
 export const UsageBucketSchema: GenMessage<UsageBucket> = /*@__PURE__*/
-  messageDesc(file_tollbooth_v1_usage, 10);
+  messageDesc(file_tollbooth_v1_usage, 11);
 
 /**
  * GetUsageSummaryResponse carries the buckets.
@@ -573,7 +639,7 @@ export type GetUsageSummaryResponse = Message<"tollbooth.v1.GetUsageSummaryRespo
  * Use `create(GetUsageSummaryResponseSchema)` to create a new message.
  */
 export const GetUsageSummaryResponseSchema: GenMessage<GetUsageSummaryResponse> = /*@__PURE__*/
-  messageDesc(file_tollbooth_v1_usage, 11);
+  messageDesc(file_tollbooth_v1_usage, 12);
 
 /**
  * EventStatus is the outcome of one event.
@@ -658,6 +724,47 @@ export const RejectReasonSchema: GenEnum<RejectReason> = /*@__PURE__*/
   enumDesc(file_tollbooth_v1_usage, 1);
 
 /**
+ * MeterForwardStatus is the state of forwarding one event to one Stripe meter.
+ *
+ * @generated from enum tollbooth.v1.MeterForwardStatus
+ */
+export enum MeterForwardStatus {
+  /**
+   * Never used.
+   *
+   * @generated from enum value: METER_FORWARD_STATUS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Not sent yet, or to be retried (rate limits, Stripe unreachable: exponential backoff over about 3 days).
+   *
+   * @generated from enum value: METER_FORWARD_STATUS_PENDING = 1;
+   */
+  PENDING = 1,
+
+  /**
+   * Stripe accepted the meter event (identifier = the event id, so Stripe drops a repeat).
+   *
+   * @generated from enum value: METER_FORWARD_STATUS_FORWARDED = 2;
+   */
+  FORWARDED = 2,
+
+  /**
+   * Given up; failure_reason says why (Stripe not configured, Stripe refused it, retries exhausted).
+   *
+   * @generated from enum value: METER_FORWARD_STATUS_FAILED = 3;
+   */
+  FAILED = 3,
+}
+
+/**
+ * Describes the enum tollbooth.v1.MeterForwardStatus.
+ */
+export const MeterForwardStatusSchema: GenEnum<MeterForwardStatus> = /*@__PURE__*/
+  enumDesc(file_tollbooth_v1_usage, 2);
+
+/**
  * SummaryGroupBy says what usage is grouped by.
  *
  * @generated from enum tollbooth.v1.SummaryGroupBy
@@ -696,7 +803,7 @@ export enum SummaryGroupBy {
  * Describes the enum tollbooth.v1.SummaryGroupBy.
  */
 export const SummaryGroupBySchema: GenEnum<SummaryGroupBy> = /*@__PURE__*/
-  enumDesc(file_tollbooth_v1_usage, 2);
+  enumDesc(file_tollbooth_v1_usage, 3);
 
 /**
  * Granularity is the width of a summary bucket.
@@ -730,7 +837,7 @@ export enum Granularity {
  * Describes the enum tollbooth.v1.Granularity.
  */
 export const GranularitySchema: GenEnum<Granularity> = /*@__PURE__*/
-  enumDesc(file_tollbooth_v1_usage, 3);
+  enumDesc(file_tollbooth_v1_usage, 4);
 
 /**
  * UsageService takes usage events, debits wallets as they arrive, and gates actions before they happen.

@@ -8,6 +8,7 @@ import { Migration0007RechargeCapFloor } from './0007-recharge-cap-floor.js';
 import { Migration0008ConfiguredAdminKey } from './0008-configured-admin-key.js';
 import { Migration0010Portal } from './0010-portal.js';
 import { Migration0011VersionMigrations } from './0011-version-migrations.js';
+import { Migration0012Webhooks } from './0012-webhooks.js';
 
 export const migrations = [
   { name: '0001-foundation', class: Migration0001Foundation },
@@ -19,4 +20,5 @@ export const migrations = [
   { name: '0008-configured-admin-key', class: Migration0008ConfiguredAdminKey },
   { name: '0010-portal', class: Migration0010Portal },
   { name: '0011-version-migrations', class: Migration0011VersionMigrations },
+  { name: '0012-webhooks', class: Migration0012Webhooks },
 ];

@@ -35,6 +35,9 @@ type WalletServiceClient interface {
 	GetTopUp(ctx context.Context, in *GetTopUpRequest, opts ...grpc.CallOption) (*GetTopUpResponse, error)
 	// UpdateAutoRecharge sets when and how an account is recharged from the saved card.
 	UpdateAutoRecharge(ctx context.Context, in *UpdateAutoRechargeRequest, opts ...grpc.CallOption) (*UpdateAutoRechargeResponse, error)
+	// SetBalanceAlert sets (or clears) an account's low-balance level: wallet.balance_low is sent when available falls
+	// below it (see WebhookService).
+	SetBalanceAlert(ctx context.Context, in *SetBalanceAlertRequest, opts ...grpc.CallOption) (*SetBalanceAlertResponse, error)
 	// WatchWallet streams a change for every committed movement of the customer's balances. The stream has no end of its
 	// own: it ends when the client cancels, or with UNAVAILABLE when the server shuts down (watch again to resume).
 	WatchWallet(ctx context.Context, in *WatchWalletRequest, opts ...grpc.CallOption) (WalletService_WatchWalletClient, error)
@@ -129,6 +132,15 @@ func (c *walletServiceClient) UpdateAutoRecharge(ctx context.Context, in *Update
 	return out, nil
 }
 
+func (c *walletServiceClient) SetBalanceAlert(ctx context.Context, in *SetBalanceAlertRequest, opts ...grpc.CallOption) (*SetBalanceAlertResponse, error) {
+	out := new(SetBalanceAlertResponse)
+	err := c.cc.Invoke(ctx, "/tollbooth.v1.WalletService/SetBalanceAlert", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *walletServiceClient) WatchWallet(ctx context.Context, in *WatchWalletRequest, opts ...grpc.CallOption) (WalletService_WatchWalletClient, error) {
 	stream, err := c.cc.NewStream(ctx, &_WalletService_serviceDesc.Streams[0], "/tollbooth.v1.WalletService/WatchWallet", opts...)
 	if err != nil {
@@ -183,6 +195,9 @@ type WalletServiceServer interface {
 	GetTopUp(context.Context, *GetTopUpRequest) (*GetTopUpResponse, error)
 	// UpdateAutoRecharge sets when and how an account is recharged from the saved card.
 	UpdateAutoRecharge(context.Context, *UpdateAutoRechargeRequest) (*UpdateAutoRechargeResponse, error)
+	// SetBalanceAlert sets (or clears) an account's low-balance level: wallet.balance_low is sent when available falls
+	// below it (see WebhookService).
+	SetBalanceAlert(context.Context, *SetBalanceAlertRequest) (*SetBalanceAlertResponse, error)
 	// WatchWallet streams a change for every committed movement of the customer's balances. The stream has no end of its
 	// own: it ends when the client cancels, or with UNAVAILABLE when the server shuts down (watch again to resume).
 	WatchWallet(*WatchWalletRequest, WalletService_WatchWalletServer) error
@@ -219,6 +234,9 @@ func (UnimplementedWalletServiceServer) GetTopUp(context.Context, *GetTopUpReque
 }
 func (UnimplementedWalletServiceServer) UpdateAutoRecharge(context.Context, *UpdateAutoRechargeRequest) (*UpdateAutoRechargeResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method UpdateAutoRecharge not implemented")
+}
+func (UnimplementedWalletServiceServer) SetBalanceAlert(context.Context, *SetBalanceAlertRequest) (*SetBalanceAlertResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetBalanceAlert not implemented")
 }
 func (UnimplementedWalletServiceServer) WatchWallet(*WatchWalletRequest, WalletService_WatchWalletServer) error {
 	return status.Errorf(codes.Unimplemented, "method WatchWallet not implemented")
@@ -398,6 +416,24 @@ func _WalletService_UpdateAutoRecharge_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _WalletService_SetBalanceAlert_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetBalanceAlertRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WalletServiceServer).SetBalanceAlert(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/tollbooth.v1.WalletService/SetBalanceAlert",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WalletServiceServer).SetBalanceAlert(ctx, req.(*SetBalanceAlertRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _WalletService_WatchWallet_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(WatchWalletRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -458,6 +494,10 @@ var _WalletService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpdateAutoRecharge",
 			Handler:    _WalletService_UpdateAutoRecharge_Handler,
+		},
+		{
+			MethodName: "SetBalanceAlert",
+			Handler:    _WalletService_SetBalanceAlert_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

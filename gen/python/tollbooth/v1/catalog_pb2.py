@@ -16,7 +16,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from tollbooth.v1 import common_pb2 as tollbooth_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1atollbooth/v1/catalog.proto\x12\x0ctollbooth.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tollbooth/v1/common.proto\">\n\x0c\x45xchangeRate\x12\x1a\n\x08\x63urrency\x18\x01 \x01(\tR\x08\x63urrency\x12\x12\n\x04rate\x18\x02 \x01(\tR\x04rate\"\xc5\x01\n\x05\x41sset\x12\x12\n\x04\x63ode\x18\x01 \x01(\tR\x04\x63ode\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n\x05scale\x18\x03 \x01(\x05R\x05scale\x12\x41\n\x0e\x65xchange_rates\x18\x04 \x03(\x0b\x32\x1a.tollbooth.v1.ExchangeRateR\rexchangeRates\x12;\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\"^\n\x12\x43reateAssetRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12)\n\x05\x61sset\x18\x02 \x01(\x0b\x32\x13.tollbooth.v1.AssetR\x05\x61sset\"@\n\x13\x43reateAssetResponse\x12)\n\x05\x61sset\x18\x01 \x01(\x0b\x32\x13.tollbooth.v1.AssetR\x05\x61sset\"%\n\x0fGetAssetRequest\x12\x12\n\x04\x63ode\x18\x01 \x01(\tR\x04\x63ode\"=\n\x10GetAssetResponse\x12)\n\x05\x61sset\x18\x01 \x01(\x0b\x32\x13.tollbooth.v1.AssetR\x05\x61sset\"O\n\x11ListAssetsRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"i\n\x12ListAssetsResponse\x12+\n\x06\x61ssets\x18\x01 \x03(\x0b\x32\x13.tollbooth.v1.AssetR\x06\x61ssets\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc9\x01\n\tPriceRate\x12G\n\ndimensions\x18\x01 \x03(\x0b\x32\'.tollbooth.v1.PriceRate.DimensionsEntryR\ndimensions\x12\x34\n\x0bunit_prices\x18\x02 \x03(\x0b\x32\x13.tollbooth.v1.MoneyR\nunitPrices\x1a=\n\x0f\x44imensionsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"\xf9\x01\n\x05Price\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n\nevent_type\x18\x02 \x01(\tR\teventType\x12@\n\x0b\x63\x61lculation\x18\x03 \x01(\x0e\x32\x1e.tollbooth.v1.UsageCalculationR\x0b\x63\x61lculation\x12%\n\x0evalue_property\x18\x04 \x01(\tR\rvalueProperty\x12%\n\x0e\x64imension_keys\x18\x05 \x03(\tR\rdimensionKeys\x12-\n\x05rates\x18\x06 \x03(\x0b\x32\x17.tollbooth.v1.PriceRateR\x05rates\"\xb9\x02\n\x07Product\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04\x63ode\x18\x02 \x01(\tR\x04\x63ode\x12\x12\n\x04name\x18\x03 \x01(\tR\x04name\x12\x18\n\x07version\x18\x04 \x01(\x05R\x07version\x12\x33\n\x06status\x18\x05 \x01(\x0e\x32\x1b.tollbooth.v1.ProductStatusR\x06status\x12+\n\x06prices\x18\x06 \x03(\x0b\x32\x13.tollbooth.v1.PriceR\x06prices\x12;\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12=\n\x0cpublish_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0bpublishTime\"\xa4\x01\n\x14\x43reateProductRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x12\n\x04\x63ode\x18\x02 \x01(\tR\x04\x63ode\x12\x12\n\x04name\x18\x03 \x01(\tR\x04name\x12+\n\x06prices\x18\x04 \x03(\x0b\x32\x13.tollbooth.v1.PriceR\x06prices\x12\x18\n\x07publish\x18\x05 \x01(\x08R\x07publish\"H\n\x15\x43reateProductResponse\x12/\n\x07product\x18\x01 \x01(\x0b\x32\x15.tollbooth.v1.ProductR\x07product\"\\\n\x11GetProductRequest\x12\x14\n\x04\x63ode\x18\x01 \x01(\tH\x00R\x04\x63ode\x12\x10\n\x02id\x18\x02 \x01(\tH\x00R\x02id\x12\x18\n\x07version\x18\x03 \x01(\x05R\x07versionB\x05\n\x03ref\"E\n\x12GetProductResponse\x12/\n\x07product\x18\x01 \x01(\x0b\x32\x15.tollbooth.v1.ProductR\x07product\"\x86\x01\n\x13ListProductsRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\x12\x33\n\x06status\x18\x03 \x01(\x0e\x32\x1b.tollbooth.v1.ProductStatusR\x06status\"q\n\x14ListProductsResponse\x12\x31\n\x08products\x18\x01 \x03(\x0b\x32\x15.tollbooth.v1.ProductR\x08products\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd1\x01\n\x14UpdateProductRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x12\n\x04\x63ode\x18\x02 \x01(\tR\x04\x63ode\x12/\n\x07product\x18\x03 \x01(\x0b\x32\x15.tollbooth.v1.ProductR\x07product\x12;\n\x0bupdate_mask\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskR\nupdateMask\x12\x18\n\x07publish\x18\x05 \x01(\x08R\x07publish\"H\n\x15UpdateProductResponse\x12/\n\x07product\x18\x01 \x01(\x0b\x32\x15.tollbooth.v1.ProductR\x07product\"E\n\x15PublishProductRequest\x12\x12\n\x04\x63ode\x18\x01 \x01(\tR\x04\x63ode\x12\x18\n\x07version\x18\x02 \x01(\x05R\x07version\"I\n\x16PublishProductResponse\x12/\n\x07product\x18\x01 \x01(\x0b\x32\x15.tollbooth.v1.ProductR\x07product\"+\n\x15\x41rchiveProductRequest\x12\x12\n\x04\x63ode\x18\x01 \x01(\tR\x04\x63ode\"I\n\x16\x41rchiveProductResponse\x12/\n\x07product\x18\x01 \x01(\x0b\x32\x15.tollbooth.v1.ProductR\x07product\"l\n\x1aListProductVersionsRequest\x12\x12\n\x04\x63ode\x18\x01 \x01(\tR\x04\x63ode\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\"x\n\x1bListProductVersionsResponse\x12\x31\n\x08products\x18\x01 \x03(\x0b\x32\x15.tollbooth.v1.ProductR\x08products\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\x84\x01\n\rProductStatus\x12\x1e\n\x1aPRODUCT_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14PRODUCT_STATUS_DRAFT\x10\x01\x12\x1c\n\x18PRODUCT_STATUS_PUBLISHED\x10\x02\x12\x1b\n\x17PRODUCT_STATUS_ARCHIVED\x10\x03*o\n\x10UsageCalculation\x12!\n\x1dUSAGE_CALCULATION_UNSPECIFIED\x10\x00\x12\x1a\n\x16USAGE_CALCULATION_UNIT\x10\x01\x12\x1c\n\x18USAGE_CALCULATION_VOLUME\x10\x02\x32\x82\x07\n\x0e\x43\x61talogService\x12R\n\x0b\x43reateAsset\x12 .tollbooth.v1.CreateAssetRequest\x1a!.tollbooth.v1.CreateAssetResponse\x12I\n\x08GetAsset\x12\x1d.tollbooth.v1.GetAssetRequest\x1a\x1e.tollbooth.v1.GetAssetResponse\x12O\n\nListAssets\x12\x1f.tollbooth.v1.ListAssetsRequest\x1a .tollbooth.v1.ListAssetsResponse\x12X\n\rCreateProduct\x12\".tollbooth.v1.CreateProductRequest\x1a#.tollbooth.v1.CreateProductResponse\x12O\n\nGetProduct\x12\x1f.tollbooth.v1.GetProductRequest\x1a .tollbooth.v1.GetProductResponse\x12U\n\x0cListProducts\x12!.tollbooth.v1.ListProductsRequest\x1a\".tollbooth.v1.ListProductsResponse\x12X\n\rUpdateProduct\x12\".tollbooth.v1.UpdateProductRequest\x1a#.tollbooth.v1.UpdateProductResponse\x12[\n\x0ePublishProduct\x12#.tollbooth.v1.PublishProductRequest\x1a$.tollbooth.v1.PublishProductResponse\x12[\n\x0e\x41rchiveProduct\x12#.tollbooth.v1.ArchiveProductRequest\x1a$.tollbooth.v1.ArchiveProductResponse\x12j\n\x13ListProductVersions\x12(.tollbooth.v1.ListProductVersionsRequest\x1a).tollbooth.v1.ListProductVersionsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1atollbooth/v1/catalog.proto\x12\x0ctollbooth.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tollbooth/v1/common.proto\">\n\x0c\x45xchangeRate\x12\x1a\n\x08\x63urrency\x18\x01 \x01(\tR\x08\x63urrency\x12\x12\n\x04rate\x18\x02 \x01(\tR\x04rate\"\xc5\x01\n\x05\x41sset\x12\x12\n\x04\x63ode\x18\x01 \x01(\tR\x04\x63ode\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n\x05scale\x18\x03 \x01(\x05R\x05scale\x12\x41\n\x0e\x65xchange_rates\x18\x04 \x03(\x0b\x32\x1a.tollbooth.v1.ExchangeRateR\rexchangeRates\x12;\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\"^\n\x12\x43reateAssetRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12)\n\x05\x61sset\x18\x02 \x01(\x0b\x32\x13.tollbooth.v1.AssetR\x05\x61sset\"@\n\x13\x43reateAssetResponse\x12)\n\x05\x61sset\x18\x01 \x01(\x0b\x32\x13.tollbooth.v1.AssetR\x05\x61sset\"%\n\x0fGetAssetRequest\x12\x12\n\x04\x63ode\x18\x01 \x01(\tR\x04\x63ode\"=\n\x10GetAssetResponse\x12)\n\x05\x61sset\x18\x01 \x01(\x0b\x32\x13.tollbooth.v1.AssetR\x05\x61sset\"O\n\x11ListAssetsRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"i\n\x12ListAssetsResponse\x12+\n\x06\x61ssets\x18\x01 \x03(\x0b\x32\x13.tollbooth.v1.AssetR\x06\x61ssets\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc9\x01\n\tPriceRate\x12G\n\ndimensions\x18\x01 \x03(\x0b\x32\'.tollbooth.v1.PriceRate.DimensionsEntryR\ndimensions\x12\x34\n\x0bunit_prices\x18\x02 \x03(\x0b\x32\x13.tollbooth.v1.MoneyR\nunitPrices\x1a=\n\x0f\x44imensionsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"\xe5\x02\n\x05Price\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n\nevent_type\x18\x02 \x01(\tR\teventType\x12@\n\x0b\x63\x61lculation\x18\x03 \x01(\x0e\x32\x1e.tollbooth.v1.UsageCalculationR\x0b\x63\x61lculation\x12%\n\x0evalue_property\x18\x04 \x01(\tR\rvalueProperty\x12%\n\x0e\x64imension_keys\x18\x05 \x03(\tR\rdimensionKeys\x12-\n\x05rates\x18\x06 \x03(\x0b\x32\x17.tollbooth.v1.PriceRateR\x05rates\x12\x35\n\x17stripe_meter_event_name\x18\x07 \x01(\tR\x14stripeMeterEventName\x12\x33\n\x16stripe_meter_value_key\x18\x08 \x01(\tR\x13stripeMeterValueKey\"\xb9\x02\n\x07Product\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04\x63ode\x18\x02 \x01(\tR\x04\x63ode\x12\x12\n\x04name\x18\x03 \x01(\tR\x04name\x12\x18\n\x07version\x18\x04 \x01(\x05R\x07version\x12\x33\n\x06status\x18\x05 \x01(\x0e\x32\x1b.tollbooth.v1.ProductStatusR\x06status\x12+\n\x06prices\x18\x06 \x03(\x0b\x32\x13.tollbooth.v1.PriceR\x06prices\x12;\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12=\n\x0cpublish_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0bpublishTime\"\xa4\x01\n\x14\x43reateProductRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x12\n\x04\x63ode\x18\x02 \x01(\tR\x04\x63ode\x12\x12\n\x04name\x18\x03 \x01(\tR\x04name\x12+\n\x06prices\x18\x04 \x03(\x0b\x32\x13.tollbooth.v1.PriceR\x06prices\x12\x18\n\x07publish\x18\x05 \x01(\x08R\x07publish\"H\n\x15\x43reateProductResponse\x12/\n\x07product\x18\x01 \x01(\x0b\x32\x15.tollbooth.v1.ProductR\x07product\"\\\n\x11GetProductRequest\x12\x14\n\x04\x63ode\x18\x01 \x01(\tH\x00R\x04\x63ode\x12\x10\n\x02id\x18\x02 \x01(\tH\x00R\x02id\x12\x18\n\x07version\x18\x03 \x01(\x05R\x07versionB\x05\n\x03ref\"E\n\x12GetProductResponse\x12/\n\x07product\x18\x01 \x01(\x0b\x32\x15.tollbooth.v1.ProductR\x07product\"\x86\x01\n\x13ListProductsRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\x12\x33\n\x06status\x18\x03 \x01(\x0e\x32\x1b.tollbooth.v1.ProductStatusR\x06status\"q\n\x14ListProductsResponse\x12\x31\n\x08products\x18\x01 \x03(\x0b\x32\x15.tollbooth.v1.ProductR\x08products\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd1\x01\n\x14UpdateProductRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x12\n\x04\x63ode\x18\x02 \x01(\tR\x04\x63ode\x12/\n\x07product\x18\x03 \x01(\x0b\x32\x15.tollbooth.v1.ProductR\x07product\x12;\n\x0bupdate_mask\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskR\nupdateMask\x12\x18\n\x07publish\x18\x05 \x01(\x08R\x07publish\"H\n\x15UpdateProductResponse\x12/\n\x07product\x18\x01 \x01(\x0b\x32\x15.tollbooth.v1.ProductR\x07product\"E\n\x15PublishProductRequest\x12\x12\n\x04\x63ode\x18\x01 \x01(\tR\x04\x63ode\x12\x18\n\x07version\x18\x02 \x01(\x05R\x07version\"I\n\x16PublishProductResponse\x12/\n\x07product\x18\x01 \x01(\x0b\x32\x15.tollbooth.v1.ProductR\x07product\"+\n\x15\x41rchiveProductRequest\x12\x12\n\x04\x63ode\x18\x01 \x01(\tR\x04\x63ode\"I\n\x16\x41rchiveProductResponse\x12/\n\x07product\x18\x01 \x01(\x0b\x32\x15.tollbooth.v1.ProductR\x07product\"l\n\x1aListProductVersionsRequest\x12\x12\n\x04\x63ode\x18\x01 \x01(\tR\x04\x63ode\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\"x\n\x1bListProductVersionsResponse\x12\x31\n\x08products\x18\x01 \x03(\x0b\x32\x15.tollbooth.v1.ProductR\x08products\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\x84\x01\n\rProductStatus\x12\x1e\n\x1aPRODUCT_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14PRODUCT_STATUS_DRAFT\x10\x01\x12\x1c\n\x18PRODUCT_STATUS_PUBLISHED\x10\x02\x12\x1b\n\x17PRODUCT_STATUS_ARCHIVED\x10\x03*o\n\x10UsageCalculation\x12!\n\x1dUSAGE_CALCULATION_UNSPECIFIED\x10\x00\x12\x1a\n\x16USAGE_CALCULATION_UNIT\x10\x01\x12\x1c\n\x18USAGE_CALCULATION_VOLUME\x10\x02\x32\x82\x07\n\x0e\x43\x61talogService\x12R\n\x0b\x43reateAsset\x12 .tollbooth.v1.CreateAssetRequest\x1a!.tollbooth.v1.CreateAssetResponse\x12I\n\x08GetAsset\x12\x1d.tollbooth.v1.GetAssetRequest\x1a\x1e.tollbooth.v1.GetAssetResponse\x12O\n\nListAssets\x12\x1f.tollbooth.v1.ListAssetsRequest\x1a .tollbooth.v1.ListAssetsResponse\x12X\n\rCreateProduct\x12\".tollbooth.v1.CreateProductRequest\x1a#.tollbooth.v1.CreateProductResponse\x12O\n\nGetProduct\x12\x1f.tollbooth.v1.GetProductRequest\x1a .tollbooth.v1.GetProductResponse\x12U\n\x0cListProducts\x12!.tollbooth.v1.ListProductsRequest\x1a\".tollbooth.v1.ListProductsResponse\x12X\n\rUpdateProduct\x12\".tollbooth.v1.UpdateProductRequest\x1a#.tollbooth.v1.UpdateProductResponse\x12[\n\x0ePublishProduct\x12#.tollbooth.v1.PublishProductRequest\x1a$.tollbooth.v1.PublishProductResponse\x12[\n\x0e\x41rchiveProduct\x12#.tollbooth.v1.ArchiveProductRequest\x1a$.tollbooth.v1.ArchiveProductResponse\x12j\n\x13ListProductVersions\x12(.tollbooth.v1.ListProductVersionsRequest\x1a).tollbooth.v1.ListProductVersionsResponseb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tollbooth.v1.catalog_pb2', globals())
@@ -25,10 +25,10 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   DESCRIPTOR._options = None
   _PRICERATE_DIMENSIONSENTRY._options = None
   _PRICERATE_DIMENSIONSENTRY._serialized_options = b'8\001'
-  _PRODUCTSTATUS._serialized_start=3069
-  _PRODUCTSTATUS._serialized_end=3201
-  _USAGECALCULATION._serialized_start=3203
-  _USAGECALCULATION._serialized_end=3314
+  _PRODUCTSTATUS._serialized_start=3177
+  _PRODUCTSTATUS._serialized_end=3309
+  _USAGECALCULATION._serialized_start=3311
+  _USAGECALCULATION._serialized_end=3422
   _EXCHANGERATE._serialized_start=138
   _EXCHANGERATE._serialized_end=200
   _ASSET._serialized_start=203
@@ -50,37 +50,37 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _PRICERATE_DIMENSIONSENTRY._serialized_start=995
   _PRICERATE_DIMENSIONSENTRY._serialized_end=1056
   _PRICE._serialized_start=1059
-  _PRICE._serialized_end=1308
-  _PRODUCT._serialized_start=1311
-  _PRODUCT._serialized_end=1624
-  _CREATEPRODUCTREQUEST._serialized_start=1627
-  _CREATEPRODUCTREQUEST._serialized_end=1791
-  _CREATEPRODUCTRESPONSE._serialized_start=1793
-  _CREATEPRODUCTRESPONSE._serialized_end=1865
-  _GETPRODUCTREQUEST._serialized_start=1867
-  _GETPRODUCTREQUEST._serialized_end=1959
-  _GETPRODUCTRESPONSE._serialized_start=1961
-  _GETPRODUCTRESPONSE._serialized_end=2030
-  _LISTPRODUCTSREQUEST._serialized_start=2033
-  _LISTPRODUCTSREQUEST._serialized_end=2167
-  _LISTPRODUCTSRESPONSE._serialized_start=2169
-  _LISTPRODUCTSRESPONSE._serialized_end=2282
-  _UPDATEPRODUCTREQUEST._serialized_start=2285
-  _UPDATEPRODUCTREQUEST._serialized_end=2494
-  _UPDATEPRODUCTRESPONSE._serialized_start=2496
-  _UPDATEPRODUCTRESPONSE._serialized_end=2568
-  _PUBLISHPRODUCTREQUEST._serialized_start=2570
-  _PUBLISHPRODUCTREQUEST._serialized_end=2639
-  _PUBLISHPRODUCTRESPONSE._serialized_start=2641
-  _PUBLISHPRODUCTRESPONSE._serialized_end=2714
-  _ARCHIVEPRODUCTREQUEST._serialized_start=2716
-  _ARCHIVEPRODUCTREQUEST._serialized_end=2759
-  _ARCHIVEPRODUCTRESPONSE._serialized_start=2761
-  _ARCHIVEPRODUCTRESPONSE._serialized_end=2834
-  _LISTPRODUCTVERSIONSREQUEST._serialized_start=2836
-  _LISTPRODUCTVERSIONSREQUEST._serialized_end=2944
-  _LISTPRODUCTVERSIONSRESPONSE._serialized_start=2946
-  _LISTPRODUCTVERSIONSRESPONSE._serialized_end=3066
-  _CATALOGSERVICE._serialized_start=3317
-  _CATALOGSERVICE._serialized_end=4215
+  _PRICE._serialized_end=1416
+  _PRODUCT._serialized_start=1419
+  _PRODUCT._serialized_end=1732
+  _CREATEPRODUCTREQUEST._serialized_start=1735
+  _CREATEPRODUCTREQUEST._serialized_end=1899
+  _CREATEPRODUCTRESPONSE._serialized_start=1901
+  _CREATEPRODUCTRESPONSE._serialized_end=1973
+  _GETPRODUCTREQUEST._serialized_start=1975
+  _GETPRODUCTREQUEST._serialized_end=2067
+  _GETPRODUCTRESPONSE._serialized_start=2069
+  _GETPRODUCTRESPONSE._serialized_end=2138
+  _LISTPRODUCTSREQUEST._serialized_start=2141
+  _LISTPRODUCTSREQUEST._serialized_end=2275
+  _LISTPRODUCTSRESPONSE._serialized_start=2277
+  _LISTPRODUCTSRESPONSE._serialized_end=2390
+  _UPDATEPRODUCTREQUEST._serialized_start=2393
+  _UPDATEPRODUCTREQUEST._serialized_end=2602
+  _UPDATEPRODUCTRESPONSE._serialized_start=2604
+  _UPDATEPRODUCTRESPONSE._serialized_end=2676
+  _PUBLISHPRODUCTREQUEST._serialized_start=2678
+  _PUBLISHPRODUCTREQUEST._serialized_end=2747
+  _PUBLISHPRODUCTRESPONSE._serialized_start=2749
+  _PUBLISHPRODUCTRESPONSE._serialized_end=2822
+  _ARCHIVEPRODUCTREQUEST._serialized_start=2824
+  _ARCHIVEPRODUCTREQUEST._serialized_end=2867
+  _ARCHIVEPRODUCTRESPONSE._serialized_start=2869
+  _ARCHIVEPRODUCTRESPONSE._serialized_end=2942
+  _LISTPRODUCTVERSIONSREQUEST._serialized_start=2944
+  _LISTPRODUCTVERSIONSREQUEST._serialized_end=3052
+  _LISTPRODUCTVERSIONSRESPONSE._serialized_start=3054
+  _LISTPRODUCTVERSIONSRESPONSE._serialized_end=3174
+  _CATALOGSERVICE._serialized_start=3425
+  _CATALOGSERVICE._serialized_end=4323
 # @@protoc_insertion_point(module_scope)

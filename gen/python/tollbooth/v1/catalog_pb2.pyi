@@ -165,20 +165,24 @@ class ListProductsResponse(_message.Message):
     def __init__(self, products: _Optional[_Iterable[_Union[Product, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class Price(_message.Message):
-    __slots__ = ["calculation", "dimension_keys", "event_type", "name", "rates", "value_property"]
+    __slots__ = ["calculation", "dimension_keys", "event_type", "name", "rates", "stripe_meter_event_name", "stripe_meter_value_key", "value_property"]
     CALCULATION_FIELD_NUMBER: _ClassVar[int]
     DIMENSION_KEYS_FIELD_NUMBER: _ClassVar[int]
     EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     RATES_FIELD_NUMBER: _ClassVar[int]
+    STRIPE_METER_EVENT_NAME_FIELD_NUMBER: _ClassVar[int]
+    STRIPE_METER_VALUE_KEY_FIELD_NUMBER: _ClassVar[int]
     VALUE_PROPERTY_FIELD_NUMBER: _ClassVar[int]
     calculation: UsageCalculation
     dimension_keys: _containers.RepeatedScalarFieldContainer[str]
     event_type: str
     name: str
     rates: _containers.RepeatedCompositeFieldContainer[PriceRate]
+    stripe_meter_event_name: str
+    stripe_meter_value_key: str
     value_property: str
-    def __init__(self, name: _Optional[str] = ..., event_type: _Optional[str] = ..., calculation: _Optional[_Union[UsageCalculation, str]] = ..., value_property: _Optional[str] = ..., dimension_keys: _Optional[_Iterable[str]] = ..., rates: _Optional[_Iterable[_Union[PriceRate, _Mapping]]] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., event_type: _Optional[str] = ..., calculation: _Optional[_Union[UsageCalculation, str]] = ..., value_property: _Optional[str] = ..., dimension_keys: _Optional[_Iterable[str]] = ..., rates: _Optional[_Iterable[_Union[PriceRate, _Mapping]]] = ..., stripe_meter_event_name: _Optional[str] = ..., stripe_meter_value_key: _Optional[str] = ...) -> None: ...
 
 class PriceRate(_message.Message):
     __slots__ = ["dimensions", "unit_prices"]

@@ -16,6 +16,10 @@ EVENT_STATUS_UNSPECIFIED: EventStatus
 GRANULARITY_DAY: Granularity
 GRANULARITY_HOUR: Granularity
 GRANULARITY_UNSPECIFIED: Granularity
+METER_FORWARD_STATUS_FAILED: MeterForwardStatus
+METER_FORWARD_STATUS_FORWARDED: MeterForwardStatus
+METER_FORWARD_STATUS_PENDING: MeterForwardStatus
+METER_FORWARD_STATUS_UNSPECIFIED: MeterForwardStatus
 REJECT_REASON_INSUFFICIENT_BALANCE: RejectReason
 REJECT_REASON_INVALID_EVENT: RejectReason
 REJECT_REASON_NO_MATCHING_PRICE: RejectReason
@@ -123,15 +127,33 @@ class ListEventsResponse(_message.Message):
     next_page_token: str
     def __init__(self, events: _Optional[_Iterable[_Union[RecordedEvent, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
+class MeterForward(_message.Message):
+    __slots__ = ["attempts", "event_name", "failure_reason", "identifier", "status", "value"]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    EVENT_NAME_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_REASON_FIELD_NUMBER: _ClassVar[int]
+    IDENTIFIER_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    attempts: int
+    event_name: str
+    failure_reason: str
+    identifier: str
+    status: MeterForwardStatus
+    value: str
+    def __init__(self, event_name: _Optional[str] = ..., value: _Optional[str] = ..., status: _Optional[_Union[MeterForwardStatus, str]] = ..., failure_reason: _Optional[str] = ..., attempts: _Optional[int] = ..., identifier: _Optional[str] = ...) -> None: ...
+
 class RecordedEvent(_message.Message):
-    __slots__ = ["event", "receive_time", "result"]
+    __slots__ = ["event", "meter_forwards", "receive_time", "result"]
     EVENT_FIELD_NUMBER: _ClassVar[int]
+    METER_FORWARDS_FIELD_NUMBER: _ClassVar[int]
     RECEIVE_TIME_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
     event: UsageEvent
+    meter_forwards: _containers.RepeatedCompositeFieldContainer[MeterForward]
     receive_time: _timestamp_pb2.Timestamp
     result: EventResult
-    def __init__(self, event: _Optional[_Union[UsageEvent, _Mapping]] = ..., result: _Optional[_Union[EventResult, _Mapping]] = ..., receive_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, event: _Optional[_Union[UsageEvent, _Mapping]] = ..., result: _Optional[_Union[EventResult, _Mapping]] = ..., receive_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., meter_forwards: _Optional[_Iterable[_Union[MeterForward, _Mapping]]] = ...) -> None: ...
 
 class TrackEventsRequest(_message.Message):
     __slots__ = ["customer", "events", "hold_id"]
@@ -181,6 +203,9 @@ class EventStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
 
 class RejectReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class MeterForwardStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
 
 class SummaryGroupBy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):

@@ -14,6 +14,10 @@ ADJUSTMENT_REASON_CORRECTION: AdjustmentReason
 ADJUSTMENT_REASON_GRANT: AdjustmentReason
 ADJUSTMENT_REASON_REFUND: AdjustmentReason
 ADJUSTMENT_REASON_UNSPECIFIED: AdjustmentReason
+BALANCE_ALERT_STATE_DEPLETED: BalanceAlertState
+BALANCE_ALERT_STATE_LOW: BalanceAlertState
+BALANCE_ALERT_STATE_OK: BalanceAlertState
+BALANCE_ALERT_STATE_UNSPECIFIED: BalanceAlertState
 DESCRIPTOR: _descriptor.FileDescriptor
 ENTRY_KIND_ADJUSTMENT: EntryKind
 ENTRY_KIND_EXPIRY: EntryKind
@@ -37,22 +41,26 @@ TOP_UP_STATUS_SUCCEEDED: TopUpStatus
 TOP_UP_STATUS_UNSPECIFIED: TopUpStatus
 
 class AccountBalance(_message.Message):
-    __slots__ = ["asset_code", "auto_recharge", "available", "balance", "held", "overdraft_limit", "sequence"]
+    __slots__ = ["asset_code", "auto_recharge", "available", "balance", "balance_alert_state", "held", "low_balance_level", "overdraft_limit", "sequence"]
     ASSET_CODE_FIELD_NUMBER: _ClassVar[int]
     AUTO_RECHARGE_FIELD_NUMBER: _ClassVar[int]
     AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    BALANCE_ALERT_STATE_FIELD_NUMBER: _ClassVar[int]
     BALANCE_FIELD_NUMBER: _ClassVar[int]
     HELD_FIELD_NUMBER: _ClassVar[int]
+    LOW_BALANCE_LEVEL_FIELD_NUMBER: _ClassVar[int]
     OVERDRAFT_LIMIT_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     asset_code: str
     auto_recharge: AutoRecharge
     available: str
     balance: str
+    balance_alert_state: BalanceAlertState
     held: str
+    low_balance_level: str
     overdraft_limit: str
     sequence: int
-    def __init__(self, asset_code: _Optional[str] = ..., balance: _Optional[str] = ..., held: _Optional[str] = ..., available: _Optional[str] = ..., overdraft_limit: _Optional[str] = ..., auto_recharge: _Optional[_Union[AutoRecharge, _Mapping]] = ..., sequence: _Optional[int] = ...) -> None: ...
+    def __init__(self, asset_code: _Optional[str] = ..., balance: _Optional[str] = ..., held: _Optional[str] = ..., available: _Optional[str] = ..., overdraft_limit: _Optional[str] = ..., auto_recharge: _Optional[_Union[AutoRecharge, _Mapping]] = ..., sequence: _Optional[int] = ..., low_balance_level: _Optional[str] = ..., balance_alert_state: _Optional[_Union[BalanceAlertState, str]] = ...) -> None: ...
 
 class AutoRecharge(_message.Message):
     __slots__ = ["amount", "consecutive_failures", "currency", "enabled", "last_failure_message", "month_to_date", "monthly_cap", "paused", "target_balance", "threshold"]
@@ -266,6 +274,22 @@ class ReleaseHoldResponse(_message.Message):
     hold: Hold
     def __init__(self, hold: _Optional[_Union[Hold, _Mapping]] = ...) -> None: ...
 
+class SetBalanceAlertRequest(_message.Message):
+    __slots__ = ["asset_code", "customer", "low_balance_level"]
+    ASSET_CODE_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_FIELD_NUMBER: _ClassVar[int]
+    LOW_BALANCE_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    asset_code: str
+    customer: _common_pb2.CustomerRef
+    low_balance_level: str
+    def __init__(self, customer: _Optional[_Union[_common_pb2.CustomerRef, _Mapping]] = ..., asset_code: _Optional[str] = ..., low_balance_level: _Optional[str] = ...) -> None: ...
+
+class SetBalanceAlertResponse(_message.Message):
+    __slots__ = ["account"]
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    account: AccountBalance
+    def __init__(self, account: _Optional[_Union[AccountBalance, _Mapping]] = ...) -> None: ...
+
 class TopUp(_message.Message):
     __slots__ = ["create_time", "credit", "customer_id", "failure_message", "id", "payment", "redirect_url", "refunded_amount", "settle_time", "source", "status"]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -335,6 +359,9 @@ class WatchWalletResponse(_message.Message):
     change_time: _timestamp_pb2.Timestamp
     transaction_id: str
     def __init__(self, account: _Optional[_Union[AccountBalance, _Mapping]] = ..., transaction_id: _Optional[str] = ..., change_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class BalanceAlertState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
 
 class EntryKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []

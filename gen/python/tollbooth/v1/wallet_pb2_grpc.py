@@ -60,6 +60,11 @@ class WalletServiceStub(object):
                 request_serializer=tollbooth_dot_v1_dot_wallet__pb2.UpdateAutoRechargeRequest.SerializeToString,
                 response_deserializer=tollbooth_dot_v1_dot_wallet__pb2.UpdateAutoRechargeResponse.FromString,
                 )
+        self.SetBalanceAlert = channel.unary_unary(
+                '/tollbooth.v1.WalletService/SetBalanceAlert',
+                request_serializer=tollbooth_dot_v1_dot_wallet__pb2.SetBalanceAlertRequest.SerializeToString,
+                response_deserializer=tollbooth_dot_v1_dot_wallet__pb2.SetBalanceAlertResponse.FromString,
+                )
         self.WatchWallet = channel.unary_stream(
                 '/tollbooth.v1.WalletService/WatchWallet',
                 request_serializer=tollbooth_dot_v1_dot_wallet__pb2.WatchWalletRequest.SerializeToString,
@@ -134,6 +139,14 @@ class WalletServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetBalanceAlert(self, request, context):
+        """SetBalanceAlert sets (or clears) an account's low-balance level: wallet.balance_low is sent when available falls
+        below it (see WebhookService).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def WatchWallet(self, request, context):
         """WatchWallet streams a change for every committed movement of the customer's balances. The stream has no end of its
         own: it ends when the client cancels, or with UNAVAILABLE when the server shuts down (watch again to resume).
@@ -189,6 +202,11 @@ def add_WalletServiceServicer_to_server(servicer, server):
                     servicer.UpdateAutoRecharge,
                     request_deserializer=tollbooth_dot_v1_dot_wallet__pb2.UpdateAutoRechargeRequest.FromString,
                     response_serializer=tollbooth_dot_v1_dot_wallet__pb2.UpdateAutoRechargeResponse.SerializeToString,
+            ),
+            'SetBalanceAlert': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetBalanceAlert,
+                    request_deserializer=tollbooth_dot_v1_dot_wallet__pb2.SetBalanceAlertRequest.FromString,
+                    response_serializer=tollbooth_dot_v1_dot_wallet__pb2.SetBalanceAlertResponse.SerializeToString,
             ),
             'WatchWallet': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchWallet,
@@ -356,6 +374,23 @@ class WalletService(object):
         return grpc.experimental.unary_unary(request, target, '/tollbooth.v1.WalletService/UpdateAutoRecharge',
             tollbooth_dot_v1_dot_wallet__pb2.UpdateAutoRechargeRequest.SerializeToString,
             tollbooth_dot_v1_dot_wallet__pb2.UpdateAutoRechargeResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def SetBalanceAlert(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollbooth.v1.WalletService/SetBalanceAlert',
+            tollbooth_dot_v1_dot_wallet__pb2.SetBalanceAlertRequest.SerializeToString,
+            tollbooth_dot_v1_dot_wallet__pb2.SetBalanceAlertResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 
