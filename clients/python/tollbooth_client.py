@@ -17,7 +17,7 @@ import grpc
 from google.rpc import error_details_pb2, status_pb2
 from tollbooth.v1 import (
     api_key_pb2, api_key_pb2_grpc, catalog_pb2, catalog_pb2_grpc, customer_pb2, customer_pb2_grpc,
-    usage_pb2, usage_pb2_grpc, wallet_pb2, wallet_pb2_grpc,
+    usage_pb2, usage_pb2_grpc, wallet_pb2, wallet_pb2_grpc, webhook_pb2, webhook_pb2_grpc,
 )
 
 # The services a client gets, by attribute name (as the TypeScript client names them); test/client/python.test.ts
@@ -28,6 +28,7 @@ SERVICES = {
     "wallets": (wallet_pb2_grpc.WalletServiceStub, wallet_pb2.DESCRIPTOR.services_by_name["WalletService"]),
     "usage": (usage_pb2_grpc.UsageServiceStub, usage_pb2.DESCRIPTOR.services_by_name["UsageService"]),
     "api_keys": (api_key_pb2_grpc.ApiKeyServiceStub, api_key_pb2.DESCRIPTOR.services_by_name["ApiKeyService"]),
+    "webhooks": (webhook_pb2_grpc.WebhookServiceStub, webhook_pb2.DESCRIPTOR.services_by_name["WebhookService"]),
 }
 
 DEFAULT_TIMEOUT = 10.0

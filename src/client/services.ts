@@ -5,6 +5,7 @@ import { CatalogService } from '../../gen/tollbooth/v1/catalog_pb.js';
 import { CustomerService } from '../../gen/tollbooth/v1/customer_pb.js';
 import { UsageService } from '../../gen/tollbooth/v1/usage_pb.js';
 import { WalletService } from '../../gen/tollbooth/v1/wallet_pb.js';
+import { WebhookService } from '../../gen/tollbooth/v1/webhook_pb.js';
 
 export const tollboothServices = {
   catalog: CatalogService,
@@ -12,6 +13,7 @@ export const tollboothServices = {
   wallets: WalletService,
   usage: UsageService,
   apiKeys: ApiKeyService,
+  webhooks: WebhookService,
 } as const;
 
 export type TollboothServices = typeof tollboothServices;

@@ -54,16 +54,17 @@ describe('/admin/queues', () => {
   it('lists the engine\'s queues with their jobs, and pauses one from the page\'s own origin only', async () => {
     const hub = engine.app.moneyIn.hub;
     await waitFor('Redis', async () => hub.ready);
-    await hub.queue('meter-forwarding')!.add('forward', { n: 1 }, { jobId: 'dashboard-test-1' }); // no processor yet: it waits
+    // Delayed by an hour, so the queue's processor leaves it where the board shows it.
+    await hub.queue('meter-forwarding')!.add('forward', { n: 1 }, { jobId: 'dashboard-test-1', delay: 3_600_000 });
     const list = await waitFor('the queues on the board', async () => {
-      const res = await fetch(`${base}/api/queues?activeQueue=meter-forwarding&status=waiting&page=1`, { headers: admin });
+      const res = await fetch(`${base}/api/queues?activeQueue=meter-forwarding&status=delayed&page=1`, { headers: admin });
       const body = (await res.json()) as { queues: { name: string; counts: Record<string, number>; jobs: { id: string }[] }[] };
       return body.queues?.length ? body : undefined;
     });
     const names = list.queues.map((q) => q.name).sort();
     expect(names).toEqual([...QUEUE_NAMES].sort());
     const mf = list.queues.find((q) => q.name === 'meter-forwarding')!;
-    expect(mf.counts.waiting).toBe(1);
+    expect(mf.counts.delayed).toBe(1);
     expect(mf.jobs.map((j) => j.id)).toEqual(['dashboard-test-1']);
 
     const pause = `${base}/api/queues/meter-forwarding/pause`;
