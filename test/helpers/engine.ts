@@ -25,6 +25,8 @@ export type EitherClient<S> = GrpcClient<S> | ConnectClient<S>;
 
 export interface TestEngine {
   app: App;
+  /** The environment the engine was configured from (a second engine process is started with the same). */
+  env: Record<string, string>;
   db: TestDatabase;
   adminKey: string;
   /** A new API key with these scopes. */
@@ -48,7 +50,11 @@ export async function startTestEngine(
 ): Promise<TestEngine> {
   const db = database ?? (await createTestDatabase());
   // Each engine gets its own BullMQ prefix, so test files sharing one Redis never process each other's jobs.
-  const config = loadConfig({ DATABASE_URL: db.url, GRPC_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', TOLLBOOTH_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: 'error', QUEUE_PREFIX: db.name, ...env });
+  const engineEnv = {
+    DATABASE_URL: db.url, GRPC_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', TOLLBOOTH_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: 'error', QUEUE_PREFIX: db.name,
+    ...env,
+  };
+  const config = loadConfig(engineEnv);
   const app = await startApp(config, options);
   const grpcClients: { close(): void }[] = [];
   const auth = (key: string) => ({ authorization: `Bearer ${key}` });
@@ -60,6 +66,7 @@ export async function startTestEngine(
     createTollboothClient({ baseUrl: baseUrl(transport), apiKey, transport, timeoutMs: 0 });
   const engine: TestEngine = {
     app,
+    env: engineEnv,
     db,
     adminKey: ADMIN_KEY,
     async key(scopes) {
@@ -98,19 +105,16 @@ export async function startTestEngine(
 
 /**
  * A second engine on this engine's database, as its own OS process (what `npm start` runs): its own pools, group
- * commits, LISTEN connection and BullMQ prefix. stop() ends it with SIGTERM, drops its queue keys and returns the exit.
+ * commits and LISTEN connection, configured as the first one (same Redis and BullMQ prefix, as engines of one
+ * deployment must be: docs/operations.md). stop() ends it with SIGTERM and returns the exit; the queue keys are the
+ * first engine's to drop.
  */
 export async function startSecondEngine(engine: TestEngine): Promise<{ grpcPort: number; httpPort: number; stop(): Promise<Exit> }> {
   const [grpcPort, httpPort] = [await freePort(), await freePort()];
-  const prefix = `${engine.db.name}-2`;
-  const proc = spawnEngine({
-    DATABASE_URL: engine.db.url, GRPC_PORT: String(grpcPort), HTTP_PORT: String(httpPort), HOST: '127.0.0.1', TOLLBOOTH_ADMIN_KEY: ADMIN_KEY,
-    LOG_LEVEL: 'error', QUEUE_PREFIX: prefix, REDIS_URL: engine.app.config.redisUrl,
-  });
+  const proc = spawnEngine({ ...engine.env, GRPC_PORT: String(grpcPort), HTTP_PORT: String(httpPort), REDIS_URL: engine.app.config.redisUrl });
   const stop = async () => {
     const exit = await proc.stop('SIGTERM');
     await proc.kill();
-    await dropQueueKeys(engine.app.config.redisUrl, prefix);
     return exit;
   };
   try {
