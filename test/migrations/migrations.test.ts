@@ -129,7 +129,7 @@ describe('a migration of 500 subscriptions from v1 to v2', () => {
     const last = [...people].sort((a, b) => (a.sub < b.sub ? -1 : 1))[N - 1];
     const db = new pg.Client({ connectionString: engine.db.url });
     await db.connect();
-    let migrationId = '';
+    let migrationId: string;
     try {
       await db.query('begin');
       await db.query('select id from subscriptions where id = $1 for no key update', [last.sub]);

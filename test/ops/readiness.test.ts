@@ -31,7 +31,7 @@ async function probe(port: number, what: 'livez' | 'readyz'): Promise<{ status: 
   return { status: res.status, body: await res.json() };
 }
 
-function grpcHealth(port: number): Promise<string> {
+function grpcHealth(): Promise<string> {
   return new Promise((resolve, reject) => health.check({ service: '' }, (err, res) => (err ? reject(err) : resolve(res!.status))));
 }
 
@@ -61,7 +61,7 @@ describe('readiness', () => {
     const def = protoLoader.loadSync(proto, { enums: String });
     const Health = (grpc.loadPackageDefinition(def) as any).grpc.health.v1.Health;
     health = new Health(`127.0.0.1:${engine.app.grpcPort}`, grpc.credentials.createInsecure());
-    expect(await grpcHealth(engine.app.grpcPort)).toBe('SERVING');
+    expect(await grpcHealth()).toBe('SERVING');
   });
 
   it('is 503 and gRPC NOT_SERVING while Postgres is stopped, live all along, and ready again when it is back', async () => {
@@ -75,11 +75,11 @@ describe('readiness', () => {
     expect(down.body).toEqual({ status: 'not ready', phase: 'serving', database: 'unavailable' });
     expect(await probe(e.app.httpPort, 'livez')).toEqual({ status: 200, body: { status: 'live' } });
     expect(await probe(e.app.metricsPort ?? e.app.httpPort, 'livez')).toMatchObject({ status: 200 });
-    expect(await grpcHealth(e.app.grpcPort)).toBe('NOT_SERVING');
+    expect(await grpcHealth()).toBe('NOT_SERVING');
 
     await pgServer.start();
     await waitFor('ready again', async () => (await probe(e.app.httpPort, 'readyz')).status === 200, 30_000);
-    expect(await grpcHealth(e.app.grpcPort)).toBe('SERVING');
+    expect(await grpcHealth()).toBe('SERVING');
   });
 
   it('is 503 while draining', async () => {
