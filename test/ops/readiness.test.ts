@@ -26,9 +26,16 @@ afterAll(async () => {
   await pgServer?.destroy();
 });
 
-async function probe(port: number, what: 'livez' | 'readyz'): Promise<{ status: number; body: any }> {
+/** A probe's JSON body: /livez has the status alone, /readyz also the phase and the database's state. */
+interface ProbeBody {
+  status: string;
+  phase?: string;
+  database?: string;
+}
+
+async function probe(port: number, what: 'livez' | 'readyz'): Promise<{ status: number; body: ProbeBody }> {
   const res = await fetch(`http://127.0.0.1:${port}/${what}`);
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: (await res.json()) as ProbeBody };
 }
 
 function grpcHealth(): Promise<string> {
@@ -59,7 +66,9 @@ describe('readiness', () => {
 
     const proto = path.join(REPO_ROOT, 'node_modules/grpc-health-check/proto/health/v1/health.proto');
     const def = protoLoader.loadSync(proto, { enums: String });
-    const Health = (grpc.loadPackageDefinition(def) as any).grpc.health.v1.Health;
+    type HealthClient = new (address: string, credentials: grpc.ChannelCredentials) => typeof health;
+    type HealthPackage = { grpc: { health: { v1: { Health: HealthClient } } } };
+    const Health = (grpc.loadPackageDefinition(def) as unknown as HealthPackage).grpc.health.v1.Health;
     health = new Health(`127.0.0.1:${engine.app.grpcPort}`, grpc.credentials.createInsecure());
     expect(await grpcHealth()).toBe('SERVING');
   });
