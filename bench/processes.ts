@@ -82,7 +82,12 @@ function treeTicks(all: ReturnType<typeof procTicks>, root: number): number {
   const tree = new Set([root]);
   for (let grew = true; grew;) {
     grew = false;
-    for (const p of all) if (!tree.has(p.pid) && tree.has(p.ppid)) (tree.add(p.pid), (grew = true));
+    for (const p of all) {
+      if (!tree.has(p.pid) && tree.has(p.ppid)) {
+        tree.add(p.pid);
+        grew = true;
+      }
+    }
   }
   return all.filter((p) => tree.has(p.pid)).reduce((n, p) => n + p.ticks, 0);
 }

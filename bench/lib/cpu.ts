@@ -41,7 +41,12 @@ function descendants(stats: ProcStat[], root: number): Set<number> {
   let grew = true;
   while (grew) {
     grew = false;
-    for (const s of stats) if (!set.has(s.pid) && set.has(s.ppid)) (set.add(s.pid), (grew = true));
+    for (const s of stats) {
+      if (!set.has(s.pid) && set.has(s.ppid)) {
+        set.add(s.pid);
+        grew = true;
+      }
+    }
   }
   return set;
 }

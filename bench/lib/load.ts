@@ -116,7 +116,10 @@ export async function openLoop(opts: { rate: number; warmupMs: number; measureMs
   };
   const gen = { gcMs: 0, gcMaxMs: 0, loopDelayP99Ms: NaN, loopDelayMaxMs: NaN };
   const gcs = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) (gen.gcMs += e.duration), (gen.gcMaxMs = Math.max(gen.gcMaxMs, e.duration));
+    for (const e of list.getEntries()) {
+      gen.gcMs += e.duration;
+      gen.gcMaxMs = Math.max(gen.gcMaxMs, e.duration);
+    }
   });
   gcs.observe({ entryTypes: ['gc'] });
   const loop = monitorEventLoopDelay({ resolution: 1 });

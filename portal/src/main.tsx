@@ -148,7 +148,7 @@ function Portal({ session, onSignOut }: { session: Session; onSignOut: () => voi
   const [chosen, setChosen] = useState('');
   const current = accounts.find((a) => a.assetCode === chosen) ?? accounts[0];
   const info = current && assets.get(current.assetCode);
-  let back = '';
+  let back: string;
   try {
     back = session.returnUrl ? new URL(session.returnUrl).host : '';
   } catch {

@@ -248,7 +248,7 @@ export function TopUpSection({ customerId, asset }: { customerId: string; asset:
   return (
     <section aria-labelledby="topup-h">
       <h2 id="topup-h">Add funds</h2>
-      <form onSubmit={submit} class="topup">
+      <form onSubmit={(e) => void submit(e)} class="topup">
         <div class="choices" role="group" aria-label="Amount">
           {choices.map((p) => (
             <button
@@ -450,7 +450,7 @@ export function AutoRechargeSection({ customerId, asset, account }: { customerId
       <p class="muted">When usage takes your balance below the threshold, the card you last paid with is charged automatically.</p>
       {policy?.paused && <p class="error">Paused after repeated failed charges. Save the settings with auto-recharge on to resume.</p>}
       {policy?.lastFailureMessage && !policy.paused && <p class="hint">Last attempt failed: {policy.lastFailureMessage}</p>}
-      <form onSubmit={save} class="ar" noValidate>
+      <form onSubmit={(e) => void save(e)} class="ar" noValidate>
         <label class="check">
           <input
             type="checkbox"

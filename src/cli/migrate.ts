@@ -5,7 +5,7 @@ import { applyMigrations, migrationStatus } from '../db/migrate.js';
 import type { Io } from './main.js';
 
 export async function migrate(config: Config, io: Io): Promise<number> {
-  let applied: string[] = [];
+  let applied: string[];
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 1, migrate: false });
   try {
     const conn = db.orm.em.getConnection();

@@ -1,6 +1,6 @@
 // CustomerService's RPCs, each bound with the key scope it needs, its request validator and its handler.
 import { CustomerService as CustomerApi } from '../../gen/tollbooth/v1/customer_pb.js';
-import { bind, notImplemented, type PartialRpcTable, type ServiceBinding } from '../server/binding.js';
+import { bind, type PartialRpcTable, type ServiceBinding } from '../server/binding.js';
 import { customerHandlers } from './customers.rpc.js';
 import type { CustomerService } from './customers.service.js';
 import { customerValidators as v } from './customers.validation.js';

@@ -1,6 +1,6 @@
 // How an RPC is bound: one table per service names, for every RPC, the key scope it needs, its request validator and
 // its handler, written out. Nothing is inferred from an RPC's name; the type system makes the table list every RPC.
-import type { DescMethod, DescService, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
+import type { DescMethod, DescService, Message, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import type { Scope } from '../auth/api-key.entity.js';
 import type { Principal } from '../auth/api-keys.service.js';
@@ -63,9 +63,15 @@ export type RpcTable<S> = S extends GenService<infer T extends GenServiceMethods
 export type PartialRpcTable<S> = Partial<RpcTable<S>>;
 
 // The transports call handlers and validators with messages they decoded for this very method, so the table's
-// per-RPC types are erased here.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyRpc = Rpc<any> | Unimplemented;
+// per-RPC types are erased here: any request message in, an answer (or a stream of them) the transport encodes.
+interface ErasedRpc {
+  scope: Scope;
+  validate: (req: Message) => void;
+  authorize?: (req: Message, principal: Principal) => void;
+  customer?: (req: Message) => Owned;
+  handle: (req: Message, ctx: CallContext) => Promise<unknown> | AsyncIterable<unknown>;
+}
+type AnyRpc = ErasedRpc | Unimplemented;
 
 export interface ServiceBinding {
   service: DescService;

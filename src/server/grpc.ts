@@ -24,7 +24,9 @@ function deserializer(schema: DescMessage) {
 }
 const asBytes = (bytes: Buffer): Buffer => bytes;
 
-function grpcError(err: unknown, method: DescMethod, requestId: string): Partial<grpc.ServiceError> & { code: number; reference?: string } {
+function grpcError(
+  err: unknown, method: DescMethod, requestId?: string,
+): Partial<grpc.ServiceError> & { code: number; reference?: string } {
   const w = toWireError(err, `${method.parent.typeName}/${method.name}`, requestId);
   const metadata = new grpc.Metadata();
   const status = create(StatusSchema, {
@@ -112,7 +114,7 @@ export async function startGrpcServer(pipeline: Pipeline, bindings: ServiceBindi
             );
         };
       } else {
-        impl[method.name] = async (call: grpc.ServerWritableStream<Buffer, unknown>) => {
+        const serve = async (call: grpc.ServerWritableStream<Buffer, unknown>): Promise<void> => {
           const md = call.metadata;
           const obs = observer.begin(header(md, REQUEST_ID_HEADER), header(md, 'traceparent'));
           call.sendMetadata(responseHeaders(obs.requestId));
@@ -138,6 +140,11 @@ export async function startGrpcServer(pipeline: Pipeline, bindings: ServiceBindi
             call.emit('error', e);
             obs.end(e.code, e.reference);
           }
+        };
+        // grpc-js drops the promise a handler returns: `serve` answers its own failures, and one that escapes it still
+        // ends the call with an error instead of becoming an unhandled rejection that ends the process.
+        impl[method.name] = (call: grpc.ServerWritableStream<Buffer, unknown>) => {
+          serve(call).catch((err: unknown) => call.emit('error', grpcError(err, method)));
         };
       }
     }

@@ -336,7 +336,7 @@ export async function startHttpServer(
   const allowedOrigins = new Set(options.corsOrigins);
   const allowHeaders = [...cors.allowedHeaders, 'Authorization', 'X-Request-Id', 'Traceparent'].join(', ');
   const exposeHeaders = [...cors.exposedHeaders, 'X-Request-Id'].join(', ');
-  const server = http.createServer(async (req, res) => {
+  const serve = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     // CORS for the configured origins only: credentials travel in the authorization header (browser tokens), never in
     // cookies across origins (no Allow-Credentials), and any other origin's page cannot read an answer or send a call
     // that needs a preflight (every RPC does: its content types are not "simple").
@@ -356,15 +356,17 @@ export async function startHttpServer(
       res.end();
       return;
     }
-    try {
-      for (const route of routes) if (await route(req, res)) return;
-    } catch (err) {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: toWireError(err, `${req.method} ${req.url}`).message }));
-      return;
-    }
+    for (const route of routes) if (await route(req, res)) return;
     if (await unary(req, res)) return;
     connect(req, res);
+  };
+  const server = http.createServer((req, res) => {
+    // node:http drops the promise a listener returns: a failure that escapes `serve` (a route's, or one the RPC paths
+    // did not answer themselves) is answered here instead of becoming an unhandled rejection that ends the process.
+    serve(req, res).catch((err: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: toWireError(err, `${req.method} ${req.url}`).message }));
+    });
   });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {

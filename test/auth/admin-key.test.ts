@@ -3,9 +3,12 @@
 // leak), a restart with the same value always works — also when the key had been revoked before this rule existed —
 // and without the variable a formerly configured key is an ordinary, revocable admin key.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fromJson, type JsonValue } from '@bufbuild/protobuf';
+import { ListApiKeysResponseSchema, type ApiKey } from '../../gen/tollbooth/v1/api_key_pb.js';
 import { loadConfig } from '../../src/config.js';
 import { startApp, type App } from '../../src/app.js';
 import { query } from '../../src/shared/tx.js';
+import { asJson, type Json } from '../helpers/json.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { dropQueueKeys } from '../helpers/queues.js';
 
@@ -35,16 +38,21 @@ async function restart(adminKey: string | undefined): Promise<App> {
   return app;
 }
 
-async function call(key: string, method: string, body: unknown): Promise<{ status: number; body: any }> {
+async function call(key: string, method: string, body: unknown): Promise<{ status: number; body: Json }> {
   const res = await fetch(`http://127.0.0.1:${app!.httpPort}/tollbooth.v1.ApiKeyService/${method}`, {
     method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify(body),
   });
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: asJson((await res.json()) as JsonValue) };
+}
+
+/** The keys a ListApiKeys answer lists, decoded as a client decodes them. */
+async function listKeys(key: string): Promise<ApiKey[]> {
+  const { body } = await call(key, 'ListApiKeys', {});
+  return fromJson(ListApiKeysResponseSchema, body as JsonValue).apiKeys;
 }
 
 async function configuredKeyId(key: string): Promise<string> {
-  const { body } = await call(key, 'ListApiKeys', {});
-  const mine = body.apiKeys.filter((k: any) => k.name === 'admin (TOLLBOOTH_ADMIN_KEY)' && k.prefix === key.slice(0, 8));
+  const mine = (await listKeys(key)).filter((k) => k.name === 'admin (TOLLBOOTH_ADMIN_KEY)' && k.prefix === key.slice(0, 8));
   expect(mine).toHaveLength(1);
   return mine[0].id;
 }
@@ -65,8 +73,7 @@ describe('the configured admin key', () => {
     const idA = await configuredKeyId(KEY_A);
     await restart(KEY_B);
     expect((await call(KEY_A, 'ListApiKeys', {})).status).toBe(401);
-    const { body } = await call(KEY_B, 'ListApiKeys', {});
-    expect(body.apiKeys.find((k: any) => k.id === idA).revokeTime).toBeDefined();
+    expect((await listKeys(KEY_B)).find((k) => k.id === idA)!.revokeTime).toBeDefined();
     // Restarting again with the new value changes nothing.
     await restart(KEY_B);
     expect((await call(KEY_A, 'ListApiKeys', {})).status).toBe(401);

@@ -14,6 +14,16 @@ import { waitFor } from '../topups/support.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
+/** An API key as `tollbooth keys list --json` prints it (`keys create --json` adds the secret). */
+interface KeyJson {
+  id: string;
+  name: string;
+  prefix: string;
+  scopes: string[];
+  createdAt: string;
+  revokedAt: string | null;
+}
+
 function tollbooth(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const options = { cwd: REPO_ROOT, env: engineEnv(env), timeout: 60_000 };
@@ -54,7 +64,7 @@ describe('tollbooth keys', () => {
   it('creates a key the engine accepts for its scope, lists it without its secret, revokes it', async () => {
     const created = await tollbooth(['keys', 'create', '--name', 'dashboards', '--scope', 'read', '--json'], env());
     expect(created.code).toBe(0);
-    const key = JSON.parse(created.stdout);
+    const key = JSON.parse(created.stdout) as KeyJson & { secret: string };
     expect(key).toMatchObject({
       id: expect.stringMatching(/^key_/), name: 'dashboards', scopes: ['read'], revokedAt: null, secret: expect.stringMatching(/^tb_/),
     });
@@ -76,14 +86,14 @@ describe('tollbooth keys', () => {
     // The engine caches a verified key for 5 s: refused once that has passed.
     await waitFor('the revoked key to be refused', async () =>
       catalog.listAssets({}).then(() => undefined, (err) => (err.code === Code.Unauthenticated ? true : undefined)), 10_000);
-    const after = JSON.parse((await tollbooth(['keys', 'list', '--json'], env())).stdout);
-    expect(after.find((k: any) => k.id === key.id).revokedAt).toMatch(/^\d{4}-/);
+    const after = JSON.parse((await tollbooth(['keys', 'list', '--json'], env())).stdout) as KeyJson[];
+    expect(after.find((k) => k.id === key.id)!.revokedAt).toMatch(/^\d{4}-/);
   });
 
   it('refuses to revoke the configured admin key, and says why', async () => {
-    const keys = JSON.parse((await tollbooth(['keys', 'list', '--json'], env())).stdout);
-    const configured = keys.find((k: any) => k.prefix === ADMIN_KEY.slice(0, 8));
-    const res = await tollbooth(['keys', 'revoke', configured.id], env());
+    const keys = JSON.parse((await tollbooth(['keys', 'list', '--json'], env())).stdout) as KeyJson[];
+    const configured = keys.find((k) => k.prefix === ADMIN_KEY.slice(0, 8));
+    const res = await tollbooth(['keys', 'revoke', configured!.id], env());
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('is TOLLBOOTH_ADMIN_KEY, the configured admin key');
   });
@@ -118,7 +128,7 @@ describe('tollbooth on the embedded database', () => {
       expect((await tollbooth(['migrate'], env)).stdout).toMatch(/^Applied \d+ migration\(s\)/);
       const created = await tollbooth(['keys', 'create', '--name', 'local', '--scope', 'ingest', '--scope', 'read', '--json'], env);
       expect(created.code).toBe(0);
-      expect(JSON.parse(created.stdout).scopes).toEqual(['ingest', 'read']);
+      expect((JSON.parse(created.stdout) as KeyJson).scopes).toEqual(['ingest', 'read']);
     } finally {
       removeDir(dir);
     }

@@ -22,6 +22,9 @@ import Stripe from 'stripe';
 export const FAKE_SECRET_KEY = 'sk_test_tollbooth_fake_0000000000';
 export const FAKE_WEBHOOK_SECRET = 'whsec_tollbooth_fake_0000000000000000';
 
+// Stripe's objects as the fake stores and answers them: built from form-encoded bodies and read back by tests as wire
+// JSON, like Stripe's own server (the engine's side is typed by the real stripe SDK that talks to it).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a fake of an untyped wire; typing it is its own change
 type Obj = Record<string, any>;
 
 const rid = (prefix: string): string => `${prefix}_${randomBytes(12).toString('hex')}`;

@@ -18,6 +18,11 @@ export function asJson(value: JsonValue): Json {
   return value as Json;
 }
 
+/** The value if it is a JSON string; undefined if it is absent or of another kind. */
+export function jsonString(value: Json | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
 /** A JSON array, or a failure naming what it was instead. */
 export function jsonArray(value: Json): Json[] {
   if (!Array.isArray(value)) throw new Error(`expected a JSON array, got ${JSON.stringify(value)}`);

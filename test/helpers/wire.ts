@@ -4,7 +4,7 @@
 // so a test can ask the same question of every transport, including for requests a typed client cannot send
 // (unknown fields, out-of-range Timestamps, lone surrogates in JSON).
 import * as grpc from '@grpc/grpc-js';
-import { fromBinary, fromJson, type DescMethod, type JsonValue } from '@bufbuild/protobuf';
+import { fromBinary, fromJson, isMessage, type DescMessage, type DescMethod, type JsonValue, type MessageShape } from '@bufbuild/protobuf';
 import { anyUnpack } from '@bufbuild/protobuf/wkt';
 import { ErrorInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 import { StatusSchema } from '../../gen/google/rpc/status_pb.js';
@@ -13,15 +13,26 @@ import type { TestEngine } from './engine.js';
 export type Wire = 'connect-json' | 'connect-binary' | 'grpc';
 export const WIRES: readonly Wire[] = ['connect-json', 'connect-binary', 'grpc'];
 
-export interface Answer {
+/** An answer without a response message: a failure, or a stream that ended without one. */
+interface NoResponse {
   wire: Wire;
   /** gRPC status code; 0 = OK. */
   code: number;
   message: string;
   reason?: string;
   field?: string;
+}
+
+/** What a call answered; `Out` is the method's output message when the caller holds the method typed. */
+export interface Answer<Out extends DescMessage = DescMessage> extends NoResponse {
   /** The (first) response message, on success. */
-  response?: any;
+  response?: MessageShape<Out>;
+}
+
+/** The response of an answer as `schema`'s message, for a test that holds its method untyped; else a failure. */
+export function responseOf<Desc extends DescMessage>(a: Answer, schema: Desc): MessageShape<Desc> {
+  if (!isMessage(a.response, schema)) throw new Error(`expected a ${schema.typeName}, got ${a.response?.$typeName ?? `code ${a.code}`}`);
+  return a.response;
 }
 
 const CONNECT_CODES: Record<string, number> = {
@@ -38,9 +49,9 @@ function path(method: DescMethod): string {
  * One call with a request body as the wire carries it: JSON text for connect-json, protobuf bytes for the others.
  * Streams answer with their first message (then the call is cancelled).
  */
-export async function call(
-  engine: TestEngine, wire: Wire, method: DescMethod, body: string | Uint8Array, key = engine.adminKey,
-): Promise<Answer> {
+export async function call<M extends DescMethod>(
+  engine: TestEngine, wire: Wire, method: M, body: string | Uint8Array, key = engine.adminKey,
+): Promise<Answer<M['output']>> {
   if (wire === 'grpc') return grpcCall(engine, method, body as Uint8Array, key);
   const json = wire === 'connect-json';
   const streaming = method.methodKind === 'server_streaming';
@@ -62,7 +73,7 @@ export async function call(
     const raw = new Uint8Array(await res.arrayBuffer());
     if (res.status !== 200) return connectError(wire, JSON.parse(Buffer.from(raw).toString('utf8')));
     const text = () => JSON.parse(Buffer.from(raw).toString('utf8')) as JsonValue;
-    const response = json ? fromJson(method.output, text()) : fromBinary(method.output, raw);
+    const response = json ? fromJson<M['output']>(method.output, text()) : fromBinary<M['output']>(method.output, raw);
     return { wire, code: 0, message: '', response };
   }
   if (res.status !== 200) return connectError(wire, (await res.json()) as Parameters<typeof connectError>[1]);
@@ -76,10 +87,12 @@ export async function call(
         const data = buf.subarray(5, 5 + buf.readUInt32BE(1));
         buf = buf.subarray(5 + data.length);
         if (flags & 2) {
-          const end = JSON.parse(data.toString('utf8')) as { error?: any };
+          const end = JSON.parse(data.toString('utf8')) as { error?: Parameters<typeof connectError>[1] };
           return end.error ? connectError(wire, end.error) : { wire, code: 0, message: 'stream ended without a message' };
         }
-        const response = json ? fromJson(method.output, JSON.parse(data.toString('utf8')) as JsonValue) : fromBinary(method.output, data);
+        const response = json
+          ? fromJson<M['output']>(method.output, JSON.parse(data.toString('utf8')) as JsonValue)
+          : fromBinary<M['output']>(method.output, data);
         return { wire, code: 0, message: '', response };
       }
       const { value, done } = await reader.read();
@@ -95,7 +108,7 @@ function u32(n: number): number[] {
   return [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
 }
 
-function connectError(wire: Wire, e: { code?: string; message?: string; details?: { type: string; value: string }[] }): Answer {
+function connectError(wire: Wire, e: { code?: string; message?: string; details?: { type: string; value: string }[] }): NoResponse {
   const code = CONNECT_CODES[e.code ?? ''] ?? -1;
   const info = e.details?.find((d) => d.type === 'google.rpc.ErrorInfo');
   const decoded = info ? fromBinary(ErrorInfoSchema, Buffer.from(info.value, 'base64')) : undefined;
@@ -110,13 +123,13 @@ export function closeWire(engine: TestEngine): void {
   clients.delete(engine);
 }
 
-function grpcCall(engine: TestEngine, method: DescMethod, bytes: Uint8Array, key: string): Promise<Answer> {
+function grpcCall<M extends DescMethod>(engine: TestEngine, method: M, bytes: Uint8Array, key: string): Promise<Answer<M['output']>> {
   let client = clients.get(engine);
   if (!client) clients.set(engine, (client = new grpc.Client(`127.0.0.1:${engine.app.grpcPort}`, grpc.credentials.createInsecure())));
   const md = new grpc.Metadata();
   md.set('authorization', `Bearer ${key}`);
   const same = (b: Buffer) => b;
-  const failed = (err: grpc.ServiceError): Answer => {
+  const failed = (err: grpc.ServiceError): NoResponse => {
     const details = err.metadata?.get('grpc-status-details-bin')[0];
     const status = details ? fromBinary(StatusSchema, details as Buffer) : undefined;
     const info = status?.details[0] ? anyUnpack(status.details[0], ErrorInfoSchema) : undefined;
@@ -129,7 +142,7 @@ function grpcCall(engine: TestEngine, method: DescMethod, bytes: Uint8Array, key
       stream.on('data', (b: Buffer) => {
         if (done) return;
         done = true;
-        resolve({ wire: 'grpc', code: 0, message: '', response: fromBinary(method.output, b) });
+        resolve({ wire: 'grpc', code: 0, message: '', response: fromBinary<M['output']>(method.output, b) });
         stream.cancel();
       });
       stream.on('error', (err: grpc.ServiceError) => {
@@ -144,7 +157,7 @@ function grpcCall(engine: TestEngine, method: DescMethod, bytes: Uint8Array, key
   }
   return new Promise((resolve) => {
     client.makeUnaryRequest(path(method), same, same, Buffer.from(bytes), md, (err, res) => {
-      resolve(err ? failed(err) : { wire: 'grpc', code: 0, message: '', response: fromBinary(method.output, res!) });
+      resolve(err ? failed(err) : { wire: 'grpc', code: 0, message: '', response: fromBinary<M['output']>(method.output, res!) });
     });
   });
 }

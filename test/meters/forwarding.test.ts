@@ -3,9 +3,10 @@
 // and the event's quantity; 429s are waited out; no customer ever has two requests in flight; ListEvents shows the
 // state of each event's forwarding. Retry delays are compressed (AppOptions.meters).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from '@connectrpc/connect';
 import { CatalogService, UsageCalculation } from '../../gen/tollbooth/v1/catalog_pb.js';
 import { CustomerService } from '../../gen/tollbooth/v1/customer_pb.js';
-import { EventStatus, MeterForwardStatus, UsageService } from '../../gen/tollbooth/v1/usage_pb.js';
+import { EventStatus, MeterForwardStatus, UsageService, type RecordedEvent } from '../../gen/tollbooth/v1/usage_pb.js';
 import { startTestEngine, type TestEngine } from '../helpers/engine.js';
 import { FakeStripe } from '../helpers/fake-stripe.js';
 import { uniq } from '../helpers/fixtures.js';
@@ -16,9 +17,9 @@ import { byId, waitFor } from '../webhooks/support.js';
 
 let fake: FakeStripe;
 let engine: TestEngine;
-let catalog: any;
-let customers: any;
-let usage: any;
+let catalog: Client<typeof CatalogService>;
+let customers: Client<typeof CustomerService>;
+let usage: Client<typeof UsageService>;
 const tokens = uniq('tokens');
 
 function meteredProduct(code: string, meter: { eventName: string; valueKey?: string }, eventType = 'tokens_used') {
@@ -47,16 +48,16 @@ afterAll(async () => {
 
 async function customer(productCodes = [tokens]): Promise<string> {
   const { customer: c } = await customers.createCustomer({ requestId: uniq('c'), name: 'Ada', productCodes });
-  await fund(engine, c.id, '1000');
-  return c.id;
+  await fund(engine, c!.id, '1000');
+  return c!.id;
 }
 
 function events(n: number, prefix = uniq('e')) {
   return Array.from({ length: n }, (_, i) => ({ id: `${prefix}-${i}`, eventType: 'tokens_used', data: { tokens: i + 1 } }));
 }
 
-async function forwards(customerId: string): Promise<any[]> {
-  const out: any[] = [];
+async function forwards(customerId: string): Promise<RecordedEvent[]> {
+  const out: RecordedEvent[] = [];
   let pageToken = '';
   do {
     const page = await usage.listEvents({ customer: byId(customerId), pageSize: 1000, pageToken });
@@ -66,10 +67,11 @@ async function forwards(customerId: string): Promise<any[]> {
   return out;
 }
 
-async function allForwarded(customerId: string, n: number): Promise<any[]> {
+async function allForwarded(customerId: string, n: number): Promise<RecordedEvent[]> {
   return waitFor(`${n} events forwarded`, async () => {
     const list = await forwards(customerId);
-    const settled = (e: any) => e.meterForwards.length > 0 && e.meterForwards.every((f: any) => f.status !== MeterForwardStatus.PENDING);
+    const settled = (e: RecordedEvent) =>
+      e.meterForwards.length > 0 && e.meterForwards.every((f) => f.status !== MeterForwardStatus.PENDING);
     return list.length === n && list.every(settled) ? list : undefined;
   });
 }
@@ -78,7 +80,7 @@ describe('the price', () => {
   it('names a meter and its value key; the key defaults to "value"; bad names are INVALID_ARGUMENT naming the field', async () => {
     const code = uniq('m');
     const { product } = await catalog.createProduct(meteredProduct(code, { eventName: 'api.calls:v1' }));
-    expect(product.prices[0]).toMatchObject({ stripeMeterEventName: 'api.calls:v1', stripeMeterValueKey: 'value' });
+    expect(product!.prices[0]).toMatchObject({ stripeMeterEventName: 'api.calls:v1', stripeMeterValueKey: 'value' });
     const bad = [
       [{ eventName: 'has space' }, 'prices[0].stripe_meter_event_name'],
       [{ eventName: 'x'.repeat(101) }, 'prices[0].stripe_meter_event_name'],
@@ -97,7 +99,7 @@ describe('forwarding', () => {
     const id = await customer();
     const evs = events(250);
     const { results } = await usage.trackEvents({ customer: byId(id), events: evs });
-    expect(results.every((x: any) => x.status === EventStatus.ACCEPTED)).toBe(true);
+    expect(results.every((x) => x.status === EventStatus.ACCEPTED)).toBe(true);
     // Replayed duplicates and rejected events are not forwarded.
     await usage.trackEvents({ customer: byId(id), events: [...evs.slice(0, 10), { id: uniq('bad'), eventType: 'tokens_used',
       data: { tokens: 'many' } }] });
@@ -111,8 +113,8 @@ describe('forwarding', () => {
     expect(sent).toHaveLength(250); // nothing sent twice
     const e7 = fake.meterEvents.get(`${id}:${evs[7].id}`)!;
     expect(e7).toMatchObject({ event_name: 'api_tokens', payload: { stripe_customer_id: stripeCustomer[0].id, tokens: '8' } });
-    const recorded = list.find((e) => e.event.id === evs[7].id);
-    const at = recorded.event.occurredAt;
+    const recorded = list.find((e) => e.event!.id === evs[7].id)!;
+    const at = recorded.event!.occurredAt!;
     expect(new Date(e7.timestamp).getTime()).toBe(Number(at.seconds) * 1000 + Math.floor(at.nanos / 1e6));
     expect(recorded.meterForwards).toEqual([expect.objectContaining({
       eventName: 'api_tokens', identifier: `${id}:${evs[7].id}`, value: '8', status: MeterForwardStatus.FORWARDED, attempts: 0,
@@ -154,7 +156,7 @@ describe('forwarding', () => {
     const [e] = events(1);
     await usage.trackEvents({ customer: byId(id), events: [e] });
     const [recorded] = await allForwarded(id, 1);
-    expect(recorded.meterForwards.map((f: any) => [f.eventName, f.identifier, f.status])).toEqual([
+    expect(recorded.meterForwards.map((f) => [f.eventName, f.identifier, f.status])).toEqual([
       ['api_tokens', `${id}:${e.id}:api_tokens`, MeterForwardStatus.FORWARDED],
       ['api_tokens_eu', `${id}:${e.id}:api_tokens_eu`, MeterForwardStatus.FORWARDED],
     ]);

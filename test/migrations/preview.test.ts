@@ -7,16 +7,17 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CatalogService, UsageCalculation } from '../../gen/tollbooth/v1/catalog_pb.js';
 import { CustomerService } from '../../gen/tollbooth/v1/customer_pb.js';
 import { EventStatus, UsageService } from '../../gen/tollbooth/v1/usage_pb.js';
-import { startTestEngine, type TestEngine } from '../helpers/engine.js';
+import { startTestEngine, type GrpcClient, type TestEngine } from '../helpers/engine.js';
 import { uniq } from '../helpers/fixtures.js';
+import type { SentEvent } from './support.js';
 import { expectSoundLedgerThenStop } from '../helpers/invariants.js';
 import { fund } from '../helpers/money.js';
 import { parseDimensionKey } from '../../src/migrations/preview.js';
 
 let engine: TestEngine;
-let catalog: any;
-let customers: any;
-let usage: any;
+let catalog: GrpcClient<typeof CatalogService>;
+let customers: GrpcClient<typeof CustomerService>;
+let usage: GrpcClient<typeof UsageService>;
 beforeAll(async () => {
   engine = await startTestEngine();
   catalog = engine.grpc(CatalogService);
@@ -66,26 +67,26 @@ it('re-rates from events where rollups are not enough, and still equals re-ratin
   await catalog.createProduct({ requestId: uniq('r'), code: other, name: 'Q', publish: true, prices: [unit('upscaled', '0.01')] });
   await catalog.updateProduct({ requestId: uniq('r'), code, product: { name: 'P v3' }, updateMask: { paths: ['name'] }, publish: true });
 
-  const v2 = (e: any): Decimal => {
+  const v2 = (e: SentEvent): Decimal => {
     if (e.eventType === 'image') return new Decimal('0.06');
-    if (e.eventType === 'embeds') return new Decimal(String(e.data.tokens)).times(e.data.region === 'eu' ? '0.003' : '0.0005');
+    if (e.eventType === 'embeds') return new Decimal(String(e.data!.tokens)).times(e.data!.region === 'eu' ? '0.003' : '0.0005');
     if (e.eventType === 'upscaled') return new Decimal('0.5');
-    const { model, region } = e.data;
+    const { model, region } = e.data!;
     const price = model === 'big' && region === 'eu' ? '0.00002' : region === 'eu' ? '0.000006' : '0.000003';
-    return new Decimal(String(e.data.tokens)).times(price).toDecimalPlaces(12, Decimal.ROUND_HALF_EVEN);
+    return new Decimal(String(e.data!.tokens)).times(price).toDecimalPlaces(12, Decimal.ROUND_HALF_EVEN);
   };
-  const v1 = (e: any): Decimal => {
+  const v1 = (e: SentEvent): Decimal => {
     if (e.eventType === 'image') return new Decimal('0.05');
-    if (e.eventType === 'embeds') return new Decimal(String(e.data.tokens)).times(e.data.region === 'eu' ? '0.001' : '0.002');
+    if (e.eventType === 'embeds') return new Decimal(String(e.data!.tokens)).times(e.data!.region === 'eu' ? '0.001' : '0.002');
     if (e.eventType === 'upscaled') return new Decimal(0);
-    return new Decimal(String(e.data.tokens)).times(e.data.model === 'big' ? '0.00001' : '0.000004');
+    return new Decimal(String(e.data!.tokens)).times(e.data!.model === 'big' ? '0.00001' : '0.000004');
   };
-  const people: { id: string; events: any[] }[] = [];
+  const people: { id: string; events: SentEvent[] }[] = [];
   for (let i = 0; i < 12; i++) {
     const { customer } = await customers.createCustomer({ requestId: uniq('r'), productCodes: [other] });
-    await customers.createSubscription({ requestId: uniq('r'), customer: byId(customer.id), productCode: code, productVersion: 1 });
-    await fund(engine, customer.id, '100');
-    const events = [
+    await customers.createSubscription({ requestId: uniq('r'), customer: byId(customer!.id), productCode: code, productVersion: 1 });
+    await fund(engine, customer!.id, '100');
+    const events: SentEvent[] = [
       { id: uniq('e'), eventType: 'image' },
       {
         id: uniq('e'), eventType: 'tokens_used',
@@ -97,13 +98,13 @@ it('re-rates from events where rollups are not enough, and still equals re-ratin
     ];
     // A model name that holds ",region=": its dimension key "model=x,region=y,region=eu" reads two ways.
     if (i === 5) events.push({ id: uniq('e'), eventType: 'embeds', data: { model: 'x,region=y', region: 'eu', tokens: 3 } });
-    const { results } = await usage.trackEvents({ customer: byId(customer.id), events });
-    expect(results.every((r: any) => r.status === EventStatus.ACCEPTED)).toBe(true);
-    people.push({ id: customer.id, events });
+    const { results } = await usage.trackEvents({ customer: byId(customer!.id), events });
+    expect(results.every((r) => r.status === EventStatus.ACCEPTED)).toBe(true);
+    people.push({ id: customer!.id, events });
   }
 
   const preview = await customers.previewMigration({ productCode: code, fromVersion: 1, toVersion: 2, pageSize: 100 });
-  const total = (f: (e: any) => Decimal) => people.flatMap((p) => p.events.map(f)).reduce((a, b) => a.plus(b), new Decimal(0));
+  const total = (f: (e: SentEvent) => Decimal) => people.flatMap((p) => p.events.map(f)).reduce((a, b) => a.plus(b), new Decimal(0));
   expect(preview.subscriptionCount).toBe(12n);
   expect(new Decimal(preview.totals[0].actual).eq(total(v1))).toBe(true);
   expect(new Decimal(preview.totals[0].target).eq(total(v2))).toBe(true);

@@ -1,6 +1,7 @@
 // Shared by the migration tests: a clock that runs with real time plus an offset (so events sent "now" and the
 // engine's migration clock agree until a test moves it forward), the two-price product and its v2, the events the
 // tests send, and the by-hand re-rating the preview is checked against.
+import type { JsonObject } from '@bufbuild/protobuf';
 import { Decimal } from 'decimal.js';
 import { UsageCalculation } from '../../gen/tollbooth/v1/catalog_pb.js';
 import type { Clock } from '../../src/shared/clock.js';
@@ -62,7 +63,7 @@ export const V2_PRICES = [
 export interface SentEvent {
   id: string;
   eventType: string;
-  data?: Record<string, unknown>;
+  data?: JsonObject;
 }
 
 /** Customer i's events: two images, two token events of varying models and sizes; every 50th also fractional "tiny" ones. */

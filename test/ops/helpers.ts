@@ -19,16 +19,16 @@ export async function scrape(port: number): Promise<string> {
 }
 
 /** Collects the JSON log lines this process writes to stderr (still printing anything else) until `stop`. */
-export function captureLogs(): { lines: Record<string, any>[]; raw: string[]; stop(): void } {
+export function captureLogs(): { lines: Record<string, unknown>[]; raw: string[]; stop(): void } {
   const write = process.stderr.write.bind(process.stderr);
-  const lines: Record<string, any>[] = [];
+  const lines: Record<string, unknown>[] = [];
   const raw: string[] = [];
   process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
     const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
     if (!text.startsWith('{"level":')) return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
     for (const l of text.split('\n').filter(Boolean)) {
       raw.push(l);
-      lines.push(JSON.parse(l));
+      lines.push(JSON.parse(l) as Record<string, unknown>);
     }
     return true;
   }) as typeof process.stderr.write;

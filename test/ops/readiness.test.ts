@@ -26,12 +26,19 @@ afterAll(async () => {
   await pgServer?.destroy();
 });
 
-async function probe(port: number, what: 'livez' | 'readyz'): Promise<{ status: number; body: any }> {
-  const res = await fetch(`http://127.0.0.1:${port}/${what}`);
-  return { status: res.status, body: await res.json() };
+/** A probe's JSON body: /livez has the status alone, /readyz also the phase and the database's state. */
+interface ProbeBody {
+  status: string;
+  phase?: string;
+  database?: string;
 }
 
-function grpcHealth(port: number): Promise<string> {
+async function probe(port: number, what: 'livez' | 'readyz'): Promise<{ status: number; body: ProbeBody }> {
+  const res = await fetch(`http://127.0.0.1:${port}/${what}`);
+  return { status: res.status, body: (await res.json()) as ProbeBody };
+}
+
+function grpcHealth(): Promise<string> {
   return new Promise((resolve, reject) => health.check({ service: '' }, (err, res) => (err ? reject(err) : resolve(res!.status))));
 }
 
@@ -59,9 +66,11 @@ describe('readiness', () => {
 
     const proto = path.join(REPO_ROOT, 'node_modules/grpc-health-check/proto/health/v1/health.proto');
     const def = protoLoader.loadSync(proto, { enums: String });
-    const Health = (grpc.loadPackageDefinition(def) as any).grpc.health.v1.Health;
+    type HealthClient = new (address: string, credentials: grpc.ChannelCredentials) => typeof health;
+    type HealthPackage = { grpc: { health: { v1: { Health: HealthClient } } } };
+    const Health = (grpc.loadPackageDefinition(def) as unknown as HealthPackage).grpc.health.v1.Health;
     health = new Health(`127.0.0.1:${engine.app.grpcPort}`, grpc.credentials.createInsecure());
-    expect(await grpcHealth(engine.app.grpcPort)).toBe('SERVING');
+    expect(await grpcHealth()).toBe('SERVING');
   });
 
   it('is 503 and gRPC NOT_SERVING while Postgres is stopped, live all along, and ready again when it is back', async () => {
@@ -75,11 +84,11 @@ describe('readiness', () => {
     expect(down.body).toEqual({ status: 'not ready', phase: 'serving', database: 'unavailable' });
     expect(await probe(e.app.httpPort, 'livez')).toEqual({ status: 200, body: { status: 'live' } });
     expect(await probe(e.app.metricsPort ?? e.app.httpPort, 'livez')).toMatchObject({ status: 200 });
-    expect(await grpcHealth(e.app.grpcPort)).toBe('NOT_SERVING');
+    expect(await grpcHealth()).toBe('NOT_SERVING');
 
     await pgServer.start();
     await waitFor('ready again', async () => (await probe(e.app.httpPort, 'readyz')).status === 200, 30_000);
-    expect(await grpcHealth(e.app.grpcPort)).toBe('SERVING');
+    expect(await grpcHealth()).toBe('SERVING');
   });
 
   it('is 503 while draining', async () => {

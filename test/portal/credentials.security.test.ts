@@ -13,7 +13,6 @@ import { ErrorInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 import { CatalogService } from '../../gen/tollbooth/v1/catalog_pb.js';
 import type { CustomerRefSchema } from '../../gen/tollbooth/v1/common_pb.js';
 import { CustomerService } from '../../gen/tollbooth/v1/customer_pb.js';
-import { UsageService } from '../../gen/tollbooth/v1/usage_pb.js';
 import { WalletService } from '../../gen/tollbooth/v1/wallet_pb.js';
 import { KeyVerifier } from '../../src/auth/api-keys.service.js';
 import { CustomerCredentials } from '../../src/auth/customer-credentials.js';

@@ -6,16 +6,17 @@
 // 375 px) go to test-results/screenshots/.
 import { mkdirSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from 'esbuild';
+import type { ServiceError } from '@grpc/grpc-js';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { CatalogService, UsageCalculation } from '../../gen/tollbooth/v1/catalog_pb.js';
 import { AdjustmentDirection, AdjustmentReason } from '../../gen/tollbooth/v1/wallet_pb.js';
 import { UsageService } from '../../gen/tollbooth/v1/usage_pb.js';
 import { dec } from '../../src/shared/money.js';
 import { freePort, REPO_ROOT } from '../process/spawn.js';
+import type { GrpcClient } from '../helpers/engine.js';
 import { uniq } from '../helpers/fixtures.js';
 import { checkLedgerInvariants } from '../helpers/invariants.js';
 import { byId, ManualClock, startMoneyEngine, type MoneyEngine } from '../topups/support.js';
@@ -29,7 +30,7 @@ let appServer: http.Server;
 let appPort: number;
 let engineUrl: string;
 let customerId: string;
-let usageApi: any;
+let usageApi: GrpcClient<typeof UsageService>;
 
 /** The app's own page (test/portal/browser-app.mjs, bundled) served from another origin than the engine's. */
 async function startAppServer(port: number): Promise<http.Server> {
@@ -59,7 +60,7 @@ async function balanceOf(): Promise<string> {
 async function track(n: number, size = 'small'): Promise<void> {
   const events = Array.from({ length: n }, () => ({ id: uniq('evt'), eventType: 'image_generated', data: { size } }));
   const { results } = await usageApi.trackEvents({ customer: byId(customerId), events });
-  expect(results.every((r: any) => r.status === 1)).toBe(true);
+  expect(results.every((r) => r.status === 1)).toBe(true);
 }
 
 async function openPortal(context: BrowserContext, ttlSeconds?: number): Promise<Page> {
@@ -162,11 +163,11 @@ describe('the billing portal in a browser', () => {
     await page.locator('[data-testid="balance-USD"]').waitFor();
     await expect.poll(() => text(page, '[data-testid="balance-USD"]')).toBe('$1,249.35');
     expect(await page.title()).toBe('Acme Images');
-    await page.evaluate(() => ((globalThis as any).notReloaded = true));
+    await page.evaluate(() => ((globalThis as { notReloaded?: boolean }).notReloaded = true));
     await track(4);
     await expect.poll(() => text(page, '[data-testid="balance-USD"]')).toBe('$1,249.15');
     expect(await balanceOf()).toBe('1249.15');
-    expect(await page.evaluate(() => (globalThis as any).notReloaded)).toBe(true);
+    expect(await page.evaluate(() => (globalThis as { notReloaded?: boolean }).notReloaded)).toBe(true);
     // Usage this month by event type and by dimension, exact.
     await expect.poll(() => text(page, '[data-testid="usage-image_generated"]')).toContain('$0.85');
     expect(await text(page, '[data-testid="usage-image_generated"]')).toMatch(/9\s*9\s*\$0\.85/);
@@ -239,7 +240,7 @@ describe('the billing portal in a browser', () => {
       })
       .then(
         () => 'accepted',
-        (err: any) => err.details.replace(/^\d+ [A-Z_]+: /, ''),
+        (err: ServiceError) => err.details.replace(/^\d+ [A-Z_]+: /, ''),
       );
     await expect.poll(() => text(page, '#ar-amount-error')).toBe(apiMessage);
     expect(apiMessage).toContain('auto_recharge.amount: must be at least 0.50');
@@ -271,7 +272,9 @@ describe('the billing portal in a browser', () => {
     const p = await openPortal(phone);
     await expect.poll(() => text(p, '[data-testid="balance-USD"]')).toBe(`$${(await balanceOf()).replace(/\B(?=(\d{3})+(?!\d))/g, ',')}`);
     // Nothing wider than the screen: the page does not scroll sideways.
-    expect(await p.evaluate(() => (globalThis as any).document.documentElement.scrollWidth as number)).toBeLessThanOrEqual(375);
+    // The callback runs in the page (only its own code goes there), whose globals this tsconfig has no DOM types for.
+    type InPage = { document: { documentElement: { scrollWidth: number } } };
+    expect(await p.evaluate(() => (globalThis as unknown as InPage).document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
     await p.locator('table.tx tbody tr').first().waitFor();
     await p.screenshot({ path: path.join(SHOTS, 'portal-375.png'), fullPage: true });
     await phone.close();

@@ -8,6 +8,7 @@ import { FakeStripe } from '../helpers/fake-stripe.js';
 import { dropQueueKeys } from '../helpers/queues.js';
 import { uniq } from '../helpers/fixtures.js';
 import { connectJson, PROCESS_ADMIN_KEY, startEngine, type StartedEngine } from './spawn.js';
+import { jsonArray, jsonString, type Json } from '../helpers/json.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 let fake: FakeStripe;
@@ -35,7 +36,7 @@ async function start(): Promise<StartedEngine> {
   return e;
 }
 
-async function call(e: StartedEngine, route: string, body: unknown): Promise<any> {
+async function call(e: StartedEngine, route: string, body: unknown): Promise<Json> {
   const res = await connectJson(e.baseUrl, route, body);
   if (res.status !== 200) throw new Error(`${route}: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body;
@@ -62,7 +63,7 @@ it('kill -9 mid-forwarding: none lost, none sent twice but the request whose ans
     const events = Array.from({ length: 100 }, (_, i) => ({ id: `call-${c}-${i}`, eventType: 'call' }));
     ids.push(...events.map((e) => e.id));
     const { results } = await call(a, 'tollbooth.v1.UsageService/TrackEvents', { customer: { id: customer.id }, events });
-    expect(results.every((r: any) => r.status === 'EVENT_STATUS_ACCEPTED')).toBe(true);
+    expect(jsonArray(results).every((r) => jsonString(r.status) === 'EVENT_STATUS_ACCEPTED')).toBe(true);
   }
   await held;
   await a.kill(); // SIGKILL to the engine's process group: no shutdown, the request still open
@@ -73,9 +74,9 @@ it('kill -9 mid-forwarding: none lost, none sent twice but the request whose ans
   const deadline = Date.now() + 30_000;
   for (;;) {
     const page = await call(b, 'tollbooth.v1.UsageService/ListEvents', { customer: { id: customer.id }, pageSize: 1000 });
-    const states = page.events.map((e: any) => e.meterForwards?.[0]?.status);
-    if (states.length === 500 && states.every((s: string) => s === 'METER_FORWARD_STATUS_FORWARDED')) break;
-    const unsent = states.filter((s: string) => s !== 'METER_FORWARD_STATUS_FORWARDED');
+    const states = jsonArray(page.events).map((e) => jsonString(e.meterForwards?.[0]?.status));
+    if (states.length === 500 && states.every((s) => s === 'METER_FORWARD_STATUS_FORWARDED')) break;
+    const unsent = states.filter((s) => s !== 'METER_FORWARD_STATUS_FORWARDED');
     if (Date.now() > deadline) throw new Error(`not all forwarded: ${states.length} events, ${JSON.stringify(unsent.slice(0, 3))}`);
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -33,8 +33,8 @@ it('kill -9 half-way through a migration, restart: all 500 subscriptions moved o
   const clients = (e: StartedEngine) => {
     const auth = { authorization: `Bearer ${PROCESS_ADMIN_KEY}` };
     return {
-      catalog: createGrpcJsClient(CatalogService, `127.0.0.1:${e.grpcPort}`, auth) as any,
-      customers: createGrpcJsClient(CustomerService, `127.0.0.1:${e.grpcPort}`, auth) as any,
+      catalog: createGrpcJsClient(CatalogService, `127.0.0.1:${e.grpcPort}`, auth),
+      customers: createGrpcJsClient(CustomerService, `127.0.0.1:${e.grpcPort}`, auth),
     };
   };
   running = await startEngine(env);
@@ -46,7 +46,7 @@ it('kill -9 half-way through a migration, restart: all 500 subscriptions moved o
   const v2 = { requestId: uniq('r'), code: p.code, product: { name: 'v2' }, updateMask: { paths: ['name'] }, publish: true };
   await c.catalog.updateProduct(v2);
   const { migration } = await c.customers.migrateSubscriptions({ requestId: uniq('m'), productCode: p.code, fromVersion: 1, toVersion: 2 });
-  const progress = async () => (await c.customers.getMigration({ id: migration.id })).migration.migratedCount;
+  const progress = async () => (await c.customers.getMigration({ id: migration!.id })).migration!.migratedCount;
   await waitFor('a fifth of the subscriptions', async () => (await progress()) >= 100n);
 
   await running.kill(); // SIGKILL to the process group: no drain, the job and its batch die where they are
@@ -54,7 +54,7 @@ it('kill -9 half-way through a migration, restart: all 500 subscriptions moved o
   c.customers.close();
   const pgc = new pg.Client({ connectionString: db.url });
   await pgc.connect();
-  const { rows: [at] } = await pgc.query(`select state, migrated_count::int n from migrations where id = $1`, [migration.id]);
+  const { rows: [at] } = await pgc.query(`select state, migrated_count::int n from migrations where id = $1`, [migration!.id]);
   expect(at.state).toBe('running');
   expect(at.n).toBeGreaterThanOrEqual(100);
   expect(at.n).toBeLessThan(N);
@@ -62,8 +62,8 @@ it('kill -9 half-way through a migration, restart: all 500 subscriptions moved o
   running = await startEngine(env);
   c = clients(running);
   const done = await waitFor('the migration to finish after the restart', async () => {
-    const { migration: m } = await c.customers.getMigration({ id: migration.id });
-    return m.state === MigrationState.SUCCEEDED ? m : undefined;
+    const { migration: m } = await c.customers.getMigration({ id: migration!.id });
+    return m!.state === MigrationState.SUCCEEDED ? m : undefined;
   }, 120_000);
   expect(done).toMatchObject({ totalCount: BigInt(N), migratedCount: BigInt(N), skippedCount: 0n, failedCount: 0n });
   const { rows: [counts] } = await pgc.query(
@@ -71,7 +71,7 @@ it('kill -9 half-way through a migration, restart: all 500 subscriptions moved o
             (select count(*)::int from subscriptions where product_code = $2 and product_version = 2 and status = 'active') on_v2,
             (select count(*)::int from migration_items where migration_id = $1 and outcome = 'moved') items
        from subscription_moves where migration_id = $1`,
-    [migration.id, p.code],
+    [migration!.id, p.code],
   );
   await pgc.end();
   expect(counts).toEqual({ moves: N, subs: N, on_v2: N, items: N });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { MikroORM } from '@mikro-orm/postgresql';
+import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import { CatalogService } from '../../gen/tollbooth/v1/catalog_pb.js';
 import { CustomerService } from '../../gen/tollbooth/v1/customer_pb.js';
 import { EventStatus, UsageService } from '../../gen/tollbooth/v1/usage_pb.js';
@@ -31,7 +32,7 @@ interface Engine {
   proc: EngineProcess;
   grpcPort: number;
   httpPort: number;
-  client<T extends Parameters<typeof createGrpcJsClient>[0]>(service: T, key?: string): any;
+  client<T extends GenServiceMethods>(service: GenService<T>, key?: string): GrpcJsClient<T>;
 }
 
 let db: TestDatabase;
@@ -39,9 +40,9 @@ let fake: FakeStripe;
 let sqlClient: pg.Client;
 const prefix = `tb_several_${randomBytes(4).toString('hex')}`;
 const engines: Engine[] = [];
-const clients: GrpcJsClient<any>[] = [];
+const clients: { close(): void }[] = [];
 
-async function sql<R = Record<string, any>>(text: string, params: unknown[] = []): Promise<R[]> {
+async function sql<R = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<R[]> {
   return (await sqlClient.query(text, params)).rows as R[];
 }
 
@@ -103,10 +104,10 @@ async function customerWithCredit(productCode: string, credit: string, via: Engi
   const customers = via.client(CustomerService);
   const { customer } = await customers.createCustomer({ requestId: uniq('c'), externalId: uniq('u'), productCodes: [productCode] });
   await via.client(WalletService).createAdjustment({
-    requestId: uniq('adj'), customer: byId(customer.id), amount: { assetCode: 'USD', amount: credit },
+    requestId: uniq('adj'), customer: byId(customer!.id), amount: { assetCode: 'USD', amount: credit },
     direction: AdjustmentDirection.CREDIT, reason: AdjustmentReason.GRANT,
   });
-  return customer.id;
+  return customer!.id;
 }
 
 async function balance(customerId: string): Promise<string> {
@@ -158,7 +159,7 @@ describe('three engine processes on one database', () => {
   it('streams a change to WatchWallet on one process for a credit made through another', async () => {
     const id = await customerWithCredit(product, '7', engines[0]);
     const stream = engines[2].client(WalletService).watchWallet({ customer: byId(id) });
-    const reader = readGrpc<any>(stream);
+    const reader = readGrpc(stream);
     try {
       // The first message is the state when the watch started; the next one can only come from the change.
       expect((await reader.next(10_000)).msg.account).toMatchObject({ balance: '7.00', sequence: 1n });
@@ -168,7 +169,7 @@ describe('three engine processes on one database', () => {
       });
       const change = (await reader.next(10_000)).msg;
       expect(change.account).toMatchObject({ balance: '9.50', sequence: 2n });
-      expect(change.transactionId).toBe(entry.transactionId);
+      expect(change.transactionId).toBe(entry!.transactionId);
     } finally {
       stream.cancel();
     }
@@ -179,39 +180,40 @@ describe('three engine processes on one database', () => {
     const customers = engines[0].client(CustomerService);
     const { customer } = await customers.createCustomer({ requestId: uniq('c'), externalId: uniq('card'), productCodes: [product] });
     const { topUp } = await wallet.createTopUp({
-      requestId: uniq('top'), customer: byId(customer.id), amount: '10.00', currency: 'USD', returnUrl: 'https://app.example.com/b',
+      requestId: uniq('top'), customer: byId(customer!.id), amount: '10.00', currency: 'USD', returnUrl: 'https://app.example.com/b',
     });
-    const event = await fake.pay(topUp.redirectUrl);
+    const event = await fake.pay(topUp!.redirectUrl);
     // Stripe may deliver an event more than once, to any process behind the balancer.
     for (const e of engines.slice(1)) {
       fake.webhookUrl = `http://127.0.0.1:${e.httpPort}/stripe/webhook`;
       await fake.deliver(event);
     }
-    await waitFor('the top-up credited', async () => (await balance(customer.id)) === '10.000000000000', 30_000);
-    expect((await sql(`select id from ledger_transactions where kind = 'top_up' and reference = $1`, [topUp.id])).length).toBe(1);
+    await waitFor('the top-up credited', async () => (await balance(customer!.id)) === '10.000000000000', 30_000);
+    expect((await sql(`select id from ledger_transactions where kind = 'top_up' and reference = $1`, [topUp!.id])).length).toBe(1);
 
     await engines[1].client(WalletService).updateAutoRecharge({
-      customer: byId(customer.id), assetCode: 'USD', autoRecharge: { enabled: true, threshold: '5', size: { case: 'amount', value: '20' } },
+      customer: byId(customer!.id), assetCode: 'USD',
+      autoRecharge: { enabled: true, threshold: '5', size: { case: 'amount', value: '20' } },
     });
     // $6 of usage through all three at once takes the balance from 10 to 4: one crossing of the $5 threshold.
     const usage = engines.map((e) => e.client(UsageService));
-    const image = (i: number) => ({ id: `${customer.id}-r${i}`, eventType: 'image_generated' });
-    const track = (i: number) => usage[i % ENGINES].trackEvents({ customer: byId(customer.id), events: [image(i)] });
+    const image = (i: number) => ({ id: `${customer!.id}-r${i}`, eventType: 'image_generated' });
+    const track = (i: number) => usage[i % ENGINES].trackEvents({ customer: byId(customer!.id), events: [image(i)] });
     await Promise.all(Array.from({ length: 120 }, (_, i) => track(i)));
-    await waitFor('the recharge credited', async () => (await balance(customer.id)) === '24.000000000000', 60_000);
+    await waitFor('the recharge credited', async () => (await balance(customer!.id)) === '24.000000000000', 60_000);
     await fake.flush();
     await new Promise((r) => setTimeout(r, 2_000)); // a second recharge, if one were coming, would have started by now
     const offSession = fake.requests.filter((r) => r.method === 'POST' && r.path === '/v1/payment_intents');
     expect(offSession).toHaveLength(1);
-    expect((await sql(`select id from top_ups where customer_id = $1 and source = 'auto_recharge'`, [customer.id])).length).toBe(1);
-    expect(await balance(customer.id)).toBe('24.000000000000');
+    expect((await sql(`select id from top_ups where customer_id = $1 and source = 'auto_recharge'`, [customer!.id])).length).toBe(1);
+    expect(await balance(customer!.id)).toBe('24.000000000000');
   });
 
   it('refuses a key revoked through one process on the others within the 5 s key cache', async () => {
     const { secret, apiKey } = await engines[0].client(ApiKeyService).createApiKey({ name: 'several', scopes: [ApiKeyScope.READ] });
     const catalogs = engines.map((e) => e.client(CatalogService, secret));
     for (const c of catalogs) await c.listAssets({}); // each process verifies the key and caches it
-    await engines[0].client(ApiKeyService).revokeApiKey({ id: apiKey.id });
+    await engines[0].client(ApiKeyService).revokeApiKey({ id: apiKey!.id });
     await expect(catalogs[0].listAssets({})).rejects.toMatchObject({ code: 16 }); // the revoking process: at once
     for (const c of catalogs.slice(1)) {
       // Documented: within the 5 s key cache (the deadline adds this test's polling and the box's load).

@@ -13,7 +13,7 @@ import { WalletService } from '../../gen/tollbooth/v1/wallet_pb.js';
 import { dec } from '../../src/shared/money.js';
 import { query } from '../../src/shared/tx.js';
 import { createTestDatabase } from '../helpers/db.js';
-import { startTestEngine, type TestEngine } from '../helpers/engine.js';
+import { startTestEngine, type EitherClient, type TestEngine } from '../helpers/engine.js';
 import { imageProduct, uniq } from '../helpers/fixtures.js';
 import { balanceOf, fund } from '../helpers/money.js';
 import { checkLedgerInvariants } from '../helpers/invariants.js';
@@ -89,7 +89,7 @@ function startLoad(customerIds: string[], eventType: string): Load {
     connect: { usage: engine.connect(UsageService), wallet: engine.connect(WalletService) },
   };
   const worker = async (transport: Transport, w: number) => {
-    const { usage, wallet } = clients[transport] as { usage: any; wallet: any };
+    const { usage, wallet }: { usage: EitherClient<typeof UsageService>; wallet: EitherClient<typeof WalletService> } = clients[transport];
     for (let i = 0; running; i++) {
       const customerId = customerIds[(w + i) % customerIds.length];
       const events = Array.from({ length: 5 }, () => ({ id: uniq('ev'), eventType, subject: transport }));

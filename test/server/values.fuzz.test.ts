@@ -13,7 +13,7 @@ import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { ApiKeyScope, ApiKeyService } from '../../gen/tollbooth/v1/api_key_pb.js';
 import { CatalogService, ProductStatus, UsageCalculation } from '../../gen/tollbooth/v1/catalog_pb.js';
 import { CustomerService, InsufficientBalancePolicy } from '../../gen/tollbooth/v1/customer_pb.js';
-import { EventStatus, Granularity, SummaryGroupBy, UsageService } from '../../gen/tollbooth/v1/usage_pb.js';
+import { EventStatus, Granularity, SummaryGroupBy, TrackEventsResponseSchema, UsageService } from '../../gen/tollbooth/v1/usage_pb.js';
 import { AdjustmentDirection, AdjustmentReason, WalletService } from '../../gen/tollbooth/v1/wallet_pb.js';
 import { WebhookDeliveryStatus, WebhookService } from '../../gen/tollbooth/v1/webhook_pb.js';
 import { dec } from '../../src/shared/money.js';
@@ -22,7 +22,7 @@ import { startTestEngine, type TestEngine } from '../helpers/engine.js';
 import { uniq } from '../helpers/fixtures.js';
 import { fund } from '../helpers/money.js';
 import { expectSoundLedgerThenStop } from '../helpers/invariants.js';
-import { call, closeWire, WIRES, type Answer, type Wire } from '../helpers/wire.js';
+import { call, closeWire, responseOf, WIRES, type Answer, type Wire } from '../helpers/wire.js';
 
 const SERVICES: DescService[] = [ApiKeyService, CatalogService, CustomerService, UsageService, WalletService, WebhookService];
 const SEED = 20_261_201;
@@ -275,18 +275,21 @@ interface Position {
   set(v: unknown): void;
 }
 
+/** A message (or a oneof's {case, value}) as its fields, for a walk that sets them by name. */
+type Fields = Record<string, unknown>;
+
 /** Every value in a request that a client sets: strings, integers, enums, Timestamps/Durations (set or not), Structs. */
-function positions(schema: DescMessage, msg: Record<string, any>, label = '', out: Position[] = []): Position[] {
+function positions(schema: DescMessage, msg: Fields, label = '', out: Position[] = []): Position[] {
   for (const f of schema.fields) {
     const name = `${label}${f.name}`;
-    let holder: Record<string, any> = msg;
+    let holder = msg;
     let key = f.localName;
     if (f.oneof) {
-      holder = msg[f.oneof.localName];
+      holder = msg[f.oneof.localName] as Fields;
       if (holder.case !== f.localName) continue;
       key = 'value';
     }
-    const at = (h: Record<string, any>, k: string | number) => (v: unknown) => {
+    const at = (h: Fields, k: string | number) => (v: unknown) => {
       h[k] = v;
     };
     if (f.fieldKind === 'scalar') pushScalar(out, f.scalar, name, at(holder, key));
@@ -296,13 +299,13 @@ function positions(schema: DescMessage, msg: Record<string, any>, label = '', ou
       if (t === 'google.protobuf.Timestamp') out.push({ kind: 'timestamp', label: name, set: at(holder, key) });
       else if (t === 'google.protobuf.Duration') out.push({ kind: 'duration', label: name, set: at(holder, key) });
       else if (t === 'google.protobuf.Struct') out.push({ kind: 'struct', label: name, set: at(holder, key) });
-      else if (holder[key] !== undefined) positions(f.message, holder[key], `${name}.`, out);
+      else if (holder[key] !== undefined) positions(f.message, holder[key] as Fields, `${name}.`, out);
     } else if (f.fieldKind === 'list') {
       const list = holder[key] as unknown[];
       list.forEach((item, i) => {
         if (f.listKind === 'scalar') pushScalar(out, f.scalar, `${name}[${i}]`, at(list as never, i));
         else if (f.listKind === 'enum') out.push({ kind: 'enum', label: `${name}[${i}]`, set: at(list as never, i) });
-        else positions(f.message, item as Record<string, any>, `${name}[${i}].`, out);
+        else positions(f.message, item as Fields, `${name}[${i}].`, out);
       });
     } else if (f.fieldKind === 'map' && f.mapKind === 'scalar' && f.scalar === ScalarType.STRING) {
       const map = holder[key] as Record<string, string>;
@@ -383,7 +386,9 @@ async function check(m: DescMethod, run: Run, body: string | Uint8Array, wire: W
   if (a.code !== 0) expect(after.all, `${what} over ${wire} failed (${a.code} ${a.message}) but moved money`).toBe(before.all);
   else if (m.name === 'TrackEvents') {
     let fees = dec(0);
-    for (const r of a.response.results) if (r.status === EventStatus.ACCEPTED) for (const f of r.fees) fees = fees.plus(dec(f.amount));
+    for (const r of responseOf(a, TrackEventsResponseSchema).results) {
+      if (r.status === EventStatus.ACCEPTED) for (const f of r.fees) fees = fees.plus(dec(f.amount));
+    }
     expect(dec(after.usd).toFixed(), `${what} over ${wire}`).toBe(dec(before.usd).minus(fees).toFixed());
   }
   return a;
@@ -413,7 +418,7 @@ describe('values fuzz', () => {
           async (pos, pick, random, extra) => {
             const run = await newRun();
             for (const wire of WIRES) {
-              const init = create(m.input, (await build(run)) as never) as unknown as Record<string, any>;
+              const init = create(m.input, (await build(run)) as never) as unknown as Fields;
               const places = positions(m.input, init);
               const unknownField = extra === 0 || places.length === 0;
               let what = `${name} + unknown field`;

@@ -99,7 +99,7 @@ describe('text Postgres cannot store', () => {
   });
 
   it('in TrackEvents, a NUL or lone surrogate in one event rejects that event alone; the others are debited', async () => {
-    const track = method(UsageService, 'trackEvents');
+    const track = UsageService.method.trackEvents;
     for (const wire of WIRES) {
       const before = await balanceOf(engine, customerId);
       const events = [
@@ -111,7 +111,7 @@ describe('text Postgres cannot store', () => {
       ];
       const a = await call(engine, wire, track, encode(track, { customer: byId(customerId), events }, wire)!);
       expect(a.code, wire).toBe(0);
-      const results = a.response.results;
+      const results = a.response!.results;
       expect(results[0].status).toBe(EventStatus.ACCEPTED);
       for (const r of results.slice(1)) {
         expect({ status: r.status, reason: r.reason }).toEqual({ status: EventStatus.REJECTED, reason: RejectReason.INVALID_EVENT });
@@ -205,14 +205,14 @@ describe('Timestamps and Durations out of range (only binary can carry them)', (
   });
 
   it('as an event occurred_at → that event REJECTED, the rest accepted', async () => {
-    const track = method(UsageService, 'trackEvents');
+    const track = UsageService.method.trackEvents;
     for (const wire of ['connect-binary', 'grpc'] as const) {
       const stale = bad.map((occurredAt) => ({ id: uniq('ts'), eventType: 'image', occurredAt }));
       const events = [{ id: uniq('ok'), eventType: 'image' }, ...stale];
       const a = await call(engine, wire, track, encode(track, { customer: byId(customerId), events }, wire)!);
       expect(a.code).toBe(0);
-      expect(a.response.results.map((r: any) => r.status)).toEqual([EventStatus.ACCEPTED, ...bad.map(() => EventStatus.REJECTED)]);
-      for (const r of a.response.results.slice(1)) {
+      expect(a.response!.results.map((r) => r.status)).toEqual([EventStatus.ACCEPTED, ...bad.map(() => EventStatus.REJECTED)]);
+      for (const r of a.response!.results.slice(1)) {
         expect(r.message).toBe('occurred_at: must be a valid Timestamp, 0001-01-01 to 9999-12-31');
       }
     }
@@ -250,10 +250,10 @@ describe('enum numbers the enum does not define, unknown fields', () => {
     for (const n of [Number.NaN, Number.POSITIVE_INFINITY]) {
       const check = { customer: byId(customerId), eventType: 'image', data: { n } };
       expectInvalid(await everyWire(method(UsageService, 'check'), check, ['connect-binary', 'grpc']), 'data.n', /finite/);
-      const track = method(UsageService, 'trackEvents');
+      const track = UsageService.method.trackEvents;
       const events = [{ id: uniq('nan'), eventType: 'image', data: { n } }];
       const a = await call(engine, 'grpc', track, encode(track, { customer: byId(customerId), events }, 'grpc')!);
-      expect(a.response.results[0]).toMatchObject({ status: EventStatus.REJECTED, message: 'data.n: must be a finite number' });
+      expect(a.response!.results[0]).toMatchObject({ status: EventStatus.REJECTED, message: 'data.n: must be a finite number' });
     }
   });
 });

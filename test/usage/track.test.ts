@@ -236,8 +236,8 @@ describe('assets defined after the wallet', () => {
       customer: byId(id),
       events: [{ id: ids[0], eventType: 'render' }, { id: ids[0], eventType: 'render' }, { id: ids[1], eventType: 'render' }],
     });
-    const amounts = (xs: any[]) => xs.map((x) => `${x.assetCode}=${x.amount}`);
-    expect(results.map((r: any) => [r.status, amounts(r.fees), amounts(r.balancesAfter)])).toEqual([
+    const amounts = (xs: { assetCode: string; amount: string }[]) => xs.map((x) => `${x.assetCode}=${x.amount}`);
+    expect(results.map((r) => [r.status, amounts(r.fees), amounts(r.balancesAfter)])).toEqual([
       [EventStatus.ACCEPTED, [`${a}=1`, `${b}=2`], [`${a}=-1`, `${b}=-2`]],
       [EventStatus.DUPLICATE, [`${a}=1`, `${b}=2`], [`${a}=-1`, `${b}=-2`]],
       [EventStatus.ACCEPTED, [`${a}=1`, `${b}=2`], [`${a}=-2`, `${b}=-4`]],

@@ -6,8 +6,9 @@ import { InsufficientBalancePolicy } from '../../gen/tollbooth/v1/customer_pb.js
 import { EventStatus, UsageService } from '../../gen/tollbooth/v1/usage_pb.js';
 import { createGrpcJsClient } from '../../src/client/grpc-js.js';
 import { ADMIN_KEY, startSecondEngine } from '../helpers/engine.js';
-import { AdjustmentDirection, AdjustmentReason, BalanceAlertState } from '../../gen/tollbooth/v1/wallet_pb.js';
+import { AdjustmentDirection, AdjustmentReason, BalanceAlertState, type AccountBalance } from '../../gen/tollbooth/v1/wallet_pb.js';
 import { imageProduct, uniq } from '../helpers/fixtures.js';
+import { jsonString } from '../helpers/json.js';
 import { expectSoundLedgerThenStop } from '../helpers/invariants.js';
 import { failure } from '../wallets/support.js';
 import { byId, endpointFor, Receiver, startHookEngine, verify, waitFor, type HookEngine } from './support.js';
@@ -30,7 +31,7 @@ afterAll(async () => {
 
 async function customer(extra: Record<string, unknown> = {}): Promise<string> {
   const { customer: c } = await h.customers.createCustomer({ requestId: uniq('c'), productCodes: [product.code], ...extra });
-  return c.id;
+  return c!.id;
 }
 
 async function adjust(customerId: string, amount: string, direction = AdjustmentDirection.CREDIT): Promise<void> {
@@ -43,7 +44,7 @@ async function adjust(customerId: string, amount: string, direction = Adjustment
 async function images(customerId: string, n: number): Promise<void> {
   const { results } = await h.usage.trackEvents({ customer: byId(customerId), events: Array.from({ length: n }, () => ({ id: uniq('img'),
     eventType: 'image_generated' })) });
-  expect(results.every((x: any) => x.status === EventStatus.ACCEPTED)).toBe(true);
+  expect(results.every((x) => x.status === EventStatus.ACCEPTED)).toBe(true);
 }
 
 /** The alert events emitted for a customer, oldest first (as committed, whatever the delivery order). */
@@ -53,9 +54,9 @@ async function alerts(customerId: string): Promise<string[]> {
   return rows.map((x) => x.type);
 }
 
-async function state(customerId: string): Promise<any> {
+async function state(customerId: string): Promise<AccountBalance> {
   const { wallet } = await h.wallet.getWallet({ customer: byId(customerId) });
-  return wallet.accounts.find((a: any) => a.assetCode === 'USD');
+  return wallet!.accounts.find((a) => a.assetCode === 'USD')!;
 }
 
 describe('wallet.balance_low', () => {
@@ -83,7 +84,7 @@ describe('wallet.balance_low', () => {
     expect(await alerts(id)).toEqual(['wallet.balance_low', 'wallet.balance_depleted']);
 
     const low = await waitFor('balance_low at the receiver',
-      () => r.received.find((x) => x.json.type === 'wallet.balance_low' && x.json.data.customerId === id));
+      () => r.received.find((x) => x.json.type === 'wallet.balance_low' && jsonString(x.json.data.customerId) === id));
     expect(verify([secret], low.headers, low.body)).toBe(0);
     const data = low.json.data;
     expect(data.account).toMatchObject({ assetCode: 'USD', lowBalanceLevel: '5.00' });
@@ -93,8 +94,8 @@ describe('wallet.balance_low', () => {
     expect(data.transactionId).toMatch(/^txn_/);
     // The sequence orders the account's events: the low crossing came before the depletion.
     const depleted = await waitFor('balance_depleted',
-      () => r.received.find((x) => x.json.type === 'wallet.balance_depleted' && x.json.data.customerId === id));
-    expect(BigInt(depleted.json.sequence)).toBeGreaterThanOrEqual(BigInt(low.json.sequence));
+      () => r.received.find((x) => x.json.type === 'wallet.balance_depleted' && jsonString(x.json.data.customerId) === id));
+    expect(BigInt(depleted.json.sequence!)).toBeGreaterThanOrEqual(BigInt(low.json.sequence!));
     expect(depleted.json.data.account).toMatchObject({ available: '0.00', balanceAlertState: 'BALANCE_ALERT_STATE_DEPLETED' });
   });
 
@@ -119,7 +120,7 @@ describe('wallet.balance_low', () => {
     const id = await customer();
     await adjust(id, '3');
     const set = await h.wallet.setBalanceAlert({ customer: byId(id), assetCode: 'USD', lowBalanceLevel: '4' });
-    expect(set.account.balanceAlertState).toBe(BalanceAlertState.LOW);
+    expect(set.account!.balanceAlertState).toBe(BalanceAlertState.LOW);
     expect(await alerts(id)).toEqual([]);
     await h.wallet.setBalanceAlert({ customer: byId(id), assetCode: 'USD', lowBalanceLevel: '1' });
     await adjust(id, '3', AdjustmentDirection.DEBIT);

@@ -3,7 +3,7 @@
 // days of failures disabling an endpoint, redelivery with the same webhook-id, secret rotation, one endpoint hanging
 // while another is served, one delivery per (event, endpoint), and the delivery log with its retention.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebhookDeliveryStatus } from '../../gen/tollbooth/v1/webhook_pb.js';
+import { WebhookDeliveryStatus, type WebhookDelivery } from '../../gen/tollbooth/v1/webhook_pb.js';
 import { timestampDate, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { retryDelayMs } from '../../src/webhooks/retry.js';
 import { PER_ENDPOINT } from '../../src/webhooks/delivery.worker.js';
@@ -34,14 +34,14 @@ async function receiver(): Promise<Receiver> {
 /** A customer.created event; returns the customer id. */
 async function newCustomer(): Promise<string> {
   const { customer } = await h.customers.createCustomer({ requestId: uniq('c'), name: 'Ada' });
-  return customer.id;
+  return customer!.id;
 }
 
-async function deliveries(endpointId: string, extra: Record<string, unknown> = {}): Promise<any[]> {
+async function deliveries(endpointId: string, extra: Record<string, unknown> = {}): Promise<WebhookDelivery[]> {
   return (await h.webhooks.listWebhookDeliveries({ endpointId, ...extra })).deliveries;
 }
 
-async function settledDelivery(endpointId: string, eventType = 'customer.created'): Promise<any> {
+async function settledDelivery(endpointId: string, eventType = 'customer.created'): Promise<WebhookDelivery> {
   return waitFor('the delivery to settle', async () => {
     const [d] = await deliveries(endpointId, { eventType });
     return d && d.status !== WebhookDeliveryStatus.PENDING ? d : undefined;
@@ -58,7 +58,7 @@ describe('retries', () => {
 
     const d = await settledDelivery(id);
     expect(d.status).toBe(WebhookDeliveryStatus.DELIVERED);
-    expect(d.attempts.map((a: any) => [a.attempt, a.statusCode])).toEqual([[1, 500], [2, 500], [3, 500], [4, 500], [5, 204]]);
+    expect(d.attempts.map((a) => [a.attempt, a.statusCode])).toEqual([[1, 500], [2, 500], [3, 500], [4, 500], [5, 204]]);
     expect(d.attempts[0].responseExcerpt).toBe('answer 500 from the test receiver');
     expect(d.deliverTime).toBeDefined();
     // Every POST is the same event: one webhook-id, one body, each signed and verifiable.
@@ -72,7 +72,7 @@ describe('retries', () => {
     const job = `obx_${d.eventId.slice(4)}_${id}`;
     const delays = [1, 2, 3, 4].map((k) => retryDelayMs(k, job, BASE_MS));
     for (let k = 1; k < delays.length; k++) expect(delays[k]).toBeGreaterThan(delays[k - 1]);
-    const times = d.attempts.map((a: any) => timestampDate(a.attemptTime).getTime());
+    const times = d.attempts.map((a) => timestampDate(a.attemptTime!).getTime());
     for (let k = 1; k < times.length; k++) expect(times[k] - times[k - 1]).toBeGreaterThanOrEqual(delays[k - 1]);
   });
 
@@ -90,8 +90,8 @@ describe('retries', () => {
     const d = await settledDelivery(id);
     expect(d).toMatchObject({ status: WebhookDeliveryStatus.FAILED, failureReason: 'the endpoint answered 410 Gone' });
     const { endpoint } = await h.webhooks.getWebhookEndpoint({ id });
-    expect(endpoint.enabled).toBe(false);
-    expect(endpoint.disabledReason).toMatch(/^answered 410 Gone at .*: the receiver no longer wants events$/);
+    expect(endpoint!.enabled).toBe(false);
+    expect(endpoint!.disabledReason).toMatch(/^answered 410 Gone at .*: the receiver no longer wants events$/);
     await newCustomer();
     await newCustomer();
     expect(await deliveries(id)).toHaveLength(1);
@@ -111,10 +111,10 @@ describe('retries', () => {
     const d = await settledDelivery(id);
     expect(d.status).toBe(WebhookDeliveryStatus.FAILED);
     expect(d.failureReason).toBe('the endpoint was disabled: failing for 3 days');
-    expect(d.attempts.map((a: any) => a.statusCode)).toEqual([503, 503]);
+    expect(d.attempts.map((a) => a.statusCode)).toEqual([503, 503]);
     const { endpoint } = await h.webhooks.getWebhookEndpoint({ id });
     expect(endpoint).toMatchObject({ enabled: false, disabledReason: 'every delivery failed for 3 days (last: HTTP 503)' });
-    expect(endpoint.failingSince).toBeDefined();
+    expect(endpoint!.failingSince).toBeDefined();
   });
 });
 
@@ -125,13 +125,13 @@ describe('redelivery', () => {
     await newCustomer();
     const first = await settledDelivery(id);
     const again = await h.webhooks.redeliverWebhookEvent({ requestId: uniq('rd'), endpointId: id, eventId: first.eventId });
-    expect(again.delivery.status).toBe(WebhookDeliveryStatus.PENDING);
+    expect(again.delivery!.status).toBe(WebhookDeliveryStatus.PENDING);
     await waitFor('the second POST', () => r.received.length === 2);
     expect(r.received.map((x) => x.headers['webhook-id'])).toEqual([first.eventId, first.eventId]);
     expect(r.received[1].body).toBe(r.received[0].body);
     expect(verify([secret], r.received[1].headers, r.received[1].body)).toBe(0);
     const d = await settledDelivery(id);
-    expect(d.attempts.map((a: any) => a.attempt)).toEqual([1, 2]);
+    expect(d.attempts.map((a) => a.attempt)).toEqual([1, 2]);
 
     // The same request_id again is a replay: nothing is sent a third time.
     const rid = uniq('rd');
@@ -177,7 +177,7 @@ describe('signing', () => {
     const fresh = rotated.secret;
     expect(fresh).toMatch(/^whsec_[A-Za-z0-9+/]{32}$/);
     expect(fresh).not.toBe(old);
-    expect(timestampDate(rotated.endpoint.previousSecretExpireTime).getTime()).toBe(clock.now().getTime() + 3_600_000);
+    expect(timestampDate(rotated.endpoint!.previousSecretExpireTime!).getTime()).toBe(clock.now().getTime() + 3_600_000);
 
     await newCustomer();
     await waitFor('a POST', () => r.received.length === 1);
@@ -189,7 +189,7 @@ describe('signing', () => {
     expect(verify(['whsec_' + Buffer.alloc(24).toString('base64')], during.headers, during.body)).toBe(-1);
 
     clock.advance(3_600_001);
-    expect((await h.webhooks.getWebhookEndpoint({ id })).endpoint.previousSecretExpireTime).toBeUndefined();
+    expect((await h.webhooks.getWebhookEndpoint({ id })).endpoint!.previousSecretExpireTime).toBeUndefined();
     await newCustomer();
     await waitFor('a second POST', () => r.received.length === 2);
     const after = r.received[1];
@@ -266,7 +266,7 @@ describe('the delivery log', () => {
     expect((await deliveries(id, { eventType: 'customer.created' })).map((d) => d.status)).toEqual([WebhookDeliveryStatus.DELIVERED]);
     const p1 = await h.webhooks.listWebhookDeliveries({ endpointId: id, pageSize: 1 });
     const p2 = await h.webhooks.listWebhookDeliveries({ endpointId: id, pageSize: 1, pageToken: p1.nextPageToken });
-    expect([...p1.deliveries, ...p2.deliveries].map((d: any) => d.eventId)).toEqual(all.map((d) => d.eventId));
+    expect([...p1.deliveries, ...p2.deliveries].map((d) => d.eventId)).toEqual(all.map((d) => d.eventId));
     expect(p2.nextPageToken).toBe('');
     expect(await failure(h.webhooks.listWebhookDeliveries({ endpointId: id, pageToken: p1.nextPageToken, eventType: 'customer.created' })))
       .toMatchObject({ reason: 'INVALID_PAGE_TOKEN' });

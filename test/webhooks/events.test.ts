@@ -7,18 +7,20 @@ import { CatalogService } from '../../gen/tollbooth/v1/catalog_pb.js';
 import { UsageService } from '../../gen/tollbooth/v1/usage_pb.js';
 import { WebhookService } from '../../gen/tollbooth/v1/webhook_pb.js';
 import { WEBHOOK_EVENT_TYPES } from '../../src/webhooks/events.js';
+import type { ConnectClient } from '../helpers/engine.js';
 import { imageProduct, uniq } from '../helpers/fixtures.js';
 import { checkLedgerInvariants } from '../helpers/invariants.js';
+import { jsonString } from '../helpers/json.js';
 import { customerWithCard, debit, ManualClock, settled, startMoneyEngine, type MoneyEngine } from '../topups/support.js';
-import { byId, Receiver, verify, waitFor } from './support.js';
+import { byId, Receiver, verify, waitFor, type Payload } from './support.js';
 
 const clock = new ManualClock(Date.now());
 let m: MoneyEngine;
 let r: Receiver;
 let secret: string;
-let customers: any;
-let wallet: any;
-let usage: any;
+let customers: ConnectClient<typeof CustomerService>;
+let wallet: ConnectClient<typeof WalletService>;
+let usage: ConnectClient<typeof UsageService>;
 const product = imageProduct(uniq('ev'), '1');
 
 beforeAll(async () => {
@@ -44,15 +46,15 @@ afterAll(async () => {
  * The events received for a customer once at least `expected` of each type arrived (each delivery is a job of its
  * own: they arrive in any order), sorted by event id (the order of emission, for events emitted at different times).
  */
-async function eventsOf(customerId: string, expected: Record<string, number>): Promise<any[]> {
+async function eventsOf(customerId: string, expected: Record<string, number>): Promise<Payload[]> {
   const mine = () => r.received.filter((x) => owner(x.json) === customerId).map((x) => x.json);
   await waitFor(`${JSON.stringify(expected)} for ${customerId}`, () =>
     Object.entries(expected).every(([type, n]) => mine().filter((e) => e.type === type).length >= n));
   return mine().sort((a, b) => (a.id < b.id ? -1 : 1));
 }
 
-function owner(e: any): string {
-  return e.data.customerId ?? e.data.id;
+function owner(e: Payload): string | undefined {
+  return jsonString(e.data.customerId) ?? jsonString(e.data.id);
 }
 
 describe('customers and subscriptions', () => {
@@ -61,20 +63,20 @@ describe('customers and subscriptions', () => {
     await m.engine.connectGrpc(CatalogService).createProduct(other);
     const { customer } = await customers.createCustomer({ requestId: uniq('c'), externalId: uniq('x'), name: 'Ada',
       productCodes: [product.code] });
-    await customers.updateCustomer({ customer: { id: customer.id, email: 'ada@example.com' }, updateMask: { paths: ['email'] } });
-    const { subscription } = await customers.createSubscription({ requestId: uniq('s'), customer: byId(customer.id),
+    await customers.updateCustomer({ customer: { id: customer!.id, email: 'ada@example.com' }, updateMask: { paths: ['email'] } });
+    const { subscription } = await customers.createSubscription({ requestId: uniq('s'), customer: byId(customer!.id),
       productCode: other.code });
-    await customers.cancelSubscription({ subscriptionId: subscription.id });
-    await customers.cancelSubscription({ subscriptionId: subscription.id }); // already canceled: nothing new
-    const events = await eventsOf(customer.id, { 'customer.created': 1, 'customer.updated': 1, 'subscription.created': 2,
+    await customers.cancelSubscription({ subscriptionId: subscription!.id });
+    await customers.cancelSubscription({ subscriptionId: subscription!.id }); // already canceled: nothing new
+    const events = await eventsOf(customer!.id, { 'customer.created': 1, 'customer.updated': 1, 'subscription.created': 2,
       'subscription.canceled': 1 });
     expect(events.map((e) => e.type)).toEqual(['customer.created', 'subscription.created', 'customer.updated', 'subscription.created',
       'subscription.canceled']);
-    expect(events[0].data).toMatchObject({ id: customer.id, name: 'Ada', subscriptions: [{ productCode: product.code,
+    expect(events[0].data).toMatchObject({ id: customer!.id, name: 'Ada', subscriptions: [{ productCode: product.code,
       status: 'SUBSCRIPTION_STATUS_ACTIVE' }] });
-    expect(events[1].data).toMatchObject({ customerId: customer.id, subscription: { productCode: product.code, productVersion: 1 } });
-    expect(events[2].data).toMatchObject({ id: customer.id, email: 'ada@example.com' });
-    expect(events[4].data).toMatchObject({ customerId: customer.id, subscription: { id: subscription.id,
+    expect(events[1].data).toMatchObject({ customerId: customer!.id, subscription: { productCode: product.code, productVersion: 1 } });
+    expect(events[2].data).toMatchObject({ id: customer!.id, email: 'ada@example.com' });
+    expect(events[4].data).toMatchObject({ customerId: customer!.id, subscription: { id: subscription!.id,
       status: 'SUBSCRIPTION_STATUS_CANCELED' } });
     expect(events[4].data.subscription.cancelTime).toBeDefined();
     for (const e of events) expect(Object.keys(e)).toEqual(['id', 'type', 'timestamp', 'data']);
@@ -84,15 +86,15 @@ describe('customers and subscriptions', () => {
     const p = imageProduct(uniq('mig'), '1');
     await m.engine.connectGrpc(CatalogService).createProduct(p);
     const { customer } = await customers.createCustomer({ requestId: uniq('c'), productCodes: [p.code] });
-    const s = customer.subscriptions[0];
+    const s = customer!.subscriptions[0];
     await m.engine.connectGrpc(CatalogService).updateProduct({ requestId: uniq('r'), code: p.code, product: { name: 'v2' },
       updateMask: { paths: ['name'] }, publish: true });
     const { migration } = await customers.migrateSubscriptions({ requestId: uniq('m'), productCode: p.code, toVersion: 2 });
-    const [, , migrated] = await eventsOf(customer.id, { 'customer.created': 1, 'subscription.created': 1, 'subscription.migrated': 1 });
+    const [, , migrated] = await eventsOf(customer!.id, { 'customer.created': 1, 'subscription.created': 1, 'subscription.migrated': 1 });
     expect(migrated).toMatchObject({
       type: 'subscription.migrated',
-      data: { customerId: customer.id, subscription: { id: s.id, productVersion: 2, moves: [{ migrationId: migration.id, fromVersion: 1,
-        toVersion: 2 }] }, previousProductId: s.productId, previousProductVersion: 1, migrationId: migration.id },
+      data: { customerId: customer!.id, subscription: { id: s.id, productVersion: 2, moves: [{ migrationId: migration!.id, fromVersion: 1,
+        toVersion: 2 }] }, previousProductId: s.productId, previousProductVersion: 1, migrationId: migration!.id },
     });
   });
 });
@@ -119,11 +121,11 @@ describe('money in', () => {
     await settled(m);
     let events = await eventsOf(customerId, { 'topup.succeeded': 2, 'auto_recharge.succeeded': 1 });
     const ok = events.find((e) => e.type === 'auto_recharge.succeeded');
-    expect(ok.data).toMatchObject({ customerId, assetCode: 'USD', topUp: { source: 'TOP_UP_SOURCE_AUTO_RECHARGE',
+    expect(ok!.data).toMatchObject({ customerId, assetCode: 'USD', topUp: { source: 'TOP_UP_SOURCE_AUTO_RECHARGE',
       status: 'TOP_UP_STATUS_SUCCEEDED' }, autoRecharge: { enabled: true } });
-    const recharge = events.find((e) => e.type === 'topup.succeeded' && e.data.id === ok.data.topUp.id);
-    expect(recharge.data.source).toBe('TOP_UP_SOURCE_AUTO_RECHARGE');
-    expect([ok.sequence, recharge.sequence]).toEqual(['3', '3']); // 1: the Checkout credit, 2: the debit, 3: the recharge
+    const recharge = events.find((e) => e.type === 'topup.succeeded' && e.data.id === ok!.data.topUp.id);
+    expect(recharge!.data.source).toBe('TOP_UP_SOURCE_AUTO_RECHARGE');
+    expect([ok!.sequence, recharge!.sequence]).toEqual(['3', '3']); // 1: the Checkout credit, 2: the debit, 3: the recharge
 
     m.fake.declineOffSession = true;
     try {
@@ -152,12 +154,12 @@ describe('money in', () => {
 describe('wallets', () => {
   it('a hold whose time runs out: hold.expired, from the sweeper', async () => {
     const { customer } = await customers.createCustomer({ requestId: uniq('c') });
-    await wallet.createAdjustment({ requestId: uniq('a'), customer: byId(customer.id), amount: { assetCode: 'USD', amount: '5' },
+    await wallet.createAdjustment({ requestId: uniq('a'), customer: byId(customer!.id), amount: { assetCode: 'USD', amount: '5' },
       direction: 1, reason: 3 });
-    const { hold } = await wallet.createHold({ requestId: uniq('h'), customer: byId(customer.id), amount: { assetCode: 'USD',
+    const { hold } = await wallet.createHold({ requestId: uniq('h'), customer: byId(customer!.id), amount: { assetCode: 'USD',
       amount: '2' }, ttl: { seconds: 1n } });
-    const [expired] = (await eventsOf(customer.id, { 'hold.expired': 1 })).filter((e) => e.type === 'hold.expired');
-    expect(expired.data).toMatchObject({ id: hold.id, customerId: customer.id, amount: { assetCode: 'USD', amount: '2.00' },
+    const [expired] = (await eventsOf(customer!.id, { 'hold.expired': 1 })).filter((e) => e.type === 'hold.expired');
+    expect(expired.data).toMatchObject({ id: hold!.id, customerId: customer!.id, amount: { assetCode: 'USD', amount: '2.00' },
       status: 'HOLD_STATUS_EXPIRED' });
   });
 
@@ -165,14 +167,14 @@ describe('wallets', () => {
     // One call's events are one posting: its crossings are reported with the account after the call (3.00 → 0.00
     // crosses the level and reaches the floor: both, low first).
     const { customer } = await customers.createCustomer({ requestId: uniq('c'), productCodes: [product.code] });
-    await wallet.createAdjustment({ requestId: uniq('a'), customer: byId(customer.id), amount: { assetCode: 'USD', amount: '3' },
+    await wallet.createAdjustment({ requestId: uniq('a'), customer: byId(customer!.id), amount: { assetCode: 'USD', amount: '3' },
       direction: 1, reason: 3 });
-    await wallet.setBalanceAlert({ customer: byId(customer.id), assetCode: 'USD', lowBalanceLevel: '2' });
-    await usage.trackEvents({ customer: byId(customer.id), events: [1, 2, 3].map(() => ({ id: uniq('i'),
+    await wallet.setBalanceAlert({ customer: byId(customer!.id), assetCode: 'USD', lowBalanceLevel: '2' });
+    await usage.trackEvents({ customer: byId(customer!.id), events: [1, 2, 3].map(() => ({ id: uniq('i'),
       eventType: 'image_generated' })) });
-    await wallet.createAdjustment({ requestId: uniq('a'), customer: byId(customer.id), amount: { assetCode: 'USD', amount: '5' },
+    await wallet.createAdjustment({ requestId: uniq('a'), customer: byId(customer!.id), amount: { assetCode: 'USD', amount: '5' },
       direction: 1, reason: 3 });
-    const events = await eventsOf(customer.id, { 'wallet.balance_low': 1, 'wallet.balance_depleted': 1, 'wallet.balance_recovered': 1 });
+    const events = await eventsOf(customer!.id, { 'wallet.balance_low': 1, 'wallet.balance_depleted': 1, 'wallet.balance_recovered': 1 });
     expect(events.filter((e) => e.type.startsWith('wallet.')).map((e) => [e.type, e.data.account.available])).toEqual([
       ['wallet.balance_low', '0.00'], ['wallet.balance_depleted', '0.00'], ['wallet.balance_recovered', '5.00'],
     ]);

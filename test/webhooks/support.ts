@@ -10,7 +10,8 @@ import { WalletService } from '../../gen/tollbooth/v1/wallet_pb.js';
 import { WebhookService } from '../../gen/tollbooth/v1/webhook_pb.js';
 import type { AppOptions } from '../../src/app.js';
 import { query } from '../../src/shared/tx.js';
-import { startTestEngine, type TestEngine } from '../helpers/engine.js';
+import type { Json } from '../helpers/json.js';
+import { startTestEngine, type ConnectClient, type TestEngine } from '../helpers/engine.js';
 import { uniq } from '../helpers/fixtures.js';
 
 export const byId = (id: string) => ({ ref: { case: 'id' as const, value: id } });
@@ -35,10 +36,21 @@ export function verify(secrets: readonly string[], headers: http.IncomingHttpHea
   });
 }
 
+/** A delivery's body: Standard Webhooks' {type, timestamp, data}, with the event id and, for an account, the sequence. */
+export interface Payload {
+  id: string;
+  type: string;
+  timestamp: string;
+  /** The account's ledger sequence after the change (a uint64 in decimal), on events that involve an account. */
+  sequence?: string;
+  /** The type's data message as proto JSON (webhook.proto names it), walked like any parsed body. */
+  data: Json;
+}
+
 export interface Received {
   headers: http.IncomingHttpHeaders;
   body: string;
-  json: any;
+  json: Payload;
   at: number;
 }
 
@@ -60,7 +72,7 @@ export class Receiver {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const body = Buffer.concat(chunks).toString('utf8');
-        const rec: Received = { headers: req.headers, body, json: JSON.parse(body), at: Date.now() };
+        const rec: Received = { headers: req.headers, body, json: JSON.parse(body) as Payload, at: Date.now() };
         r.received.push(rec);
         const a = r.answer(rec);
         if (a === 'hang') r.hanging.push(res);
@@ -105,12 +117,12 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
 
 export interface HookEngine {
   engine: TestEngine;
-  catalog: any;
-  customers: any;
-  wallet: any;
-  usage: any;
-  webhooks: any;
-  sql<R = Record<string, any>>(text: string, params?: unknown[]): Promise<R[]>;
+  catalog: ConnectClient<typeof CatalogService>;
+  customers: ConnectClient<typeof CustomerService>;
+  wallet: ConnectClient<typeof WalletService>;
+  usage: ConnectClient<typeof UsageService>;
+  webhooks: ConnectClient<typeof WebhookService>;
+  sql<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
 }
 
 /** An engine that delivers to 127.0.0.1 (TOLLBOOTH_WEBHOOK_ALLOW_PRIVATE=1) with clients for every service. */
@@ -132,5 +144,5 @@ export async function endpointFor(h: HookEngine, r: Receiver, eventTypes: string
   unknown> = {}): Promise<{ id: string; secret: string }> {
   const res = await h.webhooks.createWebhookEndpoint({ requestId: uniq('we'), endpoint: { url: r.url, eventTypes, enabled: true,
     ...extra } });
-  return { id: res.endpoint.id, secret: res.secret };
+  return { id: res.endpoint!.id, secret: res.secret };
 }
