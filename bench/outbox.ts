@@ -2,7 +2,7 @@
 // `npx tsx bench/outbox.ts` (env BENCH_SECONDS, default 10; BENCH_ROUNDS, default 2; BENCH_PG_URL;
 // BENCH_ENGINE_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 //
-// One engine process (src/main.ts) on a fresh database, a fake Stripe and a webhook receiver in this process, and two
+// One engine process (`node scripts/start.mjs`, as `npm start`) on a fresh database, a fake Stripe and a webhook receiver in this process, and two
 // groups of 500 customers, each batched TrackEvents at 100 events/request, 32 in flight:
 //   off  a product whose price forwards nothing; no balance alert levels.
 //   on   the same price naming a Stripe meter (each group commit writes its forwarded events as one batch with an

@@ -12,14 +12,14 @@
 //             lean hand-written clients of both protocols: gRPC as HTTP/2 frames on a socket (bench/lib/grpc-frames.ts),
 //             Connect on node:http. The closed loops and the set-up use @grpc/grpc-js channels (bench/lib/client.ts).
 //
-// The bench is a client of the engine like any other: it starts `src/main.ts` as a process and talks to it over gRPC and
+// The bench is a client of the engine like any other: it starts the engine as `npm start` does (`node scripts/start.mjs`, the compiled dist/) as a process and talks to it over gRPC and
 // Connect only. It imports gen/ and nothing else of the engine; Postgres it reads directly to cross-check the results.
 //
 // Env: BENCH_SECONDS (measured seconds per phase, default 10), BENCH_WARMUP_SECONDS (default 2), BENCH_BATCH_INFLIGHT
 // (default 32), BENCH_CHANNELS (grpc-js connections, default 4), BENCH_PG_URL (admin URL of the Postgres server),
 // BENCH_KEEP_DB=1 (keep the bench databases), BENCH_ENGINE_ENV (extra engine env, "K=V,K=V", e.g. DB_POOL_SIZE=20),
-// BENCH_ENGINE_NODE_ARGS (node flags for the engine, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc": tsx
-// passes them on; the engine's stdout and stderr go to its log file), BENCH_GENERATOR_NODE_ARGS (the same for the
+// BENCH_ENGINE_NODE_ARGS (node flags for the engine, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc":
+// node takes them before the script; the engine's stdout and stderr go to its log file), BENCH_GENERATOR_NODE_ARGS (the same for the
 // open-loop generator) with BENCH_GENERATOR_LOG (a file for its stdout/stderr, e.g. its --trace-gc lines),
 // BENCH_ONLY (a comma list of phases to run while iterating: baseline, batched, hot, lean, empty, unary, checkcap, emptyopen, check;
 // ratios whose two sides did not both run print n/a).
@@ -145,7 +145,7 @@ async function main(): Promise<void> {
 
     // --- engine ------------------------------------------------------------------------------------------------------
     const extraEnv = Object.fromEntries((process.env.BENCH_ENGINE_ENV ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-    step(`starting the engine: node_modules/.bin/tsx src/main.ts (DATABASE_URL=…/${dbName}, LOG_LEVEL=warn${Object.keys(extraEnv).length ? `, ${process.env.BENCH_ENGINE_ENV}` : ''})`);
+    step(`starting the engine: node scripts/start.mjs (DATABASE_URL=…/${dbName}, LOG_LEVEL=warn${Object.keys(extraEnv).length ? `, ${process.env.BENCH_ENGINE_ENV}` : ''})`);
     const logFile = join(tmpdir(), `tollbooth-bench-engine-${tag}.log`);
     // Its own BullMQ prefix: on the default one its workers would also take jobs of any other engine on this Redis.
     engine = await startEngine({ root: ROOT, databaseUrl: engDb.url, adminKey: ADMIN_KEY, logFile, extraEnv: { QUEUE_PREFIX: dbName, ...extraEnv }, nodeArgs: (process.env.BENCH_ENGINE_NODE_ARGS ?? '').split(' ').filter(Boolean) });

@@ -1,4 +1,5 @@
-// The engine as its own process (`tsx src/main.ts`, exactly what `npm start` runs), so that the load generator never
+// The engine as its own process (`node scripts/start.mjs`, exactly what `npm start` runs: the compiled dist/, built
+// first when the sources changed), so that the load generator never
 // shares its event loop; ready when its GET /healthz answers. Its stderr (JSON log lines, LOG_LEVEL=warn) is kept to
 // count warnings and show on failure.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -56,7 +57,7 @@ export async function startEngine(opts: { root: string; databaseUrl: string; adm
     LOG_LEVEL: 'warn',
     ...opts.extraEnv,
   });
-  const child: ChildProcess = spawn(resolve(opts.root, 'node_modules/.bin/tsx'), [...(opts.nodeArgs ?? []), 'src/main.ts'], { cwd: opts.root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), 'scripts/start.mjs'], { cwd: opts.root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logLines: string[] = [];
   const levels = new Map<string, number>();
   let stdout = '';
