@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
-import { Redis } from 'ioredis';
+import { dropQueueKeys } from './queue-keys.mjs';
 
 const args = process.argv.slice(2);
 let runs = 5;
@@ -33,25 +33,6 @@ function freePort() {
   });
 }
 
-/** Deletes the queue keys a run left under `prefix:` (the engine creates them at start). */
-async function dropQueueKeys(prefix) {
-  const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  r.on('error', () => undefined);
-  try {
-    await r.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length) await r.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } catch {
-    // Redis is not there: nothing to drop
-  } finally {
-    r.disconnect();
-  }
-}
 
 /** CPU seconds used so far by the live processes of a process group (Linux /proc; user + system, all threads). */
 function groupCpuSeconds(pgid) {
@@ -94,7 +75,7 @@ async function once(command) {
   const timer = setTimeout(() => process.kill(-child.pid, 'SIGKILL'), 20_000);
   await exited;
   clearTimeout(timer);
-  await dropQueueKeys(queuePrefix);
+  await dropQueueKeys(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', queuePrefix);
   const reported = out.match(/Tollbooth ready.*?(\d+) ms/)?.[1];
   return { ms, cpu, reported: reported === undefined ? undefined : Number(reported) };
 }

@@ -6,8 +6,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
-import { Redis } from 'ioredis';
 
 export interface EngineProcess {
   pid: number;
@@ -110,24 +108,5 @@ export async function startEngine(opts: { root: string; databaseUrl: string; adm
   };
 }
 
-/**
- * Deletes every Redis key under `prefix:`: the BullMQ keys of an engine started with QUEUE_PREFIX=prefix (each bench
- * engine gets a prefix of its own, so that it never takes the jobs of another engine on the same Redis). Best effort.
- */
-export async function dropQueueKeys(url: string, prefix: string): Promise<void> {
-  const r = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  r.on('error', () => undefined);
-  try {
-    await r.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length) await r.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } catch {
-    // nothing to clean, or Redis is gone
-  } finally {
-    r.disconnect();
-  }
-}
+/** The BullMQ keys of a bench engine (each gets a QUEUE_PREFIX of its own) are dropped as the tests drop theirs. */
+export { dropQueueKeys } from '../../scripts/queue-keys.mjs';
