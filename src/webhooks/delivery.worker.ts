@@ -17,8 +17,9 @@ import { postWebhook, type PostResult } from './http-post.js';
 import { retryDelayMs } from './retry.js';
 import { signatureHeader } from './signing.js';
 import {
-  disableEndpoint, endpointFailed, endpointSucceeded, failDelivery, recordAttempt, selectDeliveryToSend, type AttemptRow,
+  disableEndpoint, endpointFailed, endpointSucceeded, failDelivery, recordAttempt, selectDeliveryToSend,
 } from './webhooks.sql.js';
+import type { AttemptModel } from './webhook.model.js';
 
 /** POSTs to one endpoint in flight at once, across every engine process. */
 export const PER_ENDPOINT = 4;
@@ -126,7 +127,7 @@ export class WebhookDeliveryProcessor {
   }
 
   /** Log the attempt and move the delivery (and the endpoint's health) on, in one transaction. */
-  private async settle(job: Job, attempt: number, a: AttemptRow, res: PostResult): Promise<string> {
+  private async settle(job: Job, attempt: number, a: AttemptModel, res: PostResult): Promise<string> {
     const { eventId, endpointId } = job.data as DeliveryJob;
     if (res.status >= 200 && res.status < 300) {
       await inTransaction(this.orm, async (em) => {

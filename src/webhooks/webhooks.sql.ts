@@ -2,6 +2,7 @@
 // and their attempt log as the worker and the API read and write them, redelivery and the retention prune.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { pgTextArray, query, type CtePart } from '../shared/tx.js';
+import type { AttemptModel } from './webhook.model.js';
 
 // ---- emission ------------------------------------------------------------------------------------------------------
 
@@ -169,21 +170,13 @@ export async function selectDeliveryToSend(em: EntityManager, eventId: string, e
   return row;
 }
 
-export interface AttemptRow {
-  attempt: number;
-  attemptedAt: Date;
-  statusCode: number;
-  latencyMs: number;
-  excerpt: string;
-  error: string;
-}
 
 /**
  * Log an attempt and move the delivery on: `outcome` delivered, failed (with `reason`) or pending until `nextAt`. Only
  * a pending delivery moves (a redelivery racing a late attempt keeps the newer state).
  */
 export async function recordAttempt(
-  em: EntityManager, eventId: string, endpointId: string, a: AttemptRow,
+  em: EntityManager, eventId: string, endpointId: string, a: AttemptModel,
   outcome: { status: 'delivered' | 'failed' | 'pending'; reason?: string; nextAt?: Date },
 ): Promise<void> {
   await query(
