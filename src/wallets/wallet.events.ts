@@ -1,6 +1,6 @@
 // The wallet's webhook events: wallet.balance_low / balance_depleted / balance_recovered for the crossings a ledger
 // batch makes (the LedgerHooks.balanceAlerts the composition root passes to the Ledger), and hold.expired for holds
-// whose time ran out. Data as proto JSON through the wallet's own formatters (wallets.rpc.ts).
+// whose time ran out. Data as proto JSON through the wallet's own mappers (wallet.proto.ts).
 import { create, toJson } from '@bufbuild/protobuf';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { HoldSchema } from '../../gen/tollbooth/v1/wallet_pb.js';
@@ -9,7 +9,7 @@ import type { CtePart } from '../shared/tx.js';
 import { webhookEventParts, type WebhookEvent } from '../webhooks/events.js';
 import type { BalanceAlert } from './balance-alerts.js';
 import type { HoldModel } from './wallet.model.js';
-import { accountToProto, ALERT_STATE, holdToProto } from './wallets.rpc.js';
+import { accountToProto, ALERT_STATE, holdToProto } from './wallet.proto.js';
 
 const TYPE = { low: 'wallet.balance_low', depleted: 'wallet.balance_depleted', recovered: 'wallet.balance_recovered' } as const;
 
