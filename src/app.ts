@@ -25,6 +25,7 @@ import { Holds } from './wallets/holds.service.js';
 import { WalletWatch } from './wallets/watch.js';
 import { WalletSweeper } from './wallets/sweeper.js';
 import { Ledger } from './wallets/ledger.js';
+import { setHoldsExpiredHook } from './wallets/accounts.js';
 import { walletRoutes } from './wallets/wallets.routes.js';
 import { log, setLogLevel } from './shared/log.js';
 import { systemClock, type Clock } from './shared/clock.js';
@@ -42,7 +43,7 @@ import { startOpsServer } from './ops/server.js';
 import { attachSources } from './ops/metrics.js';
 import { metricSources } from './ops/sources.js';
 import { startTracing, stopTracing } from './ops/tracing.js';
-import { balanceAlertHook } from './wallets/wallet.events.js';
+import { balanceAlertHook, emitHoldsExpired } from './wallets/wallet.events.js';
 import { startWebhooks, type WebhookTuning, type Webhooks } from './webhooks/webhooks.js';
 import { webhookRoutes } from './webhooks/webhooks.routes.js';
 import { startMeterForwarding, type MeterForwarding, type MeterTuning } from './meters/meters.js';
@@ -120,6 +121,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     // a posting that crosses a balance alert level emits its webhook event in the batch's one write.
     const ledger = new Ledger({ afterDebit: triggerRecharges, balanceAlerts: balanceAlertHook((em, asset) => catalog.assetScale(em,
       asset)) });
+    // A lock that releases holds whose time ran out emits their hold.expired events in its transaction.
+    setHoldsExpiredHook(emitHoldsExpired);
     const customers = new CustomerService(db.orm, catalog);
     // Each flush holds one connection; leave the rest of the pool for reads and other writes. Embedded: one.
     const ingest = new IngestService(db.orm, catalog, ledger, db.embedded ? 1 : Math.max(1, Math.min(4, config.dbPoolSize - 2)));

@@ -3,31 +3,12 @@
 // to 17 ms at a time, and those pauses were counted as the server's latency. Here it holds only its channels and the
 // customer ids, so its own hiccups are small — and still measured and printed (OpenLoopResult.generator).
 //
-// Input: an OpenLoopJob as JSON on stdin. Output: the OpenLoopResult as the last line of stdout.
+// Input: an OpenLoopJob (open-loop.ts) as JSON on stdin. Output: the OpenLoopResult as the last line of stdout.
 import http from 'node:http';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { CheckRequestSchema, CheckResponseSchema, UsageService } from '../../gen/tollbooth/v1/usage_pb.js';
 import { GrpcFrameConnection } from './grpc-frames.js';
-import { openLoop } from './load.js';
-
-export interface OpenLoopJob {
-  /**
-   * `grpc`: the gRPC protocol over HTTP/2 to `address`, written out as frames on a TCP socket (bench/lib/grpc-frames.ts);
-   * `connect`: the Connect protocol (binary) over HTTP/1.1 keep-alive to `httpAddress`.
-   */
-  transport: 'grpc' | 'connect';
-  address: string;
-  httpAddress: string;
-  headers: Record<string, string>;
-  channels: number;
-  rate: number;
-  warmupMs: number;
-  measureMs: number;
-  /** `empty`: grpc.health.v1.Health/Check (gRPC) or GET /healthz (HTTP/1.1); `check`: UsageService.Check for a random one of `customers`. */
-  mode: 'empty' | 'check';
-  customers: string[];
-  eventType: string;
-}
+import { openLoop, type OpenLoopJob } from './open-loop.js';
 
 const pick = (job: OpenLoopJob) => job.customers[Math.floor(Math.random() * job.customers.length)];
 

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { migrationStatus } from '../db/migrate.js';
-import type { Io } from './main.js';
+import type { Io } from './io.js';
 
 type Status = 'ok' | 'warn' | 'FAIL' | 'skip';
 

@@ -6,7 +6,7 @@ import { migrationStatus } from '../db/migrate.js';
 import { ApiKeyAdmin, type ApiKeyModel } from '../auth/api-keys.service.js';
 import { SCOPES, type Scope } from '../auth/api-key.entity.js';
 import { AppError } from '../shared/errors.js';
-import { UsageError, type Io } from './main.js';
+import { UsageError, type Io } from './io.js';
 
 async function withAdmin<T>(config: Config, fn: (admin: ApiKeyAdmin) => Promise<T>): Promise<T> {
   const db: Database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 1, migrate: false });

@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { setLogLevel } from '../shared/log.js';
+import { UsageError, type Io } from './io.js';
 
 export const USAGE = `Usage: tollbooth <command>
 
@@ -19,14 +20,6 @@ export const USAGE = `Usage: tollbooth <command>
 Configuration is the engine's: DATABASE_URL (unset: the embedded database in TOLLBOOTH_DATA_DIR; stop the engine
 first, it allows one process), REDIS_URL, STRIPE_SECRET_KEY, … (README.md, "Configuration").
 `;
-
-/** A mistake in how the command was called: the message and the usage, exit code 2. */
-export class UsageError extends Error {}
-
-export interface Io {
-  out(text: string): void;
-  err(text: string): void;
-}
 
 const stdio: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
 

@@ -2,7 +2,7 @@
 import type { Config } from '../config.js';
 import { openDatabase } from '../db/orm.js';
 import { applyMigrations, migrationStatus } from '../db/migrate.js';
-import type { Io } from './main.js';
+import type { Io } from './io.js';
 
 export async function migrate(config: Config, io: Io): Promise<number> {
   let applied: string[];

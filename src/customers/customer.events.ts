@@ -1,5 +1,5 @@
 // The customer domain's webhook events: customer.created / customer.updated (data: Customer) and subscription.created /
-// canceled / migrated (data: SubscriptionEventData), as proto JSON through the customer formatters (customers.rpc.ts).
+// canceled / migrated (data: SubscriptionEventData), as proto JSON through the customer mappers (customer.proto.ts).
 // Emitted on the transaction of the change.
 import { create, toJson } from '@bufbuild/protobuf';
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -7,7 +7,7 @@ import { CustomerSchema } from '../../gen/tollbooth/v1/customer_pb.js';
 import { SubscriptionEventDataSchema } from '../../gen/tollbooth/v1/webhook_pb.js';
 import { emitWebhookEvents, type WebhookEvent } from '../webhooks/events.js';
 import type { CustomerModel, SubscriptionModel } from './customer.model.js';
-import { customerToProto, subscriptionToProto } from './customers.rpc.js';
+import { customerToProto, subscriptionToProto } from './customer.proto.js';
 import { subscriptionModelsById } from './subscriptions.js';
 
 export function customerEvent(type: 'customer.created' | 'customer.updated', c: CustomerModel): WebhookEvent {

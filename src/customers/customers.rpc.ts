@@ -1,57 +1,9 @@
-// CustomerService over the wire: proto messages ↔ customer domain models. No SQL here.
-import { timestampFromDate } from '@bufbuild/protobuf/wkt';
-import type { MessageInitShape } from '@bufbuild/protobuf';
-import type { CustomerRef } from '../../gen/tollbooth/v1/common_pb.js';
-import {
-  type CustomerService as CustomerApi,
-  InsufficientBalancePolicy,
-  SubscriptionStatus,
-  type CustomerSchema,
-  type SubscriptionSchema,
-} from '../../gen/tollbooth/v1/customer_pb.js';
+// CustomerService over the wire: requests to the customer use cases, answers through the mappers of customer.proto.ts. No SQL here.
+import type { CustomerService as CustomerApi } from '../../gen/tollbooth/v1/customer_pb.js';
 import type { ServiceHandlers } from '../server/binding.js';
 import type { CustomerService } from './customers.service.js';
-import type { CustomerLookup, CustomerModel, SubscriptionModel } from './customer.model.js';
-import type { Policy } from './customer.entity.js';
+import { customerToProto, lookupOf, policyFromProto, subscriptionToProto } from './customer.proto.js';
 import { dec } from '../shared/money.js';
-
-export function lookupOf(ref: CustomerRef | undefined): CustomerLookup {
-  // The validation layer guarantees one of the two is set.
-  return ref?.ref.case === 'id' ? { id: ref.ref.value } : { externalId: ref?.ref.value ?? '' };
-}
-
-export function policyFromProto(p: InsufficientBalancePolicy): Policy {
-  return p === InsufficientBalancePolicy.REJECT ? 'reject' : 'allow';
-}
-
-export function subscriptionToProto(s: SubscriptionModel): MessageInitShape<typeof SubscriptionSchema> {
-  return {
-    id: s.id, productCode: s.productCode, productId: s.productId, productVersion: s.productVersion,
-    status: s.status === 'active' ? SubscriptionStatus.ACTIVE : SubscriptionStatus.CANCELED,
-    createTime: timestampFromDate(s.createdAt),
-    cancelTime: s.canceledAt ? timestampFromDate(s.canceledAt) : undefined,
-    moves: s.moves.map((m) => ({
-      migrationId: m.migrationId, fromVersion: m.fromVersion, toVersion: m.toVersion, toProductId: m.toVersionId,
-      effectiveTime: timestampFromDate(m.effectiveAt), migrateTime: timestampFromDate(m.migratedAt),
-    })),
-  };
-}
-
-export function customerToProto(c: CustomerModel): MessageInitShape<typeof CustomerSchema> {
-  return {
-    id: c.id,
-    externalId: c.externalId,
-    name: c.name,
-    email: c.email,
-    insufficientBalancePolicy: c.insufficientBalancePolicy === 'reject' ? InsufficientBalancePolicy.REJECT : InsufficientBalancePolicy.ALLOW,
-    overdraftLimit: c.overdraftLimit,
-    subscriptions: c.subscriptions.map(subscriptionToProto),
-    walletId: c.walletId,
-    metadata: c.metadata,
-    createTime: timestampFromDate(c.createdAt),
-    updateTime: timestampFromDate(c.updatedAt),
-  };
-}
 
 export function customerHandlers(customers: CustomerService) {
   return {

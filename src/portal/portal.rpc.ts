@@ -2,7 +2,7 @@
 import { durationMs, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { CustomerService as CustomerApi } from '../../gen/tollbooth/v1/customer_pb.js';
 import type { CustomerCredentials } from '../auth/customer-credentials.js';
-import { lookupOf } from '../customers/customers.rpc.js';
+import { lookupOf } from '../customers/customer.proto.js';
 import type { ServiceHandlers } from '../server/binding.js';
 import { DEFAULT_CREDENTIAL_TTL_MS } from './portal.validation.js';
 

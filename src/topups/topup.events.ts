@@ -8,7 +8,7 @@ import { TopUpSchema } from '../../gen/tollbooth/v1/wallet_pb.js';
 import { AutoRechargeEventDataSchema } from '../../gen/tollbooth/v1/webhook_pb.js';
 import { query } from '../shared/tx.js';
 import type { WebhookEvent } from '../webhooks/events.js';
-import { autoRechargeToProto } from '../wallets/wallets.rpc.js';
+import { autoRechargeToProto } from '../wallets/wallet.proto.js';
 import { autoRechargeOf } from './auto-recharge.service.js';
 import type { TopUpModel } from './topup.model.js';
 import { topUpToProto } from './topups.rpc.js';

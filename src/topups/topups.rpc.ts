@@ -3,10 +3,11 @@
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { TopUpSource, TopUpStatus, type TopUpSchema } from '../../gen/tollbooth/v1/wallet_pb.js';
-import { lookupOf } from '../customers/customers.rpc.js';
+import { lookupOf } from '../customers/customer.proto.js';
 import { dec, formatAmount } from '../shared/money.js';
 import { currencyDecimals } from '../stripe/currency.js';
-import { accountToProto, type MoneyInPort } from '../wallets/wallets.rpc.js';
+import type { MoneyInPort } from '../wallets/wallets.rpc.js';
+import { accountToProto } from '../wallets/wallet.proto.js';
 import type { AutoRechargeService } from './auto-recharge.service.js';
 import type { TopUpService } from './topups.service.js';
 import type { TopUpModel } from './topup.model.js';

@@ -8,7 +8,7 @@ import {
 import type { ServiceHandlers } from '../server/binding.js';
 import { countEvents } from '../ops/metrics.js';
 import { timestampProblem } from '../server/message-checks.js';
-import { lookupOf } from '../customers/customers.rpc.js';
+import { lookupOf } from '../customers/customer.proto.js';
 import { dec, formatAmount } from '../shared/money.js';
 import type { CatalogService } from '../catalog/catalog.service.js';
 import { DEFAULT_HOLD_TTL_MS } from '../wallets/holds.service.js';

@@ -1,5 +1,5 @@
 // The one model of the AccountBalance message (GetWallet, WatchWallet, UpdateAutoRecharge), for wallets and money-in
-// alike: exact amounts with the asset's display scale. wallets.rpc.ts's accountToProto is the one place that turns it
+// alike: exact amounts with the asset's display scale. wallet.proto.ts's accountToProto is the one place that turns it
 // into the wire message, each amount through formatAmount (shared/money.ts).
 import type { Decimal } from '../shared/money.js';
 import type { AlertState } from './balance-alerts.js';

@@ -5,14 +5,24 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { Decimal, dec } from '../shared/money.js';
 import { newId } from '../shared/ids.js';
 import type { AlertState } from './balance-alerts.js';
-import { emitWebhookEvents } from '../webhooks/events.js';
-import { holdModel } from './holds.js';
-import { selectHolds } from './holds.sql.js';
-import { holdExpiredEvent } from './wallet.events.js';
 import {
   insertCustomerAccounts, insertLateAccount, insertWallet, lockAccounts, notifyWallets, selectAssetCodes, subtractHeld,
   type AccountRow, type LockedRow, type ReleasedHold,
 } from './ledger.sql.js';
+
+/**
+ * Told, in the locking transaction, of the holds a lock released because their time ran out. The composition root
+ * (src/app.ts) sets it to wallet.events.ts: emitHoldsExpired (hold.expired), as it passes the Ledger its hooks, so this
+ * floor knows nothing of webhooks. It is one stateless function per process: every engine in a process sets the same.
+ */
+export type HoldsExpiredHook = (em: EntityManager, holdIds: readonly string[], at: Date) => Promise<void>;
+
+let holdsExpired: HoldsExpiredHook | undefined;
+
+/** Called by src/app.ts before anything locks accounts. */
+export function setHoldsExpiredHook(hook: HoldsExpiredHook): void {
+  holdsExpired = hook;
+}
 
 /** Create the customer's "default" wallet with one account per existing asset. Returns the wallet id. */
 export async function createDefaultWallet(em: EntityManager, customerId: string): Promise<string> {
@@ -90,8 +100,7 @@ async function applyReleasedHolds(em: EntityManager, released: readonly Released
   // held changed even if the caller posts nothing: WatchWallet streams must hear of it.
   await notifyWallets(em, released.map((r) => byId.get(r.account_id)!.customerId));
   // hold.expired, committed with the release whichever writer's lock released it (the sweeper, or a debit first).
-  const at = new Date();
-  await emitWebhookEvents(em, (await selectHolds(em, released.flatMap((r) => r.holds))).map((h) => holdExpiredEvent(holdModel(h), at)));
+  await holdsExpired?.(em, released.flatMap((r) => r.holds), new Date());
 }
 
 /** Create the customer's account for an asset defined after the wallet was made; returns it locked. */

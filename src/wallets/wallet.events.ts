@@ -1,15 +1,18 @@
 // The wallet's webhook events: wallet.balance_low / balance_depleted / balance_recovered for the crossings a ledger
 // batch makes (the LedgerHooks.balanceAlerts the composition root passes to the Ledger), and hold.expired for holds
-// whose time ran out. Data as proto JSON through the wallet's own formatters (wallets.rpc.ts).
+// whose time ran out (the HoldsExpiredHook it sets for the account locks, accounts.ts). Data as proto JSON through the
+// wallet's own mappers (wallet.proto.ts).
 import { create, toJson } from '@bufbuild/protobuf';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { HoldSchema } from '../../gen/tollbooth/v1/wallet_pb.js';
 import { BalanceEventDataSchema } from '../../gen/tollbooth/v1/webhook_pb.js';
 import type { CtePart } from '../shared/tx.js';
-import { webhookEventParts, type WebhookEvent } from '../webhooks/events.js';
+import { emitWebhookEvents, webhookEventParts, type WebhookEvent } from '../webhooks/events.js';
 import type { BalanceAlert } from './balance-alerts.js';
+import { holdModel } from './holds.js';
+import { selectHolds } from './holds.sql.js';
 import type { HoldModel } from './wallet.model.js';
-import { accountToProto, ALERT_STATE, holdToProto } from './wallets.rpc.js';
+import { accountToProto, ALERT_STATE, holdToProto } from './wallet.proto.js';
 
 const TYPE = { low: 'wallet.balance_low', depleted: 'wallet.balance_depleted', recovered: 'wallet.balance_recovered' } as const;
 
@@ -37,4 +40,12 @@ export function balanceAlertHook(scaleOf: (em: EntityManager, asset: string) => 
 
 export function holdExpiredEvent(h: HoldModel, at: Date): WebhookEvent {
   return { type: 'hold.expired', data: toJson(HoldSchema, create(HoldSchema, holdToProto(h))), at, customerId: h.customerId };
+}
+
+/**
+ * accounts.ts: HoldsExpiredHook, which src/app.ts sets to this: hold.expired for the holds a lock released, on the
+ * lock's transaction.
+ */
+export async function emitHoldsExpired(em: EntityManager, holdIds: readonly string[], at: Date): Promise<void> {
+  await emitWebhookEvents(em, (await selectHolds(em, holdIds)).map((h) => holdExpiredEvent(holdModel(h), at)));
 }
