@@ -4,7 +4,8 @@
 import type http from 'node:http';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { KeyVerifier } from '../auth/api-keys.service.js';
-import { CUSTOMER_TOKEN_PREFIX, type CustomerCredentials, type LinkProblem } from '../auth/customer-credentials.js';
+import type { CustomerCredentials, LinkProblem } from '../auth/customer-credentials.js';
+import { CUSTOMER_TOKEN_PREFIX } from '../auth/principal.js';
 import type { Config } from '../config.js';
 import type { HttpRoute } from '../server/http.js';
 import { AppError } from '../shared/errors.js';
