@@ -11,8 +11,9 @@ import type { StripeClient } from '../stripe/client.js';
 import { savePaymentMethod } from '../stripe/customers.js';
 import { markStripeEventProcessed, selectStripeEvent } from '../stripe/stripe.sql.js';
 import { fromMinorUnits } from '../stripe/currency.js';
-import { findTopUp, type Settlement } from './settlement.js';
-import { TOP_UP_METADATA } from './topups.service.js';
+import type { Settlement } from './settlement.js';
+import { TOP_UP_METADATA } from './topup.model.js';
+import { findTopUp } from './topups.sql.js';
 
 const idOf = (v: string | { id: string } | null | undefined): string | null => (v == null ? null : typeof v === 'string' ? v : v.id);
 
