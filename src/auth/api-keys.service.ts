@@ -1,31 +1,16 @@
 // API keys: random secrets shown once, stored only as a sha256 hash, each with scopes.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { ApiKeySchema, SCOPES, type ApiKey, type Scope } from './api-key.entity.js';
 import { lockAdminKeys, registerConfiguredKey, unconfigureKeys } from './api-keys.sql.js';
-import { CUSTOMER_TOKEN_PREFIX, type CustomerCredentials } from './customer-credentials.js';
+import type { CustomerCredentials } from './customer-credentials.js';
+import { CUSTOMER_TOKEN_PREFIX, hashKey, type Principal } from './principal.js';
 import type { Clock } from '../shared/clock.js';
 import { AppError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { log } from '../shared/log.js';
 import { decodePageToken, encodePageToken, pageSize, type PageRequest } from '../shared/page-token.js';
-
-export interface Principal {
-  /** The API key's id ("key_…"), or the customer credential's ("cct_…"). */
-  keyId: string;
-  /** An API key's scopes; empty for a customer credential. */
-  scopes: ReadonlySet<Scope>;
-  /**
-   * Set for a customer credential (a portal session or a browser token): the one customer it acts for. It may call only
-   * the RPCs whose binding names a `customer`, for that customer (src/server/pipeline.ts).
-   */
-  customer?: { id: string; expiresAt: Date; hash: string };
-}
-
-export function hashKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
-}
 
 export function generateKey(): string {
   return `tb_${randomBytes(32).toString('base64url')}`;

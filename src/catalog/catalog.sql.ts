@@ -1,7 +1,8 @@
 // The catalog's SQL written out (the rest of the catalog goes through MikroORM entities, catalog.entity.ts): claiming
-// an asset code or a product code (insert … on conflict do nothing, so a taken code is an answer, not an error), and
-// the page of products at their latest version.
+// an asset code or a product code (insert … on conflict do nothing, so a taken code is an answer, not an error), the
+// page of products at their latest version, and the asset exchange rates as money-in and the portal read them.
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { query } from '../shared/tx.js';
 import type { ProductStatusModel } from './catalog.model.js';
 
 /** Insert the asset unless its code is taken; true when this call inserted it. */
@@ -34,5 +35,33 @@ export async function selectLatestVersionIds(
     `select v.id from products p join product_versions v on v.code = p.code and v.version = p.latest_version
      where ${statusSql} and p.code > ? order by p.code limit ?`,
     [afterCode, limit],
+  );
+}
+
+// ---- exchange rates (asset_exchange_rates), read by money-in and the portal ----------------------------------------
+
+/** The asset's scale and its exchange rate for `currency` (null: none); undefined when the asset does not exist. */
+export async function selectAssetRate(em: EntityManager, assetCode: string, currency: string): Promise<{ scale: number; rate: string | null } | undefined> {
+  const [asset] = await query<{ scale: number; rate: string | null }>(
+    em,
+    `select a.scale, r.rate::text as rate from assets a left join asset_exchange_rates r on r.asset_code = a.code and r.currency = ? where a.code = ?`,
+    [currency, assetCode],
+  );
+  return asset;
+}
+
+/** The currencies the asset has exchange rates for, in order. */
+export async function selectRateCurrencies(em: EntityManager, assetCode: string): Promise<string[]> {
+  const rows = await query<{ currency: string }>(em, `select currency from asset_exchange_rates where asset_code = ? order by currency`, [assetCode]);
+  return rows.map((r) => r.currency);
+}
+
+/** Every asset, by code, with the currencies it has exchange rates for (null: none). */
+export async function selectAssetsWithRates(em: EntityManager): Promise<{ code: string; name: string; scale: number; currencies: string[] | null }[]> {
+  return query<{ code: string; name: string; scale: number; currencies: string[] | null }>(
+    em,
+    `select a.code, a.name, a.scale,
+            (select array_agg(r.currency order by r.currency) from asset_exchange_rates r where r.asset_code = a.code) currencies
+       from assets a order by a.code`,
   );
 }

@@ -4,10 +4,8 @@
 import pg from 'pg';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { log } from '../shared/log.js';
+import { lockMigrations, selectAppliedMigrations, tryLockMigrations } from './migrate.sql.js';
 import { migrations } from './migrations/index.js';
-
-/** Advisory lock key of migrations (bootstrapAdminKey uses 7411001). */
-const MIGRATION_LOCK = 7411002;
 
 /** Applies pending migrations; returns their names. Embedded PGlite has one process by definition: no lock there. */
 export async function applyMigrations(orm: MikroORM, url: string, embedded: boolean): Promise<string[]> {
@@ -17,10 +15,9 @@ export async function applyMigrations(orm: MikroORM, url: string, embedded: bool
   lock.on('error', () => undefined); // a connection lost while waiting fails the wait itself, below
   await lock.connect();
   try {
-    const [{ locked }] = (await lock.query<{ locked: boolean }>('select pg_try_advisory_lock($1) as locked', [MIGRATION_LOCK])).rows;
-    if (!locked) {
+    if (!(await tryLockMigrations(lock))) {
       log.info('another process is applying migrations; waiting for it');
-      await lock.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      await lockMigrations(lock);
     }
     return (await orm.getMigrator().up()).map((m) => m.name);
   } finally {
@@ -38,9 +35,7 @@ export interface MigrationStatus {
 
 /** Which migrations a database lacks (or has beyond this version), from a query function on it. */
 export async function migrationStatus(run: (sql: string) => Promise<{ rows: Record<string, unknown>[] }>): Promise<MigrationStatus> {
-  const [{ present }] = (await run(`select to_regclass('tollbooth_migrations') is not null as present`)).rows as { present: boolean }[];
-  const rows = present ? ((await run('select name from tollbooth_migrations')).rows as { name: string }[]) : [];
-  const applied = new Set(rows.map((r) => r.name));
+  const applied = new Set(await selectAppliedMigrations(run));
   const known = new Set(migrations.map((m) => m.name));
   return { pending: migrations.filter((m) => !applied.has(m.name)).map((m) => m.name), unknown: [...applied].filter((n) => !known.has(n)) };
 }

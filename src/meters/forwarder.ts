@@ -22,7 +22,9 @@ import type { StripeClient } from '../stripe/client.js';
 import { ensureStripeCustomer, stripeCustomerIds } from '../stripe/customers.js';
 import { MAX_ATTEMPTS, retryDelayMs } from '../webhooks/retry.js';
 import { LANES } from './chunks.js';
-import { anyDue, batchFailed, chunkDone, failItems, selectDueBatches, type DueBatch, type ForwardItem } from './meters.sql.js';
+import {
+  anyDue, batchFailed, chunkDone, failItems, selectDueBatches, tryLockForwarding, unlockForwarding, type DueBatch, type ForwardItem,
+} from './meters.sql.js';
 
 /** Batches read at a time. */
 const BATCHES = 20;
@@ -30,7 +32,6 @@ const BATCHES = 20;
 const RATE_LIMIT_TRIES = 6;
 /** Renew the stream's session token this long before it expires (it lives 15 minutes). */
 const SESSION_MARGIN_MS = 60_000;
-const LOCK_KEY = 7_240_316_001;
 
 export interface ForwarderOptions {
   /** First delay of the rows' retry schedule (retry.ts). */
@@ -56,8 +57,7 @@ class Leadership {
         await c.connect();
         this.client = c;
       }
-      const { rows } = await this.client.query<{ ok: boolean }>('select pg_try_advisory_lock($1) as ok', [LOCK_KEY]);
-      return (this.held = rows[0].ok);
+      return (this.held = await tryLockForwarding(this.client));
     } catch (err) {
       if (this.client) this.drop(this.client);
       throw err;
@@ -68,7 +68,7 @@ class Leadership {
     if (!this.held) return;
     this.held = false;
     if (this.db.embedded || !this.client) return;
-    await this.client.query('select pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => this.client && this.drop(this.client));
+    await unlockForwarding(this.client).catch(() => this.client && this.drop(this.client));
   }
 
   private drop(c: pg.Client): void {

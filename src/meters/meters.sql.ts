@@ -1,6 +1,8 @@
 // Stripe meter forwarding's SQL: the batch a group commit writes (a part of its one statement, with one outbox job that
-// wakes the forwarder), and the forwarder's reads and settlements of batches, chunk by chunk.
+// wakes the forwarder), the forwarder's reads and settlements of batches, chunk by chunk, and the advisory lock that
+// lets one process forward at a time.
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Client } from 'pg';
 import { query, type CtePart } from '../shared/tx.js';
 
 /** One forwarded meter event (short keys: a batch travels as one jsonb parameter). */
@@ -84,4 +86,20 @@ export async function batchFailed(em: EntityManager, batchId: string, reason: st
   await query(em, `update meter_batches set attempts = attempts + 1, failure = ?, next_attempt_at = greatest(next_attempt_at, ?)
                     where id = ?`,
     [reason.slice(0, 500), nextAt, batchId]);
+}
+
+// ---- leadership: one forwarding process at a time ------------------------------------------------------------------
+
+/** Advisory lock key of meter forwarding. */
+const LOCK_KEY = 7_240_316_001;
+
+/** Take the forwarding lock on this session if it is free; false when another session holds it. */
+export async function tryLockForwarding(session: Client): Promise<boolean> {
+  const { rows } = await session.query<{ ok: boolean }>('select pg_try_advisory_lock($1) as ok', [LOCK_KEY]);
+  return rows[0].ok;
+}
+
+/** Release the forwarding lock this session holds. */
+export async function unlockForwarding(session: Client): Promise<void> {
+  await session.query('select pg_advisory_unlock($1)', [LOCK_KEY]);
 }

@@ -1,9 +1,14 @@
 // The preview's reads: the subscriptions a migration would move, and for their customers over the window the usage
 // rollups of the product (summed per event type and dimension values), fees, available balances, and — where the
-// rollups cannot be re-rated exactly — the events themselves. Read-only.
+// rollups cannot be re-rated exactly — the events themselves; all in one read-only snapshot.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { pgTextArray, query } from '../shared/tx.js';
 import type { ResolvedVersions } from './migrations.service.js';
+
+/** Make the caller's transaction one read-only snapshot for every read of the preview (its first statement). */
+export async function readOnlySnapshot(em: EntityManager): Promise<void> {
+  await query(em, 'set transaction isolation level repeatable read, read only');
+}
 
 /** The subscriptions that would move: `aff` as a CTE, with its two parameters. */
 function affected(v: ResolvedVersions): { sql: string; params: unknown[] } {

@@ -24,10 +24,10 @@ import type { CatalogService } from '../catalog/catalog.service.js';
 import type { Clock } from '../shared/clock.js';
 import { Decimal, dec, formatAmount, inAmountRange, MAX_SCALE, toLedgerScale } from '../shared/money.js';
 import { decodePageToken, encodePageToken, pageSize } from '../shared/page-token.js';
-import { inTransaction, query } from '../shared/tx.js';
+import { inTransaction } from '../shared/tx.js';
 import { matchRate, rate } from '../usage/rating.js';
 import { resolveVersions, type ResolvedVersions } from './migrations.service.js';
-import { selectAffected, selectAvailable, selectEvents, selectFeeSums, selectRollupSums, type PreviewEventRow } from './preview.sql.js';
+import { readOnlySnapshot, selectAffected, selectAvailable, selectEvents, selectFeeSums, selectRollupSums, type PreviewEventRow } from './preview.sql.js';
 
 const ZERO = new Decimal(0);
 const DAY_MS = 86_400_000;
@@ -115,7 +115,7 @@ export class MigrationPreview {
     const offset = Number(decodePageToken(input.pageToken, filters)?.[0] ?? 0);
     return inTransaction(this.orm, async (em) => {
       // One snapshot for every read, and nothing written.
-      await query(em, 'set transaction isolation level repeatable read, read only');
+      await readOnlySnapshot(em);
       const v = await resolveVersions(em, input.productCode, input.fromVersion, input.toVersion);
       const end = this.clock.now();
       const start = new Date(Math.floor(end.getTime() / 3_600_000) * 3_600_000 - days * DAY_MS);

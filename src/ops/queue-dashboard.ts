@@ -10,7 +10,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import type {
   AppControllerRoute, AppViewRoute, BullBoardQueues, ControllerHandlerReturnType, IServerAdapter, UIConfig,
 } from '@bull-board/api/typings/app';
-import type { Principal } from '../auth/api-keys.service.js';
+import type { Principal } from '../auth/principal.js';
 import { QUEUE_NAMES, type QueueHub } from '../queue/queues.js';
 import { log } from '../shared/log.js';
 

@@ -1,5 +1,5 @@
 // The outbox's SQL: jobs written on the caller's transaction (with a NOTIFY on OUTBOX_CHANNEL, delivered at commit),
-// and the relay's reads, stamps and pruning of the rows.
+// the relay's reads, stamps and pruning of the rows, and the backlog the metrics report.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { pgTextArray, query } from '../shared/tx.js';
 import type { QueueName } from '../queue/queues.js';
@@ -43,4 +43,20 @@ export async function markSent(em: EntityManager, ids: readonly string[]): Promi
 /** Delete rows sent more than `keepMs` ago. */
 export async function deleteSent(em: EntityManager, keepMs: number): Promise<void> {
   await query(em, `delete from outbox where sent_at < now() - (? * interval '1 millisecond')`, [keepMs]);
+}
+
+/** Unsent rows are counted up to this many: past it, a backlog is a backlog, and counting it all costs a scan. */
+const OUTBOX_COUNT_CAP = 100_000;
+
+/**
+ * How many rows are unsent (capped at OUTBOX_COUNT_CAP) and the age in seconds of the oldest (null: none). Both reads
+ * use the partial index on unsent rows (ids sort by time, so the first id is the oldest row).
+ */
+export async function selectBacklog(em: EntityManager): Promise<{ unsent: string; oldest: string | null }> {
+  const [row] = await query<{ unsent: string; oldest: string | null }>(
+    em,
+    `select (select count(*) from (select 1 from outbox where sent_at is null limit ${OUTBOX_COUNT_CAP}) u) as unsent,
+            (select extract(epoch from now() - created_at) from outbox where sent_at is null order by id limit 1) as oldest`,
+  );
+  return row;
 }

@@ -4,12 +4,13 @@
 import type http from 'node:http';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { KeyVerifier } from '../auth/api-keys.service.js';
-import { CUSTOMER_TOKEN_PREFIX, type CustomerCredentials, type LinkProblem } from '../auth/customer-credentials.js';
+import { selectAssetsWithRates } from '../catalog/catalog.sql.js';
+import type { CustomerCredentials, LinkProblem } from '../auth/customer-credentials.js';
+import { CUSTOMER_TOKEN_PREFIX } from '../auth/principal.js';
 import type { Config } from '../config.js';
 import type { HttpRoute } from '../server/http.js';
 import { AppError } from '../shared/errors.js';
 import { CHARGE_CURRENCIES, currencyDecimals, minimumCharge } from '../stripe/currency.js';
-import { query } from '../shared/tx.js';
 import type { PortalBundle } from './bundle.js';
 
 /** The session cookie's name: with https, the __Host- prefix makes the browser refuse it unless Secure, Path=/, no Domain. */
@@ -220,12 +221,7 @@ export function portalRoutes(deps: PortalDeps): HttpRoute {
 
 /** Each asset's scale, and the card currency a top-up of it is paid in (its own code, or its only card exchange rate). */
 async function assetsInfo(orm: MikroORM) {
-  const rows = await query<{ code: string; name: string; scale: number; currencies: string[] | null }>(
-    orm.em.fork(),
-    `select a.code, a.name, a.scale,
-            (select array_agg(r.currency order by r.currency) from asset_exchange_rates r where r.asset_code = a.code) currencies
-       from assets a order by a.code`,
-  );
+  const rows = await selectAssetsWithRates(orm.em.fork());
   return rows.map((a) => {
     const card = CHARGE_CURRENCIES.includes(a.code) ? [a.code] : (a.currencies ?? []).filter((c) => CHARGE_CURRENCIES.includes(c));
     const currency = card.length === 1 ? card[0] : '';

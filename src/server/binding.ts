@@ -3,7 +3,7 @@
 import type { DescMethod, DescService, Message, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import type { Scope } from '../auth/api-key.entity.js';
-import type { Principal } from '../auth/api-keys.service.js';
+import type { Principal } from '../auth/principal.js';
 import type { CustomerRef } from '../../gen/tollbooth/v1/common_pb.js';
 
 export interface CallContext {

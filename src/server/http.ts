@@ -11,7 +11,7 @@ import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { codeToHttpStatus, errorToJsonBytes } from '@connectrpc/connect/protocol-connect';
 import { create, toBinary, toJsonString, type DescMethod, type Message } from '@bufbuild/protobuf';
 import { ErrorInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
-import type { Principal } from '../auth/api-keys.service.js';
+import type { Principal } from '../auth/principal.js';
 import { AppError } from '../shared/errors.js';
 import { routesOf, type Route, type ServiceBinding } from './binding.js';
 import { decodeBinary, decodeJson } from './decode.js';

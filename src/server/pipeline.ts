@@ -3,7 +3,8 @@
 // authorisation rule → run the handler. grpc-js and connect-node both call `admit` then `unary` / `stream`, so
 // behaviour cannot drift between them.
 import type { Message } from '@bufbuild/protobuf';
-import type { KeyVerifier, Principal } from '../auth/api-keys.service.js';
+import type { KeyVerifier } from '../auth/api-keys.service.js';
+import type { Owners, Principal } from '../auth/principal.js';
 import { AppError } from '../shared/errors.js';
 import type { CallContext, Owned, Route } from './binding.js';
 import { checkMessage } from './message-checks.js';
@@ -46,12 +47,6 @@ export function lazySignal(gone: () => boolean, listen: (abort: () => void) => (
     },
     dispose: () => unlisten?.(),
   };
-}
-
-/** Which customer owns what a request names, for customer credentials; undefined when nothing by that name exists. */
-export interface Owners {
-  customerByExternalId(externalId: string): Promise<string | undefined>;
-  topUpOwner(topUpId: string): Promise<string | undefined>;
 }
 
 const noOwners: Owners = { customerByExternalId: async () => undefined, topUpOwner: async () => undefined };

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError } from './errors.js';
-import { query } from './tx.js';
+import { claimKey, selectKey, storeResponse } from './idempotency.sql.js';
 
 export interface IdempotencyKey {
   /** The operation, e.g. "CreateCustomer"; the same request_id may be used for different operations. */
@@ -33,9 +33,8 @@ export function requestHash(request: unknown): string {
  */
 export async function once<T>(em: EntityManager, idem: IdempotencyKey, effect: () => Promise<T>): Promise<T> {
   const hash = requestHash(idem.request);
-  const claimed = await query(em, `insert into idempotency_keys (scope, key, request_hash, response) values (?, ?, ?, 'null') on conflict do nothing returning 1 as ok`, [idem.scope, idem.key, hash]);
-  if (claimed.length === 0) {
-    const [row] = await query<{ request_hash: string; response: unknown }>(em, `select request_hash, response from idempotency_keys where scope = ? and key = ?`, [idem.scope, idem.key]);
+  if (!(await claimKey(em, idem.scope, idem.key, hash))) {
+    const row = await selectKey(em, idem.scope, idem.key);
     if (row.request_hash !== hash) {
       throw new AppError('REQUEST_ID_REUSED', `request_id: "${idem.key}" was already used for a different ${idem.scope} request`, { field: 'request_id' });
     }
@@ -43,6 +42,6 @@ export async function once<T>(em: EntityManager, idem: IdempotencyKey, effect: (
     return JSON.parse(stored, reviver) as T;
   }
   const result = await effect();
-  await query(em, `update idempotency_keys set response = ?::jsonb where scope = ? and key = ?`, [JSON.stringify(result, replacer), idem.scope, idem.key]);
+  await storeResponse(em, idem.scope, idem.key, JSON.stringify(result, replacer));
   return result;
 }

@@ -2,22 +2,16 @@
 // our customer id, so two concurrent first top-ups get the same Stripe customer; the unique row then records it.
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { StripeClient } from './client.js';
-import { pgTextArray, query } from '../shared/tx.js';
+import { insertStripeCustomer, selectCustomerDetails, selectStripeCustomer, selectStripeCustomerIds, updatePaymentMethod } from './stripe.sql.js';
 
 export async function stripeCustomerOf(em: EntityManager, customerId: string): Promise<{ stripeCustomerId: string; paymentMethodId: string | null } | undefined> {
-  const [row] = await query<{ stripe_customer_id: string; payment_method_id: string | null }>(
-    em,
-    `select stripe_customer_id, payment_method_id from stripe_customers where customer_id = ?`,
-    [customerId],
-  );
+  const row = await selectStripeCustomer(em, customerId);
   return row ? { stripeCustomerId: row.stripe_customer_id, paymentMethodId: row.payment_method_id } : undefined;
 }
 
 /** The Stripe customer ids these customers have already (customer id → Stripe customer id). */
 export async function stripeCustomerIds(em: EntityManager, customerIds: readonly string[]): Promise<Map<string, string>> {
-  const rows = await query<{ customer_id: string; stripe_customer_id: string }>(
-    em, `select customer_id, stripe_customer_id from stripe_customers where customer_id = any(?::text[])`, [pgTextArray(customerIds)],
-  );
+  const rows = await selectStripeCustomerIds(em, customerIds);
   return new Map(rows.map((r) => [r.customer_id, r.stripe_customer_id]));
 }
 
@@ -26,7 +20,7 @@ export async function ensureStripeCustomer(orm: MikroORM, stripe: StripeClient, 
   const em = orm.em.fork();
   const known = await stripeCustomerOf(em, customerId);
   if (known) return known.stripeCustomerId;
-  const [c] = await query<{ name: string; email: string; external_id: string | null }>(em, `select name, email, external_id from customers where id = ?`, [customerId]);
+  const c = await selectCustomerDetails(em, customerId);
   const created = await stripe.customers.create(
     {
       name: c?.name || undefined,
@@ -35,11 +29,11 @@ export async function ensureStripeCustomer(orm: MikroORM, stripe: StripeClient, 
     },
     { idempotencyKey: `tollbooth-customer-${customerId}` },
   );
-  await query(em, `insert into stripe_customers (customer_id, stripe_customer_id) values (?, ?) on conflict do nothing`, [customerId, created.id]);
+  await insertStripeCustomer(em, customerId, created.id);
   return (await stripeCustomerOf(em, customerId))!.stripeCustomerId;
 }
 
 /** Remember the card a Checkout payment saved for off-session use: the one auto-recharge will charge. */
 export async function savePaymentMethod(em: EntityManager, stripeCustomerId: string, paymentMethodId: string): Promise<void> {
-  await query(em, `update stripe_customers set payment_method_id = ?, updated_at = now() where stripe_customer_id = ?`, [paymentMethodId, stripeCustomerId]);
+  await updatePaymentMethod(em, stripeCustomerId, paymentMethodId);
 }

@@ -6,7 +6,8 @@ import Stripe from 'stripe';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { HttpRoute } from '../server/http.js';
 import { enqueue } from '../outbox/outbox.js';
-import { inTransaction, query } from '../shared/tx.js';
+import { inTransaction } from '../shared/tx.js';
+import { insertStripeEvent } from './stripe.sql.js';
 import { log } from '../shared/log.js';
 
 export const WEBHOOK_PATH = '/stripe/webhook';
@@ -48,8 +49,7 @@ export function stripeWebhookRoute(orm: MikroORM, webhookSecret: string | undefi
       return reply(res, 400, { error: 'invalid Stripe signature' });
     }
     const stored = await inTransaction(orm, async (em) => {
-      const inserted = await query(em, `insert into stripe_events (id, type, payload) values (?, ?, ?::jsonb) on conflict (id) do nothing returning id`, [event.id, event.type, body.toString('utf8')]);
-      if (inserted.length === 0) return false;
+      if (!(await insertStripeEvent(em, event, body.toString('utf8')))) return false;
       await enqueue(em, [{ queue: 'stripe-webhook', name: event.type, payload: { eventId: event.id } }]);
       return true;
     });

@@ -1,5 +1,6 @@
-// Auto-recharge policies: UpdateAutoRecharge, the view GetWallet shows (autoRechargeOf), and the sweep that re-arms
-// accounts whose cooldown has ended (starting the recharge that usage is still owed, if any).
+// Auto-recharge policies: UpdateAutoRecharge, the view GetWallet shows (policiesOf), and the sweep that re-arms
+// accounts whose cooldown has ended (starting the recharge that usage is still owed, if any). Their SQL is in
+// auto-recharges.sql.ts and recharge-arming.sql.ts.
 //
 // "Armed" is the state in which a debit may start a recharge: the policy is enabled, not paused, has no recharge in
 // flight and its cooldown is over. Only then does accounts.recharge_threshold hold the threshold (see
@@ -15,53 +16,19 @@ import type { Clock } from '../shared/clock.js';
 import { utcMonth } from '../shared/clock.js';
 import { AppError, invalid } from '../shared/errors.js';
 import { Decimal, dec, formatAmount, parseDecimal } from '../shared/money.js';
-import { inTransaction, pgTextArray, query } from '../shared/tx.js';
+import { inTransaction } from '../shared/tx.js';
 import { log } from '../shared/log.js';
 import { lockCustomerAccounts } from '../wallets/accounts.js';
 import type { CustomerLookup } from '../customers/customer.model.js';
 import { requireStripe, type StripeClient } from '../stripe/client.js';
 import { conversionOf, creditFor, defaultCurrencyOf, leastCreditCharging } from './conversion.js';
 import { formatMinor, minimumCharge } from '../stripe/currency.js';
-import { accountIdOf, resolveCustomerId } from './topups.service.js';
-import { MAY_START, type Settlement } from './settlement.js';
+import { accountIdOf, resolveCustomerId } from './topups.sql.js';
+import { autoRechargeOf, lockPolicy, lockPolicyRow, selectAccountBalance, upsertPolicy } from './auto-recharges.sql.js';
+import { selectAccountsToRearm } from './recharge-arming.sql.js';
+import type { Settlement } from './settlement.js';
 import type { AccountBalanceModel, AutoRechargeModel } from '../wallets/account-balance.model.js';
-import type { AlertState } from '../wallets/balance-alerts.js';
 import type { AutoRechargeInput } from './topup.model.js';
-
-interface PolicyRow {
-  account_id: string;
-  enabled: boolean;
-  threshold: string | null;
-  amount: string | null;
-  target_balance: string | null;
-  monthly_cap: string | null;
-  currency: string;
-  month: string;
-  month_to_date: string;
-  consecutive_failures: number;
-  paused: boolean;
-  last_failure: string;
-}
-
-const POLICY_COLUMNS = `account_id, enabled, threshold::text, amount::text, target_balance::text, monthly_cap::text, currency, month,
-  month_to_date::text, consecutive_failures, paused, last_failure`;
-
-const s = (v: string | null): string => (v === null ? '' : dec(v).toFixed());
-
-function policyModel(p: PolicyRow, now: Date): AutoRechargeModel {
-  return {
-    enabled: p.enabled, threshold: s(p.threshold), amount: s(p.amount), targetBalance: s(p.target_balance), monthlyCap: s(p.monthly_cap),
-    monthToDate: p.month === utcMonth(now) ? dec(p.month_to_date).toFixed() : '0',
-    consecutiveFailures: p.consecutive_failures, paused: p.paused, currency: p.currency, lastFailureMessage: p.last_failure,
-  };
-}
-
-/** Auto-recharge policies of these accounts (absent: never configured). For GetWallet and UpdateAutoRecharge. */
-export async function autoRechargeOf(em: EntityManager, accountIds: readonly string[], now: Date = new Date()): Promise<Map<string, AutoRechargeModel>> {
-  if (accountIds.length === 0) return new Map();
-  const rows = await query<PolicyRow>(em, `select ${POLICY_COLUMNS} from auto_recharges where account_id = any(?::text[])`, [pgTextArray([...accountIds])]);
-  return new Map(rows.map((r) => [r.account_id, policyModel(r, now)]));
-}
 
 export class AutoRechargeService {
   constructor(
@@ -78,25 +45,13 @@ export class AutoRechargeService {
       const accountId = await accountIdOf(em, customerId, assetCode);
       // Lock order: accounts, then the policy.
       await lockCustomerAccounts(em, [customerId]);
-      const [existing] = await query<PolicyRow>(em, `select ${POLICY_COLUMNS} from auto_recharges where account_id = ? for update`, [accountId]);
+      const existing = await lockPolicy(em, accountId);
       // Disabling without a policy body keeps what was configured (or nothing) for a later re-enable.
       const keep = !input.enabled && input.threshold === '' && input.amount === '' && input.targetBalance === '';
       const v = keep
         ? { threshold: existing?.threshold ?? null, amount: existing?.amount ?? null, target: existing?.target_balance ?? null, cap: input.monthlyCap || existing?.monthly_cap || null, currency: input.currency || existing?.currency || '' }
         : await this.validated(em, assetCode, input);
-      await query(
-        em,
-        `insert into auto_recharges (account_id, enabled, threshold, amount, target_balance, monthly_cap, currency)
-         values (?, ?, ?, ?, ?, ?, ?)
-         on conflict (account_id) do update set
-           enabled = excluded.enabled, threshold = excluded.threshold, amount = excluded.amount, target_balance = excluded.target_balance,
-           monthly_cap = excluded.monthly_cap, currency = excluded.currency,
-           paused = case when excluded.enabled then false else auto_recharges.paused end, cap_reached_month = '',
-           paused_at = case when excluded.enabled then null else auto_recharges.paused_at end,
-           consecutive_failures = case when excluded.enabled and auto_recharges.paused then 0 else auto_recharges.consecutive_failures end,
-           updated_at = now()`,
-        [accountId, input.enabled, v.threshold, v.amount, v.target, v.cap || null, v.currency],
-      );
+      await upsertPolicy(em, accountId, input.enabled, { ...v, cap: v.cap || null });
       await this.settlement.rearm(em, accountId);
       return this.accountBalance(em, accountId);
     });
@@ -134,16 +89,7 @@ export class AutoRechargeService {
   }
 
   async accountBalance(em: EntityManager, accountId: string): Promise<AccountBalanceModel> {
-    const [a] = await query<{
-      asset_code: string; scale: number; balance: string; held: string; overdraft: string; sequence: string;
-      low_balance_level: string | null; alert_state: AlertState;
-    }>(
-      em,
-      `select a.asset_code, s.scale, a.balance::text, a.held::text, c.overdraft_limit::text as overdraft, a.sequence::text,
-              a.low_balance_level::text as low_balance_level, a.alert_state
-         from accounts a join assets s on s.code = a.asset_code join customers c on c.id = a.customer_id where a.id = ?`,
-      [accountId],
-    );
+    const a = await selectAccountBalance(em, accountId);
     if (!a) throw new AppError('INVALID_ARGUMENT', `account ${accountId} vanished`);
     const policy = (await autoRechargeOf(em, [accountId], this.clock.now())).get(accountId);
     return {
@@ -161,20 +107,14 @@ export class AutoRechargeService {
    */
   async sweep(): Promise<number> {
     const now = this.clock.now();
-    const due = await query<{ account_id: string; customer_id: string }>(
-      this.orm.em.fork(),
-      `select p.account_id, a.customer_id from auto_recharges p join accounts a on a.id = p.account_id
-        where ${MAY_START} and a.recharge_threshold is null
-        order by p.account_id limit 500`,
-      [now, utcMonth(now)],
-    );
+    const due = await selectAccountsToRearm(this.orm.em.fork(), now, utcMonth(now));
     let started = 0;
     for (const d of due) {
       try {
         started += await inTransaction(this.orm, async (em) => {
           // Lock order: accounts, then the policy.
           await lockCustomerAccounts(em, [d.customer_id]);
-          await query(em, `select 1 from auto_recharges where account_id = ? for update`, [d.account_id]);
+          await lockPolicyRow(em, d.account_id);
           return (await this.settlement.rearm(em, d.account_id)) ? 1 : 0;
         });
       } catch (err) {

@@ -3,9 +3,9 @@
 // is the currency). Going the other way (auto-recharge sizes the credit first) the payment is rounded UP to the
 // currency's minor unit, and the credit recomputed from it, so the two always agree.
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { selectAssetRate, selectRateCurrencies } from '../catalog/catalog.sql.js';
 import { AppError, invalid, notFound } from '../shared/errors.js';
 import { Decimal, dec } from '../shared/money.js';
-import { query } from '../shared/tx.js';
 import { currencyDecimals } from '../stripe/currency.js';
 
 export interface Conversion {
@@ -16,11 +16,7 @@ export interface Conversion {
 }
 
 export async function conversionOf(em: EntityManager, assetCode: string, currency: string, field = 'currency'): Promise<Conversion> {
-  const [asset] = await query<{ scale: number; rate: string | null }>(
-    em,
-    `select a.scale, r.rate::text as rate from assets a left join asset_exchange_rates r on r.asset_code = a.code and r.currency = ? where a.code = ?`,
-    [currency, assetCode],
-  );
+  const asset = await selectAssetRate(em, assetCode, currency);
   if (!asset) throw notFound('ASSET_NOT_FOUND', `asset "${assetCode}"`);
   if (asset.rate !== null) return { assetCode, currency, rate: dec(asset.rate), scale: asset.scale };
   if (assetCode === currency) return { assetCode, currency, rate: new Decimal(1), scale: asset.scale };
@@ -29,9 +25,9 @@ export async function conversionOf(em: EntityManager, assetCode: string, currenc
 
 /** The currency a card is charged in to buy this asset when none is named: its own code, or its only exchange rate. */
 export async function defaultCurrencyOf(em: EntityManager, assetCode: string, field: string): Promise<string> {
-  const rows = await query<{ currency: string }>(em, `select currency from asset_exchange_rates where asset_code = ? order by currency`, [assetCode]);
-  if (rows.length === 1) return rows[0].currency;
-  if (rows.length > 1) throw invalid(field, `asset "${assetCode}" has exchange rates for ${rows.map((r) => r.currency).join(', ')}: name the currency to charge`);
+  const currencies = await selectRateCurrencies(em, assetCode);
+  if (currencies.length === 1) return currencies[0];
+  if (currencies.length > 1) throw invalid(field, `asset "${assetCode}" has exchange rates for ${currencies.join(', ')}: name the currency to charge`);
   if (/^[A-Z]{3}$/.test(assetCode)) return assetCode;
   throw new AppError('INVALID_ARGUMENT', `${field}: asset "${assetCode}" has no exchange rate, so it cannot be bought with a card`, { field });
 }

@@ -14,15 +14,17 @@ import type { Clock } from '../shared/clock.js';
 import { utcMonth } from '../shared/clock.js';
 import { Decimal, dec } from '../shared/money.js';
 import { newId } from '../shared/ids.js';
-import { inTransaction, query } from '../shared/tx.js';
+import { inTransaction } from '../shared/tx.js';
 import { log } from '../shared/log.js';
 import { isCardError, refusalOf, type StripeClient } from '../stripe/client.js';
 import { stripeCustomerOf } from '../stripe/customers.js';
 import { isSupportedCurrency, minimumCharge, toMinorUnits } from '../stripe/currency.js';
 import { conversionOf, creditFor, paymentAtMost, paymentFor } from './conversion.js';
-import { findTopUp, type Settlement, type TopUpRow } from './settlement.js';
-import { TOP_UP_METADATA } from './topups.service.js';
+import { lockRechargeAccount, lockRechargePolicy, setMonthToDate } from './auto-recharges.sql.js';
 import type { RechargeJob } from './recharge-trigger.js';
+import type { Settlement } from './settlement.js';
+import { TOP_UP_METADATA } from './topup.model.js';
+import { findTopUp, insertRechargeTopUp, recordPaymentIntent, selectRechargeTopUpId, type TopUpRow } from './topups.sql.js';
 
 export const NO_CARD_MESSAGE = 'no saved card: the customer must complete a Checkout top-up first (it saves the card for auto-recharge)';
 
@@ -62,23 +64,14 @@ export class RechargeProcessor {
   }
 
   private async plan(em: EntityManager, { accountId, crossing }: RechargeJob): Promise<Plan> {
-    const [account] = await query<{ customer_id: string; asset_code: string; balance: string }>(
-      em,
-      `select customer_id, asset_code, balance::text from accounts where id = ? for update`,
-      [accountId],
-    );
+    const account = await lockRechargeAccount(em, accountId);
     if (!account) throw new UnrecoverableError(`recharge for unknown account ${accountId}`);
-    const [p] = await query<{ enabled: boolean; paused: boolean; pending_crossing: string | null; threshold: string; amount: string | null; target_balance: string | null; monthly_cap: string | null; currency: string; month: string; month_to_date: string }>(
-      em,
-      `select enabled, paused, pending_crossing::text, threshold::text, amount::text, target_balance::text, monthly_cap::text, currency, month, month_to_date::text
-         from auto_recharges where account_id = ? for update`,
-      [accountId],
-    );
-    const [existing] = await query<{ id: string }>(em, `select id from top_ups where account_id = ? and recharge_crossing = ?`, [accountId, crossing]);
+    const p = await lockRechargePolicy(em, accountId);
+    const existing = await selectRechargeTopUpId(em, accountId, crossing);
     const card = await stripeCustomerOf(em, account.customer_id);
     if (existing) {
       // A retry (or duplicate) of this crossing's job: finish what the first attempt recorded.
-      const t = (await findTopUp(em, { id: existing.id }))!;
+      const t = (await findTopUp(em, { id: existing }))!;
       if (t.status !== 'pending') return { kind: 'done', why: `crossing ${crossing} already ${t.status}` };
       if (!this.stripe || !card?.paymentMethodId) {
         await this.settlement.failed(em, t.id, this.stripe ? NO_CARD_MESSAGE : 'Stripe is not configured (STRIPE_SECRET_KEY)');
@@ -127,20 +120,18 @@ export class RechargeProcessor {
     }
     const credit = creditFor(payment, conv);
     if (payment.lt(min) || credit.lte(0)) {
-      await query(em, `update auto_recharges set month = ?, month_to_date = ? where account_id = ?`, [month, monthToDate.toFixed(), accountId]);
+      await setMonthToDate(em, accountId, month, monthToDate.toFixed());
       await this.settlement.abandonAttempt(em, accountId, crossing, true);
       log.info('auto-recharge skipped: the monthly cap leaves less than the minimum charge', { accountId, cap: p.monthly_cap, monthToDate: monthToDate.toFixed(), minimum: `${min.toFixed()} ${conv.currency}` });
       return { kind: 'done', why: 'monthly cap reached' };
     }
     const id = newId('top');
-    await query(
-      em,
-      `insert into top_ups (id, customer_id, account_id, asset_code, source, status, currency, payment_amount, credit_amount, recharge_crossing)
-       values (?, ?, ?, ?, 'auto_recharge', 'pending', ?, ?, ?, ?)`,
-      [id, account.customer_id, accountId, account.asset_code, conv.currency, payment.toFixed(), credit.toFixed(), crossing],
-    );
+    await insertRechargeTopUp(em, {
+      id, customerId: account.customer_id, accountId, assetCode: account.asset_code, currency: conv.currency, paymentAmount: payment.toFixed(),
+      creditAmount: credit.toFixed(), crossing,
+    });
     // Reserve the credit against the cap now; a failure gives it back.
-    await query(em, `update auto_recharges set month = ?, month_to_date = ? where account_id = ?`, [month, monthToDate.plus(credit).toFixed(), accountId]);
+    await setMonthToDate(em, accountId, month, monthToDate.plus(credit).toFixed());
     const t = (await findTopUp(em, { id }))!;
     return { kind: 'charge', topUp: t, stripeCustomerId: card.stripeCustomerId, paymentMethodId: card.paymentMethodId };
   }
@@ -192,7 +183,7 @@ export class RechargeProcessor {
         await inTransaction(this.orm, (em) => this.settlement.succeeded(em, t.id, pi.id));
         return 'succeeded';
       case 'processing':
-        await query(this.orm.em.fork(), `update top_ups set payment_intent_id = ? where id = ? and payment_intent_id is null`, [pi.id, t.id]);
+        await recordPaymentIntent(this.orm.em.fork(), t.id, pi.id);
         return 'processing';
       default:
         await inTransaction(this.orm, (em) => this.settlement.failed(em, t.id, pi.last_payment_error?.message ?? `payment ${pi.status.replace(/_/g, ' ')}`, pi.id));

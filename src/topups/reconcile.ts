@@ -3,12 +3,14 @@
 // the same idempotent settlement as the webhooks, so reconciliation and a late webhook credit once between them.
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Clock } from '../shared/clock.js';
-import { inTransaction, query } from '../shared/tx.js';
+import { inTransaction } from '../shared/tx.js';
 import { log } from '../shared/log.js';
 import { enqueue } from '../outbox/outbox.js';
 import type { StripeClient } from '../stripe/client.js';
-import type { Settlement, TopUpRow } from './settlement.js';
+import { crossingInFlight } from './auto-recharges.sql.js';
+import type { Settlement } from './settlement.js';
 import type { StripeEventProcessor } from './stripe-events.worker.js';
+import { selectPendingTopUps, type PendingTopUp } from './topups.sql.js';
 
 /** A Checkout session lives at most 24 hours; a pending top-up that never got one is abandoned after that. */
 const SESSION_LIFETIME_MS = 24 * 3_600_000;
@@ -28,12 +30,7 @@ export class Reconciler {
   async run(): Promise<number> {
     if (!this.stripe) return 0;
     const now = this.clock.now();
-    const rows = await query<TopUpRow>(
-      this.orm.em.fork(),
-      `select id, source, status, created_at, checkout_session_id, payment_intent_id, account_id, recharge_crossing::text
-         from top_ups where status = 'pending' and created_at <= ? order by created_at limit 200`,
-      [new Date(now.getTime() - this.afterMs)],
-    );
+    const rows = await selectPendingTopUps(this.orm.em.fork(), new Date(now.getTime() - this.afterMs));
     let settled = 0;
     for (const t of rows) {
       try {
@@ -46,7 +43,7 @@ export class Reconciler {
     return settled;
   }
 
-  private async reconcile(t: TopUpRow, now: Date): Promise<boolean> {
+  private async reconcile(t: PendingTopUp, now: Date): Promise<boolean> {
     const stripe = this.stripe!;
     if (t.source === 'checkout') {
       if (!t.checkout_session_id) {
@@ -76,8 +73,7 @@ export class Reconciler {
       return inTransaction(this.orm, (em) => this.settlement.failed(em, t.id, 'Stripe could not be reached to charge the card'));
     }
     await inTransaction(this.orm, async (em) => {
-      const [p] = await query(em, `select 1 from auto_recharges where account_id = ? and pending_crossing = ?`, [t.account_id, t.recharge_crossing]);
-      if (p) await enqueue(em, [{ queue: 'recharge', name: 'recharge', payload: { accountId: t.account_id, crossing: Number(t.recharge_crossing) } }]);
+      if (await crossingInFlight(em, t.account_id, t.recharge_crossing)) await enqueue(em, [{ queue: 'recharge', name: 'recharge', payload: { accountId: t.account_id, crossing: Number(t.recharge_crossing) } }]);
     });
     return false;
   }

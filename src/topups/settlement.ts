@@ -8,88 +8,19 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Clock } from '../shared/clock.js';
 import { utcMonth } from '../shared/clock.js';
 import { Decimal, dec } from '../shared/money.js';
-import { pgTextArray, query } from '../shared/tx.js';
 import { log } from '../shared/log.js';
 import { emitWebhookEvents } from '../webhooks/events.js';
 import { autoRechargeEvent, topUpEvent } from './topup.events.js';
 import { ensureCustomerAccount, lockCustomerAccounts, type AccountState } from '../wallets/accounts.js';
-import { STARTS_RECHARGE, type Ledger } from '../wallets/ledger.js';
+import type { Ledger } from '../wallets/ledger.js';
+import { abandonCrossing, recordAttemptFailed, recordAttemptSucceeded } from './auto-recharges.sql.js';
+import { armAccount, selectRearmState } from './recharge-arming.sql.js';
 import { triggerRecharges } from './recharge-trigger.js';
-import type { TopUpModel, TopUpSource, TopUpStatus } from './topup.model.js';
-
-/**
- * SQL condition on auto_recharges p: a recharge may start now. Enabled, not paused, none in flight, cooldown over and
- * monthly cap not used up (nor left under the minimum charge this month: cap_reached_month). Bind parameters: now,
- * current month ("YYYY-MM").
- */
-export const MAY_START = `(p.enabled and not p.paused and p.pending_crossing is null and p.threshold is not null
-  and (p.cooldown_until is null or p.cooldown_until <= ?)
-  and (p.monthly_cap is null or p.month <> ? or (p.month_to_date < p.monthly_cap and p.cap_reached_month <> p.month)))`;
-
-/** Transaction kinds whose debits may start a recharge (STARTS_RECHARGE in the ledger), for SQL. */
-const RECHARGE_KINDS = pgTextArray(Object.entries(STARTS_RECHARGE).filter(([, starts]) => starts).map(([kind]) => kind));
-
-/**
- * SQL condition on accounts a / auto_recharges p: a recharge is owed to usage. Since the balance last stood at or above
- * the threshold, a debit of a STARTS_RECHARGE kind (usage, hold capture) was posted, so usage is what keeps the balance
- * below it. A balance lowered only by refunds, debit adjustments or expiry owes nothing: the card is charged again only
- * once usage spends from that balance. Read from the account's ledger feed (ledger_entries_feed index), newest first.
- * Bind parameter: RECHARGE_KINDS.
- */
-const OWED_TO_USAGE = `exists (select 1 from ledger_entries e join ledger_transactions t on t.id = e.transaction_id
-   where e.account_id = a.id and e.sequence is not null and e.amount < 0 and t.kind = any(?::text[])
-     and e.sequence > coalesce((select max(l.sequence) from ledger_entries l
-                                 where l.account_id = a.id and l.sequence is not null and l.balance_after >= p.threshold), 0))`;
+import type { TopUpModel } from './topup.model.js';
+import { findTopUp, markFailed, markRefunded, markSucceeded, topUpModel, type TopUpRow } from './topups.sql.js';
 
 /** Consecutive failed recharges after which a policy pauses itself. */
 export const MAX_CONSECUTIVE_FAILURES = 3;
-
-export interface TopUpRow {
-  id: string;
-  customer_id: string;
-  account_id: string;
-  asset_code: string;
-  source: TopUpSource;
-  status: TopUpStatus;
-  currency: string;
-  payment_amount: string;
-  credit_amount: string;
-  refunded_amount: string;
-  refund_debited: string;
-  redirect_url: string;
-  checkout_session_id: string | null;
-  payment_intent_id: string | null;
-  recharge_crossing: string | null;
-  failure_message: string;
-  created_at: Date | string;
-  settled_at: Date | string | null;
-  scale?: number;
-}
-
-const TOP_UP_COLUMNS = `t.id, t.customer_id, t.account_id, t.asset_code, t.source, t.status, t.currency, t.payment_amount::text, t.credit_amount::text,
-  t.refunded_amount::text, t.refund_debited::text, t.redirect_url, t.checkout_session_id, t.payment_intent_id, t.recharge_crossing::text,
-  t.failure_message, t.created_at, t.settled_at`;
-
-export async function findTopUp(em: EntityManager, by: { id?: string; paymentIntentId?: string; checkoutSessionId?: string }, lock = false): Promise<TopUpRow | undefined> {
-  const [col, val] = by.id ? ['id', by.id] : by.paymentIntentId ? ['payment_intent_id', by.paymentIntentId] : ['checkout_session_id', by.checkoutSessionId];
-  const [row] = await query<TopUpRow>(
-    em,
-    `select ${TOP_UP_COLUMNS}, a.scale from top_ups t join assets a on a.code = t.asset_code where t.${col} = ?${lock ? ' for update of t' : ''}`,
-    [val],
-  );
-  return row;
-}
-
-export function topUpModel(r: TopUpRow): TopUpModel {
-  return {
-    id: r.id, customerId: r.customer_id, accountId: r.account_id, assetCode: r.asset_code, assetScale: r.scale ?? 0, currency: r.currency,
-    paymentAmount: dec(r.payment_amount).toFixed(), creditAmount: dec(r.credit_amount).toFixed(), status: r.status, source: r.source,
-    redirectUrl: r.redirect_url, checkoutSessionId: r.checkout_session_id, paymentIntentId: r.payment_intent_id,
-    refundedAmount: dec(r.refunded_amount).toFixed(), failureMessage: r.failure_message,
-    // Raw SQL rows carry timestamps as the driver returns them (strings here).
-    createdAt: new Date(r.created_at), settledAt: r.settled_at === null ? null : new Date(r.settled_at),
-  };
-}
 
 async function lockedAccount(em: EntityManager, customerId: string, assetCode: string): Promise<AccountState> {
   const locked = await lockCustomerAccounts(em, [customerId]);
@@ -116,11 +47,7 @@ export class Settlement {
     batch.systemEntry(txn, 'funding', t.asset_code, credit.negated());
     await batch.flush(em);
     const now = this.clock.now();
-    await query(
-      em,
-      `update top_ups set status = 'succeeded', payment_intent_id = coalesce(?, payment_intent_id), transaction_id = ?, failure_message = '', settled_at = ? where id = ?`,
-      [paymentIntentId, txn, now, t.id],
-    );
+    await markSucceeded(em, t.id, paymentIntentId, txn, now);
     const settled = topUpModel((await findTopUp(em, { id: t.id }))!);
     const events = [topUpEvent('topup.succeeded', settled, now, account.sequence)];
     if (t.source === 'auto_recharge') {
@@ -141,11 +68,7 @@ export class Settlement {
     const t = await findTopUp(em, { id: topUpId }, true);
     if (!t || t.status !== 'pending') return false;
     const now = this.clock.now();
-    await query(
-      em,
-      `update top_ups set status = 'failed', failure_message = ?, payment_intent_id = coalesce(?, payment_intent_id), settled_at = ? where id = ?`,
-      [message.slice(0, 500), paymentIntentId, now, t.id],
-    );
+    await markFailed(em, t.id, message.slice(0, 500), paymentIntentId, now);
     const failedTopUp = topUpModel((await findTopUp(em, { id: t.id }))!);
     await emitWebhookEvents(em, [topUpEvent('topup.failed', failedTopUp, now)]);
     if (t.source === 'auto_recharge' && t.recharge_crossing !== null) {
@@ -180,7 +103,7 @@ export class Settlement {
       await batch.flush(em);
       sequence = account.sequence;
     }
-    await query(em, `update top_ups set status = 'refunded', refunded_amount = ?, refund_debited = ? where id = ?`, [total.toFixed(), debitTotal.toFixed(), t.id]);
+    await markRefunded(em, t.id, total.toFixed(), debitTotal.toFixed());
     await emitWebhookEvents(em, [topUpEvent('topup.refunded', topUpModel((await findTopUp(em, { id: t.id }))!), this.clock.now(),
       sequence)]);
     log.info('top-up refund debited', { topUpId: t.id, customerId: t.customer_id, debit: debit.toFixed() });
@@ -191,17 +114,10 @@ export class Settlement {
 
   private async attemptSucceeded(em: EntityManager, t: TopUpRow, wasFailed: boolean): Promise<void> {
     const now = this.clock.now();
-    await query(
-      em,
-      `update auto_recharges set
-          pending_crossing = case when pending_crossing = ? then null else pending_crossing end,
-          consecutive_failures = 0, last_failure = '',
-          cooldown_until = ?,
-          month_to_date = case when ? and month = ? then month_to_date + ?::numeric else month_to_date end,
-          updated_at = now()
-        where account_id = ?`,
-      [t.recharge_crossing, new Date(now.getTime() + this.cooldownMs), wasFailed, utcMonth(now), t.credit_amount, t.account_id],
-    );
+    await recordAttemptSucceeded(em, {
+      accountId: t.account_id, crossing: t.recharge_crossing, cooldownUntil: new Date(now.getTime() + this.cooldownMs), wasFailed,
+      month: utcMonth(now), credit: t.credit_amount,
+    });
     await this.rearm(em, t.account_id);
   }
 
@@ -213,24 +129,10 @@ export class Settlement {
     em: EntityManager, accountId: string, crossing: number, message: string, reserved: Decimal | null, counts = true, topUp?: TopUpModel,
   ): Promise<void> {
     const now = this.clock.now();
-    const add = counts ? 1 : 0;
-    const [p] = await query<{ consecutive_failures: number; paused: boolean; customer_id: string; asset_code: string }>(
-      em,
-      `update auto_recharges p set
-          pending_crossing = null,
-          consecutive_failures = p.consecutive_failures + ?::int,
-          paused = p.paused or (?::int = 1 and p.consecutive_failures + 1 >= ?),
-          paused_at = case when not p.paused and ?::int = 1 and p.consecutive_failures + 1 >= ? then ? else p.paused_at end,
-          last_failure = ?,
-          cooldown_until = ?,
-          month_to_date = case when ?::numeric is not null and p.month = ? then greatest(p.month_to_date - ?::numeric, 0) else p.month_to_date end,
-          updated_at = now()
-         from accounts a
-        where p.account_id = ? and a.id = p.account_id and p.pending_crossing = ?
-      returning p.consecutive_failures, p.paused, a.customer_id, a.asset_code`,
-      [add, add, MAX_CONSECUTIVE_FAILURES, add, MAX_CONSECUTIVE_FAILURES, now, message.slice(0, 500), new Date(now.getTime() + this.cooldownMs),
-        reserved?.toFixed() ?? null, utcMonth(now), reserved?.toFixed() ?? null, accountId, crossing],
-    );
+    const p = await recordAttemptFailed(em, {
+      accountId, crossing, counts, pauseAfter: MAX_CONSECUTIVE_FAILURES, now, message: message.slice(0, 500),
+      cooldownUntil: new Date(now.getTime() + this.cooldownMs), reserved: reserved?.toFixed() ?? null, month: utcMonth(now),
+    });
     if (!p) return;
     const events = [await autoRechargeEvent(em, 'auto_recharge.failed', accountId, now, topUp)];
     if (counts && p.paused && p.consecutive_failures === MAX_CONSECUTIVE_FAILURES) {
@@ -245,18 +147,14 @@ export class Settlement {
    * threshold). `capReached`: the monthly cap leaves less than one minimum charge, so the month's recharging is over.
    */
   async abandonAttempt(em: EntityManager, accountId: string, crossing: number, capReached = false): Promise<void> {
-    await query(
-      em,
-      `update auto_recharges set pending_crossing = null, cap_reached_month = case when ? then month else cap_reached_month end, updated_at = now()
-        where account_id = ? and pending_crossing = ?`,
-      [capReached, accountId, crossing],
-    );
+    await abandonCrossing(em, accountId, crossing, capReached);
     await this.rearm(em, accountId);
   }
 
   /**
    * Decide what an account (locked by the caller) waits for, after its policy or recharge state changed:
-   *  - a recharge may start now (MAY_START) and one is owed to usage (OWED_TO_USAGE): start it (triggerRecharges);
+   *  - a recharge may start now (MAY_START, recharge-arming.sql.ts) and one is owed to usage (OWED_TO_USAGE): start it
+   *    (triggerRecharges);
    *  - it may start but none is owed: arm the account (copy the threshold onto it), so the next usage debit that leaves
    *    the balance below the threshold starts one;
    *  - it may not start (disabled, paused, in flight, cooling down, cap used up): disarm it; the sweep calls this again
@@ -266,21 +164,9 @@ export class Settlement {
   async rearm(em: EntityManager, accountId: string): Promise<boolean> {
     const now = this.clock.now();
     const month = utcMonth(now);
-    const [r] = await query<{ may: boolean; owed: boolean }>(
-      em,
-      `select ${MAY_START} as may,
-              case when ${MAY_START} and a.balance < p.threshold then ${OWED_TO_USAGE} else false end as owed
-         from auto_recharges p join accounts a on a.id = p.account_id where p.account_id = ?`,
-      [now, month, now, month, RECHARGE_KINDS, accountId],
-    );
+    const r = await selectRearmState(em, accountId, now, month);
     if (r?.owed) return (await triggerRecharges(em, [accountId])).length > 0;
-    await query(
-      em,
-      `update accounts a set recharge_threshold =
-          (select case when ${MAY_START} then p.threshold end from auto_recharges p where p.account_id = a.id)
-        where a.id = ?`,
-      [now, month, accountId],
-    );
+    await armAccount(em, accountId, now, month);
     return false;
   }
 }

@@ -5,13 +5,15 @@ import type { Job } from 'bullmq';
 import { UnrecoverableError } from 'bullmq';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type Stripe from 'stripe';
-import { inTransaction, query } from '../shared/tx.js';
+import { inTransaction } from '../shared/tx.js';
 import { log } from '../shared/log.js';
 import type { StripeClient } from '../stripe/client.js';
 import { savePaymentMethod } from '../stripe/customers.js';
+import { markStripeEventProcessed, selectStripeEvent } from '../stripe/stripe.sql.js';
 import { fromMinorUnits } from '../stripe/currency.js';
-import { findTopUp, type Settlement } from './settlement.js';
-import { TOP_UP_METADATA } from './topups.service.js';
+import type { Settlement } from './settlement.js';
+import { TOP_UP_METADATA } from './topup.model.js';
+import { findTopUp } from './topups.sql.js';
 
 const idOf = (v: string | { id: string } | null | undefined): string | null => (v == null ? null : typeof v === 'string' ? v : v.id);
 
@@ -26,11 +28,11 @@ export class StripeEventProcessor {
 
   async process(job: Job): Promise<string> {
     const eventId = (job.data as { eventId?: string })?.eventId;
-    const [row] = await query<{ payload: Stripe.Event; processed_at: Date | null }>(this.orm.em.fork(), `select payload, processed_at from stripe_events where id = ?`, [eventId]);
+    const row = await selectStripeEvent(this.orm.em.fork(), eventId);
     if (!row) throw new UnrecoverableError(`Stripe event ${eventId} is not stored`);
     if (row.processed_at) return 'already processed';
     const outcome = await this.handle(row.payload);
-    await query(this.orm.em.fork(), `update stripe_events set processed_at = now() where id = ?`, [eventId]);
+    await markStripeEventProcessed(this.orm.em.fork(), eventId);
     return outcome;
   }
 

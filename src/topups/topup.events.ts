@@ -1,17 +1,16 @@
 // Money-in's webhook events: topup.succeeded / failed / refunded (data: TopUp, every top-up whatever started it) and
 // auto_recharge.succeeded / failed / paused (data: AutoRechargeEventData: the account, its policy after the change,
-// and the recharge's top-up when there is one), as proto JSON through the wallet formatters. Emitted by Settlement on
+// and the recharge's top-up when there is one), as proto JSON through the wallet and top-up proto mappers (wallets/wallet.proto.ts, topup.proto.ts). Emitted by Settlement on
 // the transaction that settles.
 import { create, toJson } from '@bufbuild/protobuf';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { TopUpSchema } from '../../gen/tollbooth/v1/wallet_pb.js';
 import { AutoRechargeEventDataSchema } from '../../gen/tollbooth/v1/webhook_pb.js';
-import { query } from '../shared/tx.js';
 import type { WebhookEvent } from '../webhooks/events.js';
 import { autoRechargeToProto } from '../wallets/wallet.proto.js';
-import { autoRechargeOf } from './auto-recharge.service.js';
+import { autoRechargeOf, selectAccountAsset } from './auto-recharges.sql.js';
 import type { TopUpModel } from './topup.model.js';
-import { topUpToProto } from './topups.rpc.js';
+import { topUpToProto } from './topup.proto.js';
 
 export function topUpEvent(type: 'topup.succeeded' | 'topup.failed' | 'topup.refunded', t: TopUpModel, at: Date,
   sequence?: bigint): WebhookEvent {
@@ -23,9 +22,7 @@ export async function autoRechargeEvent(
   em: EntityManager, type: 'auto_recharge.succeeded' | 'auto_recharge.failed' | 'auto_recharge.paused', accountId: string, at: Date,
   topUp?: TopUpModel,
 ): Promise<WebhookEvent> {
-  const [a] = await query<{ customer_id: string; asset_code: string; scale: number }>(
-    em, `select a.customer_id, a.asset_code, s.scale from accounts a join assets s on s.code = a.asset_code where a.id = ?`, [accountId],
-  );
+  const a = await selectAccountAsset(em, accountId);
   const policy = (await autoRechargeOf(em, [accountId], at)).get(accountId);
   const data = create(AutoRechargeEventDataSchema, {
     customerId: a.customer_id, assetCode: a.asset_code, topUp: topUp && topUpToProto(topUp),

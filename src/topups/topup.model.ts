@@ -1,5 +1,8 @@
 // Domain shapes of money in: top-ups and auto-recharge policy input. Amounts are decimal strings. A policy as GetWallet
 // and UpdateAutoRecharge show it is AutoRechargeModel (src/wallets/account-balance.model.ts), part of AccountBalance.
+/** Metadata key linking Stripe objects (Checkout sessions, PaymentIntents) back to the top-up. */
+export const TOP_UP_METADATA = 'tollbooth_top_up_id';
+
 export type TopUpStatus = 'pending' | 'succeeded' | 'failed' | 'refunded';
 export type TopUpSource = 'checkout' | 'auto_recharge';
 

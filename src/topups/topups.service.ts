@@ -3,22 +3,22 @@
 // records the session. A crash between the steps leaves a pending top-up that a retry of the same request completes
 // (Stripe returns the same session), and a payment for it is credited by its metadata even if the session id was never
 // stored. GetTopUp reads the state.
-import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { MikroORM } from '@mikro-orm/postgresql';
 import type Stripe from 'stripe';
-import { customerNotFound, type CustomerLookup } from '../customers/customer.model.js';
+import type { CustomerLookup } from '../customers/customer.model.js';
 import { AppError, invalid, notFound } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { once } from '../shared/idempotency.js';
 import { dec, formatAmount } from '../shared/money.js';
-import { inTransaction, query } from '../shared/tx.js';
-import { ensureCustomerAccount } from '../wallets/accounts.js';
+import { inTransaction } from '../shared/tx.js';
 import { isPermanentStripeError, requireStripe, type StripeClient } from '../stripe/client.js';
 import { log } from '../shared/log.js';
 import { ensureStripeCustomer } from '../stripe/customers.js';
 import { chargeAmount, toMinorUnits } from '../stripe/currency.js';
 import { conversionOf, creditFor } from './conversion.js';
-import { findTopUp, topUpModel, type Settlement } from './settlement.js';
-import type { TopUpModel } from './topup.model.js';
+import type { Settlement } from './settlement.js';
+import { TOP_UP_METADATA, type TopUpModel } from './topup.model.js';
+import { accountIdOf, findTopUp, insertCheckoutTopUp, recordCheckoutSession, resolveCustomerId, topUpModel } from './topups.sql.js';
 
 export interface CreateTopUpInput {
   requestId: string;
@@ -27,25 +27,6 @@ export interface CreateTopUpInput {
   currency: string;
   assetCode: string;
   returnUrl: string;
-}
-
-/** Metadata key linking Stripe objects back to the top-up. */
-export const TOP_UP_METADATA = 'tollbooth_top_up_id';
-
-export async function resolveCustomerId(em: EntityManager, lookup: CustomerLookup): Promise<string> {
-  const [row] = await query<{ id: string }>(
-    em,
-    'id' in lookup ? `select id from customers where id = ?` : `select id from customers where external_id = ?`,
-    ['id' in lookup ? lookup.id : lookup.externalId],
-  );
-  if (!row) throw customerNotFound(lookup);
-  return row.id;
-}
-
-/** The customer's account for an asset, created if the asset was defined after the wallet. */
-export async function accountIdOf(em: EntityManager, customerId: string, assetCode: string): Promise<string> {
-  const [row] = await query<{ id: string }>(em, `select id from accounts where customer_id = ? and asset_code = ? and type = 'customer'`, [customerId, assetCode]);
-  return row?.id ?? (await ensureCustomerAccount(em, customerId, assetCode)).id;
 }
 
 /** Stripe errors on calls a client made: theirs to fix (INVALID_ARGUMENT) or transient (UNAVAILABLE, retry). */
@@ -70,12 +51,10 @@ export class TopUpService {
         if (credit.lte(0)) throw invalid('amount', `buys nothing: ${amount.toFixed()} ${currency} at ${conv.rate.toFixed()} ${conv.assetCode} per ${currency} rounds to 0 at the asset's scale`);
         const accountId = await accountIdOf(em, customerId, conv.assetCode);
         const id = newId('top');
-        await query(
-          em,
-          `insert into top_ups (id, customer_id, account_id, asset_code, source, status, currency, payment_amount, credit_amount, return_url)
-           values (?, ?, ?, ?, 'checkout', 'pending', ?, ?, ?, ?)`,
-          [id, customerId, accountId, conv.assetCode, currency, amount.toFixed(), credit.toFixed(), input.returnUrl],
-        );
+        await insertCheckoutTopUp(em, {
+          id, customerId, accountId, assetCode: conv.assetCode, currency, paymentAmount: amount.toFixed(), creditAmount: credit.toFixed(),
+          returnUrl: input.returnUrl,
+        });
         return { topUpId: id };
       }),
     );
@@ -116,7 +95,7 @@ export class TopUpService {
         }
         throw stripeCallError(err, 'create the Checkout session');
       }
-      await query(em, `update top_ups set checkout_session_id = ?, redirect_url = ? where id = ? and checkout_session_id is null`, [session.id, session.url ?? '', t.id]);
+      await recordCheckoutSession(em, t.id, session.id, session.url ?? '');
       t = (await findTopUp(em, { id: topUpId }))!;
     }
     return topUpModel(t);

@@ -6,8 +6,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { JsonValue } from '@bufbuild/protobuf';
 import { newId } from '../shared/ids.js';
-import { queryWith, type CtePart } from '../shared/tx.js';
-import { eventParts as insertEventParts, type EventRow } from './webhooks.sql.js';
+import type { CtePart } from '../shared/tx.js';
+import { eventParts as insertEventParts, insertEvents, type EventRow } from './webhooks.sql.js';
 
 /** Every event type, in the order the README lists them. Endpoints subscribe to some (or, with none named, to all). */
 export const WEBHOOK_EVENT_TYPES = [
@@ -61,5 +61,5 @@ export function webhookEventParts(events: readonly WebhookEvent[], name = 'wh'):
 /** Emit these events on the caller's transaction, in one statement. */
 export async function emitWebhookEvents(em: EntityManager, events: readonly WebhookEvent[]): Promise<void> {
   if (events.length === 0) return;
-  await queryWith(em, webhookEventParts(events), 'select 1');
+  await insertEvents(em, rows(events));
 }

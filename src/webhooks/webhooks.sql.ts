@@ -1,7 +1,7 @@
 // The webhooks domain's SQL, all of it: emitting events (parts of the caller's statement), endpoints, the delivery rows
 // and their attempt log as the worker and the API read and write them, redelivery and the retention prune.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { pgTextArray, query, type CtePart } from '../shared/tx.js';
+import { pgTextArray, query, queryWith, type CtePart } from '../shared/tx.js';
 import type { AttemptModel } from './webhook.model.js';
 
 // ---- emission ------------------------------------------------------------------------------------------------------
@@ -45,6 +45,11 @@ export function eventParts(rows: readonly EventRow[], name: string): CtePart[] {
       params: [],
     },
   ];
+}
+
+/** The events' parts (named `wh_…`) sent as a statement of their own on the caller's transaction. */
+export async function insertEvents(em: EntityManager, rows: readonly EventRow[]): Promise<void> {
+  await queryWith(em, eventParts(rows, 'wh'), 'select 1');
 }
 
 // ---- endpoints -----------------------------------------------------------------------------------------------------

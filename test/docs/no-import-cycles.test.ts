@@ -11,23 +11,6 @@ import { describe, expect, it } from 'vitest';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CHECKED = ['src', 'bench'];
 
-/**
- * Circles another change is curing at the same time as this test was written: auth ⇄ server (the key verifier, the
- * customer credentials, the pipeline and the binding types) and the one inside topups/. Only their files are listed;
- * a circle passes only when every file in it is listed, and a listed file (or `dir/*`) that is in no circle any more
- * fails the test, so this list only shrinks. Empty it once those circles are cured.
- */
-const ALLOWED: readonly string[] = [
-  'src/auth/api-keys.service.ts',
-  'src/auth/customer-credentials.ts',
-  'src/server/pipeline.ts',
-  'src/server/binding.ts',
-  'src/topups/*',
-];
-
-/** Whether an allow-list entry, a file or `dir/*` (the files directly in dir), names this file. */
-const names = (entry: string, file: string): boolean => (entry.endsWith('/*') ? dirname(file) === entry.slice(0, -2) : file === entry);
-
 /** The relative module specifiers a TypeScript source imports, in every form (see the header). */
 function relativeImports(source: string): string[] {
   return ts
@@ -136,16 +119,7 @@ describe('import circles', () => {
     expect(graph.get('bench/run.ts')).toContain('bench/lib/load.ts');
   });
 
-  it('src/ and bench/ have none outside the allow-list', () => {
-    const refused = found
-      .filter((files) => !files.every((f) => ALLOWED.some((entry) => names(entry, f))))
-      .map((files) => describeCircle(graph, files));
-    expect(refused.join('\n\n')).toBe('');
-  });
-
-  it('every allow-list entry is still in a circle (cured ones leave the list)', () => {
-    const inCircles = found.flat();
-    const stale = ALLOWED.filter((entry) => !inCircles.some((file) => names(entry, file)));
-    expect(stale).toEqual([]);
+  it('src/ and bench/ have none', () => {
+    expect(found.map((files) => describeCircle(graph, files)).join('\n\n')).toBe('');
   });
 });
