@@ -5,6 +5,7 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { migrationStatus } from '../db/migrate.js';
+import { selectServerVersion } from '../db/migrate.sql.js';
 import type { Io } from './io.js';
 
 type Status = 'ok' | 'warn' | 'FAIL' | 'skip';
@@ -68,7 +69,7 @@ async function postgres(config: Config): Promise<Finding[]> {
     ];
   }
   try {
-    const [{ server_version: version }] = (await client.query<{ server_version: string }>('show server_version')).rows;
+    const version = await selectServerVersion(client);
     const found: Finding[] = [{ status: 'ok', what: 'Postgres', detail: `reachable at ${where} (PostgreSQL ${version})` }];
     const status = await migrationStatus((sql) => client.query(sql));
     if (status.unknown.length > 0) {

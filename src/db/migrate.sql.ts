@@ -1,5 +1,5 @@
 // The SQL of applying migrations (migrate.ts): the advisory lock that lets one process at a time apply them, taken on
-// a session of its own, and the names of the migrations a database has applied.
+// a session of its own, the names of the migrations a database has applied, and the server version the doctor prints.
 import type { Client } from 'pg';
 
 /** Advisory lock key of migrations (bootstrapAdminKey uses 7411001). */
@@ -21,4 +21,10 @@ export async function selectAppliedMigrations(run: (sql: string) => Promise<{ ro
   const [{ present }] = (await run(`select to_regclass('tollbooth_migrations') is not null as present`)).rows as { present: boolean }[];
   const rows = present ? ((await run('select name from tollbooth_migrations')).rows as { name: string }[]) : [];
   return rows.map((r) => r.name);
+}
+
+/** The server's version as Postgres reports it (`npx tollbooth doctor` prints it). */
+export async function selectServerVersion(session: Client): Promise<string> {
+  const [{ server_version: version }] = (await session.query<{ server_version: string }>('show server_version')).rows;
+  return version;
 }

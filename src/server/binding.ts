@@ -64,7 +64,7 @@ export type PartialRpcTable<S> = Partial<RpcTable<S>>;
 
 // The transports call handlers and validators with messages they decoded for this very method, so the table's
 // per-RPC types are erased here: any request message in, an answer (or a stream of them) the transport encodes.
-interface ErasedRpc {
+export interface ErasedRpc {
   scope: Scope;
   validate: (req: Message) => void;
   authorize?: (req: Message, principal: Principal) => void;

@@ -6,7 +6,7 @@ import type { Message } from '@bufbuild/protobuf';
 import type { KeyVerifier } from '../auth/api-keys.service.js';
 import type { Owners, Principal } from '../auth/principal.js';
 import { AppError } from '../shared/errors.js';
-import type { CallContext, Owned, Route } from './binding.js';
+import type { CallContext, ErasedRpc, Owned, Route } from './binding.js';
 import { checkMessage } from './message-checks.js';
 
 /**
@@ -80,22 +80,12 @@ export class Pipeline {
 
   /** `signal` is asked for only when the handler reads `ctx.signal`, so a transport can make it lazily. */
   async unary(route: Route, principal: Principal, req: Message, signal: () => AbortSignal): Promise<unknown> {
-    const rpc = route.rpc;
-    if ('notImplemented' in rpc) throw notImplemented(route);
-    checkMessage(route.method.input, req);
-    rpc.validate(req);
-    if (principal.customer) await this.ownCustomerOnly(rpc, req, principal);
-    rpc.authorize?.(req, principal);
+    const rpc = await this.accept(route, principal, req);
     return (await rpc.handle(req, new UnaryContext(principal, signal))) as unknown;
   }
 
   async *stream(route: Route, principal: Principal, req: Message, signal: AbortSignal): AsyncIterable<unknown> {
-    const rpc = route.rpc;
-    if ('notImplemented' in rpc) throw notImplemented(route);
-    checkMessage(route.method.input, req);
-    rpc.validate(req);
-    if (principal.customer) await this.ownCustomerOnly(rpc, req, principal);
-    rpc.authorize?.(req, principal);
+    const rpc = await this.accept(route, principal, req);
     if (!principal.customer) {
       yield* rpc.handle(req, { principal, signal }) as AsyncIterable<unknown>;
       return;
@@ -124,6 +114,21 @@ export class Pipeline {
       signal.removeEventListener('abort', onAbort);
     }
     if (ended) throw ended;
+  }
+
+  /**
+   * Everything a decoded call passes before its handler (after `admit`), the same for unary and streaming calls: implemented, every value in
+   * range (the message walker), the RPC's own validator, a customer credential only for its own customer, the
+   * RPC's own authorization.
+   */
+  private async accept(route: Route, principal: Principal, req: Message): Promise<ErasedRpc> {
+    const rpc = route.rpc;
+    if ('notImplemented' in rpc) throw notImplemented(route);
+    checkMessage(route.method.input, req);
+    rpc.validate(req);
+    if (principal.customer) await this.ownCustomerOnly(rpc, req, principal);
+    rpc.authorize?.(req, principal);
+    return rpc;
   }
 
   /** PERMISSION_DENIED unless the request names the credential's own customer (by id or external id, or its top-up). */
