@@ -1,33 +1,31 @@
 // PreviewMigration: what moving a product's subscribers to another version would have done to their bills over the
 // last days — computed without changing anything, from the hourly usage rollups where that is exact, else from events.
 //
-// Every figure is exact (12 fractional digits, as the ledger) and equals re-rating each event one by one with the
-// target version as ingest would (test/migrations/preview.test.ts proves it). A rollup row holds, per customer, hour,
-// event type, product and dimension values, the event count and the summed quantity; re-rating it is exact when:
-//  - every version of the product prices the event type with exactly ONE price of the same shape (calculation, value
-//    property, dimension keys) — then a row counts events, its quantity is the events' quantity and its dimension key
-//    reads the same whichever version rated them;
-//  - each target price for the type needs no more than that: its dimension keys are among the row's (the values are
-//    read back from the dimension key, when that parses unambiguously), and it is UNIT (quantity = count) or VOLUME of
-//    the same property;
-//  - VOLUME: fee = round(Σq × u) equals Σ round(q × u) because no product q × u has more than 12 fractional digits
-//    (the rollup keeps the largest fractional-digit count of its quantities: quantity_scale + scale(u) <= 12), and no
-//    event's fee can leave the amount range (Σq × u < 10^15).
+// Every figure is exact and equals re-rating each event one by one with the target version as ingest would
+// (test/migrations/preview.test.ts proves it); when a rollup row can be re-rated as a whole is rollup-rerate.ts's rule.
 // Otherwise the events are read and re-rated one by one: for a whole event type when the shapes differ, for one
 // customer and type when only the rounding or the parsing is in doubt. Events of a type the target prices but some
 // version of the product does not are read too (the target would charge them; the product charged nothing for them).
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { ProductVersionSchema } from '../catalog/catalog.entity.js';
-import type { PriceModel, ProductModel } from '../catalog/catalog.model.js';
 import { toModels } from '../catalog/catalog.repository.js';
 import type { CatalogService } from '../catalog/catalog.service.js';
 import type { Clock } from '../shared/clock.js';
-import { Decimal, dec, formatAmount, inAmountRange, MAX_SCALE, toLedgerScale } from '../shared/money.js';
+import { Decimal, dec, formatAmount, toLedgerScale } from '../shared/money.js';
 import { decodePageToken, encodePageToken, pageSize } from '../shared/page-token.js';
 import { inTransaction } from '../shared/tx.js';
-import { matchRate, rate } from '../usage/rating.js';
+import { rate } from '../usage/rating.js';
 import { resolveVersions, type ResolvedVersions } from './migrations.service.js';
-import { readOnlySnapshot, selectAffected, selectAvailable, selectEvents, selectFeeSums, selectRollupSums, type PreviewEventRow } from './preview.sql.js';
+import {
+  readOnlySnapshot,
+  selectAffected,
+  selectAvailable,
+  selectEvents,
+  selectFeeSums,
+  selectRollupSums,
+  type PreviewEventRow,
+} from './preview.sql.js';
+import { compatible, rerateRollup, sharedShape, type Shape } from './rollup-rerate.js';
 
 const ZERO = new Decimal(0);
 const DAY_MS = 86_400_000;
@@ -98,15 +96,12 @@ interface Row {
   shortest?: Decimal;
 }
 
-/** What re-rating one event type needs to know about every version of the product that may have rated it. */
-interface Shape {
-  calculation: PriceModel['calculation'];
-  valueProperty: string;
-  dimensionKeys: string[];
-}
-
 export class MigrationPreview {
-  constructor(private readonly orm: MikroORM, private readonly catalog: CatalogService, private readonly clock: Clock) {}
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly catalog: CatalogService,
+    private readonly clock: Clock,
+  ) {}
 
   async preview(input: PreviewInput): Promise<PreviewModel> {
     const days = input.lookbackDays || 30;
@@ -136,8 +131,13 @@ export class MigrationPreview {
         subscriptionCount: BigInt(all.length),
         totals,
         customers: page.map((r) => ({
-          customerId: r.customerId, externalId: r.externalId, subscriptionId: r.subscriptionId, fromVersion: r.fromVersion,
-          impacts: impacts(r.actual, r.target, scales), runway: r.runway ?? [], runwayShortens: r.shortens ?? false,
+          customerId: r.customerId,
+          externalId: r.externalId,
+          subscriptionId: r.subscriptionId,
+          fromVersion: r.fromVersion,
+          impacts: impacts(r.actual, r.target, scales),
+          runway: r.runway ?? [],
+          runwayShortens: r.shortens ?? false,
         })),
         nextPageToken: offset + size < listed.length ? encodePageToken([offset + size], filters) : '',
         shortenedRunwayCount: BigInt(all.filter((r) => r.shortens).length),
@@ -152,8 +152,14 @@ export class MigrationPreview {
     const rows = new Map<string, Row>();
     for (const a of await selectAffected(em, v)) {
       rows.set(a.customer_id, {
-        customerId: a.customer_id, externalId: a.external_id ?? '', subscriptionId: a.subscription_id, fromVersion: a.product_version,
-        actual: new Map(), target: new Map(), burn: new Map(), available: new Map(),
+        customerId: a.customer_id,
+        externalId: a.external_id ?? '',
+        subscriptionId: a.subscription_id,
+        fromVersion: a.product_version,
+        actual: new Map(),
+        target: new Map(),
+        burn: new Map(),
+        available: new Map(),
       });
     }
     if (rows.size === 0) return rows;
@@ -226,8 +232,12 @@ export class MigrationPreview {
       const afterDays = runDays(after);
       const scale = scales.get(asset) ?? 0;
       out.push({
-        assetCode: asset, available: formatAmount(available, scale), burnPerDay: formatAmount(toLedgerScale(burn), scale),
-        burnPerDayAfter: formatAmount(toLedgerScale(after), scale), days: before?.toFixed() ?? '', daysAfter: afterDays?.toFixed() ?? '',
+        assetCode: asset,
+        available: formatAmount(available, scale),
+        burnPerDay: formatAmount(toLedgerScale(burn), scale),
+        burnPerDayAfter: formatAmount(toLedgerScale(after), scale),
+        days: before?.toFixed() ?? '',
+        daysAfter: afterDays?.toFixed() ?? '',
       });
       if (afterDays !== undefined && (before === undefined || afterDays.lt(before))) {
         shortens = true;
@@ -239,84 +249,6 @@ export class MigrationPreview {
     r.shortest = shortest;
     r.mover = mover;
   }
-}
-
-/** The one price shape every version that prices `eventType` gives it, or undefined (several prices, or shapes differ). */
-function sharedShape(versions: readonly ProductModel[], eventType: string): Shape | undefined {
-  let shape: Shape | undefined;
-  for (const v of versions) {
-    const prices = v.prices.filter((p) => p.eventType === eventType);
-    if (prices.length === 0) continue;
-    if (prices.length > 1) return undefined;
-    const p = prices[0];
-    if (!shape) shape = { calculation: p.calculation, valueProperty: p.valueProperty, dimensionKeys: p.dimensionKeys };
-    else {
-      const same = shape.calculation === p.calculation && shape.valueProperty === p.valueProperty
-        && shape.dimensionKeys.join('\u0000') === p.dimensionKeys.join('\u0000');
-      if (!same) return undefined;
-    }
-  }
-  return shape;
-}
-
-/** Whether a target price can be re-rated from rollups of this shape: its dimensions are known and its quantity is. */
-function compatible(p: PriceModel, shape: Shape): boolean {
-  if (!p.dimensionKeys.every((k) => shape.dimensionKeys.includes(k))) return false;
-  return p.calculation === 'unit' || (shape.calculation === 'volume' && shape.valueProperty === p.valueProperty);
-}
-
-/**
- * The dimension values a rollup's dimension key holds ("model=big,region=eu" for keys [model, region]), or undefined
- * when it does not parse unambiguously (a value containing ",<next key>="). A missing property and an empty string
- * read the same (""), and match the same rates: a rate's dimension value is never empty.
- */
-export function parseDimensionKey(key: string, keys: readonly string[]): Record<string, string> | undefined {
-  if (keys.length === 0) return key === '' ? {} : undefined;
-  if (!key.startsWith(`${keys[0]}=`)) return undefined;
-  const out: Record<string, string> = {};
-  let pos = keys[0].length + 1;
-  for (let i = 0; i < keys.length; i++) {
-    const next = i + 1 < keys.length ? `,${keys[i + 1]}=` : undefined;
-    if (next === undefined) {
-      out[keys[i]] = key.slice(pos);
-      break;
-    }
-    const at = key.indexOf(next, pos);
-    if (at < 0 || key.indexOf(next, at + 1) >= 0) return undefined;
-    out[keys[i]] = key.slice(pos, at);
-    pos = at + next.length;
-  }
-  return out;
-}
-
-/**
- * The target's fees for one rollup row (n events of a type with these dimension values, quantities summing to q, the
- * largest with `scale` fractional digits), or undefined when that would not equal re-rating each event.
- */
-export function rerateRollup(
-  target: ProductModel, shape: Shape, eventType: string, dimensionKey: string, n: Decimal, q: Decimal, scale: number,
-): Map<string, Decimal> | undefined {
-  const data = parseDimensionKey(dimensionKey, shape.dimensionKeys);
-  if (!data) return undefined;
-  const fees = new Map<string, Decimal>();
-  for (const price of target.prices) {
-    if (price.eventType !== eventType) continue;
-    const match = matchRate(price, data);
-    if (!match) continue;
-    for (const u of price.rates[match.index].unitPrices) {
-      const unit = dec(u.amount);
-      let fee: Decimal;
-      if (price.calculation === 'unit') fee = n.times(unit);
-      else {
-        if (scale + unit.decimalPlaces() > MAX_SCALE) return undefined;
-        fee = q.times(unit);
-      }
-      fees.set(u.assetCode, (fees.get(u.assetCode) ?? ZERO).plus(fee));
-    }
-  }
-  // Each event's fee is at most the row's total: within range here, within range for each event.
-  for (const fee of fees.values()) if (!inAmountRange(fee)) return undefined;
-  return fees;
 }
 
 function sumMaps(maps: readonly Map<string, Decimal>[]): Map<string, Decimal> {

@@ -16,9 +16,8 @@ import { inTransaction } from '../shared/tx.js';
 import { postWebhook, type PostResult } from './http-post.js';
 import { retryDelayMs } from './retry.js';
 import { signatureHeader } from './signing.js';
-import {
-  disableEndpoint, endpointFailed, endpointSucceeded, failDelivery, recordAttempt, selectDeliveryToSend,
-} from './webhooks.sql.js';
+import { failDelivery, recordAttempt, selectDeliveryToSend } from './deliveries.sql.js';
+import { disableEndpoint, endpointFailed, endpointSucceeded } from './webhooks.sql.js';
 import type { AttemptModel } from './webhook.model.js';
 
 /** POSTs to one endpoint in flight at once, across every engine process. */
@@ -41,7 +40,10 @@ export interface DeliveryOptions {
 
 /** A failed attempt, thrown so BullMQ retries; carries the receiver's Retry-After for the backoff. */
 class AttemptFailed extends Error {
-  constructor(message: string, readonly retryAfterMs: number) {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
     super(message);
   }
 }
@@ -57,7 +59,11 @@ return 0`;
 
 /** In-flight POSTs per endpoint, as leases in a Redis sorted set (score = expiry), so a crashed run frees its slot. */
 class EndpointSlots {
-  constructor(private readonly redis: () => Redis, private readonly prefix: string, private readonly leaseMs: number) {}
+  constructor(
+    private readonly redis: () => Redis,
+    private readonly prefix: string,
+    private readonly leaseMs: number,
+  ) {}
 
   private key(endpointId: string): string {
     return `${this.prefix}:webhook-slots:${endpointId}`;
@@ -68,7 +74,9 @@ class EndpointSlots {
   }
 
   async release(endpointId: string, member: string): Promise<void> {
-    await this.redis().zrem(this.key(endpointId), member).catch(() => undefined);
+    await this.redis()
+      .zrem(this.key(endpointId), member)
+      .catch(() => undefined);
   }
 }
 
@@ -116,14 +124,21 @@ export class WebhookDeliveryProcessor {
       const ts = Math.floor(attemptedAt.getTime() / 1000);
       const overlap = d.previous_secret && d.previous_secret_expires_at && new Date(d.previous_secret_expires_at) > this.clock.now();
       const secrets = overlap ? [d.secret, d.previous_secret!] : [d.secret];
-      const headers = { 'webhook-id': eventId, 'webhook-timestamp': String(ts), 'webhook-signature': signatureHeader(secrets, eventId, ts,
-        d.body) };
+      const headers = {
+        'webhook-id': eventId,
+        'webhook-timestamp': String(ts),
+        'webhook-signature': signatureHeader(secrets, eventId, ts, d.body),
+      };
       res = await postWebhook(d.url, headers, d.body, { allowPrivate: this.opts.allowPrivate, timeoutMs: this.opts.timeoutMs });
     } finally {
       await this.slots.release(endpointId, member);
     }
-    return this.settle(job, d.attempts + 1, { attempt: d.attempts + 1, attemptedAt, statusCode: res.status, latencyMs: res.latencyMs,
-      excerpt: res.excerpt, error: res.error }, res);
+    return this.settle(
+      job,
+      d.attempts + 1,
+      { attempt: d.attempts + 1, attemptedAt, statusCode: res.status, latencyMs: res.latencyMs, excerpt: res.excerpt, error: res.error },
+      res,
+    );
   }
 
   /** Log the attempt and move the delivery (and the endpoint's health) on, in one transaction. */
@@ -148,14 +163,24 @@ export class WebhookDeliveryProcessor {
     const delay = this.backoff(job.attemptsMade + 1, 'webhook', new AttemptFailed(why, res.retryAfterMs), job) as number;
     const days = this.opts.disableAfterDays;
     const outcome = await inTransaction(this.orm, async (em) => {
-      const enabled = await endpointFailed(em, endpointId, this.clock.now(), days * 86_400_000,
-        `every delivery failed for ${days} day${days === 1 ? '' : 's'} (last: ${why})`);
+      const enabled = await endpointFailed(
+        em,
+        endpointId,
+        this.clock.now(),
+        days * 86_400_000,
+        `every delivery failed for ${days} day${days === 1 ? '' : 's'} (last: ${why})`,
+      );
       const status = !enabled || last ? ('failed' as const) : ('pending' as const);
       const reason = !enabled
         ? `the endpoint was disabled: failing for ${days} day${days === 1 ? '' : 's'}`
-        : last ? `gave up after ${attempt} attempts (last: ${why})` : why;
-      await recordAttempt(em, eventId, endpointId, a, { status, reason,
-        nextAt: status === 'pending' ? new Date(Date.now() + delay) : undefined });
+        : last
+          ? `gave up after ${attempt} attempts (last: ${why})`
+          : why;
+      await recordAttempt(em, eventId, endpointId, a, {
+        status,
+        reason,
+        nextAt: status === 'pending' ? new Date(Date.now() + delay) : undefined,
+      });
       return status;
     });
     if (outcome === 'failed') return 'failed';

@@ -11,11 +11,20 @@ import { eventParts as insertEventParts, insertEvents, type EventRow } from './w
 
 /** Every event type, in the order the README lists them. Endpoints subscribe to some (or, with none named, to all). */
 export const WEBHOOK_EVENT_TYPES = [
-  'customer.created', 'customer.updated',
-  'subscription.created', 'subscription.canceled', 'subscription.migrated',
-  'topup.succeeded', 'topup.failed', 'topup.refunded',
-  'auto_recharge.succeeded', 'auto_recharge.failed', 'auto_recharge.paused',
-  'wallet.balance_low', 'wallet.balance_depleted', 'wallet.balance_recovered',
+  'customer.created',
+  'customer.updated',
+  'subscription.created',
+  'subscription.canceled',
+  'subscription.migrated',
+  'topup.succeeded',
+  'topup.failed',
+  'topup.refunded',
+  'auto_recharge.succeeded',
+  'auto_recharge.failed',
+  'auto_recharge.paused',
+  'wallet.balance_low',
+  'wallet.balance_depleted',
+  'wallet.balance_recovered',
   'hold.expired',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];

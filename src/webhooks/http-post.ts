@@ -28,11 +28,20 @@ export interface PostResult {
 const agents = { http: new http.Agent({ keepAlive: true, maxSockets: 64 }), https: new https.Agent({ keepAlive: true, maxSockets: 64 }) };
 
 export async function postWebhook(
-  url: string, headers: Record<string, string>, body: string, opts: { allowPrivate: boolean; timeoutMs?: number },
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  opts: { allowPrivate: boolean; timeoutMs?: number },
 ): Promise<PostResult> {
   const started = performance.now();
   const done = (r: Partial<PostResult>): PostResult => ({
-    status: 0, excerpt: '', error: '', retryAfterMs: 0, refused: false, ...r, latencyMs: Math.round(performance.now() - started),
+    status: 0,
+    excerpt: '',
+    error: '',
+    retryAfterMs: 0,
+    refused: false,
+    ...r,
+    latencyMs: Math.round(performance.now() - started),
   });
   const u = new URL(url);
   // An IP literal is connected to without a lookup: check it here (a hostname is checked by the lookup itself).
@@ -57,8 +66,12 @@ export async function postWebhook(
       u,
       {
         method: 'POST',
-        headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)),
-          'user-agent': 'Tollbooth-Webhooks/1' },
+        headers: {
+          ...headers,
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(body)),
+          'user-agent': 'Tollbooth-Webhooks/1',
+        },
         agent: u.protocol === 'https:' ? agents.https : agents.http,
         lookup: checkedLookup(opts.allowPrivate) as never,
         signal,

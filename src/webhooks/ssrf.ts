@@ -99,8 +99,8 @@ export function addressProblem(ip: string): string | undefined {
   // IPv4 inside IPv6: mapped (::ffff:0:0/96), NAT64 (64:ff9b::/96) and 6to4 (2002::/16) reach the IPv4 address.
   const zeros = six.slice(0, 10).every((b) => b === 0);
   if (zeros && six[10] === 0xff && six[11] === 0xff) return embedded(six.slice(12, 16), 'IPv4-mapped');
-  if (six[0] === 0x00 && six[1] === 0x64 && six[2] === 0xff && six[3] === 0x9b && six.slice(4,
-    12).every((b) => b === 0)) return embedded(six.slice(12, 16), 'NAT64');
+  if (six[0] === 0x00 && six[1] === 0x64 && six[2] === 0xff && six[3] === 0x9b && six.slice(4, 12).every((b) => b === 0))
+    return embedded(six.slice(12, 16), 'NAT64');
   if (six[0] === 0x20 && six[1] === 0x02) return embedded(six.slice(2, 6), '6to4');
   return V6_RANGES.find((r) => inRange(six, r))?.what;
 }

@@ -3,7 +3,9 @@ import { durationMs, timestampDate, timestampFromDate } from '@bufbuild/protobuf
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import {
   WebhookDeliveryStatus,
-  type WebhookDeliverySchema, type WebhookEndpointSchema, type WebhookService as WebhookApi,
+  type WebhookDeliverySchema,
+  type WebhookEndpointSchema,
+  type WebhookService as WebhookApi,
 } from '../../gen/tollbooth/v1/webhook_pb.js';
 import type { ServiceHandlers } from '../server/binding.js';
 import type { DeliveryModel, DeliveryStatus, EndpointModel } from './webhook.model.js';
@@ -24,20 +26,37 @@ const ts = (d: Date | null) => (d ? timestampFromDate(d) : undefined);
 
 export function endpointToProto(e: EndpointModel): MessageInitShape<typeof WebhookEndpointSchema> {
   return {
-    id: e.id, url: e.url, eventTypes: e.eventTypes, description: e.description, enabled: e.enabled, disabledReason: e.disabledReason,
-    previousSecretExpireTime: ts(e.previousSecretExpiresAt), failingSince: ts(e.failingSince),
-    createTime: ts(e.createdAt), updateTime: ts(e.updatedAt),
+    id: e.id,
+    url: e.url,
+    eventTypes: e.eventTypes,
+    description: e.description,
+    enabled: e.enabled,
+    disabledReason: e.disabledReason,
+    previousSecretExpireTime: ts(e.previousSecretExpiresAt),
+    failingSince: ts(e.failingSince),
+    createTime: ts(e.createdAt),
+    updateTime: ts(e.updatedAt),
   };
 }
 
 export function deliveryToProto(d: DeliveryModel): MessageInitShape<typeof WebhookDeliverySchema> {
   return {
-    eventId: d.eventId, eventType: d.eventType, endpointId: d.endpointId, status: STATUS[d.status],
+    eventId: d.eventId,
+    eventType: d.eventType,
+    endpointId: d.endpointId,
+    status: STATUS[d.status],
     attempts: d.attempts.map((a) => ({
-      attempt: a.attempt, attemptTime: timestampFromDate(a.attemptedAt), statusCode: a.statusCode, latencyMs: a.latencyMs,
-      responseExcerpt: a.excerpt, error: a.error,
+      attempt: a.attempt,
+      attemptTime: timestampFromDate(a.attemptedAt),
+      statusCode: a.statusCode,
+      latencyMs: a.latencyMs,
+      responseExcerpt: a.excerpt,
+      error: a.error,
     })),
-    nextAttemptTime: ts(d.nextAttemptAt), createTime: ts(d.createdAt), deliverTime: ts(d.deliveredAt), failureReason: d.failureReason,
+    nextAttemptTime: ts(d.nextAttemptAt),
+    createTime: ts(d.createdAt),
+    deliverTime: ts(d.deliveredAt),
+    failureReason: d.failureReason,
   };
 }
 
@@ -45,8 +64,12 @@ export function webhookHandlers(webhooks: WebhookService) {
   return {
     async createWebhookEndpoint(req) {
       const e = req.endpoint!;
-      const r = await webhooks.createEndpoint(req.requestId, { url: e.url, eventTypes: [...e.eventTypes], description: e.description,
-        enabled: e.enabled });
+      const r = await webhooks.createEndpoint(req.requestId, {
+        url: e.url,
+        eventTypes: [...e.eventTypes],
+        description: e.description,
+        enabled: e.enabled,
+      });
       return { endpoint: endpointToProto(r.endpoint), secret: r.secret };
     },
     async getWebhookEndpoint(req) {
@@ -76,8 +99,10 @@ export function webhookHandlers(webhooks: WebhookService) {
       return { endpoint: endpointToProto(r.endpoint), secret: r.secret };
     },
     async listWebhookDeliveries(req) {
-      const page = await webhooks.listDeliveries(req.endpointId, req, { status: STATUS_FROM_PROTO[req.status],
-        eventType: req.eventType || undefined });
+      const page = await webhooks.listDeliveries(req.endpointId, req, {
+        status: STATUS_FROM_PROTO[req.status],
+        eventType: req.eventType || undefined,
+      });
       return { deliveries: page.items.map(deliveryToProto), nextPageToken: page.nextPageToken };
     },
     async redeliverWebhookEvent(req) {

@@ -11,9 +11,16 @@ import { inTransaction } from '../shared/tx.js';
 import { newSecret } from './signing.js';
 import { AddressRefused, checkedAddresses, hostOf } from './ssrf.js';
 import type { DeliveryModel, DeliveryStatus, EndpointModel, EndpointWithSecret } from './webhook.model.js';
+import { eventExists, redeliver, redeliverFailed, selectDeliveries, selectDelivery, type DeliveryRow } from './deliveries.sql.js';
 import {
-  deleteEndpoint, eventExists, insertEndpoint, redeliver, redeliverFailed, rotateSecret, selectDeliveries, selectDelivery, selectEndpoint,
-  selectEndpoints, updateEndpoint, type DeliveryRow, type EndpointPatch, type EndpointRow,
+  deleteEndpoint,
+  insertEndpoint,
+  rotateSecret,
+  selectEndpoint,
+  selectEndpoints,
+  updateEndpoint,
+  type EndpointPatch,
+  type EndpointRow,
 } from './webhooks.sql.js';
 
 /** The longest overlap of a rotated secret. */
@@ -35,29 +42,48 @@ export interface Page<T> {
 function endpointModel(r: EndpointRow, now: Date): EndpointModel {
   const overlap = r.previous_secret && r.previous_secret_expires_at && new Date(r.previous_secret_expires_at) > now;
   return {
-    id: r.id, url: r.url, eventTypes: r.event_types, description: r.description, enabled: r.enabled, disabledReason: r.disabled_reason,
+    id: r.id,
+    url: r.url,
+    eventTypes: r.event_types,
+    description: r.description,
+    enabled: r.enabled,
+    disabledReason: r.disabled_reason,
     previousSecretExpiresAt: overlap ? new Date(r.previous_secret_expires_at!) : null,
     failingSince: r.failing_since ? new Date(r.failing_since) : null,
-    createdAt: new Date(r.created_at), updatedAt: new Date(r.updated_at),
+    createdAt: new Date(r.created_at),
+    updatedAt: new Date(r.updated_at),
   };
 }
 
 function deliveryModel(r: DeliveryRow): DeliveryModel {
   return {
-    eventId: r.event_id, eventType: r.event_type, endpointId: r.endpoint_id, status: r.status,
+    eventId: r.event_id,
+    eventType: r.event_type,
+    endpointId: r.endpoint_id,
+    status: r.status,
     attempts: (r.log ?? []).map((a) => ({
-      attempt: a.attempt, attemptedAt: new Date(a.attempted_at), statusCode: a.status_code, latencyMs: a.latency_ms,
-      excerpt: a.response_excerpt, error: a.error,
+      attempt: a.attempt,
+      attemptedAt: new Date(a.attempted_at),
+      statusCode: a.status_code,
+      latencyMs: a.latency_ms,
+      excerpt: a.response_excerpt,
+      error: a.error,
     })),
     nextAttemptAt: r.status === 'pending' && r.next_attempt_at ? new Date(r.next_attempt_at) : null,
-    createdAt: new Date(r.created_at), deliveredAt: r.delivered_at ? new Date(r.delivered_at) : null, failureReason: r.failure_reason,
+    createdAt: new Date(r.created_at),
+    deliveredAt: r.delivered_at ? new Date(r.delivered_at) : null,
+    failureReason: r.failure_reason,
   };
 }
 
 const endpointNotFound = (id: string) => notFound('WEBHOOK_ENDPOINT_NOT_FOUND', `webhook endpoint "${id}"`);
 
 export class WebhookService {
-  constructor(private readonly orm: MikroORM, private readonly clock: Clock, private readonly allowPrivate: boolean) {}
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly clock: Clock,
+    private readonly allowPrivate: boolean,
+  ) {}
 
   /** INVALID_ARGUMENT naming `field` when the URL's host is not a public address (or does not resolve). */
   private async checkUrl(url: string, field: string): Promise<void> {
@@ -117,15 +143,22 @@ export class WebhookService {
     );
   }
 
-  async listDeliveries(endpointId: string, page: PageRequest,
-    filter: { status?: DeliveryStatus; eventType?: string }): Promise<Page<DeliveryModel>> {
+  async listDeliveries(
+    endpointId: string,
+    page: PageRequest,
+    filter: { status?: DeliveryStatus; eventType?: string },
+  ): Promise<Page<DeliveryModel>> {
     const size = pageSize(page, 50, 200);
     const filters = { e: endpointId, s: filter.status ?? null, t: filter.eventType ?? null };
     const after = decodePageToken(page.pageToken, filters);
     const em = this.orm.em.fork();
     await this.endpoint(em, endpointId);
-    const rows = await selectDeliveries(em, endpointId, { ...filter, after: after ? [String(after[0]), String(after[1])] : undefined },
-      size + 1);
+    const rows = await selectDeliveries(
+      em,
+      endpointId,
+      { ...filter, after: after ? [String(after[0]), String(after[1])] : undefined },
+      size + 1,
+    );
     const items = rows.slice(0, size).map(deliveryModel);
     const last = items[items.length - 1];
     return { items, nextPageToken: rows.length > size ? encodePageToken([last.createdAt.toISOString(), last.eventId], filters) : '' };
@@ -156,8 +189,10 @@ export class WebhookService {
     const row = await selectEndpoint(em, id, enabled);
     if (!row) throw endpointNotFound(id);
     if (enabled && !row.enabled) {
-      throw new AppError('WEBHOOK_ENDPOINT_DISABLED',
-        `webhook endpoint "${id}" is disabled${row.disabled_reason ? ` (${row.disabled_reason})` : ''}: enable it first`);
+      throw new AppError(
+        'WEBHOOK_ENDPOINT_DISABLED',
+        `webhook endpoint "${id}" is disabled${row.disabled_reason ? ` (${row.disabled_reason})` : ''}: enable it first`,
+      );
     }
     return row;
   }

@@ -8,7 +8,7 @@ import type { Clock } from '../shared/clock.js';
 import { log } from '../shared/log.js';
 import { WebhookDeliveryProcessor, WORKER_CONCURRENCY } from './delivery.worker.js';
 import { DEFAULT_RETRY_BASE_MS } from './retry.js';
-import { prune } from './webhooks.sql.js';
+import { prune } from './deliveries.sql.js';
 import { WebhookService } from './webhooks.service.js';
 
 const PRUNE_EVERY_MS = 3_600_000;
@@ -31,11 +31,15 @@ export function startWebhooks(config: Config, db: Database, hub: QueueHub, clock
   const { allowPrivate, logRetentionDays, disableAfterDays } = config.webhooks;
   const service = new WebhookService(db.orm, clock, allowPrivate);
   const processor = new WebhookDeliveryProcessor(db.orm, () => hub.redis, hub.prefix, clock, {
-    allowPrivate, disableAfterDays, retryBaseMs: tuning.retryBaseMs ?? DEFAULT_RETRY_BASE_MS,
+    allowPrivate,
+    disableAfterDays,
+    retryBaseMs: tuning.retryBaseMs ?? DEFAULT_RETRY_BASE_MS,
     timeoutMs: Math.min(tuning.timeoutMs ?? 15_000, 15_000),
   });
-  hub.process('outgoing-webhooks', (job, token) => processor.process(job, token), WORKER_CONCURRENCY, { backoffStrategy: processor.backoff,
-    quietFailures: true });
+  hub.process('outgoing-webhooks', (job, token) => processor.process(job, token), WORKER_CONCURRENCY, {
+    backoffStrategy: processor.backoff,
+    quietFailures: true,
+  });
 
   const pruneNow = () => prune(db.orm.em.fork(), new Date(clock.now().getTime() - logRetentionDays * 86_400_000));
   let pruning: Promise<unknown> | undefined;

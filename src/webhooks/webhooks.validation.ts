@@ -3,9 +3,13 @@
 import type { Duration } from '@bufbuild/protobuf/wkt';
 import {
   WebhookDeliveryStatus,
-  type CreateWebhookEndpointRequest, type ListWebhookDeliveriesRequest, type RedeliverFailedWebhooksRequest,
+  type CreateWebhookEndpointRequest,
+  type ListWebhookDeliveriesRequest,
+  type RedeliverFailedWebhooksRequest,
   type RedeliverWebhookEventRequest,
-  type RotateWebhookSecretRequest, type UpdateWebhookEndpointRequest, type WebhookEndpoint,
+  type RotateWebhookSecretRequest,
+  type UpdateWebhookEndpointRequest,
+  type WebhookEndpoint,
 } from '../../gen/tollbooth/v1/webhook_pb.js';
 import { invalid } from '../shared/errors.js';
 import { count, httpUrl, intRange, requestId, str } from '../server/rules.js';
@@ -64,8 +68,8 @@ export const webhookValidators = {
     id(req.endpoint.id, 'endpoint.id');
     const paths = req.updateMask?.paths ?? [];
     if (paths.length === 0) throw invalid('update_mask', `is required: name the fields to change (${[...UPDATABLE].join(', ')})`);
-    for (const p of paths) if (!UPDATABLE.has(p)) throw invalid('update_mask',
-      `"${p}" cannot be updated (allowed: ${[...UPDATABLE].join(', ')})`);
+    for (const p of paths)
+      if (!UPDATABLE.has(p)) throw invalid('update_mask', `"${p}" cannot be updated (allowed: ${[...UPDATABLE].join(', ')})`);
     endpointFields(req.endpoint, new Set(paths));
   },
   deleteWebhookEndpoint: (req: { id: string }) => id(req.id, 'id'),

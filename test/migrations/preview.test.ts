@@ -12,7 +12,7 @@ import { uniq } from '../helpers/fixtures.js';
 import type { SentEvent } from './support.js';
 import { expectSoundLedgerThenStop } from '../helpers/invariants.js';
 import { fund } from '../helpers/money.js';
-import { parseDimensionKey } from '../../src/migrations/preview.js';
+import { parseDimensionKey } from '../../src/migrations/rollup-rerate.js';
 
 let engine: TestEngine;
 let catalog: GrpcClient<typeof CatalogService>;
@@ -28,11 +28,18 @@ afterAll(() => expectSoundLedgerThenStop(engine));
 
 const usd = (amount: string) => [{ assetCode: 'USD', amount }];
 const tokens = (dimensionKeys: string[], rates: { dimensions: Record<string, string>; amount: string }[], eventType = 'tokens_used') => ({
-  name: eventType, eventType, calculation: UsageCalculation.VOLUME, valueProperty: 'tokens', dimensionKeys,
+  name: eventType,
+  eventType,
+  calculation: UsageCalculation.VOLUME,
+  valueProperty: 'tokens',
+  dimensionKeys,
   rates: rates.map((r) => ({ dimensions: r.dimensions, unitPrices: usd(r.amount) })),
 });
 const unit = (eventType: string, amount: string) => ({
-  name: eventType, eventType, calculation: UsageCalculation.UNIT, rates: [{ unitPrices: usd(amount) }],
+  name: eventType,
+  eventType,
+  calculation: UsageCalculation.UNIT,
+  rates: [{ unitPrices: usd(amount) }],
 });
 const byId = (id: string) => ({ ref: { case: 'id' as const, value: id } });
 
@@ -41,25 +48,54 @@ it('re-rates from events where rollups are not enough, and still equals re-ratin
   const other = uniq('other');
   // v1: tokens by model; v2: tokens by model AND region (a new dimension), images dearer, and "upscaled" priced.
   await catalog.createProduct({
-    requestId: uniq('r'), code, name: 'P', publish: true,
+    requestId: uniq('r'),
+    code,
+    name: 'P',
+    publish: true,
     prices: [
-      tokens(['model'], [{ dimensions: { model: 'big' }, amount: '0.00001' }, { dimensions: {}, amount: '0.000004' }]),
+      tokens(
+        ['model'],
+        [
+          { dimensions: { model: 'big' }, amount: '0.00001' },
+          { dimensions: {}, amount: '0.000004' },
+        ],
+      ),
       unit('image', '0.05'),
-      tokens(['model', 'region'], [{ dimensions: { region: 'eu' }, amount: '0.001' }, { dimensions: {}, amount: '0.002' }], 'embeds'),
+      tokens(
+        ['model', 'region'],
+        [
+          { dimensions: { region: 'eu' }, amount: '0.001' },
+          { dimensions: {}, amount: '0.002' },
+        ],
+        'embeds',
+      ),
     ],
   });
   await catalog.updateProduct({
-    requestId: uniq('r'), code, updateMask: { paths: ['prices'] }, publish: true,
+    requestId: uniq('r'),
+    code,
+    updateMask: { paths: ['prices'] },
+    publish: true,
     product: {
       prices: [
-        tokens(['model', 'region'], [
-          { dimensions: { model: 'big', region: 'eu' }, amount: '0.00002' },
-          { dimensions: { region: 'eu' }, amount: '0.000006' },
-          { dimensions: {}, amount: '0.000003' },
-        ]),
+        tokens(
+          ['model', 'region'],
+          [
+            { dimensions: { model: 'big', region: 'eu' }, amount: '0.00002' },
+            { dimensions: { region: 'eu' }, amount: '0.000006' },
+            { dimensions: {}, amount: '0.000003' },
+          ],
+        ),
         unit('image', '0.06'),
         unit('upscaled', '0.5'),
-        tokens(['model', 'region'], [{ dimensions: { region: 'eu' }, amount: '0.003' }, { dimensions: {}, amount: '0.0005' }], 'embeds'),
+        tokens(
+          ['model', 'region'],
+          [
+            { dimensions: { region: 'eu' }, amount: '0.003' },
+            { dimensions: {}, amount: '0.0005' },
+          ],
+          'embeds',
+        ),
       ],
     },
   });
@@ -89,7 +125,8 @@ it('re-rates from events where rollups are not enough, and still equals re-ratin
     const events: SentEvent[] = [
       { id: uniq('e'), eventType: 'image' },
       {
-        id: uniq('e'), eventType: 'tokens_used',
+        id: uniq('e'),
+        eventType: 'tokens_used',
         data: { model: i % 2 ? 'big' : 'small', region: i % 3 ? 'eu' : 'us', tokens: 1000 * i + 7 },
       },
       { id: uniq('e'), eventType: 'tokens_used', data: { model: 'big', tokens: '12.75' } },

@@ -5,14 +5,20 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { PriceModel, ProductModel } from '../../src/catalog/catalog.model.js';
-import { rerateRollup } from '../../src/migrations/preview.js';
+import { rerateRollup } from '../../src/migrations/rollup-rerate.js';
 import { Decimal, dec } from '../../src/shared/money.js';
 import { matchRate, quantityOf, rate } from '../../src/usage/rating.js';
 
 const KEYS = ['model', 'region'];
 const source: PriceModel = {
-  name: 'src', eventType: 'tokens', calculation: 'volume', valueProperty: 'tokens', dimensionKeys: KEYS,
-  rates: [{ dimensions: {}, unitPrices: [{ assetCode: 'USD', amount: '1' }] }], stripeMeterEventName: '', stripeMeterValueKey: '',
+  name: 'src',
+  eventType: 'tokens',
+  calculation: 'volume',
+  valueProperty: 'tokens',
+  dimensionKeys: KEYS,
+  rates: [{ dimensions: {}, unitPrices: [{ assetCode: 'USD', amount: '1' }] }],
+  stripeMeterEventName: '',
+  stripeMeterValueKey: '',
 };
 const shape = { calculation: source.calculation, valueProperty: source.valueProperty, dimensionKeys: source.dimensionKeys };
 
@@ -21,7 +27,8 @@ const decimalString = fc
   .tuple(fc.integer({ min: 0, max: 99_999 }), fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 999_999 }))
   .map(([i, scale, f]) => (scale === 0 ? String(i) : `${i}.${String(f).padStart(6, '0').slice(0, scale).padEnd(scale, '7')}`));
 const event = fc.record({ model: value, region: value, tokens: decimalString });
-const unitPrice = fc.tuple(fc.integer({ min: 0, max: 999 }), fc.integer({ min: 0, max: 12 }))
+const unitPrice = fc
+  .tuple(fc.integer({ min: 0, max: 999 }), fc.integer({ min: 0, max: 12 }))
   .map(([i, scale]) => (scale === 0 ? String(i) : `0.${String(i).padStart(scale, '0').slice(-scale)}`));
 const targetPrice = fc.record({
   calculation: fc.constantFrom<'unit' | 'volume'>('unit', 'volume'),
@@ -43,10 +50,16 @@ function product(p: TargetPrice): ProductModel {
       return !seen.has(combo) && (seen.add(combo), true);
     });
   const price: PriceModel = {
-    name: 't', eventType: 'tokens', calculation: p.calculation, valueProperty: p.calculation === 'volume' ? 'tokens' : '',
-    dimensionKeys: p.keys, stripeMeterEventName: '', stripeMeterValueKey: '',
+    name: 't',
+    eventType: 'tokens',
+    calculation: p.calculation,
+    valueProperty: p.calculation === 'volume' ? 'tokens' : '',
+    dimensionKeys: p.keys,
+    stripeMeterEventName: '',
+    stripeMeterValueKey: '',
     rates: (p.keys.length ? rates : rates.slice(0, 1)).map((r) => ({
-      dimensions: r.dimensions, unitPrices: [{ assetCode: 'USD', amount: r.amount }],
+      dimensions: r.dimensions,
+      unitPrices: [{ assetCode: 'USD', amount: r.amount }],
     })),
   };
   return { id: 'prd_t', code: 't', name: 't', version: 2, status: 'published', prices: [price], createdAt: new Date(0), publishedAt: null };
