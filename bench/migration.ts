@@ -37,7 +37,11 @@ function prices(image: string, small: string, big: string, other: string) {
   return [
     { name: 'Images', eventType: 'image_generated', calculation: UsageCalculation.UNIT, rates: [{ unitPrices: usd(image) }] },
     {
-      name: 'Tokens', eventType: 'tokens_used', calculation: UsageCalculation.VOLUME, valueProperty: 'tokens', dimensionKeys: ['model'],
+      name: 'Tokens',
+      eventType: 'tokens_used',
+      calculation: UsageCalculation.VOLUME,
+      valueProperty: 'tokens',
+      dimensionKeys: ['model'],
       rates: [
         { dimensions: { model: 'small' }, unitPrices: usd(small) },
         { dimensions: { model: 'big' }, unitPrices: usd(big) },
@@ -59,8 +63,11 @@ async function seed(url: string, code: string, v1: string): Promise<void> {
     await each(`insert into wallets (id, customer_id, name) select ${id('wal_b')}, ${id('cus_b')}, 'default'`);
     await each(`insert into accounts (id, wallet_id, customer_id, asset_code, type, balance)
                 select ${id('acc_b')}, ${id('wal_b')}, ${id('cus_b')}, 'USD', 'customer', 0`);
-    await each(`insert into subscriptions (id, customer_id, product_code, product_version_id, product_version, status)
-                select ${id('sub_b')}, ${id('cus_b')}, $2, $3, 1, 'active'`, [code, v1]);
+    await each(
+      `insert into subscriptions (id, customer_id, product_code, product_version_id, product_version, status)
+                select ${id('sub_b')}, ${id('cus_b')}, $2, $3, 1, 'active'`,
+      [code, v1],
+    );
     // The funding as one balanced adjustment per customer (the ledger stays sound).
     await each(`insert into ledger_transactions (id, kind, reference, description)
                 select ${id('txn_b')}, 'adjustment', 'bench', 'bench funding'`);
@@ -72,14 +79,17 @@ async function seed(url: string, code: string, v1: string): Promise<void> {
     await c.query(`update accounts set balance = balance - 100 * $1 where id = 'acc_sys_adjustments_USD_0'`, [SUBS]);
     // Events: 60 % images, 40 % tokens of three models, spread over 30 days. (Their fees are not posted: the preview reads
     // events and rollups only.)
-    await c.query(`insert into usage_events (customer_id, event_id, event_type, occurred_at, data, status, result, rated_by)
+    await c.query(
+      `insert into usage_events (customer_id, event_id, event_type, occurred_at, data, status, result, rated_by)
                    select 'cus_b' || lpad((1 + i % $2)::text, 6, '0'), 'e' || i,
                           case when i % 5 < 3 then 'image_generated' else 'tokens_used' end,
                           now() - (i % 2592000) * interval '1 second',
                           case when i % 5 < 3 then '{}'::jsonb
                                else jsonb_build_object('model', (array['small', 'big', 'medium'])[1 + i % 3], 'tokens', 100 + i % 4000) end,
                           'accepted', '[]', jsonb_build_array(jsonb_build_object('i', $3::text, 'c', $4::text, 'v', 1))
-                     from generate_series(1, $1) i`, [EVENTS, SUBS, v1, code]);
+                     from generate_series(1, $1) i`,
+      [EVENTS, SUBS, v1, code],
+    );
     await c.query(`create temp table ev as
                    select customer_id, date_trunc('hour', occurred_at) b, event_type t,
                           case when event_type = 'tokens_used' then 'model=' || (data->>'model') else '' end d,
@@ -88,11 +98,17 @@ async function seed(url: string, code: string, v1: string): Promise<void> {
                                else (data->>'tokens')::numeric
                                     * case data->>'model' when 'small' then 0.000002 when 'big' then 0.00001 else 0.000005 end end m
                      from usage_events`);
-    await c.query(`insert into usage_rollups
+    await c.query(
+      `insert into usage_rollups
                      (customer_id, bucket, event_type, product_code, dimension_key, event_count, quantity, quantity_scale)
-                   select customer_id, b, t, $1, d, count(*), sum(q), 0 from ev group by 1, 2, 3, 5`, [code]);
-    await c.query(`insert into usage_rollup_fees (customer_id, bucket, event_type, product_code, dimension_key, asset_code, amount)
-                   select customer_id, b, t, $1, d, 'USD', sum(m) from ev group by 1, 2, 3, 5`, [code]);
+                   select customer_id, b, t, $1, d, count(*), sum(q), 0 from ev group by 1, 2, 3, 5`,
+      [code],
+    );
+    await c.query(
+      `insert into usage_rollup_fees (customer_id, bucket, event_type, product_code, dimension_key, asset_code, amount)
+                   select customer_id, b, t, $1, d, 'USD', sum(m) from ev group by 1, 2, 3, 5`,
+      [code],
+    );
     await c.query('commit');
     await c.query('analyze');
   } finally {
@@ -110,7 +126,9 @@ function ingest(pool: ChannelPool): { stop(): Promise<void>; rate(from: number, 
     while (!stopped) {
       const c = 1 + ((seq++ * 7919) % INGEST_CUSTOMERS);
       const events = Array.from({ length: 100 }, (_, k) => ({
-        id: `i${w}-${seq}-${k}`, eventType: k % 2 ? 'image_generated' : 'tokens_used', data: { model: 'small', tokens: 10 + k } as never,
+        id: `i${w}-${seq}-${k}`,
+        eventType: k % 2 ? 'image_generated' : 'tokens_used',
+        data: { model: 'small', tokens: 10 + k } as never,
       }));
       const res = await track[w % track.length]({ customer: { ref: { case: 'id', value: `cus_b${String(c).padStart(6, '0')}` } }, events });
       done.push({ t: performance.now(), n: res.results.filter((r) => r.status === EventStatus.ACCEPTED).length });
@@ -150,7 +168,9 @@ async function main(): Promise<void> {
   let engine: EngineProcess | undefined;
   let pool: ChannelPool | undefined;
   try {
-    const load = loadavg().map((x) => x.toFixed(2)).join(' ');
+    const load = loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ');
     say(`migration bench — ${new Date().toISOString()}; ${SUBS} subscriptions, ${EVENTS} events; load average ${load}`);
     // The engine migrates its database as it starts; the seed below writes into the migrated schema.
     db = await createDatabase(PG_ADMIN_URL, name);

@@ -53,8 +53,10 @@ interface Sink {
 
 /** The fake Stripe and the webhook receiver in a process of their own (bench/lib/outbound-sink.child.ts). */
 async function startSink(): Promise<Sink> {
-  const child = spawn(`${ROOT}/node_modules/.bin/tsx`, [`${ROOT}/bench/lib/outbound-sink.child.ts`], { cwd: ROOT, stdio: ['pipe', 'pipe',
-    'inherit'] });
+  const child = spawn(`${ROOT}/node_modules/.bin/tsx`, [`${ROOT}/bench/lib/outbound-sink.child.ts`], {
+    cwd: ROOT,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const lines = createInterface({ input: child.stdout! });
   const waiting: ((line: string) => void)[] = [];
   lines.on('line', (line) => waiting.shift()?.(line));
@@ -79,7 +81,10 @@ async function main(): Promise<void> {
   const sink = await startSink();
   const db = await createDatabase(ADMIN_URL, benchDbName());
   const engine = await startEngine({
-    root: ROOT, databaseUrl: db.url, adminKey: ADMIN_KEY, logFile: join(tmpdir(), `tollbooth-bench-outbox-${db.name}.log`),
+    root: ROOT,
+    databaseUrl: db.url,
+    adminKey: ADMIN_KEY,
+    logFile: join(tmpdir(), `tollbooth-bench-outbox-${db.name}.log`),
     extraEnv: { QUEUE_PREFIX: db.name, REDIS_URL, TOLLBOOTH_WEBHOOK_ALLOW_PRIVATE: '1', ...sink.env },
     nodeArgs: (process.env.BENCH_ENGINE_NODE_ARGS ?? '').split(' ').filter(Boolean),
   });
@@ -92,24 +97,36 @@ async function main(): Promise<void> {
     const tag = Date.now().toString(36);
     const c = pool.pick();
     const price = (meter: string) => ({
-      name: 'Images', eventType: EVENT_TYPE, calculation: UsageCalculation.UNIT, rates: [{ unitPrices: [{ assetCode: 'USD',
-        amount: PRICE }] }],
+      name: 'Images',
+      eventType: EVENT_TYPE,
+      calculation: UsageCalculation.UNIT,
+      rates: [{ unitPrices: [{ assetCode: 'USD', amount: PRICE }] }],
       stripeMeterEventName: meter,
     });
-    await c.unary(CatalogService, 'createProduct')({ requestId: `${tag}-off`, code: `off-${tag}`, name: 'Plain', publish: true,
-      prices: [price('')] });
-    await c.unary(CatalogService, 'createProduct')({ requestId: `${tag}-on`, code: `on-${tag}`, name: 'Metered', publish: true,
-      prices: [price('images')] });
+    await c.unary(
+      CatalogService,
+      'createProduct',
+    )({ requestId: `${tag}-off`, code: `off-${tag}`, name: 'Plain', publish: true, prices: [price('')] });
+    await c.unary(
+      CatalogService,
+      'createProduct',
+    )({ requestId: `${tag}-on`, code: `on-${tag}`, name: 'Metered', publish: true, prices: [price('images')] });
     await c.unary(WebhookService, 'createWebhookEndpoint')({ requestId: `${tag}-we`, endpoint: { url: sink.hooks, enabled: true } });
     say(`setup: ${CUSTOMERS} customers per group, funded ${FUNDING} USD each…`);
     const group = async (name: 'off' | 'on') => {
       const ids: string[] = [];
       for (let i = 0; i < CUSTOMERS; i += 16) {
-        ids.push(...(await Promise.all(Array.from({ length: Math.min(16, CUSTOMERS - i) }, async (_, k) => {
-          const r = await pool.pick().unary(CustomerService, 'createCustomer')({ requestId: `${tag}-${name}-${i + k}`,
-            productCodes: [`${name}-${tag}`] });
-          return r.customer!.id;
-        }))));
+        ids.push(
+          ...(await Promise.all(
+            Array.from({ length: Math.min(16, CUSTOMERS - i) }, async (_, k) => {
+              const r = await pool.pick().unary(CustomerService, 'createCustomer')({
+                requestId: `${tag}-${name}-${i + k}`,
+                productCodes: [`${name}-${tag}`],
+              });
+              return r.customer!.id;
+            }),
+          )),
+        );
       }
       await fundWallets(pool, ids, FUNDING, `${tag}-${name}`);
       return ids;
@@ -119,20 +136,33 @@ async function main(): Promise<void> {
     // Each "on" customer crosses its level in the first measured "on" phase: its first 100-event request (5 USD) takes
     // it under a level 2 USD below its balance then.
     for (let i = 0; i < on.length; i += 16) {
-      await Promise.all(on.slice(i, i + 16).map((id) =>
-        pool.pick().unary(WalletService, 'setBalanceAlert')({ customer: { ref: { case: 'id', value: id } }, assetCode: 'USD',
-          lowBalanceLevel: String(Number(FUNDING) - 2.5) })));
+      await Promise.all(
+        on.slice(i, i + 16).map((id) =>
+          pool.pick().unary(WalletService, 'setBalanceAlert')({
+            customer: { ref: { case: 'id', value: id } },
+            assetCode: 'USD',
+            lowBalanceLevel: String(Number(FUNDING) - 2.5),
+          }),
+        ),
+      );
     }
     // One event per "on" customer first, forwarded before measuring: its Stripe customer is created on first use,
     // once in a customer's life, and is not what the phases measure.
     say('warm-up: one metered event per "on" customer, and their Stripe customers…');
     for (let i = 0; i < on.length; i += 16) {
-      await Promise.all(on.slice(i, i + 16).map((id, k) => pool.pick().unary(UsageService, 'trackEvents')({
-        customer: { ref: { case: 'id', value: id } }, events: [{ id: `${tag}-warm-${i + k}`, eventType: EVENT_TYPE }],
-      })));
+      await Promise.all(
+        on.slice(i, i + 16).map((id, k) =>
+          pool.pick().unary(UsageService, 'trackEvents')({
+            customer: { ref: { case: 'id', value: id } },
+            events: [{ id: `${tag}-warm-${i + k}`, eventType: EVENT_TYPE }],
+          }),
+        ),
+      );
     }
     for (let t = Date.now(); Date.now() - t < 120_000; await new Promise((r) => setTimeout(r, 200))) {
-      const { rows: [w] } = await sql.query<{ n: string }>(`select count(*)::text n from meter_batches`);
+      const {
+        rows: [w],
+      } = await sql.query<{ n: string }>(`select count(*)::text n from meter_batches`);
       if (w.n === '0') break;
     }
 
@@ -140,7 +170,9 @@ async function main(): Promise<void> {
     const trackers = pool.channels.map((ch) => ch.unary(UsageService, 'trackEvents'));
     const phase = async (ids: string[]): Promise<LoadResult> =>
       closedLoop({
-        inFlight: IN_FLIGHT, warmupMs: WARMUP_MS, measureMs: SECONDS * 1000,
+        inFlight: IN_FLIGHT,
+        warmupMs: WARMUP_MS,
+        measureMs: SECONDS * 1000,
         call: async (w) => {
           const id = ids[Math.floor(Math.random() * ids.length)];
           const events = Array.from({ length: BATCH }, () => ({ id: `${tag}-${seq++}`, eventType: EVENT_TYPE }));
@@ -161,34 +193,61 @@ async function main(): Promise<void> {
         const perK = (share.engine * 10) / (rate / 1000);
         rates[name].push(rate);
         cpuPerK[name].push(perK);
-        rows.push([`${round + 1}`, name, n0(rate), ms(r.latency.p50), ms(r.latency.p99), `${n0(share.engine)} %`, `${n0(share.postgres)} %`,
-          `${n0(share.other)} %`, n2(perK), String(r.errors)]);
-        say(`  round ${round + 1} ${name}: ${n0(rate)} events/s, p50 ${ms(r.latency.p50)}, p99 ${ms(r.latency.p99)}${r.errors ? `,
-          ${r.errors} errors: ${r.firstErrors[0]}` : ''}`);
+        rows.push([
+          `${round + 1}`,
+          name,
+          n0(rate),
+          ms(r.latency.p50),
+          ms(r.latency.p99),
+          `${n0(share.engine)} %`,
+          `${n0(share.postgres)} %`,
+          `${n0(share.other)} %`,
+          n2(perK),
+          String(r.errors),
+        ]);
+        say(
+          `  round ${round + 1} ${name}: ${n0(rate)} events/s, p50 ${ms(r.latency.p50)}, p99 ${ms(r.latency.p99)}${
+            r.errors
+              ? `,
+          ${r.errors} errors: ${r.firstErrors[0]}`
+              : ''
+          }`,
+        );
       }
     }
-    const { rows: [backlog] } = await sql.query<{ forwards: string; deliveries: string; forwarded: string; alerts: string }>(
+    const {
+      rows: [backlog],
+    } = await sql.query<{ forwards: string; deliveries: string; forwarded: string; alerts: string }>(
       `select (select coalesce(sum(jsonb_array_length(c)), 0)
                  from meter_batches b, jsonb_array_elements(b.chunks) with ordinality as x(c, n)
                 where not (x.n::int - 1 = any(b.done)))::text forwards,
               (select count(*) from usage_events where meters is not null)::text forwarded,
               (select count(*) from webhook_deliveries where status = 'pending')::text deliveries,
-              (select count(*) from webhook_events where type = 'wallet.balance_low')::text alerts`);
+              (select count(*) from webhook_events where type = 'wallet.balance_low')::text alerts`,
+    );
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     say('');
     const stats = await sink.stats();
-    say(table(['round', 'phase', 'events/s', 'p50', 'p99', 'engine CPU', 'postgres CPU', 'others\' CPU', 'engine CPU ms / 1k events',
-      'errors'], rows,
-      [false, false, true, true, true, true, true, true, true, true]));
+    say(
+      table(
+        ['round', 'phase', 'events/s', 'p50', 'p99', 'engine CPU', 'postgres CPU', "others' CPU", 'engine CPU ms / 1k events', 'errors'],
+        rows,
+        [false, false, true, true, true, true, true, true, true, true],
+      ),
+    );
     say('');
     const [rateOn, rateOff] = [mean(rates.on), mean(rates.off)];
     const [cpuOn, cpuOff] = [mean(cpuPerK.on), mean(cpuPerK.off)];
-    say(`on ÷ off (mean of ${ROUNDS} rounds): ${n2(rateOn / rateOff)} events/s   (${n0(rateOn)} ÷ ${n0(rateOff)}); `
-      + `engine CPU per event ${n2(cpuOn / cpuOff)}× (${n2(cpuOn)} ÷ ${n2(cpuOff)} ms per 1,000 events)`);
-    say(`outbound meanwhile: ${n0(stats.meterEvents)} meter events received by the fake Stripe in ${n0(stats.meterRequests)} requests, `
-      + `${n0(Number(backlog.forwarded))} metered events recorded, ${n0(Number(backlog.forwards))} still pending at the end; `
-      + `${n0(Number(backlog.alerts))} wallet.balance_low `
-      + `emitted, ${n0(stats.webhookPosts)} webhook POSTs received, ${n0(Number(backlog.deliveries))} deliveries pending at the end`);
+    say(
+      `on ÷ off (mean of ${ROUNDS} rounds): ${n2(rateOn / rateOff)} events/s   (${n0(rateOn)} ÷ ${n0(rateOff)}); ` +
+        `engine CPU per event ${n2(cpuOn / cpuOff)}× (${n2(cpuOn)} ÷ ${n2(cpuOff)} ms per 1,000 events)`,
+    );
+    say(
+      `outbound meanwhile: ${n0(stats.meterEvents)} meter events received by the fake Stripe in ${n0(stats.meterRequests)} requests, ` +
+        `${n0(Number(backlog.forwarded))} metered events recorded, ${n0(Number(backlog.forwards))} still pending at the end; ` +
+        `${n0(Number(backlog.alerts))} wallet.balance_low ` +
+        `emitted, ${n0(stats.webhookPosts)} webhook POSTs received, ${n0(Number(backlog.deliveries))} deliveries pending at the end`,
+    );
   } finally {
     pool.close();
     await sql.end().catch(() => undefined);

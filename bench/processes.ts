@@ -14,7 +14,6 @@ import { dropQueueKeys, freePort, startEngine, type EngineProcess } from './lib/
 import { closedLoop, type LoadResult } from './lib/load.js';
 import { benchDbName, createCustomers, createDatabase, createProduct, EVENT_TYPE, fundWallets } from './lib/setup.js';
 
-
 const num = (name: string, dflt: number) => {
   const v = Number(process.env[name] ?? dflt);
   if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} must be a positive number`);
@@ -35,7 +34,10 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const say = (s: string) => process.stdout.write(`${s}\n`);
 
 const extraEnv = Object.fromEntries(
-  (process.env.BENCH_ENGINE_ENV ?? '').split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]),
+  (process.env.BENCH_ENGINE_ENV ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((kv) => kv.split('=') as [string, string]),
 );
 
 interface Phase {
@@ -100,7 +102,8 @@ function boxTicks(): { busy: number; all: number } {
 
 /** CPU used by the engines, Postgres and the box while `fn` runs (snapshots before and after). */
 async function measured<T>(
-  engines: EngineProcess[], fn: () => Promise<T>,
+  engines: EngineProcess[],
+  fn: () => Promise<T>,
 ): Promise<{ value: T; engineCpu: number[]; postgresCpu: number; boxBusy: number }> {
   const before = procTicks();
   const box0 = boxTicks();
@@ -123,26 +126,35 @@ async function measured<T>(
 
 /** A closed loop of TrackEvents calls spread round-robin over every channel of every engine. */
 async function phase(
-  engines: EngineProcess[], metricsPorts: number[], pools: ChannelPool[], wallets: string[],
-  eventsPerCall: number, inFlight: number, tag: string,
+  engines: EngineProcess[],
+  metricsPorts: number[],
+  pools: ChannelPool[],
+  wallets: string[],
+  eventsPerCall: number,
+  inFlight: number,
+  tag: string,
 ): Promise<Phase> {
   const c0 = await commits(metricsPorts);
   const callers = pools.flatMap((p) => p.channels.map((c) => c.unary(UsageService, 'trackEvents')));
   let seq = 0;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const m = await measured(engines, () => closedLoop({
-    inFlight, warmupMs: WARMUP * 1000, measureMs: SECONDS * 1000,
-    call: async (worker) => {
-      const id = wallets[Math.floor(Math.random() * wallets.length)];
-      const events = Array.from({ length: eventsPerCall }, () => ({ id: `${tag}-${seq++}`, eventType: EVENT_TYPE }));
-      const res = await callers[worker % callers.length]({ customer: { ref: { case: 'id', value: id } }, events });
-      let ok = 0;
-      for (const r of res.results) if (r.status === EventStatus.ACCEPTED) ok++;
-      if (ok !== events.length) throw new Error(`${events.length - ok} of ${events.length} events not accepted`);
-      return ok;
-    },
-  }));
+  const m = await measured(engines, () =>
+    closedLoop({
+      inFlight,
+      warmupMs: WARMUP * 1000,
+      measureMs: SECONDS * 1000,
+      call: async (worker) => {
+        const id = wallets[Math.floor(Math.random() * wallets.length)];
+        const events = Array.from({ length: eventsPerCall }, () => ({ id: `${tag}-${seq++}`, eventType: EVENT_TYPE }));
+        const res = await callers[worker % callers.length]({ customer: { ref: { case: 'id', value: id } }, events });
+        let ok = 0;
+        for (const r of res.results) if (r.status === EventStatus.ACCEPTED) ok++;
+        if (ok !== events.length) throw new Error(`${events.length - ok} of ${events.length} events not accepted`);
+        return ok;
+      },
+    }),
+  );
   const cpu = process.cpuUsage(cpu0);
   const c1 = await commits(metricsPorts);
   return {
@@ -176,7 +188,10 @@ async function main(): Promise<void> {
   const start = async (i: number) => {
     const metricsPort = await freePort();
     const e = await startEngine({
-      root: ROOT, databaseUrl: db.url, adminKey: ADMIN_KEY, logFile: join(tmpdir(), `${name}-engine${i}.log`),
+      root: ROOT,
+      databaseUrl: db.url,
+      adminKey: ADMIN_KEY,
+      logFile: join(tmpdir(), `${name}-engine${i}.log`),
       extraEnv: { QUEUE_PREFIX: name, REDIS_URL, METRICS_PORT: String(metricsPort), ...extraEnv },
     });
     metricsPorts.push(metricsPort);
@@ -198,8 +213,10 @@ async function main(): Promise<void> {
     // drifts less. With "1 process" the second engine runs idle and gets no calls.
     const kinds = [
       {
-        name: 'Batched TrackEvents', head: `${BATCH} events/call, ${BATCH_INFLIGHT} in flight, ${WALLETS} wallets`,
-        events: BATCH, inFlight: BATCH_INFLIGHT,
+        name: 'Batched TrackEvents',
+        head: `${BATCH} events/call, ${BATCH_INFLIGHT} in flight, ${WALLETS} wallets`,
+        events: BATCH,
+        inFlight: BATCH_INFLIGHT,
       },
       { name: 'Unary TrackEvents', head: `1 event/call, ${UNARY_INFLIGHT} in flight`, events: 1, inFlight: UNARY_INFLIGHT },
     ];

@@ -36,7 +36,17 @@ import { closedLoop, type Latency, type LoadResult } from './lib/load.js';
 import { openLoopInChild, type OpenLoopJob, type OpenLoopResult } from './lib/open-loop.js';
 import { eventScript, leanScript, runPgbench, seedPgbenchWallets, type PgbenchResult } from './lib/pgbench.js';
 import { ms, n0, n2, r3Accounting, table } from './lib/report.js';
-import { benchDbName, copyDatabase, createCustomers, createDatabase, createProduct, EVENT_TYPE, fundWallets, PRICE, type BenchDatabase } from './lib/setup.js';
+import {
+  benchDbName,
+  copyDatabase,
+  createCustomers,
+  createDatabase,
+  createProduct,
+  EVENT_TYPE,
+  fundWallets,
+  PRICE,
+  type BenchDatabase,
+} from './lib/setup.js';
 import { apiKeyLookups, flushesIn, verifyEngine, verifyPgbench, type Check } from './lib/verify.js';
 import { WaitSampler, type WaitProfile } from './lib/waits.js';
 
@@ -52,7 +62,10 @@ const WARMUP = env('BENCH_WARMUP_SECONDS', 2);
 const BATCH_INFLIGHT = env('BENCH_BATCH_INFLIGHT', 32);
 const CHANNELS = env('BENCH_CHANNELS', 4);
 const PHASES = ['baseline', 'batched', 'hot', 'lean', 'empty', 'unary', 'checkcap', 'emptyopen', 'check'];
-const ONLY = (process.env.BENCH_ONLY ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+const ONLY = (process.env.BENCH_ONLY ?? '')
+  .split(',')
+  .map((x) => x.trim())
+  .filter(Boolean);
 for (const k of ONLY) if (!PHASES.includes(k)) throw new Error(`BENCH_ONLY: unknown phase "${k}" (phases: ${PHASES.join(', ')})`);
 /** The p99 of each second of an open loop's window, for printing. */
 const perSecond = (r: OpenLoopResult) => r.perSecondP99.map((x) => (Number.isFinite(x) ? x.toFixed(x < 10 ? 1 : 0) : '-')).join(' ');
@@ -98,7 +111,15 @@ async function serverSettings(): Promise<Record<string, string>> {
   await c.connect();
   try {
     const out: Record<string, string> = {};
-    for (const s of ['synchronous_commit', 'fsync', 'wal_sync_method', 'full_page_writes', 'shared_buffers', 'max_connections', 'server_version']) {
+    for (const s of [
+      'synchronous_commit',
+      'fsync',
+      'wal_sync_method',
+      'full_page_writes',
+      'shared_buffers',
+      'max_connections',
+      'server_version',
+    ]) {
       out[s] = (await c.query(`show ${s}`)).rows[0][s] as string;
     }
     return out;
@@ -109,22 +130,37 @@ async function serverSettings(): Promise<Record<string, string>> {
 
 async function main(): Promise<void> {
   const t0 = Date.now();
-  say(`Tollbooth bench — ${new Date().toISOString()}  (git ${sh('git -C ' + ROOT + ' rev-parse --short HEAD')}${sh('git -C ' + ROOT + ' status --porcelain -- src') ? ', src/ has uncommitted changes' : ''})`);
+  say(
+    `Tollbooth bench — ${new Date().toISOString()}  (git ${sh('git -C ' + ROOT + ' rev-parse --short HEAD')}${sh('git -C ' + ROOT + ' status --porcelain -- src') ? ', src/ has uncommitted changes' : ''})`,
+  );
   say(`node ${process.version}, nproc ${sh('nproc')}, ${CPUS_MODEL()}`);
   say(`uptime: ${sh('uptime')}`);
   say(`box busy over 2 s before the run: ${await boxBusy(2000)}`);
   // top's first frame has no interval; the second (after 1 s) is the real one.
   const top = sh('top -bn2 -d 1 -o %CPU').split('\n');
-  const frame = top.map((l, i) => (l.startsWith('top - ') ? i : -1)).filter((i) => i >= 0).pop() ?? 0;
-  say(top.slice(frame, frame + 14).map((l) => `  ${l}`).join('\n'));
+  const frame =
+    top
+      .map((l, i) => (l.startsWith('top - ') ? i : -1))
+      .filter((i) => i >= 0)
+      .pop() ?? 0;
+  say(
+    top
+      .slice(frame, frame + 14)
+      .map((l) => `  ${l}`)
+      .join('\n'),
+  );
   const settings = await serverSettings();
-  say(`Postgres ${settings.server_version} at ${new URL(PG_ADMIN_URL).host}: show synchronous_commit = ${settings.synchronous_commit}; show fsync = ${settings.fsync}; wal_sync_method = ${settings.wal_sync_method}; shared_buffers = ${settings.shared_buffers}`);
+  say(
+    `Postgres ${settings.server_version} at ${new URL(PG_ADMIN_URL).host}: show synchronous_commit = ${settings.synchronous_commit}; show fsync = ${settings.fsync}; wal_sync_method = ${settings.wal_sync_method}; shared_buffers = ${settings.shared_buffers}`,
+  );
   if (settings.synchronous_commit !== 'on' || settings.fsync !== 'on') {
     say('REFUSING TO MEASURE: commits are not durable (synchronous_commit and fsync must both be on).');
     process.exitCode = 1;
     return;
   }
-  say(`phases: ${SECONDS} s measured after ${WARMUP} s warm-up; batched ${BATCH} events/request × ${BATCH_INFLIGHT} in flight; unary ${UNARY_INFLIGHT} in flight; ${CHANNELS} grpc-js connections; ${WALLETS} wallets`);
+  say(
+    `phases: ${SECONDS} s measured after ${WARMUP} s warm-up; batched ${BATCH} events/request × ${BATCH_INFLIGHT} in flight; unary ${UNARY_INFLIGHT} in flight; ${CHANNELS} grpc-js connections; ${WALLETS} wallets`,
+  );
 
   const tag = `b${Date.now().toString(36)}`;
   const dbName = benchDbName();
@@ -144,11 +180,25 @@ async function main(): Promise<void> {
     dbs.push(engDb);
 
     // --- engine ------------------------------------------------------------------------------------------------------
-    const extraEnv = Object.fromEntries((process.env.BENCH_ENGINE_ENV ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-    step(`starting the engine: node scripts/start.mjs (DATABASE_URL=…/${dbName}, LOG_LEVEL=warn${Object.keys(extraEnv).length ? `, ${process.env.BENCH_ENGINE_ENV}` : ''})`);
+    const extraEnv = Object.fromEntries(
+      (process.env.BENCH_ENGINE_ENV ?? '')
+        .split(',')
+        .filter(Boolean)
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    );
+    step(
+      `starting the engine: node scripts/start.mjs (DATABASE_URL=…/${dbName}, LOG_LEVEL=warn${Object.keys(extraEnv).length ? `, ${process.env.BENCH_ENGINE_ENV}` : ''})`,
+    );
     const logFile = join(tmpdir(), `tollbooth-bench-engine-${tag}.log`);
     // Its own BullMQ prefix: on the default one its workers would also take jobs of any other engine on this Redis.
-    engine = await startEngine({ root: ROOT, databaseUrl: engDb.url, adminKey: ADMIN_KEY, logFile, extraEnv: { QUEUE_PREFIX: dbName, ...extraEnv }, nodeArgs: (process.env.BENCH_ENGINE_NODE_ARGS ?? '').split(' ').filter(Boolean) });
+    engine = await startEngine({
+      root: ROOT,
+      databaseUrl: engDb.url,
+      adminKey: ADMIN_KEY,
+      logFile,
+      extraEnv: { QUEUE_PREFIX: dbName, ...extraEnv },
+      nodeArgs: (process.env.BENCH_ENGINE_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    });
     step(`engine pid ${engine.pid}, gRPC :${engine.grpcPort}; its stderr goes to ${logFile}`);
     const eng = engine;
     // The engine has migrated its database and nothing else is in it yet: the pgbench baseline gets a copy of it.
@@ -196,14 +246,35 @@ async function main(): Promise<void> {
     const pgbench = async (name: string, script: string): Promise<PgbenchResult> => {
       step(`${name}…`);
       cpu.start();
-      const r = await runPgbench({ db: pgbDb.name, host: new URL(PG_ADMIN_URL).hostname, port: Number(new URL(PG_ADMIN_URL).port || 5432), user: new URL(PG_ADMIN_URL).username || 'postgres', script, clients: PGBENCH_CLIENTS, seconds: SECONDS });
+      const r = await runPgbench({
+        db: pgbDb.name,
+        host: new URL(PG_ADMIN_URL).hostname,
+        port: Number(new URL(PG_ADMIN_URL).port || 5432),
+        user: new URL(PG_ADMIN_URL).username || 'postgres',
+        script,
+        clients: PGBENCH_CLIENTS,
+        seconds: SECONDS,
+      });
       const share = cpu.stop();
       pgbenchRuns.push(r);
-      phases.push({ name, value: r.tps, unit: 'tps', cpu: share, errors: r.failed, note: `${n0(r.transactions)} txns, avg ${r.latencyMs} ms` });
+      phases.push({
+        name,
+        value: r.tps,
+        unit: 'tps',
+        cpu: share,
+        errors: r.failed,
+        note: `${n0(r.transactions)} txns, avg ${r.latencyMs} ms`,
+      });
       say(`    ${n0(r.tps)} tps (${r.command})`);
       return r;
     };
-    const closed = async (name: string, unit: string, inFlight: number, call: (w: number) => Promise<number>, perCall: boolean): Promise<LoadResult> => {
+    const closed = async (
+      name: string,
+      unit: string,
+      inFlight: number,
+      call: (w: number) => Promise<number>,
+      perCall: boolean,
+    ): Promise<LoadResult> => {
       step(`${name}…`);
       cpu.start();
       ws.start();
@@ -213,46 +284,132 @@ async function main(): Promise<void> {
       const share = cpu.stop();
       const wp = ws.stop();
       const value = (perCall ? r.calls : r.units) / r.seconds;
-      const phase: Phase = { name, value, unit, latency: r.latency, cpu: share, waits: wp, window: [from, to], errors: r.errors, note: r.totalErrors ? `${r.totalErrors} errors incl. warm-up; first: ${r.firstErrors[0]}` : '' };
+      const phase: Phase = {
+        name,
+        value,
+        unit,
+        latency: r.latency,
+        cpu: share,
+        waits: wp,
+        window: [from, to],
+        errors: r.errors,
+        note: r.totalErrors ? `${r.totalErrors} errors incl. warm-up; first: ${r.firstErrors[0]}` : '',
+      };
       phases.push(phase);
       phaseOf.set(r, phase);
-      say(`    ${n0(value)} ${unit}, p50 ${ms(r.latency.p50)}, p99 ${ms(r.latency.p99)}${r.errors ? `, ${r.errors} errors (${r.firstErrors[0]})` : ''}`);
+      say(
+        `    ${n0(value)} ${unit}, p50 ${ms(r.latency.p50)}, p99 ${ms(r.latency.p99)}${r.errors ? `, ${r.errors} errors (${r.firstErrors[0]})` : ''}`,
+      );
       return r;
     };
 
-    const base = want('baseline') ? await pgbench(`baseline: pgbench 1 event/txn, ${WALLETS} wallets, ${PGBENCH_CLIENTS} clients`, eventScript(WALLETS)) : undefined;
-    const batchedSpread = want('batched') ? await closed(`batched TrackEvents, ${BATCH} ev/req, ${WALLETS} wallets, ${BATCH_INFLIGHT} in flight`, 'events/s', BATCH_INFLIGHT, (w) => track(w, randomWallet(), BATCH), false) : undefined;
-    const batchedHot = want('hot') ? await closed(`batched TrackEvents, ${BATCH} ev/req, 1 hot wallet, ${BATCH_INFLIGHT} in flight`, 'events/s', BATCH_INFLIGHT, (w) => track(w, hot, BATCH), false) : undefined;
-    const baseHot = want('baseline') ? await pgbench(`baseline: pgbench 1 event/txn, 1 hot wallet, ${PGBENCH_CLIENTS} clients`, eventScript(1)) : undefined;
-    const lean = want('lean') ? await pgbench(`info: pgbench UPDATE+INSERT only (no ledger rows), ${WALLETS} wallets`, leanScript(WALLETS)) : undefined;
-    const empty = want('empty') ? await closed(`empty RPC: grpc.health.v1.Health/Check, ${UNARY_INFLIGHT} in flight`, 'calls/s', UNARY_INFLIGHT, (w) => cp.health(w), true) : undefined;
-    const unarySpread = want('unary') ? await closed(`unary TrackEvents, 1 ev/call, ${WALLETS} wallets, ${UNARY_INFLIGHT} in flight`, 'calls/s', UNARY_INFLIGHT, (w) => track(w, randomWallet(), 1), true) : undefined;
-    const unaryHot = want('unary') ? await closed(`unary TrackEvents, 1 ev/call, 1 hot wallet, ${UNARY_INFLIGHT} in flight`, 'calls/s', UNARY_INFLIGHT, (w) => track(w, hot, 1), true) : undefined;
+    const base = want('baseline')
+      ? await pgbench(`baseline: pgbench 1 event/txn, ${WALLETS} wallets, ${PGBENCH_CLIENTS} clients`, eventScript(WALLETS))
+      : undefined;
+    const batchedSpread = want('batched')
+      ? await closed(
+          `batched TrackEvents, ${BATCH} ev/req, ${WALLETS} wallets, ${BATCH_INFLIGHT} in flight`,
+          'events/s',
+          BATCH_INFLIGHT,
+          (w) => track(w, randomWallet(), BATCH),
+          false,
+        )
+      : undefined;
+    const batchedHot = want('hot')
+      ? await closed(
+          `batched TrackEvents, ${BATCH} ev/req, 1 hot wallet, ${BATCH_INFLIGHT} in flight`,
+          'events/s',
+          BATCH_INFLIGHT,
+          (w) => track(w, hot, BATCH),
+          false,
+        )
+      : undefined;
+    const baseHot = want('baseline')
+      ? await pgbench(`baseline: pgbench 1 event/txn, 1 hot wallet, ${PGBENCH_CLIENTS} clients`, eventScript(1))
+      : undefined;
+    const lean = want('lean')
+      ? await pgbench(`info: pgbench UPDATE+INSERT only (no ledger rows), ${WALLETS} wallets`, leanScript(WALLETS))
+      : undefined;
+    const empty = want('empty')
+      ? await closed(
+          `empty RPC: grpc.health.v1.Health/Check, ${UNARY_INFLIGHT} in flight`,
+          'calls/s',
+          UNARY_INFLIGHT,
+          (w) => cp.health(w),
+          true,
+        )
+      : undefined;
+    const unarySpread = want('unary')
+      ? await closed(
+          `unary TrackEvents, 1 ev/call, ${WALLETS} wallets, ${UNARY_INFLIGHT} in flight`,
+          'calls/s',
+          UNARY_INFLIGHT,
+          (w) => track(w, randomWallet(), 1),
+          true,
+        )
+      : undefined;
+    const unaryHot = want('unary')
+      ? await closed(
+          `unary TrackEvents, 1 ev/call, 1 hot wallet, ${UNARY_INFLIGHT} in flight`,
+          'calls/s',
+          UNARY_INFLIGHT,
+          (w) => track(w, hot, 1),
+          true,
+        )
+      : undefined;
 
     const checkCall = cp.checker(EVENT_TYPE, randomWallet);
-    const checkCapacity = want('checkcap') ? await closed(`info: Check capacity, closed loop, ${UNARY_INFLIGHT} in flight`, 'calls/s', UNARY_INFLIGHT, checkCall, true) : undefined;
+    const checkCapacity = want('checkcap')
+      ? await closed(`info: Check capacity, closed loop, ${UNARY_INFLIGHT} in flight`, 'calls/s', UNARY_INFLIGHT, checkCall, true)
+      : undefined;
 
     const open = async (name: string, transport: OpenLoopJob['transport'], mode: OpenLoopJob['mode']): Promise<OpenLoopResult> => {
       step(`${name}…`);
       cpu.start();
       ws.start();
       const r = await openLoopInChild(ROOT, {
-        transport, address: `127.0.0.1:${eng.grpcPort}`, httpAddress: `127.0.0.1:${eng.httpPort}`, headers: { authorization: `Bearer ${ADMIN_KEY}` },
-        channels: CHANNELS, rate: CHECK_RATE, warmupMs, measureMs, mode, customers: spread, eventType: EVENT_TYPE,
+        transport,
+        address: `127.0.0.1:${eng.grpcPort}`,
+        httpAddress: `127.0.0.1:${eng.httpPort}`,
+        headers: { authorization: `Bearer ${ADMIN_KEY}` },
+        channels: CHANNELS,
+        rate: CHECK_RATE,
+        warmupMs,
+        measureMs,
+        mode,
+        customers: spread,
+        eventType: EVENT_TYPE,
       });
       const share = cpu.stop();
       const wp = ws.stop();
-      phases.push({ name, value: r.calls / r.seconds, unit: 'calls/s', latency: r.latency, cpu: share, waits: wp, errors: r.errors, note: `max send lag ${ms(r.maxSendLagMs)}, unanswered ${r.outstandingAtEnd}, units ${r.totalUnits}/${r.totalCalls}` });
-      say(`    p50 ${ms(r.latency.p50)}, p99 ${ms(r.latency.p99)}, p99.9 ${ms(r.latency.p999)}, max ${ms(r.latency.max)} (generator's worst send lag ${ms(r.maxSendLagMs)}; its GC ${ms(r.generator.gcMs)} in all, longest ${ms(r.generator.gcMaxMs)}; its event-loop delay p99 ${ms(r.generator.loopDelayP99Ms)}, max ${ms(r.generator.loopDelayMaxMs)})`);
+      phases.push({
+        name,
+        value: r.calls / r.seconds,
+        unit: 'calls/s',
+        latency: r.latency,
+        cpu: share,
+        waits: wp,
+        errors: r.errors,
+        note: `max send lag ${ms(r.maxSendLagMs)}, unanswered ${r.outstandingAtEnd}, units ${r.totalUnits}/${r.totalCalls}`,
+      });
+      say(
+        `    p50 ${ms(r.latency.p50)}, p99 ${ms(r.latency.p99)}, p99.9 ${ms(r.latency.p999)}, max ${ms(r.latency.max)} (generator's worst send lag ${ms(r.maxSendLagMs)}; its GC ${ms(r.generator.gcMs)} in all, longest ${ms(r.generator.gcMaxMs)}; its event-loop delay p99 ${ms(r.generator.loopDelayP99Ms)}, max ${ms(r.generator.loopDelayMaxMs)})`,
+      );
       say(`    p99 per second of the window (ms): ${perSecond(r)}`);
       return r;
     };
     // The open loops run in a child process of their own (bench/lib/open-loop.child.ts). The empty ones are the floor
     // under the Check figures: the same generator, clock and transport with nothing behind the call.
-    const emptyOpen = want('emptyopen') ? await open(`info: empty RPC (Health/Check), gRPC, open loop ${CHECK_RATE} req/s`, 'grpc', 'empty') : undefined;
+    const emptyOpen = want('emptyopen')
+      ? await open(`info: empty RPC (Health/Check), gRPC, open loop ${CHECK_RATE} req/s`, 'grpc', 'empty')
+      : undefined;
     const check = want('check') ? await open(`Check, gRPC, open loop ${CHECK_RATE} req/s, ${WALLETS} wallets`, 'grpc', 'check') : undefined;
-    const emptyOpenConnect = want('emptyopen') ? await open(`info: empty request (GET /healthz), HTTP/1.1, open loop ${CHECK_RATE} req/s`, 'connect', 'empty') : undefined;
-    const checkConnect = want('check') ? await open(`Check, Connect over HTTP/1.1, open loop ${CHECK_RATE} req/s, ${WALLETS} wallets`, 'connect', 'check') : undefined;
+    const emptyOpenConnect = want('emptyopen')
+      ? await open(`info: empty request (GET /healthz), HTTP/1.1, open loop ${CHECK_RATE} req/s`, 'connect', 'empty')
+      : undefined;
+    const checkConnect = want('check')
+      ? await open(`Check, Connect over HTTP/1.1, open loop ${CHECK_RATE} req/s, ${WALLETS} wallets`, 'connect', 'check')
+      : undefined;
 
     // --- stop and verify -------------------------------------------------------------------------------------------
     await ws.close();
@@ -269,7 +426,14 @@ async function main(): Promise<void> {
     const ver = await verifyEngine(engDb.url, customers, engineAccepted, FUNDING, PRICE);
     for (const p of phases) if (p.window && p.name.includes('TrackEvents')) p.flushes = await flushesIn(engDb.url, customers, p.window);
     const keyLookups = await apiKeyLookups(engDb.url);
-    const checks: Check[] = [...ver.checks, ...(await verifyPgbench(pgbDb.url, pgbenchRuns.reduce((a, r) => a + r.transactions, 0), PRICE))];
+    const checks: Check[] = [
+      ...ver.checks,
+      ...(await verifyPgbench(
+        pgbDb.url,
+        pgbenchRuns.reduce((a, r) => a + r.transactions, 0),
+        PRICE,
+      )),
+    ];
 
     // --- report ----------------------------------------------------------------------------------------------------
     const per = (r: LoadResult | undefined, perCall: boolean) => (r ? (perCall ? r.calls : r.units) / r.seconds : NaN);
@@ -284,53 +448,116 @@ async function main(): Promise<void> {
     const verdict = (ok: boolean, measured = true) => (!measured ? 'not run' : ok ? 'PASS' : 'miss');
     say('');
     say('Phases (CPU in % of one core; this box has ' + CORES + ' cores = ' + CORES * 100 + '%):');
-    say(table(
-      ['phase', 'value', 'p50', 'p99', 'errors', 'engine', 'postgres', 'loadgen', 'other', 'idle', 'note'],
-      phases.map((p) => [
-        p.name, `${n0(p.value)} ${p.unit}`, p.latency ? ms(p.latency.p50) : '', p.latency ? ms(p.latency.p99) : '', String(p.errors),
-        ...(p.cpu ? [p.cpu.engine, p.cpu.postgres, p.cpu.loadgen, p.cpu.other, p.cpu.idle].map((x) => `${Math.round(x)}%`) : ['', '', '', '', '']), p.note,
-      ]),
-      [false, true, true, true, true, true, true, true, true, true, false],
-    ));
+    say(
+      table(
+        ['phase', 'value', 'p50', 'p99', 'errors', 'engine', 'postgres', 'loadgen', 'other', 'idle', 'note'],
+        phases.map((p) => [
+          p.name,
+          `${n0(p.value)} ${p.unit}`,
+          p.latency ? ms(p.latency.p50) : '',
+          p.latency ? ms(p.latency.p99) : '',
+          String(p.errors),
+          ...(p.cpu
+            ? [p.cpu.engine, p.cpu.postgres, p.cpu.loadgen, p.cpu.other, p.cpu.idle].map((x) => `${Math.round(x)}%`)
+            : ['', '', '', '', '']),
+          p.note,
+        ]),
+        [false, true, true, true, true, true, true, true, true, true, false],
+      ),
+    );
     say('');
     say("Where the engine's Postgres backends were (pg_stat_activity every 50 ms; average number of backends per sample):");
     for (const p of phases.filter((x) => x.waits)) {
       const w = p.waits!;
-      const f = p.flushes ? `; ${n0(p.flushes.flushes)} flush transactions for ${n0(p.flushes.events)} events = ${n2(p.flushes.events / Math.max(1, p.flushes.flushes))} events/commit` : '';
+      const f = p.flushes
+        ? `; ${n0(p.flushes.flushes)} flush transactions for ${n0(p.flushes.events)} events = ${n2(p.flushes.events / Math.max(1, p.flushes.flushes))} events/commit`
+        : '';
       say(`  ${p.name}  [${w.samples} samples${f}]`);
       for (const t of p.waits!.top) say(`    ${t.avg.toFixed(2).padStart(5)}  ${t.what}`);
     }
     say('');
     say('Cross-checks:');
-    say(table(['check', 'expected', 'actual', 'ok'], checks.map((c) => [c.name, c.expected, c.actual, c.ok ? 'ok' : 'MISMATCH'])));
+    say(
+      table(
+        ['check', 'expected', 'actual', 'ok'],
+        checks.map((c) => [c.name, c.expected, c.actual, c.ok ? 'ok' : 'MISMATCH']),
+      ),
+    );
     for (const v of ver.violations.slice(0, 10)) say(`    violation: ${v}`);
-    say(`  api_keys lookups by the engine over the run: ${n0(keyLookups)} (index + seq scans; its KeyVerifier caches a key for 5 s, so ≈ ${n0((Date.now() - t0) / 5000)} if concurrent misses were coalesced)`);
+    say(
+      `  api_keys lookups by the engine over the run: ${n0(keyLookups)} (index + seq scans; its KeyVerifier caches a key for 5 s, so ≈ ${n0((Date.now() - t0) / 5000)} if concurrent misses were coalesced)`,
+    );
     if (notAccepted.size) for (const [k, v] of notAccepted) say(`    not accepted: ${v} × ${k}`);
     const pp = (r: OpenLoopResult | undefined) => (r ? `${ms(r.latency.p50)} / ${ms(r.latency.p99)}` : 'n/a');
-    const checkVerdict = (r: OpenLoopResult | undefined) => verdict(!!r && r.latency.p99 <= 5 && r.errors === 0 && r.outstandingAtEnd === 0, !!r);
+    const checkVerdict = (r: OpenLoopResult | undefined) =>
+      verdict(!!r && r.latency.p99 <= 5 && r.errors === 0 && r.outstandingAtEnd === 0, !!r);
     say('');
     say('Results:');
-    say(table(
-      ['figure', 'value', 'goal', 'ratio', 'result'],
-      [
-        ['baseline: pgbench 1 event/txn, 1,000 wallets', `${n0(base?.tps ?? NaN)} tps`, '', '', ''],
-        ['baseline: pgbench 1 event/txn, 1 hot wallet', `${n0(baseHot?.tps ?? NaN)} tps`, '', '', ''],
-        ['info: pgbench UPDATE+INSERT only, 1,000 wallets', `${n0(lean?.tps ?? NaN)} tps`, '', '', ''],
-        ['R1 batched TrackEvents, 1,000 wallets ÷ baseline', `${n0(spreadEv)} events/s`, '≥ 10', n2(r1), verdict(r1 >= 10, Number.isFinite(r1))],
-        ['R2 batched TrackEvents, 1 hot wallet ÷ batched spread', `${n0(hotEv)} events/s`, '≥ 0.7', n2(r2), verdict(r2 >= 0.7, Number.isFinite(r2))],
-        ['    (hot batched ÷ pgbench hot-row anchor)', '', '', n2(hotEv / (baseHot?.tps ?? NaN)), ''],
-        [`empty RPC (grpc.health.v1.Health/Check), 64 in flight  (${lat(empty)})`, `${n0(emptyRate)} calls/s`, '', '', ''],
-        [`R3 unary TrackEvents, spread ÷ empty  (${lat(unarySpread)})`, `${n0(per(unarySpread, true))} calls/s`, '≥ 0.8', n2(r3s), verdict(r3s >= 0.8, Number.isFinite(r3s))],
-        [`R3 unary TrackEvents, hot ÷ empty  (${lat(unaryHot)})`, `${n0(per(unaryHot, true))} calls/s`, '≥ 0.8', n2(r3h), verdict(r3h >= 0.8, Number.isFinite(r3h))],
-        [`info: Check capacity, closed loop, 64 in flight  (${lat(checkCapacity)})`, `${n0(per(checkCapacity, true))} calls/s`, '', '', ''],
-        [`info: empty RPC (Health/Check), gRPC, ${n0(CHECK_RATE)} req/s open loop, p50 / p99`, pp(emptyOpen), '', '', ''],
-        [`Check over gRPC, ${n0(CHECK_RATE)} req/s open loop, p50 / p99`, pp(check), 'p99 ≤ 5 ms', '', checkVerdict(check)],
-        [`info: empty request (GET /healthz), HTTP/1.1, ${n0(CHECK_RATE)} req/s open loop, p50 / p99`, pp(emptyOpenConnect), '', '', ''],
-        [`Check over Connect (HTTP/1.1), ${n0(CHECK_RATE)} req/s open loop, p50 / p99`, pp(checkConnect), 'p99 ≤ 5 ms', '', checkVerdict(checkConnect)],
-        ['cross-checks (events, balances, ledger invariants)', checks.every((c) => c.ok) ? 'all agree' : 'MISMATCH', 'all agree', '', verdict(checks.every((c) => c.ok))],
-      ],
-      [false, true, false, true, false],
-    ));
+    say(
+      table(
+        ['figure', 'value', 'goal', 'ratio', 'result'],
+        [
+          ['baseline: pgbench 1 event/txn, 1,000 wallets', `${n0(base?.tps ?? NaN)} tps`, '', '', ''],
+          ['baseline: pgbench 1 event/txn, 1 hot wallet', `${n0(baseHot?.tps ?? NaN)} tps`, '', '', ''],
+          ['info: pgbench UPDATE+INSERT only, 1,000 wallets', `${n0(lean?.tps ?? NaN)} tps`, '', '', ''],
+          [
+            'R1 batched TrackEvents, 1,000 wallets ÷ baseline',
+            `${n0(spreadEv)} events/s`,
+            '≥ 10',
+            n2(r1),
+            verdict(r1 >= 10, Number.isFinite(r1)),
+          ],
+          [
+            'R2 batched TrackEvents, 1 hot wallet ÷ batched spread',
+            `${n0(hotEv)} events/s`,
+            '≥ 0.7',
+            n2(r2),
+            verdict(r2 >= 0.7, Number.isFinite(r2)),
+          ],
+          ['    (hot batched ÷ pgbench hot-row anchor)', '', '', n2(hotEv / (baseHot?.tps ?? NaN)), ''],
+          [`empty RPC (grpc.health.v1.Health/Check), 64 in flight  (${lat(empty)})`, `${n0(emptyRate)} calls/s`, '', '', ''],
+          [
+            `R3 unary TrackEvents, spread ÷ empty  (${lat(unarySpread)})`,
+            `${n0(per(unarySpread, true))} calls/s`,
+            '≥ 0.8',
+            n2(r3s),
+            verdict(r3s >= 0.8, Number.isFinite(r3s)),
+          ],
+          [
+            `R3 unary TrackEvents, hot ÷ empty  (${lat(unaryHot)})`,
+            `${n0(per(unaryHot, true))} calls/s`,
+            '≥ 0.8',
+            n2(r3h),
+            verdict(r3h >= 0.8, Number.isFinite(r3h)),
+          ],
+          [
+            `info: Check capacity, closed loop, 64 in flight  (${lat(checkCapacity)})`,
+            `${n0(per(checkCapacity, true))} calls/s`,
+            '',
+            '',
+            '',
+          ],
+          [`info: empty RPC (Health/Check), gRPC, ${n0(CHECK_RATE)} req/s open loop, p50 / p99`, pp(emptyOpen), '', '', ''],
+          [`Check over gRPC, ${n0(CHECK_RATE)} req/s open loop, p50 / p99`, pp(check), 'p99 ≤ 5 ms', '', checkVerdict(check)],
+          [`info: empty request (GET /healthz), HTTP/1.1, ${n0(CHECK_RATE)} req/s open loop, p50 / p99`, pp(emptyOpenConnect), '', '', ''],
+          [
+            `Check over Connect (HTTP/1.1), ${n0(CHECK_RATE)} req/s open loop, p50 / p99`,
+            pp(checkConnect),
+            'p99 ≤ 5 ms',
+            '',
+            checkVerdict(checkConnect),
+          ],
+          [
+            'cross-checks (events, balances, ledger invariants)',
+            checks.every((c) => c.ok) ? 'all agree' : 'MISMATCH',
+            'all agree',
+            '',
+            verdict(checks.every((c) => c.ok)),
+          ],
+        ],
+        [false, true, false, true, false],
+      ),
+    );
     const costOf = (name: string, r: LoadResult | undefined) => {
       const cpu = r && phaseOf.get(r)?.cpu;
       return r && cpu ? { name, callsPerSecond: r.calls / r.seconds, cpu } : undefined;
@@ -338,13 +565,24 @@ async function main(): Promise<void> {
     const emptyCost = costOf('empty RPC', empty);
     const billedCosts = [costOf('unary spread', unarySpread), costOf('unary hot', unaryHot)].filter((x) => x !== undefined);
     if (emptyCost && billedCosts.length > 0) for (const l of r3Accounting(emptyCost, billedCosts, CORES)) say(l);
-    for (const [label, r] of [['gRPC', check], ['Connect', checkConnect]] as const) {
-      if (r) say(`Check over ${label} at ${n0(CHECK_RATE)} req/s, p99 per second of the window (ms): ${perSecond(r)}; unanswered after 10 s: ${r.outstandingAtEnd}; generator's worst send lag ${ms(r.maxSendLagMs)}`);
+    for (const [label, r] of [
+      ['gRPC', check],
+      ['Connect', checkConnect],
+    ] as const) {
+      if (r)
+        say(
+          `Check over ${label} at ${n0(CHECK_RATE)} req/s, p99 per second of the window (ms): ${perSecond(r)}; unanswered after 10 s: ${r.outstandingAtEnd}; generator's worst send lag ${ms(r.maxSendLagMs)}`,
+        );
     }
     say('');
-    say(`durable: synchronous_commit = ${settings.synchronous_commit}, fsync = ${settings.fsync}. Load average at the end: ${sh('cat /proc/loadavg')}. Whole run: ${((Date.now() - t0) / 1000).toFixed(0)} s.`);
+    say(
+      `durable: synchronous_commit = ${settings.synchronous_commit}, fsync = ${settings.fsync}. Load average at the end: ${sh('cat /proc/loadavg')}. Whole run: ${((Date.now() - t0) / 1000).toFixed(0)} s.`,
+    );
     const others = phases.filter((p) => p.cpu && p.cpu.other > 25);
-    if (others.length) say(`NOTE: other processes on the box used > 25% of a core during: ${others.map((p) => `${p.name} (${Math.round(p.cpu!.other)}%)`).join('; ')}. Those figures are depressed by it; compare with a quieter run.`);
+    if (others.length)
+      say(
+        `NOTE: other processes on the box used > 25% of a core during: ${others.map((p) => `${p.name} (${Math.round(p.cpu!.other)}%)`).join('; ')}. Those figures are depressed by it; compare with a quieter run.`,
+      );
   } finally {
     await waits?.close();
     pool?.close();

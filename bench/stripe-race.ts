@@ -25,7 +25,13 @@ const ROOT = resolve(import.meta.dirname, '..');
 async function run(n: number): Promise<void> {
   const db = await createDatabase(ADMIN_URL, benchDbName());
   // Its own BullMQ prefix, dropped afterwards: on the default one it would take the jobs of any engine on this Redis.
-  const engine = await startEngine({ root: ROOT, databaseUrl: db.url, adminKey: ADMIN_KEY, logFile: join(tmpdir(), `tollbooth-stripe-race-${n}.log`), extraEnv: { QUEUE_PREFIX: db.name } });
+  const engine = await startEngine({
+    root: ROOT,
+    databaseUrl: db.url,
+    adminKey: ADMIN_KEY,
+    logFile: join(tmpdir(), `tollbooth-stripe-race-${n}.log`),
+    extraEnv: { QUEUE_PREFIX: db.name },
+  });
   const pool = new ChannelPool(`127.0.0.1:${engine.grpcPort}`, { authorization: `Bearer ${ADMIN_KEY}` }, 4);
   try {
     await pool.ready();
@@ -36,26 +42,35 @@ async function run(n: number): Promise<void> {
     let seq = 0;
     let accepted = 0;
     let internal = 0;
-    await Promise.all(Array.from({ length: 64 }, async (_, w) => {
-      for (let k = 0; k < 10; k++) {
-        try {
-          const r = await track[w % track.length]({ customer: { ref: { case: 'id', value: customers[(w * 10 + k) % customers.length] } }, events: [{ id: `${tag}-${seq++}`, eventType: EVENT_TYPE }] });
-          accepted += r.results.filter((x) => x.status === EventStatus.ACCEPTED).length;
-        } catch {
-          internal++;
+    await Promise.all(
+      Array.from({ length: 64 }, async (_, w) => {
+        for (let k = 0; k < 10; k++) {
+          try {
+            const r = await track[w % track.length]({
+              customer: { ref: { case: 'id', value: customers[(w * 10 + k) % customers.length] } },
+              events: [{ id: `${tag}-${seq++}`, eventType: EVENT_TYPE }],
+            });
+            accepted += r.results.filter((x) => x.status === EventStatus.ACCEPTED).length;
+          } catch {
+            internal++;
+          }
         }
-      }
-    }));
+      }),
+    );
     pool.close();
     await engine.stop();
     const c = new pg.Client({ connectionString: db.url });
     await c.connect();
-    const drift = (await c.query<{ type: string; stripe: number; balance: string; entries: string }>(
-      `select a.type, a.stripe, a.balance::text, coalesce(sum(e.amount), 0)::text entries
+    const drift = (
+      await c.query<{ type: string; stripe: number; balance: string; entries: string }>(
+        `select a.type, a.stripe, a.balance::text, coalesce(sum(e.amount), 0)::text entries
          from accounts a left join ledger_entries e on e.account_id = a.id group by a.id having a.balance <> coalesce(sum(e.amount), 0)`,
-    )).rows;
+      )
+    ).rows;
     await c.end();
-    process.stdout.write(`run ${n}: ${accepted} accepted, ${internal} failed calls, ${drift.length} accounts with stored balance ≠ Σ entries${drift.map((d) => `  [${d.type} stripe ${d.stripe}: stored ${d.balance}, entries ${d.entries}]`).join('')}\n`);
+    process.stdout.write(
+      `run ${n}: ${accepted} accepted, ${internal} failed calls, ${drift.length} accounts with stored balance ≠ Σ entries${drift.map((d) => `  [${d.type} stripe ${d.stripe}: stored ${d.balance}, entries ${d.entries}]`).join('')}\n`,
+    );
   } finally {
     pool.close();
     await engine.stop();

@@ -29,7 +29,12 @@ type Shape = 1 | '*' | '?' | Shape[] | { [key: string]: Shape };
 const sdkDir = new URL('../node_modules/stripe/', import.meta.url).pathname;
 const resources = path.join(sdkDir, 'esm', 'resources');
 const files = [...new Set(Object.values(ENDPOINTS).map(([f]) => path.join(resources, f)))];
-const program = ts.createProgram(files, { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler, skipLibCheck: true });
+const program = ts.createProgram(files, {
+  target: ts.ScriptTarget.ES2022,
+  module: ts.ModuleKind.ESNext,
+  moduleResolution: ts.ModuleResolutionKind.Bundler,
+  skipLibCheck: true,
+});
 const checker = program.getTypeChecker();
 
 function iface(file: string, name: string): ts.Type {

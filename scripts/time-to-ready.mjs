@@ -33,7 +33,6 @@ function freePort() {
   });
 }
 
-
 /** CPU seconds used so far by the live processes of a process group (Linux /proc; user + system, all threads). */
 function groupCpuSeconds(pgid) {
   let ticks = 0;
@@ -65,7 +64,10 @@ async function once(command) {
   for (;;) {
     if (gone) throw new Error(`the command exited (${JSON.stringify(gone)}) before /healthz answered:\n${out}`);
     if (performance.now() - t0 > 120_000) throw new Error(`no /healthz within 120 s:\n${out}`);
-    const ok = await fetch(`http://127.0.0.1:${httpPort}/healthz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${httpPort}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     await new Promise((r) => setTimeout(r, 5));
   }

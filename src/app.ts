@@ -99,7 +99,11 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     await startTracing(config.otel);
     const { databaseUrl, dataDir, dbPoolSize: poolSize } = config;
     db = await openDatabase({
-      databaseUrl, dataDir, poolSize, embedded: options.embedded, onMigrating: () => (readiness.phase = 'migrating'),
+      databaseUrl,
+      dataDir,
+      poolSize,
+      embedded: options.embedded,
+      onMigrating: () => (readiness.phase = 'migrating'),
     });
   } catch (err) {
     readiness.close();
@@ -119,8 +123,10 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const catalog = new CatalogService(db.orm);
     // A usage debit that leaves an account below its armed threshold starts an auto-recharge in the debit's transaction;
     // a posting that crosses a balance alert level emits its webhook event in the batch's one write.
-    const ledger = new Ledger({ afterDebit: triggerRecharges, balanceAlerts: balanceAlertHook((em, asset) => catalog.assetScale(em,
-      asset)) });
+    const ledger = new Ledger({
+      afterDebit: triggerRecharges,
+      balanceAlerts: balanceAlertHook((em, asset) => catalog.assetScale(em, asset)),
+    });
     // A lock that releases holds whose time ran out emits their hold.expired events in its transaction.
     setHoldsExpiredHook(emitHoldsExpired);
     const customers = new CustomerService(db.orm, catalog);

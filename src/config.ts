@@ -46,18 +46,40 @@ export interface Config {
 }
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, message: string) {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
     super(`${variable}: ${message}`);
   }
 }
 
 const KNOWN = new Set([
-  'GRPC_PORT', 'HTTP_PORT', 'HOST', 'DATABASE_URL', 'TOLLBOOTH_DATA_DIR', 'DB_POOL_SIZE', 'REDIS_URL',
-  'TOLLBOOTH_ADMIN_KEY', 'LOG_LEVEL', 'PUBLIC_URL', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'STRIPE_API_BASE',
-  'TOLLBOOTH_CORS_ORIGINS', 'TOLLBOOTH_PORTAL_TITLE', 'TOLLBOOTH_PORTAL_LOGO_URL',
-  'MIGRATION_BATCH_SIZE', 'MIGRATION_BATCH_PAUSE_MS',
-  'METRICS_PORT', 'METRICS_HOST', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_SERVICE_NAME',
-  'TOLLBOOTH_WEBHOOK_ALLOW_PRIVATE', 'TOLLBOOTH_WEBHOOK_LOG_RETENTION_DAYS', 'TOLLBOOTH_WEBHOOK_DISABLE_AFTER_DAYS',
+  'GRPC_PORT',
+  'HTTP_PORT',
+  'HOST',
+  'DATABASE_URL',
+  'TOLLBOOTH_DATA_DIR',
+  'DB_POOL_SIZE',
+  'REDIS_URL',
+  'TOLLBOOTH_ADMIN_KEY',
+  'LOG_LEVEL',
+  'PUBLIC_URL',
+  'STRIPE_SECRET_KEY',
+  'STRIPE_WEBHOOK_SECRET',
+  'STRIPE_API_BASE',
+  'TOLLBOOTH_CORS_ORIGINS',
+  'TOLLBOOTH_PORTAL_TITLE',
+  'TOLLBOOTH_PORTAL_LOGO_URL',
+  'MIGRATION_BATCH_SIZE',
+  'MIGRATION_BATCH_PAUSE_MS',
+  'METRICS_PORT',
+  'METRICS_HOST',
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'OTEL_SERVICE_NAME',
+  'TOLLBOOTH_WEBHOOK_ALLOW_PRIVATE',
+  'TOLLBOOTH_WEBHOOK_LOG_RETENTION_DAYS',
+  'TOLLBOOTH_WEBHOOK_DISABLE_AFTER_DAYS',
 ]);
 
 function port(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
@@ -86,8 +108,8 @@ function wholeNumber(env: NodeJS.ProcessEnv, name: string, dflt: number, min: nu
 function days(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return dflt;
-  if (!/^\d{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > 3650) throw new ConfigError(name,
-    `must be a whole number of days 1-3650, got "${raw}"`);
+  if (!/^\d{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > 3650)
+    throw new ConfigError(name, `must be a whole number of days 1-3650, got "${raw}"`);
   return Number(raw);
 }
 
@@ -115,7 +137,10 @@ function url(env: NodeJS.ProcessEnv, name: string, protocols: string[]): URL | u
 function corsOrigins(env: NodeJS.ProcessEnv): string[] {
   const raw = env.TOLLBOOTH_CORS_ORIGINS ?? '';
   const out: string[] = [];
-  for (const item of raw.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+  for (const item of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')) {
     let u: URL | undefined;
     try {
       u = new URL(item);
@@ -139,14 +164,16 @@ function portalTitle(env: NodeJS.ProcessEnv): string {
 
 function queuePrefix(env: NodeJS.ProcessEnv): string {
   const p = env.QUEUE_PREFIX || 'tollbooth';
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(p)) throw new ConfigError('QUEUE_PREFIX', `must be 1-64 characters of letters, digits, "_", ".", "-", got "${p}"`);
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(p))
+    throw new ConfigError('QUEUE_PREFIX', `must be 1-64 characters of letters, digits, "_", ".", "-", got "${p}"`);
   return p;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Unknown TOLLBOOTH_* variables are almost always typos of a real one: refuse them rather than ignore them.
   for (const name of Object.keys(env)) {
-    if (name.startsWith('TOLLBOOTH_') && !KNOWN.has(name)) throw new ConfigError(name, 'unknown variable (see the configuration table in README.md)');
+    if (name.startsWith('TOLLBOOTH_') && !KNOWN.has(name))
+      throw new ConfigError(name, 'unknown variable (see the configuration table in README.md)');
   }
   const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'])?.toString();
   url(env, 'REDIS_URL', ['redis:', 'rediss:']);

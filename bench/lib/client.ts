@@ -25,7 +25,10 @@ export class Channel {
   private readonly fns = new Map<string, unknown>();
 
   /** A typed unary caller for `service.method[localName]` on this channel (built once, then cached). */
-  unary<T extends GenServiceMethods, K extends keyof T & string>(service: GenService<T>, localName: K): Unary<T[K]['input'], T[K]['output']> {
+  unary<T extends GenServiceMethods, K extends keyof T & string>(
+    service: GenService<T>,
+    localName: K,
+  ): Unary<T[K]['input'], T[K]['output']> {
     const method = service.method[localName];
     if (!method) throw new Error(`${service.typeName} has no method ${localName}`);
     const path = `/${service.typeName}/${method.name}`;
@@ -37,7 +40,9 @@ export class Channel {
     const de = (b: Buffer) => fromBinary(output, b);
     const fn: Unary<T[K]['input'], T[K]['output']> = (req) =>
       new Promise((resolve, reject) =>
-        this.client.makeUnaryRequest(path, ser, de, create(input, req), this.md.clone(), (err, res) => (err ? reject(err) : resolve(res as MessageShape<T[K]['output']>))),
+        this.client.makeUnaryRequest(path, ser, de, create(input, req), this.md.clone(), (err, res) =>
+          err ? reject(err) : resolve(res as MessageShape<T[K]['output']>),
+        ),
       );
     this.fns.set(path, fn);
     return fn;
@@ -93,7 +98,8 @@ export class ChannelPool {
   /** UsageService.Check of `eventType` on channel i (round-robin) for the customer `pick` names: 1 when allowed. */
   checker(eventType: string, pick: () => string): (i: number) => Promise<number> {
     const checks = this.channels.map((c) => c.unary(UsageService, 'check'));
-    return async (i) => ((await checks[i % checks.length]({ customer: { ref: { case: 'id', value: pick() } }, eventType })).allowed ? 1 : 0);
+    return async (i) =>
+      (await checks[i % checks.length]({ customer: { ref: { case: 'id', value: pick() } }, eventType })).allowed ? 1 : 0;
   }
 
   async ready(): Promise<void> {

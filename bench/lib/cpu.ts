@@ -88,10 +88,17 @@ export class CpuSampler {
    * `foreignPids`, when given, returns Postgres backends serving OTHER databases (other users of this shared server,
    * e.g. test suites): their CPU is counted as "other", not "postgres".
    */
-  constructor(private readonly enginePid: number, private readonly cores: number, private readonly foreignPids?: () => Promise<Set<number>>) {}
+  constructor(
+    private readonly enginePid: number,
+    private readonly cores: number,
+    private readonly foreignPids?: () => Promise<Set<number>>,
+  ) {}
 
   private refreshForeign(): void {
-    this.foreignPids?.().then((s) => (this.foreign = s), () => undefined);
+    this.foreignPids?.().then(
+      (s) => (this.foreign = s),
+      () => undefined,
+    );
   }
 
   private poll(): void {
@@ -100,7 +107,13 @@ export class CpuSampler {
     const me = descendants(stats, process.pid);
     const next = new Map<number, { cat: Category | undefined; ticks: number }>();
     for (const s of stats) {
-      const cat: Category | undefined = eng.has(s.pid) ? 'engine' : me.has(s.pid) ? 'loadgen' : s.comm === 'postgres' && !this.foreign.has(s.pid) ? 'postgres' : undefined;
+      const cat: Category | undefined = eng.has(s.pid)
+        ? 'engine'
+        : me.has(s.pid)
+          ? 'loadgen'
+          : s.comm === 'postgres' && !this.foreign.has(s.pid)
+            ? 'postgres'
+            : undefined;
       const prev = this.last.get(s.pid);
       // A process born since the previous poll counts from zero.
       if (cat && this.primed) this.acc[cat] += s.ticks - (prev?.ticks ?? 0);
@@ -135,6 +148,12 @@ export class CpuSampler {
     const engine = pct(this.acc.engine);
     const postgres = pct(this.acc.postgres);
     const loadgen = pct(this.acc.loadgen);
-    return { engine, postgres, loadgen, other: Math.max(0, busy - engine - postgres - loadgen), idle: Math.max(0, 100 * this.cores - busy) };
+    return {
+      engine,
+      postgres,
+      loadgen,
+      other: Math.max(0, busy - engine - postgres - loadgen),
+      idle: Math.max(0, 100 * this.cores - busy),
+    };
   }
 }

@@ -42,7 +42,14 @@ function healthy(port: number): Promise<boolean> {
   });
 }
 
-export async function startEngine(opts: { root: string; databaseUrl: string; adminKey: string; logFile: string; extraEnv?: Record<string, string>; nodeArgs?: string[] }): Promise<EngineProcess> {
+export async function startEngine(opts: {
+  root: string;
+  databaseUrl: string;
+  adminKey: string;
+  logFile: string;
+  extraEnv?: Record<string, string>;
+  nodeArgs?: string[];
+}): Promise<EngineProcess> {
   const [grpcPort, httpPort] = [await freePort(), await freePort()];
   // Unknown TOLLBOOTH_* variables make the engine refuse to start: pass only the ones we mean.
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TOLLBOOTH_')));
@@ -55,7 +62,11 @@ export async function startEngine(opts: { root: string; databaseUrl: string; adm
     LOG_LEVEL: 'warn',
     ...opts.extraEnv,
   });
-  const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), 'scripts/start.mjs'], { cwd: opts.root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), 'scripts/start.mjs'], {
+    cwd: opts.root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const logLines: string[] = [];
   const levels = new Map<string, number>();
   let stdout = '';

@@ -66,10 +66,15 @@ function headerBlock(authority: string, path: string, extra: Record<string, stri
   const bytes = [
     0x83, // :method: POST (static 3)
     0x86, // :scheme: http (static 6)
-    ...hpackInt(4, 4, 0), ...hpackString(path), // :path (static 4), literal without indexing
-    ...hpackInt(1, 4, 0), ...hpackString(authority), // :authority (static 1)
-    ...hpackInt(31, 4, 0), ...hpackString('application/grpc'), // content-type (static 31)
-    0x00, ...hpackString('te'), ...hpackString('trailers'),
+    ...hpackInt(4, 4, 0),
+    ...hpackString(path), // :path (static 4), literal without indexing
+    ...hpackInt(1, 4, 0),
+    ...hpackString(authority), // :authority (static 1)
+    ...hpackInt(31, 4, 0),
+    ...hpackString('application/grpc'), // content-type (static 31)
+    0x00,
+    ...hpackString('te'),
+    ...hpackString('trailers'),
   ];
   for (const [k, v] of Object.entries(extra)) bytes.push(0x00, ...hpackString(k.toLowerCase()), ...hpackString(v));
   return Buffer.from(bytes);
@@ -92,7 +97,11 @@ export class GrpcFrameConnection {
   private closed: Error | undefined;
   private readonly blocks = new Map<string, Buffer>();
 
-  private constructor(private readonly socket: net.Socket, private readonly authority: string, private readonly headers: Record<string, string>) {
+  private constructor(
+    private readonly socket: net.Socket,
+    private readonly authority: string,
+    private readonly headers: Record<string, string>,
+  ) {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.fail(err));
@@ -124,7 +133,8 @@ export class GrpcFrameConnection {
   call(path: string, message: Uint8Array): Promise<Buffer> {
     if (this.closed) return Promise.reject(this.closed);
     const size = 5 + message.length;
-    if (size > this.sendWindow || size > this.streamWindow) return Promise.reject(new Error(`send window too small (${this.sendWindow}) for a ${size}-byte request`));
+    if (size > this.sendWindow || size > this.streamWindow)
+      return Promise.reject(new Error(`send window too small (${this.sendWindow}) for a ${size}-byte request`));
     let block = this.blocks.get(path);
     if (!block) this.blocks.set(path, (block = headerBlock(this.authority, path, this.headers)));
     const id = this.nextStream;

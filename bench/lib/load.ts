@@ -17,7 +17,15 @@ export function latency(samplesMs: number[]): Latency {
   const at = (p: number) => (s.length ? s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))] : NaN);
   let sum = 0;
   for (const x of s) sum += x;
-  return { count: s.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), p999: at(0.999), max: s.length ? s[s.length - 1] : NaN, mean: s.length ? sum / s.length : NaN };
+  return {
+    count: s.length,
+    p50: at(0.5),
+    p90: at(0.9),
+    p99: at(0.99),
+    p999: at(0.999),
+    max: s.length ? s[s.length - 1] : NaN,
+    mean: s.length ? sum / s.length : NaN,
+  };
 }
 
 export interface LoadResult {
@@ -48,7 +56,12 @@ export function errText(err: unknown): string {
  * in the window when it completes inside it. New calls stop at the end of the window and in-flight ones are awaited.
  * `call` resolves to its number of units (events accepted, 1 for a plain call).
  */
-export async function closedLoop(opts: { inFlight: number; warmupMs: number; measureMs: number; call: (worker: number) => Promise<number> }): Promise<LoadResult> {
+export async function closedLoop(opts: {
+  inFlight: number;
+  warmupMs: number;
+  measureMs: number;
+  call: (worker: number) => Promise<number>;
+}): Promise<LoadResult> {
   const start = performance.now();
   const w0 = start + opts.warmupMs;
   const w1 = w0 + opts.measureMs;

@@ -31,7 +31,10 @@ async function grpcCalls(job: OpenLoopJob): Promise<(i: number) => Promise<numbe
   }
   const path = `/${UsageService.typeName}/${UsageService.method.check.name}`;
   return async (i) => {
-    const body = toBinary(CheckRequestSchema, create(CheckRequestSchema, { customer: { ref: { case: 'id', value: pick(job) } }, eventType: job.eventType }));
+    const body = toBinary(
+      CheckRequestSchema,
+      create(CheckRequestSchema, { customer: { ref: { case: 'id', value: pick(job) } }, eventType: job.eventType }),
+    );
     return fromBinary(CheckResponseSchema, await on(i).call(path, body)).allowed ? 1 : 0;
   };
 }
@@ -58,16 +61,22 @@ function connectCalls(job: OpenLoopJob): (i: number) => Promise<number> {
   const headers = { ...job.headers, 'content-type': 'application/proto', 'connect-protocol-version': '1' };
   return () =>
     new Promise((resolve, reject) => {
-      const body = toBinary(CheckRequestSchema, create(CheckRequestSchema, { customer: { ref: { case: 'id', value: pick(job) } }, eventType: job.eventType }));
-      const req = http.request({ agent, host, port: Number(port), path, method: 'POST', headers: { ...headers, 'content-length': body.length } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const bytes = Buffer.concat(chunks);
-          if (res.statusCode !== 200) return reject(new Error(`HTTP ${res.statusCode}: ${bytes.toString('utf8').slice(0, 300)}`));
-          resolve(fromBinary(CheckResponseSchema, bytes).allowed ? 1 : 0);
-        });
-      });
+      const body = toBinary(
+        CheckRequestSchema,
+        create(CheckRequestSchema, { customer: { ref: { case: 'id', value: pick(job) } }, eventType: job.eventType }),
+      );
+      const req = http.request(
+        { agent, host, port: Number(port), path, method: 'POST', headers: { ...headers, 'content-length': body.length } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const bytes = Buffer.concat(chunks);
+            if (res.statusCode !== 200) return reject(new Error(`HTTP ${res.statusCode}: ${bytes.toString('utf8').slice(0, 300)}`));
+            resolve(fromBinary(CheckResponseSchema, bytes).allowed ? 1 : 0);
+          });
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });

@@ -42,7 +42,13 @@ export interface OpenLoopResult extends LoadResult {
  * Open loop at `rate` calls/s: the i-th call is due at t0 + i/rate. A 1 ms timer sends every call that is due (a late
  * timer sends the backlog at once), and latency = completion − due time. Calls due in the warm-up are not measured.
  */
-export async function openLoop(opts: { rate: number; warmupMs: number; measureMs: number; call: (i: number) => Promise<number>; timeoutMs?: number }): Promise<OpenLoopResult> {
+export async function openLoop(opts: {
+  rate: number;
+  warmupMs: number;
+  measureMs: number;
+  call: (i: number) => Promise<number>;
+  timeoutMs?: number;
+}): Promise<OpenLoopResult> {
   const periodMs = 1000 / opts.rate;
   const total = Math.floor(((opts.warmupMs + opts.measureMs) / 1000) * opts.rate);
   const firstMeasured = Math.floor((opts.warmupMs / 1000) * opts.rate);
@@ -110,13 +116,28 @@ export async function openLoop(opts: { rate: number; warmupMs: number; measureMs
     new Promise((res) => setTimeout(res, opts.timeoutMs ?? 10_000).unref()),
   ]);
   const measured = (from: number, to: number) => Array.from(latOf.subarray(from, to)).filter((x) => !Number.isNaN(x));
-  const perSecond = Array.from({ length: Math.ceil(opts.measureMs / 1000) }, (_, k) => measured(firstMeasured + k * opts.rate, firstMeasured + (k + 1) * opts.rate));
-  return { seconds: opts.measureMs / 1000, ...r, latency: latency(measured(firstMeasured, total)), perSecondP99: perSecond.map((x) => latency(x).p99), offeredRate: opts.rate, maxSendLagMs: maxLag, outstandingAtEnd: outstanding, generator: gen };
+  const perSecond = Array.from({ length: Math.ceil(opts.measureMs / 1000) }, (_, k) =>
+    measured(firstMeasured + k * opts.rate, firstMeasured + (k + 1) * opts.rate),
+  );
+  return {
+    seconds: opts.measureMs / 1000,
+    ...r,
+    latency: latency(measured(firstMeasured, total)),
+    perSecondP99: perSecond.map((x) => latency(x).p99),
+    offeredRate: opts.rate,
+    maxSendLagMs: maxLag,
+    outstandingAtEnd: outstanding,
+    generator: gen,
+  };
 }
 
 /** Runs `openLoop` in its own process (bench/lib/open-loop.child.ts), so the bench's heap and samplers stay out of it. */
 export async function openLoopInChild(root: string, job: OpenLoopJob): Promise<OpenLoopResult> {
-  const child = spawn(`${root}/node_modules/.bin/tsx`, ['--expose-gc', ...(process.env.BENCH_GENERATOR_NODE_ARGS ?? '').split(' ').filter(Boolean), `${root}/bench/lib/open-loop.child.ts`], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(
+    `${root}/node_modules/.bin/tsx`,
+    ['--expose-gc', ...(process.env.BENCH_GENERATOR_NODE_ARGS ?? '').split(' ').filter(Boolean), `${root}/bench/lib/open-loop.child.ts`],
+    { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] },
+  );
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
@@ -126,6 +147,7 @@ export async function openLoopInChild(root: string, job: OpenLoopJob): Promise<O
   if (code !== 0) throw new Error(`open-loop generator exited with ${code}: ${err.trim()}`);
   // The result is the last line (node flags such as --trace-gc, via BENCH_GENERATOR_NODE_ARGS, print before it).
   const lines = out.trim().split('\n');
-  if (process.env.BENCH_GENERATOR_LOG) writeFileSync(process.env.BENCH_GENERATOR_LOG, `${lines.slice(0, -1).join('\n')}\n${err}`, { flag: 'a' });
+  if (process.env.BENCH_GENERATOR_LOG)
+    writeFileSync(process.env.BENCH_GENERATOR_LOG, `${lines.slice(0, -1).join('\n')}\n${err}`, { flag: 'a' });
   return JSON.parse(lines[lines.length - 1]) as OpenLoopResult;
 }

@@ -19,9 +19,18 @@ export async function seedPgbenchWallets(url: string, wallets: number): Promise<
   await c.connect();
   try {
     await c.query('begin');
-    await c.query(`insert into customers (id, external_id, name) select 'cus_${PREFIX}_' || n, '${PREFIX}-' || n, 'pgbench ' || n from generate_series(1, $1::int) n`, [wallets]);
-    await c.query(`insert into wallets (id, customer_id, name) select 'wal_${PREFIX}_' || n, 'cus_${PREFIX}_' || n, 'default' from generate_series(1, $1::int) n`, [wallets]);
-    await c.query(`insert into accounts (id, wallet_id, customer_id, asset_code, type) select 'acc_${PREFIX}_' || n, 'wal_${PREFIX}_' || n, 'cus_${PREFIX}_' || n, 'USD', 'customer' from generate_series(1, $1::int) n`, [wallets]);
+    await c.query(
+      `insert into customers (id, external_id, name) select 'cus_${PREFIX}_' || n, '${PREFIX}-' || n, 'pgbench ' || n from generate_series(1, $1::int) n`,
+      [wallets],
+    );
+    await c.query(
+      `insert into wallets (id, customer_id, name) select 'wal_${PREFIX}_' || n, 'cus_${PREFIX}_' || n, 'default' from generate_series(1, $1::int) n`,
+      [wallets],
+    );
+    await c.query(
+      `insert into accounts (id, wallet_id, customer_id, asset_code, type) select 'acc_${PREFIX}_' || n, 'wal_${PREFIX}_' || n, 'cus_${PREFIX}_' || n, 'USD', 'customer' from generate_series(1, $1::int) n`,
+      [wallets],
+    );
     await c.query(`create sequence ${PREFIX}_event_seq`);
     await c.query('commit');
     await c.query('vacuum analyze');
@@ -73,13 +82,40 @@ export interface PgbenchResult {
 }
 
 /** `pgbench -n -c <clients> -j 2 -T <secs> -f script.sql -h 127.0.0.1 -U postgres <db>`. */
-export async function runPgbench(opts: { db: string; host: string; port: number; user: string; script: string; clients: number; seconds: number }): Promise<PgbenchResult & { command: string }> {
+export async function runPgbench(opts: {
+  db: string;
+  host: string;
+  port: number;
+  user: string;
+  script: string;
+  clients: number;
+  seconds: number;
+}): Promise<PgbenchResult & { command: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'tollbooth-pgbench-'));
   const file = join(dir, 'event.sql');
   writeFileSync(file, opts.script);
-  const args = ['-n', '-c', String(opts.clients), '-j', '2', '-T', String(opts.seconds), '-f', file, '-h', opts.host, '-p', String(opts.port), '-U', opts.user, opts.db];
+  const args = [
+    '-n',
+    '-c',
+    String(opts.clients),
+    '-j',
+    '2',
+    '-T',
+    String(opts.seconds),
+    '-f',
+    file,
+    '-h',
+    opts.host,
+    '-p',
+    String(opts.port),
+    '-U',
+    opts.user,
+    opts.db,
+  ];
   const raw = await new Promise<string>((resolve, reject) =>
-    execFile(PGBENCH, args, { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => (err ? reject(new Error(`pgbench failed: ${err.message}\n${stderr}`)) : resolve(`${stdout}\n${stderr}`))),
+    execFile(PGBENCH, args, { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`pgbench failed: ${err.message}\n${stderr}`)) : resolve(`${stdout}\n${stderr}`),
+    ),
   );
   const num = (re: RegExp): number => {
     const m = re.exec(raw);

@@ -2,7 +2,11 @@
 
 export function table(headers: string[], rows: string[][], right: boolean[] = []): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -52,8 +56,12 @@ export function r3Accounting(empty: CallCost, billed: CallCost[], cores: number,
   for (const b of billed) {
     const c = cost(b);
     const bound = (cores * 1e6) / c.total;
-    lines.push(`  ${b.name}: ${fmt(c.e)} + ${fmt(c.p)} + ${fmt(c.g)} = ${fmt(c.total)}; at these costs with every core busy: ${fmt(bound)} calls/s = ${n2(bound / empty.callsPerSecond)} of the empty rate; generator alone (its cost per empty call ÷ per billed call): ≤ ${n2(ec.g / c.g)}`);
+    lines.push(
+      `  ${b.name}: ${fmt(c.e)} + ${fmt(c.p)} + ${fmt(c.g)} = ${fmt(c.total)}; at these costs with every core busy: ${fmt(bound)} calls/s = ${n2(bound / empty.callsPerSecond)} of the empty rate; generator alone (its cost per empty call ÷ per billed call): ≤ ${n2(ec.g / c.g)}`,
+    );
   }
-  lines.push(`  ${goal} of the empty rate is ${fmt(budgetRate)} calls/s: ${cores} cores allow ≤ ${fmt(budget)} µs per billed call for all three together, i.e. ≤ ${fmt(budget - ec.total)} µs more than the empty call costs.`);
+  lines.push(
+    `  ${goal} of the empty rate is ${fmt(budgetRate)} calls/s: ${cores} cores allow ≤ ${fmt(budget)} µs per billed call for all three together, i.e. ≤ ${fmt(budget - ec.total)} µs more than the empty call costs.`,
+  );
   return lines;
 }

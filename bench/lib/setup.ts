@@ -54,11 +54,13 @@ export function benchDbName(): string {
 export async function copyDatabase(fromUrl: string, toUrl: string): Promise<void> {
   const dump = await new Promise<string>((resolve, reject) =>
     execFile('pg_dump', ['--no-owner', '--no-privileges', fromUrl], { maxBuffer: 64 * 1024 * 1024 }, (err, out, stderr) =>
-      err ? reject(new Error(`pg_dump failed: ${err.message}\n${stderr}`)) : resolve(out)),
+      err ? reject(new Error(`pg_dump failed: ${err.message}\n${stderr}`)) : resolve(out),
+    ),
   );
   await new Promise<void>((resolve, reject) => {
     const psql = execFile('psql', ['-q', '-v', 'ON_ERROR_STOP=1', '-d', toUrl], { maxBuffer: 64 * 1024 * 1024 }, (err, _out, stderr) =>
-      err ? reject(new Error(`psql failed: ${err.message}\n${stderr}`)) : resolve());
+      err ? reject(new Error(`psql failed: ${err.message}\n${stderr}`)) : resolve(),
+    );
     psql.stdin!.end(dump);
   });
 }
@@ -66,27 +68,43 @@ export async function copyDatabase(fromUrl: string, toUrl: string): Promise<void
 async function pooled<T>(n: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<T[]> {
   const out: T[] = new Array(n);
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < n) {
-      const i = next++;
-      out[i] = await fn(i);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        const i = next++;
+        out[i] = await fn(i);
+      }
+    }),
+  );
   return out;
 }
 
 export async function createProduct(pool: ChannelPool, tag: string): Promise<string> {
   const code = `bench-images-${tag}`;
   await pool.pick().unary(CatalogService, 'createProduct')({
-    requestId: `${tag}-product`, code, name: 'Bench images', publish: true,
-    prices: [{ name: 'Images', eventType: EVENT_TYPE, calculation: UsageCalculation.UNIT, rates: [{ unitPrices: [{ assetCode: 'USD', amount: PRICE }] }] }],
+    requestId: `${tag}-product`,
+    code,
+    name: 'Bench images',
+    publish: true,
+    prices: [
+      {
+        name: 'Images',
+        eventType: EVENT_TYPE,
+        calculation: UsageCalculation.UNIT,
+        rates: [{ unitPrices: [{ assetCode: 'USD', amount: PRICE }] }],
+      },
+    ],
   });
   return code;
 }
 
 export async function createCustomers(pool: ChannelPool, tag: string, productCode: string, n: number): Promise<string[]> {
   return pooled(n, 16, async (i) => {
-    const res = await pool.pick().unary(CustomerService, 'createCustomer')({ requestId: `${tag}-cus-${i}`, externalId: `${tag}-${i}`, productCodes: [productCode] });
+    const res = await pool.pick().unary(CustomerService, 'createCustomer')({
+      requestId: `${tag}-cus-${i}`,
+      externalId: `${tag}-${i}`,
+      productCodes: [productCode],
+    });
     if (!res.customer?.id) throw new Error('CreateCustomer returned no customer');
     return res.customer.id;
   });
@@ -96,8 +114,12 @@ export async function createCustomers(pool: ChannelPool, tag: string, productCod
 export async function fundWallets(pool: ChannelPool, customerIds: string[], amount: string, tag: string): Promise<void> {
   await pooled(customerIds.length, 16, (i) =>
     pool.pick().unary(WalletService, 'createAdjustment')({
-      requestId: `${tag}-fund-${i}`, customer: { ref: { case: 'id', value: customerIds[i] } }, amount: { assetCode: 'USD', amount },
-      direction: AdjustmentDirection.CREDIT, reason: AdjustmentReason.CORRECTION, description: 'bench funding',
+      requestId: `${tag}-fund-${i}`,
+      customer: { ref: { case: 'id', value: customerIds[i] } },
+      amount: { assetCode: 'USD', amount },
+      direction: AdjustmentDirection.CREDIT,
+      reason: AdjustmentReason.CORRECTION,
+      description: 'bench funding',
     }),
   );
 }

@@ -24,7 +24,13 @@ async function one<R>(url: string, sql: string, params: unknown[] = []): Promise
   }
 }
 
-export async function verifyEngine(url: string, customerIds: string[], accepted: number, funding: string, price: string): Promise<{ checks: Check[]; violations: string[] }> {
+export async function verifyEngine(
+  url: string,
+  customerIds: string[],
+  accepted: number,
+  funding: string,
+  price: string,
+): Promise<{ checks: Check[]; violations: string[] }> {
   const row = await one<{ events: string; balance: string; entries: string; usage_txns: string; mismatched: string }>(
     url,
     `select (select count(*) from usage_events where customer_id = any($1))::text events,
@@ -41,14 +47,39 @@ export async function verifyEngine(url: string, customerIds: string[], accepted:
   const expectedBalance = new Decimal(funding).times(n).minus(new Decimal(price).times(accepted));
   const txns = Number(row.usage_txns);
   const checks: Check[] = [
-    { name: 'engine: usage_events rows = events ACCEPTED by the engine (all phases)', expected: String(accepted), actual: row.events, ok: Number(row.events) === accepted },
-    { name: `engine: Σ wallet balances = ${n} × ${funding} − accepted × ${price}`, expected: expectedBalance.toFixed(12), actual: row.balance, ok: new Decimal(row.balance).eq(expectedBalance) },
+    {
+      name: 'engine: usage_events rows = events ACCEPTED by the engine (all phases)',
+      expected: String(accepted),
+      actual: row.events,
+      ok: Number(row.events) === accepted,
+    },
+    {
+      name: `engine: Σ wallet balances = ${n} × ${funding} − accepted × ${price}`,
+      expected: expectedBalance.toFixed(12),
+      actual: row.balance,
+      ok: new Decimal(row.balance).eq(expectedBalance),
+    },
     // A TrackEvents call's accepted events are one usage transaction with one customer entry of their total.
-    { name: 'engine: customer ledger entries = fundings + usage transactions', expected: String(n + txns), actual: row.entries, ok: Number(row.entries) === n + txns },
-    { name: `engine: each usage transaction's customer entry = −${price} × its events`, expected: '0 mismatched', actual: `${row.mismatched} mismatched of ${txns}`, ok: row.mismatched === '0' },
+    {
+      name: 'engine: customer ledger entries = fundings + usage transactions',
+      expected: String(n + txns),
+      actual: row.entries,
+      ok: Number(row.entries) === n + txns,
+    },
+    {
+      name: `engine: each usage transaction's customer entry = −${price} × its events`,
+      expected: '0 mismatched',
+      actual: `${row.mismatched} mismatched of ${txns}`,
+      ok: row.mismatched === '0',
+    },
   ];
   const report = await ledgerInvariantsAt(url);
-  checks.push({ name: 'engine: ledger invariants (scripts/ledger-invariants.ts)', expected: '0 violations', actual: `${report.violations.length} violations (${report.transactions} txns, ${report.entries} entries)`, ok: report.violations.length === 0 });
+  checks.push({
+    name: 'engine: ledger invariants (scripts/ledger-invariants.ts)',
+    expected: '0 violations',
+    actual: `${report.violations.length} violations (${report.transactions} txns, ${report.entries} entries)`,
+    ok: report.violations.length === 0,
+  });
   return { checks, violations: report.violations };
 }
 
@@ -59,8 +90,18 @@ export async function verifyPgbench(url: string, transactions: number, price: st
   );
   const expected = new Decimal(price).times(transactions).negated();
   return [
-    { name: 'pgbench: usage_events rows = transactions pgbench reported', expected: String(transactions), actual: row.events, ok: Number(row.events) === transactions },
-    { name: `pgbench: Σ wallet balances = −transactions × ${price}`, expected: expected.toFixed(12), actual: row.balance, ok: new Decimal(row.balance).eq(expected) },
+    {
+      name: 'pgbench: usage_events rows = transactions pgbench reported',
+      expected: String(transactions),
+      actual: row.events,
+      ok: Number(row.events) === transactions,
+    },
+    {
+      name: `pgbench: Σ wallet balances = −transactions × ${price}`,
+      expected: expected.toFixed(12),
+      actual: row.balance,
+      ok: new Decimal(row.balance).eq(expected),
+    },
   ];
 }
 
@@ -80,6 +121,9 @@ export async function flushesIn(url: string, customerIds: string[], window: [Dat
 
 /** Scans of api_keys over the database's life (read after the engine has exited, so every backend has flushed its stats). */
 export async function apiKeyLookups(url: string): Promise<number> {
-  const r = await one<{ n: string }>(url, `select (coalesce(seq_scan, 0) + coalesce(idx_scan, 0))::text n from pg_stat_user_tables where relname = 'api_keys'`);
+  const r = await one<{ n: string }>(
+    url,
+    `select (coalesce(seq_scan, 0) + coalesce(idx_scan, 0))::text n from pg_stat_user_tables where relname = 'api_keys'`,
+  );
   return Number(r?.n ?? 0);
 }

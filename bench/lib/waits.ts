@@ -18,7 +18,10 @@ export class WaitSampler {
   private busy = false;
   private foreignClient: pg.Client | undefined;
 
-  constructor(private readonly url: string, private readonly datname: string) {}
+  constructor(
+    private readonly url: string,
+    private readonly datname: string,
+  ) {}
 
   async open(): Promise<void> {
     this.client = new pg.Client({ connectionString: this.url, application_name: 'bench-wait-sampler' });
@@ -56,7 +59,10 @@ export class WaitSampler {
 
   stop(limit = 6): WaitProfile {
     clearInterval(this.timer);
-    const top = [...this.counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, limit).map(([what, n]) => ({ what, avg: n / Math.max(1, this.samples) }));
+    const top = [...this.counts.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, limit)
+      .map(([what, n]) => ({ what, avg: n / Math.max(1, this.samples) }));
     return { samples: this.samples, top };
   }
 

@@ -7,11 +7,19 @@ import type { Scope } from './api-key.entity.js';
 import type { ApiKeyAdmin, ApiKeyModel } from './api-keys.service.js';
 
 const TO_PROTO: Record<Scope, ApiKeyScope> = { admin: ApiKeyScope.ADMIN, ingest: ApiKeyScope.INGEST, read: ApiKeyScope.READ };
-const FROM_PROTO: Partial<Record<ApiKeyScope, Scope>> = { [ApiKeyScope.ADMIN]: 'admin', [ApiKeyScope.INGEST]: 'ingest', [ApiKeyScope.READ]: 'read' };
+const FROM_PROTO: Partial<Record<ApiKeyScope, Scope>> = {
+  [ApiKeyScope.ADMIN]: 'admin',
+  [ApiKeyScope.INGEST]: 'ingest',
+  [ApiKeyScope.READ]: 'read',
+};
 
 function toProto(k: ApiKeyModel): MessageInitShape<typeof ApiKeySchema> {
   return {
-    id: k.id, name: k.name, prefix: k.prefix, scopes: k.scopes.map((s) => TO_PROTO[s]), createTime: timestampFromDate(k.createdAt),
+    id: k.id,
+    name: k.name,
+    prefix: k.prefix,
+    scopes: k.scopes.map((s) => TO_PROTO[s]),
+    createTime: timestampFromDate(k.createdAt),
     revokeTime: k.revokedAt ? timestampFromDate(k.revokedAt) : undefined,
   };
 }
@@ -19,7 +27,10 @@ function toProto(k: ApiKeyModel): MessageInitShape<typeof ApiKeySchema> {
 export function apiKeyHandlers(admin: ApiKeyAdmin) {
   return {
     async createApiKey(req) {
-      const { key, secret } = await admin.create(req.name, req.scopes.map((s) => FROM_PROTO[s]!));
+      const { key, secret } = await admin.create(
+        req.name,
+        req.scopes.map((s) => FROM_PROTO[s]!),
+      );
       return { apiKey: toProto(key), secret };
     },
     async listApiKeys(req) {

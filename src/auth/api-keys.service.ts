@@ -16,8 +16,12 @@ export function generateKey(): string {
   return `tb_${randomBytes(32).toString('base64url')}`;
 }
 
-export async function createApiKey(em: EntityManager, opts: { name: string; scopes: Scope[]; key?: string }): Promise<{ id: string; key: string }> {
-  for (const s of opts.scopes) if (!SCOPES.includes(s)) throw new AppError('INVALID_ARGUMENT', `scopes: unknown scope "${s}"`, { field: 'scopes' });
+export async function createApiKey(
+  em: EntityManager,
+  opts: { name: string; scopes: Scope[]; key?: string },
+): Promise<{ id: string; key: string }> {
+  for (const s of opts.scopes)
+    if (!SCOPES.includes(s)) throw new AppError('INVALID_ARGUMENT', `scopes: unknown scope "${s}"`, { field: 'scopes' });
   const key = opts.key ?? generateKey();
   const id = newId('key');
   em.create(ApiKeySchema, { id, name: opts.name, prefix: key.slice(0, 8), hash: hashKey(key), scopes: opts.scopes, createdAt: new Date() });
@@ -147,11 +151,21 @@ export interface ApiKeyModel {
   revokedAt: Date | null;
 }
 
-const toModel = (k: ApiKey): ApiKeyModel => ({ id: k.id, name: k.name, prefix: k.prefix, scopes: k.scopes, createdAt: k.createdAt, revokedAt: k.revokedAt ?? null });
+const toModel = (k: ApiKey): ApiKeyModel => ({
+  id: k.id,
+  name: k.name,
+  prefix: k.prefix,
+  scopes: k.scopes,
+  createdAt: k.createdAt,
+  revokedAt: k.revokedAt ?? null,
+});
 
 /** API key administration (ApiKeyService). */
 export class ApiKeyAdmin {
-  constructor(private readonly orm: MikroORM, private readonly onRevoke: (hash: string) => void = () => {}) {}
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly onRevoke: (hash: string) => void = () => {},
+  ) {}
 
   async create(name: string, scopes: Scope[]): Promise<{ key: ApiKeyModel; secret: string }> {
     const em = this.orm.em.fork();
@@ -163,7 +177,9 @@ export class ApiKeyAdmin {
     const size = pageSize(page);
     const after = decodePageToken(page.pageToken, 'keys');
     // Ids are time-sortable, so id order is creation order.
-    const rows = await this.orm.em.fork().find(ApiKeySchema, after ? { id: { $lt: String(after[0]) } } : {}, { orderBy: { id: 'desc' }, limit: size + 1 });
+    const rows = await this.orm.em
+      .fork()
+      .find(ApiKeySchema, after ? { id: { $lt: String(after[0]) } } : {}, { orderBy: { id: 'desc' }, limit: size + 1 });
     const items = rows.slice(0, size).map(toModel);
     return { items, nextPageToken: rows.length > size ? encodePageToken([items[items.length - 1].id], 'keys') : '' };
   }
@@ -175,8 +191,8 @@ export class ApiKeyAdmin {
     if (k.configured && !k.revokedAt) {
       throw new AppError(
         'API_KEY_CONFIGURED',
-        `API key "${id}" is TOLLBOOTH_ADMIN_KEY, the configured admin key: to retire it, set TOLLBOOTH_ADMIN_KEY to a new key `
-          + 'and restart (the old one is then revoked)',
+        `API key "${id}" is TOLLBOOTH_ADMIN_KEY, the configured admin key: to retire it, set TOLLBOOTH_ADMIN_KEY to a new key ` +
+          'and restart (the old one is then revoked)',
       );
     }
     k.revokedAt ??= new Date();

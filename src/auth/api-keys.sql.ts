@@ -3,7 +3,8 @@
 // processes on one database.
 import type { EntityManager } from '@mikro-orm/postgresql';
 
-const run = (tx: EntityManager, sql: string, params: unknown[] = []) => tx.getConnection().execute(sql, params, 'all', tx.getTransactionContext());
+const run = (tx: EntityManager, sql: string, params: unknown[] = []) =>
+  tx.getConnection().execute(sql, params, 'all', tx.getTransactionContext());
 
 /** Serialise starts of several processes on one database, until the caller's transaction ends. */
 export async function lockAdminKeys(tx: EntityManager): Promise<void> {
@@ -21,7 +22,11 @@ export async function registerConfiguredKey(tx: EntityManager, k: { id: string; 
        on conflict (hash) do update set configured = true, revoked_at = null, scopes = '{admin}'`,
     [k.id, k.prefix, k.hash],
   );
-  const retired = (await run(tx, `update api_keys set revoked_at = now() where configured and hash <> ? and revoked_at is null returning id`, [k.hash])) as {
+  const retired = (await run(
+    tx,
+    `update api_keys set revoked_at = now() where configured and hash <> ? and revoked_at is null returning id`,
+    [k.hash],
+  )) as {
     id: string;
   }[];
   await run(tx, `update api_keys set configured = false where configured and hash <> ?`, [k.hash]);

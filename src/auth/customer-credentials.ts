@@ -7,8 +7,18 @@ import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
 import { inTransaction } from '../shared/tx.js';
 import {
-  exchangePortalLink, insertBrowserCredential, insertPortalCredential, insertPortalSession, revokeCredential, revokeCredentials,
-  revokePortalLinks, selectCredential, selectCredentialSession, selectCustomerId, selectCustomerIdByExternalId, selectLinkState,
+  exchangePortalLink,
+  insertBrowserCredential,
+  insertPortalCredential,
+  insertPortalSession,
+  revokeCredential,
+  revokeCredentials,
+  revokePortalLinks,
+  selectCredential,
+  selectCredentialSession,
+  selectCustomerId,
+  selectCustomerIdByExternalId,
+  selectLinkState,
   selectTopUpOwner,
 } from './customer-credentials.sql.js';
 import { CUSTOMER_TOKEN_PREFIX, hashKey, type Owners } from './principal.js';
@@ -57,7 +67,12 @@ export class CustomerCredentials {
     const now = this.clock.now();
     const expiresAt = new Date(now.getTime() + input.ttlMs);
     await insertPortalSession(this.orm.em.fork(), {
-      id, customerId, linkHash: hashKey(link), returnUrl: input.returnUrl, ttlSeconds: Math.round(input.ttlMs / 1000), linkExpiresAt: expiresAt,
+      id,
+      customerId,
+      linkHash: hashKey(link),
+      returnUrl: input.returnUrl,
+      ttlSeconds: Math.round(input.ttlMs / 1000),
+      linkExpiresAt: expiresAt,
       createdAt: now,
     });
     return { id, url: `${this.publicUrl}/portal/s/${link}`, expiresAt };
@@ -79,7 +94,14 @@ export class CustomerCredentials {
       }
       const token = secret(CUSTOMER_TOKEN_PREFIX);
       const expiresAt = new Date(now.getTime() + s.ttl_seconds * 1000);
-      await insertPortalCredential(em, { id: newId('cct'), customerId: s.customer_id, portalSessionId: s.id, hash: hashKey(token), expiresAt, createdAt: now });
+      await insertPortalCredential(em, {
+        id: newId('cct'),
+        customerId: s.customer_id,
+        portalSessionId: s.id,
+        hash: hashKey(token),
+        expiresAt,
+        createdAt: now,
+      });
       return { token, expiresAt, ttlSeconds: s.ttl_seconds };
     });
   }

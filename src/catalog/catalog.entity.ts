@@ -127,4 +127,11 @@ export const PriceRateSchema = new EntitySchema<PriceRate>({
   },
 });
 
-export const catalogEntities = [AssetSchema, AssetExchangeRateSchema, ProductHeadSchema, ProductVersionSchema, ProductPriceSchema, PriceRateSchema];
+export const catalogEntities = [
+  AssetSchema,
+  AssetExchangeRateSchema,
+  ProductHeadSchema,
+  ProductVersionSchema,
+  ProductPriceSchema,
+  PriceRateSchema,
+];

@@ -83,7 +83,17 @@ export function catalogHandlers(catalog: CatalogService) {
   return {
     async createAsset(req) {
       const a = req.asset!;
-      return { asset: assetToProto(await catalog.createAsset({ requestId: req.requestId, code: a.code, name: a.name, scale: a.scale, exchangeRates: exchangeRatesFromProto(a) })) };
+      return {
+        asset: assetToProto(
+          await catalog.createAsset({
+            requestId: req.requestId,
+            code: a.code,
+            name: a.name,
+            scale: a.scale,
+            exchangeRates: exchangeRatesFromProto(a),
+          }),
+        ),
+      };
     },
     async getAsset(req) {
       return { asset: assetToProto(await catalog.getAsset(req.code)) };
@@ -93,7 +103,13 @@ export function catalogHandlers(catalog: CatalogService) {
       return { assets: page.items.map(assetToProto), nextPageToken: page.nextPageToken };
     },
     async createProduct(req) {
-      const product = await catalog.createProduct({ requestId: req.requestId, code: req.code, name: req.name, prices: req.prices.map(priceFromProto), publish: req.publish });
+      const product = await catalog.createProduct({
+        requestId: req.requestId,
+        code: req.code,
+        name: req.name,
+        prices: req.prices.map(priceFromProto),
+        publish: req.publish,
+      });
       return { product: productToProto(product) };
     },
     async getProduct(req) {

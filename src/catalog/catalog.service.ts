@@ -1,6 +1,15 @@
 // Catalog use cases: assets and versioned products. Each public method owns its transaction.
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { AssetExchangeRateSchema, AssetSchema, PriceRateSchema, ProductHeadSchema, ProductPriceSchema, ProductVersionSchema, type Asset, type ProductVersion } from './catalog.entity.js';
+import {
+  AssetExchangeRateSchema,
+  AssetSchema,
+  PriceRateSchema,
+  ProductHeadSchema,
+  ProductPriceSchema,
+  ProductVersionSchema,
+  type Asset,
+  type ProductVersion,
+} from './catalog.entity.js';
 import type { AssetModel, ExchangeRateModel, PriceModel, ProductModel, ProductStatusModel } from './catalog.model.js';
 import { latestPublished, toModels, ProductVersionCache } from './catalog.repository.js';
 import { claimAssetCode, claimProductCode, selectLatestVersionIds } from './catalog.sql.js';
@@ -41,14 +50,21 @@ export class CatalogService {
 
   // ---- assets ----
 
-  async createAsset(input: { requestId: string; code: string; name: string; scale: number; exchangeRates: ExchangeRateModel[] }): Promise<AssetModel> {
+  async createAsset(input: {
+    requestId: string;
+    code: string;
+    name: string;
+    scale: number;
+    exchangeRates: ExchangeRateModel[];
+  }): Promise<AssetModel> {
     return inTransaction(this.orm, (em) =>
       once(em, { scope: 'CreateAsset', key: input.requestId, request: input }, async () => {
         if (!(await claimAssetCode(em, input))) {
           throw new AppError('ASSET_ALREADY_EXISTS', `asset "${input.code}" already exists`, { field: 'asset.code' });
         }
         await createSystemAccounts(em, [input.code]);
-        for (const r of input.exchangeRates) em.create(AssetExchangeRateSchema, { assetCode: input.code, currency: r.currency, rate: r.rate });
+        for (const r of input.exchangeRates)
+          em.create(AssetExchangeRateSchema, { assetCode: input.code, currency: r.currency, rate: r.rate });
         await em.flush();
         return (await this.loadAssets(em, [input.code]))[0];
       }),
@@ -65,8 +81,14 @@ export class CatalogService {
     const size = pageSize(page);
     const after = decodePageToken(page.pageToken, 'assets');
     const em = this.orm.em.fork();
-    const rows = await em.find(AssetSchema, after ? { code: { $gt: String(after[0]) } } : {}, { orderBy: { code: 'asc' }, limit: size + 1 });
-    const items = await this.loadAssets(em, rows.slice(0, size).map((r) => r.code));
+    const rows = await em.find(AssetSchema, after ? { code: { $gt: String(after[0]) } } : {}, {
+      orderBy: { code: 'asc' },
+      limit: size + 1,
+    });
+    const items = await this.loadAssets(
+      em,
+      rows.slice(0, size).map((r) => r.code),
+    );
     return { items, nextPageToken: rows.length > size ? encodePageToken([items[items.length - 1].code], 'assets') : '' };
   }
 
@@ -165,7 +187,9 @@ export class CatalogService {
       v = await em.findOne(ProductVersionSchema, { code: ref.code, version: ref.version });
       if (!v) throw notFound('PRODUCT_NOT_FOUND', `product "${ref.code}" version ${ref.version}`);
     } else {
-      v = (await latestPublished(em, ref.code)) ?? (await em.findOne(ProductVersionSchema, { code: ref.code }, { orderBy: { version: 'desc' } }));
+      v =
+        (await latestPublished(em, ref.code)) ??
+        (await em.findOne(ProductVersionSchema, { code: ref.code }, { orderBy: { version: 'desc' } }));
       if (!v) throw notFound('PRODUCT_NOT_FOUND', `product "${ref.code}"`);
     }
     return (await toModels(em, [v]))[0];
@@ -177,7 +201,11 @@ export class CatalogService {
     const after = decodePageToken(page.pageToken, filters);
     const em = this.orm.em.fork();
     const rows = await selectLatestVersionIds(em, status, after ? String(after[0]) : '', size + 1);
-    const versions = await em.find(ProductVersionSchema, { id: { $in: rows.slice(0, size).map((r) => r.id) } }, { orderBy: { code: 'asc' } });
+    const versions = await em.find(
+      ProductVersionSchema,
+      { id: { $in: rows.slice(0, size).map((r) => r.id) } },
+      { orderBy: { code: 'asc' } },
+    );
     const items = await toModels(em, versions);
     return { items, nextPageToken: rows.length > size ? encodePageToken([items[items.length - 1].code], filters) : '' };
   }
@@ -188,7 +216,11 @@ export class CatalogService {
     const em = this.orm.em.fork();
     const head = await em.findOne(ProductHeadSchema, { code });
     if (!head) throw notFound('PRODUCT_NOT_FOUND', `product "${code}"`);
-    const versions = await em.find(ProductVersionSchema, { code, version: { $gt: after ? Number(after[0]) : 0 } }, { orderBy: { version: 'asc' }, limit: size + 1 });
+    const versions = await em.find(
+      ProductVersionSchema,
+      { code, version: { $gt: after ? Number(after[0]) : 0 } },
+      { orderBy: { version: 'asc' }, limit: size + 1 },
+    );
     const items = await toModels(em, versions.slice(0, size), new Map([[code, head]]));
     return { items, nextPageToken: versions.length > size ? encodePageToken([items[items.length - 1].version], { code }) : '' };
   }
@@ -200,24 +232,49 @@ export class CatalogService {
     if (head.archivedAt) throw new AppError('PRODUCT_ARCHIVED', `product "${code}" is archived and takes no new subscriptions`);
     const v = versionNo > 0 ? await em.findOne(ProductVersionSchema, { code, version: versionNo }) : await latestPublished(em, code);
     if (versionNo > 0 && !v) throw notFound('PRODUCT_NOT_FOUND', `product "${code}" version ${versionNo}`);
-    if (!v || v.status !== 'published') throw new AppError('PRODUCT_NOT_PUBLISHED', `product "${code}"${versionNo ? ` version ${versionNo}` : ''} has no published version to subscribe to`);
+    if (!v || v.status !== 'published')
+      throw new AppError(
+        'PRODUCT_NOT_PUBLISHED',
+        `product "${code}"${versionNo ? ` version ${versionNo}` : ''} has no published version to subscribe to`,
+      );
     return v;
   }
 
-  private async insertVersion(em: EntityManager, code: string, version: number, name: string, prices: PriceModel[], publish: boolean): Promise<ProductVersion> {
+  private async insertVersion(
+    em: EntityManager,
+    code: string,
+    version: number,
+    name: string,
+    prices: PriceModel[],
+    publish: boolean,
+  ): Promise<ProductVersion> {
     const now = new Date();
     const v = em.create(ProductVersionSchema, {
-      id: newId('prd'), code, version, name, status: publish ? 'published' : 'draft', createdAt: now, publishedAt: publish ? now : null,
+      id: newId('prd'),
+      code,
+      version,
+      name,
+      status: publish ? 'published' : 'draft',
+      createdAt: now,
+      publishedAt: publish ? now : null,
     });
     prices.forEach((p, position) => {
       const priceId = newId('prc');
       em.create(ProductPriceSchema, {
-        id: priceId, productVersionId: v.id, position, name: p.name, eventType: p.eventType, calculation: p.calculation,
-        valueProperty: p.valueProperty, dimensionKeys: p.dimensionKeys,
-        stripeMeterEventName: p.stripeMeterEventName, stripeMeterValueKey: p.stripeMeterValueKey,
+        id: priceId,
+        productVersionId: v.id,
+        position,
+        name: p.name,
+        eventType: p.eventType,
+        calculation: p.calculation,
+        valueProperty: p.valueProperty,
+        dimensionKeys: p.dimensionKeys,
+        stripeMeterEventName: p.stripeMeterEventName,
+        stripeMeterValueKey: p.stripeMeterValueKey,
       });
       p.rates.forEach((r, ratePosition) => {
-        for (const u of r.unitPrices) em.create(PriceRateSchema, { priceId, ratePosition, dimensions: r.dimensions, assetCode: u.assetCode, unitAmount: u.amount });
+        for (const u of r.unitPrices)
+          em.create(PriceRateSchema, { priceId, ratePosition, dimensions: r.dimensions, assetCode: u.assetCode, unitAmount: u.amount });
       });
     });
     try {
@@ -236,7 +293,11 @@ export class CatalogService {
     prices.forEach((p, i) =>
       p.rates.forEach((r, j) =>
         r.unitPrices.forEach((u, k) => {
-          if (!known.has(u.assetCode)) throw invalid(`${field}[${i}].rates[${j}].unit_prices[${k}].asset_code`, `unknown asset "${u.assetCode}" (create it with CatalogService.CreateAsset)`);
+          if (!known.has(u.assetCode))
+            throw invalid(
+              `${field}[${i}].rates[${j}].unit_prices[${k}].asset_code`,
+              `unknown asset "${u.assetCode}" (create it with CatalogService.CreateAsset)`,
+            );
         }),
       ),
     );

@@ -7,19 +7,27 @@ import type { ProductStatusModel } from './catalog.model.js';
 
 /** Insert the asset unless its code is taken; true when this call inserted it. */
 export async function claimAssetCode(em: EntityManager, a: { code: string; name: string; scale: number }): Promise<boolean> {
-  const inserted = await em.getConnection().execute(
-    `insert into assets (code, name, scale) values (?, ?, ?) on conflict do nothing returning code`,
-    [a.code, a.name, a.scale], 'all', em.getTransactionContext(),
-  );
+  const inserted = await em
+    .getConnection()
+    .execute(
+      `insert into assets (code, name, scale) values (?, ?, ?) on conflict do nothing returning code`,
+      [a.code, a.name, a.scale],
+      'all',
+      em.getTransactionContext(),
+    );
   return inserted.length > 0;
 }
 
 /** Insert the product's head (latest version 1) unless its code is taken; true when this call inserted it. */
 export async function claimProductCode(em: EntityManager, code: string): Promise<boolean> {
-  const inserted = await em.getConnection().execute(
-    `insert into products (code, latest_version) values (?, 1) on conflict do nothing returning code`,
-    [code], 'all', em.getTransactionContext(),
-  );
+  const inserted = await em
+    .getConnection()
+    .execute(
+      `insert into products (code, latest_version) values (?, 1) on conflict do nothing returning code`,
+      [code],
+      'all',
+      em.getTransactionContext(),
+    );
   return inserted.length > 0;
 }
 
@@ -28,9 +36,13 @@ export async function claimProductCode(em: EntityManager, code: string): Promise
  * product's status (archived, or its latest version's draft/published), or undefined for all.
  */
 export async function selectLatestVersionIds(
-  em: EntityManager, status: ProductStatusModel | undefined, afterCode: string, limit: number,
+  em: EntityManager,
+  status: ProductStatusModel | undefined,
+  afterCode: string,
+  limit: number,
 ): Promise<{ id: string }[]> {
-  const statusSql = status === 'archived' ? 'p.archived_at is not null' : status ? `p.archived_at is null and v.status = '${status}'` : 'true';
+  const statusSql =
+    status === 'archived' ? 'p.archived_at is not null' : status ? `p.archived_at is null and v.status = '${status}'` : 'true';
   return em.getConnection().execute<{ id: string }[]>(
     `select v.id from products p join product_versions v on v.code = p.code and v.version = p.latest_version
      where ${statusSql} and p.code > ? order by p.code limit ?`,
@@ -41,7 +53,11 @@ export async function selectLatestVersionIds(
 // ---- exchange rates (asset_exchange_rates), read by money-in and the portal ----------------------------------------
 
 /** The asset's scale and its exchange rate for `currency` (null: none); undefined when the asset does not exist. */
-export async function selectAssetRate(em: EntityManager, assetCode: string, currency: string): Promise<{ scale: number; rate: string | null } | undefined> {
+export async function selectAssetRate(
+  em: EntityManager,
+  assetCode: string,
+  currency: string,
+): Promise<{ scale: number; rate: string | null } | undefined> {
   const [asset] = await query<{ scale: number; rate: string | null }>(
     em,
     `select a.scale, r.rate::text as rate from assets a left join asset_exchange_rates r on r.asset_code = a.code and r.currency = ? where a.code = ?`,
@@ -52,12 +68,16 @@ export async function selectAssetRate(em: EntityManager, assetCode: string, curr
 
 /** The currencies the asset has exchange rates for, in order. */
 export async function selectRateCurrencies(em: EntityManager, assetCode: string): Promise<string[]> {
-  const rows = await query<{ currency: string }>(em, `select currency from asset_exchange_rates where asset_code = ? order by currency`, [assetCode]);
+  const rows = await query<{ currency: string }>(em, `select currency from asset_exchange_rates where asset_code = ? order by currency`, [
+    assetCode,
+  ]);
   return rows.map((r) => r.currency);
 }
 
 /** Every asset, by code, with the currencies it has exchange rates for (null: none). */
-export async function selectAssetsWithRates(em: EntityManager): Promise<{ code: string; name: string; scale: number; currencies: string[] | null }[]> {
+export async function selectAssetsWithRates(
+  em: EntityManager,
+): Promise<{ code: string; name: string; scale: number; currencies: string[] | null }[]> {
   return query<{ code: string; name: string; scale: number; currencies: string[] | null }>(
     em,
     `select a.code, a.name, a.scale,

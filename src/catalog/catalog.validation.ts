@@ -1,13 +1,29 @@
 // Request validators for CatalogService (run by the pipeline before any service code).
 import {
   UsageCalculation,
-  type CreateAssetRequest, type CreateProductRequest, type GetProductRequest, type Price, type UpdateProductRequest,
+  type CreateAssetRequest,
+  type CreateProductRequest,
+  type GetProductRequest,
+  type Price,
+  type UpdateProductRequest,
 } from '../../gen/tollbooth/v1/catalog_pb.js';
 import { invalid } from '../shared/errors.js';
 
 const METER_EVENT_NAME = { pattern: /^[A-Za-z0-9_.:-]+$/, hint: 'a Stripe meter event_name of letters, digits, "_", "-", ".", ":"' };
 const METER_PAYLOAD_KEY = { pattern: /^[A-Za-z0-9_.-]+$/, hint: 'a payload key of letters, digits, "_", "-", "."' };
-import { assetCode, count, CURRENCY, decimal, enumSet, EVENT_TYPE, intRange, PRODUCT_CODE, PROPERTY, requestId, str } from '../server/rules.js';
+import {
+  assetCode,
+  count,
+  CURRENCY,
+  decimal,
+  enumSet,
+  EVENT_TYPE,
+  intRange,
+  PRODUCT_CODE,
+  PROPERTY,
+  requestId,
+  str,
+} from '../server/rules.js';
 
 export function validatePrices(prices: Price[], field: string): void {
   count(prices.length, field, 0, 50);
@@ -28,8 +44,8 @@ export function validatePrices(prices: Price[], field: string): void {
     if (p.stripeMeterEventName) {
       str(p.stripeMeterEventName, `${f}.stripe_meter_event_name`, { max: 100, ...METER_EVENT_NAME });
       str(p.stripeMeterValueKey, `${f}.stripe_meter_value_key`, { max: 100, ...METER_PAYLOAD_KEY });
-      if (p.stripeMeterValueKey === 'stripe_customer_id') throw invalid(`${f}.stripe_meter_value_key`,
-        'is the key of the customer in the payload; name the value\'s key');
+      if (p.stripeMeterValueKey === 'stripe_customer_id')
+        throw invalid(`${f}.stripe_meter_value_key`, "is the key of the customer in the payload; name the value's key");
     } else if (p.stripeMeterValueKey) throw invalid(`${f}.stripe_meter_value_key`, 'is only read with stripe_meter_event_name');
     count(p.rates.length, `${f}.rates`, 1, 100);
     if (keys.size === 0 && p.rates.length !== 1) throw invalid(`${f}.rates`, 'a price without dimension_keys has exactly one rate');
@@ -90,7 +106,8 @@ export const catalogValidators = {
     str(req.code, 'code', { min: 1, ...PRODUCT_CODE });
     const paths = req.updateMask?.paths ?? [];
     if (paths.length === 0) throw invalid('update_mask', 'is required: name the fields to change ("name", "prices")');
-    for (const p of paths) if (p !== 'name' && p !== 'prices') throw invalid('update_mask', `"${p}" cannot be updated (allowed: name, prices)`);
+    for (const p of paths)
+      if (p !== 'name' && p !== 'prices') throw invalid('update_mask', `"${p}" cannot be updated (allowed: name, prices)`);
     if (!req.product) throw invalid('product', 'is required');
     if (paths.includes('name')) str(req.product.name, 'product.name', { min: 1, max: 200 });
     if (paths.includes('prices')) validatePrices(req.product.prices, 'product.prices');

@@ -19,7 +19,9 @@ interface Finding {
 
 const TIMEOUT_MS = 5_000;
 
-const finding = (status: Status) => (what: string, detail: string, fix?: string): Finding => ({ status, what, detail, fix });
+const finding =
+  (status: Status) =>
+  (what: string, detail: string, fix?: string): Finding => ({ status, what, detail, fix });
 const ok = finding('ok');
 const warn = finding('warn');
 const fail = finding('FAIL');
@@ -44,7 +46,8 @@ async function postgres(config: Config): Promise<Finding[]> {
   if (!config.databaseUrl) {
     return [
       {
-        status: 'warn', what: 'Postgres',
+        status: 'warn',
+        what: 'Postgres',
         detail: `DATABASE_URL is unset: the embedded database (PGlite) in ${config.dataDir}, for development (one process, one connection)`,
         fix: 'for production set DATABASE_URL=postgres://user:password@host:5432/dbname',
       },
@@ -53,16 +56,21 @@ async function postgres(config: Config): Promise<Finding[]> {
   }
   const where = hostOf(config.databaseUrl);
   const client = new pg.Client({
-    connectionString: config.databaseUrl, connectionTimeoutMillis: TIMEOUT_MS, application_name: 'tollbooth-doctor',
+    connectionString: config.databaseUrl,
+    connectionTimeoutMillis: TIMEOUT_MS,
+    application_name: 'tollbooth-doctor',
   });
   client.on('error', () => undefined);
   try {
     await client.connect();
   } catch (err) {
     const code = (err as { code?: string }).code;
-    const fix = code === '28P01' || code === '28000' ? 'check the user and password in DATABASE_URL'
-      : code === '3D000' ? `create the database (createdb ${new URL(config.databaseUrl).pathname.slice(1)}) or fix its name in DATABASE_URL`
-      : `is Postgres running and reachable at ${where}? Check DATABASE_URL, the server, and any firewall between`;
+    const fix =
+      code === '28P01' || code === '28000'
+        ? 'check the user and password in DATABASE_URL'
+        : code === '3D000'
+          ? `create the database (createdb ${new URL(config.databaseUrl).pathname.slice(1)}) or fix its name in DATABASE_URL`
+          : `is Postgres running and reachable at ${where}? Check DATABASE_URL, the server, and any firewall between`;
     return [
       { status: 'FAIL', what: 'Postgres', detail: `cannot connect to ${where} (${reason(err)})`, fix },
       { status: 'skip', what: 'Migrations', detail: 'not checked: no database connection' },
@@ -74,12 +82,16 @@ async function postgres(config: Config): Promise<Finding[]> {
     const status = await migrationStatus((sql) => client.query(sql));
     if (status.unknown.length > 0) {
       found.push({
-        status: 'FAIL', what: 'Migrations', detail: `the database has migrations this version does not know (${status.unknown.join(', ')})`,
+        status: 'FAIL',
+        what: 'Migrations',
+        detail: `the database has migrations this version does not know (${status.unknown.join(', ')})`,
         fix: 'a newer Tollbooth migrated this database: run that version (migrations are never undone)',
       });
     } else if (status.pending.length > 0) {
       found.push({
-        status: 'FAIL', what: 'Migrations', detail: `${status.pending.length} not applied (${status.pending.join(', ')})`,
+        status: 'FAIL',
+        what: 'Migrations',
+        detail: `${status.pending.length} not applied (${status.pending.join(', ')})`,
         fix: 'run "npx tollbooth migrate" (or start the engine: it applies them at start)',
       });
     } else {
@@ -94,7 +106,11 @@ async function postgres(config: Config): Promise<Finding[]> {
 async function redis(config: Config): Promise<Finding[]> {
   const where = hostOf(config.redisUrl);
   const r = new Redis(config.redisUrl, {
-    lazyConnect: true, connectTimeout: TIMEOUT_MS, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false,
+    lazyConnect: true,
+    connectTimeout: TIMEOUT_MS,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
   });
   let last: unknown; // connect() only says "Connection is closed"; the cause is in the 'error' event
   r.on('error', (err) => (last = err));
@@ -103,11 +119,14 @@ async function redis(config: Config): Promise<Finding[]> {
     const info = await r.info('memory');
     const policy = /maxmemory_policy:(\S+)/.exec(info)?.[1] ?? 'unknown';
     if (policy !== 'noeviction') {
-      return [fail(
-        'Redis', `reachable at ${where}, but maxmemory-policy is "${policy}": under memory pressure Redis may evict queued jobs`,
-        'set maxmemory-policy noeviction (redis-cli CONFIG SET maxmemory-policy noeviction, and in redis.conf so it survives a '
-          + 'restart)',
-      )];
+      return [
+        fail(
+          'Redis',
+          `reachable at ${where}, but maxmemory-policy is "${policy}": under memory pressure Redis may evict queued jobs`,
+          'set maxmemory-policy noeviction (redis-cli CONFIG SET maxmemory-policy noeviction, and in redis.conf so it survives a ' +
+            'restart)',
+        ),
+      ];
     }
     return [{ status: 'ok', what: 'Redis', detail: `reachable at ${where}, maxmemory-policy noeviction` }];
   } catch (err) {
@@ -133,24 +152,29 @@ async function stripe(config: Config): Promise<Finding[]> {
   }
   const found: Finding[] = [];
   if (!SECRET_KEY.test(secretKey)) {
-    found.push(fail(
-      'Stripe key', `STRIPE_SECRET_KEY does not look like a Stripe secret key (${secretKey.slice(0, 3)}…)`,
-      'use a secret key (sk_live_… or sk_test_…, or a restricted rk_…) from the Stripe dashboard; a publishable pk_… key cannot '
-        + 'charge',
-    ));
+    found.push(
+      fail(
+        'Stripe key',
+        `STRIPE_SECRET_KEY does not look like a Stripe secret key (${secretKey.slice(0, 3)}…)`,
+        'use a secret key (sk_live_… or sk_test_…, or a restricted rk_…) from the Stripe dashboard; a publishable pk_… key cannot ' +
+          'charge',
+      ),
+    );
   } else {
     found.push(await stripeCall(config));
   }
   if (!webhookSecret) {
-    found.push(fail(
-      'Stripe webhook',
-      'STRIPE_WEBHOOK_SECRET is unset: Stripe\'s events cannot be verified, so payments settle only when reconciliation asks Stripe',
-      `add a webhook endpoint for ${config.publicUrl}/stripe/webhook in the Stripe dashboard (events: README.md) and set its `
-        + 'signing secret',
-    ));
+    found.push(
+      fail(
+        'Stripe webhook',
+        "STRIPE_WEBHOOK_SECRET is unset: Stripe's events cannot be verified, so payments settle only when reconciliation asks Stripe",
+        `add a webhook endpoint for ${config.publicUrl}/stripe/webhook in the Stripe dashboard (events: README.md) and set its ` +
+          'signing secret',
+      ),
+    );
   } else if (!WEBHOOK_SECRET.test(webhookSecret)) {
     const detail = 'STRIPE_WEBHOOK_SECRET does not look like a signing secret (whsec_…)';
-    found.push(fail('Stripe webhook', detail, 'copy the endpoint\'s signing secret from the Stripe dashboard'));
+    found.push(fail('Stripe webhook', detail, "copy the endpoint's signing secret from the Stripe dashboard"));
   } else {
     found.push(ok('Stripe webhook', 'signing secret set'));
   }

@@ -25,7 +25,12 @@ async function withAdmin<T>(config: Config, fn: (admin: ApiKeyAdmin) => Promise<
 
 const when = (d: Date | null) => (d ? d.toISOString().replace(/\.\d+Z$/, 'Z') : '');
 const asJson = (k: ApiKeyModel) => ({
-  id: k.id, name: k.name, prefix: k.prefix, scopes: k.scopes, createdAt: when(k.createdAt), revokedAt: when(k.revokedAt) || null,
+  id: k.id,
+  name: k.name,
+  prefix: k.prefix,
+  scopes: k.scopes,
+  createdAt: when(k.createdAt),
+  revokedAt: when(k.revokedAt) || null,
 });
 
 export async function createKey(config: Config, name: string, scopes: string[], json: boolean, io: Io): Promise<number> {
@@ -56,7 +61,16 @@ export async function listKeys(config: Config, json: boolean, io: Io): Promise<n
     ...all.map((k) => [k.id, k.name, k.prefix, k.scopes.join(','), when(k.createdAt), when(k.revokedAt)]),
   ];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  io.out(rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n') + '\n');
+  io.out(
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => c.padEnd(widths[i]))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n',
+  );
   return 0;
 }
 

@@ -64,7 +64,10 @@ async function keys(config: Config, args: string[], io: Io): Promise<number> {
   const { createKey, listKeys, revokeKey } = await import('./keys.js');
   if (sub === 'create') {
     const { values } = parse(rest, { name: { type: 'string' }, scope: { type: 'string', multiple: true }, json: { type: 'boolean' } });
-    const scopes = (values.scope ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+    const scopes = (values.scope ?? [])
+      .flatMap((s) => s.split(','))
+      .map((s) => s.trim())
+      .filter(Boolean);
     if (!values.name) throw new UsageError('keys create needs --name');
     if (scopes.length === 0) throw new UsageError('keys create needs --scope (admin, ingest or read)');
     return createKey(config, values.name, scopes, values.json === true, io);

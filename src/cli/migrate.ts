@@ -20,8 +20,10 @@ export async function migrate(config: Config, io: Io): Promise<number> {
   } finally {
     await db.close();
   }
-  io.out(applied.length
-    ? `Applied ${applied.length} migration(s): ${applied.join(', ')}\n`
-    : 'The database is up to date: no migration to apply.\n');
+  io.out(
+    applied.length
+      ? `Applied ${applied.length} migration(s): ${applied.join(', ')}\n`
+      : 'The database is up to date: no migration to apply.\n',
+  );
   return 0;
 }

@@ -4,8 +4,14 @@ import * as grpc from '@grpc/grpc-js';
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 
-type UnaryFn<M extends GenServiceMethods[string]> = (req: MessageInitShape<M['input']>, metadata?: Record<string, string>) => Promise<MessageShape<M['output']>>;
-type StreamFn<M extends GenServiceMethods[string]> = (req: MessageInitShape<M['input']>, metadata?: Record<string, string>) => grpc.ClientReadableStream<MessageShape<M['output']>>;
+type UnaryFn<M extends GenServiceMethods[string]> = (
+  req: MessageInitShape<M['input']>,
+  metadata?: Record<string, string>,
+) => Promise<MessageShape<M['output']>>;
+type StreamFn<M extends GenServiceMethods[string]> = (
+  req: MessageInitShape<M['input']>,
+  metadata?: Record<string, string>,
+) => grpc.ClientReadableStream<MessageShape<M['output']>>;
 
 export type GrpcJsClient<T extends GenServiceMethods> = {
   [K in keyof T]: T[K]['methodKind'] extends 'server_streaming' ? StreamFn<T[K]> : UnaryFn<T[K]>;
@@ -17,7 +23,11 @@ function md(headers: Record<string, string> | undefined): grpc.Metadata {
   return m;
 }
 
-export function createGrpcJsClient<T extends GenServiceMethods>(service: GenService<T>, address: string, defaultHeaders: Record<string, string> = {}): GrpcJsClient<T> {
+export function createGrpcJsClient<T extends GenServiceMethods>(
+  service: GenService<T>,
+  address: string,
+  defaultHeaders: Record<string, string> = {},
+): GrpcJsClient<T> {
   const client = new grpc.Client(address, grpc.credentials.createInsecure());
   const out: Record<string, unknown> = { close: () => client.close() };
   for (const method of service.methods) {
@@ -26,12 +36,23 @@ export function createGrpcJsClient<T extends GenServiceMethods>(service: GenServ
     const de = (schema: DescMessage) => (b: Buffer) => fromBinary(schema, b);
     if (method.methodKind === 'server_streaming') {
       out[method.localName] = (req: unknown, headers?: Record<string, string>) =>
-        client.makeServerStreamRequest(path, ser(method.input), de(method.output), create(method.input, req as never), md({ ...defaultHeaders, ...headers }));
+        client.makeServerStreamRequest(
+          path,
+          ser(method.input),
+          de(method.output),
+          create(method.input, req as never),
+          md({ ...defaultHeaders, ...headers }),
+        );
     } else {
       out[method.localName] = (req: unknown, headers?: Record<string, string>) =>
         new Promise((resolve, reject) =>
-          client.makeUnaryRequest(path, ser(method.input), de(method.output), create(method.input, req as never), md({ ...defaultHeaders, ...headers }), (err, res) =>
-            err ? reject(err) : resolve(res),
+          client.makeUnaryRequest(
+            path,
+            ser(method.input),
+            de(method.output),
+            create(method.input, req as never),
+            md({ ...defaultHeaders, ...headers }),
+            (err, res) => (err ? reject(err) : resolve(res)),
           ),
         );
     }

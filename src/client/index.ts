@@ -4,7 +4,12 @@
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
 import type { Transport } from '@connectrpc/connect';
 import {
-  authInterceptor, clientFromTransport, DEFAULT_TIMEOUT_MS, tollboothTransport, type CommonOptions, type TollboothClient,
+  authInterceptor,
+  clientFromTransport,
+  DEFAULT_TIMEOUT_MS,
+  tollboothTransport,
+  type CommonOptions,
+  type TollboothClient,
 } from './core.js';
 
 export interface TollboothClientOptions extends CommonOptions {

@@ -2,7 +2,12 @@
 // fetch with connect-web, against the engine's HTTP port. It imports no Node module, so bundlers need no polyfills.
 import { createConnectTransport, createGrpcWebTransport } from '@connectrpc/connect-web';
 import {
-  authInterceptor, clientFromTransport, DEFAULT_TIMEOUT_MS, tollboothTransport, type CommonOptions, type TollboothClient,
+  authInterceptor,
+  clientFromTransport,
+  DEFAULT_TIMEOUT_MS,
+  tollboothTransport,
+  type CommonOptions,
+  type TollboothClient,
 } from './core.js';
 
 export interface TollboothWebClientOptions extends CommonOptions {
@@ -16,9 +21,11 @@ export function createTollboothClient(options: TollboothWebClientOptions): Tollb
   const interceptors = [authInterceptor(options.apiKey), ...(options.interceptors ?? [])];
   const base = { baseUrl: options.baseUrl, interceptors };
   const transport =
-    options.transport === 'connect' ? createConnectTransport(base)
-    : options.transport === 'grpc-web' ? createGrpcWebTransport(base)
-    : undefined;
+    options.transport === 'connect'
+      ? createConnectTransport(base)
+      : options.transport === 'grpc-web'
+        ? createGrpcWebTransport(base)
+        : undefined;
   if (!transport) throw new TypeError(`transport must be "connect" or "grpc-web", got ${JSON.stringify(options.transport)}`);
   return clientFromTransport(tollboothTransport(transport, options.timeoutMs ?? DEFAULT_TIMEOUT_MS));
 }

@@ -22,7 +22,10 @@ export interface MigratedFrom {
 }
 
 export function subscriptionEvent(
-  type: 'subscription.created' | 'subscription.canceled' | 'subscription.migrated', customerId: string, s: SubscriptionModel, at: Date,
+  type: 'subscription.created' | 'subscription.canceled' | 'subscription.migrated',
+  customerId: string,
+  s: SubscriptionModel,
+  at: Date,
   migrated?: MigratedFrom,
 ): WebhookEvent {
   const data = create(SubscriptionEventDataSchema, { customerId, subscription: subscriptionToProto(s), ...migrated });
@@ -41,11 +44,25 @@ export interface MovedSubscriptionRef {
  * subscription.migrated for every subscription a migration batch moved, on the batch's transaction (so a notification
  * exists exactly when the move committed), each with the subscription as it is after the move.
  */
-export async function emitSubscriptionsMigrated(em: EntityManager, moved: readonly MovedSubscriptionRef[], migrationId: string,
-  at = new Date()): Promise<void> {
+export async function emitSubscriptionsMigrated(
+  em: EntityManager,
+  moved: readonly MovedSubscriptionRef[],
+  migrationId: string,
+  at = new Date(),
+): Promise<void> {
   if (moved.length === 0) return;
-  const subs = await subscriptionModelsById(em, moved.map((x) => x.subscriptionId));
-  await emitWebhookEvents(em, moved.map((x) => subscriptionEvent('subscription.migrated', x.customerId, subs.get(x.subscriptionId)!, at, {
-    previousProductId: x.fromVersionId, previousProductVersion: x.fromVersion, migrationId,
-  })));
+  const subs = await subscriptionModelsById(
+    em,
+    moved.map((x) => x.subscriptionId),
+  );
+  await emitWebhookEvents(
+    em,
+    moved.map((x) =>
+      subscriptionEvent('subscription.migrated', x.customerId, subs.get(x.subscriptionId)!, at, {
+        previousProductId: x.fromVersionId,
+        previousProductVersion: x.fromVersion,
+        migrationId,
+      }),
+    ),
+  );
 }

@@ -23,13 +23,20 @@ export function policyFromProto(p: InsufficientBalancePolicy): Policy {
 
 export function subscriptionToProto(s: SubscriptionModel): MessageInitShape<typeof SubscriptionSchema> {
   return {
-    id: s.id, productCode: s.productCode, productId: s.productId, productVersion: s.productVersion,
+    id: s.id,
+    productCode: s.productCode,
+    productId: s.productId,
+    productVersion: s.productVersion,
     status: s.status === 'active' ? SubscriptionStatus.ACTIVE : SubscriptionStatus.CANCELED,
     createTime: timestampFromDate(s.createdAt),
     cancelTime: s.canceledAt ? timestampFromDate(s.canceledAt) : undefined,
     moves: s.moves.map((m) => ({
-      migrationId: m.migrationId, fromVersion: m.fromVersion, toVersion: m.toVersion, toProductId: m.toVersionId,
-      effectiveTime: timestampFromDate(m.effectiveAt), migrateTime: timestampFromDate(m.migratedAt),
+      migrationId: m.migrationId,
+      fromVersion: m.fromVersion,
+      toVersion: m.toVersion,
+      toProductId: m.toVersionId,
+      effectiveTime: timestampFromDate(m.effectiveAt),
+      migrateTime: timestampFromDate(m.migratedAt),
     })),
   };
 }
@@ -40,7 +47,8 @@ export function customerToProto(c: CustomerModel): MessageInitShape<typeof Custo
     externalId: c.externalId,
     name: c.name,
     email: c.email,
-    insufficientBalancePolicy: c.insufficientBalancePolicy === 'reject' ? InsufficientBalancePolicy.REJECT : InsufficientBalancePolicy.ALLOW,
+    insufficientBalancePolicy:
+      c.insufficientBalancePolicy === 'reject' ? InsufficientBalancePolicy.REJECT : InsufficientBalancePolicy.ALLOW,
     overdraftLimit: c.overdraftLimit,
     subscriptions: c.subscriptions.map(subscriptionToProto),
     walletId: c.walletId,

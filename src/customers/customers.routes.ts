@@ -11,7 +11,9 @@ import type { migrationRoutes } from '../migrations/migrations.routes.js';
 
 /** `migrations`: the migration RPCs (src/migrations/migrations.routes.ts); `credentials`: the portal's (src/portal). */
 export function customerRoutes(
-  customers: CustomerService, credentials: CustomerCredentials, migrations: ReturnType<typeof migrationRoutes>,
+  customers: CustomerService,
+  credentials: CustomerCredentials,
+  migrations: ReturnType<typeof migrationRoutes>,
 ): ServiceBinding {
   const h = customerHandlers(customers);
   const p = portalHandlers(credentials);

@@ -41,7 +41,12 @@ export function customerHandlers(customers: CustomerService) {
       return { customer: customerToProto(updated) };
     },
     async createSubscription(req) {
-      const s = await customers.createSubscription({ requestId: req.requestId, customer: lookupOf(req.customer), productCode: req.productCode, productVersion: req.productVersion });
+      const s = await customers.createSubscription({
+        requestId: req.requestId,
+        customer: lookupOf(req.customer),
+        productCode: req.productCode,
+        productVersion: req.productVersion,
+      });
       return { subscription: subscriptionToProto(s) };
     },
     async cancelSubscription(req) {

@@ -37,7 +37,10 @@ export interface CustomerPatch {
 }
 
 export class CustomerService {
-  constructor(private readonly orm: MikroORM, private readonly catalog: CatalogService) {}
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly catalog: CatalogService,
+  ) {}
 
   async createCustomer(input: CreateCustomerInput): Promise<CustomerModel> {
     return inTransaction(this.orm, (em) =>
@@ -113,7 +116,12 @@ export class CustomerService {
     });
   }
 
-  async createSubscription(input: { requestId: string; customer: CustomerLookup; productCode: string; productVersion: number }): Promise<SubscriptionModel> {
+  async createSubscription(input: {
+    requestId: string;
+    customer: CustomerLookup;
+    productCode: string;
+    productVersion: number;
+  }): Promise<SubscriptionModel> {
     return inTransaction(this.orm, (em) =>
       once(em, { scope: 'CreateSubscription', key: input.requestId, request: input }, async () => {
         const c = await this.find(em, input.customer);
@@ -142,13 +150,22 @@ export class CustomerService {
   private async subscribe(em: EntityManager, customerId: string, productCode: string, versionNo: number): Promise<Subscription> {
     const v = await this.catalog.versionForSubscription(em, productCode, versionNo);
     const sub = em.create(SubscriptionSchema, {
-      id: newId('sub'), customerId, productCode, productVersionId: v.id, productVersion: v.version, status: 'active', createdAt: new Date(), canceledAt: null,
+      id: newId('sub'),
+      customerId,
+      productCode,
+      productVersionId: v.id,
+      productVersion: v.version,
+      status: 'active',
+      createdAt: new Date(),
+      canceledAt: null,
     });
     try {
       await em.flush();
     } catch (err) {
       if (isUniqueViolation(err, 'subscriptions_one_active')) {
-        throw new AppError('SUBSCRIPTION_ALREADY_EXISTS', `the customer already has an active subscription to "${productCode}"`, { field: 'product_code' });
+        throw new AppError('SUBSCRIPTION_ALREADY_EXISTS', `the customer already has an active subscription to "${productCode}"`, {
+          field: 'product_code',
+        });
       }
       throw err;
     }

@@ -6,11 +6,17 @@ import type { SubscriptionMoveModel } from './customer.model.js';
 
 /** The moves of these subscriptions, oldest first. */
 export async function selectMoves(
-  em: EntityManager, subscriptionIds: readonly string[],
+  em: EntityManager,
+  subscriptionIds: readonly string[],
 ): Promise<(SubscriptionMoveModel & { subscriptionId: string })[]> {
   if (subscriptionIds.length === 0) return [];
   const rows = await query<{
-    subscription_id: string; migration_id: string; from_version: number; to_version: number; to_version_id: string; effective_at: Date;
+    subscription_id: string;
+    migration_id: string;
+    from_version: number;
+    to_version: number;
+    to_version_id: string;
+    effective_at: Date;
     migrated_at: Date;
   }>(
     em,
@@ -19,7 +25,12 @@ export async function selectMoves(
     [pgTextArray(subscriptionIds)],
   );
   return rows.map((r) => ({
-    subscriptionId: r.subscription_id, migrationId: r.migration_id, fromVersion: r.from_version, toVersion: r.to_version,
-    toVersionId: r.to_version_id, effectiveAt: new Date(r.effective_at), migratedAt: new Date(r.migrated_at),
+    subscriptionId: r.subscription_id,
+    migrationId: r.migration_id,
+    fromVersion: r.from_version,
+    toVersion: r.to_version,
+    toVersionId: r.to_version_id,
+    effectiveAt: new Date(r.effective_at),
+    migratedAt: new Date(r.migrated_at),
   }));
 }

@@ -1,6 +1,9 @@
 // Request validators for CustomerService (run by the pipeline before any service code).
 import type {
-  CreateCustomerRequest, CreateSubscriptionRequest, GetCustomerRequest, UpdateCustomerRequest,
+  CreateCustomerRequest,
+  CreateSubscriptionRequest,
+  GetCustomerRequest,
+  UpdateCustomerRequest,
 } from '../../gen/tollbooth/v1/customer_pb.js';
 import { invalid } from '../shared/errors.js';
 import { count, customerRef, decimal, email, intRange, metadata, PRODUCT_CODE, requestId, str } from '../server/rules.js';
@@ -31,7 +34,8 @@ export const customerValidators = {
     str(c.id, 'customer.id', { min: 1, max: 64 });
     const paths = req.updateMask?.paths ?? [];
     if (paths.length === 0) throw invalid('update_mask', `is required: name the fields to change (${[...UPDATABLE].join(', ')})`);
-    for (const p of paths) if (!UPDATABLE.has(p)) throw invalid('update_mask', `"${p}" cannot be updated (allowed: ${[...UPDATABLE].join(', ')})`);
+    for (const p of paths)
+      if (!UPDATABLE.has(p)) throw invalid('update_mask', `"${p}" cannot be updated (allowed: ${[...UPDATABLE].join(', ')})`);
     if (paths.includes('external_id')) str(c.externalId, 'customer.external_id', { max: 200 });
     if (paths.includes('name')) str(c.name, 'customer.name', { max: 200 });
     if (paths.includes('email')) email(c.email, 'customer.email');

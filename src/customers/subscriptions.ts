@@ -7,15 +7,29 @@ import { selectMoves } from './customers.sql.js';
 
 export function subscriptionModel(s: Subscription, moves: SubscriptionModel['moves'] = []): SubscriptionModel {
   return {
-    id: s.id, productCode: s.productCode, productId: s.productVersionId, productVersion: s.productVersion, status: s.status,
-    createdAt: s.createdAt, canceledAt: s.canceledAt ?? null, moves,
+    id: s.id,
+    productCode: s.productCode,
+    productId: s.productVersionId,
+    productVersion: s.productVersion,
+    status: s.status,
+    createdAt: s.createdAt,
+    canceledAt: s.canceledAt ?? null,
+    moves,
   };
 }
 
 /** The subscriptions' models with their version histories. */
 export async function subscriptionModels(em: EntityManager, subs: Subscription[]): Promise<SubscriptionModel[]> {
-  const moves = await selectMoves(em, subs.map((s) => s.id));
-  return subs.map((s) => subscriptionModel(s, moves.filter((m) => m.subscriptionId === s.id).map(({ subscriptionId: _s, ...m }) => m)));
+  const moves = await selectMoves(
+    em,
+    subs.map((s) => s.id),
+  );
+  return subs.map((s) =>
+    subscriptionModel(
+      s,
+      moves.filter((m) => m.subscriptionId === s.id).map(({ subscriptionId: _s, ...m }) => m),
+    ),
+  );
 }
 
 /** These subscriptions' models, by id, as the caller's transaction sees them. */

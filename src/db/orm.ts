@@ -43,7 +43,14 @@ export function ormOptions(url: string, poolSize: number): Options {
     // knex prints (on stdout, not as JSON) a "Connection Error: …" line per pooled connection it finds broken; an
     // outage is logged once by src/shared/db-health.ts, so those are debug lines here. Other knex messages keep their level.
     driverOptions: { log: knexLog },
-    migrations: { migrationsList: migrations, silent: true, transactional: true, allOrNothing: true, snapshot: false, tableName: 'tollbooth_migrations' },
+    migrations: {
+      migrationsList: migrations,
+      silent: true,
+      transactional: true,
+      allOrNothing: true,
+      snapshot: false,
+      tableName: 'tollbooth_migrations',
+    },
     // Decimal columns stay strings: money is turned into Decimal by the services, never into a JS number.
   };
 }

@@ -16,7 +16,9 @@ export const CHUNK = 100;
 export function meterIdentifier(customerId: string, eventId: string, eventName: string, severalMeters: boolean): string {
   const plain = severalMeters ? `${customerId}:${eventId}:${eventName}` : `${customerId}:${eventId}`;
   if (plain.length <= 100) return plain;
-  const hash = createHash('sha256').update(`${eventId}\u0000${severalMeters ? eventName : ''}`).digest('base64url');
+  const hash = createHash('sha256')
+    .update(`${eventId}\u0000${severalMeters ? eventName : ''}`)
+    .digest('base64url');
   return `${customerId}:${hash.slice(0, 32)}`;
 }
 

@@ -23,7 +23,15 @@ import { ensureStripeCustomer, stripeCustomerIds } from '../stripe/customers.js'
 import { MAX_ATTEMPTS, retryDelayMs } from '../webhooks/retry.js';
 import { LANES } from './chunks.js';
 import {
-  anyDue, batchFailed, chunkDone, failItems, selectDueBatches, tryLockForwarding, unlockForwarding, type DueBatch, type ForwardItem,
+  anyDue,
+  batchFailed,
+  chunkDone,
+  failItems,
+  selectDueBatches,
+  tryLockForwarding,
+  unlockForwarding,
+  type DueBatch,
+  type ForwardItem,
 } from './meters.sql.js';
 
 /** Batches read at a time. */
@@ -141,8 +149,11 @@ export class MeterForwarder {
       if (!(await anyDue(this.orm.em.fork()))) break;
       if (!(await this.leader.tryAcquire())) return sent ? sent : 'another forwarder is running';
       try {
-        for (let due = await selectDueBatches(this.orm.em.fork(),
-          BATCHES); due.length > 0 && !this.stopped; due = await selectDueBatches(this.orm.em.fork(), BATCHES)) {
+        for (
+          let due = await selectDueBatches(this.orm.em.fork(), BATCHES);
+          due.length > 0 && !this.stopped;
+          due = await selectDueBatches(this.orm.em.fork(), BATCHES)
+        ) {
           sent += await this.forward(due);
         }
       } finally {
@@ -155,7 +166,8 @@ export class MeterForwarder {
   /** Some due batches: customers resolved, then their pending chunks, lane by lane. Returns events Stripe accepted. */
   private async forward(batches: DueBatch[]): Promise<number> {
     const pending: Chunk[] = batches.flatMap((b) =>
-      b.chunks.map((items, x) => ({ batch: b, x, lane: b.lanes[x] % LANES, items })).filter((c) => !b.done.includes(c.x)));
+      b.chunks.map((items, x) => ({ batch: b, x, lane: b.lanes[x] % LANES, items })).filter((c) => !b.done.includes(c.x)),
+    );
     if (!this.stripe) {
       for (const c of pending) await this.giveUp(c, 'Stripe is not configured (set STRIPE_SECRET_KEY)');
       return 0;
@@ -165,35 +177,53 @@ export class MeterForwarder {
     // Customers without one get it created like a top-up's, a few at a time.
     const missing = customers.filter((c) => !stripeIds.has(c));
     const noCustomer = new Map<string, unknown>();
-    await Promise.all(Array.from({ length: Math.min(LANES, missing.length) }, async () => {
-      for (let c = missing.pop(); c !== undefined; c = missing.pop()) {
-        try {
-          stripeIds.set(c, await ensureStripeCustomer(this.orm, this.stripe!, c));
-        } catch (err) {
-          noCustomer.set(c, err);
+    await Promise.all(
+      Array.from({ length: Math.min(LANES, missing.length) }, async () => {
+        for (let c = missing.pop(); c !== undefined; c = missing.pop()) {
+          try {
+            stripeIds.set(c, await ensureStripeCustomer(this.orm, this.stripe!, c));
+          } catch (err) {
+            noCustomer.set(c, err);
+          }
         }
-      }
-    }));
+      }),
+    );
     const failed = new Map<DueBatch, string>();
-    const counts = await Promise.all(Array.from({ length: LANES }, (_, lane) =>
-      this.lane(pending.filter((c) => c.lane === lane), stripeIds, noCustomer, failed)));
+    const counts = await Promise.all(
+      Array.from({ length: LANES }, (_, lane) =>
+        this.lane(
+          pending.filter((c) => c.lane === lane),
+          stripeIds,
+          noCustomer,
+          failed,
+        ),
+      ),
+    );
     for (const [batch, reason] of failed) {
-      await batchFailed(this.orm.em.fork(), batch.id, reason, new Date(Date.now() + retryDelayMs(batch.attempts + 1, batch.id,
-        this.opts.retryBaseMs)));
+      await batchFailed(
+        this.orm.em.fork(),
+        batch.id,
+        reason,
+        new Date(Date.now() + retryDelayMs(batch.attempts + 1, batch.id, this.opts.retryBaseMs)),
+      );
     }
     return counts.reduce((a, b) => a + b, 0);
   }
 
   /** One lane's chunks, one request at a time. */
-  private async lane(chunks: Chunk[], stripeIds: Map<string, string>, noCustomer: Map<string, unknown>, failed: Map<DueBatch,
-    string>): Promise<number> {
+  private async lane(
+    chunks: Chunk[],
+    stripeIds: Map<string, string>,
+    noCustomer: Map<string, unknown>,
+    failed: Map<DueBatch, string>,
+  ): Promise<number> {
     let sent = 0;
     for (const chunk of chunks) {
       if (this.stopped) break;
       const without = chunk.items.find((it) => noCustomer.has(it.c));
       const err = without ? noCustomer.get(without.c) : undefined;
       if (err !== undefined) {
-        await this.failed(chunk, err, 'could not get the customer\'s Stripe customer', failed);
+        await this.failed(chunk, err, "could not get the customer's Stripe customer", failed);
         continue;
       }
       const events = chunk.items.map((it) => ({
@@ -215,8 +245,10 @@ export class MeterForwarder {
   }
 
   /** POST one batch to the meter event stream; 429 and an expired session are handled here. */
-  private async send(events: Parameters<StripeClient['v2']['billing']['meterEventStream']['create']>[0]['events'],
-    key: string): Promise<void> {
+  private async send(
+    events: Parameters<StripeClient['v2']['billing']['meterEventStream']['create']>[0]['events'],
+    key: string,
+  ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const token = await this.token();
       try {

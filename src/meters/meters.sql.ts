@@ -27,8 +27,11 @@ export function batchParts(id: string, chunks: readonly { lane: number; items: r
       sql: `insert into meter_batches (id, chunks, lanes) values (?, ?::jsonb, ?::int[])`,
       params: [id, JSON.stringify(chunks.map((c) => c.items)), `{${chunks.map((c) => c.lane).join(',')}}`],
     },
-    { name: 'mo', sql: `insert into outbox (id, queue, name, payload) values (?, 'meter-forwarding', 'forward', '{}')`,
-      params: [outboxId] },
+    {
+      name: 'mo',
+      sql: `insert into outbox (id, queue, name, payload) values (?, 'meter-forwarding', 'forward', '{}')`,
+      params: [outboxId],
+    },
   ];
 }
 
@@ -42,8 +45,11 @@ export interface DueBatch {
 
 /** Batches whose time has come, longest waiting first (the meter_batches_due index), at most `limit`. */
 export async function selectDueBatches(em: EntityManager, limit: number): Promise<DueBatch[]> {
-  return query<DueBatch>(em,
-    `select id, chunks, lanes, done, attempts from meter_batches where next_attempt_at <= now() order by next_attempt_at limit ?`, [limit]);
+  return query<DueBatch>(
+    em,
+    `select id, chunks, lanes, done, attempts from meter_batches where next_attempt_at <= now() order by next_attempt_at limit ?`,
+    [limit],
+  );
 }
 
 export async function anyDue(em: EntityManager): Promise<boolean> {
@@ -65,8 +71,12 @@ export async function chunkDone(em: EntityManager, batchId: string, chunk: numbe
     [chunk, batchId, chunk],
   );
   if (row?.complete) {
-    await query(em, `with c as (select set_config('synchronous_commit', 'off', true))
-                     delete from meter_batches using c where id = ? and cardinality(done) = cardinality(lanes)`, [batchId]);
+    await query(
+      em,
+      `with c as (select set_config('synchronous_commit', 'off', true))
+                     delete from meter_batches using c where id = ? and cardinality(done) = cardinality(lanes)`,
+      [batchId],
+    );
   }
 }
 
@@ -83,9 +93,12 @@ export async function failItems(em: EntityManager, items: readonly ForwardItem[]
 
 /** A chunk of the batch failed for now: the batch's pending chunks are tried again at `nextAt`. */
 export async function batchFailed(em: EntityManager, batchId: string, reason: string, nextAt: Date): Promise<void> {
-  await query(em, `update meter_batches set attempts = attempts + 1, failure = ?, next_attempt_at = greatest(next_attempt_at, ?)
+  await query(
+    em,
+    `update meter_batches set attempts = attempts + 1, failure = ?, next_attempt_at = greatest(next_attempt_at, ?)
                     where id = ?`,
-    [reason.slice(0, 500), nextAt, batchId]);
+    [reason.slice(0, 500), nextAt, batchId],
+  );
 }
 
 // ---- leadership: one forwarding process at a time ------------------------------------------------------------------

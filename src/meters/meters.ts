@@ -21,10 +21,15 @@ export interface MeterForwarding {
   stop(): Promise<void>;
 }
 
-export function startMeterForwarding(db: Database, hub: QueueHub, stripe: StripeClient | undefined,
-  tuning: MeterTuning = {}): MeterForwarding {
+export function startMeterForwarding(
+  db: Database,
+  hub: QueueHub,
+  stripe: StripeClient | undefined,
+  tuning: MeterTuning = {},
+): MeterForwarding {
   const forwarder = new MeterForwarder(db.orm, db, stripe, {
-    retryBaseMs: tuning.retryBaseMs ?? DEFAULT_RETRY_BASE_MS, rateLimitBaseMs: tuning.rateLimitBaseMs ?? 1_000,
+    retryBaseMs: tuning.retryBaseMs ?? DEFAULT_RETRY_BASE_MS,
+    rateLimitBaseMs: tuning.rateLimitBaseMs ?? 1_000,
   });
   // Two at a time: a wake-up that arrives while a drain runs returns at once (the drain takes one more pass).
   hub.process('meter-forwarding', () => forwarder.drain(), 2);
@@ -32,8 +37,11 @@ export function startMeterForwarding(db: Database, hub: QueueHub, stripe: Stripe
     const q = h.queue('meter-forwarding');
     await q?.add('forward', {}, { removeOnComplete: true, removeOnFail: 100 });
     if (stripe) {
-      await q?.upsertJobScheduler('meter-forward-retries', { every: RETRY_SWEEP_MS }, { name: 'forward', opts: { attempts: 1,
-        removeOnComplete: 100, removeOnFail: 100 } });
+      await q?.upsertJobScheduler(
+        'meter-forward-retries',
+        { every: RETRY_SWEEP_MS },
+        { name: 'forward', opts: { attempts: 1, removeOnComplete: 100, removeOnFail: 100 } },
+      );
     }
   });
   return { forwarder, stop: () => forwarder.stop() };

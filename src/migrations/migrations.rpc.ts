@@ -18,10 +18,20 @@ const STATE: Record<StateModel, MigrationState> = {
 
 export function migrationToProto(m: MigrationModel): MessageInitShape<typeof MigrationSchema> {
   return {
-    id: m.id, productCode: m.productCode, fromVersion: m.fromVersion, toVersion: m.toVersion, state: STATE[m.state],
-    migratedCount: m.migratedCount, totalCount: m.totalCount, skippedCount: m.skippedCount, failedCount: m.failedCount, error: m.error,
-    createTime: timestampFromDate(m.createdAt), finishTime: m.finishedAt ? timestampFromDate(m.finishedAt) : undefined,
-    effectiveTime: timestampFromDate(m.effectiveAt), startTime: m.startedAt ? timestampFromDate(m.startedAt) : undefined,
+    id: m.id,
+    productCode: m.productCode,
+    fromVersion: m.fromVersion,
+    toVersion: m.toVersion,
+    state: STATE[m.state],
+    migratedCount: m.migratedCount,
+    totalCount: m.totalCount,
+    skippedCount: m.skippedCount,
+    failedCount: m.failedCount,
+    error: m.error,
+    createTime: timestampFromDate(m.createdAt),
+    finishTime: m.finishedAt ? timestampFromDate(m.finishedAt) : undefined,
+    effectiveTime: timestampFromDate(m.effectiveAt),
+    startTime: m.startedAt ? timestampFromDate(m.startedAt) : undefined,
     requestId: m.requestId,
   };
 }
@@ -30,7 +40,10 @@ export function migrationHandlers(migrations: Migrations, preview: MigrationPrev
   return {
     async migrateSubscriptions(req) {
       const m = await migrations.migrate({
-        requestId: req.requestId, productCode: req.productCode, fromVersion: req.fromVersion, toVersion: req.toVersion,
+        requestId: req.requestId,
+        productCode: req.productCode,
+        fromVersion: req.fromVersion,
+        toVersion: req.toVersion,
         effectiveTime: req.effectiveTime ? timestampDate(req.effectiveTime) : undefined,
       });
       return { migration: migrationToProto(m) };
@@ -47,13 +60,23 @@ export function migrationHandlers(migrations: Migrations, preview: MigrationPrev
     },
     async previewMigration(req) {
       const p = await preview.preview({
-        productCode: req.productCode, fromVersion: req.fromVersion, toVersion: req.toVersion, lookbackDays: req.lookbackDays,
-        pageSize: req.pageSize, pageToken: req.pageToken, onlyShortenedRunway: req.onlyShortenedRunway,
+        productCode: req.productCode,
+        fromVersion: req.fromVersion,
+        toVersion: req.toVersion,
+        lookbackDays: req.lookbackDays,
+        pageSize: req.pageSize,
+        pageToken: req.pageToken,
+        onlyShortenedRunway: req.onlyShortenedRunway,
       });
       return {
-        toVersion: p.toVersion, subscriptionCount: p.subscriptionCount, totals: p.totals, customers: p.customers,
-        nextPageToken: p.nextPageToken, shortenedRunwayCount: p.shortenedRunwayCount,
-        windowStart: timestampFromDate(p.windowStart), windowEnd: timestampFromDate(p.windowEnd),
+        toVersion: p.toVersion,
+        subscriptionCount: p.subscriptionCount,
+        totals: p.totals,
+        customers: p.customers,
+        nextPageToken: p.nextPageToken,
+        shortenedRunwayCount: p.shortenedRunwayCount,
+        windowStart: timestampFromDate(p.windowStart),
+        windowEnd: timestampFromDate(p.windowEnd),
       };
     },
   } satisfies ServiceHandlers<typeof CustomerApi>;

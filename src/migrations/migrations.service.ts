@@ -25,7 +25,16 @@ import { decodePageToken, encodePageToken, pageSize, type PageRequest } from '..
 import { inTransaction, isUniqueViolation } from '../shared/tx.js';
 import { ACTIVE_STATES, type MigrationModel } from './migration.model.js';
 import {
-  addProgress, insertMigration, markItemFailed, moveBatch, selectDue, selectMigration, selectMigrations, selectTodo, startMigration, touch,
+  addProgress,
+  insertMigration,
+  markItemFailed,
+  moveBatch,
+  selectDue,
+  selectMigration,
+  selectMigrations,
+  selectTodo,
+  startMigration,
+  touch,
   updateState,
 } from './migrations.sql.js';
 
@@ -66,7 +75,11 @@ export class Migrations {
   private stopping = false;
   private readonly running = new Set<Promise<unknown>>();
 
-  constructor(private readonly orm: MikroORM, private readonly clock: Clock, private readonly opts: MigrationOptions) {}
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly clock: Clock,
+    private readonly opts: MigrationOptions,
+  ) {}
 
   async migrate(input: MigrateInput): Promise<MigrationModel> {
     return inTransaction(this.orm, async (em) => {
@@ -263,20 +276,23 @@ export class Migrations {
  * published; else PRODUCT_NOT_PUBLISHED) and the source exist (when not 0) and differ from the target.
  */
 export async function resolveVersions(
-  em: EntityManager, productCode: string, fromVersion: number, toVersion: number,
+  em: EntityManager,
+  productCode: string,
+  fromVersion: number,
+  toVersion: number,
 ): Promise<ResolvedVersions> {
   const head = await em.findOne(ProductHeadSchema, { code: productCode });
   if (!head) throw new AppError('PRODUCT_NOT_FOUND', `product "${productCode}" not found`, { field: 'product_code' });
-  const to = toVersion > 0
-    ? await em.findOne(ProductVersionSchema, { code: productCode, version: toVersion })
-    : await latestPublished(em, productCode);
+  const to =
+    toVersion > 0
+      ? await em.findOne(ProductVersionSchema, { code: productCode, version: toVersion })
+      : await latestPublished(em, productCode);
   if (toVersion > 0 && !to) {
     throw new AppError('PRODUCT_NOT_FOUND', `product "${productCode}" version ${toVersion} not found`, { field: 'to_version' });
   }
   if (!to || to.status !== 'published') {
-    const what = toVersion > 0
-      ? `version ${toVersion} of "${productCode}" is a draft`
-      : `product "${productCode}" has no published version`;
+    const what =
+      toVersion > 0 ? `version ${toVersion} of "${productCode}" is a draft` : `product "${productCode}" has no published version`;
     throw new AppError('PRODUCT_NOT_PUBLISHED', `${what}; publish it before migrating subscriptions to it`, { field: 'to_version' });
   }
   if (fromVersion > 0 && !(await em.findOne(ProductVersionSchema, { code: productCode, version: fromVersion }))) {

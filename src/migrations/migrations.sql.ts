@@ -29,10 +29,21 @@ const COLUMNS = `id, request_id, product_code, from_version, to_version, to_vers
 
 function model(r: MigrationRow): MigrationModel {
   return {
-    id: r.id, requestId: r.request_id, productCode: r.product_code, fromVersion: r.from_version, toVersion: r.to_version,
-    toVersionId: r.to_version_id, state: r.state, effectiveAt: new Date(r.effective_at), totalCount: BigInt(r.total_count),
-    migratedCount: BigInt(r.migrated_count), skippedCount: BigInt(r.skipped_count), failedCount: BigInt(r.failed_count),
-    error: r.error, createdAt: new Date(r.created_at), startedAt: r.started_at ? new Date(r.started_at) : null,
+    id: r.id,
+    requestId: r.request_id,
+    productCode: r.product_code,
+    fromVersion: r.from_version,
+    toVersion: r.to_version,
+    toVersionId: r.to_version_id,
+    state: r.state,
+    effectiveAt: new Date(r.effective_at),
+    totalCount: BigInt(r.total_count),
+    migratedCount: BigInt(r.migrated_count),
+    skippedCount: BigInt(r.skipped_count),
+    failedCount: BigInt(r.failed_count),
+    error: r.error,
+    createdAt: new Date(r.created_at),
+    startedAt: r.started_at ? new Date(r.started_at) : null,
     finishedAt: r.finished_at ? new Date(r.finished_at) : null,
   };
 }
@@ -57,7 +68,10 @@ export async function selectMigration(em: EntityManager, id: string, lock = fals
 
 /** Migrations newest first after the (created_at, id) position, optionally of one product; at most `limit`. */
 export async function selectMigrations(
-  em: EntityManager, productCode: string, after: [string, string] | undefined, limit: number,
+  em: EntityManager,
+  productCode: string,
+  after: [string, string] | undefined,
+  limit: number,
 ): Promise<MigrationModel[]> {
   const where: string[] = [];
   const params: unknown[] = [];
@@ -135,7 +149,9 @@ export interface MovedSubscription {
  * order. Returns the moved subscriptions and how many were skipped.
  */
 export async function moveBatch(
-  em: EntityManager, m: MigrationModel, subscriptionIds: readonly string[],
+  em: EntityManager,
+  m: MigrationModel,
+  subscriptionIds: readonly string[],
 ): Promise<{ moved: MovedSubscription[]; skipped: number }> {
   const fromSql = m.fromVersion > 0 ? 'l.product_version = ?' : 'l.product_version <> ?';
   const [row] = await query<{ moved: MovedRow[] | null; skipped: number }>(
@@ -163,12 +179,23 @@ export async function moveBatch(
             (select count(*)::int from it where outcome = 'skipped') as skipped,
             (select count(*) from mv) + (select count(*) from up) as written`,
     [
-      pgTextArray(subscriptionIds), m.effectiveAt, m.fromVersion > 0 ? m.fromVersion : m.toVersion,
-      m.id, m.toVersionId, m.toVersion, m.toVersionId, m.toVersion, pgTextArray(subscriptionIds), m.id,
+      pgTextArray(subscriptionIds),
+      m.effectiveAt,
+      m.fromVersion > 0 ? m.fromVersion : m.toVersion,
+      m.id,
+      m.toVersionId,
+      m.toVersion,
+      m.toVersionId,
+      m.toVersion,
+      pgTextArray(subscriptionIds),
+      m.id,
     ],
   );
   const moved = (row.moved ?? []).map((x) => ({
-    ...x, toVersion: m.toVersion, toVersionId: m.toVersionId, effectiveAt: new Date(x.effectiveAt),
+    ...x,
+    toVersion: m.toVersion,
+    toVersionId: m.toVersionId,
+    effectiveAt: new Date(x.effectiveAt),
   }));
   return { moved, skipped: row.skipped };
 }

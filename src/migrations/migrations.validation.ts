@@ -1,6 +1,10 @@
 // Request validators for the migration RPCs of CustomerService (run by the pipeline before any service code).
 import type {
-  CancelMigrationRequest, GetMigrationRequest, ListMigrationsRequest, MigrateSubscriptionsRequest, PreviewMigrationRequest,
+  CancelMigrationRequest,
+  GetMigrationRequest,
+  ListMigrationsRequest,
+  MigrateSubscriptionsRequest,
+  PreviewMigrationRequest,
 } from '../../gen/tollbooth/v1/customer_pb.js';
 import { invalid } from '../shared/errors.js';
 import { intRange, PRODUCT_CODE, requestId, str } from '../server/rules.js';

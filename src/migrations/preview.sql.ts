@@ -65,7 +65,9 @@ export async function selectRollupSums(em: EntityManager, v: ResolvedVersions, s
 
 /** Fees per affected customer and asset since `start`: of this product's prices (`m`), and of all (`b`: the burn). */
 export async function selectFeeSums(
-  em: EntityManager, v: ResolvedVersions, start: Date,
+  em: EntityManager,
+  v: ResolvedVersions,
+  start: Date,
 ): Promise<{ customer_id: string; asset_code: string; m: string; b: string }[]> {
   const a = affected(v);
   // One scan for both sums: the fee rollups of 10,000 customers over 30 days are about a million rows.
@@ -81,7 +83,8 @@ export async function selectFeeSums(
 
 /** Available balance (balance - held) of the affected customers' accounts. */
 export async function selectAvailable(
-  em: EntityManager, v: ResolvedVersions,
+  em: EntityManager,
+  v: ResolvedVersions,
 ): Promise<{ customer_id: string; asset_code: string; available: string }[]> {
   const a = affected(v);
   return query<{ customer_id: string; asset_code: string; available: string }>(
@@ -106,7 +109,11 @@ export interface PreviewEventRow {
  * (customer, event type) pairs.
  */
 export async function selectEvents(
-  em: EntityManager, v: ResolvedVersions, start: Date, types: readonly string[], byProduct: boolean,
+  em: EntityManager,
+  v: ResolvedVersions,
+  start: Date,
+  types: readonly string[],
+  byProduct: boolean,
   pairs?: readonly { c: string; t: string }[],
 ): Promise<PreviewEventRow[]> {
   if (types.length === 0 || pairs?.length === 0) return [];

@@ -10,8 +10,9 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 
 export const rpcDuration = new Histogram({
   name: 'tollbooth_rpc_duration_seconds',
-  help: 'RPCs by method ("UsageService.Check") and status code ("OK", "INVALID_ARGUMENT", …), from the call reaching the '
-    + 'engine to its answer; _count is the number of calls.',
+  help:
+    'RPCs by method ("UsageService.Check") and status code ("OK", "INVALID_ARGUMENT", …), from the call reaching the ' +
+    'engine to its answer; _count is the number of calls.',
   labelNames: ['method', 'code'] as const,
   buckets: LATENCY_BUCKETS,
   registers: [registry],
@@ -123,7 +124,11 @@ export function ledgerWritten(txns: readonly { kind: string }[]): void {
 /** Stripe paths carry object ids (`/v1/payment_intents/pi_3N…`): replaced, so the label has few values. */
 export function stripePathTemplate(path: string): string {
   // Resource names are lowercase words (`payment_intents`); ids have digits or capitals (`pi_3N…`, `cus_Q1…`).
-  return path.split('?')[0].split('/').map((seg) => (/^v\d+$/.test(seg) || !/[0-9A-Z]/.test(seg) ? seg : ':id')).join('/');
+  return path
+    .split('?')[0]
+    .split('/')
+    .map((seg) => (/^v\d+$/.test(seg) || !/[0-9A-Z]/.test(seg) ? seg : ':id'))
+    .join('/');
 }
 
 export function stripeRequest(method: string, path: string, status: number | 'error', seconds: number): void {
@@ -163,7 +168,10 @@ function cached<T>(ttlMs: number, read: () => Promise<T>): () => Promise<T | und
   return () => {
     if (Date.now() - at < ttlMs) return Promise.resolve(value);
     inflight ??= read()
-      .then((v) => ((value = v), (at = Date.now()), v), () => value)
+      .then(
+        (v) => ((value = v), (at = Date.now()), v),
+        () => value,
+      )
       .finally(() => {
         inflight = undefined;
       });

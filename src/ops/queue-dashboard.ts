@@ -8,7 +8,12 @@ import type http from 'node:http';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import type {
-  AppControllerRoute, AppViewRoute, BullBoardQueues, ControllerHandlerReturnType, IServerAdapter, UIConfig,
+  AppControllerRoute,
+  AppViewRoute,
+  BullBoardQueues,
+  ControllerHandlerReturnType,
+  IServerAdapter,
+  UIConfig,
 } from '@bull-board/api/typings/app';
 import type { Principal } from '../auth/principal.js';
 import { QUEUE_NAMES, type QueueHub } from '../queue/queues.js';
@@ -45,8 +50,15 @@ function compile<R>(routes: string | string[], methods: string | string[], route
 }
 
 const TYPES: Record<string, string> = {
-  '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json',
-  '.woff2': 'font/woff2', '.woff': 'font/woff', '.ico': 'image/x-icon', '.map': 'application/json',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.json': 'application/json',
+  '.woff2': 'font/woff2',
+  '.woff': 'font/woff',
+  '.ico': 'image/x-icon',
+  '.map': 'application/json',
 };
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -108,8 +120,12 @@ class NodeHttpAdapter implements IServerAdapter {
       try {
         const body = method === 'GET' ? {} : await jsonBody(req);
         answer = await c.route.handler({
-          queues: this.queues, uiConfig: this.uiConfig, params, body,
-          query: Object.fromEntries(query), headers: req.headers as Record<string, string | undefined>,
+          queues: this.queues,
+          uiConfig: this.uiConfig,
+          params,
+          body,
+          query: Object.fromEntries(query),
+          headers: req.headers as Record<string, string | undefined>,
         });
       } catch (err) {
         answer = this.errorHandler(err instanceof Error ? err : new Error(String(err)));
@@ -124,7 +140,8 @@ class NodeHttpAdapter implements IServerAdapter {
       this.template ??= readFile(path.join(this.viewsPath, 'index.ejs'), 'utf8');
       // The page's only template tags: <%= name %> (escaped) and <%- name %> (raw: the UI config, JSON made safe by bull-board).
       const page = (await this.template).replace(/<%([=-])\s*(\w+)\s*%>/g, (_, kind: string, name: string) =>
-        kind === '=' ? escapeHtml(params[name] ?? '') : (params[name] ?? ''));
+        kind === '=' ? escapeHtml(params[name] ?? '') : (params[name] ?? ''),
+      );
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(page);
       return;
     }
@@ -191,19 +208,23 @@ function sameOrigin(req: http.IncomingMessage): boolean {
 }
 
 export function queueDashboard(
-  hub: QueueHub, keys: { verify(authorization: string | undefined): Promise<Principal> },
+  hub: QueueHub,
+  keys: { verify(authorization: string | undefined): Promise<Principal> },
 ): (req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean> {
   const adapter = new NodeHttpAdapter(DASHBOARD_PATH);
   const board = createBullBoard({ queues: [], serverAdapter: adapter, options: { uiConfig: { boardTitle: 'Tollbooth queues' } } });
   // BullMQ queues exist once Redis answers (src/queue/queues.ts); until then the board lists none.
   hub.onceReady(async (h) => {
-    board.replaceQueues(QUEUE_NAMES.flatMap((n) => {
-      const q = h.queue(n);
-      return q ? [new BullMQAdapter(q)] : [];
-    }));
+    board.replaceQueues(
+      QUEUE_NAMES.flatMap((n) => {
+        const q = h.queue(n);
+        return q ? [new BullMQAdapter(q)] : [];
+      }),
+    );
   });
   const challenge = (res: http.ServerResponse, message: string) =>
-    res.writeHead(401, { 'www-authenticate': 'Basic realm="Tollbooth queues", charset="UTF-8"', 'content-type': 'text/plain' })
+    res
+      .writeHead(401, { 'www-authenticate': 'Basic realm="Tollbooth queues", charset="UTF-8"', 'content-type': 'text/plain' })
       .end(`${message}: sign in with an admin API key as the password (any user name)\n`);
   return async (req, res) => {
     // Every HTTP request passes here first: API calls leave after one string comparison.

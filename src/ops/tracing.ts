@@ -95,7 +95,10 @@ const SERVER_ERRORS = new Set([2, 4, 12, 13, 14, 15]);
  * calls `fn`.
  */
 export function traced<T>(
-  name: string, kind: keyof typeof KIND, attributes: Record<string, string | number>, fn: () => Promise<T>,
+  name: string,
+  kind: keyof typeof KIND,
+  attributes: Record<string, string | number>,
+  fn: () => Promise<T>,
 ): Promise<T> {
   if (!tracer) return fn();
   return tracer.startActiveSpan(name, { kind: KIND[kind], attributes }, async (span) => {

@@ -36,8 +36,12 @@ export async function selectUnsent(em: EntityManager, limit: number): Promise<Ou
  * relay pass competed with the ingest's commits once every group commit that forwards usage writes a job.
  */
 export async function markSent(em: EntityManager, ids: readonly string[]): Promise<void> {
-  await query(em, `with c as (select set_config('synchronous_commit', 'off', true))
-                   update outbox set sent_at = now() from c where id = any(?::text[])`, [pgTextArray(ids)]);
+  await query(
+    em,
+    `with c as (select set_config('synchronous_commit', 'off', true))
+                   update outbox set sent_at = now() from c where id = any(?::text[])`,
+    [pgTextArray(ids)],
+  );
 }
 
 /** Delete rows sent more than `keepMs` ago. */

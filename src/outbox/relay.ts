@@ -31,7 +31,11 @@ export class OutboxRelay {
   private lastPrune = 0;
   private lastFailureLog = 0;
 
-  constructor(private readonly orm: MikroORM, private readonly hub: QueueHub, private readonly opts: RelayOptions) {}
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly hub: QueueHub,
+    private readonly opts: RelayOptions,
+  ) {}
 
   start(): void {
     this.timer = setInterval(() => {
@@ -51,7 +55,11 @@ export class OutboxRelay {
     this.listening = true;
     try {
       // onResync: notifications may have been missed while the listening connection was down.
-      const off = await this.opts.listen(OUTBOX_CHANNEL, () => void this.kick(), () => void this.kick());
+      const off = await this.opts.listen(
+        OUTBOX_CHANNEL,
+        () => void this.kick(),
+        () => void this.kick(),
+      );
       if (this.stopped) await off();
       else this.unlisten = off;
     } catch (err) {
@@ -120,7 +128,9 @@ export class OutboxRelay {
     const now = Date.now();
     if (now - this.lastFailureLog > 60_000) {
       this.lastFailureLog = now;
-      log.warn('outbox relay could not send jobs; they stay in the outbox and are retried', { err: (err as Error)?.message ?? String(err) });
+      log.warn('outbox relay could not send jobs; they stay in the outbox and are retried', {
+        err: (err as Error)?.message ?? String(err),
+      });
     }
   }
 

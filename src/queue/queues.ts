@@ -58,7 +58,10 @@ class OutageLog {
   error(err: Error): void {
     const now = Date.now();
     if (!this.down || now - this.lastLog > 60_000) {
-      log.warn('Redis unreachable: queued jobs wait in the outbox and ingest keeps working; retrying', { redis: redact(this.url), err: err.message });
+      log.warn('Redis unreachable: queued jobs wait in the outbox and ingest keeps working; retrying', {
+        redis: redact(this.url),
+        err: err.message,
+      });
       this.lastLog = now;
     }
     this.down = true;
@@ -90,9 +93,17 @@ export class QueueHub {
   private readonly readyHooks: ((hub: QueueHub) => Promise<void>)[] = [];
   private closed = false;
 
-  constructor(url: string, readonly prefix: string) {
+  constructor(
+    url: string,
+    readonly prefix: string,
+  ) {
     this.outage = new OutageLog(url);
-    this.producer = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: RECONNECT, connectionName: `${prefix}:producer` });
+    this.producer = new Redis(url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      retryStrategy: RECONNECT,
+      connectionName: `${prefix}:producer`,
+    });
     this.workerBase = new Redis(url, { maxRetriesPerRequest: null, retryStrategy: RECONNECT, connectionName: `${prefix}:workers` });
     this.producer.on('error', (err: Error) => this.outage.error(err));
     this.workerBase.on('error', () => undefined); // reported once through the producer
@@ -118,8 +129,11 @@ export class QueueHub {
     // Queues are created only once Redis answers: BullMQ's connection init would otherwise fail permanently.
     if (this.queues.size === 0) {
       for (const name of QUEUE_NAMES) {
-        const q = new Queue(name, { connection: this.producer, prefix: this.prefix, defaultJobOptions: { ...DEFAULT_JOB_OPTIONS,
-          ...JOB_OPTIONS[name] } });
+        const q = new Queue(name, {
+          connection: this.producer,
+          prefix: this.prefix,
+          defaultJobOptions: { ...DEFAULT_JOB_OPTIONS, ...JOB_OPTIONS[name] },
+        });
         q.on('error', (err: Error) => this.outage.error(err));
         this.queues.set(name, q);
       }
@@ -134,7 +148,10 @@ export class QueueHub {
       const info = await this.producer.info('memory');
       const policy = /maxmemory_policy:(\S+)/.exec(info)?.[1];
       if (policy && policy !== 'noeviction') {
-        log.warn(`Redis maxmemory-policy is "${policy}"; BullMQ needs "noeviction" or queued jobs can be silently evicted (CONFIG SET maxmemory-policy noeviction)`, { policy });
+        log.warn(
+          `Redis maxmemory-policy is "${policy}"; BullMQ needs "noeviction" or queued jobs can be silently evicted (CONFIG SET maxmemory-policy noeviction)`,
+          { policy },
+        );
       }
     } catch (err) {
       log.debug('could not read Redis maxmemory-policy', { err });
@@ -174,9 +191,14 @@ export class QueueHub {
     worker.on('failed', (job, err) => {
       const final = job !== undefined && (job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError');
       if (job) jobRan(name, final ? 'failed' : 'retry', took(job));
-      if (opts.quietFailures) return log.debug('job failed', { queue: name, jobId: job?.id, attempts: job?.attemptsMade,
-        err: err.message });
-      (final ? log.error : log.warn)(final ? 'job failed for good' : 'job failed; will retry', { queue: name, jobId: job?.id, attempts: job?.attemptsMade, err });
+      if (opts.quietFailures)
+        return log.debug('job failed', { queue: name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message });
+      (final ? log.error : log.warn)(final ? 'job failed for good' : 'job failed; will retry', {
+        queue: name,
+        jobId: job?.id,
+        attempts: job?.attemptsMade,
+        err,
+      });
     });
     this.workers.push(worker);
     return worker;
@@ -190,7 +212,13 @@ export class QueueHub {
     await Promise.all(
       this.workers.map(async (w) => {
         const done = w.close(!connected);
-        const inTime = await Promise.race([done.then(() => true, () => true), sleep(graceMs).then(() => false)]);
+        const inTime = await Promise.race([
+          done.then(
+            () => true,
+            () => true,
+          ),
+          sleep(graceMs).then(() => false),
+        ]);
         if (!inTime) {
           log.warn('queue worker did not stop in time; disconnecting it', { queue: w.name });
           await Promise.race([w.disconnect().catch(() => undefined), sleep(1_000)]);

@@ -8,9 +8,23 @@ import { log } from '../shared/log.js';
 
 /** gRPC status codes (Connect's Code enum uses the same numbers). */
 export const Status = {
-  OK: 0, CANCELLED: 1, UNKNOWN: 2, INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, ALREADY_EXISTS: 6,
-  PERMISSION_DENIED: 7, RESOURCE_EXHAUSTED: 8, FAILED_PRECONDITION: 9, ABORTED: 10, OUT_OF_RANGE: 11, UNIMPLEMENTED: 12,
-  INTERNAL: 13, UNAVAILABLE: 14, DATA_LOSS: 15, UNAUTHENTICATED: 16,
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
 } as const;
 export type StatusCode = (typeof Status)[keyof typeof Status];
 
@@ -95,7 +109,12 @@ export function toWireError(err: unknown, method: string, requestId?: string): W
   const code = (err as { code?: unknown })?.code;
   if (typeof code === 'string' && CONTENDED_PG.has(code)) {
     log.warn('database contention', { method, requestId, pgCode: code });
-    return { code: Status.UNAVAILABLE, message: 'the database is busy; retry the call (it is idempotent)', reason: 'UNAVAILABLE', metadata: {} };
+    return {
+      code: Status.UNAVAILABLE,
+      message: 'the database is busy; retry the call (it is idempotent)',
+      reason: 'UNAVAILABLE',
+      metadata: {},
+    };
   }
   // The client went away while its stream was being answered: nobody to tell, nothing wrong here.
   if (code === 'ERR_STREAM_DESTROYED' || code === 'ERR_STREAM_PREMATURE_CLOSE') {

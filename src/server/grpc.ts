@@ -25,7 +25,9 @@ function deserializer(schema: DescMessage) {
 const asBytes = (bytes: Buffer): Buffer => bytes;
 
 function grpcError(
-  err: unknown, method: DescMethod, requestId?: string,
+  err: unknown,
+  method: DescMethod,
+  requestId?: string,
 ): Partial<grpc.ServiceError> & { code: number; reference?: string } {
   const w = toWireError(err, `${method.parent.typeName}/${method.name}`, requestId);
   const metadata = new grpc.Metadata();
@@ -89,7 +91,10 @@ export async function startGrpcServer(pipeline: Pipeline, bindings: ServiceBindi
           const obs = observer.begin(header(md, REQUEST_ID_HEADER), header(md, 'traceparent'));
           // grpc-js also reports 'cancelled' when the stream closes after the answer; aborting then is wasted work
           // (an AbortError with a captured stack per call), so stop listening once the call is answered.
-          const { signal, dispose } = lazySignal(() => call.cancelled, (abort) => (call.on('cancelled', abort), () => call.off('cancelled', abort)));
+          const { signal, dispose } = lazySignal(
+            () => call.cancelled,
+            (abort) => (call.on('cancelled', abort), () => call.off('cancelled', abort)),
+          );
           pipeline
             .admit(route, header(md, 'authorization'))
             .then((principal) => {

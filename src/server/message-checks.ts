@@ -118,15 +118,29 @@ function fieldCheck(field: DescField, unknownOnly: boolean): Check | undefined {
     case 'message':
       return messageCheck(field, field.message, unknownOnly);
     case 'list': {
-      const item = field.listKind === 'scalar' ? (unknownOnly ? undefined : scalarCheck(field.scalar))
-        : field.listKind === 'enum' ? (unknownOnly ? undefined : enumCheck(field.enum))
-          : messageCheck(field, field.message, unknownOnly);
+      const item =
+        field.listKind === 'scalar'
+          ? unknownOnly
+            ? undefined
+            : scalarCheck(field.scalar)
+          : field.listKind === 'enum'
+            ? unknownOnly
+              ? undefined
+              : enumCheck(field.enum)
+            : messageCheck(field, field.message, unknownOnly);
       return item && listCheck(item);
     }
     case 'map': {
-      const value = field.mapKind === 'scalar' ? (unknownOnly ? undefined : scalarCheck(field.scalar))
-        : field.mapKind === 'enum' ? (unknownOnly ? undefined : enumCheck(field.enum))
-          : messageCheck(field, field.message, unknownOnly);
+      const value =
+        field.mapKind === 'scalar'
+          ? unknownOnly
+            ? undefined
+            : scalarCheck(field.scalar)
+          : field.mapKind === 'enum'
+            ? unknownOnly
+              ? undefined
+              : enumCheck(field.enum)
+            : messageCheck(field, field.message, unknownOnly);
       const textKeys = !unknownOnly && field.mapKey === ScalarType.STRING;
       return value || textKeys ? mapCheck(textKeys, value) : undefined;
     }
@@ -182,8 +196,15 @@ function messageCheck(field: DescField, schema: DescMessage, unknownOnly: boolea
       break;
   }
   // A wrapper (google.protobuf.StringValue, …) in a singular field outside a oneof is unwrapped to its value.
-  if (field.fieldKind === 'message' && !field.oneof && schema.typeName.startsWith('google.protobuf.') && schema.typeName.endsWith('Value')
-    && schema.fields.length === 1 && schema.fields[0].name === 'value' && schema.fields[0].fieldKind === 'scalar') {
+  if (
+    field.fieldKind === 'message' &&
+    !field.oneof &&
+    schema.typeName.startsWith('google.protobuf.') &&
+    schema.typeName.endsWith('Value') &&
+    schema.fields.length === 1 &&
+    schema.fields[0].name === 'value' &&
+    schema.fields[0].fieldKind === 'scalar'
+  ) {
     return unknownOnly ? undefined : scalarCheck(schema.fields[0].scalar);
   }
   return unknownOnly ? unknownFieldsOnly(schema) : (v) => walk(planOf(schema, false), v);

@@ -21,8 +21,22 @@ export function requestIdFrom(incoming: unknown): string {
 
 /** Status code names by number (gRPC and Connect share the numbers). */
 export const CODE_NAMES = [
-  'OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED',
-  'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS',
+  'OK',
+  'CANCELLED',
+  'UNKNOWN',
+  'INVALID_ARGUMENT',
+  'DEADLINE_EXCEEDED',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED',
+  'FAILED_PRECONDITION',
+  'ABORTED',
+  'OUT_OF_RANGE',
+  'UNIMPLEMENTED',
+  'INTERNAL',
+  'UNAVAILABLE',
+  'DATA_LOSS',
   'UNAUTHENTICATED',
 ] as const;
 
@@ -52,9 +66,16 @@ export class RpcObserver {
   /** A call starts: `requestId` from the caller's header (or made here), `traceparent` for a trace it continues. */
   begin(incomingRequestId: unknown, traceparent?: string): ObservedCall {
     const requestId = requestIdFrom(incomingRequestId);
-    const span = startRpcSpan(`${this.service}/${this.method}`, {
-      'rpc.system': this.system, 'rpc.service': this.service, 'rpc.method': this.method, 'tollbooth.request_id': requestId,
-    }, traceparent);
+    const span = startRpcSpan(
+      `${this.service}/${this.method}`,
+      {
+        'rpc.system': this.system,
+        'rpc.service': this.service,
+        'rpc.method': this.method,
+        'tollbooth.request_id': requestId,
+      },
+      traceparent,
+    );
     return new ObservedCall(this, requestId, span);
   }
 
@@ -66,8 +87,13 @@ export class RpcObserver {
     if (call.span) endRpcSpan(call.span, code, CODE_NAMES[code] ?? String(code));
     if (access.enabled('debug')) {
       access.debug('rpc', {
-        requestId: call.requestId, method: this.route.name, code: CODE_NAMES[code] ?? code, ms: Math.round(seconds * 1e5) / 100,
-        keyId: call.keyId, customer: customerOf(call.request), reference,
+        requestId: call.requestId,
+        method: this.route.name,
+        code: CODE_NAMES[code] ?? code,
+        ms: Math.round(seconds * 1e5) / 100,
+        keyId: call.keyId,
+        customer: customerOf(call.request),
+        reference,
       });
     }
   }

@@ -33,7 +33,10 @@ class UnaryContext implements CallContext {
  * over; `listen` subscribes `abort` to the transport's end-of-call event and returns the unsubscribe. `dispose` drops
  * the subscription once the call is answered — some transports report their stream's close as a cancel.
  */
-export function lazySignal(gone: () => boolean, listen: (abort: () => void) => () => void): { signal: () => AbortSignal; dispose: () => void } {
+export function lazySignal(
+  gone: () => boolean,
+  listen: (abort: () => void) => () => void,
+): { signal: () => AbortSignal; dispose: () => void } {
   let ac: AbortController | undefined;
   let unlisten: (() => void) | undefined;
   return {
@@ -102,9 +105,15 @@ export class Pipeline {
     const onAbort = () => ac.abort(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
     const unwatch = this.keys.onForget(principal.customer.hash, () => end('the session or browser token was ended'));
-    const check = setInterval(() => {
-      this.keys.stillValid(principal).then((ok) => ok || end('the session or browser token has ended or expired'), () => undefined);
-    }, Math.min(1_000, this.keys.ttlMs));
+    const check = setInterval(
+      () => {
+        this.keys.stillValid(principal).then(
+          (ok) => ok || end('the session or browser token has ended or expired'),
+          () => undefined,
+        );
+      },
+      Math.min(1_000, this.keys.ttlMs),
+    );
     check.unref();
     try {
       yield* rpc.handle(req, { principal, signal: ac.signal }) as AsyncIterable<unknown>;

@@ -19,7 +19,11 @@ export function configuredPorts(config: { grpcPort: number; httpPort: number }):
 
 /** A configured port that cannot be listened on; the message says which, why, and what to change. */
 export class PortUnavailableError extends Error {
-  constructor(message: string, readonly variable: string, readonly port: number) {
+  constructor(
+    message: string,
+    readonly variable: string,
+    readonly port: number,
+  ) {
     super(message);
     this.name = 'PortUnavailableError';
   }

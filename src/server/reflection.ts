@@ -12,7 +12,11 @@ import { file_tollbooth_v1_wallet } from '../../gen/tollbooth/v1/wallet_pb.js';
 import { file_tollbooth_v1_webhook } from '../../gen/tollbooth/v1/webhook_pb.js';
 
 export const apiFiles: DescFile[] = [
-  file_tollbooth_v1_api_key, file_tollbooth_v1_catalog, file_tollbooth_v1_customer, file_tollbooth_v1_wallet, file_tollbooth_v1_usage,
+  file_tollbooth_v1_api_key,
+  file_tollbooth_v1_catalog,
+  file_tollbooth_v1_customer,
+  file_tollbooth_v1_wallet,
+  file_tollbooth_v1_usage,
   file_tollbooth_v1_webhook,
 ];
 /** grpc.health.v1 (grpc-health-check's health.proto, generated into gen/ like ours), which standard servers list too. */

@@ -15,7 +15,8 @@ export function str(v: string, field: string, r: StrRules = {}): void {
   const min = r.min ?? 0;
   if (v.length < min) throw invalid(field, min === 1 ? 'is required' : `must be at least ${min} characters`);
   if (r.max !== undefined && v.length > r.max) throw invalid(field, `must be at most ${r.max} characters`);
-  if (v.length > 0 && r.pattern && !r.pattern.test(v)) throw invalid(field, `must be ${r.hint ?? `like ${r.pattern}`}, got "${v.slice(0, 40)}"`);
+  if (v.length > 0 && r.pattern && !r.pattern.test(v))
+    throw invalid(field, `must be ${r.hint ?? `like ${r.pattern}`}, got "${v.slice(0, 40)}"`);
 }
 
 export const requestId = (v: string, field = 'request_id'): void => str(v, field, { min: 1, max: 128 });
@@ -23,7 +24,10 @@ export const requestId = (v: string, field = 'request_id'): void => str(v, field
 export const ASSET_CODE = { pattern: /^[A-Z][A-Z0-9_]{0,15}$/, hint: '1-16 characters of A-Z, 0-9, "_" starting with a letter' };
 export const CURRENCY = { pattern: /^[A-Z]{3}$/, hint: 'an ISO 4217 code such as "USD"' };
 export const PRODUCT_CODE = { pattern: /^[a-z0-9][a-z0-9_-]{0,63}$/, hint: '1-64 characters of a-z, 0-9, "-", "_"' };
-export const EVENT_TYPE = { pattern: /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/, hint: '1-100 characters of letters, digits, ".", "_", "-", ":"' };
+export const EVENT_TYPE = {
+  pattern: /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/,
+  hint: '1-100 characters of letters, digits, ".", "_", "-", ":"',
+};
 export const PROPERTY = { pattern: /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/, hint: 'a property name of 1-64 letters, digits, "_", ".", "-"' };
 
 export function assetCode(v: string, field: string, required = true): void {

@@ -5,8 +5,17 @@ import { ConnectionException } from '@mikro-orm/core';
 
 /** Socket errors of node:net / node:dns: the server is not there, or the connection to it broke. */
 const NET_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN',
-  'ENOTFOUND', 'EAI_AGAIN',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
 ]);
 
 /**
@@ -21,10 +30,15 @@ const PG_CLASS = /^(08[0-9A-Z]{3}|53[0-9A-Z]{3}|57P[0-9A-Z]{2})$/;
  * connection.js, pg-pool), at the start or after knex's "<statement> - " prefix (a COMMIT whose connection ended reads
  * "COMMIT; - Connection terminated unexpectedly"). Matched only on errors that carry no code of their own.
  */
-const PG_CONNECTION_MESSAGE = new RegExp(`(?:^|\\s-\\s)(${[
-  'Connection terminated', 'Client has encountered a connection error', 'Client was closed and is not queryable',
-  'timeout exceeded when trying to connect', 'Connection ended unexpectedly',
-].join('|')})`);
+const PG_CONNECTION_MESSAGE = new RegExp(
+  `(?:^|\\s-\\s)(${[
+    'Connection terminated',
+    'Client has encountered a connection error',
+    'Client was closed and is not queryable',
+    'timeout exceeded when trying to connect',
+    'Connection ended unexpectedly',
+  ].join('|')})`,
+);
 
 /**
  * The short cause ("ECONNREFUSED", "57P03", "Connection terminated unexpectedly") when `err` — or an error it wraps

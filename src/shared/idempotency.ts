@@ -36,7 +36,9 @@ export async function once<T>(em: EntityManager, idem: IdempotencyKey, effect: (
   if (!(await claimKey(em, idem.scope, idem.key, hash))) {
     const row = await selectKey(em, idem.scope, idem.key);
     if (row.request_hash !== hash) {
-      throw new AppError('REQUEST_ID_REUSED', `request_id: "${idem.key}" was already used for a different ${idem.scope} request`, { field: 'request_id' });
+      throw new AppError('REQUEST_ID_REUSED', `request_id: "${idem.key}" was already used for a different ${idem.scope} request`, {
+        field: 'request_id',
+      });
     }
     const stored = typeof row.response === 'string' ? row.response : JSON.stringify(row.response);
     return JSON.parse(stored, reviver) as T;

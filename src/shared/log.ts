@@ -11,9 +11,32 @@ const LEVELS: readonly Level[] = ['debug', 'info', 'warn', 'error'];
  * headers or a config object. (The code logs none of them today; this is the net under a future mistake.)
  */
 export const REDACTED_PATHS = [
-  'authorization', 'cookie', 'apiKey', 'key', 'secret', 'password', 'token', 'card', 'secretKey', 'webhookSecret', 'adminKey',
-  '*.authorization', '*.cookie', '*.apiKey', '*.key', '*.secret', '*.password', '*.token', '*.card', '*.secretKey', '*.webhookSecret',
-  '*.adminKey', 'headers.*', 'req.headers.*', '*.headers.authorization', '*.headers.cookie',
+  'authorization',
+  'cookie',
+  'apiKey',
+  'key',
+  'secret',
+  'password',
+  'token',
+  'card',
+  'secretKey',
+  'webhookSecret',
+  'adminKey',
+  '*.authorization',
+  '*.cookie',
+  '*.apiKey',
+  '*.key',
+  '*.secret',
+  '*.password',
+  '*.token',
+  '*.card',
+  '*.secretKey',
+  '*.webhookSecret',
+  '*.adminKey',
+  'headers.*',
+  'req.headers.*',
+  '*.headers.authorization',
+  '*.headers.cookie',
 ];
 
 /** An error as a log field: a database outage without its stack (the driver's socket code says nothing more). */

@@ -9,12 +9,16 @@ export interface PageRequest {
 }
 
 export function pageSize(req: PageRequest, dflt = 50, max = 1000): number {
-  if (req.pageSize < 0 || req.pageSize > max) throw new AppError('INVALID_ARGUMENT', `page_size: must be between 0 and ${max}`, { field: 'page_size' });
+  if (req.pageSize < 0 || req.pageSize > max)
+    throw new AppError('INVALID_ARGUMENT', `page_size: must be between 0 and ${max}`, { field: 'page_size' });
   return req.pageSize === 0 ? dflt : req.pageSize;
 }
 
 function fingerprint(filters: unknown): string {
-  return createHash('sha256').update(JSON.stringify(filters ?? null)).digest('base64url').slice(0, 12);
+  return createHash('sha256')
+    .update(JSON.stringify(filters ?? null))
+    .digest('base64url')
+    .slice(0, 12);
 }
 
 export function encodePageToken(key: unknown[], filters: unknown): string {
@@ -34,7 +38,9 @@ export function decodePageToken(token: string, filters: unknown): unknown[] | un
     throw new AppError('INVALID_PAGE_TOKEN', 'page_token: is not a token this server issued', { field: 'page_token' });
   }
   if (parsed.f !== fingerprint(filters)) {
-    throw new AppError('INVALID_PAGE_TOKEN', 'page_token: the filters changed since this token was issued; start again without a token', { field: 'page_token' });
+    throw new AppError('INVALID_PAGE_TOKEN', 'page_token: the filters changed since this token was issued; start again without a token', {
+      field: 'page_token',
+    });
   }
   return parsed.k;
 }

@@ -54,7 +54,9 @@ export async function query<R = Record<string, unknown>>(em: EntityManager, sql:
     // Named (prepared) only outside transactions: the reads on the request path (Check, wallet and list reads) gain
     // most from skipping the planner; inside the write transactions, whose statements carry large jsonb batches, a
     // side-by-side bench showed no gain, and custom plans stay the safer default there.
-    const res = await connection.query<R>(trx || !st.name ? { text: st.text, values: params } : { name: st.name, text: st.text, values: params });
+    const res = await connection.query<R>(
+      trx || !st.name ? { text: st.text, values: params } : { name: st.name, text: st.text, values: params },
+    );
     if (databaseHealth.down) databaseHealth.success(epoch);
     return res.rows;
   } finally {
@@ -79,7 +81,12 @@ export interface CtePart {
  * runs only if `select` reads it. Parts see the same snapshot, so none may depend on another's writes (only on its
  * RETURNING rows).
  */
-export async function queryWith<R = Record<string, unknown>>(em: EntityManager, parts: readonly CtePart[], select: string, params: unknown[] = []): Promise<R[]> {
+export async function queryWith<R = Record<string, unknown>>(
+  em: EntityManager,
+  parts: readonly CtePart[],
+  select: string,
+  params: unknown[] = [],
+): Promise<R[]> {
   if (parts.length === 0) return query<R>(em, select, params);
   const sql = `with ${parts.map((p) => `${p.name} as (${p.sql})`).join(',\n')}\n${select}`;
   return query<R>(em, sql, [...parts.flatMap((p) => p.params), ...params]);

@@ -18,7 +18,13 @@ export function createStripeClient(config: Config['stripe']): Stripe | undefined
     telemetry: false,
     appInfo: { name: 'tollbooth' },
     httpClient: observed(Stripe.createNodeHttpClient()),
-    ...(base ? { host: base.hostname, port: base.port || (base.protocol === 'http:' ? 80 : 443), protocol: base.protocol === 'http:' ? 'http' : 'https' } : {}),
+    ...(base
+      ? {
+          host: base.hostname,
+          port: base.port || (base.protocol === 'http:' ? 80 : 443),
+          protocol: base.protocol === 'http:' ? 'http' : 'https',
+        }
+      : {}),
   });
 }
 
@@ -38,14 +44,13 @@ function observed(inner: Stripe.HttpClient): Stripe.HttpClient {
       const seconds = () => (performance.now() - start) / 1000;
       const template = stripePathTemplate(path);
       const attributes = { 'http.request.method': method, 'server.address': host, 'url.path': template };
-      return traced(`stripe ${method} ${template}`, 'client', attributes, () => inner.makeRequest(...args))
-        .then(
-          (res) => (stripeRequest(method, path, res.getStatusCode(), seconds()), res),
-          (err: unknown) => {
-            stripeRequest(method, path, 'error', seconds());
-            throw err;
-          },
-        );
+      return traced(`stripe ${method} ${template}`, 'client', attributes, () => inner.makeRequest(...args)).then(
+        (res) => (stripeRequest(method, path, res.getStatusCode(), seconds()), res),
+        (err: unknown) => {
+          stripeRequest(method, path, 'error', seconds());
+          throw err;
+        },
+      );
     }
   })();
 }
@@ -81,7 +86,11 @@ export function isPermanentStripeError(err: unknown): boolean {
  */
 export function refusalOf(err: unknown): 'card' | 'request' | undefined {
   if (isCardError(err)) return 'card';
-  if (err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'resource_missing' && (err.param === 'payment_method' || err.param === 'customer')) {
+  if (
+    err instanceof Stripe.errors.StripeInvalidRequestError &&
+    err.code === 'resource_missing' &&
+    (err.param === 'payment_method' || err.param === 'customer')
+  ) {
     return 'card';
   }
   return isPermanentStripeError(err) ? 'request' : undefined;

@@ -4,7 +4,24 @@
 import { Decimal, dec, parseDecimal } from '../shared/money.js';
 import { invalid } from '../shared/errors.js';
 
-const ZERO_DECIMAL = new Set(['BIF', 'CLP', 'DJF', 'GNF', 'JPY', 'KMF', 'KRW', 'MGA', 'PYG', 'RWF', 'UGX', 'VND', 'VUV', 'XAF', 'XOF', 'XPF']);
+const ZERO_DECIMAL = new Set([
+  'BIF',
+  'CLP',
+  'DJF',
+  'GNF',
+  'JPY',
+  'KMF',
+  'KRW',
+  'MGA',
+  'PYG',
+  'RWF',
+  'UGX',
+  'VND',
+  'VUV',
+  'XAF',
+  'XOF',
+  'XPF',
+]);
 
 /**
  * Stripe's minimum charge amount per presentment currency, in major units
@@ -14,9 +31,28 @@ const ZERO_DECIMAL = new Set(['BIF', 'CLP', 'DJF', 'GNF', 'JPY', 'KMF', 'KRW', '
  * forints although the unit is 1/100), and three-decimal currencies.
  */
 const MINIMUM_CHARGE: Readonly<Record<string, string>> = {
-  AED: '2.00', AUD: '0.50', BRL: '0.50', CAD: '0.50', CHF: '0.50', CZK: '15.00', DKK: '2.50', EUR: '0.50', GBP: '0.30', HKD: '4.00',
-  INR: '0.50', JPY: '50', MXN: '10.00', MYR: '2.00', NOK: '3.00', NZD: '0.50', PLN: '2.00', RON: '2.00', SEK: '3.00', SGD: '0.50',
-  THB: '10.00', USD: '0.50',
+  AED: '2.00',
+  AUD: '0.50',
+  BRL: '0.50',
+  CAD: '0.50',
+  CHF: '0.50',
+  CZK: '15.00',
+  DKK: '2.50',
+  EUR: '0.50',
+  GBP: '0.30',
+  HKD: '4.00',
+  INR: '0.50',
+  JPY: '50',
+  MXN: '10.00',
+  MYR: '2.00',
+  NOK: '3.00',
+  NZD: '0.50',
+  PLN: '2.00',
+  RON: '2.00',
+  SEK: '3.00',
+  SGD: '0.50',
+  THB: '10.00',
+  USD: '0.50',
 };
 
 export const CHARGE_CURRENCIES: readonly string[] = Object.keys(MINIMUM_CHARGE);
@@ -32,7 +68,10 @@ export function isSupportedCurrency(currency: string): boolean {
 /** Stripe's minimum charge in `currency`, or INVALID_ARGUMENT on `field` when cards are not charged in it. */
 export function minimumCharge(currency: string, field: string): Decimal {
   if (!isSupportedCurrency(currency)) {
-    throw invalid(field, `cards are not charged in "${currency.slice(0, 8)}"; the supported currencies are ${CHARGE_CURRENCIES.join(', ')}`);
+    throw invalid(
+      field,
+      `cards are not charged in "${currency.slice(0, 8)}"; the supported currencies are ${CHARGE_CURRENCIES.join(', ')}`,
+    );
   }
   return dec(MINIMUM_CHARGE[currency.toUpperCase()]);
 }
@@ -45,7 +84,10 @@ export function chargeAmount(raw: string, currency: string, amountField: string,
   const min = minimumCharge(currency, currencyField);
   const amount = parseDecimal(raw, amountField, { positive: true, maxScale: currencyDecimals(currency) });
   if (amount.lt(min)) {
-    throw invalid(amountField, `must be at least ${formatMinor(min, currency)} ${currency} (Stripe's minimum charge in ${currency}), got "${raw.trim()}"`);
+    throw invalid(
+      amountField,
+      `must be at least ${formatMinor(min, currency)} ${currency} (Stripe's minimum charge in ${currency}), got "${raw.trim()}"`,
+    );
   }
   return amount;
 }

@@ -2,9 +2,18 @@
 // our customer id, so two concurrent first top-ups get the same Stripe customer; the unique row then records it.
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { StripeClient } from './client.js';
-import { insertStripeCustomer, selectCustomerDetails, selectStripeCustomer, selectStripeCustomerIds, updatePaymentMethod } from './stripe.sql.js';
+import {
+  insertStripeCustomer,
+  selectCustomerDetails,
+  selectStripeCustomer,
+  selectStripeCustomerIds,
+  updatePaymentMethod,
+} from './stripe.sql.js';
 
-export async function stripeCustomerOf(em: EntityManager, customerId: string): Promise<{ stripeCustomerId: string; paymentMethodId: string | null } | undefined> {
+export async function stripeCustomerOf(
+  em: EntityManager,
+  customerId: string,
+): Promise<{ stripeCustomerId: string; paymentMethodId: string | null } | undefined> {
   const row = await selectStripeCustomer(em, customerId);
   return row ? { stripeCustomerId: row.stripe_customer_id, paymentMethodId: row.payment_method_id } : undefined;
 }

@@ -37,7 +37,7 @@ export function stripeWebhookRoute(orm: MikroORM, webhookSecret: string | undefi
     if (req.method !== 'POST') return reply(res.setHeader('allow', 'POST'), 405, { error: 'use POST' });
     if (!webhookSecret) {
       // 503, so Stripe keeps retrying until the operator sets the secret.
-      return reply(res, 503, { error: 'Stripe webhooks are not configured: set STRIPE_WEBHOOK_SECRET to the endpoint\'s signing secret' });
+      return reply(res, 503, { error: "Stripe webhooks are not configured: set STRIPE_WEBHOOK_SECRET to the endpoint's signing secret" });
     }
     const body = await rawBody(req);
     if (!body) return reply(res, 413, { error: 'body too large' });

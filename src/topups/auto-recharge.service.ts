@@ -49,7 +49,13 @@ export class AutoRechargeService {
       // Disabling without a policy body keeps what was configured (or nothing) for a later re-enable.
       const keep = !input.enabled && input.threshold === '' && input.amount === '' && input.targetBalance === '';
       const v = keep
-        ? { threshold: existing?.threshold ?? null, amount: existing?.amount ?? null, target: existing?.target_balance ?? null, cap: input.monthlyCap || existing?.monthly_cap || null, currency: input.currency || existing?.currency || '' }
+        ? {
+            threshold: existing?.threshold ?? null,
+            amount: existing?.amount ?? null,
+            target: existing?.target_balance ?? null,
+            cap: input.monthlyCap || existing?.monthly_cap || null,
+            currency: input.currency || existing?.currency || '',
+          }
         : await this.validated(em, assetCode, input);
       await upsertPolicy(em, accountId, input.enabled, { ...v, cap: v.cap || null });
       await this.settlement.rearm(em, accountId);
@@ -77,10 +83,20 @@ export class AutoRechargeService {
     const fmt = (d: Decimal) => formatAmount(d, conv.scale);
     if (amount && amount.lt(least)) throw invalid(`${f}.amount`, `must be at least ${fmt(least)} (${why}), got "${input.amount.trim()}"`);
     if (target && target.minus(threshold).lt(least)) {
-      throw invalid(`${f}.target_balance`, `must be at least ${fmt(least)} above the threshold ${fmt(threshold)} (${why}), got "${input.targetBalance.trim()}"`);
+      throw invalid(
+        `${f}.target_balance`,
+        `must be at least ${fmt(least)} above the threshold ${fmt(threshold)} (${why}), got "${input.targetBalance.trim()}"`,
+      );
     }
-    if (cap && cap.lt(least)) throw invalid(`${f}.monthly_cap`, `must be at least ${fmt(least)} (${why}), got "${input.monthlyCap.trim()}"`);
-    return { threshold: threshold.toFixed(), amount: amount?.toFixed() ?? null, target: target?.toFixed() ?? null, cap: cap?.toFixed() ?? null, currency };
+    if (cap && cap.lt(least))
+      throw invalid(`${f}.monthly_cap`, `must be at least ${fmt(least)} (${why}), got "${input.monthlyCap.trim()}"`);
+    return {
+      threshold: threshold.toFixed(),
+      amount: amount?.toFixed() ?? null,
+      target: target?.toFixed() ?? null,
+      cap: cap?.toFixed() ?? null,
+      currency,
+    };
   }
 
   /** Policies of these accounts as of now (GetWallet, WatchWallet). */
@@ -93,9 +109,17 @@ export class AutoRechargeService {
     if (!a) throw new AppError('INVALID_ARGUMENT', `account ${accountId} vanished`);
     const policy = (await autoRechargeOf(em, [accountId], this.clock.now())).get(accountId);
     return {
-      accountId, assetCode: a.asset_code, scale: a.scale, balance: dec(a.balance), held: dec(a.held),
-      available: dec(a.balance).minus(a.held), overdraftLimit: dec(a.overdraft), sequence: BigInt(a.sequence), autoRecharge: policy,
-      lowBalanceLevel: a.low_balance_level === null ? null : dec(a.low_balance_level), alertState: a.alert_state,
+      accountId,
+      assetCode: a.asset_code,
+      scale: a.scale,
+      balance: dec(a.balance),
+      held: dec(a.held),
+      available: dec(a.balance).minus(a.held),
+      overdraftLimit: dec(a.overdraft),
+      sequence: BigInt(a.sequence),
+      autoRecharge: policy,
+      lowBalanceLevel: a.low_balance_level === null ? null : dec(a.low_balance_level),
+      alertState: a.alert_state,
     };
   }
 

@@ -20,16 +20,22 @@ export async function conversionOf(em: EntityManager, assetCode: string, currenc
   if (!asset) throw notFound('ASSET_NOT_FOUND', `asset "${assetCode}"`);
   if (asset.rate !== null) return { assetCode, currency, rate: dec(asset.rate), scale: asset.scale };
   if (assetCode === currency) return { assetCode, currency, rate: new Decimal(1), scale: asset.scale };
-  throw invalid(field, `asset "${assetCode}" has no exchange rate for ${currency} (exchange rates are set with CatalogService.CreateAsset)`);
+  throw invalid(
+    field,
+    `asset "${assetCode}" has no exchange rate for ${currency} (exchange rates are set with CatalogService.CreateAsset)`,
+  );
 }
 
 /** The currency a card is charged in to buy this asset when none is named: its own code, or its only exchange rate. */
 export async function defaultCurrencyOf(em: EntityManager, assetCode: string, field: string): Promise<string> {
   const currencies = await selectRateCurrencies(em, assetCode);
   if (currencies.length === 1) return currencies[0];
-  if (currencies.length > 1) throw invalid(field, `asset "${assetCode}" has exchange rates for ${currencies.join(', ')}: name the currency to charge`);
+  if (currencies.length > 1)
+    throw invalid(field, `asset "${assetCode}" has exchange rates for ${currencies.join(', ')}: name the currency to charge`);
   if (/^[A-Z]{3}$/.test(assetCode)) return assetCode;
-  throw new AppError('INVALID_ARGUMENT', `${field}: asset "${assetCode}" has no exchange rate, so it cannot be bought with a card`, { field });
+  throw new AppError('INVALID_ARGUMENT', `${field}: asset "${assetCode}" has no exchange rate, so it cannot be bought with a card`, {
+    field,
+  });
 }
 
 export function creditFor(payment: Decimal, c: Conversion): Decimal {

@@ -57,7 +57,13 @@ export function startMoneyIn(config: Config, db: Database, clock: Clock, ledger:
     // Check pending top-ups about twice per reconciliation age (between every second and every minute).
     const every = Math.max(1_000, Math.min(60_000, Math.floor(reconcileAfterMs / 2)));
     hub.onceReady(async (h) => {
-      await h.queue('reconcile')?.upsertJobScheduler('reconcile-top-ups', { every }, { name: 'reconcile', opts: { attempts: 1, removeOnComplete: 100, removeOnFail: 100 } });
+      await h
+        .queue('reconcile')
+        ?.upsertJobScheduler(
+          'reconcile-top-ups',
+          { every },
+          { name: 'reconcile', opts: { attempts: 1, removeOnComplete: 100, removeOnFail: 100 } },
+        );
     });
   }
 
@@ -75,7 +81,12 @@ export function startMoneyIn(config: Config, db: Database, clock: Clock, ledger:
   sweepTimer.unref();
 
   return {
-    stripe, topUps, autoRecharge, settlement, hub, relay,
+    stripe,
+    topUps,
+    autoRecharge,
+    settlement,
+    hub,
+    relay,
     routes: [stripeWebhookRoute(orm, config.stripe.webhookSecret)],
     sweepNow,
     reconcileNow: () => reconciler.run(),

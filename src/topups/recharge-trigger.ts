@@ -21,5 +21,8 @@ export interface RechargeJob {
  */
 export async function triggerRecharges(em: EntityManager, accountIds: readonly string[]): Promise<string[]> {
   if (accountIds.length === 0) return [];
-  return claimCrossings(em, accountIds.map((a) => ({ a, o: newId('obx') })));
+  return claimCrossings(
+    em,
+    accountIds.map((a) => ({ a, o: newId('obx') })),
+  );
 }

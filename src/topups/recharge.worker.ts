@@ -28,9 +28,7 @@ import { findTopUp, insertRechargeTopUp, recordPaymentIntent, selectRechargeTopU
 
 export const NO_CARD_MESSAGE = 'no saved card: the customer must complete a Checkout top-up first (it saves the card for auto-recharge)';
 
-type Plan =
-  | { kind: 'done'; why: string }
-  | { kind: 'charge'; topUp: TopUpRow; stripeCustomerId: string; paymentMethodId: string };
+type Plan = { kind: 'done'; why: string } | { kind: 'charge'; topUp: TopUpRow; stripeCustomerId: string; paymentMethodId: string };
 
 export function rechargeIdempotencyKey(accountId: string, crossing: number): string {
   return `tollbooth-recharge-${accountId}-${crossing}`;
@@ -57,7 +55,8 @@ export class RechargeProcessor {
 
   async process(job: Job): Promise<string> {
     const data = job.data as RechargeJob;
-    if (typeof data?.accountId !== 'string' || !Number.isInteger(data.crossing)) throw new UnrecoverableError(`malformed recharge job ${job.id}`);
+    if (typeof data?.accountId !== 'string' || !Number.isInteger(data.crossing))
+      throw new UnrecoverableError(`malformed recharge job ${job.id}`);
     const plan = await inTransaction(this.orm, (em) => this.plan(em, data));
     if (plan.kind === 'done') return plan.why;
     return this.charge(plan, data);
@@ -79,7 +78,8 @@ export class RechargeProcessor {
       }
       return { kind: 'charge', topUp: t, stripeCustomerId: card.stripeCustomerId, paymentMethodId: card.paymentMethodId };
     }
-    if (!p || p.pending_crossing === null || Number(p.pending_crossing) !== crossing) return { kind: 'done', why: `crossing ${crossing} is not in flight` };
+    if (!p || p.pending_crossing === null || Number(p.pending_crossing) !== crossing)
+      return { kind: 'done', why: `crossing ${crossing} is not in flight` };
     if (!p.enabled || p.paused) {
       await this.settlement.abandonAttempt(em, accountId, crossing);
       return { kind: 'done', why: 'auto-recharge disabled or paused meanwhile' };
@@ -105,14 +105,25 @@ export class RechargeProcessor {
     if (!isSupportedCurrency(conv.currency)) {
       // A policy stored before the currency table existed (UpdateAutoRecharge refuses such a currency now): it can never
       // charge, so it counts as a failure and pauses like a missing card.
-      await this.settlement.attemptFailed(em, accountId, crossing, `cards are not charged in ${conv.currency}: update the policy's currency`, null);
+      await this.settlement.attemptFailed(
+        em,
+        accountId,
+        crossing,
+        `cards are not charged in ${conv.currency}: update the policy's currency`,
+        null,
+      );
       return { kind: 'done', why: 'unsupported currency' };
     }
     // Never under Stripe's minimum charge (it would refuse it: amount_too_small). UpdateAutoRecharge makes every sized
     // recharge at least the minimum; one under it (a policy stored before that check) is rounded up to it. When the
     // monthly cap leaves less than the minimum, the month's recharging is over (cap_reached_month) instead.
     const min = minimumCharge(conv.currency, 'currency');
-    const credit0 = rechargeSize(dec(account.balance), dec(p.threshold), p.amount === null ? null : dec(p.amount), p.target_balance === null ? null : dec(p.target_balance));
+    const credit0 = rechargeSize(
+      dec(account.balance),
+      dec(p.threshold),
+      p.amount === null ? null : dec(p.amount),
+      p.target_balance === null ? null : dec(p.target_balance),
+    );
     let payment = Decimal.max(paymentFor(credit0, conv), min);
     if (p.monthly_cap !== null) {
       const room = dec(p.monthly_cap).minus(monthToDate);
@@ -122,13 +133,24 @@ export class RechargeProcessor {
     if (payment.lt(min) || credit.lte(0)) {
       await setMonthToDate(em, accountId, month, monthToDate.toFixed());
       await this.settlement.abandonAttempt(em, accountId, crossing, true);
-      log.info('auto-recharge skipped: the monthly cap leaves less than the minimum charge', { accountId, cap: p.monthly_cap, monthToDate: monthToDate.toFixed(), minimum: `${min.toFixed()} ${conv.currency}` });
+      log.info('auto-recharge skipped: the monthly cap leaves less than the minimum charge', {
+        accountId,
+        cap: p.monthly_cap,
+        monthToDate: monthToDate.toFixed(),
+        minimum: `${min.toFixed()} ${conv.currency}`,
+      });
       return { kind: 'done', why: 'monthly cap reached' };
     }
     const id = newId('top');
     await insertRechargeTopUp(em, {
-      id, customerId: account.customer_id, accountId, assetCode: account.asset_code, currency: conv.currency, paymentAmount: payment.toFixed(),
-      creditAmount: credit.toFixed(), crossing,
+      id,
+      customerId: account.customer_id,
+      accountId,
+      assetCode: account.asset_code,
+      currency: conv.currency,
+      paymentAmount: payment.toFixed(),
+      creditAmount: credit.toFixed(),
+      crossing,
     });
     // Reserve the credit against the cap now; a failure gives it back.
     await setMonthToDate(em, accountId, month, monthToDate.plus(credit).toFixed());
@@ -163,14 +185,22 @@ export class RechargeProcessor {
         const e = err as Stripe.errors.StripeError;
         const pi = e.payment_intent?.id ?? null;
         if (refusal === 'card') {
-          const message = isCardError(err) ? `card declined: ${e.decline_code ?? e.code ?? ''} ${e.message}`.trim() : `the saved card cannot be charged: ${e.message}`;
+          const message = isCardError(err)
+            ? `card declined: ${e.decline_code ?? e.code ?? ''} ${e.message}`.trim()
+            : `the saved card cannot be charged: ${e.message}`;
           await inTransaction(this.orm, (em) => this.settlement.failed(em, t.id, message, pi));
           return 'failed';
         }
         // Stripe refused OUR request (a parameter, an amount, the key): no card was tried. Not a decline, so the policy
         // does not pause; the crossing is tried again after the cooldown. Someone must fix the engine or its Stripe setup.
         log.error('Stripe refused an auto-recharge request: not a card decline, nothing was charged', {
-          accountId, topUpId: t.id, type: e.type, code: e.code, param: e.param, message: e.message, requestId: e.requestId,
+          accountId,
+          topUpId: t.id,
+          type: e.type,
+          code: e.code,
+          param: e.param,
+          message: e.message,
+          requestId: e.requestId,
         });
         const message = `not charged: Stripe refused the request (${e.code ?? e.type}): ${e.message}`;
         await inTransaction(this.orm, (em) => this.settlement.failed(em, t.id, message, pi, false));
@@ -186,7 +216,9 @@ export class RechargeProcessor {
         await recordPaymentIntent(this.orm.em.fork(), t.id, pi.id);
         return 'processing';
       default:
-        await inTransaction(this.orm, (em) => this.settlement.failed(em, t.id, pi.last_payment_error?.message ?? `payment ${pi.status.replace(/_/g, ' ')}`, pi.id));
+        await inTransaction(this.orm, (em) =>
+          this.settlement.failed(em, t.id, pi.last_payment_error?.message ?? `payment ${pi.status.replace(/_/g, ' ')}`, pi.id),
+        );
         return 'failed';
     }
   }

@@ -54,7 +54,8 @@ export class Reconciler {
       if (session.status === 'complete' && (session.payment_status === 'paid' || session.payment_status === 'no_payment_required')) {
         return (await this.events.checkoutPaid(session)) === 'credited';
       }
-      if (session.status === 'expired') return inTransaction(this.orm, (em) => this.settlement.failed(em, t.id, 'the Checkout session expired before payment'));
+      if (session.status === 'expired')
+        return inTransaction(this.orm, (em) => this.settlement.failed(em, t.id, 'the Checkout session expired before payment'));
       return false;
     }
     // Auto-recharge.
@@ -62,7 +63,9 @@ export class Reconciler {
       const pi = await stripe.paymentIntents.retrieve(t.payment_intent_id);
       if (pi.status === 'succeeded') return inTransaction(this.orm, (em) => this.settlement.succeeded(em, t.id, pi.id));
       if (pi.status === 'canceled' || pi.status === 'requires_payment_method') {
-        return inTransaction(this.orm, (em) => this.settlement.failed(em, t.id, pi.last_payment_error?.message ?? `payment ${pi.status.replace(/_/g, ' ')}`));
+        return inTransaction(this.orm, (em) =>
+          this.settlement.failed(em, t.id, pi.last_payment_error?.message ?? `payment ${pi.status.replace(/_/g, ' ')}`),
+        );
       }
       return false;
     }
@@ -73,7 +76,10 @@ export class Reconciler {
       return inTransaction(this.orm, (em) => this.settlement.failed(em, t.id, 'Stripe could not be reached to charge the card'));
     }
     await inTransaction(this.orm, async (em) => {
-      if (await crossingInFlight(em, t.account_id, t.recharge_crossing)) await enqueue(em, [{ queue: 'recharge', name: 'recharge', payload: { accountId: t.account_id, crossing: Number(t.recharge_crossing) } }]);
+      if (await crossingInFlight(em, t.account_id, t.recharge_crossing))
+        await enqueue(em, [
+          { queue: 'recharge', name: 'recharge', payload: { accountId: t.account_id, crossing: Number(t.recharge_crossing) } },
+        ]);
     });
     return false;
   }

@@ -28,7 +28,11 @@ async function lockedAccount(em: EntityManager, customerId: string, assetCode: s
 }
 
 export class Settlement {
-  constructor(private readonly clock: Clock, private readonly cooldownMs: number, private readonly ledger: Ledger) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly cooldownMs: number,
+    private readonly ledger: Ledger,
+  ) {}
 
   /**
    * Credit the wallet for a paid top-up. Returns false when it was credited before (or is unknown). A top-up we had
@@ -55,7 +59,13 @@ export class Settlement {
       events.push({ ...(await autoRechargeEvent(em, 'auto_recharge.succeeded', t.account_id, now, settled)), sequence: account.sequence });
     }
     await emitWebhookEvents(em, events);
-    log.info('top-up credited', { topUpId: t.id, customerId: t.customer_id, asset: t.asset_code, credit: credit.toFixed(), source: t.source });
+    log.info('top-up credited', {
+      topUpId: t.id,
+      customerId: t.customer_id,
+      asset: t.asset_code,
+      credit: credit.toFixed(),
+      source: t.source,
+    });
     return true;
   }
 
@@ -64,7 +74,13 @@ export class Settlement {
    * says whether it was the card's failure (a decline, a card gone: counted towards pausing the policy) or Stripe
    * refusing our own request (not a decline: it never pauses the policy; the crossing is retried after the cooldown).
    */
-  async failed(em: EntityManager, topUpId: string, message: string, paymentIntentId: string | null = null, counts = true): Promise<boolean> {
+  async failed(
+    em: EntityManager,
+    topUpId: string,
+    message: string,
+    paymentIntentId: string | null = null,
+    counts = true,
+  ): Promise<boolean> {
     const t = await findTopUp(em, { id: topUpId }, true);
     if (!t || t.status !== 'pending') return false;
     const now = this.clock.now();
@@ -104,8 +120,9 @@ export class Settlement {
       sequence = account.sequence;
     }
     await markRefunded(em, t.id, total.toFixed(), debitTotal.toFixed());
-    await emitWebhookEvents(em, [topUpEvent('topup.refunded', topUpModel((await findTopUp(em, { id: t.id }))!), this.clock.now(),
-      sequence)]);
+    await emitWebhookEvents(em, [
+      topUpEvent('topup.refunded', topUpModel((await findTopUp(em, { id: t.id }))!), this.clock.now(), sequence),
+    ]);
     log.info('top-up refund debited', { topUpId: t.id, customerId: t.customer_id, debit: debit.toFixed() });
     return Decimal.max(debit, 0);
   }
@@ -115,8 +132,12 @@ export class Settlement {
   private async attemptSucceeded(em: EntityManager, t: TopUpRow, wasFailed: boolean): Promise<void> {
     const now = this.clock.now();
     await recordAttemptSucceeded(em, {
-      accountId: t.account_id, crossing: t.recharge_crossing, cooldownUntil: new Date(now.getTime() + this.cooldownMs), wasFailed,
-      month: utcMonth(now), credit: t.credit_amount,
+      accountId: t.account_id,
+      crossing: t.recharge_crossing,
+      cooldownUntil: new Date(now.getTime() + this.cooldownMs),
+      wasFailed,
+      month: utcMonth(now),
+      credit: t.credit_amount,
     });
     await this.rearm(em, t.account_id);
   }
@@ -126,12 +147,25 @@ export class Settlement {
    * `counts`: the third in a row pauses the policy. Stripe refusing our own request does not count.
    */
   async attemptFailed(
-    em: EntityManager, accountId: string, crossing: number, message: string, reserved: Decimal | null, counts = true, topUp?: TopUpModel,
+    em: EntityManager,
+    accountId: string,
+    crossing: number,
+    message: string,
+    reserved: Decimal | null,
+    counts = true,
+    topUp?: TopUpModel,
   ): Promise<void> {
     const now = this.clock.now();
     const p = await recordAttemptFailed(em, {
-      accountId, crossing, counts, pauseAfter: MAX_CONSECUTIVE_FAILURES, now, message: message.slice(0, 500),
-      cooldownUntil: new Date(now.getTime() + this.cooldownMs), reserved: reserved?.toFixed() ?? null, month: utcMonth(now),
+      accountId,
+      crossing,
+      counts,
+      pauseAfter: MAX_CONSECUTIVE_FAILURES,
+      now,
+      message: message.slice(0, 500),
+      cooldownUntil: new Date(now.getTime() + this.cooldownMs),
+      reserved: reserved?.toFixed() ?? null,
+      month: utcMonth(now),
     });
     if (!p) return;
     const events = [await autoRechargeEvent(em, 'auto_recharge.failed', accountId, now, topUp)];

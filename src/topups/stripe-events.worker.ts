@@ -19,12 +19,21 @@ const idOf = (v: string | { id: string } | null | undefined): string | null => (
 
 /** The Stripe events handle() acts on: the ones to subscribe the webhook endpoint to (README, "Stripe webhooks"). */
 export const STRIPE_EVENTS = [
-  'checkout.session.completed', 'checkout.session.async_payment_succeeded', 'checkout.session.async_payment_failed', 'checkout.session.expired',
-  'payment_intent.succeeded', 'payment_intent.payment_failed', 'charge.refunded',
+  'checkout.session.completed',
+  'checkout.session.async_payment_succeeded',
+  'checkout.session.async_payment_failed',
+  'checkout.session.expired',
+  'payment_intent.succeeded',
+  'payment_intent.payment_failed',
+  'charge.refunded',
 ] as const satisfies readonly Stripe.Event.Type[];
 
 export class StripeEventProcessor {
-  constructor(private readonly orm: MikroORM, private readonly stripe: StripeClient | undefined, private readonly settlement: Settlement) {}
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly stripe: StripeClient | undefined,
+    private readonly settlement: Settlement,
+  ) {}
 
   async process(job: Job): Promise<string> {
     const eventId = (job.data as { eventId?: string })?.eventId;
@@ -60,7 +69,8 @@ export class StripeEventProcessor {
   async checkoutPaid(session: Stripe.Checkout.Session): Promise<string> {
     const topUpId = session.metadata?.[TOP_UP_METADATA] ?? session.client_reference_id;
     if (!topUpId) return 'not a Tollbooth session';
-    if (session.payment_status !== 'paid' && session.payment_status !== 'no_payment_required') return `waiting: payment ${session.payment_status}`;
+    if (session.payment_status !== 'paid' && session.payment_status !== 'no_payment_required')
+      return `waiting: payment ${session.payment_status}`;
     const paymentIntentId = idOf(session.payment_intent);
     const credited = await inTransaction(this.orm, (em) => this.settlement.succeeded(em, topUpId, paymentIntentId));
     await this.rememberCard(paymentIntentId, idOf(session.customer));
@@ -70,7 +80,9 @@ export class StripeEventProcessor {
   async checkoutFailed(session: Stripe.Checkout.Session, message: string): Promise<string> {
     const topUpId = session.metadata?.[TOP_UP_METADATA] ?? session.client_reference_id;
     if (!topUpId) return 'not a Tollbooth session';
-    return (await inTransaction(this.orm, (em) => this.settlement.failed(em, topUpId, message, idOf(session.payment_intent)))) ? 'failed' : 'not pending';
+    return (await inTransaction(this.orm, (em) => this.settlement.failed(em, topUpId, message, idOf(session.payment_intent))))
+      ? 'failed'
+      : 'not pending';
   }
 
   private async paymentSucceeded(pi: Stripe.PaymentIntent): Promise<string> {

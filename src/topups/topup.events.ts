@@ -12,20 +12,29 @@ import { autoRechargeOf, selectAccountAsset } from './auto-recharges.sql.js';
 import type { TopUpModel } from './topup.model.js';
 import { topUpToProto } from './topup.proto.js';
 
-export function topUpEvent(type: 'topup.succeeded' | 'topup.failed' | 'topup.refunded', t: TopUpModel, at: Date,
-  sequence?: bigint): WebhookEvent {
+export function topUpEvent(
+  type: 'topup.succeeded' | 'topup.failed' | 'topup.refunded',
+  t: TopUpModel,
+  at: Date,
+  sequence?: bigint,
+): WebhookEvent {
   return { type, data: toJson(TopUpSchema, create(TopUpSchema, topUpToProto(t))), at, customerId: t.customerId, sequence };
 }
 
 /** An auto-recharge event of the account: its policy as it stands now in this transaction, and the top-up if any. */
 export async function autoRechargeEvent(
-  em: EntityManager, type: 'auto_recharge.succeeded' | 'auto_recharge.failed' | 'auto_recharge.paused', accountId: string, at: Date,
+  em: EntityManager,
+  type: 'auto_recharge.succeeded' | 'auto_recharge.failed' | 'auto_recharge.paused',
+  accountId: string,
+  at: Date,
   topUp?: TopUpModel,
 ): Promise<WebhookEvent> {
   const a = await selectAccountAsset(em, accountId);
   const policy = (await autoRechargeOf(em, [accountId], at)).get(accountId);
   const data = create(AutoRechargeEventDataSchema, {
-    customerId: a.customer_id, assetCode: a.asset_code, topUp: topUp && topUpToProto(topUp),
+    customerId: a.customer_id,
+    assetCode: a.asset_code,
+    topUp: topUp && topUpToProto(topUp),
     autoRecharge: policy && autoRechargeToProto(policy, a.scale),
   });
   return { type, data: toJson(AutoRechargeEventDataSchema, data), at, customerId: a.customer_id };

@@ -12,7 +12,12 @@ export function moneyInPort(t: { topUps: TopUpService; autoRecharge: AutoRecharg
   return {
     async createTopUp(req) {
       const topUp = await t.topUps.createTopUp({
-        requestId: req.requestId, customer: lookupOf(req.customer), amount: req.amount, currency: req.currency, assetCode: req.assetCode, returnUrl: req.returnUrl,
+        requestId: req.requestId,
+        customer: lookupOf(req.customer),
+        amount: req.amount,
+        currency: req.currency,
+        assetCode: req.assetCode,
+        returnUrl: req.returnUrl,
       });
       return { topUp: topUpToProto(topUp) };
     },

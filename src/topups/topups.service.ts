@@ -32,12 +32,17 @@ export interface CreateTopUpInput {
 /** Stripe errors on calls a client made: theirs to fix (INVALID_ARGUMENT) or transient (UNAVAILABLE, retry). */
 export function stripeCallError(err: unknown, what: string): AppError {
   const e = err as { type?: string; message?: string };
-  if (e?.type === 'StripeInvalidRequestError') return new AppError('INVALID_ARGUMENT', `Stripe refused to ${what}: ${e.message ?? 'invalid request'}`, {}, { cause: err });
+  if (e?.type === 'StripeInvalidRequestError')
+    return new AppError('INVALID_ARGUMENT', `Stripe refused to ${what}: ${e.message ?? 'invalid request'}`, {}, { cause: err });
   return new AppError('UNAVAILABLE', `could not reach Stripe to ${what}; retry with the same request_id`, {}, { cause: err });
 }
 
 export class TopUpService {
-  constructor(private readonly orm: MikroORM, private readonly stripe: StripeClient | undefined, private readonly settlement: Settlement) {}
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly stripe: StripeClient | undefined,
+    private readonly settlement: Settlement,
+  ) {}
 
   async createTopUp(input: CreateTopUpInput): Promise<TopUpModel> {
     const stripe = requireStripe(this.stripe);
@@ -48,11 +53,21 @@ export class TopUpService {
         const customerId = await resolveCustomerId(em, input.customer);
         const conv = await conversionOf(em, input.assetCode || currency, currency);
         const credit = creditFor(amount, conv);
-        if (credit.lte(0)) throw invalid('amount', `buys nothing: ${amount.toFixed()} ${currency} at ${conv.rate.toFixed()} ${conv.assetCode} per ${currency} rounds to 0 at the asset's scale`);
+        if (credit.lte(0))
+          throw invalid(
+            'amount',
+            `buys nothing: ${amount.toFixed()} ${currency} at ${conv.rate.toFixed()} ${conv.assetCode} per ${currency} rounds to 0 at the asset's scale`,
+          );
         const accountId = await accountIdOf(em, customerId, conv.assetCode);
         const id = newId('top');
         await insertCheckoutTopUp(em, {
-          id, customerId, accountId, assetCode: conv.assetCode, currency, paymentAmount: amount.toFixed(), creditAmount: credit.toFixed(),
+          id,
+          customerId,
+          accountId,
+          assetCode: conv.assetCode,
+          currency,
+          paymentAmount: amount.toFixed(),
+          creditAmount: credit.toFixed(),
           returnUrl: input.returnUrl,
         });
         return { topUpId: id };
@@ -69,14 +84,16 @@ export class TopUpService {
             mode: 'payment',
             customer: stripeCustomer,
             client_reference_id: t.id,
-            line_items: [{
-              quantity: 1,
-              price_data: {
-                currency: currency.toLowerCase(),
-                unit_amount: toMinorUnits(amount, currency),
-                product_data: { name: `Wallet top-up: ${formatAmount(dec(t.credit_amount), t.scale ?? 0)} ${t.asset_code}` },
+            line_items: [
+              {
+                quantity: 1,
+                price_data: {
+                  currency: currency.toLowerCase(),
+                  unit_amount: toMinorUnits(amount, currency),
+                  product_data: { name: `Wallet top-up: ${formatAmount(dec(t.credit_amount), t.scale ?? 0)} ${t.asset_code}` },
+                },
               },
-            }],
+            ],
             // Save the card so auto-recharge can charge it off-session later.
             payment_intent_data: { setup_future_usage: 'off_session', metadata: { [TOP_UP_METADATA]: t.id } },
             metadata: { [TOP_UP_METADATA]: t.id },
@@ -90,7 +107,11 @@ export class TopUpService {
           // Stripe refused our request: no retry of it can succeed, so the recorded top-up fails now instead of waiting
           // pending for reconciliation (a retry with the same request_id returns it as FAILED).
           const message = `Stripe refused to create the Checkout session: ${(err as Error).message}`;
-          log.error('Stripe refused a Checkout request', { topUpId: t.id, code: (err as { code?: string }).code, message: (err as Error).message });
+          log.error('Stripe refused a Checkout request', {
+            topUpId: t.id,
+            code: (err as { code?: string }).code,
+            message: (err as Error).message,
+          });
           await inTransaction(this.orm, (em2) => this.settlement.failed(em2, t.id, message));
         }
         throw stripeCallError(err, 'create the Checkout session');

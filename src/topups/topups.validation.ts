@@ -1,7 +1,5 @@
 // Request validators for the top-up and auto-recharge RPCs of WalletService (bound in wallets/wallets.routes.ts through wallets' MoneyInPort).
-import type {
-  CreateTopUpRequest, GetTopUpRequest, UpdateAutoRechargeRequest,
-} from '../../gen/tollbooth/v1/wallet_pb.js';
+import type { CreateTopUpRequest, GetTopUpRequest, UpdateAutoRechargeRequest } from '../../gen/tollbooth/v1/wallet_pb.js';
 import { invalid } from '../shared/errors.js';
 import { assetCode, CURRENCY, customerRef, decimal, httpUrl, requestId, str } from '../server/rules.js';
 import { chargeAmount, minimumCharge } from '../stripe/currency.js';

@@ -10,7 +10,12 @@ import { coverable, productsAt, type CustomerContext } from './customer-context.
 import { rate, type Charge } from './rating.js';
 import { Rollups } from './rollups.js';
 import {
-  versionRefModel, type AmountModel, type EventResultModel, type IngestEvent, type StoredResultEntry, type StoredVersionRef,
+  versionRefModel,
+  type AmountModel,
+  type EventResultModel,
+  type IngestEvent,
+  type StoredResultEntry,
+  type StoredVersionRef,
 } from './usage.model.js';
 import { insertEvents, type EventRow, type StoredEvent } from './usage.sql.js';
 import { newId } from '../shared/ids.js';
@@ -24,7 +29,10 @@ const ZERO = new Decimal(0);
 
 /** A result from what usage_events.result stores (or is about to): the amounts as the wire shows them. */
 function fromStored(
-  eventId: string, status: 'accepted' | 'duplicate', stash: readonly StoredResultEntry[], txn: string | null,
+  eventId: string,
+  status: 'accepted' | 'duplicate',
+  stash: readonly StoredResultEntry[],
+  txn: string | null,
   ratedBy: readonly StoredVersionRef[] | null,
   scales: ReadonlyMap<string, number>,
 ): EventResultModel {
@@ -42,7 +50,15 @@ function fromStored(
 
 function rejected(eventId: string, reason: EventResultModel['reason'], message: string): EventResultModel {
   return {
-    eventId, status: 'rejected', reason, message, fees: [], balancesAfter: [], transactionId: '', originalAccepted: false, ratedBy: [],
+    eventId,
+    status: 'rejected',
+    reason,
+    message,
+    fees: [],
+    balancesAfter: [],
+    transactionId: '',
+    originalAccepted: false,
+    ratedBy: [],
   };
 }
 

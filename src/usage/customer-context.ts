@@ -57,7 +57,11 @@ export function everyProduct(ctx: CustomerContext): ProductModel[] {
 }
 
 /** Customer rows → contexts, keyed by lookupKey (by id, and by external id when it has one). */
-export async function customerContexts(em: EntityManager, catalog: CatalogService, rows: readonly CustomerRow[]): Promise<Map<string, CustomerContext>> {
+export async function customerContexts(
+  em: EntityManager,
+  catalog: CatalogService,
+  rows: readonly CustomerRow[],
+): Promise<Map<string, CustomerContext>> {
   const out = new Map<string, CustomerContext>();
   for (const r of rows) {
     const products: ProductModel[] = [];
@@ -79,7 +83,10 @@ export async function customerContexts(em: EntityManager, catalog: CatalogServic
 }
 
 async function history(
-  em: EntityManager, catalog: CatalogService, rows: NonNullable<CustomerRow['moves']>, ids: string[],
+  em: EntityManager,
+  catalog: CatalogService,
+  rows: NonNullable<CustomerRow['moves']>,
+  ids: string[],
 ): Promise<CustomerContext['history']> {
   const subscriptions: SubscriptionHistory[] = [];
   let latest = -Infinity;
@@ -103,7 +110,12 @@ async function history(
  * Resolve customers (by id or external id) with their policy and subscribed product versions — and, for the read-only
  * gate, their unlocked balances (held excluding holds whose time ran out) — in ONE round trip.
  */
-export async function loadCustomerContexts(em: EntityManager, catalog: CatalogService, lookups: CustomerLookup[], withBalances = false): Promise<Map<string, CustomerContext>> {
+export async function loadCustomerContexts(
+  em: EntityManager,
+  catalog: CatalogService,
+  lookups: CustomerLookup[],
+  withBalances = false,
+): Promise<Map<string, CustomerContext>> {
   return customerContexts(em, catalog, await selectCustomers(em, lookups, withBalances));
 }
 

@@ -109,8 +109,16 @@ export class IngestService {
 
   private async flush(batch: Pending[], replays = 0): Promise<void> {
     try {
-      const results = await inTransaction(this.orm, (em) => this.process(em, batch.map((p) => p.req)));
-      groupCommitted(batch.length, batch.reduce((n, p) => n + p.req.events.length, 0));
+      const results = await inTransaction(this.orm, (em) =>
+        this.process(
+          em,
+          batch.map((p) => p.req),
+        ),
+      );
+      groupCommitted(
+        batch.length,
+        batch.reduce((n, p) => n + p.req.events.length, 0),
+      );
       batch.forEach((p, i) => {
         const r = results[i];
         if (r instanceof Error) p.reject(r);
@@ -140,11 +148,24 @@ export class IngestService {
       if (contexts.has(lookupKey(r.customer))) return [];
       return customerNotFound(r.customer);
     });
-    const live = reqs.map((r, i) => ({ r, i, ctx: contexts.get(lookupKey(r.customer)) })).filter((x) => x.ctx !== undefined) as { r: TrackRequest; i: number; ctx: CustomerContext }[];
+    const live = reqs.map((r, i) => ({ r, i, ctx: contexts.get(lookupKey(r.customer)) })).filter((x) => x.ctx !== undefined) as {
+      r: TrackRequest;
+      i: number;
+      ctx: CustomerContext;
+    }[];
     if (live.length === 0) return out;
 
     const batch = this.ledger.batch();
-    const rating = new GroupRating(now, await this.scales(em, live.map((x) => x.ctx), stored), stored, batch);
+    const rating = new GroupRating(
+      now,
+      await this.scales(
+        em,
+        live.map((x) => x.ctx),
+        stored,
+      ),
+      stored,
+      batch,
+    );
     for (const { r, i, ctx } of live) {
       const mine = accounts.get(ctx.id) ?? new Map<string, AccountState>();
       accounts.set(ctx.id, mine);
@@ -182,7 +203,10 @@ export class IngestService {
    * the event and replays it (test: "the same event ids sent to two engine processes at once").
    * Within a process, a customer is never in two running flushes.
    */
-  private async lockAndRead(em: EntityManager, reqs: TrackRequest[]): Promise<{
+  private async lockAndRead(
+    em: EntityManager,
+    reqs: TrackRequest[],
+  ): Promise<{
     contexts: Map<string, CustomerContext>;
     accounts: Map<string, Map<string, AccountState>>;
     stored: Map<string, StoredEvent>;
@@ -192,7 +216,11 @@ export class IngestService {
       const x = 'externalId' in r.customer ? r.customer.externalId : null;
       return r.events.filter((e) => EVENT_ID.test(e.id)).map((e) => ({ c, x, e: e.id }));
     });
-    const row = await readGroup(em, reqs.map((r) => r.customer), keys);
+    const row = await readGroup(
+      em,
+      reqs.map((r) => r.customer),
+      keys,
+    );
     const stored = new Map<string, StoredEvent>();
     for (const r of row.stored ?? []) stored.set(`${r.customer_id}\u0000${r.event_id}`, r);
     return { contexts: await customerContexts(em, this.catalog, row.customers ?? []), accounts: await lockedAccounts(em, row), stored };
@@ -205,8 +233,12 @@ export class IngestService {
    * HOLD_NOT_ACTIVE error. HOLD_NOT_FOUND is returned, not thrown, so it fails this call only.
    */
   private async openHold(
-    em: EntityManager, ctx: CustomerContext, r: TrackRequest, mine: Map<string, AccountState>,
-    stored: Map<string, unknown>, now: number,
+    em: EntityManager,
+    ctx: CustomerContext,
+    r: TrackRequest,
+    mine: Map<string, AccountState>,
+    stored: Map<string, unknown>,
+    now: number,
   ): Promise<CallHold | undefined | AppError> {
     let found: Awaited<ReturnType<typeof inspectHoldInTx>>;
     try {
@@ -229,7 +261,11 @@ export class IngestService {
    * The scale (display decimals) of every asset this group's results may name: the assets of the customers' prices
    * and of the stored results it may replay. Looked up once per group, so building a result costs no await.
    */
-  private async scales(em: EntityManager, contexts: readonly CustomerContext[], stored: Map<string, StoredEvent>): Promise<Map<string, number>> {
+  private async scales(
+    em: EntityManager,
+    contexts: readonly CustomerContext[],
+    stored: Map<string, StoredEvent>,
+  ): Promise<Map<string, number>> {
     const assets = new Set<string>();
     for (const ctx of new Set(contexts)) {
       for (const p of everyProduct(ctx)) {

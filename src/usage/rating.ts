@@ -99,7 +99,12 @@ export function rate(products: readonly ProductModel[], eventType: string, data:
       else if (price.calculation === 'unit') quantity = ONE;
       else {
         const q = quantityOf(data[price.valueProperty]);
-        if (q === undefined) return { ok: false, reason: 'INVALID_EVENT', message: `data.${price.valueProperty} must be a number (or a decimal string) for price "${price.name}"` };
+        if (q === undefined)
+          return {
+            ok: false,
+            reason: 'INVALID_EVENT',
+            message: `data.${price.valueProperty} must be a number (or a decimal string) for price "${price.name}"`,
+          };
         if (q === 'range') {
           const message = `data.${price.valueProperty} must be ${AMOUNT_RANGE}, with at most 12 fractional digits`;
           return { ok: false, reason: 'INVALID_EVENT', message };
@@ -126,8 +131,9 @@ export function rate(products: readonly ProductModel[], eventType: string, data:
       }
       const dimensionKey = match.dimensionKey;
       const { code: productCode, id: productId, version } = product;
-      const meter = price.stripeMeterEventName ? { eventName: price.stripeMeterEventName,
-        valueKey: price.stripeMeterValueKey || 'value' } : undefined;
+      const meter = price.stripeMeterEventName
+        ? { eventName: price.stripeMeterEventName, valueKey: price.stripeMeterValueKey || 'value' }
+        : undefined;
       charges.push({ productCode, productId, version, eventType, dimensionKey, quantity, fees: chargeFees, meter });
     }
   }
@@ -135,7 +141,9 @@ export function rate(products: readonly ProductModel[], eventType: string, data:
     return {
       ok: false,
       reason: 'NO_MATCHING_PRICE',
-      message: matchedType ? `no rate of the prices for "${eventType}" matches the event's dimension values` : `no active subscription has a price for event type "${eventType}"`,
+      message: matchedType
+        ? `no rate of the prices for "${eventType}" matches the event's dimension values`
+        : `no active subscription has a price for event type "${eventType}"`,
     };
   }
   return { ok: true, charges, fees };

@@ -58,12 +58,28 @@ export class Rollups {
     // Sorted, so two flushes upserting the same rows take their locks in the same order.
     const aggs = [...this.counts.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
     const rows: RollupRow[] = aggs.map((a) => ({
-      c: a.key.customerId, b: a.key.bucket, t: a.key.eventType, p: a.key.productCode, d: a.key.dimensionKey,
-      n: a.count, q: a.quantity.toFixed(), s: a.scale,
+      c: a.key.customerId,
+      b: a.key.bucket,
+      t: a.key.eventType,
+      p: a.key.productCode,
+      d: a.key.dimensionKey,
+      n: a.count,
+      q: a.quantity.toFixed(),
+      s: a.scale,
     }));
-    const fees: RollupFeeRow[] = aggs.flatMap((a) => [...a.fees.entries()].sort(([x], [y]) => (x < y ? -1 : 1)).map(([asset, amount]) => ({
-      c: a.key.customerId, b: a.key.bucket, t: a.key.eventType, p: a.key.productCode, d: a.key.dimensionKey, a: asset, m: amount.toFixed(),
-    })));
+    const fees: RollupFeeRow[] = aggs.flatMap((a) =>
+      [...a.fees.entries()]
+        .sort(([x], [y]) => (x < y ? -1 : 1))
+        .map(([asset, amount]) => ({
+          c: a.key.customerId,
+          b: a.key.bucket,
+          t: a.key.eventType,
+          p: a.key.productCode,
+          d: a.key.dimensionKey,
+          a: asset,
+          m: amount.toFixed(),
+        })),
+    );
     return upsertRollups(rows, fees);
   }
 }

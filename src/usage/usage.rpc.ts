@@ -2,8 +2,14 @@
 import { durationMs, timestampDate, timestampFromDate, type Timestamp } from '@bufbuild/protobuf/wkt';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import {
-  EventStatus, Granularity, RejectReason, SummaryGroupBy, type UsageService as UsageApi,
-  MeterForwardStatus, type EventResultSchema, type RecordedEventSchema,
+  EventStatus,
+  Granularity,
+  RejectReason,
+  SummaryGroupBy,
+  type UsageService as UsageApi,
+  MeterForwardStatus,
+  type EventResultSchema,
+  type RecordedEventSchema,
 } from '../../gen/tollbooth/v1/usage_pb.js';
 import type { ServiceHandlers } from '../server/binding.js';
 import { countEvents } from '../ops/metrics.js';
@@ -16,8 +22,11 @@ import type { IngestService } from './ingest.js';
 import type { UsageService } from './usage.service.js';
 import type { EventResultModel, RejectReason as RejectReasonModel } from './usage.model.js';
 
-const METER_STATUS = { pending: MeterForwardStatus.PENDING, forwarded: MeterForwardStatus.FORWARDED,
-  failed: MeterForwardStatus.FAILED } as const;
+const METER_STATUS = {
+  pending: MeterForwardStatus.PENDING,
+  forwarded: MeterForwardStatus.FORWARDED,
+  failed: MeterForwardStatus.FAILED,
+} as const;
 
 const REASON: Record<RejectReasonModel | '', RejectReason> = {
   '': RejectReason.UNSPECIFIED,
@@ -38,8 +47,15 @@ function eventTime(ts: Timestamp): Date {
 
 export function eventResultToProto(r: EventResultModel): MessageInitShape<typeof EventResultSchema> {
   return {
-    eventId: r.eventId, status: STATUS[r.status], reason: REASON[r.reason], message: r.message, fees: r.fees, balancesAfter: r.balancesAfter,
-    transactionId: r.transactionId, originalAccepted: r.originalAccepted, ratedBy: r.ratedBy,
+    eventId: r.eventId,
+    status: STATUS[r.status],
+    reason: REASON[r.reason],
+    message: r.message,
+    fees: r.fees,
+    balancesAfter: r.balancesAfter,
+    transactionId: r.transactionId,
+    originalAccepted: r.originalAccepted,
+    ratedBy: r.ratedBy,
   };
 }
 
@@ -55,7 +71,10 @@ export function usageHandlers(
         customer: lookupOf(req.customer),
         holdId: req.holdId,
         events: req.events.map((e) => ({
-          id: e.id, eventType: e.eventType, subject: e.subject, data: e.data ?? {},
+          id: e.id,
+          eventType: e.eventType,
+          subject: e.subject,
+          data: e.data ?? {},
           occurredAt: e.occurredAt ? eventTime(e.occurredAt) : undefined,
         })),
       });
@@ -63,15 +82,26 @@ export function usageHandlers(
       return { results: results.map(eventResultToProto) };
     },
     async check(req) {
-      const input = { customer: lookupOf(req.customer), eventType: req.eventType, data: req.data ?? {}, quantity: req.quantity ? dec(req.quantity) : undefined };
+      const input = {
+        customer: lookupOf(req.customer),
+        eventType: req.eventType,
+        data: req.data ?? {},
+        quantity: req.quantity ? dec(req.quantity) : undefined,
+      };
       const r = req.hold
-        ? await usage.checkWithHold({ ...input, requestId: req.requestId, ttlMs: req.holdTtl ? durationMs(req.holdTtl) : DEFAULT_HOLD_TTL_MS })
+        ? await usage.checkWithHold({
+            ...input,
+            requestId: req.requestId,
+            ttlMs: req.holdTtl ? durationMs(req.holdTtl) : DEFAULT_HOLD_TTL_MS,
+          })
         : { ...(await usage.check(input)), holdId: '' };
       return { allowed: r.allowed, reason: REASON[r.reason], estimatedCost: r.estimatedCost, available: r.available, holdId: r.holdId };
     },
     async listEvents(req) {
       const page = await usage.listEvents(lookupOf(req.customer), req, {
-        eventType: req.eventType, start: req.startTime ? timestampDate(req.startTime) : undefined, end: req.endTime ? timestampDate(req.endTime) : undefined,
+        eventType: req.eventType,
+        start: req.startTime ? timestampDate(req.startTime) : undefined,
+        end: req.endTime ? timestampDate(req.endTime) : undefined,
       });
       const e = em();
       const events: MessageInitShape<typeof RecordedEventSchema>[] = [];
@@ -84,24 +114,54 @@ export function usageHandlers(
           balancesAfter.push({ assetCode: s.a, amount: formatAmount(dec(s.b), scale) });
         }
         events.push({
-          event: { id: x.eventId, eventType: x.eventType, subject: x.subject, occurredAt: timestampFromDate(x.occurredAt), data: x.data as never },
+          event: {
+            id: x.eventId,
+            eventType: x.eventType,
+            subject: x.subject,
+            occurredAt: timestampFromDate(x.occurredAt),
+            data: x.data as never,
+          },
           result: {
-            eventId: x.eventId, status: EventStatus.ACCEPTED, fees, balancesAfter, transactionId: x.transactionId, ratedBy: x.ratedBy,
+            eventId: x.eventId,
+            status: EventStatus.ACCEPTED,
+            fees,
+            balancesAfter,
+            transactionId: x.transactionId,
+            ratedBy: x.ratedBy,
           },
           receiveTime: timestampFromDate(x.receivedAt),
           meterForwards: x.meterForwards.map((f) => ({
-            eventName: f.eventName, identifier: f.identifier, value: f.value, status: METER_STATUS[f.status],
-            failureReason: f.failureReason, attempts: f.attempts,
+            eventName: f.eventName,
+            identifier: f.identifier,
+            value: f.value,
+            status: METER_STATUS[f.status],
+            failureReason: f.failureReason,
+            attempts: f.attempts,
           })),
         });
       }
       return { events, nextPageToken: page.nextPageToken };
     },
     async getUsageSummary(req) {
-      const groupBy = req.groupBy === SummaryGroupBy.PRODUCT ? 'product' : req.groupBy === SummaryGroupBy.DIMENSION ? 'dimension' : 'event_type';
+      const groupBy =
+        req.groupBy === SummaryGroupBy.PRODUCT ? 'product' : req.groupBy === SummaryGroupBy.DIMENSION ? 'dimension' : 'event_type';
       const granularity = req.granularity === Granularity.HOUR ? 'hour' : 'day';
-      const buckets = await usage.summary(lookupOf(req.customer), timestampDate(req.startTime!), timestampDate(req.endTime!), groupBy, granularity);
-      return { buckets: buckets.map((b) => ({ startTime: timestampFromDate(b.start), key: b.key, eventCount: b.eventCount, quantity: b.quantity, fees: b.fees })) };
+      const buckets = await usage.summary(
+        lookupOf(req.customer),
+        timestampDate(req.startTime!),
+        timestampDate(req.endTime!),
+        groupBy,
+        granularity,
+      );
+      return {
+        buckets: buckets.map((b) => ({
+          startTime: timestampFromDate(b.start),
+          key: b.key,
+          eventCount: b.eventCount,
+          quantity: b.quantity,
+          fees: b.fees,
+        })),
+      };
     },
   } satisfies ServiceHandlers<typeof UsageApi>;
 }

@@ -90,7 +90,11 @@ class GateReads {
   private queue: { lookup: CustomerLookup; resolve(r: GateRead): void; reject(err: unknown): void }[] = [];
   private active = 0;
 
-  constructor(private readonly orm: MikroORM, private readonly catalog: CatalogService, private readonly concurrency = 2) {}
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly catalog: CatalogService,
+    private readonly concurrency = 2,
+  ) {}
 
   load(lookup: CustomerLookup): Promise<GateRead> {
     return new Promise((resolve, reject) => {
@@ -105,15 +109,22 @@ class GateReads {
       this.active++;
       // One kind of key per query: mixing ids and external ids needs an OR that costs Postgres 3×.
       const byKind = [batch.filter((b) => 'id' in b.lookup), batch.filter((b) => !('id' in b.lookup))].filter((g) => g.length > 0);
-      void Promise.all(byKind.map(async (group) => {
-        try {
-          const em = this.orm.em.fork();
-          const found = await loadCustomerContexts(em, this.catalog, group.map((g) => g.lookup), true);
-          for (const g of group) g.resolve({ ctx: found.get(lookupKey(g.lookup)), em });
-        } catch (err) {
-          for (const g of group) g.reject(err);
-        }
-      })).finally(() => {
+      void Promise.all(
+        byKind.map(async (group) => {
+          try {
+            const em = this.orm.em.fork();
+            const found = await loadCustomerContexts(
+              em,
+              this.catalog,
+              group.map((g) => g.lookup),
+              true,
+            );
+            for (const g of group) g.resolve({ ctx: found.get(lookupKey(g.lookup)), em });
+          } catch (err) {
+            for (const g of group) g.reject(err);
+          }
+        }),
+      ).finally(() => {
         this.active--;
         this.pump();
       });
@@ -132,7 +143,10 @@ interface GateRead {
 export class UsageService {
   private readonly gate: GateReads;
 
-  constructor(private readonly orm: MikroORM, private readonly catalog: CatalogService) {
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly catalog: CatalogService,
+  ) {
     this.gate = new GateReads(orm, catalog);
   }
 
@@ -162,7 +176,11 @@ export class UsageService {
    */
   async checkWithHold(input: CheckInput & { requestId: string; ttlMs: number }): Promise<CheckHoldResult> {
     const request = {
-      customer: input.customer, eventType: input.eventType, data: input.data, quantity: input.quantity?.toFixed() ?? '', ttlMs: input.ttlMs,
+      customer: input.customer,
+      eventType: input.eventType,
+      data: input.data,
+      quantity: input.quantity?.toFixed() ?? '',
+      ttlMs: input.ttlMs,
     };
     try {
       return await inTransaction(this.orm, (em) =>
@@ -172,20 +190,36 @@ export class UsageService {
           if (!ctx) throw customerNotFound(lookup);
           const accounts = (await lockCustomerAccounts(em, [ctx.id])).get(ctx.id) ?? new Map<string, AccountState>();
           const r = await this.estimate(em, ctx, input, accounts);
-          const answer: CheckHoldResult = { allowed: r.allowed, reason: r.reason, estimatedCost: r.estimatedCost, available: r.available, holdId: '' };
+          const answer: CheckHoldResult = {
+            allowed: r.allowed,
+            reason: r.reason,
+            estimatedCost: r.estimatedCost,
+            available: r.available,
+            holdId: '',
+          };
           const costs = [...r.fees.entries()].filter(([, fee]) => !fee.isZero());
           if (costs.length > 1) {
-            const assets = costs.map(([a]) => a).sort().join(', ');
-            throw invalid('hold', `the estimated cost is in more than one asset (${assets}); a hold reserves one asset, so create one hold per asset with CreateHold`);
+            const assets = costs
+              .map(([a]) => a)
+              .sort()
+              .join(', ');
+            throw invalid(
+              'hold',
+              `the estimated cost is in more than one asset (${assets}); a hold reserves one asset, so create one hold per asset with CreateHold`,
+            );
           }
           if (!r.allowed) throw new Refusal(answer);
           if (costs.length === 0) return answer;
           const [asset, fee] = costs[0];
           const account = accounts.get(asset);
           // Holds never go into overdraft, whatever the policy allows the action itself.
-          if (!account || account.balance.minus(account.held).lt(fee)) throw new Refusal({ ...answer, allowed: false, reason: 'INSUFFICIENT_BALANCE' });
+          if (!account || account.balance.minus(account.held).lt(fee))
+            throw new Refusal({ ...answer, allowed: false, reason: 'INSUFFICIENT_BALANCE' });
           const hold = await createHoldInTx(em, account, {
-            amount: fee, ttlMs: input.ttlMs, description: `Check ${input.eventType}`, scale: await this.catalog.assetScale(em, asset),
+            amount: fee,
+            ttlMs: input.ttlMs,
+            description: `Check ${input.eventType}`,
+            scale: await this.catalog.assetScale(em, asset),
           });
           return { ...answer, holdId: hold.id };
         }),
@@ -198,9 +232,17 @@ export class UsageService {
   }
 
   /** The estimate of Check: fees of the would-be event against these balances (held current). */
-  private async estimate(em: EntityManager, ctx: CustomerContext, input: CheckInput, byAsset: Map<string, Pick<AccountState, 'balance' | 'held'>>): Promise<CheckResult> {
+  private async estimate(
+    em: EntityManager,
+    ctx: CustomerContext,
+    input: CheckInput,
+    byAsset: Map<string, Pick<AccountState, 'balance' | 'held'>>,
+  ): Promise<CheckResult> {
     const rating = rate(ctx.products, input.eventType, input.data, input.quantity);
-    const fmt = async (asset: string, d: Decimal) => ({ assetCode: asset, amount: formatAmount(d, await this.catalog.assetScale(em, asset)) });
+    const fmt = async (asset: string, d: Decimal) => ({
+      assetCode: asset,
+      amount: formatAmount(d, await this.catalog.assetScale(em, asset)),
+    });
     if (!rating.ok) {
       return { allowed: false, reason: rating.reason, customerId: ctx.id, estimatedCost: [], available: [], fees: new Map() };
     }
@@ -216,7 +258,11 @@ export class UsageService {
     return { allowed, reason: allowed ? '' : 'INSUFFICIENT_BALANCE', customerId: ctx.id, estimatedCost, available, fees: rating.fees };
   }
 
-  async listEvents(customer: CustomerLookup, page: PageRequest, filter: { eventType: string; start?: Date; end?: Date }): Promise<{ items: RecordedEventModel[]; nextPageToken: string }> {
+  async listEvents(
+    customer: CustomerLookup,
+    page: PageRequest,
+    filter: { eventType: string; start?: Date; end?: Date },
+  ): Promise<{ items: RecordedEventModel[]; nextPageToken: string }> {
     const ctx = await this.customerContext(customer);
     const size = pageSize(page, 100);
     const filters = { c: ctx.id, t: filter.eventType, s: filter.start?.toISOString() ?? null, e: filter.end?.toISOString() ?? null };
@@ -224,13 +270,23 @@ export class UsageService {
     const position: [string, string] | undefined = after ? [String(after[0]), String(after[1])] : undefined;
     const rows = await selectEvents(this.orm.em.fork(), ctx.id, { ...filter, after: position }, size + 1);
     const items = rows.slice(0, size).map((r) => ({
-      customerId: r.customer_id, eventId: r.event_id, eventType: r.event_type, subject: r.subject, occurredAt: new Date(r.occurred_at),
-      receivedAt: new Date(r.received_at), data: r.data, result: r.result, transactionId: r.transaction_id ?? '',
+      customerId: r.customer_id,
+      eventId: r.event_id,
+      eventType: r.event_type,
+      subject: r.subject,
+      occurredAt: new Date(r.occurred_at),
+      receivedAt: new Date(r.received_at),
+      data: r.data,
+      result: r.result,
+      transactionId: r.transaction_id ?? '',
       ratedBy: (r.rated_by ?? []).map(versionRefModel),
       meterForwards: (r.meter_forwards ?? []).map((f) => ({
-        eventName: f.n, identifier: f.i, value: f.v,
+        eventName: f.n,
+        identifier: f.i,
+        value: f.v,
         status: f.f ? ('failed' as const) : f.p ? ('pending' as const) : ('forwarded' as const),
-        failureReason: (f.f ?? f.p)?.r ?? '', attempts: (f.f ?? f.p)?.a ?? 0,
+        failureReason: (f.f ?? f.p)?.r ?? '',
+        attempts: (f.f ?? f.p)?.a ?? 0,
       })),
     }));
     const last = items[items.length - 1];
@@ -238,7 +294,13 @@ export class UsageService {
   }
 
   /** Totals per bucket and group, summed from the hourly rollups that ingest keeps in step (never from raw events). */
-  async summary(customer: CustomerLookup, start: Date, end: Date, groupBy: 'event_type' | 'product' | 'dimension', granularity: 'hour' | 'day'): Promise<SummaryBucket[]> {
+  async summary(
+    customer: CustomerLookup,
+    start: Date,
+    end: Date,
+    groupBy: 'event_type' | 'product' | 'dimension',
+    granularity: 'hour' | 'day',
+  ): Promise<SummaryBucket[]> {
     const ctx = await this.customerContext(customer);
     const em = this.orm.em.fork();
     const keyCol = groupBy === 'product' ? 'product_code' : groupBy === 'dimension' ? 'dimension_key' : 'event_type';
@@ -255,4 +317,3 @@ export class UsageService {
     return out;
   }
 }
-

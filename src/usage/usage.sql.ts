@@ -37,7 +37,8 @@ function customersWhere(lookups: CustomerLookup[]): { where: string; params: str
   const ext = lookups.flatMap((l) => ('externalId' in l ? [l.externalId] : []));
   // One predicate per kind of lookup: `id = any(…) or external_id = any(…)` costs Postgres 3× the CPU of either alone
   // (docs/performance.md), and a call names its customer one way.
-  if (ids.length && ext.length) return { where: 'c.id = any(?::text[]) or c.external_id = any(?::text[])', params: [pgTextArray(ids), pgTextArray(ext)] };
+  if (ids.length && ext.length)
+    return { where: 'c.id = any(?::text[]) or c.external_id = any(?::text[])', params: [pgTextArray(ids), pgTextArray(ext)] };
   return { where: ids.length ? 'c.id = any(?::text[])' : 'c.external_id = any(?::text[])', params: [pgTextArray(ids.length ? ids : ext)] };
 }
 

@@ -3,7 +3,10 @@
 import { timestampDate } from '@bufbuild/protobuf/wkt';
 import {
   Granularity,
-  type CheckRequest, type GetUsageSummaryRequest, type ListEventsRequest, type TrackEventsRequest,
+  type CheckRequest,
+  type GetUsageSummaryRequest,
+  type ListEventsRequest,
+  type TrackEventsRequest,
 } from '../../gen/tollbooth/v1/usage_pb.js';
 import { invalid } from '../shared/errors.js';
 import { count, customerRef, decimal, EVENT_TYPE, requestId, str } from '../server/rules.js';
@@ -32,7 +35,8 @@ export const usageValidators = {
   listEvents: (req: ListEventsRequest) => {
     customerRef(req.customer);
     str(req.eventType, 'event_type', { max: 100 });
-    if (req.startTime && req.endTime && timestampDate(req.endTime) <= timestampDate(req.startTime)) throw invalid('end_time', 'must be after start_time');
+    if (req.startTime && req.endTime && timestampDate(req.endTime) <= timestampDate(req.startTime))
+      throw invalid('end_time', 'must be after start_time');
   },
   getUsageSummary: (req: GetUsageSummaryRequest) => {
     customerRef(req.customer);

@@ -6,8 +6,16 @@ import { Decimal, dec } from '../shared/money.js';
 import { newId } from '../shared/ids.js';
 import type { AlertState } from './balance-alerts.js';
 import {
-  insertCustomerAccounts, insertLateAccount, insertWallet, lockAccounts, notifyWallets, selectAssetCodes, subtractHeld,
-  type AccountRow, type LockedRow, type ReleasedHold,
+  insertCustomerAccounts,
+  insertLateAccount,
+  insertWallet,
+  lockAccounts,
+  notifyWallets,
+  selectAssetCodes,
+  subtractHeld,
+  type AccountRow,
+  type LockedRow,
+  type ReleasedHold,
 } from './ledger.sql.js';
 
 /**
@@ -29,7 +37,12 @@ export async function createDefaultWallet(em: EntityManager, customerId: string)
   const walletId = newId('wal');
   await insertWallet(em, walletId, customerId);
   const assets = await selectAssetCodes(em);
-  await insertCustomerAccounts(em, walletId, customerId, assets.map((assetCode) => ({ id: newId('acc'), assetCode })));
+  await insertCustomerAccounts(
+    em,
+    walletId,
+    customerId,
+    assets.map((assetCode) => ({ id: newId('acc'), assetCode })),
+  );
   return walletId;
 }
 
@@ -66,7 +79,10 @@ export async function lockedAccounts(em: EntityManager, row: LockedRow): Promise
  * Lock the customer accounts of these customers and release their expired holds (lockAccountsParts), so `held` is
  * always current once locked. Returns customerId → assetCode → state.
  */
-export async function lockCustomerAccounts(em: EntityManager, customerIds: readonly string[]): Promise<Map<string, Map<string, AccountState>>> {
+export async function lockCustomerAccounts(
+  em: EntityManager,
+  customerIds: readonly string[],
+): Promise<Map<string, Map<string, AccountState>>> {
   return lockedAccounts(em, await lockAccounts(em, customerIds));
 }
 
@@ -76,8 +92,14 @@ function accountStates(rows: readonly AccountRow[]): Map<string, Map<string, Acc
     let m = out.get(r.customer_id);
     if (!m) out.set(r.customer_id, (m = new Map()));
     m.set(r.asset_code, {
-      id: r.id, customerId: r.customer_id, walletId: r.wallet_id, assetCode: r.asset_code,
-      balance: dec(r.balance), held: dec(r.held), granted: dec(r.granted), sequence: BigInt(r.sequence),
+      id: r.id,
+      customerId: r.customer_id,
+      walletId: r.wallet_id,
+      assetCode: r.asset_code,
+      balance: dec(r.balance),
+      held: dec(r.held),
+      granted: dec(r.granted),
+      sequence: BigInt(r.sequence),
       rechargeThreshold: r.recharge_threshold === null ? null : dec(r.recharge_threshold),
       lowBalanceLevel: r.low_balance_level === null ? null : dec(r.low_balance_level),
       alertFloor: dec(r.alert_floor),
@@ -88,7 +110,11 @@ function accountStates(rows: readonly AccountRow[]): Map<string, Map<string, Acc
 }
 
 /** Take released holds off the (locked) accounts' `held`, in memory and in their rows. */
-async function applyReleasedHolds(em: EntityManager, released: readonly ReleasedHold[], states: Map<string, Map<string, AccountState>>): Promise<void> {
+async function applyReleasedHolds(
+  em: EntityManager,
+  released: readonly ReleasedHold[],
+  states: Map<string, Map<string, AccountState>>,
+): Promise<void> {
   if (released.length === 0) return;
   const byId = new Map<string, AccountState>();
   for (const m of states.values()) for (const a of m.values()) byId.set(a.id, a);
@@ -98,9 +124,16 @@ async function applyReleasedHolds(em: EntityManager, released: readonly Released
     await subtractHeld(em, r.account_id, r.amount);
   }
   // held changed even if the caller posts nothing: WatchWallet streams must hear of it.
-  await notifyWallets(em, released.map((r) => byId.get(r.account_id)!.customerId));
+  await notifyWallets(
+    em,
+    released.map((r) => byId.get(r.account_id)!.customerId),
+  );
   // hold.expired, committed with the release whichever writer's lock released it (the sweeper, or a debit first).
-  await holdsExpired?.(em, released.flatMap((r) => r.holds), new Date());
+  await holdsExpired?.(
+    em,
+    released.flatMap((r) => r.holds),
+    new Date(),
+  );
 }
 
 /** Create the customer's account for an asset defined after the wallet was made; returns it locked. */

@@ -50,7 +50,12 @@ export async function expireGrants(orm: MikroORM, ledger: Ledger, now: Date = ne
         account.granted = account.granted.minus(remaining);
         dropped.set(account.id, (dropped.get(account.id) ?? new Decimal(0)).plus(remaining));
       }
-      await markGrantsExpired(em, grants.map((g) => g.id), now, [...dropped].map(([id, r]) => ({ id, r: r.toFixed() })));
+      await markGrantsExpired(
+        em,
+        grants.map((g) => g.id),
+        now,
+        [...dropped].map(([id, r]) => ({ id, r: r.toFixed() })),
+      );
       await batch.flush(em);
       return grants.length;
     });

@@ -24,7 +24,10 @@ export interface CreateHoldInput {
 }
 
 export class Holds {
-  constructor(private readonly orm: MikroORM, private readonly ledger: Ledger) {}
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly ledger: Ledger,
+  ) {}
 
   async createHold(input: CreateHoldInput): Promise<HoldModel> {
     return inTransaction(this.orm, (em) =>
@@ -45,7 +48,13 @@ export class Holds {
         const customerId = await holdOwner(em, input.holdId);
         const locked = await lockCustomerAccounts(em, [customerId]);
         const batch = this.ledger.batch();
-        const { hold, entry } = await captureHoldInTx(em, batch, locked.get(customerId) ?? new Map(), input.holdId, input.amount ? dec(input.amount) : undefined);
+        const { hold, entry } = await captureHoldInTx(
+          em,
+          batch,
+          locked.get(customerId) ?? new Map(),
+          input.holdId,
+          input.amount ? dec(input.amount) : undefined,
+        );
         await batch.flush(em);
         const scale = await assetScaleOf(em, hold.assetCode, 'hold_id');
         return { hold, entry: entry && postedEntryModel(entry, 'hold_capture', hold.id, hold.description, scale) };

@@ -31,7 +31,8 @@ export async function selectHoldOwner(em: EntityManager, holdId: string): Promis
 
 /** These holds' rows (unlocked), in id order. */
 export async function selectHolds(em: EntityManager, holdIds: readonly string[]): Promise<HoldRow[]> {
-  return query<HoldRow>(em,
+  return query<HoldRow>(
+    em,
     `select ${HOLD_COLUMNS} from holds h join assets s on s.code = h.asset_code where h.id = any(?::text[]) order by h.id`,
     [pgTextArray(holdIds)],
   );

@@ -61,7 +61,11 @@ function holdNotFound(holdId: string): AppError {
 }
 
 /** Lock the hold row; HOLD_NOT_FOUND unless it exists and is on one of these (locked) accounts. */
-async function lockHold(em: EntityManager, accounts: Map<string, AccountState>, holdId: string): Promise<{ row: HoldRow; account: AccountState }> {
+async function lockHold(
+  em: EntityManager,
+  accounts: Map<string, AccountState>,
+  holdId: string,
+): Promise<{ row: HoldRow; account: AccountState }> {
   const row = await lockHoldRow(em, holdId);
   const account = row ? accounts.get(row.asset_code) : undefined;
   if (!row || !account || account.id !== row.account_id) throw holdNotFound(holdId);
@@ -101,8 +105,13 @@ export async function createHoldInTx(
     );
   }
   const row = await insertHold(em, {
-    id: newId('hld'), customerId: account.customerId, accountId: account.id, assetCode: account.assetCode, amount: input.amount.toFixed(),
-    description: input.description, ttlMs: input.ttlMs,
+    id: newId('hld'),
+    customerId: account.customerId,
+    accountId: account.id,
+    assetCode: account.assetCode,
+    amount: input.amount.toFixed(),
+    description: input.description,
+    ttlMs: input.ttlMs,
   });
   account.held = account.held.plus(input.amount);
   await addHeld(em, account.id, input.amount.toFixed());

@@ -16,10 +16,17 @@ export async function selectAssetCodes(em: EntityManager): Promise<string[]> {
 
 /** Customer accounts of one wallet, one per asset. */
 export async function insertCustomerAccounts(
-  em: EntityManager, walletId: string, customerId: string, accounts: readonly { id: string; assetCode: string }[],
+  em: EntityManager,
+  walletId: string,
+  customerId: string,
+  accounts: readonly { id: string; assetCode: string }[],
 ): Promise<void> {
   const values = accounts.map(() => `(?, ?, ?, ?, 'customer')`).join(', ');
-  await query(em, `insert into accounts (id, wallet_id, customer_id, asset_code, type) values ${values}`, accounts.flatMap((a) => [a.id, walletId, customerId, a.assetCode]));
+  await query(
+    em,
+    `insert into accounts (id, wallet_id, customer_id, asset_code, type) values ${values}`,
+    accounts.flatMap((a) => [a.id, walletId, customerId, a.assetCode]),
+  );
 }
 
 /** The customer's account for an asset defined after the wallet was made, in its default wallet (no-op if it exists). */
@@ -95,7 +102,11 @@ export const LOCKED_COLUMNS = `(select coalesce(json_agg(locked), '[]') from loc
 
 /** lockAccountsParts as a statement of its own, for these customers. */
 export async function lockAccounts(em: EntityManager, customerIds: readonly string[]): Promise<LockedRow> {
-  const [row] = await queryWith<LockedRow>(em, lockAccountsParts('select unnest(?::text[])', [pgTextArray([...new Set(customerIds)])]), `select ${LOCKED_COLUMNS}`);
+  const [row] = await queryWith<LockedRow>(
+    em,
+    lockAccountsParts('select unnest(?::text[])', [pgTextArray([...new Set(customerIds)])]),
+    `select ${LOCKED_COLUMNS}`,
+  );
   return row;
 }
 
@@ -143,7 +154,9 @@ export interface BatchRows {
  * statement, with the caller's own `parts`. Returns how many customer accounts and stripes it updated.
  */
 export async function writeBatch(
-  em: EntityManager, rows: BatchRows, parts: readonly CtePart[],
+  em: EntityManager,
+  rows: BatchRows,
+  parts: readonly CtePart[],
 ): Promise<{ updated: number; stripes: number }> {
   // The foreign keys are deferred, so the order of the parts does not matter. Row counts guard against posting to an
   // account the statement cannot see. The stripes are locked in id order (`sl`) before their UPDATE, which would
@@ -171,7 +184,11 @@ export async function writeBatch(
               returning 1`,
         params: [JSON.stringify(rows.accounts)],
       },
-      { name: 'sl', sql: `select id from accounts where id = any(?::text[]) order by id for update`, params: [pgTextArray(rows.stripes.map((r) => r.id))] },
+      {
+        name: 'sl',
+        sql: `select id from accounts where id = any(?::text[]) order by id for update`,
+        params: [pgTextArray(rows.stripes.map((r) => r.id))],
+      },
       {
         name: 'su',
         sql: `update accounts a set balance = a.balance + x.m from sl join jsonb_to_recordset(?::jsonb) as x(id text, m numeric) on x.id = sl.id where a.id = sl.id
@@ -205,7 +222,9 @@ export async function lockGrantsToDraw(em: EntityManager, accountId: string): Pr
 
 /** New remainders of grants (`r`, decimal strings). */
 export async function updateGrantRemainders(em: EntityManager, updates: readonly { id: string; r: string }[]): Promise<void> {
-  await query(em, `update grants g set remaining = x.r from jsonb_to_recordset(?::jsonb) as x(id text, r numeric) where g.id = x.id`, [JSON.stringify(updates)]);
+  await query(em, `update grants g set remaining = x.r from jsonb_to_recordset(?::jsonb) as x(id text, r numeric) where g.id = x.id`, [
+    JSON.stringify(updates),
+  ]);
 }
 
 /** Raise an account's `granted` (the sum of its unexpired grant remainders) by a decimal string. */
@@ -222,7 +241,10 @@ export async function subtractGranted(em: EntityManager, accountId: string, amou
 
 /** Every stripe (0 … stripes − 1) of these system account types for these assets; existing ones are left alone. */
 export async function insertSystemStripes(
-  em: EntityManager, assetCodes: readonly string[], types: readonly string[], stripes: number,
+  em: EntityManager,
+  assetCodes: readonly string[],
+  types: readonly string[],
+  stripes: number,
 ): Promise<void> {
   await query(
     em,
@@ -239,7 +261,9 @@ export async function insertSystemStripes(
  * xmin is our own transaction id — so other transactions cannot post to it yet.
  */
 export async function selectStripes(
-  em: EntityManager, stripe: number, accounts: readonly { type: string; asset: string }[],
+  em: EntityManager,
+  stripe: number,
+  accounts: readonly { type: string; asset: string }[],
 ): Promise<{ id: string; type: string; asset_code: string; mine: boolean }[]> {
   return query<{ id: string; type: string; asset_code: string; mine: boolean }>(
     em,
@@ -263,5 +287,9 @@ export async function notifyWallets(em: EntityManager, customerIds: readonly str
 
 /** notifyWallets as a part of another statement; the statement must read it (`select count(*) from <name>`) to run it. */
 export function notifyPart(name: string, customerIds: readonly string[]): CtePart {
-  return { name, sql: `select pg_notify('${WALLET_CHANNEL}', c) from unnest(?::text[]) as c`, params: [pgTextArray([...new Set(customerIds)])] };
+  return {
+    name,
+    sql: `select pg_notify('${WALLET_CHANNEL}', c) from unnest(?::text[]) as c`,
+    params: [pgTextArray([...new Set(customerIds)])],
+  };
 }

@@ -28,7 +28,12 @@ export type TxnKind = 'usage' | 'adjustment' | 'hold_capture' | 'top_up' | 'refu
  * too but never charges the card (src/topups/settlement.ts applies the same list when it re-arms an account).
  */
 export const STARTS_RECHARGE: Readonly<Record<TxnKind, boolean>> = {
-  usage: true, hold_capture: true, adjustment: false, top_up: false, refund: false, expiry: false,
+  usage: true,
+  hold_capture: true,
+  adjustment: false,
+  top_up: false,
+  refund: false,
+  expiry: false,
 };
 
 /** A customer entry while its batch is open: postings of one transaction to one account merge into it. */
@@ -149,7 +154,15 @@ export class LedgerBatch {
       this.latest.set(account, e);
     }
     this.sum(txnId, account.assetCode, amount);
-    return { transactionId: txnId, accountId: account.id, assetCode: account.assetCode, amount: e.m, sequence: e.s, balanceAfter: account.balance, createdAt: this.createdAt };
+    return {
+      transactionId: txnId,
+      accountId: account.id,
+      assetCode: account.assetCode,
+      amount: e.m,
+      sequence: e.s,
+      balanceAfter: account.balance,
+      createdAt: this.createdAt,
+    };
   }
 
   /**
@@ -178,9 +191,19 @@ export class LedgerBatch {
       const transactionId = this.latest.get(a)?.t ?? '';
       for (const kind of crossings(a.alertState, next, available, a.lowBalanceLevel)) {
         out.push({
-          kind, previous: a.alertState, state: next, accountId: a.id, customerId: a.customerId, assetCode: a.assetCode,
-          balance: a.balance, held: a.held, lowBalanceLevel: a.lowBalanceLevel, overdraftLimit: a.alertFloor.abs(),
-          sequence: a.sequence, transactionId, at: this.createdAt,
+          kind,
+          previous: a.alertState,
+          state: next,
+          accountId: a.id,
+          customerId: a.customerId,
+          assetCode: a.assetCode,
+          balance: a.balance,
+          held: a.held,
+          lowBalanceLevel: a.lowBalanceLevel,
+          overdraftLimit: a.alertFloor.abs(),
+          sequence: a.sequence,
+          transactionId,
+          at: this.createdAt,
         });
       }
       a.alertState = next;
@@ -204,7 +227,8 @@ export class LedgerBatch {
       if (parts.length) await writeParts(em, parts);
       return;
     }
-    for (const [k, v] of this.sums) if (!v.isZero()) throw new Error(`unbalanced ledger transaction ${k.replace('\u0000', '/')}: sums to ${v.toFixed()}`);
+    for (const [k, v] of this.sums)
+      if (!v.isZero()) throw new Error(`unbalanced ledger transaction ${k.replace('\u0000', '/')}: sums to ${v.toFixed()}`);
     ledgerWritten(this.txns);
 
     // System stripes: one aggregate UPDATE row per system account and asset (all on this batch's stripe).
@@ -225,20 +249,27 @@ export class LedgerBatch {
     }
     stripeRows.sort((x, y) => (x.id < y.id ? -1 : 1));
 
-    for (const e of this.customerEntries) this.entries.push({ t: e.t, a: e.a, c: e.c, m: e.m.toFixed(), s: e.s.toString(), b: e.b.toFixed() });
+    for (const e of this.customerEntries)
+      this.entries.push({ t: e.t, a: e.a, c: e.c, m: e.m.toFixed(), s: e.s.toString(), b: e.b.toFixed() });
     const accounts = [...this.touched];
     const alerts = this.alerts(accounts);
     const alertParts = alerts.length > 0 && this.hooks.balanceAlerts ? await this.hooks.balanceAlerts(em, alerts) : [];
-    const written = await writeBatch(em, {
-      createdAt: this.createdAt,
-      txns: this.txns,
-      entries: this.entries,
-      accounts: accounts.map((a) => ({ id: a.id, b: a.balance.toFixed(), s: a.sequence.toString(), st: a.alertState })),
-      stripes: stripeRows,
-      customerIds: accounts.map((a) => a.customerId),
-    }, alertParts.length ? [...parts, ...alertParts] : parts);
-    if (written.updated !== accounts.length) throw new Error(`ledger flush updated ${written.updated} of ${accounts.length} customer accounts`);
-    if (written.stripes !== stripeRows.length) throw new Error(`ledger flush updated ${written.stripes} of ${stripeRows.length} system stripes`);
+    const written = await writeBatch(
+      em,
+      {
+        createdAt: this.createdAt,
+        txns: this.txns,
+        entries: this.entries,
+        accounts: accounts.map((a) => ({ id: a.id, b: a.balance.toFixed(), s: a.sequence.toString(), st: a.alertState })),
+        stripes: stripeRows,
+        customerIds: accounts.map((a) => a.customerId),
+      },
+      alertParts.length ? [...parts, ...alertParts] : parts,
+    );
+    if (written.updated !== accounts.length)
+      throw new Error(`ledger flush updated ${written.updated} of ${accounts.length} customer accounts`);
+    if (written.stripes !== stripeRows.length)
+      throw new Error(`ledger flush updated ${written.stripes} of ${stripeRows.length} system stripes`);
     // --- after-debit hook (LedgerHooks.afterDebit: auto-recharge) ---------------------------------------------------
     // A usage debit (STARTS_RECHARGE) that leaves an account below its armed threshold starts a recharge in this same
     // transaction; other debits never do. Accounts without auto-recharge have rechargeThreshold null and cost nothing.
@@ -250,7 +281,10 @@ export class LedgerBatch {
       a.drawsGrants = undefined;
     }
     if (belowThreshold.length) {
-      await this.hooks.afterDebit(em, belowThreshold.map((a) => a.id));
+      await this.hooks.afterDebit(
+        em,
+        belowThreshold.map((a) => a.id),
+      );
       for (const a of belowThreshold) a.rechargeThreshold = null;
     }
     // --- end after-debit hook ---------------------------------------------------------------------------------------

@@ -24,7 +24,9 @@ const systemIdCache = new Map<string, string>();
 
 /** Ids of these system accounts' rows on one stripe, keyed `type\0asset`. */
 export async function systemAccountIds(
-  em: EntityManager, stripe: number, accounts: { type: string; asset: string }[],
+  em: EntityManager,
+  stripe: number,
+  accounts: { type: string; asset: string }[],
 ): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   const missing = accounts.filter((a) => {

@@ -18,11 +18,23 @@ const TYPE = { low: 'wallet.balance_low', depleted: 'wallet.balance_depleted', r
 
 export function balanceEvent(a: BalanceAlert, scale: number): WebhookEvent {
   const account = accountToProto({
-    accountId: a.accountId, assetCode: a.assetCode, scale, balance: a.balance, held: a.held, available: a.balance.minus(a.held),
-    overdraftLimit: a.overdraftLimit, sequence: a.sequence, lowBalanceLevel: a.lowBalanceLevel, alertState: a.state,
+    accountId: a.accountId,
+    assetCode: a.assetCode,
+    scale,
+    balance: a.balance,
+    held: a.held,
+    available: a.balance.minus(a.held),
+    overdraftLimit: a.overdraftLimit,
+    sequence: a.sequence,
+    lowBalanceLevel: a.lowBalanceLevel,
+    alertState: a.state,
   });
-  const data = create(BalanceEventDataSchema, { customerId: a.customerId, account, transactionId: a.transactionId,
-    previousState: ALERT_STATE[a.previous] });
+  const data = create(BalanceEventDataSchema, {
+    customerId: a.customerId,
+    account,
+    transactionId: a.transactionId,
+    previousState: ALERT_STATE[a.previous],
+  });
   return { type: TYPE[a.kind], data: toJson(BalanceEventDataSchema, data), at: a.at, customerId: a.customerId, sequence: a.sequence };
 }
 
@@ -47,5 +59,8 @@ export function holdExpiredEvent(h: HoldModel, at: Date): WebhookEvent {
  * lock's transaction.
  */
 export async function emitHoldsExpired(em: EntityManager, holdIds: readonly string[], at: Date): Promise<void> {
-  await emitWebhookEvents(em, (await selectHolds(em, holdIds)).map((h) => holdExpiredEvent(holdModel(h), at)));
+  await emitWebhookEvents(
+    em,
+    (await selectHolds(em, holdIds)).map((h) => holdExpiredEvent(holdModel(h), at)),
+  );
 }

@@ -67,8 +67,18 @@ export function ledgerEntryModel(
 
 /** The model of an entry just posted through a LedgerBatch. */
 export function postedEntryModel(p: PostedEntry, kind: TxnKind, reference: string, description: string, scale: number): LedgerEntryModel {
-  return ledgerEntryModel({
-    transactionId: p.transactionId, sequence: p.sequence.toString(), assetCode: p.assetCode, amount: p.amount, balanceAfter: p.balanceAfter,
-    kind, reference, description, createdAt: p.createdAt,
-  }, scale);
+  return ledgerEntryModel(
+    {
+      transactionId: p.transactionId,
+      sequence: p.sequence.toString(),
+      assetCode: p.assetCode,
+      amount: p.amount,
+      balanceAfter: p.balanceAfter,
+      kind,
+      reference,
+      description,
+      createdAt: p.createdAt,
+    },
+    scale,
+  );
 }

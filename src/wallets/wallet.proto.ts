@@ -4,8 +4,14 @@
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import {
-  BalanceAlertState, EntryKind, HoldStatus,
-  type AccountBalanceSchema, type AutoRechargeSchema, type HoldSchema, type LedgerEntrySchema, type WalletSchema,
+  BalanceAlertState,
+  EntryKind,
+  HoldStatus,
+  type AccountBalanceSchema,
+  type AutoRechargeSchema,
+  type HoldSchema,
+  type LedgerEntrySchema,
+  type WalletSchema,
 } from '../../gen/tollbooth/v1/wallet_pb.js';
 import { formatAmount } from '../shared/money.js';
 import type { AccountBalanceModel, AutoRechargeModel } from './account-balance.model.js';
@@ -44,7 +50,9 @@ export function autoRechargeToProto(p: AutoRechargeModel, scale: number): Messag
     threshold: policyAmount(p.threshold, scale),
     size: p.targetBalance
       ? { case: 'targetBalance', value: policyAmount(p.targetBalance, scale) }
-      : p.amount ? { case: 'amount', value: policyAmount(p.amount, scale) } : { case: undefined },
+      : p.amount
+        ? { case: 'amount', value: policyAmount(p.amount, scale) }
+        : { case: undefined },
     monthlyCap: policyAmount(p.monthlyCap, scale),
     monthToDate: policyAmount(p.monthToDate, scale),
     consecutiveFailures: p.consecutiveFailures,
@@ -75,15 +83,27 @@ export function walletToProto(w: WalletModel): MessageInitShape<typeof WalletSch
 
 export function entryToProto(e: LedgerEntryModel): MessageInitShape<typeof LedgerEntrySchema> {
   return {
-    transactionId: e.transactionId, sequence: BigInt(e.sequence), assetCode: e.assetCode, amount: e.amount, balanceAfter: e.balanceAfter,
-    kind: KIND[e.kind] ?? EntryKind.UNSPECIFIED, reference: e.reference, description: e.description, createTime: timestampFromDate(e.createdAt),
+    transactionId: e.transactionId,
+    sequence: BigInt(e.sequence),
+    assetCode: e.assetCode,
+    amount: e.amount,
+    balanceAfter: e.balanceAfter,
+    kind: KIND[e.kind] ?? EntryKind.UNSPECIFIED,
+    reference: e.reference,
+    description: e.description,
+    createTime: timestampFromDate(e.createdAt),
     ratedBy: e.ratedBy ?? [],
   };
 }
 
 export function holdToProto(h: HoldModel): MessageInitShape<typeof HoldSchema> {
   return {
-    id: h.id, customerId: h.customerId, amount: { assetCode: h.assetCode, amount: h.amount }, capturedAmount: h.capturedAmount,
-    status: HOLD_STATUS[h.status], expireTime: timestampFromDate(h.expiresAt), createTime: timestampFromDate(h.createdAt),
+    id: h.id,
+    customerId: h.customerId,
+    amount: { assetCode: h.assetCode, amount: h.amount },
+    capturedAmount: h.capturedAmount,
+    status: HOLD_STATUS[h.status],
+    expireTime: timestampFromDate(h.expiresAt),
+    createTime: timestampFromDate(h.createdAt),
   };
 }

@@ -21,7 +21,10 @@ export function walletRoutes(...deps: Parameters<typeof walletHandlers>): Servic
     createTopUp: { scope: 'admin', validate: moneyIn.validate.createTopUp, customer: (r) => ({ ref: r.customer }), handle: h.createTopUp },
     getTopUp: { scope: 'read', validate: moneyIn.validate.getTopUp, customer: (r) => ({ topUpId: r.id }), handle: h.getTopUp },
     updateAutoRecharge: {
-      scope: 'admin', validate: moneyIn.validate.updateAutoRecharge, customer: (r) => ({ ref: r.customer }), handle: h.updateAutoRecharge,
+      scope: 'admin',
+      validate: moneyIn.validate.updateAutoRecharge,
+      customer: (r) => ({ ref: r.customer }),
+      handle: h.updateAutoRecharge,
     },
     watchWallet: { scope: 'read', validate: v.watchWallet, customer: (r) => ({ ref: r.customer }), handle: h.watchWallet },
   });

@@ -13,7 +13,11 @@ import { ensureCustomerAccount, lockCustomerAccounts } from './accounts.js';
 import type { Ledger } from './ledger.js';
 import {
   postedEntryModel,
-  type AdjustmentDirection, type AdjustmentModel, type AdjustmentReason, type LedgerEntryModel, type WalletModel,
+  type AdjustmentDirection,
+  type AdjustmentModel,
+  type AdjustmentReason,
+  type LedgerEntryModel,
+  type WalletModel,
 } from './wallet.model.js';
 import { addGranted, updateBalanceAlert } from './ledger.sql.js';
 import { alertStateOf } from './balance-alerts.js';
@@ -36,12 +40,16 @@ export interface CreateAdjustmentInput {
 }
 
 function sequenceOf(v: unknown): bigint {
-  if (typeof v !== 'string' || !/^\d{1,19}$/.test(v)) throw new AppError('INVALID_PAGE_TOKEN', 'page_token: is not a token this server issued', { field: 'page_token' });
+  if (typeof v !== 'string' || !/^\d{1,19}$/.test(v))
+    throw new AppError('INVALID_PAGE_TOKEN', 'page_token: is not a token this server issued', { field: 'page_token' });
   return BigInt(v);
 }
 
 export class Wallets {
-  constructor(private readonly orm: MikroORM, private readonly ledger: Ledger) {}
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly ledger: Ledger,
+  ) {}
 
   async getWallet(lookup: CustomerLookup): Promise<WalletModel> {
     const em = this.orm.em.fork();
@@ -60,13 +68,22 @@ export class Wallets {
       const locked = await lockCustomerAccounts(em, [w.customerId]);
       const account = locked.get(w.customerId)?.get(assetCode) ?? (await ensureCustomerAccount(em, w.customerId, assetCode));
       const lvl = level === null ? null : dec(level);
-      await updateBalanceAlert(em, account.id, lvl?.toFixed() ?? null, alertStateOf(account.balance.minus(account.held), lvl,
-        account.alertFloor));
+      await updateBalanceAlert(
+        em,
+        account.id,
+        lvl?.toFixed() ?? null,
+        alertStateOf(account.balance.minus(account.held), lvl, account.alertFloor),
+      );
       return (await readAccounts(em, w)).find((a) => a.assetCode === assetCode)!;
     });
   }
 
-  async listTransactions(lookup: CustomerLookup, assetCode: string, afterSequence: bigint, page: PageRequest): Promise<Page<LedgerEntryModel>> {
+  async listTransactions(
+    lookup: CustomerLookup,
+    assetCode: string,
+    afterSequence: bigint,
+    page: PageRequest,
+  ): Promise<Page<LedgerEntryModel>> {
     const size = pageSize(page, 100, 1000);
     const filters = { customer: lookup, assetCode };
     const token = decodePageToken(page.pageToken, filters);
@@ -101,7 +118,11 @@ export class Wallets {
         if (input.reason === 'grant') {
           // The grant row shares the adjustment's id; granted tracks the sum of unexpired remainders.
           await insertGrant(em, {
-            id: adjustmentId, accountId: account.id, amount: amount.toFixed(), priority: input.priority, expiresAt: input.expiresAt,
+            id: adjustmentId,
+            accountId: account.id,
+            amount: amount.toFixed(),
+            priority: input.priority,
+            expiresAt: input.expiresAt,
           });
           account.granted = account.granted.plus(amount);
           await addGranted(em, account.id, amount.toFixed());

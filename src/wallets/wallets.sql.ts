@@ -48,8 +48,15 @@ export type AccountRead = AccountBalanceModel & { lastTransactionId: string };
  */
 export async function readAccounts(em: EntityManager, w: CustomerWallet): Promise<AccountRead[]> {
   const rows = await query<{
-    asset_code: string; scale: number; id: string | null; balance: string; held: string; sequence: string; txn: string | null;
-    low_balance_level: string | null; alert_state: AlertState | null;
+    asset_code: string;
+    scale: number;
+    id: string | null;
+    balance: string;
+    held: string;
+    sequence: string;
+    txn: string | null;
+    low_balance_level: string | null;
+    alert_state: AlertState | null;
   }>(
     em,
     `select s.code as asset_code, s.scale, a.id, a.low_balance_level::text as low_balance_level, a.alert_state,
@@ -83,9 +90,22 @@ export async function readAccounts(em: EntityManager, w: CustomerWallet): Promis
 }
 
 /** Entries of one account's feed with sequence > after, ascending, at most `limit`. */
-export async function listEntries(em: EntityManager, accountId: string, assetCode: string, scale: number, after: bigint, limit: number): Promise<LedgerEntryModel[]> {
+export async function listEntries(
+  em: EntityManager,
+  accountId: string,
+  assetCode: string,
+  scale: number,
+  after: bigint,
+  limit: number,
+): Promise<LedgerEntryModel[]> {
   const rows = await query<{
-    transaction_id: string; sequence: string; amount: string; balance_after: string; created_at: Date; kind: TxnKind; reference: string;
+    transaction_id: string;
+    sequence: string;
+    amount: string;
+    balance_after: string;
+    created_at: Date;
+    kind: TxnKind;
+    reference: string;
     description: string;
     rated_by: RatedBy[] | null;
   }>(
@@ -96,11 +116,23 @@ export async function listEntries(em: EntityManager, accountId: string, assetCod
       where e.account_id = ? and e.sequence > ? order by e.sequence limit ?`,
     [accountId, after.toString(), limit],
   );
-  return rows.map((r) => ledgerEntryModel({
-    transactionId: r.transaction_id, sequence: r.sequence, assetCode, amount: dec(r.amount), balanceAfter: dec(r.balance_after),
-    kind: r.kind, reference: r.reference, description: r.description, createdAt: new Date(r.created_at),
-    ratedBy: (r.rated_by ?? []).map((x) => ({ productId: x.i, productCode: x.c, version: x.v })),
-  }, scale));
+  return rows.map((r) =>
+    ledgerEntryModel(
+      {
+        transactionId: r.transaction_id,
+        sequence: r.sequence,
+        assetCode,
+        amount: dec(r.amount),
+        balanceAfter: dec(r.balance_after),
+        kind: r.kind,
+        reference: r.reference,
+        description: r.description,
+        createdAt: new Date(r.created_at),
+        ratedBy: (r.rated_by ?? []).map((x) => ({ productId: x.i, productCode: x.c, version: x.v })),
+      },
+      scale,
+    ),
+  );
 }
 
 /** The id of the wallet's customer account for an asset, or undefined when it has not been made yet. */
@@ -115,13 +147,17 @@ export async function selectAccountId(em: EntityManager, walletId: string, asset
 
 /** A grant of `amount` (decimal string) on the account; it shares the id of the adjustment that credits it. */
 export async function insertGrant(
-  em: EntityManager, g: { id: string; accountId: string; amount: string; priority: number; expiresAt: Date | null },
+  em: EntityManager,
+  g: { id: string; accountId: string; amount: string; priority: number; expiresAt: Date | null },
 ): Promise<void> {
-  await query(
-    em,
-    `insert into grants (id, account_id, amount, remaining, priority, expires_at) values (?, ?, ?, ?, ?, ?)`,
-    [g.id, g.accountId, g.amount, g.amount, g.priority, g.expiresAt],
-  );
+  await query(em, `insert into grants (id, account_id, amount, remaining, priority, expires_at) values (?, ?, ?, ?, ?, ?)`, [
+    g.id,
+    g.accountId,
+    g.amount,
+    g.amount,
+    g.priority,
+    g.expiresAt,
+  ]);
 }
 
 /** Customers with grants that expired by `now` and still have a remainder (at most `limit`). */
@@ -137,7 +173,9 @@ export async function selectCustomersWithExpiredGrants(em: EntityManager, now: D
 
 /** The grants of these (locked) accounts that expired by `now` with a remainder, locked, in a fixed order. */
 export async function lockExpiredGrants(
-  em: EntityManager, accountIds: readonly string[], now: Date,
+  em: EntityManager,
+  accountIds: readonly string[],
+  now: Date,
 ): Promise<{ id: string; account_id: string; remaining: string }[]> {
   return query<{ id: string; account_id: string; remaining: string }>(
     em,
@@ -150,7 +188,10 @@ export async function lockExpiredGrants(
 
 /** Mark grants expired at `now` with nothing remaining, and lower their accounts' `granted` (`r`: decimal strings). */
 export async function markGrantsExpired(
-  em: EntityManager, grantIds: readonly string[], now: Date, granted: readonly { id: string; r: string }[],
+  em: EntityManager,
+  grantIds: readonly string[],
+  now: Date,
+  granted: readonly { id: string; r: string }[],
 ): Promise<void> {
   await query(em, `update grants set remaining = 0, expired_at = ? where id = any(?::text[])`, [now, pgTextArray(grantIds)]);
   await query(

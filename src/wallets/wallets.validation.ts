@@ -3,9 +3,15 @@
 import type { Duration } from '@bufbuild/protobuf/wkt';
 import type { Money } from '../../gen/tollbooth/v1/common_pb.js';
 import {
-  AdjustmentDirection, AdjustmentReason,
-  type CaptureHoldRequest, type CreateAdjustmentRequest, type CreateHoldRequest, type GetWalletRequest, type ListTransactionsRequest,
-  type SetBalanceAlertRequest, type WatchWalletRequest,
+  AdjustmentDirection,
+  AdjustmentReason,
+  type CaptureHoldRequest,
+  type CreateAdjustmentRequest,
+  type CreateHoldRequest,
+  type GetWalletRequest,
+  type ListTransactionsRequest,
+  type SetBalanceAlertRequest,
+  type WatchWalletRequest,
 } from '../../gen/tollbooth/v1/wallet_pb.js';
 import { invalid } from '../shared/errors.js';
 import { assetCode, customerRef, decimal, enumSet, intRange, requestId, str } from '../server/rules.js';
@@ -54,7 +60,8 @@ export const walletValidators = {
     knownEnum(req.reason, AdjustmentReason, 'reason');
     str(req.description, 'description', { max: 500 });
     if (req.reason === AdjustmentReason.GRANT) {
-      if (req.direction !== AdjustmentDirection.CREDIT) throw invalid('direction', 'a GRANT is a credit; take granted money back with a CORRECTION debit');
+      if (req.direction !== AdjustmentDirection.CREDIT)
+        throw invalid('direction', 'a GRANT is a credit; take granted money back with a CORRECTION debit');
       intRange(req.priority, 'priority', 0, 100);
     } else {
       if (req.expireTime) throw invalid('expire_time', 'only GRANT credits expire');

@@ -30,7 +30,12 @@ afterAll(async () => {
 async function restart(adminKey: string | undefined): Promise<App> {
   await app?.stop(1000);
   const env: Record<string, string> = {
-    DATABASE_URL: db.url, GRPC_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error', QUEUE_PREFIX: db.name,
+    DATABASE_URL: db.url,
+    GRPC_PORT: '0',
+    HTTP_PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'error',
+    QUEUE_PREFIX: db.name,
   };
   if (adminKey) env.TOLLBOOTH_ADMIN_KEY = adminKey;
   if (process.env.TEST_REDIS_URL) env.REDIS_URL = process.env.TEST_REDIS_URL;
@@ -40,7 +45,9 @@ async function restart(adminKey: string | undefined): Promise<App> {
 
 async function call(key: string, method: string, body: unknown): Promise<{ status: number; body: Json }> {
   const res = await fetch(`http://127.0.0.1:${app!.httpPort}/tollbooth.v1.ApiKeyService/${method}`, {
-    method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify(body),
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify(body),
   });
   return { status: res.status, body: asJson((await res.json()) as JsonValue) };
 }

@@ -39,13 +39,20 @@ describe('invalid decimals are INVALID_ARGUMENT naming the field', () => {
     const res = await engine.fetchJson('tollbooth.v1.CatalogService/CreateProduct', body);
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('invalid_argument');
-    expect(res.body.details[0].debug).toEqual({ reason: 'INVALID_ARGUMENT', domain: 'tollbooth.dev', metadata: { field: 'prices[0].rates[0].unit_prices[0].amount' } });
+    expect(res.body.details[0].debug).toEqual({
+      reason: 'INVALID_ARGUMENT',
+      domain: 'tollbooth.dev',
+      metadata: { field: 'prices[0].rates[0].unit_prices[0].amount' },
+    });
   });
 });
 
 describe('other client mistakes', () => {
   it('unknown product → NOT_FOUND', async () => {
-    await expect(catalog.getProduct({ ref: { case: 'code', value: 'no-such-product' } })).rejects.toMatchObject({ code: 5, details: 'product "no-such-product" not found' });
+    await expect(catalog.getProduct({ ref: { case: 'code', value: 'no-such-product' } })).rejects.toMatchObject({
+      code: 5,
+      details: 'product "no-such-product" not found',
+    });
   });
 
   it('duplicate product code → ALREADY_EXISTS', async () => {
@@ -57,7 +64,10 @@ describe('other client mistakes', () => {
   it('unknown asset in a price → INVALID_ARGUMENT naming the field', async () => {
     const req = imageProduct();
     req.prices[0].rates[0].unitPrices[0].assetCode = 'EUR';
-    await expect(catalog.createProduct(req)).rejects.toMatchObject({ code: 3, details: 'prices[0].rates[0].unit_prices[0].asset_code: unknown asset "EUR" (create it with CatalogService.CreateAsset)' });
+    await expect(catalog.createProduct(req)).rejects.toMatchObject({
+      code: 3,
+      details: 'prices[0].rates[0].unit_prices[0].asset_code: unknown asset "EUR" (create it with CatalogService.CreateAsset)',
+    });
   });
 
   it('VOLUME without value_property → INVALID_ARGUMENT', async () => {
@@ -69,7 +79,10 @@ describe('other client mistakes', () => {
   it('request_id reused with different parameters → ALREADY_EXISTS (REQUEST_ID_REUSED)', async () => {
     const req = imageProduct();
     await catalog.createProduct(req);
-    await expect(catalog.createProduct({ ...req, name: 'Other' })).rejects.toMatchObject({ code: 6, details: `request_id: "${req.requestId}" was already used for a different CreateProduct request` });
+    await expect(catalog.createProduct({ ...req, name: 'Other' })).rejects.toMatchObject({
+      code: 6,
+      details: `request_id: "${req.requestId}" was already used for a different CreateProduct request`,
+    });
   });
 
   it('a page token reused with different filters → INVALID_ARGUMENT', async () => {
@@ -78,6 +91,9 @@ describe('other client mistakes', () => {
     const page = await catalog.listProducts({ pageSize: 1 });
     expect(page.nextPageToken).not.toBe('');
     await expect(catalog.listProducts({ pageSize: 1, pageToken: page.nextPageToken, status: 2 })).rejects.toMatchObject({ code: 3 });
-    await expect(catalog.listProducts({ pageToken: 'garbage' })).rejects.toMatchObject({ code: 3, details: 'page_token: is not a token this server issued' });
+    await expect(catalog.listProducts({ pageToken: 'garbage' })).rejects.toMatchObject({
+      code: 3,
+      details: 'page_token: is not a token this server issued',
+    });
   });
 });

@@ -18,7 +18,10 @@ describe('assets', () => {
   });
 
   it('creates a custom asset with an exact exchange rate and lists it in code order', async () => {
-    const { asset } = await catalog.createAsset({ requestId: uniq('r'), asset: { code: 'CREDITS', name: 'Credits', scale: 0, exchangeRates: [{ currency: 'USD', rate: '100.000' }] } });
+    const { asset } = await catalog.createAsset({
+      requestId: uniq('r'),
+      asset: { code: 'CREDITS', name: 'Credits', scale: 0, exchangeRates: [{ currency: 'USD', rate: '100.000' }] },
+    });
     expect(asset).toMatchObject({ code: 'CREDITS', name: 'Credits', scale: 0, exchangeRates: [{ currency: 'USD', rate: '100' }] });
     const page1 = await catalog.listAssets({ pageSize: 1 });
     expect(page1.assets.map((a) => a.code)).toEqual(['CREDITS']);
@@ -32,14 +35,23 @@ describe('products', () => {
   it('keeps unit prices exact down to 1e-12 and with dimensions', async () => {
     const code = uniq('llm');
     const { product } = await catalog.createProduct({
-      requestId: uniq('r'), code, name: 'LLM', publish: true,
-      prices: [{
-        name: 'Tokens', eventType: 'tokens_used', calculation: UsageCalculation.VOLUME, valueProperty: 'tokens', dimensionKeys: ['model'],
-        rates: [
-          { dimensions: { model: 'big' }, unitPrices: [{ assetCode: 'USD', amount: '0.000002' }] },
-          { dimensions: { model: '*' }, unitPrices: [{ assetCode: 'USD', amount: '0.000000000001' }] },
-        ],
-      }],
+      requestId: uniq('r'),
+      code,
+      name: 'LLM',
+      publish: true,
+      prices: [
+        {
+          name: 'Tokens',
+          eventType: 'tokens_used',
+          calculation: UsageCalculation.VOLUME,
+          valueProperty: 'tokens',
+          dimensionKeys: ['model'],
+          rates: [
+            { dimensions: { model: 'big' }, unitPrices: [{ assetCode: 'USD', amount: '0.000002' }] },
+            { dimensions: { model: '*' }, unitPrices: [{ assetCode: 'USD', amount: '0.000000000001' }] },
+          ],
+        },
+      ],
     });
     expect(product!.prices[0].rates.map((r) => [r.dimensions, r.unitPrices[0].amount])).toEqual([
       [{ model: 'big' }, '0.000002'],
@@ -53,14 +65,26 @@ describe('products', () => {
     const req = imageProduct(undefined, '0.05');
     const { product: v1 } = await catalog.createProduct({ ...req, publish: false });
     expect([v1!.version, v1!.status]).toEqual([1, ProductStatus.DRAFT]);
-    await expect(catalog.getProduct({ ref: { case: 'code', value: req.code } })).resolves.toMatchObject({ product: { version: 1, status: ProductStatus.DRAFT } });
+    await expect(catalog.getProduct({ ref: { case: 'code', value: req.code } })).resolves.toMatchObject({
+      product: { version: 1, status: ProductStatus.DRAFT },
+    });
 
     const { product: pub1 } = await catalog.publishProduct({ code: req.code, version: 1 });
     expect(pub1!.status).toBe(ProductStatus.PUBLISHED);
 
     const newPrices = [{ ...req.prices[0], rates: [{ unitPrices: [{ assetCode: 'USD', amount: '0.04' }] }] }];
-    const { product: v2 } = await catalog.updateProduct({ requestId: uniq('r'), code: req.code, product: { prices: newPrices }, updateMask: { paths: ['prices'] } });
-    expect([v2!.version, v2!.status, v2!.name, v2!.prices[0].rates[0].unitPrices[0].amount]).toEqual([2, ProductStatus.DRAFT, 'Image generation', '0.04']);
+    const { product: v2 } = await catalog.updateProduct({
+      requestId: uniq('r'),
+      code: req.code,
+      product: { prices: newPrices },
+      updateMask: { paths: ['prices'] },
+    });
+    expect([v2!.version, v2!.status, v2!.name, v2!.prices[0].rates[0].unitPrices[0].amount]).toEqual([
+      2,
+      ProductStatus.DRAFT,
+      'Image generation',
+      '0.04',
+    ]);
 
     // v2 is a draft: the latest published is still v1 at 0.05.
     const latest = await catalog.getProduct({ ref: { case: 'code', value: req.code } });
@@ -72,7 +96,10 @@ describe('products', () => {
     expect(old.product!.prices[0].rates[0].unitPrices[0].amount).toBe('0.05');
 
     const versions = await catalog.listProductVersions({ code: req.code });
-    expect(versions.products.map((p) => [p.version, p.status])).toEqual([[1, ProductStatus.PUBLISHED], [2, ProductStatus.PUBLISHED]]);
+    expect(versions.products.map((p) => [p.version, p.status])).toEqual([
+      [1, ProductStatus.PUBLISHED],
+      [2, ProductStatus.PUBLISHED],
+    ]);
   });
 
   it('archives a product and lists products by status', async () => {

@@ -66,13 +66,18 @@ describe('tollbooth keys', () => {
     expect(created.code).toBe(0);
     const key = JSON.parse(created.stdout) as KeyJson & { secret: string };
     expect(key).toMatchObject({
-      id: expect.stringMatching(/^key_/), name: 'dashboards', scopes: ['read'], revokedAt: null, secret: expect.stringMatching(/^tb_/),
+      id: expect.stringMatching(/^key_/),
+      name: 'dashboards',
+      scopes: ['read'],
+      revokedAt: null,
+      secret: expect.stringMatching(/^tb_/),
     });
     expect(key.prefix).toBe(key.secret.slice(0, 8));
     const catalog = engine.connect(CatalogService, key.secret);
     expect((await catalog.listAssets({})).assets.map((a) => a.code)).toContain('USD');
-    await expect(catalog.createAsset({ requestId: 'x', asset: { code: 'CREDITS', name: 'Credits', scale: 0 } }))
-      .rejects.toMatchObject({ code: Code.PermissionDenied });
+    await expect(catalog.createAsset({ requestId: 'x', asset: { code: 'CREDITS', name: 'Credits', scale: 0 } })).rejects.toMatchObject({
+      code: Code.PermissionDenied,
+    });
 
     const listed = await tollbooth(['keys', 'list'], env());
     expect(listed.code).toBe(0);
@@ -84,8 +89,15 @@ describe('tollbooth keys', () => {
     const revoked = await tollbooth(['keys', 'revoke', key.id], env());
     expect(revoked).toMatchObject({ code: 0, stdout: expect.stringContaining(`Revoked API key ${key.id}`) });
     // The engine caches a verified key for 5 s: refused once that has passed.
-    await waitFor('the revoked key to be refused', async () =>
-      catalog.listAssets({}).then(() => undefined, (err) => (err.code === Code.Unauthenticated ? true : undefined)), 10_000);
+    await waitFor(
+      'the revoked key to be refused',
+      async () =>
+        catalog.listAssets({}).then(
+          () => undefined,
+          (err) => (err.code === Code.Unauthenticated ? true : undefined),
+        ),
+      10_000,
+    );
     const after = JSON.parse((await tollbooth(['keys', 'list', '--json'], env())).stdout) as KeyJson[];
     expect(after.find((k) => k.id === key.id)!.revokedAt).toMatch(/^\d{4}-/);
   });
@@ -148,40 +160,60 @@ describe('tollbooth doctor', () => {
 
   it('finds nothing wrong with a complete, migrated deployment (exit 0)', async () => {
     const res = await tollbooth(['doctor'], { DATABASE_URL: db.url, REDIS_URL, ...fake.env(), PUBLIC_URL: 'https://billing.example.com' });
-    expect(res.stdout.split('\n').filter((l) => /^\S/.test(l)).map((l) => l.split(/\s{2,}/).slice(0, 2))).toEqual([
-      ['ok', 'Configuration'], ['ok', 'Postgres'], ['ok', 'Migrations'], ['ok', 'Redis'], ['ok', 'Stripe key'], ['ok', 'Stripe webhook'],
-      ['ok', 'Public URL'], ['No problems found.'],
+    expect(
+      res.stdout
+        .split('\n')
+        .filter((l) => /^\S/.test(l))
+        .map((l) => l.split(/\s{2,}/).slice(0, 2)),
+    ).toEqual([
+      ['ok', 'Configuration'],
+      ['ok', 'Postgres'],
+      ['ok', 'Migrations'],
+      ['ok', 'Redis'],
+      ['ok', 'Stripe key'],
+      ['ok', 'Stripe webhook'],
+      ['ok', 'Public URL'],
+      ['No problems found.'],
     ]);
     expect(res.code).toBe(0);
   });
 
-  it('names each problem with its fix (exit 1): unmigrated database, evicting Redis, refused Stripe key, no webhook secret, no '
-    + 'PUBLIC_URL', async () => {
-    const port = await freePort();
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'allkeys-lru'];
-    evicting = spawn('redis-server', args, { stdio: 'ignore' });
-    const empty = await createTestDatabase();
-    try {
-      const env = {
-        DATABASE_URL: empty.url, REDIS_URL: `redis://127.0.0.1:${port}`, STRIPE_SECRET_KEY: 'sk_test_thiskeyiswrong000000',
-        STRIPE_API_BASE: fake.env().STRIPE_API_BASE,
-      };
-      const res = await waitFor('redis-server to answer', async () => {
-        const r = await tollbooth(['doctor'], env);
-        return r.stdout.includes('cannot reach') ? undefined : r;
-      }, 20_000);
-      expect(res.code).toBe(1);
-      const out = res.stdout;
-      expect(out).toMatch(/FAIL {2}Migrations +\d+ not applied \(0001-foundation, .*\)\n +fix: run "npx tollbooth migrate"/);
-      expect(out).toMatch(/FAIL {2}Redis +reachable at 127\.0\.0\.1:\d+, but maxmemory-policy is "allkeys-lru".*\n +fix: set /);
-      expect(out).toMatch(/FAIL {2}Stripe key +Stripe refused STRIPE_SECRET_KEY \(invalid or rolled\)\n +fix: /);
-      expect(out).toMatch(/FAIL {2}Stripe webhook +STRIPE_WEBHOOK_SECRET is unset.*\n +fix: add a webhook endpoint for http:\/\//);
-      expect(out).toMatch(/FAIL {2}Public URL +PUBLIC_URL is unset.*where Stripe sends payers back\n +fix: set PUBLIC_URL/);
-      expect(out).toMatch(/\n5 problems found\.\n$/);
-    } finally {
-      await empty.drop();
-    }
-  });
+  it(
+    'names each problem with its fix (exit 1): unmigrated database, evicting Redis, refused Stripe key, no webhook secret, no ' +
+      'PUBLIC_URL',
+    async () => {
+      const port = await freePort();
+      const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'allkeys-lru'];
+      evicting = spawn('redis-server', args, { stdio: 'ignore' });
+      const empty = await createTestDatabase();
+      try {
+        const env = {
+          DATABASE_URL: empty.url,
+          REDIS_URL: `redis://127.0.0.1:${port}`,
+          STRIPE_SECRET_KEY: 'sk_test_thiskeyiswrong000000',
+          STRIPE_API_BASE: fake.env().STRIPE_API_BASE,
+        };
+        const res = await waitFor(
+          'redis-server to answer',
+          async () => {
+            const r = await tollbooth(['doctor'], env);
+            return r.stdout.includes('cannot reach') ? undefined : r;
+          },
+          20_000,
+        );
+        expect(res.code).toBe(1);
+        const out = res.stdout;
+        expect(out).toMatch(/FAIL {2}Migrations +\d+ not applied \(0001-foundation, .*\)\n +fix: run "npx tollbooth migrate"/);
+        expect(out).toMatch(/FAIL {2}Redis +reachable at 127\.0\.0\.1:\d+, but maxmemory-policy is "allkeys-lru".*\n +fix: set /);
+        expect(out).toMatch(/FAIL {2}Stripe key +Stripe refused STRIPE_SECRET_KEY \(invalid or rolled\)\n +fix: /);
+        expect(out).toMatch(/FAIL {2}Stripe webhook +STRIPE_WEBHOOK_SECRET is unset.*\n +fix: add a webhook endpoint for http:\/\//);
+        expect(out).toMatch(/FAIL {2}Public URL +PUBLIC_URL is unset.*where Stripe sends payers back\n +fix: set PUBLIC_URL/);
+        expect(out).toMatch(/\n5 problems found\.\n$/);
+      } finally {
+        await empty.drop();
+      }
+    },
+  );
 
   it('reports Postgres and Redis it cannot reach, and an invalid variable', async () => {
     const [pgPort, redisPort] = [await freePort(), await freePort()];

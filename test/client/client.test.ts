@@ -4,8 +4,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import {
-  AdjustmentDirection, AdjustmentReason, createTollboothClient, EventStatus, TollboothError, tollboothServices,
-  type TollboothClient, type TollboothClientOptions, type TollboothReason,
+  AdjustmentDirection,
+  AdjustmentReason,
+  createTollboothClient,
+  EventStatus,
+  TollboothError,
+  tollboothServices,
+  type TollboothClient,
+  type TollboothClientOptions,
+  type TollboothReason,
 } from '../../src/client/index.js';
 import { startTestEngine, type TestEngine } from '../helpers/engine.js';
 import { imageProduct, uniq } from '../helpers/fixtures.js';
@@ -25,7 +32,10 @@ function clientFor(transport: TollboothClientOptions['transport'], extra: Partia
 }
 
 async function rejection(call: Promise<unknown>): Promise<TollboothError> {
-  const err = await call.then(() => undefined, (e: unknown) => e);
+  const err = await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(TollboothError);
   return err as TollboothError;
 }
@@ -40,8 +50,12 @@ describe.each(TRANSPORTS)('createTollboothClient over %s', (transport) => {
     expect(customer?.walletId).toMatch(/^wal_/);
     const ref = { ref: { case: 'externalId' as const, value: externalId } };
     await tb.wallets.createAdjustment({
-      requestId: uniq('grant'), customer: ref, amount: { assetCode: 'USD', amount: '10' },
-      direction: AdjustmentDirection.CREDIT, reason: AdjustmentReason.GRANT, description: 'Welcome credit',
+      requestId: uniq('grant'),
+      customer: ref,
+      amount: { assetCode: 'USD', amount: '10' },
+      direction: AdjustmentDirection.CREDIT,
+      reason: AdjustmentReason.GRANT,
+      description: 'Welcome credit',
     });
     const events = Array.from({ length: 100 }, (_, i) => ({ id: `img-${i}`, eventType: 'image_generated', subject: 'user-42' }));
     const { results } = await tb.usage.trackEvents({ customer: ref, events });
@@ -62,7 +76,10 @@ describe.each(TRANSPORTS)('createTollboothClient over %s', (transport) => {
     expect(missing).toBeInstanceOf(ConnectError);
     expect(ConnectError.from(missing)).toBe(missing);
     expect(missing).toMatchObject({
-      code: Code.NotFound, reason: 'PRODUCT_NOT_FOUND', field: undefined, rawMessage: 'product "no-such-product" not found',
+      code: Code.NotFound,
+      reason: 'PRODUCT_NOT_FOUND',
+      field: undefined,
+      rawMessage: 'product "no-such-product" not found',
     });
     expect(missing.errorInfo).toEqual({ reason: 'PRODUCT_NOT_FOUND', domain: 'tollbooth.dev', metadata: {} });
 
@@ -97,7 +114,10 @@ describe.each(TRANSPORTS)('createTollboothClient over %s', (transport) => {
     const initial = await stream.next();
     expect(initial.done).toBe(false);
     await tb.wallets.createAdjustment({
-      requestId: uniq('grant'), customer: ref, amount: { assetCode: 'USD', amount: '1.25' }, direction: AdjustmentDirection.CREDIT,
+      requestId: uniq('grant'),
+      customer: ref,
+      amount: { assetCode: 'USD', amount: '1.25' },
+      direction: AdjustmentDirection.CREDIT,
       reason: AdjustmentReason.GRANT,
     });
     let change = await stream.next();
@@ -118,7 +138,11 @@ function baseOf(transport: TollboothClientOptions['transport']): string {
 describe('the client', () => {
   it('has a client for every service the engine serves, and none it does not', () => {
     const served = engine.app.bindings.map((b) => b.service.typeName).sort();
-    expect(Object.values(tollboothServices).map((s) => s.typeName).sort()).toEqual(served);
+    expect(
+      Object.values(tollboothServices)
+        .map((s) => s.typeName)
+        .sort(),
+    ).toEqual(served);
     const tb = clientFor('grpc');
     for (const name of Object.keys(tollboothServices) as (keyof typeof tollboothServices)[]) {
       for (const method of tollboothServices[name].methods) expect(typeof tb[name][method.localName as never]).toBe('function');
@@ -130,7 +154,10 @@ describe('the client', () => {
     const stream = tb.wallets.watchWallet({ customer: { ref: { case: 'id', value: 'cus_nobody' } } });
     const err = await (async () => {
       for await (const _ of stream) return undefined;
-    })().then(() => undefined, (e: unknown) => e);
+    })().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(TollboothError);
     expect(err).toMatchObject({ code: Code.NotFound, reason: 'CUSTOMER_NOT_FOUND' });
   });

@@ -48,7 +48,10 @@ beforeAll(async () => {
   await tb.customers.createCustomer({ requestId: 'seed-customer-1', externalId: 'jane', name: 'Jane Doe', productCodes: ['image-gen'] });
   const jane = { ref: { case: 'externalId' as const, value: 'jane' } };
   await tb.wallets.createAdjustment({
-    requestId: 'seed-grant-1', customer: jane, amount: { assetCode: 'USD', amount: '10' }, direction: AdjustmentDirection.CREDIT,
+    requestId: 'seed-grant-1',
+    customer: jane,
+    amount: { assetCode: 'USD', amount: '10' },
+    direction: AdjustmentDirection.CREDIT,
     reason: AdjustmentReason.GRANT,
   });
   await tb.usage.trackEvents({ customer: jane, events: [{ id: 'img-0001', eventType: 'image_generated', subject: 'user-42' }] });
@@ -62,29 +65,41 @@ describe('tollbooth/client in an app that installs this package', () => {
   it("compiles the README's TypeScript example with tsc against the package's types, and runs it", async () => {
     const source = readmeExample('TypeScript', 'ts').replace("'http://localhost:50051'", `'http://127.0.0.1:${engine.app.grpcPort}'`);
     writeFileSync(path.join(app, 'main.ts'), source);
-    writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: {
-        target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, outDir: 'out',
-        types: ['node'], typeRoots: [path.join(REPO_ROOT, 'node_modules/@types')],
-        // As most apps compile: the example is checked against the package's types, not the declarations themselves
-        // (scripts/build-client.mjs already type-checked the sources they come from). Checking them too took ~10 s.
-        skipLibCheck: true,
-      },
-      files: ['main.ts'],
-    }));
+    writeFileSync(
+      path.join(app, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          outDir: 'out',
+          types: ['node'],
+          typeRoots: [path.join(REPO_ROOT, 'node_modules/@types')],
+          // As most apps compile: the example is checked against the package's types, not the declarations themselves
+          // (scripts/build-client.mjs already type-checked the sources they come from). Checking them too took ~10 s.
+          skipLibCheck: true,
+        },
+        files: ['main.ts'],
+      }),
+    );
     const tsc = path.join(REPO_ROOT, 'node_modules/typescript/bin/tsc');
     await run(process.execPath, [tsc, '-p', path.join(app, 'tsconfig.json')]).catch((err: { stdout?: string }) => {
       throw new Error(`the README example does not compile against the package:\n${err.stdout ?? String(err)}`);
     });
     const { stdout } = await run(process.execPath, [path.join(app, 'out/main.js')], {
-      cwd: app, env: { PATH: process.env.PATH ?? '', TOLLBOOTH_ADMIN_KEY: engine.adminKey }, timeout: 30_000,
+      cwd: app,
+      env: { PATH: process.env.PATH ?? '', TOLLBOOTH_ADMIN_KEY: engine.adminKey },
+      timeout: 30_000,
     });
     expect(stdout).toBe('ACCEPTED 9.90\nPRODUCT_NOT_FOUND 5\n');
   });
 
   it('tollbooth/client/web bundles for browsers without Node modules and works in Chromium across origins', async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run installs it)`);
-    writeFileSync(path.join(app, 'page.js'), `
+    writeFileSync(
+      path.join(app, 'page.js'),
+      `
       import { createTollboothClient, TollboothError } from 'tollbooth/client/web';
       window.tollboothRun = async (baseUrl, apiKey) => {
         const out = {};
@@ -101,10 +116,17 @@ describe('tollbooth/client in an app that installs this package', () => {
           out[transport] = { product: product.code, error: failure, balance };
         }
         return out;
-      };`);
+      };`,
+    );
     // platform "browser": a Node built-in anywhere in the import graph fails the build.
     const bundle = await build({
-      absWorkingDir: app, entryPoints: ['page.js'], bundle: true, platform: 'browser', format: 'esm', write: false, logLevel: 'silent',
+      absWorkingDir: app,
+      entryPoints: ['page.js'],
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      write: false,
+      logLevel: 'silent',
     });
     const script = bundle.outputFiles[0].text;
 
@@ -117,7 +139,12 @@ describe('tollbooth/client in an app that installs this package', () => {
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
       ],
     });
     try {

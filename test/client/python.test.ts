@@ -61,7 +61,12 @@ describe('the Python client', () => {
     try {
       const file = path.join(dir, 'services.py');
       writeFileSync(file, 'import tollbooth_client\nprint(" ".join(sorted(d.full_name for _, d in tollbooth_client.SERVICES.values())))\n');
-      expect((await python(file)).trim()).toBe(engine.app.bindings.map((b) => b.service.typeName).sort().join(' '));
+      expect((await python(file)).trim()).toBe(
+        engine.app.bindings
+          .map((b) => b.service.typeName)
+          .sort()
+          .join(' '),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -24,12 +24,31 @@ const byExt = (externalId: string) => ({ ref: { case: 'externalId' as const, val
 describe('customers', () => {
   it('creates a customer with a default wallet holding one account per asset, subscribed at the latest published version', async () => {
     const externalId = uniq('user');
-    const customer = (await customers.createCustomer({ requestId: uniq('r'), externalId, name: 'Ada', email: 'ada@example.com', productCodes: [productCode], metadata: { plan: 'pro' } })).customer!;
-    expect(customer).toMatchObject({ externalId, name: 'Ada', email: 'ada@example.com', overdraftLimit: '0', insufficientBalancePolicy: InsufficientBalancePolicy.ALLOW, metadata: { plan: 'pro' } });
+    const customer = (
+      await customers.createCustomer({
+        requestId: uniq('r'),
+        externalId,
+        name: 'Ada',
+        email: 'ada@example.com',
+        productCodes: [productCode],
+        metadata: { plan: 'pro' },
+      })
+    ).customer!;
+    expect(customer).toMatchObject({
+      externalId,
+      name: 'Ada',
+      email: 'ada@example.com',
+      overdraftLimit: '0',
+      insufficientBalancePolicy: InsufficientBalancePolicy.ALLOW,
+      metadata: { plan: 'pro' },
+    });
     expect(customer.subscriptions).toHaveLength(1);
     expect(customer.subscriptions[0]).toMatchObject({ productCode, productVersion: 1, status: SubscriptionStatus.ACTIVE });
-    const accounts = await query<{ asset_code: string; balance: string; type: string }>(engine.app.db.orm.em.fork(),
-      `select asset_code, balance::text, type from accounts where wallet_id = ?`, [customer.walletId]);
+    const accounts = await query<{ asset_code: string; balance: string; type: string }>(
+      engine.app.db.orm.em.fork(),
+      `select asset_code, balance::text, type from accounts where wallet_id = ?`,
+      [customer.walletId],
+    );
     expect(accounts).toEqual([{ asset_code: 'USD', balance: '0.000000000000', type: 'customer' }]);
     const { customer: got } = await customers.getCustomer({ customer: byExt(externalId) });
     expect(got).toEqual(customer);
@@ -42,19 +61,28 @@ describe('customers', () => {
     const results = await Promise.all([customers.createCustomer(req), customers.createCustomer(req), customers.createCustomer(req)]);
     const later = await customers.createCustomer(req);
     for (const r of [...results, later]) expect(r.customer).toEqual(results[0].customer);
-    const [{ n }] = await query<{ n: string }>(engine.app.db.orm.em.fork(), `select count(*)::text n from customers where external_id = ?`, [req.externalId]);
+    const [{ n }] = await query<{ n: string }>(
+      engine.app.db.orm.em.fork(),
+      `select count(*)::text n from customers where external_id = ?`,
+      [req.externalId],
+    );
     expect(n).toBe('1');
   });
 
   it('duplicate external_id → ALREADY_EXISTS', async () => {
     const externalId = uniq('user');
     await customers.createCustomer({ requestId: uniq('r'), externalId });
-    await expect(customers.createCustomer({ requestId: uniq('r'), externalId })).rejects.toMatchObject({ code: 6, rawMessage: 'external_id: another customer already has this external_id' });
+    await expect(customers.createCustomer({ requestId: uniq('r'), externalId })).rejects.toMatchObject({
+      code: 6,
+      rawMessage: 'external_id: another customer already has this external_id',
+    });
   });
 
   it('unknown product code → NOT_FOUND and nothing is created', async () => {
     const externalId = uniq('user');
-    await expect(customers.createCustomer({ requestId: uniq('r'), externalId, productCodes: ['no-such-product'] })).rejects.toMatchObject({ code: 5 });
+    await expect(customers.createCustomer({ requestId: uniq('r'), externalId, productCodes: ['no-such-product'] })).rejects.toMatchObject({
+      code: 5,
+    });
     await expect(customers.getCustomer({ customer: byExt(externalId) })).rejects.toMatchObject({ code: 5 });
   });
 
@@ -65,24 +93,43 @@ describe('customers', () => {
   });
 
   it('invalid fields are INVALID_ARGUMENT naming the field', async () => {
-    await expect(customers.createCustomer({ requestId: uniq('r'), email: 'not-an-email' })).rejects.toMatchObject({ code: 3, rawMessage: 'email: must be an email address, got "not-an-email"' });
+    await expect(customers.createCustomer({ requestId: uniq('r'), email: 'not-an-email' })).rejects.toMatchObject({
+      code: 3,
+      rawMessage: 'email: must be an email address, got "not-an-email"',
+    });
     await expect(customers.createCustomer({ requestId: uniq('r'), overdraftLimit: '-1' })).rejects.toMatchObject({ code: 3 });
     await expect(customers.createCustomer({ requestId: '' })).rejects.toMatchObject({ code: 3, rawMessage: 'request_id: is required' });
     await expect(customers.getCustomer({})).rejects.toMatchObject({ code: 3 });
   });
 
   it('updates only the masked fields', async () => {
-    const { customer } = await customers.createCustomer({ requestId: uniq('r'), externalId: uniq('user'), name: 'Old', email: 'old@example.com' });
-    const { customer: updated } = await customers.updateCustomer({ customer: { id: customer!.id, name: 'New', email: 'ignored@example.com', overdraftLimit: '5.5' }, updateMask: { paths: ['name', 'overdraft_limit'] } });
+    const { customer } = await customers.createCustomer({
+      requestId: uniq('r'),
+      externalId: uniq('user'),
+      name: 'Old',
+      email: 'old@example.com',
+    });
+    const { customer: updated } = await customers.updateCustomer({
+      customer: { id: customer!.id, name: 'New', email: 'ignored@example.com', overdraftLimit: '5.5' },
+      updateMask: { paths: ['name', 'overdraft_limit'] },
+    });
     expect([updated!.name, updated!.email, updated!.overdraftLimit]).toEqual(['New', 'old@example.com', '5.5']);
-    await expect(customers.updateCustomer({ customer: { id: customer!.id }, updateMask: { paths: ['id'] } })).rejects.toMatchObject({ code: 3 });
+    await expect(customers.updateCustomer({ customer: { id: customer!.id }, updateMask: { paths: ['id'] } })).rejects.toMatchObject({
+      code: 3,
+    });
   });
 
   it('creates and cancels subscriptions; a second active subscription to the same product is refused', async () => {
     const customer = (await customers.createCustomer({ requestId: uniq('r'), externalId: uniq('user') })).customer!;
-    const { subscription } = await customers.createSubscription({ requestId: uniq('r'), customer: { ref: { case: 'id', value: customer.id } }, productCode });
+    const { subscription } = await customers.createSubscription({
+      requestId: uniq('r'),
+      customer: { ref: { case: 'id', value: customer.id } },
+      productCode,
+    });
     expect(subscription).toMatchObject({ productCode, productVersion: 1, status: SubscriptionStatus.ACTIVE });
-    await expect(customers.createSubscription({ requestId: uniq('r'), customer: { ref: { case: 'id', value: customer.id } }, productCode })).rejects.toMatchObject({ code: 6 });
+    await expect(
+      customers.createSubscription({ requestId: uniq('r'), customer: { ref: { case: 'id', value: customer.id } }, productCode }),
+    ).rejects.toMatchObject({ code: 6 });
     const canceled = (await customers.cancelSubscription({ subscriptionId: subscription!.id })).subscription!;
     expect(canceled.status).toBe(SubscriptionStatus.CANCELED);
     expect(canceled.cancelTime).toBeDefined();

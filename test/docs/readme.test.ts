@@ -30,24 +30,34 @@ function section(heading: string): string {
   return end < 0 ? rest : rest.slice(0, end);
 }
 
-interface Block { lang: string; text: string }
+interface Block {
+  lang: string;
+  text: string;
+}
 
 function codeBlocks(text: string): Block[] {
   return [...text.matchAll(/^```(\w*)\n([\s\S]*?)^```$/gm)].map((m) => ({ lang: m[1], text: m[2] }));
 }
 
-interface Request { path: string; body: string; command: string }
+interface Request {
+  path: string;
+  body: string;
+  command: string;
+}
 
 /** The curl commands of a ```sh block: each must call the default HTTP port with the admin key and a JSON body. */
 function curlRequests(block: string): Request[] {
-  return block.split(/^(?=curl )/m).filter((c) => c.trim() !== '').map((command) => {
-    const url = /^curl -sS http:\/\/localhost:8080(\/\S+) \\$/m.exec(command);
-    const body = /-d '([^']*)'/.exec(command);
-    if (!url || !body) throw new Error(`not a curl command the test understands:\n${command}`);
-    expect(command).toContain(`-H "authorization: Bearer $TOLLBOOTH_ADMIN_KEY"`);
-    expect(command).toContain(`-H 'content-type: application/json'`);
-    return { path: url[1], body: body[1], command };
-  });
+  return block
+    .split(/^(?=curl )/m)
+    .filter((c) => c.trim() !== '')
+    .map((command) => {
+      const url = /^curl -sS http:\/\/localhost:8080(\/\S+) \\$/m.exec(command);
+      const body = /-d '([^']*)'/.exec(command);
+      if (!url || !body) throw new Error(`not a curl command the test understands:\n${command}`);
+      expect(command).toContain(`-H "authorization: Bearer $TOLLBOOTH_ADMIN_KEY"`);
+      expect(command).toContain(`-H 'content-type: application/json'`);
+      return { path: url[1], body: body[1], command };
+    });
 }
 
 /** The README's ids: an id of that kind. */
@@ -117,7 +127,10 @@ async function runSection(heading: string): Promise<number> {
       answers++;
     }
   }
-  expect(pending.map((r) => r.command), `${heading}: requests without an answer shown`).toEqual([]);
+  expect(
+    pending.map((r) => r.command),
+    `${heading}: requests without an answer shown`,
+  ).toEqual([]);
   return answers;
 }
 
@@ -130,7 +143,8 @@ describe('the README', () => {
     const shown = 'Without enough balance the answer is `{"reason":"REJECT_REASON_INSUFFICIENT_BALANCE",…}`';
     expect(readme.replace(/\s+/g, ' ')).toContain(shown);
     const refused = await send({
-      path: '/tollbooth.v1.UsageService/Check', command: 'Check of 1000 images',
+      path: '/tollbooth.v1.UsageService/Check',
+      command: 'Check of 1000 images',
       body: '{"customer": {"externalId": "jane"}, "eventType": "image_generated", "quantity": "1000"}',
     });
     expect(refused).toMatchObject({ reason: 'REJECT_REASON_INSUFFICIENT_BALANCE' });
@@ -190,16 +204,22 @@ describe('the README', () => {
     expect(overview).toContain(`${count} services in package \`tollbooth.v1\``);
   });
 
-  it('billing portal: the bundle sizes it states are the built page\'s (within 10 % or 1 KB)', () => {
+  it("billing portal: the bundle sizes it states are the built page's (within 10 % or 1 KB)", () => {
     const text = section('## Billing portal').replace(/\s+/g, ' ');
     const m = /The script is (\d+) KB \((\d+) KB gzip\), the stylesheet (\d+) KB \((\d+) KB gzip\)/.exec(text);
     expect(m, 'the sentence with the bundle sizes').not.toBeNull();
     // The test run's global setup builds the page (scripts/build-portal.mjs) and its manifest records the sizes.
     const manifest = JSON.parse(readFileSync(new URL('../../portal/dist/manifest.json', import.meta.url), 'utf8')) as {
-      js: string; css: string; sizes: Record<string, { bytes: number; gzip: number }>;
+      js: string;
+      css: string;
+      sizes: Record<string, { bytes: number; gzip: number }>;
     };
-    const built = [manifest.sizes[manifest.js].bytes, manifest.sizes[manifest.js].gzip, manifest.sizes[manifest.css].bytes,
-      manifest.sizes[manifest.css].gzip];
+    const built = [
+      manifest.sizes[manifest.js].bytes,
+      manifest.sizes[manifest.js].gzip,
+      manifest.sizes[manifest.css].bytes,
+      manifest.sizes[manifest.css].gzip,
+    ];
     built.forEach((bytes, i) => {
       const kb = (bytes / 1024).toFixed(1);
       const off = Math.abs(Number(m![i + 1]) * 1024 - bytes);

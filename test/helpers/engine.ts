@@ -46,12 +46,20 @@ export interface TestEngine {
 
 /** `database`: one made elsewhere (a fault test's private Postgres); by default a fresh one on the shared server. */
 export async function startTestEngine(
-  env: Record<string, string> = {}, options: AppOptions = {}, database?: TestDatabase,
+  env: Record<string, string> = {},
+  options: AppOptions = {},
+  database?: TestDatabase,
 ): Promise<TestEngine> {
   const db = database ?? (await createTestDatabase());
   // Each engine gets its own BullMQ prefix, so test files sharing one Redis never process each other's jobs.
   const engineEnv = {
-    DATABASE_URL: db.url, GRPC_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', TOLLBOOTH_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: 'error', QUEUE_PREFIX: db.name,
+    DATABASE_URL: db.url,
+    GRPC_PORT: '0',
+    HTTP_PORT: '0',
+    HOST: '127.0.0.1',
+    TOLLBOOTH_ADMIN_KEY: ADMIN_KEY,
+    LOG_LEVEL: 'error',
+    QUEUE_PREFIX: db.name,
     ...env,
   };
   const config = loadConfig(engineEnv);
@@ -89,7 +97,11 @@ export async function startTestEngine(
     async fetchJson(path, body, key = ADMIN_KEY) {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (key) headers.authorization = `Bearer ${key}`;
-      const res = await fetch(`http://127.0.0.1:${app.httpPort}/${path.replace(/^\//, '')}`, { method: 'POST', headers, body: JSON.stringify(body) });
+      const res = await fetch(`http://127.0.0.1:${app.httpPort}/${path.replace(/^\//, '')}`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(body),
+      });
       const text = await res.text();
       return { status: res.status, body: parseJson(text) };
     },
@@ -111,7 +123,12 @@ export async function startTestEngine(
  */
 export async function startSecondEngine(engine: TestEngine): Promise<{ grpcPort: number; httpPort: number; stop(): Promise<Exit> }> {
   const [grpcPort, httpPort] = [await freePort(), await freePort()];
-  const proc = spawnEngine({ ...engine.env, GRPC_PORT: String(grpcPort), HTTP_PORT: String(httpPort), REDIS_URL: engine.app.config.redisUrl });
+  const proc = spawnEngine({
+    ...engine.env,
+    GRPC_PORT: String(grpcPort),
+    HTTP_PORT: String(httpPort),
+    REDIS_URL: engine.app.config.redisUrl,
+  });
   const stop = async () => {
     const exit = await proc.stop('SIGTERM');
     await proc.kill();

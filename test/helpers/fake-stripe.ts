@@ -41,8 +41,28 @@ const PARAMS = JSON.parse(readFileSync(new URL('./stripe-params.json', import.me
  * written out here on purpose rather than imported from src/: the fake stands for Stripe, not for the engine's idea of it.
  */
 const MINIMUM_CHARGE: Record<string, number> = {
-  aed: 200, aud: 50, brl: 50, cad: 50, chf: 50, czk: 1500, dkk: 250, eur: 50, gbp: 30, hkd: 400, inr: 50, jpy: 50, mxn: 1000,
-  myr: 200, nok: 300, nzd: 50, pln: 200, ron: 200, sek: 300, sgd: 50, thb: 1000, usd: 50,
+  aed: 200,
+  aud: 50,
+  brl: 50,
+  cad: 50,
+  chf: 50,
+  czk: 1500,
+  dkk: 250,
+  eur: 50,
+  gbp: 30,
+  hkd: 400,
+  inr: 50,
+  jpy: 50,
+  mxn: 1000,
+  myr: 200,
+  nok: 300,
+  nzd: 50,
+  pln: 200,
+  ron: 200,
+  sek: 300,
+  sgd: 50,
+  thb: 1000,
+  usd: 50,
 };
 const ZERO_DECIMAL = new Set(['jpy']);
 
@@ -166,7 +186,9 @@ export class FakeStripe {
 
   static async start(): Promise<FakeStripe> {
     if (PARAMS.apiVersion !== Stripe.API_VERSION) {
-      throw new Error(`fake stripe: stripe-params.json is for API ${PARAMS.apiVersion}, the SDK sends ${Stripe.API_VERSION}: run npx tsx scripts/stripe-params.ts`);
+      throw new Error(
+        `fake stripe: stripe-params.json is for API ${PARAMS.apiVersion}, the SDK sends ${Stripe.API_VERSION}: run npx tsx scripts/stripe-params.ts`,
+      );
     }
     const f = new FakeStripe();
     f.server = http.createServer((req, res) => void f.handle(req, res));
@@ -211,8 +233,14 @@ export class FakeStripe {
     const pm = rid('pm');
     this.paymentMethods.add(pm);
     const pi = this.newPaymentIntent({
-      amount: s.amount_total, currency: s.currency, customer: s.customer, payment_method: pm, status: 'succeeded',
-      metadata: s.payment_intent_data?.metadata ?? {}, setup_future_usage: s.payment_intent_data?.setup_future_usage ?? null, off_session: false,
+      amount: s.amount_total,
+      currency: s.currency,
+      customer: s.customer,
+      payment_method: pm,
+      status: 'succeeded',
+      metadata: s.payment_intent_data?.metadata ?? {},
+      setup_future_usage: s.payment_intent_data?.setup_future_usage ?? null,
+      off_session: false,
     });
     if (s.customer) this.customers.get(s.customer)!.invoice_settings.default_payment_method = pm;
     Object.assign(s, { status: 'complete', payment_status: 'paid', payment_intent: pi.id });
@@ -249,9 +277,12 @@ export class FakeStripe {
     if (method === 'GET') {
       const amount = ZERO_DECIMAL.has(s.currency) ? String(s.amount_total) : (s.amount_total / 100).toFixed(2);
       if (s.status !== 'open') return page(200, `<h1>This Checkout session is ${s.status}</h1>`);
-      return page(200, `<h1>Fake Stripe Checkout</h1><p id="amount">${amount} ${s.currency.toUpperCase()}</p>
+      return page(
+        200,
+        `<h1>Fake Stripe Checkout</h1><p id="amount">${amount} ${s.currency.toUpperCase()}</p>
 <form method="post" action="/pay/${id}"><button id="pay" type="submit">Pay</button></form>
-<form method="post" action="/pay/${id}/cancel"><button id="cancel" type="submit">Cancel</button></form>`);
+<form method="post" action="/pay/${id}/cancel"><button id="cancel" type="submit">Cancel</button></form>`,
+      );
     }
     if (method !== 'POST') return page(405, '<h1>Method not allowed</h1>');
     if (action === 'cancel') {
@@ -275,7 +306,16 @@ export class FakeStripe {
     if (!pi?.latest_charge) throw new Error(`fake stripe: no charge for ${paymentIntentId}`);
     const charge = this.charges.get(pi.latest_charge)!;
     const value = amount ?? charge.amount - charge.amount_refunded;
-    const refund = { id: rid('re'), object: 'refund', amount: value, charge: charge.id, payment_intent: pi.id, currency: charge.currency, status: 'succeeded', created: nowSec() };
+    const refund = {
+      id: rid('re'),
+      object: 'refund',
+      amount: value,
+      charge: charge.id,
+      payment_intent: pi.id,
+      currency: charge.currency,
+      status: 'succeeded',
+      created: nowSec(),
+    };
     this.refunds.set(refund.id, refund);
     charge.amount_refunded += value;
     charge.refunded = charge.amount_refunded >= charge.amount;
@@ -283,15 +323,31 @@ export class FakeStripe {
   }
 
   event(type: string, object: Obj): Obj {
-    return { id: rid('evt'), object: 'event', api_version: Stripe.API_VERSION, created: nowSec(), livemode: false, pending_webhooks: 1, request: { id: null, idempotency_key: null }, type, data: { object } };
+    return {
+      id: rid('evt'),
+      object: 'event',
+      api_version: Stripe.API_VERSION,
+      created: nowSec(),
+      livemode: false,
+      pending_webhooks: 1,
+      request: { id: null, idempotency_key: null },
+      type,
+      data: { object },
+    };
   }
 
   /** POST the event to the engine, signed like Stripe signs it. Returns the HTTP status. */
   async deliver(event: Obj, opts: DeliverOptions = {}): Promise<number> {
     if (!this.webhookUrl) throw new Error('fake stripe: webhookUrl is not set');
     const payload = JSON.stringify(event);
-    const signature = opts.signature ?? Stripe.webhooks.generateTestHeaderString({ payload, secret: opts.secret ?? FAKE_WEBHOOK_SECRET, timestamp: opts.timestamp });
-    const res = await fetch(this.webhookUrl, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': signature }, body: payload });
+    const signature =
+      opts.signature ??
+      Stripe.webhooks.generateTestHeaderString({ payload, secret: opts.secret ?? FAKE_WEBHOOK_SECRET, timestamp: opts.timestamp });
+    const res = await fetch(this.webhookUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'stripe-signature': signature },
+      body: payload,
+    });
     await res.text();
     return res.status;
   }
@@ -312,8 +368,9 @@ export class FakeStripe {
       // Authenticated by a meter event session's token, not by the secret key.
       const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
       if (!this.meterTokens.has(token) || this.meterTokens.get(token)! < Date.now()) {
-        return send(401, { error: { type: 'temporary_session_expired', code: 'temporary_session_expired',
-          message: 'The meter event session has expired.' } });
+        return send(401, {
+          error: { type: 'temporary_session_expired', code: 'temporary_session_expired', message: 'The meter event session has expired.' },
+        });
       }
     } else if (req.headers.authorization !== `Bearer ${FAKE_SECRET_KEY}`) {
       return send(401, { error: { type: 'invalid_request_error', message: 'Invalid API Key provided' } });
@@ -335,7 +392,12 @@ export class FakeStripe {
       const seen = this.idempotent.get(scopedKey);
       if (seen) {
         if (seen.body !== body) {
-          return send(400, { error: { type: 'idempotency_error', message: 'Keys for idempotent requests can only be used with the same parameters they were first used with.' } });
+          return send(400, {
+            error: {
+              type: 'idempotency_error',
+              message: 'Keys for idempotent requests can only be used with the same parameters they were first used with.',
+            },
+          });
         }
         return send(seen.status, seen.response);
       }
@@ -368,16 +430,24 @@ export class FakeStripe {
       return this.found(s && this.publicSession(s), 'checkout.session', m[1]);
     }
     if (method === 'POST' && path === '/v1/payment_intents') return this.createPaymentIntent(p, version);
-    if (method === 'GET' && (m = path.match(/^\/v1\/payment_intents\/([^/]+)$/))) return this.found(this.paymentIntents.get(m[1]), 'payment_intent', m[1]);
+    if (method === 'GET' && (m = path.match(/^\/v1\/payment_intents\/([^/]+)$/)))
+      return this.found(this.paymentIntents.get(m[1]), 'payment_intent', m[1]);
     if (method === 'GET' && (m = path.match(/^\/v1\/charges\/([^/]+)$/))) return this.found(this.charges.get(m[1]), 'charge', m[1]);
     if (method === 'POST' && path === '/v2/billing/meter_event_session') {
       const token = `ek_test_${randomBytes(16).toString('hex')}`;
       const expires = Date.now() + 15 * 60_000;
       this.meterTokens.set(token, expires);
-      return [200, {
-        id: rid('mes'), object: 'v2.billing.meter_event_session', authentication_token: token, created: new Date().toISOString(),
-        expires_at: new Date(expires).toISOString(), livemode: false,
-      }];
+      return [
+        200,
+        {
+          id: rid('mes'),
+          object: 'v2.billing.meter_event_session',
+          authentication_token: token,
+          created: new Date().toISOString(),
+          expires_at: new Date(expires).toISOString(),
+          livemode: false,
+        },
+      ];
     }
     if (method === 'POST' && path === '/v1/refunds') {
       if (!this.paymentIntents.get(p.payment_intent)?.latest_charge) return this.missing('payment_intent', p.payment_intent);
@@ -403,8 +473,9 @@ export class FakeStripe {
     for (const [i, e] of events.entries()) {
       const payloadOk = typeof e.payload === 'object' && Object.values(e.payload).every((v) => typeof v === 'string');
       if (typeof e.event_name !== 'string' || !e.event_name || !payloadOk) {
-        return send(400, { error: { type: 'invalid_request_error',
-          message: `events[${i}]: event_name and a payload of strings are required` } });
+        return send(400, {
+          error: { type: 'invalid_request_error', message: `events[${i}]: event_name and a payload of strings are required` },
+        });
       }
       if (e.identifier !== undefined && (typeof e.identifier !== 'string' || e.identifier.length > 100)) {
         return send(400, { error: { type: 'invalid_request_error', message: `events[${i}].identifier: at most 100 characters` } });
@@ -452,8 +523,14 @@ export class FakeStripe {
 
   private createCustomer(p: Obj): Obj {
     const c = {
-      id: rid('cus'), object: 'customer', created: nowSec(), livemode: false, email: p.email ?? null, name: p.name ?? null,
-      metadata: p.metadata ?? {}, invoice_settings: { default_payment_method: null },
+      id: rid('cus'),
+      object: 'customer',
+      created: nowSec(),
+      livemode: false,
+      email: p.email ?? null,
+      name: p.name ?? null,
+      metadata: p.metadata ?? {},
+      invoice_settings: { default_payment_method: null },
     };
     this.customers.set(c.id, c);
     return c;
@@ -467,16 +544,36 @@ export class FakeStripe {
     if (!item?.price_data?.currency || !Number.isInteger(unit) || unit <= 0) {
       return invalidRequest('line_items[0][price_data] needs currency and a positive integer unit_amount', 'line_items');
     }
-    const small = this.tooSmall(unit * qty, item.price_data.currency, (min) => `The Checkout Session's total amount due must add up to at least ${min}`, 'line_items');
+    const small = this.tooSmall(
+      unit * qty,
+      item.price_data.currency,
+      (min) => `The Checkout Session's total amount due must add up to at least ${min}`,
+      'line_items',
+    );
     if (small) return small;
     if (p.customer && !this.customers.has(p.customer)) return this.missing('customer', p.customer, 'customer');
     const id = `cs_test_${randomBytes(16).toString('hex')}`;
     const s = {
-      id, object: 'checkout.session', mode: 'payment', status: 'open', payment_status: 'unpaid', created: nowSec(), livemode: false,
-      amount_total: unit * qty, amount_subtotal: unit * qty, currency: item.price_data.currency, customer: p.customer ?? null,
-      client_reference_id: p.client_reference_id ?? null, metadata: p.metadata ?? {}, success_url: p.success_url ?? null, cancel_url: p.cancel_url ?? null,
-      url: `${this.apiBase}/pay/${id}`, payment_intent: null, expires_at: nowSec() + 86_400,
-      payment_intent_data: p.payment_intent_data ?? {}, line_items_input: p.line_items,
+      id,
+      object: 'checkout.session',
+      mode: 'payment',
+      status: 'open',
+      payment_status: 'unpaid',
+      created: nowSec(),
+      livemode: false,
+      amount_total: unit * qty,
+      amount_subtotal: unit * qty,
+      currency: item.price_data.currency,
+      customer: p.customer ?? null,
+      client_reference_id: p.client_reference_id ?? null,
+      metadata: p.metadata ?? {},
+      success_url: p.success_url ?? null,
+      cancel_url: p.cancel_url ?? null,
+      url: `${this.apiBase}/pay/${id}`,
+      payment_intent: null,
+      expires_at: nowSec() + 86_400,
+      payment_intent_data: p.payment_intent_data ?? {},
+      line_items_input: p.line_items,
     };
     this.sessions.set(id, s);
     return [200, this.publicSession(s)];
@@ -491,15 +588,41 @@ export class FakeStripe {
   private newPaymentIntent(p: Obj): Obj {
     const id = rid('pi');
     const pi: Obj = {
-      id, object: 'payment_intent', amount: Number(p.amount), amount_received: 0, currency: p.currency, customer: p.customer ?? null,
-      payment_method: p.payment_method ?? null, status: p.status, metadata: p.metadata ?? {}, description: p.description ?? null,
-      setup_future_usage: p.setup_future_usage ?? null, off_session: p.off_session === true, created: nowSec(), livemode: false,
-      latest_charge: null, last_payment_error: null, client_secret: `${id}_secret_x`, automatic_payment_methods: p.automatic_payment_methods ?? null,
+      id,
+      object: 'payment_intent',
+      amount: Number(p.amount),
+      amount_received: 0,
+      currency: p.currency,
+      customer: p.customer ?? null,
+      payment_method: p.payment_method ?? null,
+      status: p.status,
+      metadata: p.metadata ?? {},
+      description: p.description ?? null,
+      setup_future_usage: p.setup_future_usage ?? null,
+      off_session: p.off_session === true,
+      created: nowSec(),
+      livemode: false,
+      latest_charge: null,
+      last_payment_error: null,
+      client_secret: `${id}_secret_x`,
+      automatic_payment_methods: p.automatic_payment_methods ?? null,
     };
     if (p.status === 'succeeded') {
       const ch = {
-        id: rid('ch'), object: 'charge', amount: pi.amount, amount_captured: pi.amount, amount_refunded: 0, refunded: false, currency: pi.currency,
-        customer: pi.customer, payment_intent: id, payment_method: pi.payment_method, paid: true, status: 'succeeded', created: nowSec(), metadata: {},
+        id: rid('ch'),
+        object: 'charge',
+        amount: pi.amount,
+        amount_captured: pi.amount,
+        amount_refunded: 0,
+        refunded: false,
+        currency: pi.currency,
+        customer: pi.customer,
+        payment_intent: id,
+        payment_method: pi.payment_method,
+        paid: true,
+        status: 'succeeded',
+        created: nowSec(),
+        metadata: {},
       };
       this.charges.set(ch.id, ch);
       pi.latest_charge = ch.id;
@@ -519,10 +642,15 @@ export class FakeStripe {
     const confirm = p.confirm === 'true';
     const offSession = p.off_session === 'true';
     if (p.off_session !== undefined && !confirm) {
-      return invalidRequest('You can only pass `off_session` when you are also confirming the PaymentIntent (`confirm=true`).', 'off_session');
+      return invalidRequest(
+        'You can only pass `off_session` when you are also confirming the PaymentIntent (`confirm=true`).',
+        'off_session',
+      );
     }
-    if (confirm && !p.payment_method) return invalidRequest('You must provide a payment_method to confirm', 'payment_method', 'parameter_missing');
-    if (p.payment_method && !this.paymentMethods.has(p.payment_method)) return this.missing('PaymentMethod', p.payment_method, 'payment_method');
+    if (confirm && !p.payment_method)
+      return invalidRequest('You must provide a payment_method to confirm', 'payment_method', 'parameter_missing');
+    if (p.payment_method && !this.paymentMethods.has(p.payment_method))
+      return this.missing('PaymentMethod', p.payment_method, 'payment_method');
     // Since 2023-08-16 a PaymentIntent without a list of payment method types has automatic payment methods on, with
     // redirects allowed unless told otherwise; confirming one then needs a return_url, whatever the saved method is.
     const apm = p.automatic_payment_methods as Obj | undefined;
@@ -530,20 +658,32 @@ export class FakeStripe {
     const allowRedirects = apmOn && apm?.allow_redirects !== 'never';
     if (confirm && allowRedirects && !p.return_url) {
       return invalidRequest(
-        'This PaymentIntent is configured to accept payment methods enabled in your Dashboard, some of which may require a full page redirect '
-          + 'to succeed. If you do not want to accept redirect-based payment methods, set `automatic_payment_methods[enabled]` to `true` and '
-          + '`automatic_payment_methods[allow_redirects]` to `never` when creating Setup Intents and Payment Intents.',
+        'This PaymentIntent is configured to accept payment methods enabled in your Dashboard, some of which may require a full page redirect ' +
+          'to succeed. If you do not want to accept redirect-based payment methods, set `automatic_payment_methods[enabled]` to `true` and ' +
+          '`automatic_payment_methods[allow_redirects]` to `never` when creating Setup Intents and Payment Intents.',
         'return_url',
       );
     }
     const declined = confirm && offSession && this.declineOffSession;
     const pi = this.newPaymentIntent({
-      amount, currency: p.currency, customer: p.customer, payment_method: p.payment_method, metadata: p.metadata, description: p.description,
-      off_session: offSession, status: !confirm ? 'requires_confirmation' : declined ? 'requires_payment_method' : 'succeeded',
+      amount,
+      currency: p.currency,
+      customer: p.customer,
+      payment_method: p.payment_method,
+      metadata: p.metadata,
+      description: p.description,
+      off_session: offSession,
+      status: !confirm ? 'requires_confirmation' : declined ? 'requires_payment_method' : 'succeeded',
       automatic_payment_methods: apmOn ? { enabled: true, allow_redirects: allowRedirects ? 'always' : 'never' } : null,
     });
     if (declined) {
-      const err = { type: 'card_error', code: 'card_declined', decline_code: 'insufficient_funds', message: 'Your card has insufficient funds.', charge: rid('ch') };
+      const err = {
+        type: 'card_error',
+        code: 'card_declined',
+        decline_code: 'insufficient_funds',
+        message: 'Your card has insufficient funds.',
+        charge: rid('ch'),
+      };
       pi.last_payment_error = err;
       this.emit('payment_intent.payment_failed', pi);
       return stripeError(402, { ...err, payment_intent: pi });

@@ -10,7 +10,14 @@ export function imageProduct(code = uniq('image-gen'), amount = '0.05') {
     code,
     name: 'Image generation',
     publish: true,
-    prices: [{ name: 'Images', eventType: 'image_generated', calculation: UsageCalculation.UNIT, rates: [{ unitPrices: [{ assetCode: 'USD', amount }] }] }],
+    prices: [
+      {
+        name: 'Images',
+        eventType: 'image_generated',
+        calculation: UsageCalculation.UNIT,
+        rates: [{ unitPrices: [{ assetCode: 'USD', amount }] }],
+      },
+    ],
   };
 }
 
@@ -21,6 +28,13 @@ export function imageProductJson(code: string, amount = '0.05') {
     code,
     name: 'Image generation',
     publish: true,
-    prices: [{ name: 'Images', eventType: 'image_generated', calculation: 'USAGE_CALCULATION_UNIT', rates: [{ unitPrices: [{ assetCode: 'USD', amount }] }] }],
+    prices: [
+      {
+        name: 'Images',
+        eventType: 'image_generated',
+        calculation: 'USAGE_CALCULATION_UNIT',
+        rates: [{ unitPrices: [{ assetCode: 'USD', amount }] }],
+      },
+    ],
   };
 }

@@ -18,6 +18,10 @@ export async function fund(engine: TestEngine, customerId: string, amount: strin
 }
 
 export async function balanceOf(engine: TestEngine, customerId: string, asset = 'USD'): Promise<string> {
-  const [row] = await query<{ balance: string }>(engine.app.db.orm.em.fork(), `select balance::text from accounts where customer_id = ? and asset_code = ? and type = 'customer'`, [customerId, asset]);
+  const [row] = await query<{ balance: string }>(
+    engine.app.db.orm.em.fork(),
+    `select balance::text from accounts where customer_id = ? and asset_code = ? and type = 'customer'`,
+    [customerId, asset],
+  );
   return row.balance;
 }

@@ -21,7 +21,11 @@ async function postgresIds(): Promise<{ uid: number; gid: number }> {
 }
 
 export class PrivatePostgres {
-  private constructor(readonly port: number, private readonly root: string, private readonly bin: string) {}
+  private constructor(
+    readonly port: number,
+    private readonly root: string,
+    private readonly bin: string,
+  ) {}
 
   /** initdb a new cluster (trust auth, fsync off: a test's data need not survive the machine, only the process). */
   static async create(): Promise<PrivatePostgres> {

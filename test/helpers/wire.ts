@@ -36,9 +36,22 @@ export function responseOf<Desc extends DescMessage>(a: Answer, schema: Desc): M
 }
 
 const CONNECT_CODES: Record<string, number> = {
-  canceled: 1, unknown: 2, invalid_argument: 3, deadline_exceeded: 4, not_found: 5, already_exists: 6, permission_denied: 7,
-  resource_exhausted: 8, failed_precondition: 9, aborted: 10, out_of_range: 11, unimplemented: 12, internal: 13, unavailable: 14,
-  data_loss: 15, unauthenticated: 16,
+  canceled: 1,
+  unknown: 2,
+  invalid_argument: 3,
+  deadline_exceeded: 4,
+  not_found: 5,
+  already_exists: 6,
+  permission_denied: 7,
+  resource_exhausted: 8,
+  failed_precondition: 9,
+  aborted: 10,
+  out_of_range: 11,
+  unimplemented: 12,
+  internal: 13,
+  unavailable: 14,
+  data_loss: 15,
+  unauthenticated: 16,
 };
 
 function path(method: DescMethod): string {
@@ -50,7 +63,11 @@ function path(method: DescMethod): string {
  * Streams answer with their first message (then the call is cancelled).
  */
 export async function call<M extends DescMethod>(
-  engine: TestEngine, wire: Wire, method: M, body: string | Uint8Array, key = engine.adminKey,
+  engine: TestEngine,
+  wire: Wire,
+  method: M,
+  body: string | Uint8Array,
+  key = engine.adminKey,
 ): Promise<Answer<M['output']>> {
   if (wire === 'grpc') return grpcCall(engine, method, body as Uint8Array, key);
   const json = wire === 'connect-json';

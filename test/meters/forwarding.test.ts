@@ -24,12 +24,21 @@ const tokens = uniq('tokens');
 
 function meteredProduct(code: string, meter: { eventName: string; valueKey?: string }, eventType = 'tokens_used') {
   return {
-    requestId: uniq('p'), code, name: 'Tokens', publish: true,
-    prices: [{
-      name: 'Tokens', eventType, calculation: UsageCalculation.VOLUME, valueProperty: 'tokens',
-      rates: [{ unitPrices: [{ assetCode: 'USD',
-        amount: '0.001' }] }], stripeMeterEventName: meter.eventName, stripeMeterValueKey: meter.valueKey ?? '',
-    }],
+    requestId: uniq('p'),
+    code,
+    name: 'Tokens',
+    publish: true,
+    prices: [
+      {
+        name: 'Tokens',
+        eventType,
+        calculation: UsageCalculation.VOLUME,
+        valueProperty: 'tokens',
+        rates: [{ unitPrices: [{ assetCode: 'USD', amount: '0.001' }] }],
+        stripeMeterEventName: meter.eventName,
+        stripeMeterValueKey: meter.valueKey ?? '',
+      },
+    ],
   };
 }
 
@@ -101,8 +110,10 @@ describe('forwarding', () => {
     const { results } = await usage.trackEvents({ customer: byId(id), events: evs });
     expect(results.every((x) => x.status === EventStatus.ACCEPTED)).toBe(true);
     // Replayed duplicates and rejected events are not forwarded.
-    await usage.trackEvents({ customer: byId(id), events: [...evs.slice(0, 10), { id: uniq('bad'), eventType: 'tokens_used',
-      data: { tokens: 'many' } }] });
+    await usage.trackEvents({
+      customer: byId(id),
+      events: [...evs.slice(0, 10), { id: uniq('bad'), eventType: 'tokens_used', data: { tokens: 'many' } }],
+    });
 
     const list = await allForwarded(id, 250);
     const stripeCustomer = [...fake.customers.values()].filter((c) => c.metadata.tollbooth_customer_id === id);
@@ -116,10 +127,16 @@ describe('forwarding', () => {
     const recorded = list.find((e) => e.event!.id === evs[7].id)!;
     const at = recorded.event!.occurredAt!;
     expect(new Date(e7.timestamp).getTime()).toBe(Number(at.seconds) * 1000 + Math.floor(at.nanos / 1e6));
-    expect(recorded.meterForwards).toEqual([expect.objectContaining({
-      eventName: 'api_tokens', identifier: `${id}:${evs[7].id}`, value: '8', status: MeterForwardStatus.FORWARDED, attempts: 0,
-      failureReason: '',
-    })]);
+    expect(recorded.meterForwards).toEqual([
+      expect.objectContaining({
+        eventName: 'api_tokens',
+        identifier: `${id}:${evs[7].id}`,
+        value: '8',
+        status: MeterForwardStatus.FORWARDED,
+        attempts: 0,
+        failureReason: '',
+      }),
+    ]);
     // A replayed DUPLICATE shows the original's forwarding.
     expect((await forwards(id)).filter((e) => e.meterForwards.length === 1)).toHaveLength(250);
   });
@@ -163,16 +180,21 @@ describe('forwarding', () => {
     expect(fake.meterEvents.get(`${id}:${e.id}:api_tokens_eu`)!.payload).toMatchObject({ value: '1' });
   });
 
-  it('a request Stripe refuses is FAILED with Stripe\'s message', async () => {
+  it("a request Stripe refuses is FAILED with Stripe's message", async () => {
     const id = await customer();
     fake.meterRefusal = 'No active meter was found for event_name api_tokens';
     try {
       await usage.trackEvents({ customer: byId(id), events: events(2) });
       const list = await allForwarded(id, 2);
-      expect(list.map((e) => e.meterForwards[0])).toEqual(Array(2).fill(expect.objectContaining({
-        status: MeterForwardStatus.FAILED, attempts: 1,
-        failureReason: expect.stringContaining('No active meter was found for event_name api_tokens'),
-      })));
+      expect(list.map((e) => e.meterForwards[0])).toEqual(
+        Array(2).fill(
+          expect.objectContaining({
+            status: MeterForwardStatus.FAILED,
+            attempts: 1,
+            failureReason: expect.stringContaining('No active meter was found for event_name api_tokens'),
+          }),
+        ),
+      );
     } finally {
       fake.meterRefusal = '';
     }

@@ -49,10 +49,14 @@ beforeAll(async () => {
   wallets = engine.grpc(WalletService);
   await catalog.createProduct(genProductV1(code));
   // Subscribed while v1 is the latest published version: each pins v1.
-  await inParallel(Array.from({ length: N }, (_, i) => i), 8, async (i) => {
-    const { customer } = await customers.createCustomer({ requestId: uniq('r'), externalId: `${code}-c${i}`, productCodes: [code] });
-    people[i] = { id: customer!.id, sub: customer!.subscriptions[0].id, events: eventsOf(i), funded: new Decimal(1 + (i % 7)) };
-  });
+  await inParallel(
+    Array.from({ length: N }, (_, i) => i),
+    8,
+    async (i) => {
+      const { customer } = await customers.createCustomer({ requestId: uniq('r'), externalId: `${code}-c${i}`, productCodes: [code] });
+      people[i] = { id: customer!.id, sub: customer!.subscriptions[0].id, events: eventsOf(i), funded: new Decimal(1 + (i % 7)) };
+    },
+  );
   const update = { requestId: uniq('r'), code, product: { prices: V2_PRICES }, updateMask: { paths: ['prices'] }, publish: true };
   await catalog.updateProduct(update);
 }, 180_000);
@@ -114,8 +118,13 @@ describe('a migration of 500 subscriptions from v1 to v2', () => {
     }
     const shortened = people.filter((p) => sum(p.events.map(v2Fee)).gt(sum(p.events.map(v1Fee))));
     expect(first.shortenedRunwayCount).toBe(BigInt(shortened.length));
-    const only = await customers.previewMigration({ productCode: code, fromVersion: 1, toVersion: 2, pageSize: 1000,
-      onlyShortenedRunway: true });
+    const only = await customers.previewMigration({
+      productCode: code,
+      fromVersion: 1,
+      toVersion: 2,
+      pageSize: 1000,
+      onlyShortenedRunway: true,
+    });
     expect(only.customers.map((c) => c.customerId).sort()).toEqual(shortened.map((p) => p.id).sort());
     const days = only.customers.map((c) => new Decimal(c.runway[0].daysAfter));
     for (let k = 1; k < days.length; k++) expect(days[k].gte(days[k - 1])).toBe(true);
@@ -141,12 +150,15 @@ describe('a migration of 500 subscriptions from v1 to v2', () => {
       expect([MigrationState.PENDING, MigrationState.RUNNING]).toContain(migration!.state);
       await waitFor('four batches', async () => (await customers.getMigration({ id: migration!.id })).migration!.migratedCount === 400n);
       // While it runs: a second migration of the product is refused, and the same request_id answers the same migration.
-      await expect(customers.migrateSubscriptions({ requestId: uniq('mig'), productCode: code, fromVersion: 0, toVersion: 2 }))
-        .rejects.toMatchObject({ code: 9, details: expect.stringContaining('has a migration that has not finished') });
+      await expect(
+        customers.migrateSubscriptions({ requestId: uniq('mig'), productCode: code, fromVersion: 0, toVersion: 2 }),
+      ).rejects.toMatchObject({ code: 9, details: expect.stringContaining('has a migration that has not finished') });
       const again = await customers.migrateSubscriptions({ requestId, productCode: code, fromVersion: 1, toVersion: 2 });
       expect(again.migration!.id).toBe(migration!.id);
-      await expect(customers.migrateSubscriptions({ requestId, productCode: code, fromVersion: 0, toVersion: 2 }))
-        .rejects.toMatchObject({ code: 6, details: expect.stringContaining('request_id') });
+      await expect(customers.migrateSubscriptions({ requestId, productCode: code, fromVersion: 0, toVersion: 2 })).rejects.toMatchObject({
+        code: 6,
+        details: expect.stringContaining('request_id'),
+      });
       await db.query(`update subscriptions set status = 'canceled', canceled_at = now() where id = $1`, [last.sub]);
       await db.query('commit');
     } finally {
@@ -154,11 +166,17 @@ describe('a migration of 500 subscriptions from v1 to v2', () => {
     }
     const m = await finished(migrationId);
     expect(m).toMatchObject({
-      state: MigrationState.SUCCEEDED, totalCount: BigInt(N), migratedCount: BigInt(N - 1), skippedCount: 1n, failedCount: 0n,
+      state: MigrationState.SUCCEEDED,
+      totalCount: BigInt(N),
+      migratedCount: BigInt(N - 1),
+      skippedCount: 1n,
+      failedCount: 0n,
     });
     expect(m.finishTime).toBeDefined();
     const moves = await sql<{ subscription_id: string; n: number }>(
-      `select subscription_id, count(*)::int n from subscription_moves where migration_id = ? group by 1`, [migrationId]);
+      `select subscription_id, count(*)::int n from subscription_moves where migration_id = ? group by 1`,
+      [migrationId],
+    );
     expect(moves).toHaveLength(N - 1);
     expect(moves.every((x) => x.n === 1)).toBe(true);
     expect(moves.some((x) => x.subscription_id === last.sub)).toBe(false);
@@ -188,7 +206,12 @@ describe('a migration of 500 subscriptions from v1 to v2', () => {
     expect(check.estimatedCost).toMatchObject([{ assetCode: 'USD', amount: '0.08' }]);
     // The call's usage transaction names both versions that rated it.
     const { entries } = await wallets.listTransactions({ customer: byId(p.id), assetCode: 'USD' });
-    expect(entries.at(-1)!.ratedBy.map((v) => v.version).sort()).toEqual([1, 2]);
+    expect(
+      entries
+        .at(-1)!
+        .ratedBy.map((v) => v.version)
+        .sort(),
+    ).toEqual([1, 2]);
     expect(entries.at(-1)!.amount).toBe('-0.13');
     // ListEvents shows the version per event.
     const { events } = await usage.listEvents({ customer: byId(p.id), pageSize: 2 });
@@ -202,7 +225,8 @@ describe('a migration of 500 subscriptions from v1 to v2', () => {
     await fund(engine, customer!.id, '1');
     await catalog.archiveProduct({ code: p.code });
     const { results } = await usage.trackEvents({
-      customer: byId(customer!.id), events: [{ id: uniq('e'), eventType: 'image_generated' }],
+      customer: byId(customer!.id),
+      events: [{ id: uniq('e'), eventType: 'image_generated' }],
     });
     expect(results[0]).toMatchObject({ status: EventStatus.ACCEPTED, fees: [{ assetCode: 'USD', amount: '0.07' }] });
   });
@@ -216,8 +240,13 @@ describe('scheduling and canceling', () => {
     await catalog.createProduct(p);
     const ids: string[] = [];
     for (let i = 0; i < n; i++) ids.push((await customers.createCustomer({ requestId: uniq('r'), productCodes: [p.code] })).customer!.id);
-    await catalog.updateProduct({ requestId: uniq('r'), code: p.code, product: { name: 'v2' }, updateMask: { paths: ['name'] },
-      publish: true });
+    await catalog.updateProduct({
+      requestId: uniq('r'),
+      code: p.code,
+      product: { name: 'v2' },
+      updateMask: { paths: ['name'] },
+      publish: true,
+    });
     return { code: p.code, ids };
   }
 
@@ -254,8 +283,10 @@ describe('scheduling and canceling', () => {
     // The product is free again for a new migration; a finished one cannot be canceled.
     const { migration: next } = await customers.migrateSubscriptions({ requestId: uniq('m'), productCode: c, toVersion: 2 });
     expect((await finished(next!.id)).migratedCount).toBe(3n);
-    await expect(customers.cancelMigration({ id: next!.id }))
-      .rejects.toMatchObject({ code: 9, details: expect.stringContaining('already finished') });
+    await expect(customers.cancelMigration({ id: next!.id })).rejects.toMatchObject({
+      code: 9,
+      details: expect.stringContaining('already finished'),
+    });
   });
 
   it('a migration canceled while running keeps the batches that committed and moves nothing after', async () => {
@@ -306,13 +337,19 @@ describe('rating by the version in force', () => {
     }
     const ago = (minutes: number) => timestampFromDate(new Date(clock.now().getTime() - minutes * 60_000));
     // Cut-overs 4 and 2 minutes ago (within the 5-minute tolerance): v1 before the first, v2 between, v3 after.
-    for (const [from, to, at] of [[1, 2, 4], [2, 3, 2]]) {
+    for (const [from, to, at] of [
+      [1, 2, 4],
+      [2, 3, 2],
+    ]) {
       const req = { requestId: uniq('m'), productCode: p.code, fromVersion: from, toVersion: to, effectiveTime: ago(at) };
       const { migration } = await customers.migrateSubscriptions(req);
       expect((await finished(migration!.id)).migratedCount).toBe(1n);
     }
     const { customer: c } = await customers.getCustomer({ customer: byId(customer!.id) });
-    expect(c!.subscriptions[0].moves.map((m) => [m.fromVersion, m.toVersion])).toEqual([[1, 2], [2, 3]]);
+    expect(c!.subscriptions[0].moves.map((m) => [m.fromVersion, m.toVersion])).toEqual([
+      [1, 2],
+      [2, 3],
+    ]);
     const { results } = await usage.trackEvents({
       customer: byId(customer!.id),
       events: [5, 3, 1, 0].map((m) => ({ id: uniq('h'), eventType: 'image_generated', occurredAt: ago(m) })),
@@ -330,12 +367,23 @@ describe('refusals', () => {
   it('unknown product → NOT_FOUND; draft target → FAILED_PRECONDITION; from = to, a past effective_time → INVALID_ARGUMENT', async () => {
     const p = imageProduct(uniq('ref'));
     await catalog.createProduct(p);
-    await catalog.updateProduct({ requestId: uniq('r'), code: p.code, product: { name: 'draft' }, updateMask: { paths: ['name'] },
-      publish: false });
+    await catalog.updateProduct({
+      requestId: uniq('r'),
+      code: p.code,
+      product: { name: 'draft' },
+      updateMask: { paths: ['name'] },
+      publish: false,
+    });
     const ask = (req: Record<string, unknown>) => customers.migrateSubscriptions({ requestId: uniq('m'), productCode: p.code, ...req });
     const refused = async (req: Record<string, unknown>, code: number, reason: RegExp) => {
-      const err = await ask(req).then(() => undefined, (e: ServiceError) => e);
-      expect(err, JSON.stringify(req, (_k, x) => (typeof x === "bigint" ? String(x) : x))).toBeDefined();
+      const err = await ask(req).then(
+        () => undefined,
+        (e: ServiceError) => e,
+      );
+      expect(
+        err,
+        JSON.stringify(req, (_k, x) => (typeof x === 'bigint' ? String(x) : x)),
+      ).toBeDefined();
       expect(err!.code).toBe(code);
       expect(err!.details).toMatch(reason);
     };
@@ -349,8 +397,10 @@ describe('refusals', () => {
     await refused({ toVersion: 1, effectiveTime: from(-10 * 60_000) }, 3, /effective_time: must not be more than 5 minutes in the past/);
     await refused({ toVersion: 1, effectiveTime: from(400 * 86_400_000) }, 3, /effective_time: must be at most 366 days ahead/);
     await refused({ toVersion: -1 }, 3, /to_version: must be between 0 and 1000000/);
-    await expect(customers.previewMigration({ productCode: p.code, toVersion: 1, lookbackDays: 91 }))
-      .rejects.toMatchObject({ code: 3, details: expect.stringContaining('lookback_days') });
+    await expect(customers.previewMigration({ productCode: p.code, toVersion: 1, lookbackDays: 91 })).rejects.toMatchObject({
+      code: 3,
+      details: expect.stringContaining('lookback_days'),
+    });
     await expect(customers.previewMigration({ productCode: p.code, toVersion: 2 })).rejects.toMatchObject({ code: 9 });
     await expect(customers.getMigration({ id: 'mig_nope' })).rejects.toMatchObject({ code: 5 });
     await expect(customers.cancelMigration({ id: 'mig_nope' })).rejects.toMatchObject({ code: 5 });

@@ -31,11 +31,18 @@ function images(amount: string) {
 /** v1: images 0.05; tokens by model (small 0.000002, big 0.00001, anything else 0.000005). */
 export function genProductV1(code: string) {
   return {
-    requestId: uniq('req'), code, name: 'Generation', publish: true,
+    requestId: uniq('req'),
+    code,
+    name: 'Generation',
+    publish: true,
     prices: [
       images('0.05'),
       {
-        name: 'Tokens', eventType: 'tokens_used', calculation: UsageCalculation.VOLUME, valueProperty: 'tokens', dimensionKeys: ['model'],
+        name: 'Tokens',
+        eventType: 'tokens_used',
+        calculation: UsageCalculation.VOLUME,
+        valueProperty: 'tokens',
+        dimensionKeys: ['model'],
         rates: [
           { dimensions: { model: 'small' }, unitPrices: [{ assetCode: 'USD', amount: '0.000002' }] },
           { dimensions: { model: 'big' }, unitPrices: [{ assetCode: 'USD', amount: '0.00001' }] },
@@ -50,7 +57,11 @@ export function genProductV1(code: string) {
 export const V2_PRICES = [
   images('0.08'),
   {
-    name: 'Tokens', eventType: 'tokens_used', calculation: UsageCalculation.VOLUME, valueProperty: 'tokens', dimensionKeys: ['model'],
+    name: 'Tokens',
+    eventType: 'tokens_used',
+    calculation: UsageCalculation.VOLUME,
+    valueProperty: 'tokens',
+    dimensionKeys: ['model'],
     rates: [
       { dimensions: { model: 'small' }, unitPrices: [{ assetCode: 'USD', amount: '0.000003' }] },
       { dimensions: { model: 'big' }, unitPrices: [{ assetCode: 'USD', amount: '0.000009' }] },
@@ -113,10 +124,12 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
 /** Run `fn` over items, `n` at a time. */
 export async function inParallel<T>(items: readonly T[], n: number, fn: (item: T, i: number) => Promise<unknown>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: n }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      await fn(items[i], i);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await fn(items[i], i);
+      }
+    }),
+  );
 }

@@ -40,8 +40,11 @@ describe('GET /metrics on the metrics port', () => {
     const em = engine.app.db.orm.em.fork();
     const { query } = await import('../../src/shared/tx.js');
     await engine.app.moneyIn.relay.stop();
-    await query(em, `insert into outbox (id, queue, name, payload, created_at)
-                     values ('obx_0000test', 'meter-forwarding', 't', '{}', now() - interval '90 seconds')`);
+    await query(
+      em,
+      `insert into outbox (id, queue, name, payload, created_at)
+                     values ('obx_0000test', 'meter-forwarding', 't', '{}', now() - interval '90 seconds')`,
+    );
     const text = await scrape(engine.app.metricsPort!);
     expect(sample(text, 'tollbooth_outbox_unsent')).toBe(1);
     expect(sample(text, 'tollbooth_outbox_oldest_unsent_seconds')).toBeGreaterThanOrEqual(90);
@@ -57,8 +60,11 @@ describe('GET /metrics on the metrics port', () => {
     const jane = uniq('jane');
     await engine.connect(CustomerService).createCustomer({ requestId: uniq('r'), externalId: jane, productCodes: [p.code] });
     await wallet.createAdjustment({
-      requestId: uniq('adj'), customer: byExternal(jane), amount: { assetCode: 'USD', amount: '10' },
-      direction: AdjustmentDirection.CREDIT, reason: AdjustmentReason.GRANT,
+      requestId: uniq('adj'),
+      customer: byExternal(jane),
+      amount: { assetCode: 'USD', amount: '10' },
+      direction: AdjustmentDirection.CREDIT,
+      reason: AdjustmentReason.GRANT,
     });
     const before = await scrape(engine.app.metricsPort!);
     const count = (text: string, name: string, labels: Record<string, string>) => sample(text, name, labels) ?? 0;
@@ -68,14 +74,22 @@ describe('GET /metrics on the metrics port', () => {
     expect(first.results.map((r) => r.status)).toEqual([EventStatus.ACCEPTED, EventStatus.ACCEPTED, EventStatus.ACCEPTED]);
     const second = await usage.trackEvents({
       customer: byExternal(jane),
-      events: [{ id: `m-${jane}-1`, eventType: 'image_generated' }, { id: `m-${jane}-x`, eventType: 'no_such_event' }],
+      events: [
+        { id: `m-${jane}-1`, eventType: 'image_generated' },
+        { id: `m-${jane}-x`, eventType: 'no_such_event' },
+      ],
     });
     expect(second.results.map((r) => r.status)).toEqual([EventStatus.DUPLICATE, EventStatus.REJECTED]);
-    await expect(engine.connect(UsageService, 'not-a-key').check({ customer: byExternal(jane), eventType: 'image_generated' }))
-      .rejects.toMatchObject({ code: Code.Unauthenticated });
+    await expect(
+      engine.connect(UsageService, 'not-a-key').check({ customer: byExternal(jane), eventType: 'image_generated' }),
+    ).rejects.toMatchObject({ code: Code.Unauthenticated });
     await expect(usage.check({ customer: byExternal(jane), eventType: '' })).rejects.toMatchObject({ code: Code.InvalidArgument });
     const topUp = await wallet.createTopUp({
-      requestId: uniq('top'), customer: byExternal(jane), amount: '20.00', currency: 'USD', returnUrl: 'https://app.example.com/b',
+      requestId: uniq('top'),
+      customer: byExternal(jane),
+      amount: '20.00',
+      currency: 'USD',
+      returnUrl: 'https://app.example.com/b',
     });
     expect(topUp.topUp?.redirectUrl).toMatch(/^http/);
 
@@ -127,7 +141,8 @@ describe('GET /metrics on the metrics port', () => {
 describe('request ids', () => {
   it('echoes a well-formed x-request-id, over Connect JSON and gRPC, and logs the call under it at debug', async () => {
     const res = await fetch(`http://127.0.0.1:${engine.app.httpPort}/tollbooth.v1.CatalogService/ListAssets`, {
-      method: 'POST', body: '{}',
+      method: 'POST',
+      body: '{}',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}`, 'x-request-id': 'trace-me-42' },
     });
     expect(res.status).toBe(200);
@@ -147,7 +162,8 @@ describe('request ids', () => {
 
   it('makes one when the caller sent none or a malformed one, on errors too', async () => {
     const res = await fetch(`http://127.0.0.1:${engine.app.httpPort}/tollbooth.v1.CatalogService/GetProduct`, {
-      method: 'POST', body: '{"code":"nope"}',
+      method: 'POST',
+      body: '{"code":"nope"}',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}`, 'x-request-id': 'bad id with spaces' },
     });
     expect(res.status).toBe(404);

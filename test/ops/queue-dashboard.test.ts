@@ -43,15 +43,18 @@ describe('/admin/queues', () => {
     // A path that climbs out of bull-board's static folder (sent as it is: fetch would normalise it away).
     const climb = '/admin/queues/static/%2e%2e/%2e%2e';
     const climbed = await new Promise<number>((resolve, reject) =>
-      http.get({ host: '127.0.0.1', port: engine.app.httpPort, path: `${climb}/package.json`, headers: admin }, (res) => {
-        res.resume();
-        resolve(res.statusCode!);
-      }).on('error', reject));
+      http
+        .get({ host: '127.0.0.1', port: engine.app.httpPort, path: `${climb}/package.json`, headers: admin }, (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        })
+        .on('error', reject),
+    );
     expect(climbed).toBe(404);
     expect((await fetch(`${base}/queue/recharge`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).status).toBe(200);
   });
 
-  it('lists the engine\'s queues with their jobs, and pauses one from the page\'s own origin only', async () => {
+  it("lists the engine's queues with their jobs, and pauses one from the page's own origin only", async () => {
     const hub = engine.app.moneyIn.hub;
     await waitFor('Redis', async () => hub.ready);
     // Delayed by an hour, so the queue's processor leaves it where the board shows it.

@@ -52,10 +52,14 @@ describe('readiness', () => {
     await other.query('select pg_advisory_lock(7411002)');
     const metricsPort = await freePort();
     const starting = startTestEngine({ METRICS_PORT: String(metricsPort) }, {}, db);
-    const during = await waitFor('the migrating phase', async () => {
-      const r = await probe(metricsPort, 'readyz').catch(() => undefined); // 'starting' until the database is open
-      return r?.body.phase === 'migrating' ? r : undefined;
-    }, 30_000);
+    const during = await waitFor(
+      'the migrating phase',
+      async () => {
+        const r = await probe(metricsPort, 'readyz').catch(() => undefined); // 'starting' until the database is open
+        return r?.body.phase === 'migrating' ? r : undefined;
+      },
+      30_000,
+    );
     expect(during).toEqual({ status: 503, body: { status: 'not ready', phase: 'migrating', database: 'reachable' } });
     expect(await probe(metricsPort, 'livez')).toEqual({ status: 200, body: { status: 'live' } });
     await other.end(); // the other process is done

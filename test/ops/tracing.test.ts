@@ -29,14 +29,17 @@ let engine: TestEngine;
 beforeAll(async () => {
   receiver = http.createServer((req, res) => {
     let body = '';
-    req.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => {
-      if (req.url === '/v1/traces') {
-        contentTypes.push(String(req.headers['content-type']));
-        const doc = JSON.parse(body) as { resourceSpans: { scopeSpans: { spans: ReceivedSpan[] }[] }[] };
-        for (const rs of doc.resourceSpans) for (const ss of rs.scopeSpans) spans.push(...ss.spans);
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
+    req
+      .setEncoding('utf8')
+      .on('data', (c: string) => (body += c))
+      .on('end', () => {
+        if (req.url === '/v1/traces') {
+          contentTypes.push(String(req.headers['content-type']));
+          const doc = JSON.parse(body) as { resourceSpans: { scopeSpans: { spans: ReceivedSpan[] }[] }[] };
+          for (const rs of doc.resourceSpans) for (const ss of rs.scopeSpans) spans.push(...ss.spans);
+        }
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   const port = (receiver.address() as AddressInfo).port;
@@ -63,10 +66,12 @@ describe('OpenTelemetry traces', () => {
     await engine.connect(CustomerService).createCustomer({ requestId: uniq('r'), externalId: ext, productCodes: [p.code] });
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const callerSpan = '00f067aa0ba902b7';
-    await engine.connect(UsageService).trackEvents(
-      { customer: { ref: { case: 'externalId', value: ext } }, events: [{ id: uniq('e'), eventType: 'image_generated' }] },
-      { headers: { traceparent: `00-${traceId}-${callerSpan}-01`, 'x-request-id': 'traced-call-1' } },
-    );
+    await engine
+      .connect(UsageService)
+      .trackEvents(
+        { customer: { ref: { case: 'externalId', value: ext } }, events: [{ id: uniq('e'), eventType: 'image_generated' }] },
+        { headers: { traceparent: `00-${traceId}-${callerSpan}-01`, 'x-request-id': 'traced-call-1' } },
+      );
     // The batch processor exports every few seconds; stopping the engine flushes what is left.
     await engine.app.stop(1000);
     const rpc = await waitFor('the RPC span', async () => spans.find((s) => s.name === 'tollbooth.v1.UsageService/TrackEvents'));

@@ -13,8 +13,16 @@ afterAll(() => removeDir(dir));
 const cases: [string, Record<string, string>, string][] = [
   ['GRPC_PORT that is not a number', { GRPC_PORT: 'abc' }, 'GRPC_PORT: must be a port number 0-65535, got "abc"'],
   ['HTTP_PORT above 65535', { HTTP_PORT: '70000' }, 'HTTP_PORT: must be a port number 0-65535, got "70000"'],
-  ['TOLLBOOTH_ADMIN_KEY shorter than 32 characters', { TOLLBOOTH_ADMIN_KEY: 'short' }, 'TOLLBOOTH_ADMIN_KEY: must be at least 32 characters'],
-  ['an unknown TOLLBOOTH_ variable', { TOLLBOOTH_UNKNOWN: '1' }, 'TOLLBOOTH_UNKNOWN: unknown variable (see the configuration table in README.md)'],
+  [
+    'TOLLBOOTH_ADMIN_KEY shorter than 32 characters',
+    { TOLLBOOTH_ADMIN_KEY: 'short' },
+    'TOLLBOOTH_ADMIN_KEY: must be at least 32 characters',
+  ],
+  [
+    'an unknown TOLLBOOTH_ variable',
+    { TOLLBOOTH_UNKNOWN: '1' },
+    'TOLLBOOTH_UNKNOWN: unknown variable (see the configuration table in README.md)',
+  ],
   ['a DATABASE_URL that is not Postgres', { DATABASE_URL: 'mysql://x' }, 'DATABASE_URL: must use postgres: or postgresql:, got "mysql:"'],
   ['a REDIS_URL that is not Redis', { REDIS_URL: 'http://127.0.0.1:6379' }, 'REDIS_URL: must use redis: or rediss:, got "http:"'],
   ['an unknown LOG_LEVEL', { LOG_LEVEL: 'verbose' }, 'LOG_LEVEL: must be debug, info, warn or error'],
@@ -22,14 +30,18 @@ const cases: [string, Record<string, string>, string][] = [
 ];
 
 describe('invalid configuration', () => {
-  it.each(cases)('refuses %s: exit 2, stderr names the variable, nothing started', async (_name, env, message) => {
-    const dataDir = path.join(dir, `data-${Object.keys(env)[0]}`);
-    const res = await runToExit({ TOLLBOOTH_DATA_DIR: dataDir, GRPC_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', ...env });
-    expect(res.code).toBe(2);
-    expect(res.signal).toBe(null);
-    expect(res.stderr).toBe(`tollbooth: invalid configuration: ${message}\n`);
-    expect(res.stdout).toBe('');
-    // Configuration is checked before the embedded database is created.
-    expect(existsSync(dataDir)).toBe(false);
-  }, 60_000);
+  it.each(cases)(
+    'refuses %s: exit 2, stderr names the variable, nothing started',
+    async (_name, env, message) => {
+      const dataDir = path.join(dir, `data-${Object.keys(env)[0]}`);
+      const res = await runToExit({ TOLLBOOTH_DATA_DIR: dataDir, GRPC_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', ...env });
+      expect(res.code).toBe(2);
+      expect(res.signal).toBe(null);
+      expect(res.stderr).toBe(`tollbooth: invalid configuration: ${message}\n`);
+      expect(res.stdout).toBe('');
+      // Configuration is checked before the embedded database is created.
+      expect(existsSync(dataDir)).toBe(false);
+    },
+    60_000,
+  );
 });

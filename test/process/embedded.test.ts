@@ -12,7 +12,14 @@ const CREATE_PRODUCT = {
   code: 'image-gen',
   name: 'AI Image Generation',
   publish: true,
-  prices: [{ name: 'Images', eventType: 'image_generated', calculation: 'USAGE_CALCULATION_UNIT', rates: [{ unitPrices: [{ assetCode: 'USD', amount: '0.05' }] }] }],
+  prices: [
+    {
+      name: 'Images',
+      eventType: 'image_generated',
+      calculation: 'USAGE_CALCULATION_UNIT',
+      rates: [{ unitPrices: [{ assetCode: 'USD', amount: '0.05' }] }],
+    },
+  ],
 };
 
 let dir: string;
@@ -60,9 +67,19 @@ describe('embedded Postgres, first start and restart', () => {
 
     const created = await connectJson(engine.baseUrl, 'tollbooth.v1.CatalogService/CreateProduct', CREATE_PRODUCT, adminKey);
     expect(created.status).toBe(200);
-    expect(created.body.product).toMatchObject({ code: 'image-gen', name: 'AI Image Generation', version: 1, status: 'PRODUCT_STATUS_PUBLISHED' });
+    expect(created.body.product).toMatchObject({
+      code: 'image-gen',
+      name: 'AI Image Generation',
+      version: 1,
+      status: 'PRODUCT_STATUS_PUBLISHED',
+    });
     expect(created.body.product.prices).toEqual([
-      { name: 'Images', eventType: 'image_generated', calculation: 'USAGE_CALCULATION_UNIT', rates: [{ unitPrices: [{ assetCode: 'USD', amount: '0.05' }] }] },
+      {
+        name: 'Images',
+        eventType: 'image_generated',
+        calculation: 'USAGE_CALCULATION_UNIT',
+        rates: [{ unitPrices: [{ assetCode: 'USD', amount: '0.05' }] }],
+      },
     ]);
     expect(created.body.product.id).toMatch(/^prd_/);
     productId = String(created.body.product.id);
@@ -74,7 +91,11 @@ describe('embedded Postgres, first start and restart', () => {
 
     const exit = await engine.stop('SIGTERM');
     expect(exit).toEqual({ code: 0, signal: null });
-    const records = engine.stderr().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    const records = engine
+      .stderr()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
     expect(records).toContainEqual(expect.objectContaining({ msg: 'draining', signal: 'SIGTERM' }));
   }, 90_000);
 
@@ -88,7 +109,13 @@ describe('embedded Postgres, first start and restart', () => {
     // The key printed on the first start still works: keys live in the database, not in the process.
     const got = await connectJson(engine.baseUrl, 'tollbooth.v1.CatalogService/GetProduct', { code: 'image-gen' }, adminKey);
     expect(got.status).toBe(200);
-    expect(got.body.product).toMatchObject({ id: productId, code: 'image-gen', name: 'AI Image Generation', version: 1, status: 'PRODUCT_STATUS_PUBLISHED' });
+    expect(got.body.product).toMatchObject({
+      id: productId,
+      code: 'image-gen',
+      name: 'AI Image Generation',
+      version: 1,
+      status: 'PRODUCT_STATUS_PUBLISHED',
+    });
     expect(got.body.product.prices[0].rates[0].unitPrices).toEqual([{ assetCode: 'USD', amount: '0.05' }]);
 
     // A retried CreateProduct with the first request_id returns the original product, not a second one.
@@ -99,16 +126,31 @@ describe('embedded Postgres, first start and restart', () => {
     // The README's seed scenario on the embedded database: a customer, $10 of credit, 100 images → exactly 5.00 left;
     // a repeated event is a DUPLICATE of the original; Check gates the next one.
     const call = (method: string, body: unknown) => connectJson(engine.baseUrl, `tollbooth.v1.${method}`, body, adminKey);
-    const customer = await call('CustomerService/CreateCustomer', { requestId: 'embedded-customer-1', externalId: 'jane', name: 'Jane Doe', productCodes: ['image-gen'] });
+    const customer = await call('CustomerService/CreateCustomer', {
+      requestId: 'embedded-customer-1',
+      externalId: 'jane',
+      name: 'Jane Doe',
+      productCodes: ['image-gen'],
+    });
     expect(customer.status).toBe(200);
     const granted = await call('WalletService/CreateAdjustment', {
-      requestId: 'embedded-grant-1', customer: { externalId: 'jane' }, amount: { assetCode: 'USD', amount: '10' },
-      direction: 'ADJUSTMENT_DIRECTION_CREDIT', reason: 'ADJUSTMENT_REASON_GRANT', description: 'Welcome credit',
+      requestId: 'embedded-grant-1',
+      customer: { externalId: 'jane' },
+      amount: { assetCode: 'USD', amount: '10' },
+      direction: 'ADJUSTMENT_DIRECTION_CREDIT',
+      reason: 'ADJUSTMENT_REASON_GRANT',
+      description: 'Welcome credit',
     });
     expect(granted.body.entry).toMatchObject({ amount: '10.00', balanceAfter: '10.00' });
-    const events = Array.from({ length: 100 }, (_, i) => ({ id: `img-${String(i + 1).padStart(4, '0')}`, eventType: 'image_generated', subject: 'user-42' }));
-    const tracked = await Promise.all([call('UsageService/TrackEvents', { customer: { externalId: 'jane' }, events: events.slice(0, 50) }),
-      call('UsageService/TrackEvents', { customer: { externalId: 'jane' }, events: events.slice(50) })]);
+    const events = Array.from({ length: 100 }, (_, i) => ({
+      id: `img-${String(i + 1).padStart(4, '0')}`,
+      eventType: 'image_generated',
+      subject: 'user-42',
+    }));
+    const tracked = await Promise.all([
+      call('UsageService/TrackEvents', { customer: { externalId: 'jane' }, events: events.slice(0, 50) }),
+      call('UsageService/TrackEvents', { customer: { externalId: 'jane' }, events: events.slice(50) }),
+    ]);
     const results = tracked.flatMap((t) => t.body.results);
     expect(results.map((r) => r.status)).toEqual(Array(100).fill('EVENT_STATUS_ACCEPTED'));
     const again = await call('UsageService/TrackEvents', { customer: { externalId: 'jane' }, events: [events[0]] });
@@ -116,7 +158,11 @@ describe('embedded Postgres, first start and restart', () => {
     const wallet = await call('WalletService/GetWallet', { customer: { externalId: 'jane' } });
     expect(wallet.body.wallet.accounts).toMatchObject([{ assetCode: 'USD', balance: '5.00', available: '5.00' }]);
     const gate = await call('UsageService/Check', { customer: { externalId: 'jane' }, eventType: 'image_generated' });
-    expect(gate.body).toEqual({ allowed: true, estimatedCost: [{ assetCode: 'USD', amount: '0.05' }], available: [{ assetCode: 'USD', amount: '5.00' }] });
+    expect(gate.body).toEqual({
+      allowed: true,
+      estimatedCost: [{ assetCode: 'USD', amount: '0.05' }],
+      available: [{ assetCode: 'USD', amount: '5.00' }],
+    });
 
     const exit = await engine.stop('SIGTERM');
     expect(exit).toEqual({ code: 0, signal: null });

@@ -30,7 +30,12 @@ afterAll(async () => {
 
 async function start(): Promise<StartedEngine> {
   const e = await startEngine({
-    DATABASE_URL: db.url, REDIS_URL, QUEUE_PREFIX: prefix, TOLLBOOTH_ADMIN_KEY: PROCESS_ADMIN_KEY, LOG_LEVEL: 'error', ...fake.env(),
+    DATABASE_URL: db.url,
+    REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    TOLLBOOTH_ADMIN_KEY: PROCESS_ADMIN_KEY,
+    LOG_LEVEL: 'error',
+    ...fake.env(),
   });
   engines.push(e);
   return e;
@@ -46,14 +51,27 @@ it('kill -9 mid-forwarding: none lost, none sent twice but the request whose ans
   const a = await start();
   const code = uniq('metered');
   await call(a, 'tollbooth.v1.CatalogService/CreateProduct', {
-    requestId: uniq('p'), code, name: 'Calls', publish: true,
-    prices: [{ name: 'Calls', eventType: 'call', calculation: 'USAGE_CALCULATION_UNIT', rates: [{ unitPrices: [{ assetCode: 'USD',
-      amount: '0.01' }] }], stripeMeterEventName: 'calls' }],
+    requestId: uniq('p'),
+    code,
+    name: 'Calls',
+    publish: true,
+    prices: [
+      {
+        name: 'Calls',
+        eventType: 'call',
+        calculation: 'USAGE_CALCULATION_UNIT',
+        rates: [{ unitPrices: [{ assetCode: 'USD', amount: '0.01' }] }],
+        stripeMeterEventName: 'calls',
+      },
+    ],
   });
   const { customer } = await call(a, 'tollbooth.v1.CustomerService/CreateCustomer', { requestId: uniq('c'), productCodes: [code] });
   await call(a, 'tollbooth.v1.WalletService/CreateAdjustment', {
-    requestId: uniq('a'), customer: { id: customer.id }, amount: { assetCode: 'USD',
-      amount: '100' }, direction: 'ADJUSTMENT_DIRECTION_CREDIT', reason: 'ADJUSTMENT_REASON_GRANT',
+    requestId: uniq('a'),
+    customer: { id: customer.id },
+    amount: { assetCode: 'USD', amount: '100' },
+    direction: 'ADJUSTMENT_DIRECTION_CREDIT',
+    reason: 'ADJUSTMENT_REASON_GRANT',
   });
 
   // Stripe processes the second stream request and the engine dies before the answer reaches it.

@@ -27,8 +27,13 @@ afterAll(async () => {
 it('kill -9 half-way through a migration, restart: all 500 subscriptions moved once, none twice', async () => {
   db = await createTestDatabase();
   const env = {
-    DATABASE_URL: db.url, TOLLBOOTH_ADMIN_KEY: PROCESS_ADMIN_KEY, LOG_LEVEL: 'error', REDIS_URL: REDIS, QUEUE_PREFIX: prefix,
-    MIGRATION_BATCH_SIZE: '10', MIGRATION_BATCH_PAUSE_MS: '100',
+    DATABASE_URL: db.url,
+    TOLLBOOTH_ADMIN_KEY: PROCESS_ADMIN_KEY,
+    LOG_LEVEL: 'error',
+    REDIS_URL: REDIS,
+    QUEUE_PREFIX: prefix,
+    MIGRATION_BATCH_SIZE: '10',
+    MIGRATION_BATCH_PAUSE_MS: '100',
   };
   const clients = (e: StartedEngine) => {
     const auth = { authorization: `Bearer ${PROCESS_ADMIN_KEY}` };
@@ -54,19 +59,27 @@ it('kill -9 half-way through a migration, restart: all 500 subscriptions moved o
   c.customers.close();
   const pgc = new pg.Client({ connectionString: db.url });
   await pgc.connect();
-  const { rows: [at] } = await pgc.query(`select state, migrated_count::int n from migrations where id = $1`, [migration!.id]);
+  const {
+    rows: [at],
+  } = await pgc.query(`select state, migrated_count::int n from migrations where id = $1`, [migration!.id]);
   expect(at.state).toBe('running');
   expect(at.n).toBeGreaterThanOrEqual(100);
   expect(at.n).toBeLessThan(N);
 
   running = await startEngine(env);
   c = clients(running);
-  const done = await waitFor('the migration to finish after the restart', async () => {
-    const { migration: m } = await c.customers.getMigration({ id: migration!.id });
-    return m!.state === MigrationState.SUCCEEDED ? m : undefined;
-  }, 120_000);
+  const done = await waitFor(
+    'the migration to finish after the restart',
+    async () => {
+      const { migration: m } = await c.customers.getMigration({ id: migration!.id });
+      return m!.state === MigrationState.SUCCEEDED ? m : undefined;
+    },
+    120_000,
+  );
   expect(done).toMatchObject({ totalCount: BigInt(N), migratedCount: BigInt(N), skippedCount: 0n, failedCount: 0n });
-  const { rows: [counts] } = await pgc.query(
+  const {
+    rows: [counts],
+  } = await pgc.query(
     `select count(*)::int moves, count(distinct subscription_id)::int subs,
             (select count(*)::int from subscriptions where product_code = $2 and product_version = 2 and status = 'active') on_v2,
             (select count(*)::int from migration_items where migration_id = $1 and outcome = 'moved') items

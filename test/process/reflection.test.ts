@@ -18,7 +18,12 @@ let grpcUrl: string;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  engine = await startEngine({ DATABASE_URL: db.url, TOLLBOOTH_ADMIN_KEY: PROCESS_ADMIN_KEY, REDIS_URL: 'redis://127.0.0.1:6379', LOG_LEVEL: 'warn' });
+  engine = await startEngine({
+    DATABASE_URL: db.url,
+    TOLLBOOTH_ADMIN_KEY: PROCESS_ADMIN_KEY,
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    LOG_LEVEL: 'warn',
+  });
   grpcUrl = `http://127.0.0.1:${engine.grpcPort}`;
 }, 120_000);
 
@@ -43,7 +48,9 @@ describe('gRPC server reflection', () => {
     expect(listed).toContain('tollbooth.v1.UsageService/TrackEvents');
     // The standard health service is listed as on other gRPC servers (grpc-go, grpc-java).
     expect(listed.filter((l) => l.startsWith('grpc.health.v1.Health/')).sort()).toEqual([
-      'grpc.health.v1.Health/Check', 'grpc.health.v1.Health/List', 'grpc.health.v1.Health/Watch',
+      'grpc.health.v1.Health/Check',
+      'grpc.health.v1.Health/List',
+      'grpc.health.v1.Health/Watch',
     ]);
   }, 60_000);
 
@@ -53,14 +60,24 @@ describe('gRPC server reflection', () => {
       code: 'image-gen',
       name: 'AI Image Generation',
       publish: true,
-      prices: [{ name: 'Images', eventType: 'image_generated', calculation: 'USAGE_CALCULATION_UNIT', rates: [{ unitPrices: [{ assetCode: 'USD', amount: '0.05' }] }] }],
+      prices: [
+        {
+          name: 'Images',
+          eventType: 'image_generated',
+          calculation: 'USAGE_CALCULATION_UNIT',
+          rates: [{ unitPrices: [{ assetCode: 'USD', amount: '0.05' }] }],
+        },
+      ],
     });
     expect(created.status).toBe(200);
 
     const res = await runBuf([
-      'curl', ...grpcFlags,
-      '-H', `authorization: Bearer ${PROCESS_ADMIN_KEY}`,
-      '-d', '{"code":"image-gen"}',
+      'curl',
+      ...grpcFlags,
+      '-H',
+      `authorization: Bearer ${PROCESS_ADMIN_KEY}`,
+      '-d',
+      '{"code":"image-gen"}',
       `${grpcUrl}/tollbooth.v1.CatalogService/GetProduct`,
     ]);
     expect(res.code, res.stderr).toBe(0);
@@ -73,10 +90,24 @@ describe('gRPC server reflection', () => {
 
 describe('grpc.health.v1.Health', () => {
   const check = (service: string) =>
-    runBuf(['curl', ...grpcFlags, '--schema', HEALTH_PROTO_DIR, '-d', JSON.stringify({ service }), `${grpcUrl}/grpc.health.v1.Health/Check`]);
+    runBuf([
+      'curl',
+      ...grpcFlags,
+      '--schema',
+      HEALTH_PROTO_DIR,
+      '-d',
+      JSON.stringify({ service }),
+      `${grpcUrl}/grpc.health.v1.Health/Check`,
+    ]);
 
   it('answers SERVING for the server as a whole and for each API service', async () => {
-    for (const service of ['', 'tollbooth.v1.CatalogService', 'tollbooth.v1.CustomerService', 'tollbooth.v1.WalletService', 'tollbooth.v1.UsageService']) {
+    for (const service of [
+      '',
+      'tollbooth.v1.CatalogService',
+      'tollbooth.v1.CustomerService',
+      'tollbooth.v1.WalletService',
+      'tollbooth.v1.UsageService',
+    ]) {
       const res = await check(service);
       expect(res.code, `${service}: ${res.stderr}`).toBe(0);
       expect(JSON.parse(res.stdout)).toEqual({ status: 'SERVING' });
@@ -84,7 +115,13 @@ describe('grpc.health.v1.Health', () => {
   }, 60_000);
 
   it('answers Check through reflection alone, with no schema at hand', async () => {
-    const res = await runBuf(['curl', ...grpcFlags, '-d', JSON.stringify({ service: 'tollbooth.v1.UsageService' }), `${grpcUrl}/grpc.health.v1.Health/Check`]);
+    const res = await runBuf([
+      'curl',
+      ...grpcFlags,
+      '-d',
+      JSON.stringify({ service: 'tollbooth.v1.UsageService' }),
+      `${grpcUrl}/grpc.health.v1.Health/Check`,
+    ]);
     expect(res.code, res.stderr).toBe(0);
     expect(JSON.parse(res.stdout)).toEqual({ status: 'SERVING' });
   }, 60_000);

@@ -50,15 +50,25 @@ beforeAll(async () => {
   db = await createTestDatabase();
   fake = await FakeStripe.start();
   // All at once on an empty database: the migration lock lets one migrate while the others wait.
-  const started = await Promise.all(Array.from({ length: ENGINES }, async () => {
-    const [grpcPort, httpPort] = [await freePort(), await freePort()];
-    const proc = spawnEngine({
-      DATABASE_URL: db.url, REDIS_URL, QUEUE_PREFIX: prefix, TOLLBOOTH_ADMIN_KEY: PROCESS_ADMIN_KEY, HOST: '127.0.0.1',
-      GRPC_PORT: String(grpcPort), HTTP_PORT: String(httpPort), LOG_LEVEL: 'info', DB_POOL_SIZE: '6', ...fake.env(),
-      PUBLIC_URL: `http://127.0.0.1:${httpPort}`,
-    });
-    return { proc, grpcPort, httpPort };
-  }));
+  const started = await Promise.all(
+    Array.from({ length: ENGINES }, async () => {
+      const [grpcPort, httpPort] = [await freePort(), await freePort()];
+      const proc = spawnEngine({
+        DATABASE_URL: db.url,
+        REDIS_URL,
+        QUEUE_PREFIX: prefix,
+        TOLLBOOTH_ADMIN_KEY: PROCESS_ADMIN_KEY,
+        HOST: '127.0.0.1',
+        GRPC_PORT: String(grpcPort),
+        HTTP_PORT: String(httpPort),
+        LOG_LEVEL: 'info',
+        DB_POOL_SIZE: '6',
+        ...fake.env(),
+        PUBLIC_URL: `http://127.0.0.1:${httpPort}`,
+      });
+      return { proc, grpcPort, httpPort };
+    }),
+  );
   for (const s of started) {
     engines.push({
       ...s,
@@ -104,15 +114,19 @@ async function customerWithCredit(productCode: string, credit: string, via: Engi
   const customers = via.client(CustomerService);
   const { customer } = await customers.createCustomer({ requestId: uniq('c'), externalId: uniq('u'), productCodes: [productCode] });
   await via.client(WalletService).createAdjustment({
-    requestId: uniq('adj'), customer: byId(customer!.id), amount: { assetCode: 'USD', amount: credit },
-    direction: AdjustmentDirection.CREDIT, reason: AdjustmentReason.GRANT,
+    requestId: uniq('adj'),
+    customer: byId(customer!.id),
+    amount: { assetCode: 'USD', amount: credit },
+    direction: AdjustmentDirection.CREDIT,
+    reason: AdjustmentReason.GRANT,
   });
   return customer!.id;
 }
 
 async function balance(customerId: string): Promise<string> {
   const [r] = await sql<{ balance: string }>(
-    `select balance::text from accounts where customer_id = $1 and type = 'customer' and asset_code = 'USD'`, [customerId],
+    `select balance::text from accounts where customer_id = $1 and type = 'customer' and asset_code = 'USD'`,
+    [customerId],
   );
   return r.balance;
 }
@@ -164,8 +178,11 @@ describe('three engine processes on one database', () => {
       // The first message is the state when the watch started; the next one can only come from the change.
       expect((await reader.next(10_000)).msg.account).toMatchObject({ balance: '7.00', sequence: 1n });
       const { entry } = await engines[1].client(WalletService).createAdjustment({
-        requestId: uniq('adj'), customer: byId(id), amount: { assetCode: 'USD', amount: '2.5' },
-        direction: AdjustmentDirection.CREDIT, reason: AdjustmentReason.GRANT,
+        requestId: uniq('adj'),
+        customer: byId(id),
+        amount: { assetCode: 'USD', amount: '2.5' },
+        direction: AdjustmentDirection.CREDIT,
+        reason: AdjustmentReason.GRANT,
       });
       const change = (await reader.next(10_000)).msg;
       expect(change.account).toMatchObject({ balance: '9.50', sequence: 2n });
@@ -180,7 +197,11 @@ describe('three engine processes on one database', () => {
     const customers = engines[0].client(CustomerService);
     const { customer } = await customers.createCustomer({ requestId: uniq('c'), externalId: uniq('card'), productCodes: [product] });
     const { topUp } = await wallet.createTopUp({
-      requestId: uniq('top'), customer: byId(customer!.id), amount: '10.00', currency: 'USD', returnUrl: 'https://app.example.com/b',
+      requestId: uniq('top'),
+      customer: byId(customer!.id),
+      amount: '10.00',
+      currency: 'USD',
+      returnUrl: 'https://app.example.com/b',
     });
     const event = await fake.pay(topUp!.redirectUrl);
     // Stripe may deliver an event more than once, to any process behind the balancer.
@@ -192,7 +213,8 @@ describe('three engine processes on one database', () => {
     expect((await sql(`select id from ledger_transactions where kind = 'top_up' and reference = $1`, [topUp!.id])).length).toBe(1);
 
     await engines[1].client(WalletService).updateAutoRecharge({
-      customer: byId(customer!.id), assetCode: 'USD',
+      customer: byId(customer!.id),
+      assetCode: 'USD',
       autoRecharge: { enabled: true, threshold: '5', size: { case: 'amount', value: '20' } },
     });
     // $6 of usage through all three at once takes the balance from 10 to 4: one crossing of the $5 threshold.
@@ -217,7 +239,11 @@ describe('three engine processes on one database', () => {
     await expect(catalogs[0].listAssets({})).rejects.toMatchObject({ code: 16 }); // the revoking process: at once
     for (const c of catalogs.slice(1)) {
       // Documented: within the 5 s key cache (the deadline adds this test's polling and the box's load).
-      const refused = () => c.listAssets({}).then(() => undefined, (err: { code: number }) => err.code === 16 || undefined);
+      const refused = () =>
+        c.listAssets({}).then(
+          () => undefined,
+          (err: { code: number }) => err.code === 16 || undefined,
+        );
       await waitFor('the revocation to reach this process', refused, 8_000);
     }
   });

@@ -74,11 +74,17 @@ export interface EngineProcess {
 export function spawnEngine(env: Record<string, string>): EngineProcess {
   // A BullMQ prefix of its own unless the test names one: on the default prefix a test engine would take the jobs of
   // any other engine on the same Redis (a developer's `npm start`), against its own database. Dropped at exit.
-  const queues = env.QUEUE_PREFIX === undefined ? { prefix: `tb_proc_${randomBytes(6).toString('hex')}`, url: env.REDIS_URL || 'redis://127.0.0.1:6379' } : undefined;
+  const queues =
+    env.QUEUE_PREFIX === undefined
+      ? { prefix: `tb_proc_${randomBytes(6).toString('hex')}`, url: env.REDIS_URL || 'redis://127.0.0.1:6379' }
+      : undefined;
   if (queues) env = { ...env, QUEUE_PREFIX: queues.prefix };
   // detached: the engine gets its own process group, so cleanup reaches anything it started.
   const child = spawn(process.execPath, [START], {
-    cwd: REPO_ROOT, env: engineEnv(env), stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+    cwd: REPO_ROOT,
+    env: engineEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   let out = '';
   let err = '';
@@ -118,9 +124,22 @@ export function spawnEngine(env: Record<string, string>): EngineProcess {
         const check = () => {
           const m = out.match(pattern);
           if (m) finish(() => resolve(m));
-          else if (done) finish(() => reject(new Error(`engine exited (${JSON.stringify(done)}) before stdout matched ${pattern}\n--- stdout\n${out}\n--- stderr\n${err}`)));
+          else if (done)
+            finish(() =>
+              reject(
+                new Error(
+                  `engine exited (${JSON.stringify(done)}) before stdout matched ${pattern}\n--- stdout\n${out}\n--- stderr\n${err}`,
+                ),
+              ),
+            );
         };
-        const timer = setTimeout(() => finish(() => reject(new Error(`stdout did not match ${pattern} within ${timeoutMs} ms\n--- stdout\n${out}\n--- stderr\n${err}`))), timeoutMs);
+        const timer = setTimeout(
+          () =>
+            finish(() =>
+              reject(new Error(`stdout did not match ${pattern} within ${timeoutMs} ms\n--- stdout\n${out}\n--- stderr\n${err}`)),
+            ),
+          timeoutMs,
+        );
         const finish = (f: () => void) => {
           clearTimeout(timer);
           listeners.delete(check);
@@ -181,7 +200,12 @@ export async function runToExit(env: Record<string, string>, timeoutMs = 30_000)
 }
 
 /** A Connect JSON unary call with plain fetch: POST /<package.Service>/<Method>. */
-export async function connectJson(baseUrl: string, route: string, body: unknown, key: string | null = PROCESS_ADMIN_KEY): Promise<{ status: number; body: Json }> {
+export async function connectJson(
+  baseUrl: string,
+  route: string,
+  body: unknown,
+  key: string | null = PROCESS_ADMIN_KEY,
+): Promise<{ status: number; body: Json }> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (key) headers.authorization = `Bearer ${key}`;
   const res = await fetch(`${baseUrl}/${route}`, { method: 'POST', headers, body: JSON.stringify(body) });

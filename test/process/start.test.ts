@@ -25,7 +25,8 @@ function start(): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
     const env = engineEnv({ GRPC_PORT: 'abc', LOG_LEVEL: 'info' });
     const child = execFile(process.execPath, ['scripts/start.mjs'], { cwd: root, env, timeout: 60_000 }, (_err, _stdout, stderr) =>
-      resolve({ code: child.exitCode, stderr }));
+      resolve({ code: child.exitCode, stderr }),
+    );
   });
 }
 

@@ -24,19 +24,31 @@ beforeAll(async () => {
   engine = await startTestEngine();
   const product = imageProduct();
   await engine.connectGrpc(CatalogService).createProduct(product);
-  customerId = (await engine.connectGrpc(CustomerService).createCustomer({ requestId: uniq('r'), externalId: uniq('u'), productCodes: [product.code] })).customer!.id;
+  customerId = (
+    await engine.connectGrpc(CustomerService).createCustomer({ requestId: uniq('r'), externalId: uniq('u'), productCodes: [product.code] })
+  ).customer!.id;
   await engine.connectGrpc(WalletService).createAdjustment({
-    requestId: uniq('adj'), customer: byId(customerId), amount: { assetCode: 'USD', amount: '10' },
-    direction: AdjustmentDirection.CREDIT, reason: AdjustmentReason.CORRECTION,
+    requestId: uniq('adj'),
+    customer: byId(customerId),
+    amount: { assetCode: 'USD', amount: '10' },
+    direction: AdjustmentDirection.CREDIT,
+    reason: AdjustmentReason.CORRECTION,
   });
   const tracked = await engine.connectGrpc(UsageService).trackEvents({
-    customer: byId(customerId), events: [{ id: uniq('ev'), eventType: 'image_generated' }, { id: uniq('ev'), eventType: 'image_generated' }],
+    customer: byId(customerId),
+    events: [
+      { id: uniq('ev'), eventType: 'image_generated' },
+      { id: uniq('ev'), eventType: 'image_generated' },
+    ],
   });
   expect(tracked.results.map((r) => r.status)).toEqual([EventStatus.ACCEPTED, EventStatus.ACCEPTED]);
-  await engine.connectGrpc(WalletService).createHold({ requestId: uniq('hold'), customer: byId(customerId), amount: { assetCode: 'USD', amount: '1' } });
+  await engine
+    .connectGrpc(WalletService)
+    .createHold({ requestId: uniq('hold'), customer: byId(customerId), amount: { assetCode: 'USD', amount: '1' } });
   const c = new pg.Client({ connectionString: engine.db.url });
   await c.connect();
-  accountId = (await c.query<{ id: string }>(`select id from accounts where customer_id = $1 and asset_code = 'USD'`, [customerId])).rows[0].id;
+  accountId = (await c.query<{ id: string }>(`select id from accounts where customer_id = $1 and asset_code = 'USD'`, [customerId])).rows[0]
+    .id;
   await c.end();
 });
 afterAll(() => engine?.stop());
@@ -72,7 +84,9 @@ describe('the ledger invariant checker', () => {
 
   it('finds a transaction that does not sum to zero', async () => {
     const v = await violationsAfter(
-      `update ledger_entries set amount = amount - 0.01, balance_after = balance_after - 0.01 where account_id = $1 and sequence = 2`, [accountId]);
+      `update ledger_entries set amount = amount - 0.01, balance_after = balance_after - 0.01 where account_id = $1 and sequence = 2`,
+      [accountId],
+    );
     expect(v.some((x) => /^transaction txn_\S+ \(USD\) sums to -0\.010000000000$/.test(x))).toBe(true);
   });
 
@@ -92,8 +106,12 @@ describe('the ledger invariant checker', () => {
     await c.query(`update accounts set balance = balance + 1 where id = $1`, [accountId]);
     await c.end();
     const run = await new Promise<{ code: number | null; stdout: string }>((resolve) =>
-      execFile(path.join(REPO_ROOT, 'node_modules/.bin/tsx'), ['scripts/ledger-invariants.ts', engine.db.url], { cwd: REPO_ROOT }, (err, stdout) =>
-        resolve({ code: err ? (err as { code?: number }).code ?? null : 0, stdout })),
+      execFile(
+        path.join(REPO_ROOT, 'node_modules/.bin/tsx'),
+        ['scripts/ledger-invariants.ts', engine.db.url],
+        { cwd: REPO_ROOT },
+        (err, stdout) => resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout }),
+      ),
     );
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(`violation: account ${accountId}: stored balance 10.900000000000 but entries sum to 9.900000000000\n`);

@@ -80,8 +80,13 @@ interface Load {
 /** Calls from both transports until stopped: TrackEvents batches of fresh ids, Checks and GetWallets in between. */
 function startLoad(customerIds: string[], eventType: string): Load {
   const load: Load = {
-    ok: { grpc: 0, connect: 0 }, failed: { grpc: 0, connect: 0 }, codes: new Map(), sent: new Map(), answered: new Set(),
-    unanswered: new Set(), stop: async () => undefined,
+    ok: { grpc: 0, connect: 0 },
+    failed: { grpc: 0, connect: 0 },
+    codes: new Map(),
+    sent: new Map(),
+    answered: new Set(),
+    unanswered: new Set(),
+    stop: async () => undefined,
   };
   let running = true;
   const clients = {

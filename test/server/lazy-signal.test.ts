@@ -6,7 +6,13 @@ import { lazySignal } from '../../src/server/pipeline.js';
 
 const transport = (gone = false) => {
   const ee = new EventEmitter();
-  return { ee, s: lazySignal(() => gone, (abort) => (ee.on('cancelled', abort), () => ee.off('cancelled', abort))) };
+  return {
+    ee,
+    s: lazySignal(
+      () => gone,
+      (abort) => (ee.on('cancelled', abort), () => ee.off('cancelled', abort)),
+    ),
+  };
 };
 
 describe('lazySignal', () => {

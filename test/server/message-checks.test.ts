@@ -50,7 +50,7 @@ describe('checkMessage', () => {
     expect(problem(CheckRequestSchema, { data: { a: 1e308, b: -1e-300, c: true, d: null, e: 'ok' } })).toBeUndefined();
   });
 
-  it('refuses enum numbers the enum does not define, in single and repeated fields; UNSPECIFIED is the validators\' call', () => {
+  it("refuses enum numbers the enum does not define, in single and repeated fields; UNSPECIFIED is the validators' call", () => {
     expect(problem(CreateCustomerRequestSchema, { insufficientBalancePolicy: 0 })).toBeUndefined();
     expect(problem(CreateCustomerRequestSchema, { insufficientBalancePolicy: 2 })).toBeUndefined();
     const unknown = 3 as InsufficientBalancePolicy;

@@ -22,13 +22,17 @@ describe('authentication and scopes', () => {
   });
 
   it('unknown key → UNAUTHENTICATED', async () => {
-    await expect(engine.grpc(CatalogService, 'tb_not-a-real-key').listProducts({})).rejects.toMatchObject({ code: 16, details: 'unknown or revoked API key' });
+    await expect(engine.grpc(CatalogService, 'tb_not-a-real-key').listProducts({})).rejects.toMatchObject({
+      code: 16,
+      details: 'unknown or revoked API key',
+    });
   });
 
   it('an ingest key calling CreateProduct → PERMISSION_DENIED, and it is denied before validation', async () => {
     const ingest = await engine.key(['ingest']);
     await expect(engine.grpc(CatalogService, ingest).createProduct(imageProduct())).rejects.toMatchObject({
-      code: 7, details: 'CatalogService.CreateProduct needs an API key with scope "admin"',
+      code: 7,
+      details: 'CatalogService.CreateProduct needs an API key with scope "admin"',
     });
     const res = await engine.fetchJson('tollbooth.v1.CatalogService/CreateProduct', { code: 'BAD CODE' }, ingest);
     expect(res.status).toBe(403);
@@ -64,7 +68,10 @@ describe('authentication and scopes', () => {
     const { apiKey: revoked } = await keys.revokeApiKey({ id: apiKey!.id });
     expect(revoked?.revokeTime).toBeDefined();
     await expect(keys.revokeApiKey({ id: 'key_nope' })).rejects.toMatchObject({ code: 5 });
-    await expect(keys.createApiKey({ name: 'x', scopes: [] })).rejects.toMatchObject({ code: 3, details: 'scopes: needs at least one entry' });
+    await expect(keys.createApiKey({ name: 'x', scopes: [] })).rejects.toMatchObject({
+      code: 3,
+      details: 'scopes: needs at least one entry',
+    });
     // The process that revoked the key forgets it at once (other engine processes within their 5-second cache).
     await expect(engine.grpc(UsageService, secret).check({})).rejects.toMatchObject({ code: 16 });
   });

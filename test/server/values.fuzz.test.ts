@@ -7,7 +7,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  create, toBinary, toJson, ScalarType, type DescMessage, type DescMethod, type DescService, type MessageInitShape,
+  create,
+  toBinary,
+  toJson,
+  ScalarType,
+  type DescMessage,
+  type DescMethod,
+  type DescService,
+  type MessageInitShape,
 } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { ApiKeyScope, ApiKeyService } from '../../gen/tollbooth/v1/api_key_pb.js';
@@ -63,7 +70,11 @@ function prices() {
   return [
     { name: 'Images', eventType: 'image', calculation: UsageCalculation.UNIT, rates: [{ unitPrices: [USD('0.05')] }] },
     {
-      name: 'Tokens', eventType: 'tokens', calculation: UsageCalculation.VOLUME, valueProperty: 'n', dimensionKeys: ['model'],
+      name: 'Tokens',
+      eventType: 'tokens',
+      calculation: UsageCalculation.VOLUME,
+      valueProperty: 'n',
+      dimensionKeys: ['model'],
       rates: [{ dimensions: { model: 'big' }, unitPrices: [USD('0.000002')] }, { unitPrices: [USD('0.000001')] }],
     },
   ];
@@ -85,7 +96,10 @@ interface Run {
 async function newRun(): Promise<Run> {
   const externalId = uniq('fz');
   const { customer } = await engine.grpc(CustomerService).createCustomer({
-    requestId: uniq('r'), externalId, email: 'fuzz@example.com', productCodes: [product],
+    requestId: uniq('r'),
+    externalId,
+    email: 'fuzz@example.com',
+    productCodes: [product],
   });
   await fund(engine, customer!.id, '100');
   return { customerId: customer!.id, externalId, subscriptionId: customer!.subscriptions[0].id };
@@ -123,7 +137,12 @@ const VALID: Record<string, { build: Builder; codes?: number[] }> = {
     build: async () => ({
       requestId: uniq('r'),
       asset: {
-        code: `F${uniq('').replace(/[^0-9a-z]/gi, '').slice(-10).toUpperCase()}`, name: 'Fuzz credits', scale: 2,
+        code: `F${uniq('')
+          .replace(/[^0-9a-z]/gi, '')
+          .slice(-10)
+          .toUpperCase()}`,
+        name: 'Fuzz credits',
+        scale: 2,
         exchangeRates: [{ currency: 'USD', rate: '100' }],
       },
     }),
@@ -137,8 +156,11 @@ const VALID: Record<string, { build: Builder; codes?: number[] }> = {
   'CatalogService.ListProducts': { build: async () => ({ pageSize: 5, status: ProductStatus.PUBLISHED }) },
   'CatalogService.UpdateProduct': {
     build: async () => ({
-      requestId: uniq('r'), code: await newProduct(true), product: { name: 'Fuzz 2', prices: prices() },
-      updateMask: { paths: ['name', 'prices'] }, publish: true,
+      requestId: uniq('r'),
+      code: await newProduct(true),
+      product: { name: 'Fuzz 2', prices: prices() },
+      updateMask: { paths: ['name', 'prices'] },
+      publish: true,
     }),
   },
   'CatalogService.PublishProduct': { build: async () => ({ code: await newProduct(false), version: 1 }) },
@@ -146,8 +168,14 @@ const VALID: Record<string, { build: Builder; codes?: number[] }> = {
   'CatalogService.ListProductVersions': { build: async () => ({ code: product, pageSize: 5 }) },
   'CustomerService.CreateCustomer': {
     build: async () => ({
-      requestId: uniq('r'), externalId: uniq('fz'), name: 'Ada', email: 'ada@example.com', productCodes: [product],
-      insufficientBalancePolicy: InsufficientBalancePolicy.REJECT, overdraftLimit: '5', metadata: { plan: 'gold' },
+      requestId: uniq('r'),
+      externalId: uniq('fz'),
+      name: 'Ada',
+      email: 'ada@example.com',
+      productCodes: [product],
+      insufficientBalancePolicy: InsufficientBalancePolicy.REJECT,
+      overdraftLimit: '5',
+      metadata: { plan: 'gold' },
     }),
   },
   'CustomerService.GetCustomer': { build: async (r) => ({ customer: { ref: { case: 'externalId', value: r.externalId } } }) },
@@ -155,8 +183,12 @@ const VALID: Record<string, { build: Builder; codes?: number[] }> = {
   'CustomerService.UpdateCustomer': {
     build: async (r) => ({
       customer: {
-        id: r.customerId, name: 'Ada', email: 'ada@example.com', metadata: { plan: 'gold' },
-        insufficientBalancePolicy: InsufficientBalancePolicy.REJECT, overdraftLimit: '3',
+        id: r.customerId,
+        name: 'Ada',
+        email: 'ada@example.com',
+        metadata: { plan: 'gold' },
+        insufficientBalancePolicy: InsufficientBalancePolicy.REJECT,
+        overdraftLimit: '3',
       },
       updateMask: { paths: ['name', 'email', 'metadata', 'insufficient_balance_policy', 'overdraft_limit'] },
     }),
@@ -190,18 +222,30 @@ const VALID: Record<string, { build: Builder; codes?: number[] }> = {
   },
   'UsageService.Check': {
     build: async (r) => ({
-      customer: byId(r.customerId), eventType: 'tokens', data: { n: 10, model: 'big' }, quantity: '20', hold: true, requestId: uniq('r'),
+      customer: byId(r.customerId),
+      eventType: 'tokens',
+      data: { n: 10, model: 'big' },
+      quantity: '20',
+      hold: true,
+      requestId: uniq('r'),
       holdTtl: { seconds: 60n, nanos: 0 },
     }),
   },
   'UsageService.ListEvents': {
     build: async (r) => ({
-      customer: byId(r.customerId), pageSize: 10, eventType: 'image', startTime: minutesFromNow(-60), endTime: minutesFromNow(60),
+      customer: byId(r.customerId),
+      pageSize: 10,
+      eventType: 'image',
+      startTime: minutesFromNow(-60),
+      endTime: minutesFromNow(60),
     }),
   },
   'UsageService.GetUsageSummary': {
     build: async (r) => ({
-      customer: byId(r.customerId), startTime: minutesFromNow(-60), endTime: minutesFromNow(60), groupBy: SummaryGroupBy.EVENT_TYPE,
+      customer: byId(r.customerId),
+      startTime: minutesFromNow(-60),
+      endTime: minutesFromNow(60),
+      groupBy: SummaryGroupBy.EVENT_TYPE,
       granularity: Granularity.HOUR,
     }),
   },
@@ -211,20 +255,34 @@ const VALID: Record<string, { build: Builder; codes?: number[] }> = {
   },
   'WalletService.CreateAdjustment': {
     build: async (r) => ({
-      requestId: uniq('r'), customer: byId(r.customerId), amount: USD('2.5'), direction: AdjustmentDirection.CREDIT,
-      reason: AdjustmentReason.GRANT, description: 'fuzz', expireTime: minutesFromNow(24 * 60), priority: 5,
+      requestId: uniq('r'),
+      customer: byId(r.customerId),
+      amount: USD('2.5'),
+      direction: AdjustmentDirection.CREDIT,
+      reason: AdjustmentReason.GRANT,
+      description: 'fuzz',
+      expireTime: minutesFromNow(24 * 60),
+      priority: 5,
     }),
   },
   'WalletService.CreateHold': {
     build: async (r) => ({
-      requestId: uniq('r'), customer: byId(r.customerId), amount: USD('1'), ttl: { seconds: 300n, nanos: 0 }, description: 'fuzz',
+      requestId: uniq('r'),
+      customer: byId(r.customerId),
+      amount: USD('1'),
+      ttl: { seconds: 300n, nanos: 0 },
+      description: 'fuzz',
     }),
   },
   'WalletService.CaptureHold': { build: async (r) => ({ requestId: uniq('r'), holdId: await newHold(r), amount: '0.5' }) },
   'WalletService.ReleaseHold': { build: async (r) => ({ holdId: await newHold(r) }) },
   'WalletService.CreateTopUp': {
     build: async (r) => ({
-      requestId: uniq('r'), customer: byId(r.customerId), amount: '20.00', currency: 'USD', assetCode: 'USD',
+      requestId: uniq('r'),
+      customer: byId(r.customerId),
+      amount: '20.00',
+      currency: 'USD',
+      assetCode: 'USD',
       returnUrl: 'https://example.com/r',
     }),
     codes: [9], // no Stripe in this engine
@@ -232,7 +290,8 @@ const VALID: Record<string, { build: Builder; codes?: number[] }> = {
   'WalletService.GetTopUp': { build: async () => ({ id: 'top_01J0000000000000000000000' }), codes: [5] },
   'WalletService.UpdateAutoRecharge': {
     build: async (r) => ({
-      customer: byId(r.customerId), assetCode: 'USD',
+      customer: byId(r.customerId),
+      assetCode: 'USD',
       autoRecharge: { enabled: true, threshold: '5', size: { case: 'amount', value: '20' }, monthlyCap: '100', currency: 'USD' },
     }),
     codes: [9],
@@ -254,7 +313,10 @@ const VALID: Record<string, { build: Builder; codes?: number[] }> = {
   },
   'WebhookService.ListWebhookDeliveries': {
     build: async () => ({
-      endpointId: await newEndpoint(), pageSize: 5, status: WebhookDeliveryStatus.FAILED, eventType: 'customer.created',
+      endpointId: await newEndpoint(),
+      pageSize: 5,
+      status: WebhookDeliveryStatus.FAILED,
+      eventType: 'customer.created',
     }),
   },
   'WebhookService.RedeliverWebhookEvent': {
@@ -328,28 +390,79 @@ function pushScalar(out: Position[], t: ScalarType, label: string, set: (v: unkn
 const big = (n: number) => 'x'.repeat(n);
 const HOSTILE: Record<Exclude<Kind, 'string'>, unknown[]> & { string: string[] } = {
   string: [
-    'a\u0000b', '\u0000', 'x\ud800', '\udfff', '\ud800\ud800', ' 1 ', '1 ', '1e3', '-1e300', '1e300', '99999999999999999999999999',
-    '1000000000000000', '999999999999999.999999999999', '0.0000000000001', 'NaN', 'Infinity', '-0', '+1', '-1', '', ' ', big(5000), '１',
-    '0x10', '\u202e', '😀', big(129), 'USD\u0000', '../..', "'; drop table customers; --",
+    'a\u0000b',
+    '\u0000',
+    'x\ud800',
+    '\udfff',
+    '\ud800\ud800',
+    ' 1 ',
+    '1 ',
+    '1e3',
+    '-1e300',
+    '1e300',
+    '99999999999999999999999999',
+    '1000000000000000',
+    '999999999999999.999999999999',
+    '0.0000000000001',
+    'NaN',
+    'Infinity',
+    '-0',
+    '+1',
+    '-1',
+    '',
+    ' ',
+    big(5000),
+    '１',
+    '0x10',
+    '\u202e',
+    '😀',
+    big(129),
+    'USD\u0000',
+    '../..',
+    "'; drop table customers; --",
   ],
   int32: [-1, 0, 1, 2_147_483_647, -2_147_483_648, 1_000_001],
   uint32: [0, 4_294_967_295],
   int64: [-1n, 0n, 9_223_372_036_854_775_807n, -9_223_372_036_854_775_808n],
   enum: [7, 99, -1, 2_147_483_647, 0, 1, 2, 3],
   timestamp: [
-    { seconds: 100_000_000_000_000n, nanos: 0 }, { seconds: -62_135_596_801n, nanos: 0 }, { seconds: 1_700_000_000n, nanos: 2_000_000_000 },
-    { seconds: 1_700_000_000n, nanos: -1 }, { seconds: 253_402_300_799n, nanos: 999_999_999 }, { seconds: -62_135_596_800n, nanos: 0 },
-    { seconds: 0n, nanos: 0 }, undefined,
+    { seconds: 100_000_000_000_000n, nanos: 0 },
+    { seconds: -62_135_596_801n, nanos: 0 },
+    { seconds: 1_700_000_000n, nanos: 2_000_000_000 },
+    { seconds: 1_700_000_000n, nanos: -1 },
+    { seconds: 253_402_300_799n, nanos: 999_999_999 },
+    { seconds: -62_135_596_800n, nanos: 0 },
+    { seconds: 0n, nanos: 0 },
+    undefined,
   ],
   duration: [
-    { seconds: 60n, nanos: 2_000_000_000 }, { seconds: 60n, nanos: -5 }, { seconds: -60n, nanos: 0 },
+    { seconds: 60n, nanos: 2_000_000_000 },
+    { seconds: 60n, nanos: -5 },
+    { seconds: -60n, nanos: 0 },
     { seconds: 315_576_000_001n, nanos: 0 },
-    { seconds: 315_576_000_000n, nanos: 999_999_999 }, { seconds: 0n, nanos: 1 }, { seconds: 0n, nanos: 0 }, undefined,
+    { seconds: 315_576_000_000n, nanos: 999_999_999 },
+    { seconds: 0n, nanos: 1 },
+    { seconds: 0n, nanos: 0 },
+    undefined,
   ],
   struct: [
-    { n: 1e300 }, { n: -1e300 }, { n: '99999999999999999999999999' }, { 'k\u0000': 1 }, { n: Number.NaN }, { n: Number.POSITIVE_INFINITY },
-    { model: { a: ['x\u0000'] } }, { n: '1e3' }, { n: ' 5 ' }, { n: 1e-300 }, { n: 5e-324 }, { n: Number.MAX_VALUE }, { n: '\ud800' },
-    { n: -1 }, { n: 600_000_000_000_000, model: 'big' }, Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`k${i}`, i])), {},
+    { n: 1e300 },
+    { n: -1e300 },
+    { n: '99999999999999999999999999' },
+    { 'k\u0000': 1 },
+    { n: Number.NaN },
+    { n: Number.POSITIVE_INFINITY },
+    { model: { a: ['x\u0000'] } },
+    { n: '1e3' },
+    { n: ' 5 ' },
+    { n: 1e-300 },
+    { n: 5e-324 },
+    { n: Number.MAX_VALUE },
+    { n: '\ud800' },
+    { n: -1 },
+    { n: 600_000_000_000_000, model: 'big' },
+    Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`k${i}`, i])),
+    {},
   ],
 };
 
@@ -411,7 +524,8 @@ describe('values fuzz', () => {
       }
       await fc.assert(
         fc.asyncProperty(
-          fc.nat(), fc.nat(),
+          fc.nat(),
+          fc.nat(),
           // Mostly the listed hostile values; now and then random text (any code point, lone surrogates included).
           fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 30 }) }),
           fc.integer({ min: 0, max: 9 }),

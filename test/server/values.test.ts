@@ -23,11 +23,19 @@ beforeAll(async () => {
   engine = await startTestEngine();
   productCode = uniq('values');
   await engine.grpc(CatalogService).createProduct({
-    requestId: uniq('r'), code: productCode, name: 'Values', publish: true,
+    requestId: uniq('r'),
+    code: productCode,
+    name: 'Values',
+    publish: true,
     prices: [
       { name: 'Images', eventType: 'image', calculation: UsageCalculation.UNIT, rates: [{ unitPrices: [USD('0.05')] }] },
-      { name: 'Tokens', eventType: 'tokens', calculation: UsageCalculation.VOLUME, valueProperty: 'n',
-        rates: [{ unitPrices: [USD('0.000002')] }] },
+      {
+        name: 'Tokens',
+        eventType: 'tokens',
+        calculation: UsageCalculation.VOLUME,
+        valueProperty: 'n',
+        rates: [{ unitPrices: [USD('0.000002')] }],
+      },
       { name: 'Big', eventType: 'big', calculation: UsageCalculation.VOLUME, valueProperty: 'n', rates: [{ unitPrices: [USD('2')] }] },
     ],
   });
@@ -198,7 +206,11 @@ describe('Timestamps and Durations out of range (only binary can carry them)', (
     const grant = { requestId: uniq('r'), customer: byId(customerId), amount: { assetCode: 'USD', amount: '1' }, direction: 1, reason: 1 };
     expectInvalid(await everyWire(adjust, { ...grant, expireTime: bad[0] }), 'expire_time');
     const hold = method(WalletService, 'createHold');
-    for (const ttl of [{ seconds: 60n, nanos: 2_000_000_000 }, { seconds: 60n, nanos: -5 }, { seconds: 400_000_000_000n, nanos: 0 }]) {
+    for (const ttl of [
+      { seconds: 60n, nanos: 2_000_000_000 },
+      { seconds: 60n, nanos: -5 },
+      { seconds: 400_000_000_000n, nanos: 0 },
+    ]) {
       const req = { requestId: uniq('r'), customer: byId(customerId), amount: USD('1'), ttl };
       expectInvalid(await everyWire(hold, req), 'ttl', /valid Duration/);
     }

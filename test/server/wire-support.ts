@@ -78,7 +78,7 @@ function envelope(flags: number, payload: Uint8Array): Uint8Array {
 }
 
 function* envelopes(bytes: Uint8Array): Generator<{ flags: number; data: Uint8Array }> {
-  for (let i = 0; i + 5 <= bytes.byteLength; ) {
+  for (let i = 0; i + 5 <= bytes.byteLength;) {
     const len = new DataView(bytes.buffer, bytes.byteOffset + i + 1, 4).getUint32(0);
     if (i + 5 + len > bytes.byteLength) return; // not all here yet
     yield { flags: bytes[i], data: bytes.subarray(i + 5, i + 5 + len) };

@@ -16,7 +16,11 @@ describe('connectionFailure', () => {
     ['a connection failure (08006)', coded('connection failure', '08006'), '08006'],
     ['too many connections (53300)', coded('sorry, too many clients already', '53300'), '53300'],
     ['pg without a code', new Error('Connection terminated unexpectedly'), 'Connection terminated unexpectedly'],
-    ['knex prefixing the statement (a COMMIT)', new Error('COMMIT; - Connection terminated unexpectedly'), 'COMMIT; - Connection terminated unexpectedly'],
+    [
+      'knex prefixing the statement (a COMMIT)',
+      new Error('COMMIT; - Connection terminated unexpectedly'),
+      'COMMIT; - Connection terminated unexpectedly',
+    ],
     ['a pool connect timeout', new Error('timeout exceeded when trying to connect'), 'timeout exceeded when trying to connect'],
     ['a MikroORM wrapper (it copies the code)', new DriverException(coded('read ECONNRESET', 'ECONNRESET')), 'ECONNRESET'],
     ['a MikroORM ConnectionException', new ConnectionException(new Error('the connection is gone')), 'the connection is gone'],
@@ -70,7 +74,9 @@ describe('DatabaseHealth', () => {
     h.success(h.epoch);
     expect(h.down).toBe(false);
     expect(lines.map((l) => l.msg)).toEqual([
-      'database unavailable: calls answer UNAVAILABLE until it is back', 'database still unavailable', 'database still unavailable',
+      'database unavailable: calls answer UNAVAILABLE until it is back',
+      'database still unavailable',
+      'database still unavailable',
       'database reachable again',
     ]);
     expect(lines[1].failedCalls).toBe(2_001); // t = 0 … 10 s, both ends
@@ -84,7 +90,8 @@ describe('DatabaseHealth', () => {
     h.noticed('57P03');
     h.success(h.epoch);
     expect(lines.map((l) => [l.msg, l.failedCalls])).toEqual([
-      ['database unavailable: calls answer UNAVAILABLE until it is back', undefined], ['database reachable again', 0],
+      ['database unavailable: calls answer UNAVAILABLE until it is back', undefined],
+      ['database reachable again', 0],
     ]);
   });
 });

@@ -8,7 +8,16 @@ import { balanceOf } from '../helpers/money.js';
 import { imageProduct, uniq } from '../helpers/fixtures.js';
 import { checkLedgerInvariants } from '../helpers/invariants.js';
 import {
-  accountIdOf, byId, customerWithCard, debit, ManualClock, settled, sql, startMoneyEngine, waitFor, type MoneyEngine,
+  accountIdOf,
+  byId,
+  customerWithCard,
+  debit,
+  ManualClock,
+  settled,
+  sql,
+  startMoneyEngine,
+  waitFor,
+  type MoneyEngine,
 } from './support.js';
 
 const clock = new ManualClock();
@@ -24,13 +33,24 @@ afterAll(async () => {
 });
 
 async function policy(customerId: string, p: Record<string, unknown>, asset = 'USD') {
-  return (await m.wallet.updateAutoRecharge({ customer: byId(customerId), assetCode: asset, autoRecharge: { enabled: true, ...p } })).account;
+  return (await m.wallet.updateAutoRecharge({ customer: byId(customerId), assetCode: asset, autoRecharge: { enabled: true, ...p } }))
+    .account;
 }
 
 async function rechargeTopUps(accountId: string) {
-  return sql<{ id: string; status: string; payment_amount: string; credit_amount: string; recharge_crossing: string; failure_message: string }>(m,
+  return sql<{
+    id: string;
+    status: string;
+    payment_amount: string;
+    credit_amount: string;
+    recharge_crossing: string;
+    failure_message: string;
+  }>(
+    m,
     `select id, status, payment_amount::text, credit_amount::text, recharge_crossing::text, failure_message from top_ups
-      where account_id = ? and source = 'auto_recharge' order by recharge_crossing`, [accountId]);
+      where account_id = ? and source = 'auto_recharge' order by recharge_crossing`,
+    [accountId],
+  );
 }
 
 /** Let the cooldown of any earlier attempt pass (the clock is shared by the whole file). */
@@ -46,13 +66,22 @@ describe('crossing the threshold', () => {
     const { customerId } = await customerWithCard(m, '60.00');
     await m.customers.createSubscription({ requestId: uniq('sub'), customer: byId(customerId), productCode: product.code });
     const account = await policy(customerId, { threshold: '20', size: { case: 'amount', value: '50' } });
-    expect(account!.autoRecharge).toMatchObject({ enabled: true, threshold: '20.00', size: { case: 'amount', value: '50.00' }, paused: false, consecutiveFailures: 0, currency: 'USD' });
+    expect(account!.autoRecharge).toMatchObject({
+      enabled: true,
+      threshold: '20.00',
+      size: { case: 'amount', value: '50.00' },
+      paused: false,
+      consecutiveFailures: 0,
+      currency: 'USD',
+    });
     const accountId = await accountIdOf(m, customerId);
     const before = m.fake.offSessionIntents().length;
 
     const usage = m.engine.grpc(UsageService);
     const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => usage.trackEvents({ customer: byId(customerId), events: [{ id: `e-${i}`, eventType: 'image_generated' }] })),
+      Array.from({ length: 50 }, (_, i) =>
+        usage.trackEvents({ customer: byId(customerId), events: [{ id: `e-${i}`, eventType: 'image_generated' }] }),
+      ),
     );
     expect(results.every((r) => r.results[0].status === EventStatus.ACCEPTED)).toBe(true);
     await settled(m);
@@ -115,13 +144,21 @@ describe('crossing the threshold', () => {
     await settled(m);
     expect((await rechargeTopUps(accountId)).map((t) => t.credit_amount)).toEqual(['50.000000000000', '10.000000000000']);
     expect(await balanceOf(m.engine, customerId)).toBe('15.000000000000');
-    const { account } = await m.wallet.updateAutoRecharge({ customer: byId(customerId), assetCode: 'USD', autoRecharge: { enabled: true, threshold: '20', size: { case: 'amount', value: '50' }, monthlyCap: '60' } });
+    const { account } = await m.wallet.updateAutoRecharge({
+      customer: byId(customerId),
+      assetCode: 'USD',
+      autoRecharge: { enabled: true, threshold: '20', size: { case: 'amount', value: '50' }, monthlyCap: '60' },
+    });
     expect(account!.autoRecharge!.monthToDate).toBe('60.00');
     // Next month the cap starts over and the sweep recharges the account that stayed below its threshold.
     clock.advance(31 * 86_400_000);
     await m.engine.app.moneyIn.sweepNow();
     await settled(m);
-    expect((await rechargeTopUps(accountId)).map((t) => t.credit_amount)).toEqual(['50.000000000000', '10.000000000000', '50.000000000000']);
+    expect((await rechargeTopUps(accountId)).map((t) => t.credit_amount)).toEqual([
+      '50.000000000000',
+      '10.000000000000',
+      '50.000000000000',
+    ]);
     expect(await balanceOf(m.engine, customerId)).toBe('65.000000000000');
   });
 });
@@ -130,7 +167,10 @@ describe('a custom asset', () => {
   it('is recharged in its own units and charged in the currency of its exchange rate, converted exactly', async () => {
     afterCooldown();
     const code = `TK${Date.now().toString(36).toUpperCase().slice(-6)}`;
-    await m.engine.grpc(CatalogService).createAsset({ requestId: uniq('asset'), asset: { code, name: 'Tokens', scale: 0, exchangeRates: [{ currency: 'USD', rate: '1000' }] } });
+    await m.engine.grpc(CatalogService).createAsset({
+      requestId: uniq('asset'),
+      asset: { code, name: 'Tokens', scale: 0, exchangeRates: [{ currency: 'USD', rate: '1000' }] },
+    });
     const { customerId } = await customerWithCard(m, '1.00');
     const account = await policy(customerId, { threshold: '500', size: { case: 'amount', value: '2500' } }, code);
     expect(account!.autoRecharge).toMatchObject({ currency: 'USD', threshold: '500' });
@@ -151,7 +191,9 @@ describe('a declining card', () => {
     await policy(customerId, { threshold: '5', size: { case: 'amount', value: '20' } });
     m.fake.declineOffSession = true;
     try {
-      const posts = () => m.fake.requests.filter((r) => r.method === 'POST' && r.path === '/v1/payment_intents' && r.idempotencyKey?.includes(accountId)).length;
+      const posts = () =>
+        m.fake.requests.filter((r) => r.method === 'POST' && r.path === '/v1/payment_intents' && r.idempotencyKey?.includes(accountId))
+          .length;
       const attemptsAt: number[] = [];
       await debit(m, customerId, '6'); // 10 → 4: below the threshold
       await settled(m);
@@ -177,13 +219,24 @@ describe('a declining card', () => {
       // Paused, recorded, visible in GetWallet, and announced once for outgoing webhooks.
       const { wallet } = await m.wallet.getWallet({ customer: byId(customerId) });
       const usd = wallet!.accounts.find((a) => a.assetCode === 'USD');
-      expect(usd!.autoRecharge).toMatchObject({ enabled: true, paused: true, consecutiveFailures: 3, monthToDate: '0.00', threshold: '5.00', size: { case: 'amount', value: '20.00' } });
+      expect(usd!.autoRecharge).toMatchObject({
+        enabled: true,
+        paused: true,
+        consecutiveFailures: 3,
+        monthToDate: '0.00',
+        threshold: '5.00',
+        size: { case: 'amount', value: '20.00' },
+      });
       expect(usd!.autoRecharge!.lastFailureMessage).toContain('card declined');
-      const events = await sql<{ body: string }>(m,
-        `select body from webhook_events where type = 'auto_recharge.paused' and customer_id = ?`, [customerId]);
+      const events = await sql<{ body: string }>(
+        m,
+        `select body from webhook_events where type = 'auto_recharge.paused' and customer_id = ?`,
+        [customerId],
+      );
       expect(events).toHaveLength(1);
       expect(JSON.parse(events[0].body)).toMatchObject({
-        type: 'auto_recharge.paused', data: { customerId, assetCode: 'USD', autoRecharge: { paused: true, consecutiveFailures: 3 } },
+        type: 'auto_recharge.paused',
+        data: { customerId, assetCode: 'USD', autoRecharge: { paused: true, consecutiveFailures: 3 } },
       });
     } finally {
       m.fake.declineOffSession = false;

@@ -19,13 +19,24 @@ function currencyList(text: string, anchor: string): string[] {
 
 describe('the docs', () => {
   it('list exactly the Stripe events the engine handles', async () => {
-    const paragraph = readme.slice(readme.indexOf('**Stripe webhooks.**'), readme.indexOf('STRIPE_WEBHOOK_SECRET', readme.indexOf('**Stripe webhooks.**')));
+    const paragraph = readme.slice(
+      readme.indexOf('**Stripe webhooks.**'),
+      readme.indexOf('STRIPE_WEBHOOK_SECRET', readme.indexOf('**Stripe webhooks.**')),
+    );
     expect([...paragraph.matchAll(/`([a-z_.]+)`/g)].map((x) => x[1]).sort()).toEqual([...STRIPE_EVENTS].sort());
 
     // Each listed event is acted on; anything else is ignored. (Objects that name no Tollbooth top-up stop before
     // any database or Stripe access.)
-    const events = new StripeEventProcessor(undefined as never, undefined, new Settlement({ now: () => new Date() }, 0, undefined as never));
-    const handle = (type: string) => events.handle({ type, data: { object: { metadata: {}, client_reference_id: null, payment_intent: null } } } as unknown as Stripe.Event);
+    const events = new StripeEventProcessor(
+      undefined as never,
+      undefined,
+      new Settlement({ now: () => new Date() }, 0, undefined as never),
+    );
+    const handle = (type: string) =>
+      events.handle({
+        type,
+        data: { object: { metadata: {}, client_reference_id: null, payment_intent: null } },
+      } as unknown as Stripe.Event);
     for (const type of STRIPE_EVENTS) expect(await handle(type), type).not.toMatch(/^ignored/);
     expect(await handle('customer.created')).toBe('ignored customer.created');
   });

@@ -27,10 +27,19 @@ const clients: { close(): void }[] = [];
 beforeAll(async () => {
   dir = makeTempDir('tollbooth-moneyin-embedded-');
   fake = await FakeStripe.start();
-  app = await startApp(loadConfig({
-    ...fake.env(), TOLLBOOTH_DATA_DIR: path.join(dir, 'data'), GRPC_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1',
-    TOLLBOOTH_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: 'error', QUEUE_PREFIX: uniq('tb-embedded'), STRIPE_RECONCILE_AFTER_SECONDS: '3600',
-  }));
+  app = await startApp(
+    loadConfig({
+      ...fake.env(),
+      TOLLBOOTH_DATA_DIR: path.join(dir, 'data'),
+      GRPC_PORT: '0',
+      HTTP_PORT: '0',
+      HOST: '127.0.0.1',
+      TOLLBOOTH_ADMIN_KEY: ADMIN_KEY,
+      LOG_LEVEL: 'error',
+      QUEUE_PREFIX: uniq('tb-embedded'),
+      STRIPE_RECONCILE_AFTER_SECONDS: '3600',
+    }),
+  );
   expect(app.db.embedded).toBe(true);
   fake.webhookUrl = `http://127.0.0.1:${app.httpPort}/stripe/webhook`;
   wallet = createGrpcJsClient(WalletService, `127.0.0.1:${app.grpcPort}`, { authorization: `Bearer ${ADMIN_KEY}` });
@@ -52,18 +61,39 @@ afterAll(async () => {
 });
 
 const balance = async (customerId: string) =>
-  (await query<{ b: string }>(app.db.orm.em.fork(), `select balance::text b from accounts where customer_id = ? and asset_code = 'USD' and type = 'customer'`, [customerId]))[0].b;
+  (
+    await query<{ b: string }>(
+      app.db.orm.em.fork(),
+      `select balance::text b from accounts where customer_id = ? and asset_code = 'USD' and type = 'customer'`,
+      [customerId],
+    )
+  )[0].b;
 
 describe('money in on embedded PGlite', () => {
   it('a Checkout top-up is credited, then a debit below the threshold is recharged once', async () => {
     const customer = (await customers.createCustomer({ requestId: uniq('r'), externalId: uniq('u') })).customer!;
-    const topUp = (await wallet.createTopUp({ requestId: uniq('top'), customer: byId(customer.id), amount: '30.00', currency: 'USD', returnUrl: 'https://app.example.com/' })).topUp!;
+    const topUp = (
+      await wallet.createTopUp({
+        requestId: uniq('top'),
+        customer: byId(customer.id),
+        amount: '30.00',
+        currency: 'USD',
+        returnUrl: 'https://app.example.com/',
+      })
+    ).topUp!;
     await fake.pay(topUp.redirectUrl);
     await waitFor('top-up credited', async () => (await wallet.getTopUp({ id: topUp.id })).topUp!.status === TopUpStatus.SUCCEEDED);
-    await waitFor('card saved', async () => (await query(app.db.orm.em.fork(), `select 1 from stripe_customers where payment_method_id is not null`)).length === 1);
+    await waitFor(
+      'card saved',
+      async () => (await query(app.db.orm.em.fork(), `select 1 from stripe_customers where payment_method_id is not null`)).length === 1,
+    );
     expect(await balance(customer.id)).toBe('30.000000000000');
 
-    await wallet.updateAutoRecharge({ customer: byId(customer.id), assetCode: 'USD', autoRecharge: { enabled: true, threshold: '10', size: { case: 'amount', value: '25' } } });
+    await wallet.updateAutoRecharge({
+      customer: byId(customer.id),
+      assetCode: 'USD',
+      autoRecharge: { enabled: true, threshold: '10', size: { case: 'amount', value: '25' } },
+    });
     const { lockCustomerAccounts } = await import('../../src/wallets/accounts.js');
     const { inTransaction } = await import('../../src/shared/tx.js');
     const { dec } = await import('../../src/shared/money.js');

@@ -11,7 +11,17 @@ import { EventStatus, UsageService } from '../../gen/tollbooth/v1/usage_pb.js';
 import { TopUpStatus, WalletService } from '../../gen/tollbooth/v1/wallet_pb.js';
 import { imageProduct, uniq } from '../helpers/fixtures.js';
 import { checkLedgerInvariants } from '../helpers/invariants.js';
-import { accountIdOf, byId, customerWithCard, ManualClock, newCustomer, settled, sql, startMoneyEngine, type MoneyEngine } from './support.js';
+import {
+  accountIdOf,
+  byId,
+  customerWithCard,
+  ManualClock,
+  newCustomer,
+  settled,
+  sql,
+  startMoneyEngine,
+  type MoneyEngine,
+} from './support.js';
 
 const COOLDOWN_S = 600;
 const RETURN_URL = 'https://app.example.com/billing';
@@ -38,12 +48,15 @@ async function usd(customerId: string) {
 }
 
 function intentRequests(accountId: string) {
-  return m.fake.requests.filter((r) => r.method === 'POST' && r.path === '/v1/payment_intents' && r.params.metadata?.tollbooth_account_id === accountId);
+  return m.fake.requests.filter(
+    (r) => r.method === 'POST' && r.path === '/v1/payment_intents' && r.params.metadata?.tollbooth_account_id === accountId,
+  );
 }
 
 async function images(customerId: string, n: number): Promise<void> {
   const { results } = await m.engine.grpc(UsageService).trackEvents({
-    customer: byId(customerId), events: Array.from({ length: n }, () => ({ id: uniq('img'), eventType: 'image_generated' })),
+    customer: byId(customerId),
+    events: Array.from({ length: n }, () => ({ id: uniq('img'), eventType: 'image_generated' })),
   });
   expect(results.map((r) => r.status)).toEqual(Array(n).fill(EventStatus.ACCEPTED));
 }
@@ -62,38 +75,69 @@ describe('amounts under the minimum charge', () => {
     const calls = m.fake.requests.length;
     const topUp = (amount: string, currency = 'USD') =>
       m.wallet.createTopUp({ requestId: uniq('top'), customer: byId(customerId), amount, currency, returnUrl: RETURN_URL });
-    await expect(topUp('0.30')).rejects.toMatchObject({ code: 3, details: 'amount: must be at least 0.50 USD (Stripe\'s minimum charge in USD), got "0.30"' });
+    await expect(topUp('0.30')).rejects.toMatchObject({
+      code: 3,
+      details: 'amount: must be at least 0.50 USD (Stripe\'s minimum charge in USD), got "0.30"',
+    });
     await expect(topUp('0.49')).rejects.toMatchObject({ code: 3, details: expect.stringContaining('amount: must be at least 0.50 USD') });
-    await expect(topUp('49', 'JPY')).rejects.toMatchObject({ code: 3, details: 'amount: must be at least 50 JPY (Stripe\'s minimum charge in JPY), got "49"' });
-    await expect(topUp('20.00', 'XYZ')).rejects.toMatchObject({ code: 3, details: expect.stringMatching(/^currency: cards are not charged in "XYZ"; the supported currencies are .*USD/) });
+    await expect(topUp('49', 'JPY')).rejects.toMatchObject({
+      code: 3,
+      details: 'amount: must be at least 50 JPY (Stripe\'s minimum charge in JPY), got "49"',
+    });
+    await expect(topUp('20.00', 'XYZ')).rejects.toMatchObject({
+      code: 3,
+      details: expect.stringMatching(/^currency: cards are not charged in "XYZ"; the supported currencies are .*USD/),
+    });
     // Over Connect the same refusal carries ErrorInfo naming the field.
-    const err = await m.engine.connect(WalletService)
+    const err = await m.engine
+      .connect(WalletService)
       .createTopUp({ requestId: uniq('top'), customer: byId(customerId), amount: '0.30', currency: 'USD', returnUrl: RETURN_URL })
       .catch((e: unknown) => e as ConnectError);
     expect(err).toBeInstanceOf(ConnectError);
-    expect((err as ConnectError).findDetails(ErrorInfoSchema)[0]).toMatchObject({ reason: 'INVALID_ARGUMENT', metadata: { field: 'amount' } });
+    expect((err as ConnectError).findDetails(ErrorInfoSchema)[0]).toMatchObject({
+      reason: 'INVALID_ARGUMENT',
+      metadata: { field: 'amount' },
+    });
     expect(await sql(m, `select id from top_ups where customer_id = ?`, [customerId])).toEqual([]);
 
     const policy = (p: Record<string, unknown>) =>
       m.wallet.updateAutoRecharge({ customer: byId(customerId), assetCode: 'USD', autoRecharge: { enabled: true, threshold: '10', ...p } });
     const why = "every recharge charges the card at least Stripe's minimum of 0.50 USD";
-    await expect(policy({ size: { case: 'amount', value: '0.10' } }))
-      .rejects.toMatchObject({ code: 3, details: `auto_recharge.amount: must be at least 0.50 (${why}), got "0.10"` });
-    await expect(policy({ size: { case: 'targetBalance', value: '10.20' } }))
-      .rejects.toMatchObject({ code: 3, details: `auto_recharge.target_balance: must be at least 0.50 above the threshold 10.00 (${why}), got "10.20"` });
-    await expect(policy({ threshold: '0', size: { case: 'targetBalance', value: '0.49' } }))
-      .rejects.toMatchObject({ code: 3, details: expect.stringContaining('auto_recharge.target_balance: must be at least 0.50 above the threshold 0.00') });
-    await expect(policy({ size: { case: 'amount', value: '5' }, monthlyCap: '0.20' }))
-      .rejects.toMatchObject({ code: 3, details: `auto_recharge.monthly_cap: must be at least 0.50 (${why}), got "0.20"` });
-    await expect(policy({ size: { case: 'amount', value: '5' }, currency: 'XYZ' }))
-      .rejects.toMatchObject({ code: 3, details: expect.stringContaining('auto_recharge.currency: cards are not charged in "XYZ"') });
+    await expect(policy({ size: { case: 'amount', value: '0.10' } })).rejects.toMatchObject({
+      code: 3,
+      details: `auto_recharge.amount: must be at least 0.50 (${why}), got "0.10"`,
+    });
+    await expect(policy({ size: { case: 'targetBalance', value: '10.20' } })).rejects.toMatchObject({
+      code: 3,
+      details: `auto_recharge.target_balance: must be at least 0.50 above the threshold 10.00 (${why}), got "10.20"`,
+    });
+    await expect(policy({ threshold: '0', size: { case: 'targetBalance', value: '0.49' } })).rejects.toMatchObject({
+      code: 3,
+      details: expect.stringContaining('auto_recharge.target_balance: must be at least 0.50 above the threshold 0.00'),
+    });
+    await expect(policy({ size: { case: 'amount', value: '5' }, monthlyCap: '0.20' })).rejects.toMatchObject({
+      code: 3,
+      details: `auto_recharge.monthly_cap: must be at least 0.50 (${why}), got "0.20"`,
+    });
+    await expect(policy({ size: { case: 'amount', value: '5' }, currency: 'XYZ' })).rejects.toMatchObject({
+      code: 3,
+      details: expect.stringContaining('auto_recharge.currency: cards are not charged in "XYZ"'),
+    });
     expect((await usd(customerId))!.autoRecharge).toBeUndefined();
 
     // A custom asset is held to what the minimum charge buys at its exchange rate.
     const code = `MN${Date.now().toString(36).toUpperCase().slice(-6)}`;
-    await m.engine.grpc(CatalogService).createAsset({ requestId: uniq('asset'), asset: { code, name: 'Tokens', scale: 0, exchangeRates: [{ currency: 'USD', rate: '1000' }] } });
-    await expect(m.wallet.updateAutoRecharge({ customer: byId(customerId), assetCode: code, autoRecharge: { enabled: true, threshold: '100', size: { case: 'amount', value: '499' } } }))
-      .rejects.toMatchObject({ code: 3, details: `auto_recharge.amount: must be at least 500 (${why}, which buys 500 ${code}), got "499"` });
+    await m.engine.grpc(CatalogService).createAsset({
+      requestId: uniq('asset'),
+      asset: { code, name: 'Tokens', scale: 0, exchangeRates: [{ currency: 'USD', rate: '1000' }] },
+    });
+    await expect(
+      m.wallet.updateAutoRecharge({
+        customer: byId(customerId),
+        assetCode: code,
+        autoRecharge: { enabled: true, threshold: '100', size: { case: 'amount', value: '499' } },
+      }),
+    ).rejects.toMatchObject({ code: 3, details: `auto_recharge.amount: must be at least 500 (${why}, which buys 500 ${code}), got "499"` });
     expect(m.fake.requests.length).toBe(calls);
 
     // The minimum itself is accepted.
@@ -109,7 +153,9 @@ describe('amounts under the minimum charge', () => {
     const accountId = await accountIdOf(m, customerId);
     await m.customers.createSubscription({ requestId: uniq('sub'), customer: byId(customerId), productCode: product });
     await m.wallet.updateAutoRecharge({
-      customer: byId(customerId), assetCode: 'USD', autoRecharge: { enabled: true, threshold: '10', size: { case: 'amount', value: '5' }, monthlyCap: '5.20' },
+      customer: byId(customerId),
+      assetCode: 'USD',
+      autoRecharge: { enabled: true, threshold: '10', size: { case: 'amount', value: '5' }, monthlyCap: '5.20' },
     });
     await images(customerId, 11); // 20 → 9: recharge 5 → 14 (5.00 of the 5.20 cap)
     await settled(m);
@@ -121,10 +167,14 @@ describe('amounts under the minimum charge', () => {
     await cooldownsPass(); // the same month: nothing is started again (no retry loop)
     expect(intentRequests(accountId)).toHaveLength(1);
     expect(await usd(customerId)).toMatchObject({
-      balance: '9.00', autoRecharge: { paused: false, consecutiveFailures: 0, monthToDate: '5.00', lastFailureMessage: '' },
+      balance: '9.00',
+      autoRecharge: { paused: false, consecutiveFailures: 0, monthToDate: '5.00', lastFailureMessage: '' },
     });
-    expect((await sql(m, `select credit_amount::text from top_ups where account_id = ? and source = 'auto_recharge'`, [accountId])).map((t) => t.credit_amount))
-      .toEqual(['5.000000000000']);
+    expect(
+      (await sql(m, `select credit_amount::text from top_ups where account_id = ? and source = 'auto_recharge'`, [accountId])).map(
+        (t) => t.credit_amount,
+      ),
+    ).toEqual(['5.000000000000']);
 
     clock.advance(31 * 86_400_000); // next month: the cap starts over, and usage is still owed its recharge
     await m.engine.app.moneyIn.sweepNow();
@@ -139,7 +189,11 @@ describe('Stripe refusing our own request', () => {
     const { customerId } = await customerWithCard(m, '20.00');
     const accountId = await accountIdOf(m, customerId);
     await m.customers.createSubscription({ requestId: uniq('sub'), customer: byId(customerId), productCode: product });
-    await m.wallet.updateAutoRecharge({ customer: byId(customerId), assetCode: 'USD', autoRecharge: { enabled: true, threshold: '10', size: { case: 'amount', value: '25' } } });
+    await m.wallet.updateAutoRecharge({
+      customer: byId(customerId),
+      assetCode: 'USD',
+      autoRecharge: { enabled: true, threshold: '10', size: { case: 'amount', value: '25' } },
+    });
     m.fake.minimums.usd = 100_000; // Stripe now refuses anything under 1000 USD: amount_too_small, a 400 about our request
     try {
       await images(customerId, 11); // 20 → 9
@@ -151,25 +205,55 @@ describe('Stripe refusing our own request', () => {
     const refused = intentRequests(accountId).length;
     expect(refused).toBe(5); // the crossing, then once per cooldown
     const account = await usd(customerId);
-    expect(account).toMatchObject({ balance: '9.00', autoRecharge: { enabled: true, paused: false, consecutiveFailures: 0, monthToDate: '0.00' } });
-    expect(account!.autoRecharge!.lastFailureMessage).toBe('not charged: Stripe refused the request (amount_too_small): Amount must be at least $1000.00 usd');
-    const topUps = await sql<{ status: string; failure_message: string }>(m, `select status, failure_message from top_ups where account_id = ? and source = 'auto_recharge'`, [accountId]);
+    expect(account).toMatchObject({
+      balance: '9.00',
+      autoRecharge: { enabled: true, paused: false, consecutiveFailures: 0, monthToDate: '0.00' },
+    });
+    expect(account!.autoRecharge!.lastFailureMessage).toBe(
+      'not charged: Stripe refused the request (amount_too_small): Amount must be at least $1000.00 usd',
+    );
+    const topUps = await sql<{ status: string; failure_message: string }>(
+      m,
+      `select status, failure_message from top_ups where account_id = ? and source = 'auto_recharge'`,
+      [accountId],
+    );
     expect(topUps.length).toBe(refused);
-    expect(topUps.every((t) => t.status === 'failed' && t.failure_message.startsWith('not charged: Stripe refused the request (amount_too_small)'))).toBe(true);
-    expect(await sql(m, `select 1 from webhook_events e join accounts a on a.customer_id = e.customer_id
-                          where e.type = 'auto_recharge.paused' and a.id = ?`, [accountId])).toEqual([]);
+    expect(
+      topUps.every(
+        (t) => t.status === 'failed' && t.failure_message.startsWith('not charged: Stripe refused the request (amount_too_small)'),
+      ),
+    ).toBe(true);
+    expect(
+      await sql(
+        m,
+        `select 1 from webhook_events e join accounts a on a.customer_id = e.customer_id
+                          where e.type = 'auto_recharge.paused' and a.id = ?`,
+        [accountId],
+      ),
+    ).toEqual([]);
 
     await cooldownsPass(1); // Stripe accepts again: the recharge usage is owed goes through
     expect(intentRequests(accountId)).toHaveLength(refused + 1);
-    expect(await usd(customerId)).toMatchObject({ balance: '34.00', autoRecharge: { consecutiveFailures: 0, lastFailureMessage: '', monthToDate: '25.00' } });
+    expect(await usd(customerId)).toMatchObject({
+      balance: '34.00',
+      autoRecharge: { consecutiveFailures: 0, lastFailureMessage: '', monthToDate: '25.00' },
+    });
   });
 
-  it('but a saved card that no longer exists at Stripe is the card\'s failure: counted, and the policy pauses', async () => {
+  it("but a saved card that no longer exists at Stripe is the card's failure: counted, and the policy pauses", async () => {
     const { customerId } = await customerWithCard(m, '20.00');
     const accountId = await accountIdOf(m, customerId);
     await m.customers.createSubscription({ requestId: uniq('sub'), customer: byId(customerId), productCode: product });
-    await m.wallet.updateAutoRecharge({ customer: byId(customerId), assetCode: 'USD', autoRecharge: { enabled: true, threshold: '10', size: { case: 'amount', value: '25' } } });
-    const [{ payment_method_id: pm }] = await sql<{ payment_method_id: string }>(m, `select payment_method_id from stripe_customers where customer_id = ?`, [customerId]);
+    await m.wallet.updateAutoRecharge({
+      customer: byId(customerId),
+      assetCode: 'USD',
+      autoRecharge: { enabled: true, threshold: '10', size: { case: 'amount', value: '25' } },
+    });
+    const [{ payment_method_id: pm }] = await sql<{ payment_method_id: string }>(
+      m,
+      `select payment_method_id from stripe_customers where customer_id = ?`,
+      [customerId],
+    );
     m.fake.paymentMethods.delete(pm); // the customer removed the card (resource_missing on payment_method)
     await images(customerId, 11); // 20 → 9
     await settled(m);
@@ -185,11 +269,18 @@ describe('Stripe refusing our own request', () => {
     const req = { requestId: uniq('top'), customer: byId(customerId), amount: '20.00', currency: 'USD', returnUrl: RETURN_URL };
     m.fake.minimums.usd = 100_000;
     try {
-      await expect(m.wallet.createTopUp(req)).rejects.toMatchObject({ code: 3, details: expect.stringContaining('Stripe refused to create the Checkout session') });
+      await expect(m.wallet.createTopUp(req)).rejects.toMatchObject({
+        code: 3,
+        details: expect.stringContaining('Stripe refused to create the Checkout session'),
+      });
     } finally {
       m.fake.minimums.usd = 50;
     }
-    const [t] = await sql<{ id: string; status: string; failure_message: string }>(m, `select id, status, failure_message from top_ups where customer_id = ?`, [customerId]);
+    const [t] = await sql<{ id: string; status: string; failure_message: string }>(
+      m,
+      `select id, status, failure_message from top_ups where customer_id = ?`,
+      [customerId],
+    );
     expect(t).toMatchObject({ status: 'failed', failure_message: expect.stringContaining('must add up to at least $1000.00 usd') });
     // The same request again answers with the recorded (failed) top-up and sends nothing to Stripe.
     const calls = m.fake.requests.length;
@@ -203,43 +294,83 @@ describe('the fake Stripe', () => {
   it('refuses what Stripe refuses, with the error classes the SDK raises against Stripe', async () => {
     const stripe = m.engine.app.moneyIn.stripe!;
     const refusal = async (p: Promise<unknown>) => {
-      const err = await p.then(() => undefined, (e: unknown) => e);
+      const err = await p.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
       const e = err as Stripe.errors.StripeInvalidRequestError;
       return { statusCode: e.statusCode, type: e.type, code: e.code, param: e.param, message: e.message };
     };
-    const unknown = (param: string) => ({ statusCode: 400, type: 'StripeInvalidRequestError', code: 'parameter_unknown', param, message: `Received unknown parameter: ${param}` });
+    const unknown = (param: string) => ({
+      statusCode: 400,
+      type: 'StripeInvalidRequestError',
+      code: 'parameter_unknown',
+      param,
+      message: `Received unknown parameter: ${param}`,
+    });
 
     // Unknown parameters, top-level and nested, on every endpoint the fake serves.
     expect(await refusal(stripe.customers.create({ name: 'Ada', nmae: 'Ada' } as never))).toEqual(unknown('nmae'));
     const { customerId, topUpId } = await customerWithCard(m, '10.00');
     const session = [...m.fake.sessions.values()].find((s) => s.client_reference_id === topUpId)!;
-    const [{ stripe_customer_id: cus, payment_method_id: pm }] = await sql<{ stripe_customer_id: string; payment_method_id: string }>(m, `select stripe_customer_id, payment_method_id from stripe_customers where customer_id = ?`, [customerId]);
+    const [{ stripe_customer_id: cus, payment_method_id: pm }] = await sql<{ stripe_customer_id: string; payment_method_id: string }>(
+      m,
+      `select stripe_customer_id, payment_method_id from stripe_customers where customer_id = ?`,
+      [customerId],
+    );
     expect(await refusal(stripe.customers.retrieve(cus, { expnad: ['x'] } as never))).toEqual(unknown('expnad'));
-    expect(await refusal(stripe.checkout.sessions.create({
-      mode: 'payment', success_url: RETURN_URL, line_items: [{ quantity: 1, price_data: { currency: 'usd', unit_amout: 100, product_data: { name: 'x' } } as never }],
-    }))).toEqual(unknown('line_items[0][price_data][unit_amout]'));
+    expect(
+      await refusal(
+        stripe.checkout.sessions.create({
+          mode: 'payment',
+          success_url: RETURN_URL,
+          line_items: [{ quantity: 1, price_data: { currency: 'usd', unit_amout: 100, product_data: { name: 'x' } } as never }],
+        }),
+      ),
+    ).toEqual(unknown('line_items[0][price_data][unit_amout]'));
     expect(await refusal(stripe.checkout.sessions.retrieve(session.id, { bogus: '1' } as never))).toEqual(unknown('bogus'));
     expect(await refusal(stripe.paymentIntents.retrieve(session.payment_intent, { bogus: '1' } as never))).toEqual(unknown('bogus'));
     const charge = m.fake.paymentIntents.get(session.payment_intent)!.latest_charge;
     expect(await refusal(stripe.charges.retrieve(charge, { bogus: '1' } as never))).toEqual(unknown('bogus'));
     expect(await refusal(stripe.refunds.create({ payment_intent: session.payment_intent, amout: 100 } as never))).toEqual(unknown('amout'));
     const offSession = { amount: 2000, currency: 'usd', customer: cus, payment_method: pm, confirm: true, off_session: true };
-    expect(await refusal(stripe.paymentIntents.create({ ...offSession, automatic_payment_methods: { enabled: true, allow_redirect: 'never' } as never })))
-      .toEqual(unknown('automatic_payment_methods[allow_redirect]'));
+    expect(
+      await refusal(
+        stripe.paymentIntents.create({ ...offSession, automatic_payment_methods: { enabled: true, allow_redirect: 'never' } as never }),
+      ),
+    ).toEqual(unknown('automatic_payment_methods[allow_redirect]'));
 
     // Confirming with automatic payment methods that allow redirects (the default) needs a return_url.
-    expect(await refusal(stripe.paymentIntents.create(offSession))).toMatchObject({ statusCode: 400, param: 'return_url', message: expect.stringContaining('allow_redirects') });
+    expect(await refusal(stripe.paymentIntents.create(offSession))).toMatchObject({
+      statusCode: 400,
+      param: 'return_url',
+      message: expect.stringContaining('allow_redirects'),
+    });
     // Under the currency's minimum charge.
-    expect(await refusal(stripe.paymentIntents.create({ ...offSession, amount: 49, automatic_payment_methods: { enabled: true, allow_redirects: 'never' } })))
-      .toEqual({ statusCode: 400, type: 'StripeInvalidRequestError', code: 'amount_too_small', param: 'amount', message: 'Amount must be at least $0.50 usd' });
+    expect(
+      await refusal(
+        stripe.paymentIntents.create({ ...offSession, amount: 49, automatic_payment_methods: { enabled: true, allow_redirects: 'never' } }),
+      ),
+    ).toEqual({
+      statusCode: 400,
+      type: 'StripeInvalidRequestError',
+      code: 'amount_too_small',
+      param: 'amount',
+      message: 'Amount must be at least $0.50 usd',
+    });
 
     // What the engine sends off-session is accepted; a decline is a card error (402), not a request error.
-    const ok = await stripe.paymentIntents.create({ ...offSession, automatic_payment_methods: { enabled: true, allow_redirects: 'never' } });
+    const ok = await stripe.paymentIntents.create({
+      ...offSession,
+      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
+    });
     expect(ok).toMatchObject({ status: 'succeeded', amount: 2000, automatic_payment_methods: { enabled: true, allow_redirects: 'never' } });
     m.fake.declineOffSession = true;
     try {
-      const declined = await stripe.paymentIntents.create({ ...offSession, automatic_payment_methods: { enabled: true, allow_redirects: 'never' } }).catch((e: unknown) => e);
+      const declined = await stripe.paymentIntents
+        .create({ ...offSession, automatic_payment_methods: { enabled: true, allow_redirects: 'never' } })
+        .catch((e: unknown) => e);
       expect(declined).toBeInstanceOf(Stripe.errors.StripeCardError);
       expect(declined).toMatchObject({ statusCode: 402, code: 'card_declined', decline_code: 'insufficient_funds' });
     } finally {

@@ -35,7 +35,9 @@ async function armedCustomer(funded: string) {
   const { customerId, topUpId } = await customerWithCard(m, funded);
   await m.customers.createSubscription({ requestId: uniq('sub'), customer: byId(customerId), productCode: product });
   const { account } = await m.wallet.updateAutoRecharge({
-    customer: byId(customerId), assetCode: 'USD', autoRecharge: { enabled: true, threshold: '10', size: { case: 'amount', value: '25' } },
+    customer: byId(customerId),
+    assetCode: 'USD',
+    autoRecharge: { enabled: true, threshold: '10', size: { case: 'amount', value: '25' } },
   });
   expect(account!.autoRecharge).toMatchObject({ enabled: true, paused: false, consecutiveFailures: 0 });
   const checkoutIntent = [...m.fake.sessions.values()].find((s) => s.client_reference_id === topUpId)!.payment_intent as string;
@@ -49,12 +51,15 @@ async function usd(customerId: string) {
 
 /** Every PaymentIntent request the engine sent to Stripe for this account (refused ones included). */
 function intentRequests(accountId: string) {
-  return m.fake.requests.filter((r) => r.method === 'POST' && r.path === '/v1/payment_intents' && r.params.metadata?.tollbooth_account_id === accountId);
+  return m.fake.requests.filter(
+    (r) => r.method === 'POST' && r.path === '/v1/payment_intents' && r.params.metadata?.tollbooth_account_id === accountId,
+  );
 }
 
 async function images(customerId: string, n: number): Promise<void> {
   const { results } = await m.engine.grpc(UsageService).trackEvents({
-    customer: byId(customerId), events: Array.from({ length: n }, () => ({ id: uniq('img'), eventType: 'image_generated' })),
+    customer: byId(customerId),
+    events: Array.from({ length: n }, () => ({ id: uniq('img'), eventType: 'image_generated' })),
   });
   expect(results.map((r) => r.status)).toEqual(Array(n).fill(EventStatus.ACCEPTED));
 }
@@ -78,7 +83,8 @@ describe('a refund', () => {
     await timePasses();
     expect(intentRequests(accountId)).toEqual([]);
     expect(await usd(customerId)).toMatchObject({
-      balance: '5.00', autoRecharge: { enabled: true, paused: false, consecutiveFailures: 0, monthToDate: '0.00', lastFailureMessage: '' },
+      balance: '5.00',
+      autoRecharge: { enabled: true, paused: false, consecutiveFailures: 0, monthToDate: '0.00', lastFailureMessage: '' },
     });
 
     // Usage spends from that balance: now the policy does its job (6 short of the threshold → one amount of 25).
@@ -109,7 +115,14 @@ describe('other debits', () => {
   it('a debit adjustment and an expiring grant below the threshold never charge the card', async () => {
     const { customerId, accountId } = await armedCustomer('20.00');
     const adjust = (direction: AdjustmentDirection, reason: AdjustmentReason, amount: string, extra: Record<string, unknown> = {}) =>
-      m.wallet.createAdjustment({ requestId: uniq('adj'), customer: byId(customerId), amount: { assetCode: 'USD', amount }, direction, reason, ...extra });
+      m.wallet.createAdjustment({
+        requestId: uniq('adj'),
+        customer: byId(customerId),
+        amount: { assetCode: 'USD', amount },
+        direction,
+        reason,
+        ...extra,
+      });
 
     await adjust(AdjustmentDirection.DEBIT, AdjustmentReason.CORRECTION, '12'); // 20 → 8, armed
     await settled(m);
@@ -128,7 +141,11 @@ describe('other debits', () => {
 
   it('a hold captured below the threshold is usage: it starts a recharge', async () => {
     const { customerId, accountId } = await armedCustomer('20.00');
-    const { hold } = await m.wallet.createHold({ requestId: uniq('hold'), customer: byId(customerId), amount: { assetCode: 'USD', amount: '15' } });
+    const { hold } = await m.wallet.createHold({
+      requestId: uniq('hold'),
+      customer: byId(customerId),
+      amount: { assetCode: 'USD', amount: '15' },
+    });
     await settled(m);
     expect(intentRequests(accountId)).toEqual([]); // a reservation moves no money
     await m.wallet.captureHold({ requestId: uniq('cap'), holdId: hold!.id, amount: '12' }); // 20 → 8

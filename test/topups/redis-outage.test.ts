@@ -24,19 +24,29 @@ async function freePort(): Promise<number> {
 function reachable(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const c = net.connect({ host: '127.0.0.1', port });
-    c.once('connect', () => { c.destroy(); resolve(true); });
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
     c.once('error', () => resolve(false));
   });
 }
 
 class RedisChild {
   private child?: ChildProcess;
-  constructor(readonly port: number, private readonly extra: string[] = []) {}
+  constructor(
+    readonly port: number,
+    private readonly extra: string[] = [],
+  ) {}
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
   async start(): Promise<void> {
-    this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...this.extra], { stdio: 'ignore' });
+    this.child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...this.extra],
+      { stdio: 'ignore' },
+    );
     await waitFor('redis-server to listen', async () => reachable(this.port), 10_000);
   }
   async kill(): Promise<void> {
@@ -70,7 +80,11 @@ describe('Redis stopped while a threshold is crossed', () => {
     await m.engine.grpc(CatalogService).createProduct(product);
     const { customerId } = await customerWithCard(m, '25.00'); // needs Redis: the webhook is processed in a queue
     await m.customers.createSubscription({ requestId: uniq('sub'), customer: byId(customerId), productCode: product.code });
-    await m.wallet.updateAutoRecharge({ customer: byId(customerId), assetCode: 'USD', autoRecharge: { enabled: true, threshold: '20', size: { case: 'amount', value: '50' } } });
+    await m.wallet.updateAutoRecharge({
+      customer: byId(customerId),
+      assetCode: 'USD',
+      autoRecharge: { enabled: true, threshold: '20', size: { case: 'amount', value: '50' } },
+    });
     const accountId = await accountIdOf(m, customerId);
 
     await redis.kill();
@@ -78,13 +92,24 @@ describe('Redis stopped while a threshold is crossed', () => {
     // Ingest crosses the threshold (25 → 15) and keeps going.
     const usage = m.engine.grpc(UsageService);
     for (let i = 0; i < 10; i++) {
-      const { results } = await usage.trackEvents({ customer: byId(customerId), events: [{ id: `outage-${i}`, eventType: 'image_generated' }] });
+      const { results } = await usage.trackEvents({
+        customer: byId(customerId),
+        events: [{ id: `outage-${i}`, eventType: 'image_generated' }],
+      });
       expect(results[0].status).toBe(EventStatus.ACCEPTED);
     }
     expect(await balanceOf(m.engine, customerId)).toBe('15.000000000000');
     // Everything else answers too, and a Stripe webhook is accepted and kept.
     const other = await newCustomer(m);
-    const topUp = (await m.wallet.createTopUp({ requestId: uniq('top'), customer: byId(other), amount: '4.00', currency: 'USD', returnUrl: 'https://app.example.com/' })).topUp!;
+    const topUp = (
+      await m.wallet.createTopUp({
+        requestId: uniq('top'),
+        customer: byId(other),
+        amount: '4.00',
+        currency: 'USD',
+        returnUrl: 'https://app.example.com/',
+      })
+    ).topUp!;
     expect(await m.fake.pay(topUp.redirectUrl).then(() => 'delivered')).toBe('delivered');
 
     // The recharge job waits in the outbox; the relay keeps trying and fails fast.
@@ -96,7 +121,11 @@ describe('Redis stopped while a threshold is crossed', () => {
 
     await redis.start(); // same port, empty: nothing was ever enqueued
     await settled(m, 30_000);
-    await waitFor('the webhook kept during the outage to be processed', async () => (await m.wallet.getTopUp({ id: topUp.id })).topUp!.status === TopUpStatus.SUCCEEDED, 30_000);
+    await waitFor(
+      'the webhook kept during the outage to be processed',
+      async () => (await m.wallet.getTopUp({ id: topUp.id })).topUp!.status === TopUpStatus.SUCCEEDED,
+      30_000,
+    );
 
     const intents = m.fake.offSessionIntents();
     expect(intents).toHaveLength(1);

@@ -33,7 +33,8 @@ export async function startMoneyEngine(env: Record<string, string> = {}, clock?:
   const engine = await startTestEngine({ ...fake.env(), ...env }, { clock });
   fake.webhookUrl = `http://127.0.0.1:${engine.app.httpPort}/stripe/webhook`;
   return {
-    engine, fake,
+    engine,
+    fake,
     wallet: engine.grpc(WalletService),
     customers: engine.grpc(CustomerService),
     async stop() {
@@ -47,7 +48,13 @@ export async function startMoneyEngine(env: Record<string, string> = {}, clock?:
 export const byId = (id: string) => ({ ref: { case: 'id' as const, value: id } });
 
 export async function newCustomer(m: MoneyEngine, extra: Record<string, unknown> = {}): Promise<string> {
-  const { customer } = await m.customers.createCustomer({ requestId: uniq('r'), externalId: uniq('u'), name: 'Ada', email: 'ada@example.com', ...extra });
+  const { customer } = await m.customers.createCustomer({
+    requestId: uniq('r'),
+    externalId: uniq('u'),
+    name: 'Ada',
+    email: 'ada@example.com',
+    ...extra,
+  });
   return customer!.id;
 }
 
@@ -68,24 +75,41 @@ export async function sql<R = Record<string, unknown>>(m: MoneyEngine, text: str
 /** Nothing left moving: outbox sent, stored Stripe events processed, no recharge in flight, no pending top-up. */
 export async function settled(m: MoneyEngine, timeoutMs = 20_000): Promise<void> {
   await m.fake.flush();
-  await waitFor('money-in to settle', async () => {
-    const [r] = await sql<{ n: string }>(m,
-      `select ((select count(*) from outbox where sent_at is null) + (select count(*) from stripe_events where processed_at is null)
-             + (select count(*) from auto_recharges where pending_crossing is not null) + (select count(*) from top_ups where status = 'pending' and source = 'auto_recharge'))::text n`);
-    return r.n === '0';
-  }, timeoutMs);
+  await waitFor(
+    'money-in to settle',
+    async () => {
+      const [r] = await sql<{ n: string }>(
+        m,
+        `select ((select count(*) from outbox where sent_at is null) + (select count(*) from stripe_events where processed_at is null)
+             + (select count(*) from auto_recharges where pending_crossing is not null) + (select count(*) from top_ups where status = 'pending' and source = 'auto_recharge'))::text n`,
+      );
+      return r.n === '0';
+    },
+    timeoutMs,
+  );
 }
 
 /** Ledger transactions of a kind referring to a top-up. */
 export async function ledgerTxns(m: MoneyEngine, kind: 'top_up' | 'refund', reference: string): Promise<number> {
-  const [r] = await sql<{ n: string }>(m, `select count(*)::text n from ledger_transactions where kind = ? and reference = ?`, [kind, reference]);
+  const [r] = await sql<{ n: string }>(m, `select count(*)::text n from ledger_transactions where kind = ? and reference = ?`, [
+    kind,
+    reference,
+  ]);
   return Number(r.n);
 }
 
 /** A customer who has paid one Checkout top-up, so a card is saved for auto-recharge. */
 export async function customerWithCard(m: MoneyEngine, amount = '10.00'): Promise<{ customerId: string; topUpId: string }> {
   const customerId = await newCustomer(m);
-  const topUp = (await m.wallet.createTopUp({ requestId: uniq('top'), customer: byId(customerId), amount, currency: 'USD', returnUrl: 'https://app.example.com/billing' })).topUp!;
+  const topUp = (
+    await m.wallet.createTopUp({
+      requestId: uniq('top'),
+      customer: byId(customerId),
+      amount,
+      currency: 'USD',
+      returnUrl: 'https://app.example.com/billing',
+    })
+  ).topUp!;
   await m.fake.pay(topUp.redirectUrl);
   await waitFor('card saved', async () => {
     const [r] = await sql(m, `select payment_method_id from stripe_customers where customer_id = ?`, [customerId]);
@@ -111,6 +135,9 @@ export async function debit(m: MoneyEngine, customerId: string, amount: string, 
 }
 
 export async function accountIdOf(m: MoneyEngine, customerId: string, asset = 'USD'): Promise<string> {
-  const [r] = await sql<{ id: string }>(m, `select id from accounts where customer_id = ? and asset_code = ? and type = 'customer'`, [customerId, asset]);
+  const [r] = await sql<{ id: string }>(m, `select id from accounts where customer_id = ? and asset_code = ? and type = 'customer'`, [
+    customerId,
+    asset,
+  ]);
   return r.id;
 }

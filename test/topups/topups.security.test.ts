@@ -22,7 +22,15 @@ describe('POST /stripe/webhook', () => {
 
   async function paidButUndelivered() {
     const customerId = await newCustomer(m);
-    const topUp = (await m.wallet.createTopUp({ requestId: uniq('top'), customer: byId(customerId), amount: '20.00', currency: 'USD', returnUrl: RETURN_URL })).topUp!;
+    const topUp = (
+      await m.wallet.createTopUp({
+        requestId: uniq('top'),
+        customer: byId(customerId),
+        amount: '20.00',
+        currency: 'USD',
+        returnUrl: RETURN_URL,
+      })
+    ).topUp!;
     const event = await m.fake.pay(topUp.redirectUrl, { deliver: false });
     return { customerId, topUp, event };
   }
@@ -65,7 +73,10 @@ describe('POST /stripe/webhook', () => {
     const req = { requestId: uniq('top'), customer: byId(customerId), amount: '9.00', currency: 'USD', returnUrl: RETURN_URL };
     m.fake.down = true;
     try {
-      await expect(m.wallet.createTopUp(req)).rejects.toMatchObject({ code: 14, details: 'could not reach Stripe to create the Checkout session; retry with the same request_id' });
+      await expect(m.wallet.createTopUp(req)).rejects.toMatchObject({
+        code: 14,
+        details: 'could not reach Stripe to create the Checkout session; retry with the same request_id',
+      });
     } finally {
       m.fake.down = false;
     }
@@ -87,33 +98,69 @@ describe('POST /stripe/webhook', () => {
     const customerId = await newCustomer(m);
     const calls = m.fake.requests.length;
     const base = { requestId: uniq('top'), customer: byId(customerId), amount: '20.00', currency: 'USD', returnUrl: RETURN_URL };
-    await expect(m.wallet.createTopUp({ ...base, amount: '20.001' })).rejects.toMatchObject({ code: 3, details: expect.stringContaining('amount') });
+    await expect(m.wallet.createTopUp({ ...base, amount: '20.001' })).rejects.toMatchObject({
+      code: 3,
+      details: expect.stringContaining('amount'),
+    });
     await expect(m.wallet.createTopUp({ ...base, amount: '0' })).rejects.toMatchObject({ code: 3 });
-    await expect(m.wallet.createTopUp({ ...base, currency: 'usd' })).rejects.toMatchObject({ code: 3, details: expect.stringContaining('currency') });
-    await expect(m.wallet.createTopUp({ ...base, returnUrl: 'ftp://example.com' })).rejects.toMatchObject({ code: 3, details: expect.stringContaining('return_url') });
-    await expect(m.wallet.createTopUp({ ...base, currency: 'JPY', amount: '100.5' })).rejects.toMatchObject({ code: 3, details: expect.stringContaining('at most 0 fractional digits') });
+    await expect(m.wallet.createTopUp({ ...base, currency: 'usd' })).rejects.toMatchObject({
+      code: 3,
+      details: expect.stringContaining('currency'),
+    });
+    await expect(m.wallet.createTopUp({ ...base, returnUrl: 'ftp://example.com' })).rejects.toMatchObject({
+      code: 3,
+      details: expect.stringContaining('return_url'),
+    });
+    await expect(m.wallet.createTopUp({ ...base, currency: 'JPY', amount: '100.5' })).rejects.toMatchObject({
+      code: 3,
+      details: expect.stringContaining('at most 0 fractional digits'),
+    });
     await expect(m.wallet.createTopUp({ ...base, currency: 'EUR' })).rejects.toMatchObject({ code: 5, details: 'asset "EUR" not found' });
     await expect(m.wallet.createTopUp({ ...base, customer: byId('cus_nope') })).rejects.toMatchObject({ code: 5 });
     const code = `NR${Date.now().toString(36).toUpperCase().slice(-6)}`;
     await m.engine.grpc(CatalogService).createAsset({ requestId: uniq('a'), asset: { code, name: 'No rate', scale: 0 } });
-    await expect(m.wallet.createTopUp({ ...base, assetCode: code })).rejects.toMatchObject({ code: 3, details: expect.stringContaining(`asset "${code}" has no exchange rate for USD`) });
+    await expect(m.wallet.createTopUp({ ...base, assetCode: code })).rejects.toMatchObject({
+      code: 3,
+      details: expect.stringContaining(`asset "${code}" has no exchange rate for USD`),
+    });
     await expect(m.wallet.getTopUp({ id: 'top_missing' })).rejects.toMatchObject({ code: 5, details: 'top-up "top_missing" not found' });
-    await expect(m.wallet.updateAutoRecharge({ customer: byId(customerId), assetCode: 'USD', autoRecharge: { enabled: true, threshold: '10', size: { case: 'targetBalance', value: '10' } } }))
-      .rejects.toMatchObject({ code: 3, details: expect.stringContaining('auto_recharge.target_balance') });
-    await expect(m.wallet.updateAutoRecharge({ customer: byId(customerId), assetCode: 'USD', autoRecharge: { enabled: true, threshold: '10' } }))
-      .rejects.toMatchObject({ code: 3, details: 'auto_recharge.amount: set amount or target_balance' });
-    await expect(m.wallet.updateAutoRecharge({ customer: byId(customerId), assetCode: code, autoRecharge: { enabled: true, threshold: '10', size: { case: 'amount', value: '5' } } }))
-      .rejects.toMatchObject({ code: 3, details: expect.stringContaining('cannot be bought with a card') });
+    await expect(
+      m.wallet.updateAutoRecharge({
+        customer: byId(customerId),
+        assetCode: 'USD',
+        autoRecharge: { enabled: true, threshold: '10', size: { case: 'targetBalance', value: '10' } },
+      }),
+    ).rejects.toMatchObject({ code: 3, details: expect.stringContaining('auto_recharge.target_balance') });
+    await expect(
+      m.wallet.updateAutoRecharge({ customer: byId(customerId), assetCode: 'USD', autoRecharge: { enabled: true, threshold: '10' } }),
+    ).rejects.toMatchObject({ code: 3, details: 'auto_recharge.amount: set amount or target_balance' });
+    await expect(
+      m.wallet.updateAutoRecharge({
+        customer: byId(customerId),
+        assetCode: code,
+        autoRecharge: { enabled: true, threshold: '10', size: { case: 'amount', value: '5' } },
+      }),
+    ).rejects.toMatchObject({ code: 3, details: expect.stringContaining('cannot be bought with a card') });
     expect(m.fake.requests.length).toBe(calls);
   });
 
   it('a read key may GetTopUp but not CreateTopUp or UpdateAutoRecharge', async () => {
     const customerId = await newCustomer(m);
-    const { topUp } = await m.wallet.createTopUp({ requestId: uniq('top'), customer: byId(customerId), amount: '1.00', currency: 'USD', returnUrl: RETURN_URL });
+    const { topUp } = await m.wallet.createTopUp({
+      requestId: uniq('top'),
+      customer: byId(customerId),
+      amount: '1.00',
+      currency: 'USD',
+      returnUrl: RETURN_URL,
+    });
     const reader = m.engine.grpc(WalletService, await m.engine.key(['read']));
     expect((await reader.getTopUp({ id: topUp!.id })).topUp!.id).toBe(topUp!.id);
-    await expect(reader.createTopUp({ requestId: uniq('top'), customer: byId(customerId), amount: '1.00', currency: 'USD', returnUrl: RETURN_URL })).rejects.toMatchObject({ code: 7 });
-    await expect(reader.updateAutoRecharge({ customer: byId(customerId), assetCode: 'USD', autoRecharge: { enabled: false } })).rejects.toMatchObject({ code: 7 });
+    await expect(
+      reader.createTopUp({ requestId: uniq('top'), customer: byId(customerId), amount: '1.00', currency: 'USD', returnUrl: RETURN_URL }),
+    ).rejects.toMatchObject({ code: 7 });
+    await expect(
+      reader.updateAutoRecharge({ customer: byId(customerId), assetCode: 'USD', autoRecharge: { enabled: false } }),
+    ).rejects.toMatchObject({ code: 7 });
   });
 });
 
@@ -136,10 +183,19 @@ describe('without STRIPE_SECRET_KEY', () => {
     expect((err as ConnectError).findDetails(ErrorInfoSchema)[0]).toMatchObject({ reason: 'STRIPE_NOT_CONFIGURED' });
 
     const grpcWallet = engine.grpc(WalletService);
-    await expect(grpcWallet.updateAutoRecharge({ customer: byId(customer.id), assetCode: 'USD', autoRecharge: { enabled: true, threshold: '5', size: { case: 'amount', value: '10' } } }))
-      .rejects.toMatchObject({ code: 9, details: expect.stringContaining('STRIPE_SECRET_KEY') });
+    await expect(
+      grpcWallet.updateAutoRecharge({
+        customer: byId(customer.id),
+        assetCode: 'USD',
+        autoRecharge: { enabled: true, threshold: '5', size: { case: 'amount', value: '10' } },
+      }),
+    ).rejects.toMatchObject({ code: 9, details: expect.stringContaining('STRIPE_SECRET_KEY') });
     // Turning auto-recharge off needs no Stripe.
-    const { account } = await grpcWallet.updateAutoRecharge({ customer: byId(customer.id), assetCode: 'USD', autoRecharge: { enabled: false } });
+    const { account } = await grpcWallet.updateAutoRecharge({
+      customer: byId(customer.id),
+      assetCode: 'USD',
+      autoRecharge: { enabled: false },
+    });
     expect(account).toMatchObject({ assetCode: 'USD', balance: '0.00', autoRecharge: { enabled: false } });
 
     const hook = await fetch(`http://127.0.0.1:${engine.app.httpPort}/stripe/webhook`, { method: 'POST', body: '{}' });

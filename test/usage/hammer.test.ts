@@ -28,13 +28,19 @@ describe('hammer: one wallet, many writers', () => {
   it('32 clients × 300 events + 8 holders × 10 hold/capture → balance exactly 880, no errors, invariants clean', async () => {
     const p = imageProduct(uniq('hammer'), '0.01');
     await engine.grpc(CatalogService).createProduct(p);
-    const customer = (await engine.grpc(CustomerService).createCustomer({ requestId: uniq('r'), externalId: uniq('hammer'), productCodes: [p.code] })).customer!;
+    const customer = (
+      await engine.grpc(CustomerService).createCustomer({ requestId: uniq('r'), externalId: uniq('hammer'), productCodes: [p.code] })
+    ).customer!;
     await fund(engine, customer.id, '1000');
     const ref = { ref: { case: 'id' as const, value: customer.id } };
 
     // Half the clients speak grpc-js, half connect-node's gRPC protocol, all against the same server.
-    const usageClients = Array.from({ length: CLIENTS }, (_, c) => (c % 2 === 0 ? engine.grpc(UsageService) : engine.connectGrpc(UsageService))) as EitherClient<typeof UsageService>[];
-    const walletClients = Array.from({ length: HOLDERS }, (_, h) => (h % 2 === 0 ? engine.grpc(WalletService) : engine.connectGrpc(WalletService))) as EitherClient<typeof WalletService>[];
+    const usageClients = Array.from({ length: CLIENTS }, (_, c) =>
+      c % 2 === 0 ? engine.grpc(UsageService) : engine.connectGrpc(UsageService),
+    ) as EitherClient<typeof UsageService>[];
+    const walletClients = Array.from({ length: HOLDERS }, (_, h) =>
+      h % 2 === 0 ? engine.grpc(WalletService) : engine.connectGrpc(WalletService),
+    ) as EitherClient<typeof WalletService>[];
 
     const counts = { accepted: 0, duplicate: 0, rejected: 0 };
     const errors: unknown[] = [];
@@ -45,10 +51,15 @@ describe('hammer: one wallet, many writers', () => {
       let call = 0;
       while (sent < EVENTS_PER_CLIENT) {
         const n = Math.min(sizes[call % sizes.length], EVENTS_PER_CLIENT - sent);
-        const events = Array.from({ length: n }, (_, k) => ({ id: `c${c}-e${sent + k}`, eventType: 'image_generated', subject: `client-${c}` }));
+        const events = Array.from({ length: n }, (_, k) => ({
+          id: `c${c}-e${sent + k}`,
+          eventType: 'image_generated',
+          subject: `client-${c}`,
+        }));
         try {
           const first = await client.trackEvents({ customer: ref, events });
-          for (const r of first.results) counts[r.status === EventStatus.ACCEPTED ? 'accepted' : r.status === EventStatus.DUPLICATE ? 'duplicate' : 'rejected']++;
+          for (const r of first.results)
+            counts[r.status === EventStatus.ACCEPTED ? 'accepted' : r.status === EventStatus.DUPLICATE ? 'duplicate' : 'rejected']++;
           // Every fourth call is retried, as a client that lost the response would: each event must come back DUPLICATE
           // with the original fee and balance.
           if (call % 4 === 0) {
@@ -72,7 +83,11 @@ describe('hammer: one wallet, many writers', () => {
       for (let k = 0; k < HOLDS_PER_HOLDER; k++) {
         try {
           const { hold } = await wallet.createHold({
-            requestId: `hold-${h}-${k}-${customer.id}`, customer: ref, amount: { assetCode: 'USD', amount: '0.50' }, ttl: { seconds: 300n }, description: 'hammer',
+            requestId: `hold-${h}-${k}-${customer.id}`,
+            customer: ref,
+            amount: { assetCode: 'USD', amount: '0.50' },
+            ttl: { seconds: 300n },
+            description: 'hammer',
           });
           const captured = await wallet.captureHold({ requestId: `capture-${h}-${k}-${customer.id}`, holdId: hold!.id, amount: '0.30' });
           expect(captured.hold!.status).toBe(HoldStatus.CAPTURED);

@@ -37,7 +37,8 @@ afterAll(() => expectSoundLedgerThenStop(engine));
 const em = () => engine.app.db.orm.em.fork();
 
 async function customer(funds: string, extra: Record<string, unknown> = {}, productCode = product): Promise<string> {
-  const c = (await customers.createCustomer({ requestId: uniq('r'), externalId: uniq('u'), productCodes: [productCode], ...extra })).customer!;
+  const c = (await customers.createCustomer({ requestId: uniq('r'), externalId: uniq('u'), productCodes: [productCode], ...extra }))
+    .customer!;
   if (funds !== '0') await fund(engine, c.id, funds);
   return c.id;
 }
@@ -51,8 +52,11 @@ function checkHold(customerId: string, quantity: string, extra: Record<string, u
 }
 
 async function holdRow(id: string): Promise<{ status: string; amount: string; captured_amount: string; ttl_s: number } | undefined> {
-  const [r] = await query<{ status: string; amount: string; captured_amount: string; ttl_s: number }>(em(),
-    `select status, amount::text, captured_amount::text, extract(epoch from expires_at - created_at)::int as ttl_s from holds where id = ?`, [id]);
+  const [r] = await query<{ status: string; amount: string; captured_amount: string; ttl_s: number }>(
+    em(),
+    `select status, amount::text, captured_amount::text, extract(epoch from expires_at - created_at)::int as ttl_s from holds where id = ?`,
+    [id],
+  );
   return r;
 }
 
@@ -89,13 +93,18 @@ describe('Check with hold, then TrackEvents with hold_id', () => {
 
     // The fees are the events' own usage transactions; settling the hold posts nothing more.
     const { entries } = await wallets.listTransactions({ customer: byId(id), assetCode: 'USD' });
-    expect(entries.map((e) => [e.kind, e.amount, e.balanceAfter])).toEqual([[EntryKind.ADJUSTMENT, '10.00', '10.00'], [EntryKind.USAGE, '-0.30', '9.70']]);
+    expect(entries.map((e) => [e.kind, e.amount, e.balanceAfter])).toEqual([
+      [EntryKind.ADJUSTMENT, '10.00', '10.00'],
+      [EntryKind.USAGE, '-0.30', '9.70'],
+    ]);
     expect(first.results.map((r) => r.transactionId)).toEqual(Array(6).fill(entries[1].transactionId));
 
     // A retry of the very same call (the hold is captured now) replays the results.
     const retry = await usage.trackEvents({ customer: byId(id), holdId: check.holdId, events });
     expect(statuses(retry.results)).toEqual(Array(6).fill(EventStatus.DUPLICATE));
-    expect(retry.results.map((r) => [r.transactionId, r.fees, r.balancesAfter])).toEqual(first.results.map((r) => [r.transactionId, r.fees, r.balancesAfter]));
+    expect(retry.results.map((r) => [r.transactionId, r.fees, r.balancesAfter])).toEqual(
+      first.results.map((r) => [r.transactionId, r.fees, r.balancesAfter]),
+    );
     // Also over grpc-js, and for a subset of the call's events.
     const again = await grpcUsage.trackEvents({ customer: byId(id), holdId: check.holdId, events: events.slice(2, 4) });
     expect(statuses(again.results)).toEqual([EventStatus.DUPLICATE, EventStatus.DUPLICATE]);
@@ -109,31 +118,58 @@ describe('Check with hold, then TrackEvents with hold_id', () => {
     const old = images(2);
     await usage.trackEvents({ customer: byId(id), holdId, events: old });
     const fresh = images(1);
-    expect(await failure(usage.trackEvents({ customer: byId(id), holdId, events: fresh }))).toEqual({ code: 9, reason: 'HOLD_NOT_ACTIVE', message: `hold "${holdId}" is captured, not active` });
+    expect(await failure(usage.trackEvents({ customer: byId(id), holdId, events: fresh }))).toEqual({
+      code: 9,
+      reason: 'HOLD_NOT_ACTIVE',
+      message: `hold "${holdId}" is captured, not active`,
+    });
     // Duplicates mixed with a new event are not a replay either.
-    expect(await failure(usage.trackEvents({ customer: byId(id), holdId, events: [...old, ...fresh] }))).toMatchObject({ code: 9, reason: 'HOLD_NOT_ACTIVE' });
+    expect(await failure(usage.trackEvents({ customer: byId(id), holdId, events: [...old, ...fresh] }))).toMatchObject({
+      code: 9,
+      reason: 'HOLD_NOT_ACTIVE',
+    });
     expect(await usd(engine, id)).toMatchObject({ balance: '9.90', held: '0.00', sequence: 2n }); // the credit, then ONE usage debit for the call's two events
     // The refused event left no trace: sent without the hold it is accepted.
     const { results } = await usage.trackEvents({ customer: byId(id), events: fresh });
     expect(results[0]).toMatchObject({ status: EventStatus.ACCEPTED, balancesAfter: money('9.85') });
   });
 
-  it('a released or expired hold is not active; an unknown hold or another customer\'s is NOT_FOUND', async () => {
+  it("a released or expired hold is not active; an unknown hold or another customer's is NOT_FOUND", async () => {
     const id = await customer('10');
     const other = await customer('10');
-    const released = (await wallets.createHold({ requestId: uniq('h'), customer: byId(id), amount: { assetCode: 'USD', amount: '1' } })).hold!;
+    const released = (await wallets.createHold({ requestId: uniq('h'), customer: byId(id), amount: { assetCode: 'USD', amount: '1' } }))
+      .hold!;
     await wallets.releaseHold({ holdId: released.id });
-    expect(await failure(usage.trackEvents({ customer: byId(id), holdId: released.id, events: images(1) }))).toEqual({ code: 9, reason: 'HOLD_NOT_ACTIVE', message: `hold "${released.id}" is released, not active` });
+    expect(await failure(usage.trackEvents({ customer: byId(id), holdId: released.id, events: images(1) }))).toEqual({
+      code: 9,
+      reason: 'HOLD_NOT_ACTIVE',
+      message: `hold "${released.id}" is released, not active`,
+    });
 
     const { holdId: short } = await checkHold(id, '1', { holdTtl: durationFromMs(1000) });
     expect(await holdRow(short)).toMatchObject({ ttl_s: 1 });
     await new Promise((r) => setTimeout(r, 1100));
-    expect(await failure(usage.trackEvents({ customer: byId(id), holdId: short, events: images(1) }))).toEqual({ code: 9, reason: 'HOLD_NOT_ACTIVE', message: `hold "${short}" is expired, not active` });
+    expect(await failure(usage.trackEvents({ customer: byId(id), holdId: short, events: images(1) }))).toEqual({
+      code: 9,
+      reason: 'HOLD_NOT_ACTIVE',
+      message: `hold "${short}" is expired, not active`,
+    });
 
     const { holdId: theirs } = await checkHold(other, '4');
-    expect(await failure(usage.trackEvents({ customer: byId(id), holdId: theirs, events: images(1) }))).toEqual({ code: 5, reason: 'HOLD_NOT_FOUND', message: `hold "${theirs}" not found` });
-    expect(await failure(usage.trackEvents({ customer: byId(id), holdId: 'hld_nope', events: images(1) }))).toEqual({ code: 5, reason: 'HOLD_NOT_FOUND', message: 'hold "hld_nope" not found' });
-    expect(await failure(usage.trackEvents({ customer: byId(id), holdId: 'h'.repeat(65), events: images(1) }))).toMatchObject({ code: 3, message: 'hold_id: must be at most 64 characters' });
+    expect(await failure(usage.trackEvents({ customer: byId(id), holdId: theirs, events: images(1) }))).toEqual({
+      code: 5,
+      reason: 'HOLD_NOT_FOUND',
+      message: `hold "${theirs}" not found`,
+    });
+    expect(await failure(usage.trackEvents({ customer: byId(id), holdId: 'hld_nope', events: images(1) }))).toEqual({
+      code: 5,
+      reason: 'HOLD_NOT_FOUND',
+      message: 'hold "hld_nope" not found',
+    });
+    expect(await failure(usage.trackEvents({ customer: byId(id), holdId: 'h'.repeat(65), events: images(1) }))).toMatchObject({
+      code: 3,
+      message: 'hold_id: must be at most 64 characters',
+    });
 
     expect(await usd(engine, id)).toMatchObject({ balance: '10.00', held: '0.00', sequence: 1n });
     expect(await usd(engine, other)).toMatchObject({ balance: '10.00', held: '0.20', available: '9.80' });
@@ -161,7 +197,11 @@ describe('Check with hold, then TrackEvents with hold_id', () => {
     const id = await customer('1', { insufficientBalancePolicy: InsufficientBalancePolicy.REJECT });
     const { holdId } = await checkHold(id, '10');
     await wallets.createAdjustment({
-      requestId: uniq('adj'), customer: byId(id), amount: { assetCode: 'USD', amount: '0.70' }, direction: AdjustmentDirection.DEBIT, reason: AdjustmentReason.CORRECTION,
+      requestId: uniq('adj'),
+      customer: byId(id),
+      amount: { assetCode: 'USD', amount: '0.70' },
+      direction: AdjustmentDirection.DEBIT,
+      reason: AdjustmentReason.CORRECTION,
     });
     expect(await usd(engine, id)).toMatchObject({ balance: '0.30', held: '0.50', available: '-0.20' });
     const { results } = await usage.trackEvents({ customer: byId(id), holdId, events: images(11) });
@@ -173,7 +213,11 @@ describe('Check with hold, then TrackEvents with hold_id', () => {
 
   it('fees beyond the hold are debited under the normal policy; other holds stay reserved', async () => {
     const id = await customer('1', { overdraftLimit: '0.10' });
-    const { hold: other } = await wallets.createHold({ requestId: uniq('h'), customer: byId(id), amount: { assetCode: 'USD', amount: '0.30' } });
+    const { hold: other } = await wallets.createHold({
+      requestId: uniq('h'),
+      customer: byId(id),
+      amount: { assetCode: 'USD', amount: '0.30' },
+    });
     const { holdId } = await checkHold(id, '10');
     expect(await usd(engine, id)).toMatchObject({ balance: '1.00', held: '0.80', available: '0.20' });
     // 10 from the hold, 4 from available, 2 into the 0.10 overdraft, then rejected.
@@ -193,15 +237,27 @@ describe('Check with hold, then TrackEvents with hold_id', () => {
     const { holdId } = await checkHold(id, '10');
     const events = [...seen, { id: uniq('v'), eventType: 'video_generated' }, { id: '', eventType: 'image_generated' }, ...images(3)];
     const first = await usage.trackEvents({ customer: byId(id), holdId, events });
-    expect(statuses(first.results)).toEqual([EventStatus.DUPLICATE, EventStatus.DUPLICATE, EventStatus.REJECTED, EventStatus.REJECTED, EventStatus.ACCEPTED, EventStatus.ACCEPTED, EventStatus.ACCEPTED]);
+    expect(statuses(first.results)).toEqual([
+      EventStatus.DUPLICATE,
+      EventStatus.DUPLICATE,
+      EventStatus.REJECTED,
+      EventStatus.REJECTED,
+      EventStatus.ACCEPTED,
+      EventStatus.ACCEPTED,
+      EventStatus.ACCEPTED,
+    ]);
     expect(await holdRow(holdId)).toMatchObject({ status: 'captured', captured_amount: '0.150000000000' });
     expect(await usd(engine, id)).toMatchObject({ balance: '9.75', held: '0.00' });
     // Nothing in a retry could be debited (rejected for reasons no balance changes), so it is a replay, not an error.
     const retry = await usage.trackEvents({ customer: byId(id), holdId, events });
     expect(retry.results.map((r) => [r.status, r.reason])).toEqual([
-      [EventStatus.DUPLICATE, RejectReason.UNSPECIFIED], [EventStatus.DUPLICATE, RejectReason.UNSPECIFIED],
-      [EventStatus.REJECTED, RejectReason.NO_MATCHING_PRICE], [EventStatus.REJECTED, RejectReason.INVALID_EVENT],
-      [EventStatus.DUPLICATE, RejectReason.UNSPECIFIED], [EventStatus.DUPLICATE, RejectReason.UNSPECIFIED], [EventStatus.DUPLICATE, RejectReason.UNSPECIFIED],
+      [EventStatus.DUPLICATE, RejectReason.UNSPECIFIED],
+      [EventStatus.DUPLICATE, RejectReason.UNSPECIFIED],
+      [EventStatus.REJECTED, RejectReason.NO_MATCHING_PRICE],
+      [EventStatus.REJECTED, RejectReason.INVALID_EVENT],
+      [EventStatus.DUPLICATE, RejectReason.UNSPECIFIED],
+      [EventStatus.DUPLICATE, RejectReason.UNSPECIFIED],
+      [EventStatus.DUPLICATE, RejectReason.UNSPECIFIED],
     ]);
     expect(await usd(engine, id)).toMatchObject({ balance: '9.75', held: '0.00' });
   });
@@ -216,7 +272,7 @@ describe('Check with hold, then TrackEvents with hold_id', () => {
   });
 });
 
-describe('group commit: one call\'s hold error fails that call only', () => {
+describe("group commit: one call's hold error fails that call only", () => {
   it('calls flushed together: bad holds fail alone, a second use of a hold is refused, replays are duplicates, held stays exact', async () => {
     const a = await customer('10');
     const b = await customer('10');
@@ -242,7 +298,16 @@ describe('group commit: one call\'s hold error fails that call only', () => {
     await head;
     const ok = (i: number) => (calls[i] as PromiseFulfilledResult<TrackEventsResponse>).value.results;
     const err = (i: number) => (calls[i] as PromiseRejectedResult).reason;
-    expect(calls.map((c) => c.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect(calls.map((c) => c.status)).toEqual([
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+    ]);
     expect(err(1)).toMatchObject({ code: 5, rawMessage: `hold "${hb}" not found` });
     expect(err(3)).toMatchObject({ code: 5 });
     expect(err(5)).toMatchObject({ code: 9, rawMessage: `hold "${hb}" is captured, not active` });
@@ -275,7 +340,9 @@ describe('Check with hold', () => {
     expect(await holdCount(id)).toBe(1);
     expect(await usd(engine, id)).toMatchObject({ held: '0.50', available: '9.50' });
     expect(await failure(usage.check({ ...req, quantity: '11' }))).toEqual({
-      code: 6, reason: 'REQUEST_ID_REUSED', message: `request_id: "${req.requestId}" was already used for a different Check request`,
+      code: 6,
+      reason: 'REQUEST_ID_REUSED',
+      message: `request_id: "${req.requestId}" was already used for a different Check request`,
     });
     // The same key after the hold was captured still answers with the original hold.
     await usage.trackEvents({ customer: byId(id), holdId: x.holdId, events: images(1) });
@@ -319,7 +386,7 @@ describe('Check with hold', () => {
     expect(await holdCount(id)).toBe(0);
   });
 
-  it('hold_ttl sets the hold\'s lifetime', async () => {
+  it("hold_ttl sets the hold's lifetime", async () => {
     const id = await customer('1');
     const { holdId } = await checkHold(id, '1', { holdTtl: durationFromMs(3_600_000) });
     expect(await holdRow(holdId)).toMatchObject({ status: 'active', amount: '0.050000000000', ttl_s: 3600 });
@@ -329,21 +396,51 @@ describe('Check with hold', () => {
     await engine.connectGrpc(CatalogService).createAsset({ requestId: uniq('a'), asset: { code: 'CREDITS', name: 'Credits', scale: 0 } });
     const both = uniq('both');
     const freeCredits = uniq('free-credits');
-    const prices = (credits: string) => [{ name: 'Renders', eventType: 'render', calculation: UsageCalculation.UNIT, rates: [{ unitPrices: [{ assetCode: 'USD', amount: '0.05' }, { assetCode: 'CREDITS', amount: credits }] }] }];
-    await engine.connectGrpc(CatalogService).createProduct({ requestId: uniq('r'), code: both, name: 'Both', publish: true, prices: prices('1') });
-    await engine.connectGrpc(CatalogService).createProduct({ requestId: uniq('r'), code: freeCredits, name: 'Free credits', publish: true, prices: prices('0') });
+    const prices = (credits: string) => [
+      {
+        name: 'Renders',
+        eventType: 'render',
+        calculation: UsageCalculation.UNIT,
+        rates: [
+          {
+            unitPrices: [
+              { assetCode: 'USD', amount: '0.05' },
+              { assetCode: 'CREDITS', amount: credits },
+            ],
+          },
+        ],
+      },
+    ];
+    await engine
+      .connectGrpc(CatalogService)
+      .createProduct({ requestId: uniq('r'), code: both, name: 'Both', publish: true, prices: prices('1') });
+    await engine
+      .connectGrpc(CatalogService)
+      .createProduct({ requestId: uniq('r'), code: freeCredits, name: 'Free credits', publish: true, prices: prices('0') });
     const id = await customer('10', {}, both);
-    expect(await failure(usage.check({ customer: byId(id), eventType: 'render', quantity: '2', hold: true, requestId: uniq('chk') }))).toEqual({
-      code: 3, reason: 'INVALID_ARGUMENT', message: 'hold: the estimated cost is in more than one asset (CREDITS, USD); a hold reserves one asset, so create one hold per asset with CreateHold',
+    expect(
+      await failure(usage.check({ customer: byId(id), eventType: 'render', quantity: '2', hold: true, requestId: uniq('chk') })),
+    ).toEqual({
+      code: 3,
+      reason: 'INVALID_ARGUMENT',
+      message:
+        'hold: the estimated cost is in more than one asset (CREDITS, USD); a hold reserves one asset, so create one hold per asset with CreateHold',
     });
     expect(await holdCount(id)).toBe(0);
     const id2 = await customer('10', {}, freeCredits);
     const r = await usage.check({ customer: byId(id2), eventType: 'render', quantity: '2', hold: true, requestId: uniq('chk') });
     expect(r).toMatchObject({ allowed: true });
-    expect(r.estimatedCost).toEqual([expect.objectContaining({ assetCode: 'CREDITS', amount: '0' }), expect.objectContaining({ assetCode: 'USD', amount: '0.10' })]);
+    expect(r.estimatedCost).toEqual([
+      expect.objectContaining({ assetCode: 'CREDITS', amount: '0' }),
+      expect.objectContaining({ assetCode: 'USD', amount: '0.10' }),
+    ]);
     expect(await holdRow(r.holdId)).toMatchObject({ amount: '0.100000000000' });
     // A USD hold settled by events priced in USD and CREDITS captures the USD fees only.
-    const { results } = await usage.trackEvents({ customer: byId(id2), holdId: r.holdId, events: [{ id: uniq('r'), eventType: 'render' }] });
+    const { results } = await usage.trackEvents({
+      customer: byId(id2),
+      holdId: r.holdId,
+      events: [{ id: uniq('r'), eventType: 'render' }],
+    });
     expect(results[0].status).toBe(EventStatus.ACCEPTED);
     expect(await holdRow(r.holdId)).toMatchObject({ status: 'captured', captured_amount: '0.050000000000' });
     expect(await usd(engine, id2)).toMatchObject({ balance: '9.95', held: '0.00' });
@@ -353,13 +450,28 @@ describe('Check with hold', () => {
     const id = await customer('1');
     const base = { customer: byId(id), eventType: 'image_generated', hold: true };
     expect(await failure(usage.check(base))).toEqual({ code: 3, reason: 'INVALID_ARGUMENT', message: 'request_id: is required' });
-    expect(await failure(usage.check({ ...base, requestId: 'r'.repeat(129) }))).toMatchObject({ code: 3, message: 'request_id: must be at most 128 characters' });
-    expect(await failure(usage.check({ ...base, requestId: uniq('c'), holdTtl: durationFromMs(500) }))).toMatchObject({ code: 3, message: 'hold_ttl: must be between 1 second and 7 days' });
-    expect(await failure(usage.check({ ...base, requestId: uniq('c'), holdTtl: durationFromMs(8 * 86_400_000) }))).toMatchObject({ code: 3, message: 'hold_ttl: must be between 1 second and 7 days' });
-    expect(await failure(usage.check({ ...base, customer: byId('cus_nope'), requestId: uniq('c') }))).toMatchObject({ code: 5, reason: 'CUSTOMER_NOT_FOUND' });
+    expect(await failure(usage.check({ ...base, requestId: 'r'.repeat(129) }))).toMatchObject({
+      code: 3,
+      message: 'request_id: must be at most 128 characters',
+    });
+    expect(await failure(usage.check({ ...base, requestId: uniq('c'), holdTtl: durationFromMs(500) }))).toMatchObject({
+      code: 3,
+      message: 'hold_ttl: must be between 1 second and 7 days',
+    });
+    expect(await failure(usage.check({ ...base, requestId: uniq('c'), holdTtl: durationFromMs(8 * 86_400_000) }))).toMatchObject({
+      code: 3,
+      message: 'hold_ttl: must be between 1 second and 7 days',
+    });
+    expect(await failure(usage.check({ ...base, customer: byId('cus_nope'), requestId: uniq('c') }))).toMatchObject({
+      code: 5,
+      reason: 'CUSTOMER_NOT_FOUND',
+    });
     // Without hold, request_id is ignored (but still bounded) and nothing is reserved.
     expect((await usage.check({ ...base, hold: false })).holdId).toBe('');
-    expect(await failure(usage.check({ ...base, hold: false, requestId: 'r'.repeat(129) }))).toMatchObject({ code: 3, message: 'request_id: must be at most 128 characters' });
+    expect(await failure(usage.check({ ...base, hold: false, requestId: 'r'.repeat(129) }))).toMatchObject({
+      code: 3,
+      message: 'request_id: must be at most 128 characters',
+    });
     expect(await holdCount(id)).toBe(0);
   });
 });

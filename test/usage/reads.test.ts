@@ -20,14 +20,33 @@ beforeAll(async () => {
   engine = await startTestEngine();
   usage = engine.grpc(UsageService);
   await engine.grpc(CatalogService).createProduct({
-    requestId: uniq('r'), code, name: 'LLM', publish: true,
+    requestId: uniq('r'),
+    code,
+    name: 'LLM',
+    publish: true,
     prices: [
-      { name: 'Tokens', eventType: 'tokens', calculation: UsageCalculation.VOLUME, valueProperty: 'tokens', dimensionKeys: ['model'],
-        rates: [{ dimensions: { model: 'big' }, unitPrices: [{ assetCode: 'USD', amount: '0.00003' }] }, { dimensions: { model: '*' }, unitPrices: [{ assetCode: 'USD', amount: '0.000001' }] }] },
-      { name: 'Images', eventType: 'image', calculation: UsageCalculation.UNIT, rates: [{ unitPrices: [{ assetCode: 'USD', amount: '0.05' }] }] },
+      {
+        name: 'Tokens',
+        eventType: 'tokens',
+        calculation: UsageCalculation.VOLUME,
+        valueProperty: 'tokens',
+        dimensionKeys: ['model'],
+        rates: [
+          { dimensions: { model: 'big' }, unitPrices: [{ assetCode: 'USD', amount: '0.00003' }] },
+          { dimensions: { model: '*' }, unitPrices: [{ assetCode: 'USD', amount: '0.000001' }] },
+        ],
+      },
+      {
+        name: 'Images',
+        eventType: 'image',
+        calculation: UsageCalculation.UNIT,
+        rates: [{ unitPrices: [{ assetCode: 'USD', amount: '0.05' }] }],
+      },
     ],
   });
-  const { customer } = await engine.grpc(CustomerService).createCustomer({ requestId: uniq('r'), externalId: uniq('u'), productCodes: [code] });
+  const { customer } = await engine
+    .grpc(CustomerService)
+    .createCustomer({ requestId: uniq('r'), externalId: uniq('u'), productCodes: [code] });
   customerId = customer!.id;
   await fund(engine, customerId, '100');
   const { results } = await usage.trackEvents({
@@ -47,8 +66,16 @@ afterAll(async () => engine?.stop());
 
 describe('GetUsageSummary (from rollups)', () => {
   it('hourly by event type', async () => {
-    const { buckets } = await usage.getUsageSummary({ customer: byId(), startTime: at(0), endTime: at(24), groupBy: SummaryGroupBy.EVENT_TYPE, granularity: Granularity.HOUR });
-    expect(buckets.map((b) => [b.startTime!.seconds, b.key, b.eventCount, b.quantity, b.fees.map((f) => `${f.amount} ${f.assetCode}`)])).toEqual([
+    const { buckets } = await usage.getUsageSummary({
+      customer: byId(),
+      startTime: at(0),
+      endTime: at(24),
+      groupBy: SummaryGroupBy.EVENT_TYPE,
+      granularity: Granularity.HOUR,
+    });
+    expect(
+      buckets.map((b) => [b.startTime!.seconds, b.key, b.eventCount, b.quantity, b.fees.map((f) => `${f.amount} ${f.assetCode}`)]),
+    ).toEqual([
       [at(9).seconds, 'tokens', 2n, '3500.5', ['0.0325005 USD']],
       [at(10).seconds, 'image', 1n, '1', ['0.05 USD']],
       [at(10).seconds, 'tokens', 1n, '10', ['0.0003 USD']],
@@ -56,20 +83,40 @@ describe('GetUsageSummary (from rollups)', () => {
   });
 
   it('daily by dimension and by product', async () => {
-    const dims = await usage.getUsageSummary({ customer: byId(), startTime: at(0), endTime: at(48), groupBy: SummaryGroupBy.DIMENSION, granularity: Granularity.DAY });
+    const dims = await usage.getUsageSummary({
+      customer: byId(),
+      startTime: at(0),
+      endTime: at(48),
+      groupBy: SummaryGroupBy.DIMENSION,
+      granularity: Granularity.DAY,
+    });
     expect(dims.buckets.map((b) => [b.startTime!.seconds, b.key, b.eventCount, b.fees[0].amount])).toEqual([
       [at(0).seconds, '', 1n, '0.05'],
       [at(0).seconds, 'model=big', 2n, '0.0303'],
       [at(0).seconds, 'model=small', 1n, '0.0025005'],
       [at(24).seconds, '', 1n, '0.05'],
     ]);
-    const products = await usage.getUsageSummary({ customer: byId(), startTime: at(0), endTime: at(48), groupBy: SummaryGroupBy.PRODUCT, granularity: Granularity.DAY });
-    expect(products.buckets.map((b) => [b.key, b.eventCount, b.fees[0].amount])).toEqual([[code, 4n, '0.0828005'], [code, 1n, '0.05']]);
+    const products = await usage.getUsageSummary({
+      customer: byId(),
+      startTime: at(0),
+      endTime: at(48),
+      groupBy: SummaryGroupBy.PRODUCT,
+      granularity: Granularity.DAY,
+    });
+    expect(products.buckets.map((b) => [b.key, b.eventCount, b.fees[0].amount])).toEqual([
+      [code, 4n, '0.0828005'],
+      [code, 1n, '0.05'],
+    ]);
   });
 
   it('rejects an inverted or too long range with INVALID_ARGUMENT', async () => {
-    await expect(usage.getUsageSummary({ customer: byId(), startTime: at(10), endTime: at(9) })).rejects.toMatchObject({ code: 3, details: 'end_time: must be after start_time' });
-    await expect(usage.getUsageSummary({ customer: byId(), startTime: at(0), endTime: at(24 * 40), granularity: Granularity.HOUR })).rejects.toMatchObject({ code: 3 });
+    await expect(usage.getUsageSummary({ customer: byId(), startTime: at(10), endTime: at(9) })).rejects.toMatchObject({
+      code: 3,
+      details: 'end_time: must be after start_time',
+    });
+    await expect(
+      usage.getUsageSummary({ customer: byId(), startTime: at(0), endTime: at(24 * 40), granularity: Granularity.HOUR }),
+    ).rejects.toMatchObject({ code: 3 });
   });
 });
 
@@ -84,7 +131,9 @@ describe('ListEvents', () => {
     expect(p3.events[0].result!.fees[0].amount).toBe('0.03');
     const images = await usage.listEvents({ customer: byId(), eventType: 'image', startTime: at(0), endTime: at(24) });
     expect(images.events.map((e) => e.event!.id)).toEqual(['e4']);
-    await expect(usage.listEvents({ customer: byId(), pageSize: 2, pageToken: p1.nextPageToken, eventType: 'image' })).rejects.toMatchObject({ code: 3 });
+    await expect(
+      usage.listEvents({ customer: byId(), pageSize: 2, pageToken: p1.nextPageToken, eventType: 'image' }),
+    ).rejects.toMatchObject({ code: 3 });
   });
 });
 
@@ -96,7 +145,9 @@ describe('Check under concurrency', () => {
     const made: { id: string; ext: string; balance: number }[] = [];
     for (let i = 0; i < 12; i++) {
       const ext = uniq('gate-u');
-      const { customer } = await engine.grpc(CustomerService).createCustomer({ requestId: uniq('r'), externalId: ext, productCodes: [p.code] });
+      const { customer } = await engine
+        .grpc(CustomerService)
+        .createCustomer({ requestId: uniq('r'), externalId: ext, productCodes: [p.code] });
       if (i % 3 !== 0) await fund(engine, customer!.id, String(i)); // every third customer has nothing: not allowed
       made.push({ id: customer!.id, ext, balance: i % 3 !== 0 ? i : 0 });
     }
@@ -107,7 +158,8 @@ describe('Check under concurrency', () => {
       return clients[k % 2].check({ customer, eventType: 'image_generated' }).then((r) => ({ c, r }));
     });
     const missing = clients[0].check({ customer: { ref: { case: 'id', value: 'cus_nobody' } }, eventType: 'image_generated' }).then(
-      () => 'answered', (err: { code: number }) => err.code,
+      () => 'answered',
+      (err: { code: number }) => err.code,
     );
     for (const { c, r } of await Promise.all(calls)) {
       expect(r.available).toEqual([expect.objectContaining({ assetCode: 'USD', amount: `${c.balance}.00` })]);

@@ -35,27 +35,52 @@ let productCode: string;
 
 beforeAll(async () => {
   dir = makeTempDir('tollbooth-track-embedded-');
-  app = await startApp(loadConfig({
-    GRPC_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', TOLLBOOTH_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: 'error',
-    TOLLBOOTH_DATA_DIR: path.join(dir, 'data'), QUEUE_PREFIX: path.basename(dir),
-  }));
+  app = await startApp(
+    loadConfig({
+      GRPC_PORT: '0',
+      HTTP_PORT: '0',
+      HOST: '127.0.0.1',
+      TOLLBOOTH_ADMIN_KEY: ADMIN_KEY,
+      LOG_LEVEL: 'error',
+      TOLLBOOTH_DATA_DIR: path.join(dir, 'data'),
+      QUEUE_PREFIX: path.basename(dir),
+    }),
+  );
   expect(app.db.embedded).toBe(true);
   const auth: Interceptor = (next) => (req) => {
     req.header.set('authorization', `Bearer ${ADMIN_KEY}`);
     return next(req);
   };
-  const connectTransport = createConnectTransport({ baseUrl: `http://127.0.0.1:${app.httpPort}`, httpVersion: '1.1', interceptors: [auth] });
+  const connectTransport = createConnectTransport({
+    baseUrl: `http://127.0.0.1:${app.httpPort}`,
+    httpVersion: '1.1',
+    interceptors: [auth],
+  });
   const grpcTransport = createGrpcTransport({ baseUrl: `http://127.0.0.1:${app.grpcPort}`, interceptors: [auth] });
   json = (service) => createClient(service, connectTransport);
   grpc = (service) => createClient(service, grpcTransport);
 
   productCode = uniq('ai');
   await grpc(CatalogService).createProduct({
-    requestId: uniq('r'), code: productCode, name: 'AI', publish: true,
+    requestId: uniq('r'),
+    code: productCode,
+    name: 'AI',
+    publish: true,
     prices: [
-      { name: 'Tokens', eventType: 'tokens', calculation: UsageCalculation.VOLUME, valueProperty: 'tokens', dimensionKeys: ['model'],
-        rates: [{ unitPrices: [{ assetCode: 'USD', amount: TOKEN_PRICE }] }] },
-      { name: 'Images', eventType: 'image_generated', calculation: UsageCalculation.UNIT, rates: [{ unitPrices: [{ assetCode: 'USD', amount: IMAGE_PRICE }] }] },
+      {
+        name: 'Tokens',
+        eventType: 'tokens',
+        calculation: UsageCalculation.VOLUME,
+        valueProperty: 'tokens',
+        dimensionKeys: ['model'],
+        rates: [{ unitPrices: [{ assetCode: 'USD', amount: TOKEN_PRICE }] }],
+      },
+      {
+        name: 'Images',
+        eventType: 'image_generated',
+        calculation: UsageCalculation.UNIT,
+        rates: [{ unitPrices: [{ assetCode: 'USD', amount: IMAGE_PRICE }] }],
+      },
     ],
   });
 });
@@ -72,17 +97,28 @@ afterAll(async () => {
 
 /** A customer on the product with `credit` USD granted through the API. */
 async function fundedCustomer(credit: string): Promise<string> {
-  const { customer } = await grpc(CustomerService).createCustomer({ requestId: uniq('r'), externalId: uniq('u'), productCodes: [productCode] });
+  const { customer } = await grpc(CustomerService).createCustomer({
+    requestId: uniq('r'),
+    externalId: uniq('u'),
+    productCodes: [productCode],
+  });
   await grpc(WalletService).createAdjustment({
-    requestId: uniq('grant'), customer: { ref: { case: 'id', value: customer!.id } }, amount: { assetCode: 'USD', amount: credit },
-    direction: AdjustmentDirection.CREDIT, reason: AdjustmentReason.GRANT,
+    requestId: uniq('grant'),
+    customer: { ref: { case: 'id', value: customer!.id } },
+    amount: { assetCode: 'USD', amount: credit },
+    direction: AdjustmentDirection.CREDIT,
+    reason: AdjustmentReason.GRANT,
   });
   return customer!.id;
 }
 
 /** The stored balance at full precision (12 decimals), read on the engine's own (one) connection. */
 async function balance(customerId: string): Promise<string> {
-  const [row] = await query<{ b: string }>(app!.db.orm.em.fork(), `select balance::text b from accounts where customer_id = ? and asset_code = 'USD' and type = 'customer'`, [customerId]);
+  const [row] = await query<{ b: string }>(
+    app!.db.orm.em.fork(),
+    `select balance::text b from accounts where customer_id = ? and asset_code = 'USD' and type = 'customer'`,
+    [customerId],
+  );
   return row.b;
 }
 
@@ -106,7 +142,9 @@ describe('TrackEvents batches of real size on embedded PGlite', () => {
   it('1000 VOLUME events with data (Connect JSON) → every one ACCEPTED, exactly Σ tokens × 0.000002 debited', async () => {
     const id = await fundedCustomer('100');
     const events = Array.from({ length: 1000 }, (_, i) => ({
-      id: `vol-${i}`, eventType: 'tokens', subject: `user-${i % 17}`,
+      id: `vol-${i}`,
+      eventType: 'tokens',
+      subject: `user-${i % 17}`,
       data: { tokens: tokensOf(i), model: i % 2 ? 'gpt-4o-mini' : 'claude-haiku', request: `req_${i.toString(36).padStart(12, '0')}` },
     }));
     await track(json(UsageService), id, events);
@@ -124,7 +162,9 @@ describe('TrackEvents batches of real size on embedded PGlite', () => {
   it('100 events with ~800 B of data each → ACCEPTED, exactly 5.00 debited, and ListEvents returns the data intact', async () => {
     const id = await fundedCustomer('10');
     const events = Array.from({ length: 100 }, (_, i) => ({
-      id: `doc-${i}`, eventType: 'image_generated', subject: 'user-1',
+      id: `doc-${i}`,
+      eventType: 'image_generated',
+      subject: 'user-1',
       data: { prompt: text(`a watercolour fox #${i}, `, 800), seed: i },
     }));
     await track(json(UsageService), id, events);
@@ -165,12 +205,19 @@ describe('TrackEvents batches of real size on embedded PGlite', () => {
 
   it('four 1000-event calls at once (group commit joins them into fewer, larger statements) → 4000 events debited exactly once', async () => {
     const ids = await Promise.all([fundedCustomer('100'), fundedCustomer('100')]);
-    const batches = [0, 1, 2, 3].map((b) => Array.from({ length: 1000 }, (_, i) => ({
-      id: `conc-${b}-${i}`, eventType: 'tokens', subject: 'user-1', data: { tokens: tokensOf(b * 1000 + i), model: 'gpt-4o', note: text(`batch ${b} `, 200) },
-    })));
+    const batches = [0, 1, 2, 3].map((b) =>
+      Array.from({ length: 1000 }, (_, i) => ({
+        id: `conc-${b}-${i}`,
+        eventType: 'tokens',
+        subject: 'user-1',
+        data: { tokens: tokensOf(b * 1000 + i), model: 'gpt-4o', note: text(`batch ${b} `, 200) },
+      })),
+    );
     await Promise.all(batches.map((events, b) => track(b % 2 ? grpc(UsageService) : json(UsageService), ids[b % 2], events)));
     for (const c of [0, 1]) {
-      const total = [batches[c], batches[c + 2]].flat().reduce((s, e) => s.plus(new Decimal(e.data.tokens).times(TOKEN_PRICE)), new Decimal(0));
+      const total = [batches[c], batches[c + 2]]
+        .flat()
+        .reduce((s, e) => s.plus(new Decimal(e.data.tokens).times(TOKEN_PRICE)), new Decimal(0));
       expect(await balance(ids[c])).toBe(usd(new Decimal(100).minus(total)));
     }
     // Sent again: all DUPLICATE, nothing debited twice.

@@ -24,7 +24,12 @@ afterAll(() => expectSoundLedgerThenStop(engine));
 const byId = (id: string) => ({ ref: { case: 'id' as const, value: id } });
 
 async function customerOn(productCode: string, extra: Record<string, unknown> = {}): Promise<string> {
-  const { customer } = await customers.createCustomer({ requestId: uniq('r'), externalId: uniq('u'), productCodes: [productCode], ...extra });
+  const { customer } = await customers.createCustomer({
+    requestId: uniq('r'),
+    externalId: uniq('u'),
+    productCodes: [productCode],
+    ...extra,
+  });
   return customer!.id;
 }
 
@@ -54,8 +59,19 @@ describe('exact micro-prices', () => {
   it('$0.000002 per token × 1,000,000 single-token events (batched) → exactly 2.000000 debited', async () => {
     const code = uniq('tokens');
     await catalog.createProduct({
-      requestId: uniq('r'), code, name: 'Tokens', publish: true,
-      prices: [{ name: 'Tokens', eventType: 'tokens', calculation: UsageCalculation.VOLUME, valueProperty: 'tokens', rates: [{ unitPrices: [{ assetCode: 'USD', amount: '0.000002' }] }] }],
+      requestId: uniq('r'),
+      code,
+      name: 'Tokens',
+      publish: true,
+      prices: [
+        {
+          name: 'Tokens',
+          eventType: 'tokens',
+          calculation: UsageCalculation.VOLUME,
+          valueProperty: 'tokens',
+          rates: [{ unitPrices: [{ assetCode: 'USD', amount: '0.000002' }] }],
+        },
+      ],
     });
     const id = await customerOn(code);
     await fund(engine, id, '10');
@@ -64,9 +80,11 @@ describe('exact micro-prices', () => {
     let inFlight: Promise<unknown>[] = [];
     for (let b = 0; b < batches; b++) {
       const events = Array.from({ length: perBatch }, (_, i) => ({ id: `t-${b}-${i}`, eventType: 'tokens', data: { tokens: 1 } }));
-      inFlight.push(usage.trackEvents({ customer: byId(id), events }).then((r) => {
-        if (r.results.some((x) => x.status !== EventStatus.ACCEPTED)) throw new Error('an event was not accepted');
-      }));
+      inFlight.push(
+        usage.trackEvents({ customer: byId(id), events }).then((r) => {
+          if (r.results.some((x) => x.status !== EventStatus.ACCEPTED)) throw new Error('an event was not accepted');
+        }),
+      );
       if (inFlight.length >= 8) {
         await Promise.all(inFlight);
         inFlight = [];
@@ -92,7 +110,11 @@ describe('duplicates', () => {
     for (const dup of [second, third]) {
       expect(dup.status).toBe(EventStatus.DUPLICATE);
       expect(dup.originalAccepted).toBe(true);
-      expect({ fees: dup.fees, balancesAfter: dup.balancesAfter, transactionId: dup.transactionId }).toEqual({ fees: first.fees, balancesAfter: first.balancesAfter, transactionId: first.transactionId });
+      expect({ fees: dup.fees, balancesAfter: dup.balancesAfter, transactionId: dup.transactionId }).toEqual({
+        fees: first.fees,
+        balancesAfter: first.balancesAfter,
+        transactionId: first.transactionId,
+      });
     }
     expect(await balanceOf(engine, id)).toBe('0.950000000000');
   });
@@ -209,8 +231,14 @@ describe('rejections never fail the batch', () => {
 
   it('unknown customer → NOT_FOUND; empty or oversized batch → INVALID_ARGUMENT', async () => {
     await expect(usage.trackEvents({ customer: byId('cus_nope'), events: images(1) })).rejects.toMatchObject({ code: 5 });
-    await expect(usage.trackEvents({ customer: byId('cus_nope'), events: [] })).rejects.toMatchObject({ code: 3, details: 'events: needs at least one entry' });
-    await expect(usage.trackEvents({ customer: byId('cus_nope'), events: images(1001) })).rejects.toMatchObject({ code: 3, details: 'events: may have at most 1000 entries, got 1001' });
+    await expect(usage.trackEvents({ customer: byId('cus_nope'), events: [] })).rejects.toMatchObject({
+      code: 3,
+      details: 'events: needs at least one entry',
+    });
+    await expect(usage.trackEvents({ customer: byId('cus_nope'), events: images(1001) })).rejects.toMatchObject({
+      code: 3,
+      details: 'events: may have at most 1000 entries, got 1001',
+    });
   });
 });
 
@@ -224,17 +252,35 @@ describe('assets defined after the wallet', () => {
     for (const code of [a, b]) await catalog.createAsset({ requestId: uniq('asset'), asset: { code, name: code, scale: 0 } });
     const code = uniq('late');
     await catalog.createProduct({
-      requestId: uniq('r'), code, name: 'Late assets', publish: true,
-      prices: [{
-        name: 'Renders', eventType: 'render', calculation: UsageCalculation.UNIT,
-        rates: [{ unitPrices: [{ assetCode: a, amount: '1' }, { assetCode: b, amount: '2' }] }],
-      }],
+      requestId: uniq('r'),
+      code,
+      name: 'Late assets',
+      publish: true,
+      prices: [
+        {
+          name: 'Renders',
+          eventType: 'render',
+          calculation: UsageCalculation.UNIT,
+          rates: [
+            {
+              unitPrices: [
+                { assetCode: a, amount: '1' },
+                { assetCode: b, amount: '2' },
+              ],
+            },
+          ],
+        },
+      ],
     });
     await customers.createSubscription({ requestId: uniq('r'), customer: byId(id), productCode: code });
     const ids = [uniq('r'), uniq('r')];
     const { results } = await usage.trackEvents({
       customer: byId(id),
-      events: [{ id: ids[0], eventType: 'render' }, { id: ids[0], eventType: 'render' }, { id: ids[1], eventType: 'render' }],
+      events: [
+        { id: ids[0], eventType: 'render' },
+        { id: ids[0], eventType: 'render' },
+        { id: ids[1], eventType: 'render' },
+      ],
     });
     const amounts = (xs: { assetCode: string; amount: string }[]) => xs.map((x) => `${x.assetCode}=${x.amount}`);
     expect(results.map((r) => [r.status, amounts(r.fees), amounts(r.balancesAfter)])).toEqual([
@@ -254,7 +300,13 @@ describe('insufficient balance policies', () => {
     await fund(engine, id, '1');
     const { results } = await usage.trackEvents({ customer: byId(id), events: images(5) });
     // 1.00 → 0.60 → 0.20 → -0.20 → (−0.60 would pass the −0.50 limit) rejected, rejected
-    expect(results.map((r) => r.status)).toEqual([EventStatus.ACCEPTED, EventStatus.ACCEPTED, EventStatus.ACCEPTED, EventStatus.REJECTED, EventStatus.REJECTED]);
+    expect(results.map((r) => r.status)).toEqual([
+      EventStatus.ACCEPTED,
+      EventStatus.ACCEPTED,
+      EventStatus.ACCEPTED,
+      EventStatus.REJECTED,
+      EventStatus.REJECTED,
+    ]);
     expect(results[3].reason).toBe(RejectReason.INSUFFICIENT_BALANCE);
     expect(await balanceOf(engine, id)).toBe('-0.200000000000');
   });

@@ -24,9 +24,14 @@ const inOneHour = () => timestampFromDate(new Date(Date.now() + 3_600_000));
 
 async function grant(customerId: string, amount: string, priority: number, expiresAt?: Date) {
   return wallets.createAdjustment({
-    requestId: uniq('grant'), customer: byId(customerId), amount: { assetCode: 'USD', amount },
-    direction: AdjustmentDirection.CREDIT, reason: AdjustmentReason.GRANT, description: `grant p${priority}`,
-    priority, expireTime: expiresAt ? timestampFromDate(expiresAt) : undefined,
+    requestId: uniq('grant'),
+    customer: byId(customerId),
+    amount: { assetCode: 'USD', amount },
+    direction: AdjustmentDirection.CREDIT,
+    reason: AdjustmentReason.GRANT,
+    description: `grant p${priority}`,
+    priority,
+    expireTime: expiresAt ? timestampFromDate(expiresAt) : undefined,
   });
 }
 
@@ -35,13 +40,18 @@ async function feed(customerId: string) {
 }
 
 async function grantRows(customerId: string) {
-  return query<{ id: string; remaining: string; expired: boolean }>(em(),
+  return query<{ id: string; remaining: string; expired: boolean }>(
+    em(),
     `select g.id, g.remaining::text, g.expired_at is not null as expired from grants g join accounts a on a.id = g.account_id
-      where a.customer_id = ? order by g.created_at, g.id`, [customerId]);
+      where a.customer_id = ? order by g.created_at, g.id`,
+    [customerId],
+  );
 }
 
 async function granted(customerId: string): Promise<string> {
-  const [r] = await query<{ granted: string }>(em(), `select granted::text from accounts where customer_id = ? and asset_code = 'USD'`, [customerId]);
+  const [r] = await query<{ granted: string }>(em(), `select granted::text from accounts where customer_id = ? and asset_code = 'USD'`, [
+    customerId,
+  ]);
   return r.granted;
 }
 
@@ -62,12 +72,23 @@ describe('GetWallet and CreateAdjustment', () => {
     const r = await credit(engine, id, '10', { description: 'welcome' });
     expect(r.adjustmentId).toMatch(/^adj_/);
     expect(r.entry).toMatchObject({
-      sequence: 1n, assetCode: 'USD', amount: '10.00', balanceAfter: '10.00', kind: EntryKind.ADJUSTMENT,
-      reference: r.adjustmentId, description: 'welcome',
+      sequence: 1n,
+      assetCode: 'USD',
+      amount: '10.00',
+      balanceAfter: '10.00',
+      kind: EntryKind.ADJUSTMENT,
+      reference: r.adjustmentId,
+      description: 'welcome',
     });
     expect(r.entry!.transactionId).toMatch(/^txn_/);
     expect(Number(r.entry!.createTime!.seconds) * 1000).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
-    expect(await usd(engine, id)).toMatchObject({ balance: '10.00', held: '0.00', available: '10.00', overdraftLimit: '2.50', sequence: 1n });
+    expect(await usd(engine, id)).toMatchObject({
+      balance: '10.00',
+      held: '0.00',
+      available: '10.00',
+      overdraftLimit: '2.50',
+      sequence: 1n,
+    });
   });
 
   it('debits take the balance down, and an operator debit may take it below zero', async () => {
@@ -83,8 +104,12 @@ describe('GetWallet and CreateAdjustment', () => {
   it('a retry with the same request_id (also concurrent) posts once and returns the same response', async () => {
     const id = await newCustomer(engine);
     const req = {
-      requestId: uniq('adj'), customer: byId(id), amount: { assetCode: 'USD', amount: '4.2' },
-      direction: AdjustmentDirection.CREDIT, reason: AdjustmentReason.REFUND, description: 'sorry',
+      requestId: uniq('adj'),
+      customer: byId(id),
+      amount: { assetCode: 'USD', amount: '4.2' },
+      direction: AdjustmentDirection.CREDIT,
+      reason: AdjustmentReason.REFUND,
+      description: 'sorry',
     };
     const all = await Promise.all([wallets.createAdjustment(req), wallets.createAdjustment(req), wallets.createAdjustment(req)]);
     const later = await wallets.createAdjustment(req);
@@ -97,20 +122,44 @@ describe('GetWallet and CreateAdjustment', () => {
 
   it('a request_id reused with other parameters → ALREADY_EXISTS, nothing posted', async () => {
     const id = await newCustomer(engine);
-    const req = { requestId: uniq('adj'), customer: byId(id), amount: { assetCode: 'USD', amount: '1' }, direction: AdjustmentDirection.CREDIT, reason: AdjustmentReason.CORRECTION };
+    const req = {
+      requestId: uniq('adj'),
+      customer: byId(id),
+      amount: { assetCode: 'USD', amount: '1' },
+      direction: AdjustmentDirection.CREDIT,
+      reason: AdjustmentReason.CORRECTION,
+    };
     await wallets.createAdjustment(req);
     const f = await failure(wallets.createAdjustment({ ...req, amount: { assetCode: 'USD', amount: '2' } }));
-    expect(f).toEqual({ code: 6, reason: 'REQUEST_ID_REUSED', message: `request_id: "${req.requestId}" was already used for a different CreateAdjustment request` });
+    expect(f).toEqual({
+      code: 6,
+      reason: 'REQUEST_ID_REUSED',
+      message: `request_id: "${req.requestId}" was already used for a different CreateAdjustment request`,
+    });
     expect(await usd(engine, id)).toMatchObject({ balance: '1.00', sequence: 1n });
   });
 
   it('an asset created after the wallet gets its account on first use; GetWallet lists every asset by code', async () => {
     const code = `C${Date.now().toString(36).toUpperCase()}`.slice(0, 16);
-    await engine.connectGrpc(CatalogService).createAsset({ requestId: uniq('asset'), asset: { code, name: 'Credits', scale: 0, exchangeRates: [{ currency: 'USD', rate: '100' }] } });
+    await engine.connectGrpc(CatalogService).createAsset({
+      requestId: uniq('asset'),
+      asset: { code, name: 'Credits', scale: 0, exchangeRates: [{ currency: 'USD', rate: '100' }] },
+    });
     const id = await newCustomer(engine);
     const { wallet: before } = await wallets.getWallet({ customer: byId(id) });
-    expect(before!.accounts.map((a) => [a.assetCode, a.balance, a.sequence])).toEqual([[code, '0', 0n], ['USD', '0.00', 0n]].sort((a, b) => String(a[0]).localeCompare(String(b[0]))));
-    const r = await wallets.createAdjustment({ requestId: uniq('adj'), customer: byId(id), amount: { assetCode: code, amount: '250' }, direction: AdjustmentDirection.CREDIT, reason: AdjustmentReason.GRANT });
+    expect(before!.accounts.map((a) => [a.assetCode, a.balance, a.sequence])).toEqual(
+      [
+        [code, '0', 0n],
+        ['USD', '0.00', 0n],
+      ].sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+    );
+    const r = await wallets.createAdjustment({
+      requestId: uniq('adj'),
+      customer: byId(id),
+      amount: { assetCode: code, amount: '250' },
+      direction: AdjustmentDirection.CREDIT,
+      reason: AdjustmentReason.GRANT,
+    });
     expect(r.entry).toMatchObject({ assetCode: code, amount: '250', balanceAfter: '250', sequence: 1n });
     const { wallet } = await wallets.getWallet({ customer: byId(id) });
     expect(wallet!.accounts.find((a) => a.assetCode === code)).toMatchObject({ balance: '250', available: '250', sequence: 1n });
@@ -119,26 +168,53 @@ describe('GetWallet and CreateAdjustment', () => {
   it("shows the account's auto-recharge policy once one is configured", async () => {
     const id = await newCustomer(engine);
     expect((await usd(engine, id)).autoRecharge).toBeUndefined();
-    await wallets.updateAutoRecharge({ customer: byId(id), assetCode: 'USD', autoRecharge: { enabled: false, threshold: '5', size: { case: 'amount', value: '20' } } });
-    expect((await usd(engine, id)).autoRecharge).toMatchObject({ enabled: false, threshold: '5.00', size: { case: 'amount', value: '20.00' }, paused: false });
+    await wallets.updateAutoRecharge({
+      customer: byId(id),
+      assetCode: 'USD',
+      autoRecharge: { enabled: false, threshold: '5', size: { case: 'amount', value: '20' } },
+    });
+    expect((await usd(engine, id)).autoRecharge).toMatchObject({
+      enabled: false,
+      threshold: '5.00',
+      size: { case: 'amount', value: '20.00' },
+      paused: false,
+    });
   });
 
   it('invalid requests are INVALID_ARGUMENT naming the field; unknown customer or asset → NOT_FOUND', async () => {
     const id = await newCustomer(engine);
-    const base = { requestId: uniq('adj'), customer: byId(id), amount: { assetCode: 'USD', amount: '1' }, direction: AdjustmentDirection.CREDIT, reason: AdjustmentReason.CORRECTION };
+    const base = {
+      requestId: uniq('adj'),
+      customer: byId(id),
+      amount: { assetCode: 'USD', amount: '1' },
+      direction: AdjustmentDirection.CREDIT,
+      reason: AdjustmentReason.CORRECTION,
+    };
     const cases: [Record<string, unknown>, string][] = [
       [{ amount: { assetCode: 'USD', amount: '0' } }, 'amount.amount: must be greater than 0, got "0"'],
       [{ amount: { assetCode: 'USD', amount: '-1' } }, 'amount.amount: must be greater than 0, got "-1"'],
-      [{ amount: { assetCode: 'USD', amount: '1e3' } }, 'amount.amount: must be a plain decimal string such as "0.05" (at most 15 integer and 12 fractional digits, no exponent, no spaces), got "1e3"'],
+      [
+        { amount: { assetCode: 'USD', amount: '1e3' } },
+        'amount.amount: must be a plain decimal string such as "0.05" (at most 15 integer and 12 fractional digits, no exponent, no spaces), got "1e3"',
+      ],
       [{ amount: undefined }, 'amount: is required'],
-      [{ amount: { assetCode: 'usd', amount: '1' } }, 'amount.asset_code: must be 1-16 characters of A-Z, 0-9, "_" starting with a letter, got "usd"'],
+      [
+        { amount: { assetCode: 'usd', amount: '1' } },
+        'amount.asset_code: must be 1-16 characters of A-Z, 0-9, "_" starting with a letter, got "usd"',
+      ],
       [{ direction: AdjustmentDirection.UNSPECIFIED }, 'direction: is required (the UNSPECIFIED value is not allowed)'],
       [{ reason: AdjustmentReason.UNSPECIFIED }, 'reason: is required (the UNSPECIFIED value is not allowed)'],
-      [{ reason: AdjustmentReason.GRANT, direction: AdjustmentDirection.DEBIT }, 'direction: a GRANT is a credit; take granted money back with a CORRECTION debit'],
+      [
+        { reason: AdjustmentReason.GRANT, direction: AdjustmentDirection.DEBIT },
+        'direction: a GRANT is a credit; take granted money back with a CORRECTION debit',
+      ],
       [{ expireTime: inOneHour() }, 'expire_time: only GRANT credits expire'],
       [{ priority: 5 }, 'priority: only GRANT credits have a priority'],
       [{ reason: AdjustmentReason.GRANT, priority: 101 }, 'priority: must be between 0 and 100, got 101'],
-      [{ reason: AdjustmentReason.GRANT, expireTime: timestampFromDate(new Date(Date.now() - 1000)) }, 'expire_time: must be in the future'],
+      [
+        { reason: AdjustmentReason.GRANT, expireTime: timestampFromDate(new Date(Date.now() - 1000)) },
+        'expire_time: must be in the future',
+      ],
       [{ requestId: '' }, 'request_id: is required'],
       [{ customer: undefined }, 'customer: is required: set customer.id or customer.external_id'],
       [{ description: 'x'.repeat(501) }, 'description: must be at most 500 characters'],
@@ -146,9 +222,19 @@ describe('GetWallet and CreateAdjustment', () => {
     for (const [patch, message] of cases) {
       expect(await failure(wallets.createAdjustment({ ...base, requestId: uniq('adj'), ...patch }))).toMatchObject({ code: 3, message });
     }
-    expect(await failure(wallets.createAdjustment({ ...base, amount: { assetCode: 'NOPE', amount: '1' } }))).toEqual({ code: 5, reason: 'ASSET_NOT_FOUND', message: 'amount.asset_code: asset "NOPE" not found' });
-    expect(await failure(wallets.createAdjustment({ ...base, customer: byId('cus_missing') }))).toMatchObject({ code: 5, reason: 'CUSTOMER_NOT_FOUND' });
-    expect(await failure(wallets.getWallet({ customer: { ref: { case: 'externalId', value: 'nobody' } } }))).toMatchObject({ code: 5, reason: 'CUSTOMER_NOT_FOUND' });
+    expect(await failure(wallets.createAdjustment({ ...base, amount: { assetCode: 'NOPE', amount: '1' } }))).toEqual({
+      code: 5,
+      reason: 'ASSET_NOT_FOUND',
+      message: 'amount.asset_code: asset "NOPE" not found',
+    });
+    expect(await failure(wallets.createAdjustment({ ...base, customer: byId('cus_missing') }))).toMatchObject({
+      code: 5,
+      reason: 'CUSTOMER_NOT_FOUND',
+    });
+    expect(await failure(wallets.getWallet({ customer: { ref: { case: 'externalId', value: 'nobody' } } }))).toMatchObject({
+      code: 5,
+      reason: 'CUSTOMER_NOT_FOUND',
+    });
     expect(await usd(engine, id)).toMatchObject({ balance: '0.00', sequence: 0n });
   });
 });
@@ -165,7 +251,11 @@ describe('grants', () => {
 
     await debit(engine, id, '5'); // c (2) then b (3 of 4)
     const rows = new Map((await grantRows(id)).map((g) => [g.id, g.remaining]));
-    expect([rows.get(c.adjustmentId), rows.get(b.adjustmentId), rows.get(a.adjustmentId)]).toEqual(['0.000000000000', '1.000000000000', '3.000000000000']);
+    expect([rows.get(c.adjustmentId), rows.get(b.adjustmentId), rows.get(a.adjustmentId)]).toEqual([
+      '0.000000000000',
+      '1.000000000000',
+      '3.000000000000',
+    ]);
     expect(await granted(id)).toBe('4.000000000000');
 
     await debit(engine, id, '6'); // b's last 1, a's 3, then 2 of plain money
@@ -188,12 +278,23 @@ describe('grants', () => {
 
     const entries = await feed(id);
     expect(entries).toHaveLength(5);
-    expect(entries[4]).toMatchObject({ sequence: 5n, amount: '-2.75', balanceAfter: '11.00', kind: EntryKind.EXPIRY, reference: g.adjustmentId, description: 'grant expired' });
+    expect(entries[4]).toMatchObject({
+      sequence: 5n,
+      amount: '-2.75',
+      balanceAfter: '11.00',
+      kind: EntryKind.EXPIRY,
+      reference: g.adjustmentId,
+      description: 'grant expired',
+    });
     expect(await usd(engine, id)).toMatchObject({ balance: '11.00', sequence: 5n });
     expect(await granted(id)).toBe('1.000000000000');
     const rows = await grantRows(id);
     expect(rows.find((r) => r.id === g.adjustmentId)).toMatchObject({ remaining: '0.000000000000', expired: true });
-    const [sys] = await query<{ balance: string }>(em(), `select sum(e.amount)::text balance from ledger_entries e join accounts a on a.id = e.account_id where a.type = 'expiry' and e.transaction_id = ?`, [entries[4].transactionId]);
+    const [sys] = await query<{ balance: string }>(
+      em(),
+      `select sum(e.amount)::text balance from ledger_entries e join accounts a on a.id = e.account_id where a.type = 'expiry' and e.transaction_id = ?`,
+      [entries[4].transactionId],
+    );
     expect(sys.balance).toBe('2.750000000000');
   });
 
@@ -221,7 +322,10 @@ describe('grants', () => {
       if (entries.length === 2) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    expect(entries.map((e) => [e.kind, e.amount, e.balanceAfter])).toEqual([[EntryKind.ADJUSTMENT, '0.50', '0.50'], [EntryKind.EXPIRY, '-0.50', '0.00']]);
+    expect(entries.map((e) => [e.kind, e.amount, e.balanceAfter])).toEqual([
+      [EntryKind.ADJUSTMENT, '0.50', '0.50'],
+      [EntryKind.EXPIRY, '-0.50', '0.00'],
+    ]);
   });
 });
 
@@ -229,7 +333,8 @@ describe('ListTransactions', () => {
   it('pages through the feed in sequence order; after_sequence starts later; tokens are bound to their filters', async () => {
     const id = await newCustomer(engine);
     const posted: (LedgerEntry | undefined)[] = [];
-    for (const amount of ['1', '2', '3', '4', '5']) posted.push((await credit(engine, id, amount, { description: `credit ${amount}` })).entry);
+    for (const amount of ['1', '2', '3', '4', '5'])
+      posted.push((await credit(engine, id, amount, { description: `credit ${amount}` })).entry);
     const p1 = await wallets.listTransactions({ customer: byId(id), assetCode: 'USD', pageSize: 2 });
     const p2 = await wallets.listTransactions({ customer: byId(id), assetCode: 'USD', pageSize: 2, pageToken: p1.nextPageToken });
     const p3 = await wallets.listTransactions({ customer: byId(id), assetCode: 'USD', pageSize: 2, pageToken: p2.nextPageToken });
@@ -244,12 +349,29 @@ describe('ListTransactions', () => {
     expect((await wallets.listTransactions({ customer: byId(id), assetCode: 'USD', afterSequence: 5n })).entries).toEqual([]);
 
     const other = await newCustomer(engine);
-    expect(await failure(wallets.listTransactions({ customer: byId(other), assetCode: 'USD', pageSize: 2, pageToken: p1.nextPageToken }))).toMatchObject({ code: 3, reason: 'INVALID_PAGE_TOKEN' });
+    expect(
+      await failure(wallets.listTransactions({ customer: byId(other), assetCode: 'USD', pageSize: 2, pageToken: p1.nextPageToken })),
+    ).toMatchObject({ code: 3, reason: 'INVALID_PAGE_TOKEN' });
     const forged = encodePageToken(['1; drop table'], { customer: { id }, assetCode: 'USD' });
-    expect(await failure(wallets.listTransactions({ customer: byId(id), assetCode: 'USD', pageToken: forged }))).toMatchObject({ code: 3, reason: 'INVALID_PAGE_TOKEN' });
-    expect(await failure(wallets.listTransactions({ customer: byId(id), assetCode: 'USD', pageSize: 1001 }))).toMatchObject({ code: 3, message: 'page_size: must be between 0 and 1000, got 1001' });
-    expect(await failure(wallets.listTransactions({ customer: byId(id), assetCode: 'USD', afterSequence: -1n }))).toMatchObject({ code: 3, message: 'after_sequence: must be at least 0, got -1' });
-    expect(await failure(wallets.listTransactions({ customer: byId(id), assetCode: '' }))).toMatchObject({ code: 3, message: 'asset_code: is required' });
-    expect(await failure(wallets.listTransactions({ customer: byId(id), assetCode: 'NOPE' }))).toMatchObject({ code: 5, reason: 'ASSET_NOT_FOUND' });
+    expect(await failure(wallets.listTransactions({ customer: byId(id), assetCode: 'USD', pageToken: forged }))).toMatchObject({
+      code: 3,
+      reason: 'INVALID_PAGE_TOKEN',
+    });
+    expect(await failure(wallets.listTransactions({ customer: byId(id), assetCode: 'USD', pageSize: 1001 }))).toMatchObject({
+      code: 3,
+      message: 'page_size: must be between 0 and 1000, got 1001',
+    });
+    expect(await failure(wallets.listTransactions({ customer: byId(id), assetCode: 'USD', afterSequence: -1n }))).toMatchObject({
+      code: 3,
+      message: 'after_sequence: must be at least 0, got -1',
+    });
+    expect(await failure(wallets.listTransactions({ customer: byId(id), assetCode: '' }))).toMatchObject({
+      code: 3,
+      message: 'asset_code: is required',
+    });
+    expect(await failure(wallets.listTransactions({ customer: byId(id), assetCode: 'NOPE' }))).toMatchObject({
+      code: 5,
+      reason: 'ASSET_NOT_FOUND',
+    });
   });
 });

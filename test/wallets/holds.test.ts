@@ -44,7 +44,12 @@ describe('CreateHold', () => {
     const id = await funded('10');
     const before = Date.now();
     const h = (await hold(id, '3', { description: 'render job' })).hold!;
-    expect(h).toMatchObject({ customerId: id, amount: { assetCode: 'USD', amount: '3.00' }, capturedAmount: '0.00', status: HoldStatus.ACTIVE });
+    expect(h).toMatchObject({
+      customerId: id,
+      amount: { assetCode: 'USD', amount: '3.00' },
+      capturedAmount: '0.00',
+      status: HoldStatus.ACTIVE,
+    });
     expect(h.id).toMatch(/^hld_/);
     const ttlMs = Number(h.expireTime!.seconds) * 1000 - Number(h.createTime!.seconds) * 1000;
     expect(Math.abs(ttlMs - 15 * 60_000)).toBeLessThanOrEqual(1000);
@@ -56,7 +61,11 @@ describe('CreateHold', () => {
     const id = await funded('10', { overdraftLimit: '100' });
     await hold(id, '6');
     const f = await failure(hold(id, '4.01'));
-    expect(f).toEqual({ code: 9, reason: 'INSUFFICIENT_BALANCE', message: 'available USD balance 4.00 cannot cover a hold of 4.01 (holds never go into overdraft)' });
+    expect(f).toEqual({
+      code: 9,
+      reason: 'INSUFFICIENT_BALANCE',
+      message: 'available USD balance 4.00 cannot cover a hold of 4.01 (holds never go into overdraft)',
+    });
     await hold(id, '4');
     expect(await usd(engine, id)).toMatchObject({ held: '10.00', available: '0.00' });
   });
@@ -81,10 +90,19 @@ describe('CreateHold', () => {
 
   it('ttl outside 1 s..7 days and zero amounts are INVALID_ARGUMENT', async () => {
     const id = await funded('1');
-    expect(await failure(hold(id, '1', { ttl: durationFromMs(500) }))).toMatchObject({ code: 3, message: 'ttl: must be between 1 second and 7 days' });
-    expect(await failure(hold(id, '1', { ttl: durationFromMs(8 * 86_400_000) }))).toMatchObject({ code: 3, message: 'ttl: must be between 1 second and 7 days' });
+    expect(await failure(hold(id, '1', { ttl: durationFromMs(500) }))).toMatchObject({
+      code: 3,
+      message: 'ttl: must be between 1 second and 7 days',
+    });
+    expect(await failure(hold(id, '1', { ttl: durationFromMs(8 * 86_400_000) }))).toMatchObject({
+      code: 3,
+      message: 'ttl: must be between 1 second and 7 days',
+    });
     expect(await failure(hold(id, '0'))).toMatchObject({ code: 3, message: 'amount.amount: must be greater than 0, got "0"' });
-    expect(await failure(wallets.createHold({ customer: byId(id), amount: { assetCode: 'USD', amount: '1' } }))).toMatchObject({ code: 3, message: 'request_id: is required' });
+    expect(await failure(wallets.createHold({ customer: byId(id), amount: { assetCode: 'USD', amount: '1' } }))).toMatchObject({
+      code: 3,
+      message: 'request_id: is required',
+    });
   });
 });
 
@@ -94,10 +112,26 @@ describe('CaptureHold and ReleaseHold', () => {
     const h = (await hold(id, '3', { description: 'render job' })).hold!;
     const req = { requestId: uniq('cap'), holdId: h.id, amount: '1.25' };
     const r = await wallets.captureHold(req);
-    expect(r.hold).toMatchObject({ id: h.id, status: HoldStatus.CAPTURED, capturedAmount: '1.25', amount: { assetCode: 'USD', amount: '3.00' } });
-    expect(r.entry).toMatchObject({ sequence: 2n, amount: '-1.25', balanceAfter: '8.75', kind: EntryKind.HOLD_CAPTURE, reference: h.id, description: 'render job' });
+    expect(r.hold).toMatchObject({
+      id: h.id,
+      status: HoldStatus.CAPTURED,
+      capturedAmount: '1.25',
+      amount: { assetCode: 'USD', amount: '3.00' },
+    });
+    expect(r.entry).toMatchObject({
+      sequence: 2n,
+      amount: '-1.25',
+      balanceAfter: '8.75',
+      kind: EntryKind.HOLD_CAPTURE,
+      reference: h.id,
+      description: 'render job',
+    });
     expect(await usd(engine, id)).toMatchObject({ balance: '8.75', held: '0.00', available: '8.75', sequence: 2n });
-    const [rev] = await query<{ amount: string }>(em(), `select sum(e.amount)::text amount from ledger_entries e join accounts a on a.id = e.account_id where a.type = 'revenue' and e.transaction_id = ?`, [r.entry!.transactionId]);
+    const [rev] = await query<{ amount: string }>(
+      em(),
+      `select sum(e.amount)::text amount from ledger_entries e join accounts a on a.id = e.account_id where a.type = 'revenue' and e.transaction_id = ?`,
+      [r.entry!.transactionId],
+    );
     expect(rev.amount).toBe('1.250000000000');
 
     expect(await wallets.captureHold(req)).toEqual(r); // a retry replays
@@ -111,7 +145,11 @@ describe('CaptureHold and ReleaseHold', () => {
     const { hold: all } = await hold(id, '2.5');
     const { hold: none } = await hold(id, '1');
     const over = (await hold(id, '1')).hold!;
-    expect(await failure(capture(over.id, '1.01'))).toEqual({ code: 3, reason: 'INVALID_ARGUMENT', message: 'amount: must be at most the held 1.00, got "1.01"' });
+    expect(await failure(capture(over.id, '1.01'))).toEqual({
+      code: 3,
+      reason: 'INVALID_ARGUMENT',
+      message: 'amount: must be at most the held 1.00, got "1.01"',
+    });
     expect(await failure(capture(over.id, '-1'))).toMatchObject({ code: 3, message: 'amount: must be at least 0, got "-1"' });
     const a = await capture(all!.id);
     expect(a.entry).toMatchObject({ amount: '-2.50', balanceAfter: '7.50' });
@@ -130,18 +168,32 @@ describe('CaptureHold and ReleaseHold', () => {
     expect(await wallets.releaseHold({ holdId: h.id })).toEqual(r);
     expect(await usd(engine, id)).toMatchObject({ balance: '5.00', held: '0.00', available: '5.00', sequence: 1n });
     expect(await failure(capture(h.id))).toMatchObject({ code: 9, reason: 'HOLD_NOT_ACTIVE' });
-    expect(await failure(wallets.releaseHold({ holdId: 'hld_missing' }))).toEqual({ code: 5, reason: 'HOLD_NOT_FOUND', message: 'hold "hld_missing" not found' });
+    expect(await failure(wallets.releaseHold({ holdId: 'hld_missing' }))).toEqual({
+      code: 5,
+      reason: 'HOLD_NOT_FOUND',
+      message: 'hold "hld_missing" not found',
+    });
     expect(await failure(wallets.releaseHold({ holdId: '' }))).toMatchObject({ code: 3, message: 'hold_id: is required' });
   });
 
   it('a capture draws down grants like any debit', async () => {
     const id = await funded('5');
     await credit(engine, id, '5', { reason: 3, description: 'x' });
-    await wallets.createAdjustment({ requestId: uniq('g'), customer: byId(id), amount: { assetCode: 'USD', amount: '4' }, direction: 1, reason: 1, priority: 7 });
+    await wallets.createAdjustment({
+      requestId: uniq('g'),
+      customer: byId(id),
+      amount: { assetCode: 'USD', amount: '4' },
+      direction: 1,
+      reason: 1,
+      priority: 7,
+    });
     const { hold: h } = await hold(id, '6');
     await capture(h!.id);
-    const [g] = await query<{ remaining: string; granted: string }>(em(),
-      `select g.remaining::text, a.granted::text from grants g join accounts a on a.id = g.account_id where a.customer_id = ?`, [id]);
+    const [g] = await query<{ remaining: string; granted: string }>(
+      em(),
+      `select g.remaining::text, a.granted::text from grants g join accounts a on a.id = g.account_id where a.customer_id = ?`,
+      [id],
+    );
     expect(g).toEqual({ remaining: '0.000000000000', granted: '0.000000000000' });
     expect(await usd(engine, id)).toMatchObject({ balance: '8.00' });
   });
@@ -172,8 +224,15 @@ describe('expiry', () => {
     await new Promise((r) => setTimeout(r, 1100));
     await expireHolds(engine.app.db.orm);
     await expireHolds(engine.app.db.orm);
-    const rows = await query<{ status: string; n: string }>(em(), `select status, count(*)::text n from holds where customer_id = ? group by status order by status`, [id]);
-    expect(rows).toEqual([{ status: 'active', n: '1' }, { status: 'expired', n: '2' }]);
+    const rows = await query<{ status: string; n: string }>(
+      em(),
+      `select status, count(*)::text n from holds where customer_id = ? group by status order by status`,
+      [id],
+    );
+    expect(rows).toEqual([
+      { status: 'active', n: '1' },
+      { status: 'expired', n: '2' },
+    ]);
     expect(await usd(engine, id)).toMatchObject({ held: '3.00', available: '7.00' });
   });
 });
@@ -199,13 +258,15 @@ describe('captureHoldInTx (for TrackEvents)', () => {
     expect(await usd(engine, id)).toMatchObject({ balance: '8.50', held: '0.00', sequence: 2n });
   });
 
-  it("refuses a hold of another customer as not found", async () => {
+  it('refuses a hold of another customer as not found', async () => {
     const a = await funded('10');
     const b = await funded('10');
     const { hold: h } = await hold(a, '1');
-    await expect(inTransaction(engine.app.db.orm, async (tx) => {
-      const locked = await lockCustomerAccounts(tx, [b]);
-      return captureHoldInTx(tx, engine.app.ledger.batch(), locked.get(b)!, h!.id);
-    })).rejects.toMatchObject({ reason: 'HOLD_NOT_FOUND' });
+    await expect(
+      inTransaction(engine.app.db.orm, async (tx) => {
+        const locked = await lockCustomerAccounts(tx, [b]);
+        return captureHoldInTx(tx, engine.app.ledger.batch(), locked.get(b)!, h!.id);
+      }),
+    ).rejects.toMatchObject({ reason: 'HOLD_NOT_FOUND' });
   });
 });

@@ -19,7 +19,12 @@ beforeAll(async () => {
 afterAll(() => expectSoundLedgerThenStop(engine));
 
 const feed = async (id: string) =>
-  (await wallets.listTransactions({ customer: byId(id), assetCode: 'USD', pageSize: 100 })).entries.map((e) => [e.sequence, e.kind, e.amount, e.balanceAfter]);
+  (await wallets.listTransactions({ customer: byId(id), assetCode: 'USD', pageSize: 100 })).entries.map((e) => [
+    e.sequence,
+    e.kind,
+    e.amount,
+    e.balanceAfter,
+  ]);
 
 describe('LedgerBatch entries', () => {
   it("merges one transaction's postings to an account into one entry and returns each posting's balance after", async () => {
@@ -39,7 +44,10 @@ describe('LedgerBatch entries', () => {
       return seen;
     });
     expect(after).toEqual(['2:-0.05:9.95', '2:-0.3:9.7', '2:-2:8']);
-    expect(await feed(id)).toEqual([[1n, EntryKind.ADJUSTMENT, '10.00', '10.00'], [2n, EntryKind.USAGE, '-2.00', '8.00']]);
+    expect(await feed(id)).toEqual([
+      [1n, EntryKind.ADJUSTMENT, '10.00', '10.00'],
+      [2n, EntryKind.USAGE, '-2.00', '8.00'],
+    ]);
     expect(await usd(engine, id)).toMatchObject({ balance: '8.00', sequence: 2n });
   });
 

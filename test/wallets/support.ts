@@ -19,15 +19,22 @@ export async function newCustomer(engine: TestEngine, extra: Record<string, unkn
 
 export async function credit(engine: TestEngine, customerId: string, amount: string, extra: Record<string, unknown> = {}) {
   return engine.connectGrpc(WalletService).createAdjustment({
-    requestId: uniq('adj'), customer: byId(customerId), amount: { assetCode: 'USD', amount },
-    direction: AdjustmentDirection.CREDIT, reason: AdjustmentReason.CORRECTION, ...extra,
+    requestId: uniq('adj'),
+    customer: byId(customerId),
+    amount: { assetCode: 'USD', amount },
+    direction: AdjustmentDirection.CREDIT,
+    reason: AdjustmentReason.CORRECTION,
+    ...extra,
   });
 }
 
 export async function debit(engine: TestEngine, customerId: string, amount: string) {
   return engine.connectGrpc(WalletService).createAdjustment({
-    requestId: uniq('adj'), customer: byId(customerId), amount: { assetCode: 'USD', amount },
-    direction: AdjustmentDirection.DEBIT, reason: AdjustmentReason.CORRECTION,
+    requestId: uniq('adj'),
+    customer: byId(customerId),
+    amount: { assetCode: 'USD', amount },
+    direction: AdjustmentDirection.DEBIT,
+    reason: AdjustmentReason.CORRECTION,
   });
 }
 

@@ -24,14 +24,23 @@ afterAll(async () => {
 
 /** The USD stripes of a system account type hold `total` between them, and the ledger invariants hold. */
 async function expectSystemTotal(type: string, total: string): Promise<void> {
-  const [row] = await query<{ total: string }>(engine.app.db.orm.em.fork(),
-    `select sum(balance)::text total from accounts where wallet_id is null and type = ? and asset_code = 'USD'`, [type]);
+  const [row] = await query<{ total: string }>(
+    engine.app.db.orm.em.fork(),
+    `select sum(balance)::text total from accounts where wallet_id is null and type = ? and asset_code = 'USD'`,
+    [type],
+  );
   expect(row.total).toBe(total);
   expect((await checkLedgerInvariants(engine.app.db.orm.em.fork())).violations).toEqual([]);
 }
 
 const stripesOf = async (asset: string) =>
-  (await query<{ n: string }>(engine.app.db.orm.em.fork(), `select count(*)::text n from accounts where wallet_id is null and asset_code = ?`, [asset]))[0].n;
+  (
+    await query<{ n: string }>(
+      engine.app.db.orm.em.fork(),
+      `select count(*)::text n from accounts where wallet_id is null and asset_code = ?`,
+      [asset],
+    )
+  )[0].n;
 
 describe('system stripes', () => {
   it('USD and every new asset have all their stripes from the start', async () => {
@@ -46,7 +55,9 @@ describe('system stripes', () => {
     await engine.grpc(CatalogService).createProduct(p);
     const ids: string[] = [];
     for (let i = 0; i < 40; i++) {
-      const { customer } = await engine.grpc(CustomerService).createCustomer({ requestId: uniq('r'), externalId: uniq('s'), productCodes: [p.code] });
+      const { customer } = await engine
+        .grpc(CustomerService)
+        .createCustomer({ requestId: uniq('r'), externalId: uniq('s'), productCodes: [p.code] });
       await fund(engine, customer!.id, '10');
       ids.push(customer!.id);
     }
@@ -55,23 +66,37 @@ describe('system stripes', () => {
     const clients: EitherClient<typeof UsageService>[] = [engine.grpc(UsageService), engine.connectGrpc(UsageService)];
     const results = await Promise.all(
       Array.from({ length: 64 }, (_, w) =>
-        Promise.all(Array.from({ length: 5 }, (_, k) =>
-          clients[w % 2].trackEvents({ customer: { ref: { case: 'id', value: ids[(w * 5 + k) % ids.length] } }, events: [{ id: `w${w}-${k}`, eventType: 'image_generated' }] }),
-        )),
+        Promise.all(
+          Array.from({ length: 5 }, (_, k) =>
+            clients[w % 2].trackEvents({
+              customer: { ref: { case: 'id', value: ids[(w * 5 + k) % ids.length] } },
+              events: [{ id: `w${w}-${k}`, eventType: 'image_generated' }],
+            }),
+          ),
+        ),
       ),
     );
-    expect(results.flat().flatMap((r) => r.results).filter((r) => r.status !== EventStatus.ACCEPTED)).toEqual([]);
+    expect(
+      results
+        .flat()
+        .flatMap((r) => r.results)
+        .filter((r) => r.status !== EventStatus.ACCEPTED),
+    ).toEqual([]);
     await expectSystemTotal('revenue', '3.200000000000');
   }, 120_000);
 
   it('a stripe created by a transaction that has not committed yet is not posted to by another one', async () => {
     const p = imageProduct(uniq('stripes2'), '0.01');
     await engine.grpc(CatalogService).createProduct(p);
-    const [a, b] = await Promise.all([0, 1].map(async () => {
-      const { customer } = await engine.grpc(CustomerService).createCustomer({ requestId: uniq('r'), externalId: uniq('s'), productCodes: [p.code] });
-      await fund(engine, customer!.id, '10');
-      return customer!.id;
-    }));
+    const [a, b] = await Promise.all(
+      [0, 1].map(async () => {
+        const { customer } = await engine
+          .grpc(CustomerService)
+          .createCustomer({ requestId: uniq('r'), externalId: uniq('s'), productCodes: [p.code] });
+        await fund(engine, customer!.id, '10');
+        return customer!.id;
+      }),
+    );
     await query(engine.app.db.orm.em.fork(), `delete from accounts a where wallet_id is null and type = 'expiry' and asset_code = 'USD'`);
     // Transaction A posts to the expiry stripes (creating them) and stays open; meanwhile a posting for another
     // customer needs the same stripes. It must wait for A to commit, not post to rows A has not committed.

@@ -28,10 +28,17 @@ let queues: { url: string; prefix: string } | undefined;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'tollbooth-watch-embedded-'));
-  app = await startApp(loadConfig({
-    GRPC_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', TOLLBOOTH_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: 'error',
-    TOLLBOOTH_DATA_DIR: path.join(dir, 'data'), QUEUE_PREFIX: path.basename(dir),
-  }));
+  app = await startApp(
+    loadConfig({
+      GRPC_PORT: '0',
+      HTTP_PORT: '0',
+      HOST: '127.0.0.1',
+      TOLLBOOTH_ADMIN_KEY: ADMIN_KEY,
+      LOG_LEVEL: 'error',
+      TOLLBOOTH_DATA_DIR: path.join(dir, 'data'),
+      QUEUE_PREFIX: path.basename(dir),
+    }),
+  );
   expect(app.db.embedded).toBe(true);
   queues = { url: app.config.redisUrl, prefix: app.config.queuePrefix };
   const auth: Interceptor = (next) => (req) => {
@@ -61,10 +68,16 @@ describe('WatchWallet on embedded PGlite', () => {
 
     const t0 = performance.now();
     const { entry } = await wallets.createAdjustment({
-      requestId: uniq('adj'), customer: byId(id), amount: { assetCode: 'USD', amount: '7.5' },
-      direction: AdjustmentDirection.CREDIT, reason: AdjustmentReason.CORRECTION,
+      requestId: uniq('adj'),
+      customer: byId(id),
+      amount: { assetCode: 'USD', amount: '7.5' },
+      direction: AdjustmentDirection.CREDIT,
+      reason: AdjustmentReason.CORRECTION,
     });
-    for (const [name, r] of [['grpc-js', g], ['Connect', c]] as const) {
+    for (const [name, r] of [
+      ['grpc-js', g],
+      ['Connect', c],
+    ] as const) {
       const got = await r.next(2000);
       expect(got.msg.account).toMatchObject({ balance: '7.50', available: '7.50', sequence: 1n });
       expect(got.msg.transactionId).toBe(entry!.transactionId);

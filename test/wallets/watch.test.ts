@@ -29,7 +29,12 @@ function pct(xs: number[], p: number): number {
  * Post `n` credits one after another. The commit happens between the call's start and its response, so for each the
  * commit → message latency lies between (message − response) and (message − call start); both bounds are returned.
  */
-async function measure(reader: StreamReader<WatchWalletResponse>, customerId: string, n: number, startBalance: number): Promise<{ upper: number[]; lower: number[] }> {
+async function measure(
+  reader: StreamReader<WatchWalletResponse>,
+  customerId: string,
+  n: number,
+  startBalance: number,
+): Promise<{ upper: number[]; lower: number[] }> {
   const upper: number[] = [];
   const lower: number[] = [];
   for (let i = 1; i <= n; i++) {
@@ -47,8 +52,10 @@ async function measure(reader: StreamReader<WatchWalletResponse>, customerId: st
 
 function report(transport: string, m: { upper: number[]; lower: number[] }): void {
   const f = (xs: number[]) => `p50 ${pct(xs, 50).toFixed(1)} ms, p95 ${pct(xs, 95).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms`;
-  console.log(`WatchWallet commit → message over ${transport}, n=${m.upper.length}: at most (call start → message) ${f(m.upper)}; `
-    + `at least (response → message; negative = message before the response) ${f(m.lower)}`);
+  console.log(
+    `WatchWallet commit → message over ${transport}, n=${m.upper.length}: at most (call start → message) ${f(m.upper)}; ` +
+      `at least (response → message; negative = message before the response) ${f(m.lower)}`,
+  );
 }
 
 describe('WatchWallet', () => {
@@ -58,14 +65,23 @@ describe('WatchWallet', () => {
     const stream = engine.grpc(WalletService).watchWallet({ customer: byId(id) });
     const reader = readGrpc(stream);
     const first = await reader.next();
-    expect(first.msg.account).toMatchObject({ assetCode: 'USD', balance: '3.00', held: '0.00', available: '3.00', overdraftLimit: '0.00', sequence: 1n });
+    expect(first.msg.account).toMatchObject({
+      assetCode: 'USD',
+      balance: '3.00',
+      held: '0.00',
+      available: '3.00',
+      overdraftLimit: '0.00',
+      sequence: 1n,
+    });
     expect(first.msg.transactionId).toBe('');
     expect(first.msg.changeTime).toBeDefined();
 
     const latencies = await measure(reader, id, 20, 3);
     report('grpc-js', latencies); // measured and printed, never asserted (timings are for bench/, not tests)
 
-    const { hold } = await engine.connectGrpc(WalletService).createHold({ requestId: uniq('h'), customer: byId(id), amount: { assetCode: 'USD', amount: '2' } });
+    const { hold } = await engine
+      .connectGrpc(WalletService)
+      .createHold({ requestId: uniq('h'), customer: byId(id), amount: { assetCode: 'USD', amount: '2' } });
     const held = await reader.next(2000);
     expect(held.msg.account).toMatchObject({ balance: '23.00', held: '2.00', available: '21.00', sequence: 21n });
     expect(held.msg.transactionId).toBe('');
@@ -101,7 +117,9 @@ describe('WatchWallet', () => {
     const rb = readGrpc(engine.grpc(WalletService).watchWallet({ customer: { ref: { case: 'externalId', value: externalB } } }));
     await ra.next();
     await rb.next();
-    await engine.connectGrpc(WalletService).createHold({ requestId: uniq('h'), customer: byId(a), amount: { assetCode: 'USD', amount: '4' }, ttl: durationFromMs(1000) });
+    await engine
+      .connectGrpc(WalletService)
+      .createHold({ requestId: uniq('h'), customer: byId(a), amount: { assetCode: 'USD', amount: '4' }, ttl: durationFromMs(1000) });
     expect((await ra.next(2000)).msg.account).toMatchObject({ held: '4.00', available: '1.00' });
     // The sweep (every second) releases it and announces it.
     expect((await ra.next(4000)).msg.account).toMatchObject({ held: '0.00', available: '5.00', sequence: 1n });
@@ -112,8 +130,10 @@ describe('WatchWallet', () => {
     const id = await newCustomer(engine);
     const reader = readGrpc(engine.grpc(WalletService).watchWallet({ customer: byId(id) }));
     await reader.next();
-    const killed = await query<{ ok: boolean }>(engine.app.db.orm.em.fork(),
-      `select pg_terminate_backend(pid) as ok from pg_stat_activity where datname = current_database() and application_name = 'tollbooth-listen'`);
+    const killed = await query<{ ok: boolean }>(
+      engine.app.db.orm.em.fork(),
+      `select pg_terminate_backend(pid) as ok from pg_stat_activity where datname = current_database() and application_name = 'tollbooth-listen'`,
+    );
     expect(killed).toEqual([{ ok: true }]);
     // A change committed while the listener may still be down is not lost: the reconnect makes every stream re-read.
     const { entry } = await credit(engine, id, '2');
@@ -139,10 +159,19 @@ describe('server stop', () => {
     try {
       const id = await newCustomer(other);
       const g = readGrpc(grpcClient.watchWallet({ customer: byId(id) }));
-      const connect = createClient(WalletService, createConnectTransport({
-        baseUrl: `http://127.0.0.1:${other.app.httpPort}`, httpVersion: '1.1',
-        interceptors: [(next) => (req) => { req.header.set('authorization', `Bearer ${ADMIN_KEY}`); return next(req); }],
-      }));
+      const connect = createClient(
+        WalletService,
+        createConnectTransport({
+          baseUrl: `http://127.0.0.1:${other.app.httpPort}`,
+          httpVersion: '1.1',
+          interceptors: [
+            (next) => (req) => {
+              req.header.set('authorization', `Bearer ${ADMIN_KEY}`);
+              return next(req);
+            },
+          ],
+        }),
+      );
       const c = readConnect(connect.watchWallet({ customer: byId(id) }));
       await g.next();
       await c.next();

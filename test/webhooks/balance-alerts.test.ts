@@ -36,21 +36,27 @@ async function customer(extra: Record<string, unknown> = {}): Promise<string> {
 
 async function adjust(customerId: string, amount: string, direction = AdjustmentDirection.CREDIT): Promise<void> {
   await h.wallet.createAdjustment({
-    requestId: uniq('adj'), customer: byId(customerId), amount: { assetCode: 'USD',
-      amount }, direction, reason: AdjustmentReason.CORRECTION,
+    requestId: uniq('adj'),
+    customer: byId(customerId),
+    amount: { assetCode: 'USD', amount },
+    direction,
+    reason: AdjustmentReason.CORRECTION,
   });
 }
 
 async function images(customerId: string, n: number): Promise<void> {
-  const { results } = await h.usage.trackEvents({ customer: byId(customerId), events: Array.from({ length: n }, () => ({ id: uniq('img'),
-    eventType: 'image_generated' })) });
+  const { results } = await h.usage.trackEvents({
+    customer: byId(customerId),
+    events: Array.from({ length: n }, () => ({ id: uniq('img'), eventType: 'image_generated' })),
+  });
   expect(results.every((x) => x.status === EventStatus.ACCEPTED)).toBe(true);
 }
 
 /** The alert events emitted for a customer, oldest first (as committed, whatever the delivery order). */
 async function alerts(customerId: string): Promise<string[]> {
-  const rows = await h.sql<{ type: string }>(`select type from webhook_events where customer_id = ? and type like 'wallet.%' order by id`,
-    [customerId]);
+  const rows = await h.sql<{ type: string }>(`select type from webhook_events where customer_id = ? and type like 'wallet.%' order by id`, [
+    customerId,
+  ]);
   return rows.map((x) => x.type);
 }
 
@@ -71,11 +77,14 @@ describe('wallet.balance_low', () => {
     const second = await startSecondEngine(h.engine);
     const other = createGrpcJsClient(UsageService, `127.0.0.1:${second.grpcPort}`, { authorization: `Bearer ${ADMIN_KEY}` });
     try {
-      await Promise.all(Array.from({ length: 50 }, async (_, i) => { // 50 × 0.20 = 10.00: down to exactly 0
-        if (i % 2 === 0) return images(id, 1);
-        const { results } = await other.trackEvents({ customer: byId(id), events: [{ id: uniq('img'), eventType: 'image_generated' }] });
-        expect(results[0].status).toBe(EventStatus.ACCEPTED);
-      }));
+      await Promise.all(
+        Array.from({ length: 50 }, async (_, i) => {
+          // 50 × 0.20 = 10.00: down to exactly 0
+          if (i % 2 === 0) return images(id, 1);
+          const { results } = await other.trackEvents({ customer: byId(id), events: [{ id: uniq('img'), eventType: 'image_generated' }] });
+          expect(results[0].status).toBe(EventStatus.ACCEPTED);
+        }),
+      );
     } finally {
       other.close();
       await second.stop();
@@ -83,8 +92,9 @@ describe('wallet.balance_low', () => {
     expect(await state(id)).toMatchObject({ balance: '0.00', balanceAlertState: BalanceAlertState.DEPLETED });
     expect(await alerts(id)).toEqual(['wallet.balance_low', 'wallet.balance_depleted']);
 
-    const low = await waitFor('balance_low at the receiver',
-      () => r.received.find((x) => x.json.type === 'wallet.balance_low' && jsonString(x.json.data.customerId) === id));
+    const low = await waitFor('balance_low at the receiver', () =>
+      r.received.find((x) => x.json.type === 'wallet.balance_low' && jsonString(x.json.data.customerId) === id),
+    );
     expect(verify([secret], low.headers, low.body)).toBe(0);
     const data = low.json.data;
     expect(data.account).toMatchObject({ assetCode: 'USD', lowBalanceLevel: '5.00' });
@@ -93,8 +103,9 @@ describe('wallet.balance_low', () => {
     expect(low.json.sequence).toBe(data.account.sequence);
     expect(data.transactionId).toMatch(/^txn_/);
     // The sequence orders the account's events: the low crossing came before the depletion.
-    const depleted = await waitFor('balance_depleted',
-      () => r.received.find((x) => x.json.type === 'wallet.balance_depleted' && jsonString(x.json.data.customerId) === id));
+    const depleted = await waitFor('balance_depleted', () =>
+      r.received.find((x) => x.json.type === 'wallet.balance_depleted' && jsonString(x.json.data.customerId) === id),
+    );
     expect(BigInt(depleted.json.sequence!)).toBeGreaterThanOrEqual(BigInt(low.json.sequence!));
     expect(depleted.json.data.account).toMatchObject({ available: '0.00', balanceAlertState: 'BALANCE_ALERT_STATE_DEPLETED' });
   });
@@ -115,8 +126,7 @@ describe('wallet.balance_low', () => {
     expect(await alerts(id)).toEqual(['wallet.balance_depleted', 'wallet.balance_recovered', 'wallet.balance_low']);
   });
 
-  it('a level set above the balance is LOW at once without an event; a debit straight from OK to the floor sends both, low first',
-    async () => {
+  it('a level set above the balance is LOW at once without an event; a debit straight from OK to the floor sends both, low first', async () => {
     const id = await customer();
     await adjust(id, '3');
     const set = await h.wallet.setBalanceAlert({ customer: byId(id), assetCode: 'USD', lowBalanceLevel: '4' });
@@ -155,11 +165,16 @@ describe('wallet.balance_depleted', () => {
 describe('SetBalanceAlert', () => {
   it('refuses a level that is not a decimal, naming the field; an unknown asset or customer is NOT_FOUND', async () => {
     const id = await customer();
-    expect(await failure(h.wallet.setBalanceAlert({ customer: byId(id), assetCode: 'USD', lowBalanceLevel: '5e3' })))
-      .toMatchObject({ code: 3, reason: 'INVALID_ARGUMENT', message: expect.stringContaining('low_balance_level') });
-    expect(await failure(h.wallet.setBalanceAlert({ customer: byId(id), assetCode: 'NOPE',
-      lowBalanceLevel: '5' }))).toMatchObject({ reason: 'ASSET_NOT_FOUND' });
-    expect(await failure(h.wallet.setBalanceAlert({ customer: byId('cus_nope'), assetCode: 'USD',
-      lowBalanceLevel: '5' }))).toMatchObject({ reason: 'CUSTOMER_NOT_FOUND' });
+    expect(await failure(h.wallet.setBalanceAlert({ customer: byId(id), assetCode: 'USD', lowBalanceLevel: '5e3' }))).toMatchObject({
+      code: 3,
+      reason: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('low_balance_level'),
+    });
+    expect(await failure(h.wallet.setBalanceAlert({ customer: byId(id), assetCode: 'NOPE', lowBalanceLevel: '5' }))).toMatchObject({
+      reason: 'ASSET_NOT_FOUND',
+    });
+    expect(await failure(h.wallet.setBalanceAlert({ customer: byId('cus_nope'), assetCode: 'USD', lowBalanceLevel: '5' }))).toMatchObject({
+      reason: 'CUSTOMER_NOT_FOUND',
+    });
   });
 });

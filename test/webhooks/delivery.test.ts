@@ -58,7 +58,13 @@ describe('retries', () => {
 
     const d = await settledDelivery(id);
     expect(d.status).toBe(WebhookDeliveryStatus.DELIVERED);
-    expect(d.attempts.map((a) => [a.attempt, a.statusCode])).toEqual([[1, 500], [2, 500], [3, 500], [4, 500], [5, 204]]);
+    expect(d.attempts.map((a) => [a.attempt, a.statusCode])).toEqual([
+      [1, 500],
+      [2, 500],
+      [3, 500],
+      [4, 500],
+      [5, 204],
+    ]);
     expect(d.attempts[0].responseExcerpt).toBe('answer 500 from the test receiver');
     expect(d.deliverTime).toBeDefined();
     // Every POST is the same event: one webhook-id, one body, each signed and verifiable.
@@ -140,8 +146,9 @@ describe('redelivery', () => {
     await waitFor('the third POST', () => r.received.length === 3);
     await settledDelivery(id);
     expect(r.received).toHaveLength(3);
-    expect(await failure(h.webhooks.redeliverWebhookEvent({ requestId: uniq('rd'), endpointId: id, eventId: 'evt_nope' })))
-      .toMatchObject({ reason: 'WEBHOOK_EVENT_NOT_FOUND' });
+    expect(await failure(h.webhooks.redeliverWebhookEvent({ requestId: uniq('rd'), endpointId: id, eventId: 'evt_nope' }))).toMatchObject({
+      reason: 'WEBHOOK_EVENT_NOT_FOUND',
+    });
   });
 
   it('RedeliverFailedWebhooks re-sends the failed deliveries since a time, once the endpoint is enabled again', async () => {
@@ -152,14 +159,18 @@ describe('redelivery', () => {
     await newCustomer();
     const failed = await settledDelivery(id);
     expect(failed.status).toBe(WebhookDeliveryStatus.FAILED);
-    expect(await failure(h.webhooks.redeliverFailedWebhooks({ requestId: uniq('rf'), endpointId: id, since: timestampFromDate(since) })))
-      .toMatchObject({ reason: 'WEBHOOK_ENDPOINT_DISABLED' });
+    expect(
+      await failure(h.webhooks.redeliverFailedWebhooks({ requestId: uniq('rf'), endpointId: id, since: timestampFromDate(since) })),
+    ).toMatchObject({ reason: 'WEBHOOK_ENDPOINT_DISABLED' });
 
     r.answer = () => 200;
     const { endpoint } = await h.webhooks.updateWebhookEndpoint({ endpoint: { id, enabled: true }, updateMask: { paths: ['enabled'] } });
     expect(endpoint).toMatchObject({ enabled: true, disabledReason: '' });
-    const later = await h.webhooks.redeliverFailedWebhooks({ requestId: uniq('rf'), endpointId: id,
-      since: timestampFromDate(new Date(Date.now() + 60_000)) });
+    const later = await h.webhooks.redeliverFailedWebhooks({
+      requestId: uniq('rf'),
+      endpointId: id,
+      since: timestampFromDate(new Date(Date.now() + 60_000)),
+    });
     expect(later.count).toBe(0);
     const res = await h.webhooks.redeliverFailedWebhooks({ requestId: uniq('rf'), endpointId: id, since: timestampFromDate(since) });
     expect(res.count).toBe(1);
@@ -217,8 +228,10 @@ describe('isolation', () => {
     expect((await deliveries(b.id)).every((d) => d.status === WebhookDeliveryStatus.DELIVERED)).toBe(true);
     slow.answer = () => 200;
     slow.release(200);
-    await waitFor('every event at the slow endpoint once it answers', async () =>
-      (await deliveries(a.id)).filter((d) => d.status === WebhookDeliveryStatus.DELIVERED).length === 8);
+    await waitFor(
+      'every event at the slow endpoint once it answers',
+      async () => (await deliveries(a.id)).filter((d) => d.status === WebhookDeliveryStatus.DELIVERED).length === 8,
+    );
   });
 
   it('one event is one delivery per endpoint: a second job for the same pair sends nothing', async () => {
@@ -227,8 +240,10 @@ describe('isolation', () => {
     await newCustomer();
     const d = await settledDelivery(id);
     const jobId = uniq('obx_dup');
-    await h.sql(`insert into outbox (id, queue, name, payload) values (?, 'outgoing-webhooks', 'deliver', ?::jsonb)`, [jobId,
-      JSON.stringify({ eventId: d.eventId, endpointId: id })]);
+    await h.sql(`insert into outbox (id, queue, name, payload) values (?, 'outgoing-webhooks', 'deliver', ?::jsonb)`, [
+      jobId,
+      JSON.stringify({ eventId: d.eventId, endpointId: id }),
+    ]);
     const done = await waitFor('the duplicate job to finish', async () => {
       const job = await h.engine.app.moneyIn.hub.queue('outgoing-webhooks')?.getJob(jobId);
       return job && (await job.isCompleted()) ? job : undefined;
@@ -241,8 +256,10 @@ describe('isolation', () => {
 describe('upgrades', () => {
   it('an auto_recharge.paused job queued before webhooks were delivered completes without a POST', async () => {
     const jobId = uniq('obx_legacy');
-    await h.sql(`insert into outbox (id, queue, name, payload) values (?, 'outgoing-webhooks', 'auto_recharge.paused', ?::jsonb)`,
-      [jobId, JSON.stringify({ type: 'auto_recharge.paused', customerId: 'cus_x', assetCode: 'USD', accountId: 'acc_x' })]);
+    await h.sql(`insert into outbox (id, queue, name, payload) values (?, 'outgoing-webhooks', 'auto_recharge.paused', ?::jsonb)`, [
+      jobId,
+      JSON.stringify({ type: 'auto_recharge.paused', customerId: 'cus_x', assetCode: 'USD', accountId: 'acc_x' }),
+    ]);
     const done = await waitFor('the legacy job to finish', async () => {
       const job = await h.engine.app.moneyIn.hub.queue('outgoing-webhooks')?.getJob(jobId);
       return job && (await job.isCompleted()) ? job : undefined;
@@ -268,15 +285,17 @@ describe('the delivery log', () => {
     const p2 = await h.webhooks.listWebhookDeliveries({ endpointId: id, pageSize: 1, pageToken: p1.nextPageToken });
     expect([...p1.deliveries, ...p2.deliveries].map((d) => d.eventId)).toEqual(all.map((d) => d.eventId));
     expect(p2.nextPageToken).toBe('');
-    expect(await failure(h.webhooks.listWebhookDeliveries({ endpointId: id, pageToken: p1.nextPageToken, eventType: 'customer.created' })))
-      .toMatchObject({ reason: 'INVALID_PAGE_TOKEN' });
+    expect(
+      await failure(h.webhooks.listWebhookDeliveries({ endpointId: id, pageToken: p1.nextPageToken, eventType: 'customer.created' })),
+    ).toMatchObject({ reason: 'INVALID_PAGE_TOKEN' });
 
     // 30 days later (TOLLBOOTH_WEBHOOK_LOG_RETENTION_DAYS) the settled deliveries, their attempts and events are gone.
     clock.advance(31 * 86_400_000);
     const pruned = await h.engine.app.webhooks.pruneNow();
     expect(pruned.deliveries).toBeGreaterThanOrEqual(2);
     expect(await deliveries(id)).toEqual([]);
-    expect(await h.sql(`select 1 from webhook_events e where e.id = any(?::text[])`,
-      [`{${all.map((d) => d.eventId).join(',')}}`])).toEqual([]);
+    expect(await h.sql(`select 1 from webhook_events e where e.id = any(?::text[])`, [`{${all.map((d) => d.eventId).join(',')}}`])).toEqual(
+      [],
+    );
   });
 });

@@ -28,7 +28,11 @@ export function verify(secrets: readonly string[], headers: http.IncomingHttpHea
   const header = headers['webhook-signature'];
   if (typeof id !== 'string' || typeof ts !== 'string' || typeof header !== 'string') return -1;
   if (!/^\d+$/.test(ts) || Math.abs(nowSec - Number(ts)) > 300) return -1;
-  const given = header.split(' ').map((s) => s.split(',')).filter(([v]) => v === 'v1').map(([, sig]) => Buffer.from(sig ?? '', 'base64'));
+  const given = header
+    .split(' ')
+    .map((s) => s.split(','))
+    .filter(([v]) => v === 'v1')
+    .map(([, sig]) => Buffer.from(sig ?? '', 'base64'));
   return secrets.findIndex((secret) => {
     const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
     const expected = createHmac('sha256', key).update(`${id}.${ts}.${body}`, 'utf8').digest();
@@ -104,8 +108,11 @@ export class Receiver {
   }
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -140,9 +147,15 @@ export async function startHookEngine(env: Record<string, string> = {}, options:
 }
 
 /** A new endpoint for the receiver; returns its id and secret. */
-export async function endpointFor(h: HookEngine, r: Receiver, eventTypes: string[] = [], extra: Record<string,
-  unknown> = {}): Promise<{ id: string; secret: string }> {
-  const res = await h.webhooks.createWebhookEndpoint({ requestId: uniq('we'), endpoint: { url: r.url, eventTypes, enabled: true,
-    ...extra } });
+export async function endpointFor(
+  h: HookEngine,
+  r: Receiver,
+  eventTypes: string[] = [],
+  extra: Record<string, unknown> = {},
+): Promise<{ id: string; secret: string }> {
+  const res = await h.webhooks.createWebhookEndpoint({
+    requestId: uniq('we'),
+    endpoint: { url: r.url, eventTypes, enabled: true, ...extra },
+  });
   return { id: res.endpoint!.id, secret: res.secret };
 }

@@ -50,10 +50,23 @@ describe('SSRF', () => {
   });
 
   it('knows the public internet from the rest, IPv4 inside IPv6 included', () => {
-    for (const ip of ['8.8.8.8', '1.1.1.1', '93.184.216.34', '2606:4700:4700::1111',
-      '2a00:1450:4001:80b::200e']) expect(addressProblem(ip)).toBeUndefined();
-    for (const ip of ['127.0.0.2', '172.31.255.255', '198.18.0.1', '224.0.0.1', '255.255.255.255', '::', '::ffff:7f00:1',
-      '64:ff9b::a00:1', '2002:c0a8:101::1', 'fe80::1%eth0', 'ff02::1', '2001:db8::1', 'fc00::']) {
+    for (const ip of ['8.8.8.8', '1.1.1.1', '93.184.216.34', '2606:4700:4700::1111', '2a00:1450:4001:80b::200e'])
+      expect(addressProblem(ip)).toBeUndefined();
+    for (const ip of [
+      '127.0.0.2',
+      '172.31.255.255',
+      '198.18.0.1',
+      '224.0.0.1',
+      '255.255.255.255',
+      '::',
+      '::ffff:7f00:1',
+      '64:ff9b::a00:1',
+      '2002:c0a8:101::1',
+      'fe80::1%eth0',
+      'ff02::1',
+      '2001:db8::1',
+      'fc00::',
+    ]) {
       expect(addressProblem(ip), ip).toBeDefined();
     }
   });
@@ -65,17 +78,24 @@ describe('SSRF', () => {
       // 127.0.0.1 when the event is sent.
       const id = newId('we');
       const url = hits.url.replace('127.0.0.1', 'localhost');
-      await strict.app.db.orm.em.fork().getConnection().execute(
-        `insert into webhook_endpoints (id, url, secret, event_types) values (?, ?, ?, '{customer.created}')`,
-        [id, url, `whsec_${Buffer.alloc(24).toString('base64')}`]);
+      await strict.app.db.orm.em
+        .fork()
+        .getConnection()
+        .execute(`insert into webhook_endpoints (id, url, secret, event_types) values (?, ?, ?, '{customer.created}')`, [
+          id,
+          url,
+          `whsec_${Buffer.alloc(24).toString('base64')}`,
+        ]);
       await strict.connectGrpc(CustomerService).createCustomer({ requestId: uniq('c') });
       const d = await waitFor('an attempt', async () => {
         const [x] = (await strict.connectGrpc(WebhookService).listWebhookDeliveries({ endpointId: id })).deliveries;
         return x?.attempts.length ? x : undefined;
       });
       expect(d.status).toBe(WebhookDeliveryStatus.PENDING);
-      expect(d.attempts[0]).toMatchObject({ statusCode: 0,
-        error: expect.stringMatching(/^host "localhost" resolves to .*(127\.0\.0\.1|::1).*, a .*loopback/) });
+      expect(d.attempts[0]).toMatchObject({
+        statusCode: 0,
+        error: expect.stringMatching(/^host "localhost" resolves to .*(127\.0\.0\.1|::1).*, a .*loopback/),
+      });
       expect(hits.received).toEqual([]);
       // The same guard for an IP literal, which is connected to without a lookup.
       const res = await postWebhook(hits.url, {}, '{}', { allowPrivate: false });
@@ -122,8 +142,10 @@ describe('secrets', () => {
     expect(JSON.stringify([got.body, listed.body])).not.toContain(first.secret.slice(6, 20));
     expect(got.body.endpoint).toMatchObject({ id: first.endpoint!.id, url: r.url, enabled: true });
     await lax.webhooks.deleteWebhookEndpoint({ id: first.endpoint!.id });
-    expect(await failure(lax.webhooks.getWebhookEndpoint({ id: first.endpoint!.id }))).toMatchObject({ code: 5,
-      reason: 'WEBHOOK_ENDPOINT_NOT_FOUND' });
+    expect(await failure(lax.webhooks.getWebhookEndpoint({ id: first.endpoint!.id }))).toMatchObject({
+      code: 5,
+      reason: 'WEBHOOK_ENDPOINT_NOT_FOUND',
+    });
   });
 });
 
@@ -147,10 +169,14 @@ describe('validation', () => {
     const cases: [() => Promise<unknown>, string][] = [
       [() => lax.webhooks.rotateWebhookSecret({ requestId: uniq('r'), id, overlap: { seconds: 8n * 86_400n } }), 'overlap'],
       [() => lax.webhooks.rotateWebhookSecret({ requestId: '', id }), 'request_id'],
-      [() => lax.webhooks.updateWebhookEndpoint({ endpoint: { id, secret: 'x' } as never, updateMask: { paths: ['secret'] } }),
-        'update_mask'],
-      [() => lax.webhooks.updateWebhookEndpoint({ endpoint: { id, url: 'mailto:ops@example.com' }, updateMask: { paths: ['url'] } }),
-        'endpoint.url'],
+      [
+        () => lax.webhooks.updateWebhookEndpoint({ endpoint: { id, secret: 'x' } as never, updateMask: { paths: ['secret'] } }),
+        'update_mask',
+      ],
+      [
+        () => lax.webhooks.updateWebhookEndpoint({ endpoint: { id, url: 'mailto:ops@example.com' }, updateMask: { paths: ['url'] } }),
+        'endpoint.url',
+      ],
       [() => lax.webhooks.listWebhookDeliveries({ endpointId: id, eventType: 'nope' }), 'event_type'],
       [() => lax.webhooks.listWebhookDeliveries({ endpointId: id, pageSize: 201 }), 'page_size'],
       [() => lax.webhooks.redeliverFailedWebhooks({ requestId: uniq('r'), endpointId: id }), 'since'],
@@ -160,8 +186,10 @@ describe('validation', () => {
       expect(f, field).toMatchObject({ code: 3 });
       expect(f.message.startsWith(`${field}:`), `${field}: ${f.message}`).toBe(true);
     }
-    expect(await failure(lax.webhooks.rotateWebhookSecret({ requestId: uniq('r'), id: 'we_nope' }))).toMatchObject({ code: 5,
-      reason: 'WEBHOOK_ENDPOINT_NOT_FOUND' });
+    expect(await failure(lax.webhooks.rotateWebhookSecret({ requestId: uniq('r'), id: 'we_nope' }))).toMatchObject({
+      code: 5,
+      reason: 'WEBHOOK_ENDPOINT_NOT_FOUND',
+    });
   });
 });
 
