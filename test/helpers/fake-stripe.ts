@@ -22,10 +22,173 @@ import Stripe from 'stripe';
 export const FAKE_SECRET_KEY = 'sk_test_tollbooth_fake_0000000000';
 export const FAKE_WEBHOOK_SECRET = 'whsec_tollbooth_fake_0000000000000000';
 
-// Stripe's objects as the fake stores and answers them: built from form-encoded bodies and read back by tests as wire
-// JSON, like Stripe's own server (the engine's side is typed by the real stripe SDK that talks to it).
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a fake of an untyped wire; typing it is its own change
-type Obj = Record<string, any>;
+/** A request's parameters as parsed from its form-encoded (v1) or JSON (v2) body: narrowed where read. */
+export type Params = Record<string, unknown>;
+
+// Stripe's objects as the fake stores and answers them, typed like Stripe's wire JSON with the fields the fake sets
+// (the engine's side is typed by the real stripe SDK that talks to it; its enums are reused here).
+
+export interface FakeCustomer {
+  id: string;
+  object: 'customer';
+  created: number;
+  livemode: boolean;
+  email: string | null;
+  name: string | null;
+  metadata: Stripe.Metadata;
+  invoice_settings: { default_payment_method: string | null };
+}
+
+/** A Checkout session as Stripe answers it. */
+export interface FakeCheckoutSession {
+  id: string;
+  object: 'checkout.session';
+  mode: Stripe.Checkout.Session.Mode;
+  status: Stripe.Checkout.Session.Status;
+  payment_status: Stripe.Checkout.Session.PaymentStatus;
+  created: number;
+  livemode: boolean;
+  amount_total: number;
+  amount_subtotal: number;
+  currency: string;
+  customer: string | null;
+  client_reference_id: string | null;
+  metadata: Stripe.Metadata;
+  success_url: string | null;
+  cancel_url: string | null;
+  url: string;
+  payment_intent: string | null;
+  expires_at: number;
+}
+
+/** A Checkout session as the fake keeps it: also the creation-only parameters Stripe uses but does not echo. */
+export interface StoredCheckoutSession extends FakeCheckoutSession {
+  payment_intent_data: Params;
+  line_items_input: unknown;
+}
+
+export interface FakePaymentIntent {
+  id: string;
+  object: 'payment_intent';
+  amount: number;
+  amount_received: number;
+  currency: string;
+  customer: string | null;
+  payment_method: string | null;
+  status: Stripe.PaymentIntent.Status;
+  metadata: Stripe.Metadata;
+  description: string | null;
+  setup_future_usage: Stripe.PaymentIntent.SetupFutureUsage | null;
+  /** Not a field of Stripe's object: whether it was confirmed off-session, kept for tests (offSessionIntents). */
+  off_session: boolean;
+  created: number;
+  livemode: boolean;
+  latest_charge: string | null;
+  last_payment_error: StripeErrorFields | null;
+  client_secret: string;
+  automatic_payment_methods: Stripe.PaymentIntent.AutomaticPaymentMethods | null;
+}
+
+export interface FakeCharge {
+  id: string;
+  object: 'charge';
+  amount: number;
+  amount_captured: number;
+  amount_refunded: number;
+  refunded: boolean;
+  currency: string;
+  customer: string | null;
+  payment_intent: string;
+  payment_method: string | null;
+  paid: boolean;
+  status: Stripe.Charge.Status;
+  created: number;
+  metadata: Stripe.Metadata;
+}
+
+export interface FakeRefund {
+  id: string;
+  object: 'refund';
+  amount: number;
+  charge: string;
+  payment_intent: string;
+  currency: string;
+  status: string;
+  created: number;
+}
+
+/** A webhook event (https://docs.stripe.com/api/events/object) carrying a copy of `T`. */
+export interface FakeEvent<T extends object = object> {
+  id: string;
+  object: 'event';
+  api_version: string;
+  created: number;
+  livemode: boolean;
+  pending_webhooks: number;
+  request: { id: string | null; idempotency_key: string | null };
+  type: string;
+  data: { object: T };
+}
+
+/** A meter event as the v2 stream keeps it (the first of its identifier), the identifier filled in when left out. */
+export interface FakeMeterEvent {
+  event_name: string;
+  identifier: string;
+  payload: Record<string, string>;
+  /** RFC 3339, when the sender gave one. */
+  timestamp?: string;
+}
+
+interface FakeMeterEventSession {
+  id: string;
+  object: 'v2.billing.meter_event_session';
+  authentication_token: string;
+  created: string;
+  expires_at: string;
+  livemode: boolean;
+}
+
+/** Stripe's error object (https://docs.stripe.com/api/errors), with the fields the fake fills. */
+interface StripeErrorFields {
+  type: string;
+  message: string;
+  code?: string;
+  param?: string;
+  decline_code?: string;
+  charge?: string;
+  payment_intent?: FakePaymentIntent;
+}
+
+interface StripeErrorBody {
+  error: StripeErrorFields & { doc_url?: string; request_log_url?: string };
+}
+
+/** An API answer: the HTTP status and the JSON body. */
+type Answer = [
+  status: number,
+  body: FakeCustomer | FakeCheckoutSession | FakePaymentIntent | FakeCharge | FakeRefund | FakeMeterEventSession | StripeErrorBody,
+];
+
+/** A request that reached the API. */
+export interface FakeRequest {
+  method: string;
+  path: string;
+  idempotencyKey?: string;
+  params: Params;
+}
+
+const isParams = (v: unknown): v is Params => typeof v === 'object' && v !== null;
+/** A parameter that is a string (a form body's only scalar), else undefined. */
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const isStringMap = (v: unknown): v is Record<string, string> => isParams(v) && Object.values(v).every((x) => typeof x === 'string');
+/** A metadata parameter: its string entries (a form-encoded map has no other), {} when absent. */
+const metadataParam = (v: unknown): Stripe.Metadata =>
+  isParams(v) ? Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string')) : {};
+
+/** The value at `path` in parsed parameters (`param(p, 'metadata', 'x')` for `metadata[x]`), undefined when absent. */
+export function param(p: unknown, ...path: string[]): unknown {
+  return path.reduce<unknown>((v, k) => (isParams(v) ? v[k] : undefined), p);
+}
 
 const rid = (prefix: string): string => `${prefix}_${randomBytes(12).toString('hex')}`;
 
@@ -69,7 +232,7 @@ const ZERO_DECIMAL = new Set(['jpy']);
 /** The first parameter in `p` that `shape` does not accept, in Stripe's bracket notation (`line_items[0][price]`). */
 function unknownParam(p: unknown, shape: ParamShape, at: string): string | undefined {
   if (shape === 1 || shape === '*' || shape === '?' || p === null || typeof p !== 'object') return undefined;
-  const entries = Object.entries(p as Obj);
+  const entries = Object.entries(p);
   if (Array.isArray(shape)) {
     for (const [i, v] of entries) {
       const u = unknownParam(v, shape[0], `${at}[${i}]`);
@@ -87,37 +250,55 @@ function unknownParam(p: unknown, shape: ParamShape, at: string): string | undef
 }
 
 /** A Stripe error response: the status the SDK maps to an error class, and Stripe's `error` object. */
-function stripeError(status: number, error: { type: string; message: string; code?: string; param?: string } & Obj): [number, Obj] {
+function stripeError(status: number, error: StripeErrorFields): [number, StripeErrorBody] {
   const doc = error.code ? { doc_url: `https://stripe.com/docs/error-codes/${error.code.replace(/_/g, '-')}` } : {};
   return [status, { error: { ...doc, ...error, request_log_url: `https://dashboard.stripe.com/test/logs/${rid('req')}` } }];
 }
 
-function invalidRequest(message: string, param?: string, code?: string): [number, Obj] {
+function invalidRequest(message: string, param?: string, code?: string): [number, StripeErrorBody] {
   return stripeError(400, { type: 'invalid_request_error', message, ...(param ? { param } : {}), ...(code ? { code } : {}) });
 }
 const nowSec = (): number => Math.floor(Date.now() / 1000);
 
 /** Parse Stripe's bracket form encoding (a[b][0][c]=v) into nested objects and arrays. */
-export function parseForm(body: string): Obj {
-  const root: Obj = {};
+export function parseForm(body: string): Params {
+  const root: Params = {};
   for (const [rawKey, value] of new URLSearchParams(body)) {
     const parts = rawKey.replace(/\]/g, '').split('[');
-    let cur: Obj = root;
+    let cur: Params = root;
     parts.forEach((p, i) => {
       const key = p === '' ? String(Object.keys(cur).length) : p;
       if (i === parts.length - 1) cur[key] = value;
-      else cur = cur[key] ??= {};
+      else {
+        const next = cur[key];
+        cur = isParams(next) ? next : (cur[key] = {});
+      }
     });
   }
   const arrays = (v: unknown): unknown => {
-    if (!v || typeof v !== 'object') return v;
-    const o = v as Obj;
-    const keys = Object.keys(o);
-    const out: Obj = {};
-    for (const k of keys) out[k] = arrays(o[k]);
+    if (!isParams(v)) return v;
+    const keys = Object.keys(v);
+    const out: Params = {};
+    for (const k of keys) out[k] = arrays(v[k]);
     return keys.length > 0 && keys.every((k, i) => k === String(i)) ? keys.map((k) => out[k]) : out;
   };
-  return arrays(root) as Obj;
+  // An object stays one (an array where every name is an index, `0=a`, which reads the same): root is never returned.
+  const parsed = arrays(root);
+  return isParams(parsed) ? parsed : root;
+}
+
+/** What a new PaymentIntent is made of (from the API's parameters, or from a Checkout payment). */
+interface NewPaymentIntent {
+  amount: number;
+  currency: string;
+  customer?: string | null;
+  payment_method?: string | null;
+  status: Stripe.PaymentIntent.Status;
+  metadata: Stripe.Metadata;
+  description?: string;
+  setup_future_usage?: Stripe.PaymentIntent.SetupFutureUsage | null;
+  off_session: boolean;
+  automatic_payment_methods?: Stripe.PaymentIntent.AutomaticPaymentMethods | null;
 }
 
 export interface DeliverOptions {
@@ -130,15 +311,15 @@ export interface DeliverOptions {
 }
 
 export class FakeStripe {
-  readonly customers = new Map<string, Obj>();
-  readonly sessions = new Map<string, Obj>();
-  readonly paymentIntents = new Map<string, Obj>();
-  readonly charges = new Map<string, Obj>();
-  readonly refunds = new Map<string, Obj>();
+  readonly customers = new Map<string, FakeCustomer>();
+  readonly sessions = new Map<string, StoredCheckoutSession>();
+  readonly paymentIntents = new Map<string, FakePaymentIntent>();
+  readonly charges = new Map<string, FakeCharge>();
+  readonly refunds = new Map<string, FakeRefund>();
   /** Payment methods saved by Checkout payments; a test deletes one to play a card removed at Stripe. */
   readonly paymentMethods = new Set<string>();
   /** Every request that reached the API: method, path, idempotency key, parameters. */
-  readonly requests: { method: string; path: string; idempotencyKey?: string; params: Obj }[] = [];
+  readonly requests: FakeRequest[] = [];
   /** Off-session confirmations are declined while true. */
   declineOffSession = false;
   /** Send payment_intent.* webhooks for PaymentIntents created through the API, as Stripe does. */
@@ -150,7 +331,7 @@ export class FakeStripe {
   /** Minimum charge per currency, minor units; a test raises one to make Stripe refuse the engine's own request. */
   readonly minimums: Record<string, number> = { ...MINIMUM_CHARGE };
   /** Meter events Stripe kept: the first event of each identifier. */
-  readonly meterEvents = new Map<string, Obj>();
+  readonly meterEvents = new Map<string, FakeMeterEvent>();
   /** The identifier of every meter event received in a stream request Stripe processed, repeats included, in order. */
   readonly meterEventSends: string[] = [];
   /** Answer this many meter event stream requests 429 (rate limited) before accepting again. */
@@ -170,7 +351,7 @@ export class FakeStripe {
   /** The stream request whose answer is held (holdMeterRequest). */
   private meterHold?: { index: number; reached: () => void };
   private readonly meterTokens = new Map<string, number>();
-  private readonly idempotent = new Map<string, { body: string; status: number; response: Obj }>();
+  private readonly idempotent = new Map<string, { body: string; status: number; response: Answer[1] }>();
   private readonly deliveries: Promise<unknown>[] = [];
   private server!: http.Server;
   port = 0;
@@ -204,7 +385,7 @@ export class FakeStripe {
   }
 
   /** Off-session PaymentIntent creations that reached the API (each distinct intent once). */
-  offSessionIntents(): Obj[] {
+  offSessionIntents(): FakePaymentIntent[] {
     return [...this.paymentIntents.values()].filter((p) => p.off_session === true);
   }
 
@@ -226,7 +407,7 @@ export class FakeStripe {
   }
 
   /** The customer "pays" the Checkout session (by id or redirect URL): card saved, intent succeeded, session complete. */
-  async pay(sessionOrUrl: string, opts: { deliver?: boolean } = {}): Promise<Obj> {
+  async pay(sessionOrUrl: string, opts: { deliver?: boolean } = {}): Promise<FakeEvent<FakeCheckoutSession>> {
     const id = sessionOrUrl.includes('/') ? sessionOrUrl.split('/').pop()! : sessionOrUrl;
     const s = this.sessions.get(id);
     if (!s) throw new Error(`fake stripe: no session ${id}`);
@@ -238,8 +419,8 @@ export class FakeStripe {
       customer: s.customer,
       payment_method: pm,
       status: 'succeeded',
-      metadata: s.payment_intent_data?.metadata ?? {},
-      setup_future_usage: s.payment_intent_data?.setup_future_usage ?? null,
+      metadata: metadataParam(s.payment_intent_data.metadata),
+      setup_future_usage: str(s.payment_intent_data.setup_future_usage) ?? null,
       off_session: false,
     });
     if (s.customer) this.customers.get(s.customer)!.invoice_settings.default_payment_method = pm;
@@ -250,7 +431,7 @@ export class FakeStripe {
   }
 
   /** The open Checkout session expires unpaid (Stripe does so after 24 hours): checkout.session.expired is sent. */
-  async expire(sessionOrUrl: string): Promise<Obj> {
+  async expire(sessionOrUrl: string): Promise<FakeEvent<FakeCheckoutSession>> {
     const id = sessionOrUrl.includes('/') ? sessionOrUrl.split('/').pop()! : sessionOrUrl;
     const s = this.sessions.get(id);
     if (!s || s.status !== 'open') throw new Error(`fake stripe: no open session ${id}`);
@@ -286,27 +467,27 @@ export class FakeStripe {
     }
     if (method !== 'POST') return page(405, '<h1>Method not allowed</h1>');
     if (action === 'cancel') {
-      res.writeHead(303, { location: s.cancel_url }).end();
+      res.writeHead(303, s.cancel_url === null ? {} : { location: s.cancel_url }).end();
       return;
     }
     if (s.status !== 'open') return page(409, `<h1>This Checkout session is ${s.status}</h1>`);
     await this.pay(id);
-    res.writeHead(303, { location: s.success_url }).end();
+    res.writeHead(303, s.success_url === null ? {} : { location: s.success_url }).end();
   }
 
   /** Refund part (amount, minor units) or all of a payment; sends charge.refunded unless told not to. */
-  async refund(paymentIntentId: string, amount?: number, opts: { deliver?: boolean } = {}): Promise<Obj> {
+  async refund(paymentIntentId: string, amount?: number, opts: { deliver?: boolean } = {}): Promise<FakeEvent<FakeCharge>> {
     const { event } = this.createRefund(paymentIntentId, amount);
     if (opts.deliver !== false) await this.deliver(event);
     return event;
   }
 
-  private createRefund(paymentIntentId: string, amount?: number): { refund: Obj; event: Obj } {
+  private createRefund(paymentIntentId: string, amount?: number): { refund: FakeRefund; event: FakeEvent<FakeCharge> } {
     const pi = this.paymentIntents.get(paymentIntentId);
     if (!pi?.latest_charge) throw new Error(`fake stripe: no charge for ${paymentIntentId}`);
     const charge = this.charges.get(pi.latest_charge)!;
     const value = amount ?? charge.amount - charge.amount_refunded;
-    const refund = {
+    const refund: FakeRefund = {
       id: rid('re'),
       object: 'refund',
       amount: value,
@@ -322,7 +503,7 @@ export class FakeStripe {
     return { refund, event: this.event('charge.refunded', { ...charge }) };
   }
 
-  event(type: string, object: Obj): Obj {
+  event<T extends object>(type: string, object: T): FakeEvent<T> {
     return {
       id: rid('evt'),
       object: 'event',
@@ -337,7 +518,7 @@ export class FakeStripe {
   }
 
   /** POST the event to the engine, signed like Stripe signs it. Returns the HTTP status. */
-  async deliver(event: Obj, opts: DeliverOptions = {}): Promise<number> {
+  async deliver(event: FakeEvent, opts: DeliverOptions = {}): Promise<number> {
     if (!this.webhookUrl) throw new Error('fake stripe: webhookUrl is not set');
     const payload = JSON.stringify(event);
     const signature =
@@ -359,7 +540,7 @@ export class FakeStripe {
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks).toString('utf8');
     const url = new URL(req.url ?? '/', this.apiBase);
-    const send = (status: number, json: Obj) => {
+    const send = (status: number, json: object) => {
       res.writeHead(status, { 'content-type': 'application/json', 'request-id': rid('req') }).end(JSON.stringify(json));
     };
     if (url.pathname.startsWith('/pay/')) return this.checkoutPage(req.method ?? 'GET', url.pathname.slice(5), res);
@@ -378,7 +559,8 @@ export class FakeStripe {
     const key = req.headers['idempotency-key'] as string | undefined;
     const method = req.method ?? 'GET';
     const v2 = url.pathname.startsWith('/v2/');
-    const params = v2 ? (body ? (JSON.parse(body) as Obj) : {}) : parseForm(method === 'POST' ? body : url.search.slice(1));
+    const json: unknown = v2 && body ? JSON.parse(body) : {};
+    const params = v2 ? (isParams(json) ? json : {}) : parseForm(method === 'POST' ? body : url.search.slice(1));
     if (stream) {
       this.requests.push({ method, path: url.pathname, idempotencyKey: key, params });
       const refused = this.checked(method, url.pathname, params);
@@ -406,13 +588,13 @@ export class FakeStripe {
     const [status, response] = this.checked(method, url.pathname, params) ?? this.route(method, url.pathname, params, version);
     // Like Stripe, a result is kept for the key only once the endpoint ran: not for an outage nor a request refused
     // for its parameters (those may be retried with the same key).
-    const refusedUnrun = status === 400 && response.error?.type === 'invalid_request_error';
+    const refusedUnrun = status === 400 && 'error' in response && response.error.type === 'invalid_request_error';
     if (method === 'POST' && scopedKey && status !== 503 && !refusedUnrun) this.idempotent.set(scopedKey, { body, status, response });
     send(status, response);
   }
 
   /** Stripe's refusal of an unknown URL or an unknown parameter, or undefined when the request may proceed. */
-  private checked(method: string, path: string, p: Obj): [number, Obj] | undefined {
+  private checked(method: string, path: string, p: Params): Answer | undefined {
     const endpoint = `${method} ${path.replace(/^(\/v1\/(?:customers|checkout\/sessions|payment_intents|charges))\/[^/]+$/, '$1/{id}')}`;
     const shape = PARAMS.endpoints[endpoint];
     if (!shape) return stripeError(404, { type: 'invalid_request_error', message: `Unrecognized request URL (${method}: ${path})` });
@@ -420,7 +602,7 @@ export class FakeStripe {
     return unknown ? invalidRequest(`Received unknown parameter: ${unknown}`, unknown, 'parameter_unknown') : undefined;
   }
 
-  private route(method: string, path: string, p: Obj, version: string): [number, Obj] {
+  private route(method: string, path: string, p: Params, version: string): Answer {
     let m: RegExpMatchArray | null;
     if (method === 'POST' && path === '/v1/customers') return [200, this.createCustomer(p)];
     if (method === 'GET' && (m = path.match(/^\/v1\/customers\/([^/]+)$/))) return this.found(this.customers.get(m[1]), 'customer', m[1]);
@@ -450,8 +632,11 @@ export class FakeStripe {
       ];
     }
     if (method === 'POST' && path === '/v1/refunds') {
-      if (!this.paymentIntents.get(p.payment_intent)?.latest_charge) return this.missing('payment_intent', p.payment_intent);
-      const { refund, event } = this.createRefund(p.payment_intent, p.amount ? Number(p.amount) : undefined);
+      const paymentIntent = str(p.payment_intent);
+      if (paymentIntent === undefined || !this.paymentIntents.get(paymentIntent)?.latest_charge) {
+        return this.missing('payment_intent', String(p.payment_intent));
+      }
+      const { refund, event } = this.createRefund(paymentIntent, p.amount ? Number(p.amount) : undefined);
       if (this.webhookUrl) this.deliveries.push(this.deliver(event).catch(() => undefined));
       return [200, refund];
     }
@@ -459,38 +644,49 @@ export class FakeStripe {
   }
 
   /** The meter event stream: 429 while told to, else keep each identifier's first event; maybe hold the answer. */
-  private meterStream(p: Obj, send: (status: number, json: Obj) => void, res: http.ServerResponse): void {
+  private meterStream(p: Params, send: (status: number, json: object) => void, res: http.ServerResponse): void {
     if (this.meterRateLimited > 0) {
       this.meterRateLimited--;
       this.meterRateLimitedAnswers++;
       return send(429, { error: { type: 'rate_limit', code: 'rate_limit', message: 'Too many requests hit the API too quickly.' } });
     }
     if (this.meterRefusal) return send(400, { error: { type: 'invalid_request_error', message: this.meterRefusal } });
-    const events = (p.events ?? []) as Obj[];
-    if (!Array.isArray(events) || events.length < 1 || events.length > 100) {
+    const sent = p.events ?? [];
+    if (!Array.isArray(sent) || sent.length < 1 || sent.length > 100) {
       return send(400, { error: { type: 'invalid_request_error', message: 'events must have 1 to 100 entries' } });
     }
-    for (const [i, e] of events.entries()) {
-      const payloadOk = typeof e.payload === 'object' && Object.values(e.payload).every((v) => typeof v === 'string');
-      if (typeof e.event_name !== 'string' || !e.event_name || !payloadOk) {
+    const events: FakeMeterEvent[] = [];
+    for (const [i, e] of sent.entries()) {
+      const fields: Params = isParams(e) ? e : {};
+      const { event_name, payload, identifier, timestamp } = fields;
+      if (typeof event_name !== 'string' || !event_name || !isStringMap(payload)) {
         return send(400, {
           error: { type: 'invalid_request_error', message: `events[${i}]: event_name and a payload of strings are required` },
         });
       }
-      if (e.identifier !== undefined && (typeof e.identifier !== 'string' || e.identifier.length > 100)) {
+      if (identifier !== undefined && (typeof identifier !== 'string' || identifier.length > 100)) {
         return send(400, { error: { type: 'invalid_request_error', message: `events[${i}].identifier: at most 100 characters` } });
       }
+      if (timestamp !== undefined && typeof timestamp !== 'string') {
+        return send(400, { error: { type: 'invalid_request_error', message: `events[${i}].timestamp: an RFC 3339 string` } });
+      }
+      events.push({
+        ...fields,
+        event_name,
+        payload,
+        identifier: identifier ?? rid('mev'),
+        ...(timestamp === undefined ? {} : { timestamp }),
+      });
     }
-    const request = { customers: events.map((e) => e.payload.stripe_customer_id as string), done: false };
+    const request = { customers: events.map((e) => e.payload.stripe_customer_id), done: false };
     for (const other of this.meterRequests) {
       if (!other.done) for (const c of new Set(request.customers)) if (other.customers.includes(c)) this.meterOverlaps.push(c);
     }
     const index = this.meterRequests.push(request) - 1;
     this.meterMaxInFlight = Math.max(this.meterMaxInFlight, this.meterRequests.filter((x) => !x.done).length);
     for (const e of events) {
-      const id = (e.identifier as string | undefined) ?? rid('mev');
-      this.meterEventSends.push(id);
-      if (!this.meterEvents.has(id)) this.meterEvents.set(id, { ...e, identifier: id });
+      this.meterEventSends.push(e.identifier);
+      if (!this.meterEvents.has(e.identifier)) this.meterEvents.set(e.identifier, e);
     }
     if (this.meterHold?.index === index) {
       this.meterHold.reached();
@@ -505,55 +701,62 @@ export class FakeStripe {
     else answer();
   }
 
-  private found(o: Obj | undefined, what: string, id: string): [number, Obj] {
+  private found(o: Answer[1] | undefined, what: string, id: string): Answer {
     return o ? [200, o] : this.missing(what, id);
   }
 
-  private missing(what: string, id: string, param = 'id'): [number, Obj] {
+  private missing(what: string, id: string, param = 'id'): [number, StripeErrorBody] {
     return stripeError(404, { type: 'invalid_request_error', code: 'resource_missing', param, message: `No such ${what}: '${id}'` });
   }
 
   /** amount_too_small when `amount` (minor units) is under Stripe's minimum charge in `currency`. */
-  private tooSmall(amount: number, currency: string, message: (min: string) => string, param: string): [number, Obj] | undefined {
+  private tooSmall(
+    amount: number,
+    currency: string,
+    message: (min: string) => string,
+    param: string,
+  ): [number, StripeErrorBody] | undefined {
     const min = this.minimums[currency];
     if (min === undefined || amount >= min) return undefined;
     const major = ZERO_DECIMAL.has(currency) ? String(min) : (min / 100).toFixed(2);
     return invalidRequest(message(`${currency === 'usd' ? '$' : ''}${major} ${currency}`), param, 'amount_too_small');
   }
 
-  private createCustomer(p: Obj): Obj {
-    const c = {
+  private createCustomer(p: Params): FakeCustomer {
+    const c: FakeCustomer = {
       id: rid('cus'),
       object: 'customer',
       created: nowSec(),
       livemode: false,
-      email: p.email ?? null,
-      name: p.name ?? null,
-      metadata: p.metadata ?? {},
+      email: str(p.email) ?? null,
+      name: str(p.name) ?? null,
+      metadata: metadataParam(p.metadata),
       invoice_settings: { default_payment_method: null },
     };
     this.customers.set(c.id, c);
     return c;
   }
 
-  private createSession(p: Obj): [number, Obj] {
+  private createSession(p: Params): Answer {
     if (p.mode !== 'payment') return invalidRequest('fake supports mode=payment only', 'mode');
-    const item = p.line_items?.[0];
-    const unit = Number(item?.price_data?.unit_amount);
-    const qty = Number(item?.quantity ?? 1);
-    if (!item?.price_data?.currency || !Number.isInteger(unit) || unit <= 0) {
+    const item = param(p, 'line_items', '0');
+    const unit = Number(param(item, 'price_data', 'unit_amount'));
+    const qty = Number(param(item, 'quantity') ?? 1);
+    const currency = param(item, 'price_data', 'currency');
+    if (!currency || typeof currency !== 'string' || !Number.isInteger(unit) || unit <= 0) {
       return invalidRequest('line_items[0][price_data] needs currency and a positive integer unit_amount', 'line_items');
     }
     const small = this.tooSmall(
       unit * qty,
-      item.price_data.currency,
+      currency,
       (min) => `The Checkout Session's total amount due must add up to at least ${min}`,
       'line_items',
     );
     if (small) return small;
-    if (p.customer && !this.customers.has(p.customer)) return this.missing('customer', p.customer, 'customer');
+    const customer = str(p.customer);
+    if (customer && !this.customers.has(customer)) return this.missing('customer', customer, 'customer');
     const id = `cs_test_${randomBytes(16).toString('hex')}`;
-    const s = {
+    const s: StoredCheckoutSession = {
       id,
       object: 'checkout.session',
       mode: 'payment',
@@ -563,16 +766,16 @@ export class FakeStripe {
       livemode: false,
       amount_total: unit * qty,
       amount_subtotal: unit * qty,
-      currency: item.price_data.currency,
-      customer: p.customer ?? null,
-      client_reference_id: p.client_reference_id ?? null,
-      metadata: p.metadata ?? {},
-      success_url: p.success_url ?? null,
-      cancel_url: p.cancel_url ?? null,
+      currency,
+      customer: customer ?? null,
+      client_reference_id: str(p.client_reference_id) ?? null,
+      metadata: metadataParam(p.metadata),
+      success_url: str(p.success_url) ?? null,
+      cancel_url: str(p.cancel_url) ?? null,
       url: `${this.apiBase}/pay/${id}`,
       payment_intent: null,
       expires_at: nowSec() + 86_400,
-      payment_intent_data: p.payment_intent_data ?? {},
+      payment_intent_data: isParams(p.payment_intent_data) ? p.payment_intent_data : {},
       line_items_input: p.line_items,
     };
     this.sessions.set(id, s);
@@ -580,26 +783,26 @@ export class FakeStripe {
   }
 
   /** The session as Stripe returns it (creation-only parameters are not echoed). */
-  private publicSession(s: Obj): Obj {
+  private publicSession(s: StoredCheckoutSession): FakeCheckoutSession {
     const { payment_intent_data: _a, line_items_input: _b, ...pub } = s;
     return { ...pub };
   }
 
-  private newPaymentIntent(p: Obj): Obj {
+  private newPaymentIntent(p: NewPaymentIntent): FakePaymentIntent {
     const id = rid('pi');
-    const pi: Obj = {
+    const pi: FakePaymentIntent = {
       id,
       object: 'payment_intent',
-      amount: Number(p.amount),
+      amount: p.amount,
       amount_received: 0,
       currency: p.currency,
       customer: p.customer ?? null,
       payment_method: p.payment_method ?? null,
       status: p.status,
-      metadata: p.metadata ?? {},
+      metadata: p.metadata,
       description: p.description ?? null,
       setup_future_usage: p.setup_future_usage ?? null,
-      off_session: p.off_session === true,
+      off_session: p.off_session,
       created: nowSec(),
       livemode: false,
       latest_charge: null,
@@ -608,7 +811,7 @@ export class FakeStripe {
       automatic_payment_methods: p.automatic_payment_methods ?? null,
     };
     if (p.status === 'succeeded') {
-      const ch = {
+      const ch: FakeCharge = {
         id: rid('ch'),
         object: 'charge',
         amount: pi.amount,
@@ -632,13 +835,16 @@ export class FakeStripe {
     return pi;
   }
 
-  private createPaymentIntent(p: Obj, version: string): [number, Obj] {
+  private createPaymentIntent(p: Params, version: string): Answer {
     const amount = Number(p.amount);
     if (!Number.isInteger(amount) || amount <= 0) return invalidRequest('Invalid positive integer', 'amount', 'parameter_invalid_integer');
-    if (!p.currency) return invalidRequest('Missing required param: currency.', 'currency', 'parameter_missing');
-    const small = this.tooSmall(amount, p.currency, (min) => `Amount must be at least ${min}`, 'amount');
+    const currency = str(p.currency);
+    if (!currency) return invalidRequest('Missing required param: currency.', 'currency', 'parameter_missing');
+    const small = this.tooSmall(amount, currency, (min) => `Amount must be at least ${min}`, 'amount');
     if (small) return small;
-    if (p.customer && !this.customers.has(p.customer)) return this.missing('customer', p.customer, 'customer');
+    const customer = str(p.customer);
+    if (customer && !this.customers.has(customer)) return this.missing('customer', customer, 'customer');
+    const paymentMethod = str(p.payment_method);
     const confirm = p.confirm === 'true';
     const offSession = p.off_session === 'true';
     if (p.off_session !== undefined && !confirm) {
@@ -647,13 +853,12 @@ export class FakeStripe {
         'off_session',
       );
     }
-    if (confirm && !p.payment_method)
+    if (confirm && !paymentMethod)
       return invalidRequest('You must provide a payment_method to confirm', 'payment_method', 'parameter_missing');
-    if (p.payment_method && !this.paymentMethods.has(p.payment_method))
-      return this.missing('PaymentMethod', p.payment_method, 'payment_method');
+    if (paymentMethod && !this.paymentMethods.has(paymentMethod)) return this.missing('PaymentMethod', paymentMethod, 'payment_method');
     // Since 2023-08-16 a PaymentIntent without a list of payment method types has automatic payment methods on, with
     // redirects allowed unless told otherwise; confirming one then needs a return_url, whatever the saved method is.
-    const apm = p.automatic_payment_methods as Obj | undefined;
+    const apm = isParams(p.automatic_payment_methods) ? p.automatic_payment_methods : undefined;
     const apmOn = apm ? apm.enabled === 'true' : !p.allowed_payment_method_types && version.slice(0, 10) >= '2023-08-16';
     const allowRedirects = apmOn && apm?.allow_redirects !== 'never';
     if (confirm && allowRedirects && !p.return_url) {
@@ -667,17 +872,17 @@ export class FakeStripe {
     const declined = confirm && offSession && this.declineOffSession;
     const pi = this.newPaymentIntent({
       amount,
-      currency: p.currency,
-      customer: p.customer,
-      payment_method: p.payment_method,
-      metadata: p.metadata,
-      description: p.description,
+      currency,
+      customer,
+      payment_method: paymentMethod,
+      metadata: metadataParam(p.metadata),
+      description: str(p.description),
       off_session: offSession,
       status: !confirm ? 'requires_confirmation' : declined ? 'requires_payment_method' : 'succeeded',
       automatic_payment_methods: apmOn ? { enabled: true, allow_redirects: allowRedirects ? 'always' : 'never' } : null,
     });
     if (declined) {
-      const err = {
+      const err: StripeErrorFields = {
         type: 'card_error',
         code: 'card_declined',
         decline_code: 'insufficient_funds',
@@ -692,7 +897,7 @@ export class FakeStripe {
     return [200, pi];
   }
 
-  private emit(type: string, object: Obj): void {
+  private emit(type: string, object: FakePaymentIntent): void {
     if (!this.emitPaymentIntentEvents || !this.webhookUrl) return;
     const event = this.event(type, { ...object });
     this.deliveries.push(new Promise((r) => setTimeout(r, 20)).then(() => this.deliver(event)).catch(() => undefined));

@@ -126,7 +126,7 @@ describe('forwarding', () => {
     expect(e7).toMatchObject({ event_name: 'api_tokens', payload: { stripe_customer_id: stripeCustomer[0].id, tokens: '8' } });
     const recorded = list.find((e) => e.event!.id === evs[7].id)!;
     const at = recorded.event!.occurredAt!;
-    expect(new Date(e7.timestamp).getTime()).toBe(Number(at.seconds) * 1000 + Math.floor(at.nanos / 1e6));
+    expect(new Date(e7.timestamp!).getTime()).toBe(Number(at.seconds) * 1000 + Math.floor(at.nanos / 1e6));
     expect(recorded.meterForwards).toEqual([
       expect.objectContaining({
         eventName: 'api_tokens',

@@ -9,6 +9,7 @@ import { ErrorInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 import { CatalogService } from '../../gen/tollbooth/v1/catalog_pb.js';
 import { EventStatus, UsageService } from '../../gen/tollbooth/v1/usage_pb.js';
 import { TopUpStatus, WalletService } from '../../gen/tollbooth/v1/wallet_pb.js';
+import { param } from '../helpers/fake-stripe.js';
 import { imageProduct, uniq } from '../helpers/fixtures.js';
 import { checkLedgerInvariants } from '../helpers/invariants.js';
 import {
@@ -49,7 +50,7 @@ async function usd(customerId: string) {
 
 function intentRequests(accountId: string) {
   return m.fake.requests.filter(
-    (r) => r.method === 'POST' && r.path === '/v1/payment_intents' && r.params.metadata?.tollbooth_account_id === accountId,
+    (r) => r.method === 'POST' && r.path === '/v1/payment_intents' && param(r.params, 'metadata', 'tollbooth_account_id') === accountId,
   );
 }
 
@@ -330,10 +331,12 @@ describe('the fake Stripe', () => {
       ),
     ).toEqual(unknown('line_items[0][price_data][unit_amout]'));
     expect(await refusal(stripe.checkout.sessions.retrieve(session.id, { bogus: '1' } as never))).toEqual(unknown('bogus'));
-    expect(await refusal(stripe.paymentIntents.retrieve(session.payment_intent, { bogus: '1' } as never))).toEqual(unknown('bogus'));
-    const charge = m.fake.paymentIntents.get(session.payment_intent)!.latest_charge;
+    expect(await refusal(stripe.paymentIntents.retrieve(session.payment_intent!, { bogus: '1' } as never))).toEqual(unknown('bogus'));
+    const charge = m.fake.paymentIntents.get(session.payment_intent!)!.latest_charge!;
     expect(await refusal(stripe.charges.retrieve(charge, { bogus: '1' } as never))).toEqual(unknown('bogus'));
-    expect(await refusal(stripe.refunds.create({ payment_intent: session.payment_intent, amout: 100 } as never))).toEqual(unknown('amout'));
+    expect(await refusal(stripe.refunds.create({ payment_intent: session.payment_intent!, amout: 100 } as never))).toEqual(
+      unknown('amout'),
+    );
     const offSession = { amount: 2000, currency: 'usd', customer: cus, payment_method: pm, confirm: true, off_session: true };
     expect(
       await refusal(

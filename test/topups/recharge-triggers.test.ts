@@ -8,6 +8,7 @@ import { CatalogService } from '../../gen/tollbooth/v1/catalog_pb.js';
 import { EventStatus, UsageService } from '../../gen/tollbooth/v1/usage_pb.js';
 import { AdjustmentDirection, AdjustmentReason } from '../../gen/tollbooth/v1/wallet_pb.js';
 import { expireGrants } from '../../src/wallets/expiry.js';
+import { param } from '../helpers/fake-stripe.js';
 import { imageProduct, uniq } from '../helpers/fixtures.js';
 import { checkLedgerInvariants } from '../helpers/invariants.js';
 import { accountIdOf, byId, customerWithCard, ManualClock, settled, startMoneyEngine, waitFor, type MoneyEngine } from './support.js';
@@ -52,7 +53,7 @@ async function usd(customerId: string) {
 /** Every PaymentIntent request the engine sent to Stripe for this account (refused ones included). */
 function intentRequests(accountId: string) {
   return m.fake.requests.filter(
-    (r) => r.method === 'POST' && r.path === '/v1/payment_intents' && r.params.metadata?.tollbooth_account_id === accountId,
+    (r) => r.method === 'POST' && r.path === '/v1/payment_intents' && param(r.params, 'metadata', 'tollbooth_account_id') === accountId,
   );
 }
 

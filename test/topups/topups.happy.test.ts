@@ -52,7 +52,7 @@ describe('a Checkout top-up', () => {
       success_url: RETURN_URL,
     });
     expect(session.payment_intent_data).toMatchObject({ setup_future_usage: 'off_session', metadata: { tollbooth_top_up_id: topUp.id } });
-    const stripeCustomer = m.fake.customers.get(session.customer)!;
+    const stripeCustomer = m.fake.customers.get(session.customer!)!;
     expect(stripeCustomer.metadata).toMatchObject({ tollbooth_customer_id: customerId });
 
     // A retry of the same request returns the same top-up and creates nothing new at Stripe.
@@ -83,7 +83,7 @@ describe('a Checkout top-up', () => {
       return row?.payment_method_id ? row : undefined;
     });
     expect(card.stripe_customer_id).toBe(stripeCustomer.id);
-    expect(card.payment_method_id).toBe(m.fake.paymentIntents.get(session.payment_intent)!.payment_method);
+    expect(card.payment_method_id).toBe(m.fake.paymentIntents.get(session.payment_intent!)!.payment_method);
   });
 
   it("a second top-up reuses the customer's Stripe customer", async () => {
@@ -198,7 +198,7 @@ describe('when the webhook never arrives', () => {
     expect(await ledgerTxns(m, 'top_up', topUp.id)).toBe(1);
     // The card is remembered on this path too.
     const [card] = await sql(m, `select payment_method_id from stripe_customers where customer_id = ?`, [customerId]);
-    expect(card.payment_method_id).toBe(m.fake.paymentIntents.get(event.data.object.payment_intent)!.payment_method);
+    expect(card.payment_method_id).toBe(m.fake.paymentIntents.get(event.data.object.payment_intent!)!.payment_method);
   });
 
   it('a session that expired unpaid is marked failed', async () => {
@@ -235,7 +235,7 @@ describe('refunds', () => {
     ).topUp!;
     await m.fake.pay(topUp.redirectUrl);
     await waitFor('top-up to succeed', async () => (await topUpStatus(topUp.id)) === TopUpStatus.SUCCEEDED);
-    const pi = [...m.fake.sessions.values()].find((s) => s.client_reference_id === topUp.id)!.payment_intent;
+    const pi = [...m.fake.sessions.values()].find((s) => s.client_reference_id === topUp.id)!.payment_intent!;
 
     const partial = await m.fake.refund(pi, 500);
     await waitFor('partial refund debited', async () => (await balanceOf(m.engine, customerId)) === '15.000000000000');
@@ -276,7 +276,7 @@ describe('refunds', () => {
       })
     ).topUp!;
     const paidEvent = await m.fake.pay(topUp.redirectUrl, { deliver: false });
-    const pi = paidEvent.data.object.payment_intent;
+    const pi = paidEvent.data.object.payment_intent!;
     await m.fake.refund(pi, 300); // charge.refunded first
     await m.fake.deliver(paidEvent);
     await waitFor('paid then refunded', async () => (await balanceOf(m.engine, customerId)) === '5.000000000000', 30_000);

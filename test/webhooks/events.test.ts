@@ -131,7 +131,7 @@ describe('customers and subscriptions', () => {
 describe('money in', () => {
   it("a Checkout payment, then a refund: topup.succeeded and topup.refunded with the account's sequence", async () => {
     const { customerId, topUpId } = await customerWithCard(m, '10.00');
-    await m.fake.refund([...m.fake.sessions.values()].find((s) => s.client_reference_id === topUpId)!.payment_intent, 400);
+    await m.fake.refund([...m.fake.sessions.values()].find((s) => s.client_reference_id === topUpId)!.payment_intent!, 400);
     const events = await eventsOf(customerId, { 'topup.succeeded': 1, 'topup.refunded': 1 });
     const succeeded = events.find((e) => e.type === 'topup.succeeded');
     const refunded = events.find((e) => e.type === 'topup.refunded');
