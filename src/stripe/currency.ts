@@ -57,6 +57,18 @@ const MINIMUM_CHARGE: Readonly<Record<string, string>> = {
 
 export const CHARGE_CURRENCIES: readonly string[] = Object.keys(MINIMUM_CHARGE);
 
+/**
+ * Stripe's maximum charge: eight digits in the currency's minor units (99,999,999: USD 999,999.99, JPY 99,999,999),
+ * https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts. Stripe refuses a larger one (amount_too_large);
+ * it also keeps every amount sent to Stripe far inside a JavaScript number's exact integers.
+ */
+const MAX_CHARGE_MINOR = 99_999_999;
+
+/** Stripe's maximum charge in `currency`, in major units. */
+export function maximumCharge(currency: string): Decimal {
+  return dec(MAX_CHARGE_MINOR).dividedBy(new Decimal(10).pow(currencyDecimals(currency)));
+}
+
 export function currencyDecimals(currency: string): number {
   return ZERO_DECIMAL.has(currency.toUpperCase()) ? 0 : 2;
 }
@@ -77,8 +89,8 @@ export function minimumCharge(currency: string, field: string): Decimal {
 }
 
 /**
- * A card payment amount as the client wrote it: a supported currency, at most the currency's decimals and at least
- * Stripe's minimum charge, which the message names. Returns the amount.
+ * A card payment amount as the client wrote it: a supported currency, at most the currency's decimals, at least
+ * Stripe's minimum charge and at most its maximum, which the message names. Returns the amount.
  */
 export function chargeAmount(raw: string, currency: string, amountField: string, currencyField: string): Decimal {
   const min = minimumCharge(currency, currencyField);
@@ -87,6 +99,13 @@ export function chargeAmount(raw: string, currency: string, amountField: string,
     throw invalid(
       amountField,
       `must be at least ${formatMinor(min, currency)} ${currency} (Stripe's minimum charge in ${currency}), got "${raw.trim()}"`,
+    );
+  }
+  const max = maximumCharge(currency);
+  if (amount.gt(max)) {
+    throw invalid(
+      amountField,
+      `must be at most ${formatMinor(max, currency)} ${currency} (Stripe's maximum charge in ${currency}), got "${raw.trim()}"`,
     );
   }
   return amount;
@@ -101,6 +120,7 @@ export function formatMinor(amount: Decimal, currency: string): string {
 export function toMinorUnits(amount: Decimal, currency: string): number {
   const minor = amount.times(new Decimal(10).pow(currencyDecimals(currency)));
   if (!minor.isInteger()) throw new Error(`${amount.toFixed()} ${currency} has more decimals than the currency`);
+  if (minor.gt(MAX_CHARGE_MINOR)) throw new Error(`${amount.toFixed()} ${currency} is over Stripe's maximum charge`);
   return minor.toNumber();
 }
 

@@ -21,8 +21,8 @@ import { log } from '../shared/log.js';
 import { lockCustomerAccounts } from '../wallets/accounts.js';
 import type { CustomerLookup } from '../customers/customer.model.js';
 import { requireStripe, type StripeClient } from '../stripe/client.js';
-import { conversionOf, creditFor, defaultCurrencyOf, leastCreditCharging } from './conversion.js';
-import { formatMinor, minimumCharge } from '../stripe/currency.js';
+import { conversionOf, creditFor, defaultCurrencyOf, leastCreditCharging, paymentFor } from './conversion.js';
+import { formatMinor, maximumCharge, minimumCharge } from '../stripe/currency.js';
 import { accountIdOf, resolveCustomerId } from './topups.sql.js';
 import { autoRechargeOf, lockPolicy, lockPolicyRow, selectAccountBalance, upsertPolicy } from './auto-recharges.sql.js';
 import { selectAccountsToRearm } from './recharge-arming.sql.js';
@@ -82,6 +82,16 @@ export class AutoRechargeService {
     const why = `every recharge charges the card at least Stripe's minimum of ${formatMinor(min, currency)} ${currency}${buys}`;
     const fmt = (d: Decimal) => formatAmount(d, conv.scale);
     if (amount && amount.lt(least)) throw invalid(`${f}.amount`, `must be at least ${fmt(least)} (${why}), got "${input.amount.trim()}"`);
+    // A fixed amount must be chargeable in one payment; a recharge to a target balance is charged at most the maximum.
+    const max = maximumCharge(currency);
+    const most = creditFor(max, conv);
+    if (amount && paymentFor(amount, conv).gt(max)) {
+      const maxBuys = conv.assetCode === conv.currency ? '' : `, which buys ${fmt(most)} ${conv.assetCode}`;
+      throw invalid(
+        `${f}.amount`,
+        `must be at most ${fmt(most)} (Stripe's maximum charge is ${formatMinor(max, currency)} ${currency}${maxBuys}), got "${input.amount.trim()}"`,
+      );
+    }
     if (target && target.minus(threshold).lt(least)) {
       throw invalid(
         `${f}.target_balance`,

@@ -18,7 +18,7 @@ import { inTransaction } from '../shared/tx.js';
 import { log } from '../shared/log.js';
 import { isCardError, refusalOf, type StripeClient } from '../stripe/client.js';
 import { stripeCustomerOf } from '../stripe/customers.js';
-import { isSupportedCurrency, minimumCharge, toMinorUnits } from '../stripe/currency.js';
+import { isSupportedCurrency, maximumCharge, minimumCharge, toMinorUnits } from '../stripe/currency.js';
 import { conversionOf, creditFor, paymentAtMost, paymentFor } from './conversion.js';
 import { lockRechargeAccount, lockRechargePolicy, setMonthToDate } from './auto-recharges.sql.js';
 import type { RechargeJob } from './recharge-trigger.js';
@@ -124,7 +124,9 @@ export class RechargeProcessor {
       p.amount === null ? null : dec(p.amount),
       p.target_balance === null ? null : dec(p.target_balance),
     );
-    let payment = Decimal.max(paymentFor(credit0, conv), min);
+    // Nor over its maximum (amount_too_large): a recharge to a target balance further away than that is charged the
+    // maximum.
+    let payment = Decimal.min(Decimal.max(paymentFor(credit0, conv), min), maximumCharge(conv.currency));
     if (p.monthly_cap !== null) {
       const room = dec(p.monthly_cap).minus(monthToDate);
       if (creditFor(payment, conv).gt(room)) payment = paymentAtMost(room, conv);

@@ -6,8 +6,9 @@
 //
 // It refuses what real Stripe refuses, with Stripe's error shape and status (so the SDK raises the same error classes
 // as in production): a parameter the endpoint does not know (stripe-params.json, read from the SDK's request types),
-// an amount under the currency's minimum charge (amount_too_small), and confirming a PaymentIntent whose automatic
-// payment methods allow redirects without a return_url (the default since API version 2023-08-16).
+// an amount under the currency's minimum charge (amount_too_small) or over its maximum (amount_too_large), and
+// confirming a PaymentIntent whose automatic payment methods allow redirects without a return_url (the default since
+// API version 2023-08-16).
 //
 // Billing meters (v2, JSON bodies): a meter event session (POST /v2/billing/meter_event_session, with the secret key)
 // hands out a short-lived token that authenticates the meter event stream (POST /v2/billing/meter_event_stream, up to
@@ -709,13 +710,17 @@ export class FakeStripe {
     return stripeError(404, { type: 'invalid_request_error', code: 'resource_missing', param, message: `No such ${what}: '${id}'` });
   }
 
-  /** amount_too_small when `amount` (minor units) is under Stripe's minimum charge in `currency`. */
+  /**
+   * amount_too_small when `amount` (minor units) is under Stripe's minimum charge in `currency`; amount_too_large over
+   * its maximum (eight digits in minor units, whatever the currency).
+   */
   private tooSmall(
     amount: number,
     currency: string,
     message: (min: string) => string,
     param: string,
   ): [number, StripeErrorBody] | undefined {
+    if (amount > 99_999_999) return invalidRequest('Amount must be no more than 99999999', param, 'amount_too_large');
     const min = this.minimums[currency];
     if (min === undefined || amount >= min) return undefined;
     const major = ZERO_DECIMAL.has(currency) ? String(min) : (min / 100).toFixed(2);

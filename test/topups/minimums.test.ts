@@ -1,5 +1,5 @@
-// Stripe's minimum charge and Stripe refusing our own requests. Amounts that would charge a card less than the
-// currency's minimum are refused at the API, naming the field and the minimum; a recharge the monthly cap would cut
+// Stripe's minimum and maximum charge, and Stripe refusing our own requests. Amounts that would charge a card less than
+// the currency's minimum, or more than its maximum, are refused at the API, naming the field and the limit; a recharge the monthly cap would cut
 // under the minimum is skipped (no charge, no failure) until the next month; Stripe refusing a request of ours is
 // recorded as such and never counts as a decline. And the fake Stripe refuses what Stripe refuses (direct SDK calls).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -185,6 +185,62 @@ describe('amounts under the minimum charge', () => {
   });
 });
 
+describe('amounts over the maximum charge', () => {
+  it('are refused at the API, naming the field and the maximum; the maximum itself is charged', async () => {
+    const customerId = await newCustomer(m);
+    const calls = m.fake.requests.length;
+    const topUp = (amount: string, currency = 'USD') =>
+      m.wallet.createTopUp({ requestId: uniq('top'), customer: byId(customerId), amount, currency, returnUrl: RETURN_URL });
+    await expect(topUp('1000000.00')).rejects.toMatchObject({
+      code: 3,
+      details: 'amount: must be at most 999999.99 USD (Stripe\'s maximum charge in USD), got "1000000.00"',
+    });
+    await expect(topUp('99999999999999.99')).rejects.toMatchObject({
+      code: 3,
+      details: expect.stringContaining('amount: must be at most'),
+    });
+    await expect(topUp('100000000', 'JPY')).rejects.toMatchObject({
+      code: 3,
+      details: 'amount: must be at most 99999999 JPY (Stripe\'s maximum charge in JPY), got "100000000"',
+    });
+    await expect(
+      m.wallet.updateAutoRecharge({
+        customer: byId(customerId),
+        assetCode: 'USD',
+        autoRecharge: { enabled: true, threshold: '10', size: { case: 'amount', value: '1000000' } },
+      }),
+    ).rejects.toMatchObject({
+      code: 3,
+      details: 'auto_recharge.amount: must be at most 999999.99 (Stripe\'s maximum charge is 999999.99 USD), got "1000000"',
+    });
+    expect(m.fake.requests.length).toBe(calls);
+    expect(await sql(m, `select id from top_ups where customer_id = ?`, [customerId])).toEqual([]);
+
+    const ok = (await topUp('999999.99')).topUp!;
+    expect([...m.fake.sessions.values()].find((s) => s.client_reference_id === ok.id)).toMatchObject({
+      amount_total: 99_999_999,
+      currency: 'usd',
+    });
+  });
+
+  it('a recharge to a target balance further away than the maximum charges the maximum', async () => {
+    const { customerId } = await customerWithCard(m, '20.00');
+    const accountId = await accountIdOf(m, customerId);
+    await m.customers.createSubscription({ requestId: uniq('sub'), customer: byId(customerId), productCode: product });
+    await m.wallet.updateAutoRecharge({
+      customer: byId(customerId),
+      assetCode: 'USD',
+      autoRecharge: { enabled: true, threshold: '10', size: { case: 'targetBalance', value: '2000000' } },
+    });
+    await images(customerId, 11); // 20 → 9: the target is 1,999,991 away, over Stripe's 999,999.99
+    await settled(m);
+    const intents = intentRequests(accountId);
+    expect(intents).toHaveLength(1);
+    expect(intents[0].params.amount).toBe('99999999');
+    expect(await usd(customerId)).toMatchObject({ balance: '1000008.99', autoRecharge: { consecutiveFailures: 0 } });
+  });
+});
+
 describe('Stripe refusing our own request', () => {
   it('is recorded as such and never counts as a decline: the policy does not pause, and works once Stripe accepts', async () => {
     const { customerId } = await customerWithCard(m, '20.00');
@@ -361,6 +417,23 @@ describe('the fake Stripe', () => {
       code: 'amount_too_small',
       param: 'amount',
       message: 'Amount must be at least $0.50 usd',
+    });
+
+    // Over the maximum charge (eight digits in minor units).
+    expect(
+      await refusal(
+        stripe.paymentIntents.create({
+          ...offSession,
+          amount: 100_000_000,
+          automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
+        }),
+      ),
+    ).toEqual({
+      statusCode: 400,
+      type: 'StripeInvalidRequestError',
+      code: 'amount_too_large',
+      param: 'amount',
+      message: 'Amount must be no more than 99999999',
     });
 
     // What the engine sends off-session is accepted; a decline is a card error (402), not a request error.

@@ -27,7 +27,8 @@ export const file_tollbooth_v1_wallet: GenFile = /*@__PURE__*/
  *
  * Every recharge charges the card at least Stripe's minimum charge for the currency (USD 0.50, EUR 0.50, GBP 0.30,
  * JPY 50, ...; see currency): amount, target_balance and monthly_cap are refused (INVALID_ARGUMENT, naming the minimum)
- * when they could produce a smaller charge.
+ * when they could produce a smaller charge. No recharge charges more than Stripe's maximum, eight digits in the
+ * currency's minor units (USD 999,999.99, JPY 99,999,999): a larger one is charged the maximum.
  *
  * @generated from message tollbooth.v1.AutoRecharge
  */
@@ -56,8 +57,8 @@ export type AutoRecharge = Message<"tollbooth.v1.AutoRecharge"> & {
   size: {
     /**
      * Fixed amount per recharge, a positive decimal, at least what Stripe's minimum charge in the currency buys (0.50
-     * for USD). After a debit large enough that one amount would not bring the balance back above the threshold, the
-     * smallest whole multiple of it that does is charged instead.
+     * for USD), and at most what its maximum buys (999,999.99 for USD). After a debit large enough that one amount would
+     * not bring the balance back above the threshold, the smallest whole multiple of it that does is charged instead.
      *
      * @generated from field: string amount = 3;
      */
@@ -906,7 +907,8 @@ export type CreateTopUpRequest = Message<"tollbooth.v1.CreateTopUpRequest"> & {
 
   /**
    * Required. Fiat amount to charge, a decimal with at most the currency's fractional digits (2, or 0 for JPY), e.g.
-   * "20.00", and at least Stripe's minimum charge in the currency (USD 0.50, EUR 0.50, GBP 0.30, JPY 50, ...).
+   * "20.00", at least Stripe's minimum charge in the currency (USD 0.50, EUR 0.50, GBP 0.30, JPY 50, ...) and at most
+   * its maximum (eight digits in minor units: USD 999,999.99, JPY 99,999,999).
    *
    * @generated from field: string amount = 3;
    */

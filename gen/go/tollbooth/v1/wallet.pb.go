@@ -443,7 +443,8 @@ func (TopUpSource) EnumDescriptor() ([]byte, []int) {
 //
 // Every recharge charges the card at least Stripe's minimum charge for the currency (USD 0.50, EUR 0.50, GBP 0.30,
 // JPY 50, ...; see currency): amount, target_balance and monthly_cap are refused (INVALID_ARGUMENT, naming the minimum)
-// when they could produce a smaller charge.
+// when they could produce a smaller charge. No recharge charges more than Stripe's maximum, eight digits in the
+// currency's minor units (USD 999,999.99, JPY 99,999,999): a larger one is charged the maximum.
 type AutoRecharge struct {
 	state         protoimpl.MessageState
 	sizeCache     protoimpl.SizeCache
@@ -597,8 +598,8 @@ type isAutoRecharge_Size interface {
 
 type AutoRecharge_Amount struct {
 	// Fixed amount per recharge, a positive decimal, at least what Stripe's minimum charge in the currency buys (0.50
-	// for USD). After a debit large enough that one amount would not bring the balance back above the threshold, the
-	// smallest whole multiple of it that does is charged instead.
+	// for USD), and at most what its maximum buys (999,999.99 for USD). After a debit large enough that one amount would
+	// not bring the balance back above the threshold, the smallest whole multiple of it that does is charged instead.
 	Amount string `protobuf:"bytes,3,opt,name=amount,proto3,oneof"`
 }
 
@@ -1965,7 +1966,8 @@ type CreateTopUpRequest struct {
 	// Required. The customer.
 	Customer *CustomerRef `protobuf:"bytes,2,opt,name=customer,proto3" json:"customer,omitempty"`
 	// Required. Fiat amount to charge, a decimal with at most the currency's fractional digits (2, or 0 for JPY), e.g.
-	// "20.00", and at least Stripe's minimum charge in the currency (USD 0.50, EUR 0.50, GBP 0.30, JPY 50, ...).
+	// "20.00", at least Stripe's minimum charge in the currency (USD 0.50, EUR 0.50, GBP 0.30, JPY 50, ...) and at most
+	// its maximum (eight digits in minor units: USD 999,999.99, JPY 99,999,999).
 	Amount string `protobuf:"bytes,3,opt,name=amount,proto3" json:"amount,omitempty"`
 	// Required. ISO 4217 currency, e.g. "USD": one of the card currencies listed at AutoRecharge.currency.
 	Currency string `protobuf:"bytes,4,opt,name=currency,proto3" json:"currency,omitempty"`
